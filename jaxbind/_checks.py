@@ -1,0 +1,78 @@
+"""Input validation shared by all modules (DESIGN.md "Errors").
+
+Two kinds of checks:
+
+* structural / concrete-value checks that raise ``ValueError``/``TypeError`` immediately
+  (at construction or trace time) with a message naming the argument;
+* value checks on traced arrays inside jitted code, through ``eqx.error_if`` — the
+  *returned* array must be used, otherwise the check is dead code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def is_concrete(x: Any) -> bool:
+    """True when ``x`` holds actual values (not a tracer under jit/vmap/grad)."""
+    leaves = jax.tree_util.tree_leaves(x)
+    return not any(isinstance(leaf, jax.core.Tracer) for leaf in leaves)
+
+
+def _values(x):
+    return np.asarray(x)
+
+
+def check_positive(name: str, x: Any, *, allow_zero: bool = False) -> None:
+    """Raise ``ValueError`` if a concrete ``x`` has a non-positive (or non-finite) entry."""
+    if x is None or not is_concrete(x):
+        return
+    v = _values(x)
+    if np.iscomplexobj(v):
+        raise TypeError(f"{name} must be real, got a complex value")
+    if not np.all(np.isfinite(v)):
+        raise ValueError(f"{name} must be finite, got {v}")
+    bad = v < 0 if allow_zero else v <= 0
+    if np.any(bad):
+        rel = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{name} must be {rel}, got {v}")
+
+
+def check_finite(name: str, x: Any) -> None:
+    """Raise ``ValueError`` if a concrete ``x`` has a non-finite entry."""
+    if x is None or not is_concrete(x):
+        return
+    if not np.all(np.isfinite(_values(x))):
+        raise ValueError(f"{name} must be finite, got {_values(x)}")
+
+
+def check_shape(name: str, x: Any, shape: tuple) -> None:
+    """Raise ``ValueError`` unless ``jnp.shape(x)`` matches ``shape``.
+
+    ``shape`` entries may be ``None`` (any size) or an int.
+    """
+    s = jnp.shape(x)
+    ok = len(s) == len(shape) and all(e is None or e == a for e, a in zip(shape, s))
+    if not ok:
+        want = "(" + ", ".join("*" if e is None else str(e) for e in shape) + ")"
+        raise ValueError(f"{name} must have shape {want}, got {tuple(s)}")
+
+
+def error_if_nonfinite(x, name: str):
+    """Return ``x`` guarded by ``eqx.error_if`` against NaN/inf entries (traced check)."""
+    return eqx.error_if(x, ~jnp.all(jnp.isfinite(x)), f"{name} contains non-finite values")
+
+
+def as_float_array(x, name: str):
+    """``jnp.asarray`` of a real input; complex input is a ``TypeError`` naming ``name``."""
+    a = jnp.asarray(x)
+    if jnp.iscomplexobj(a):
+        raise TypeError(f"{name} must be real, got dtype {a.dtype}")
+    if not jnp.issubdtype(a.dtype, jnp.floating):
+        a = a.astype(jnp.result_type(float))
+    return a

@@ -1,0 +1,1 @@
+"""jaxbind.quantum."""

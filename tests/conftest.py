@@ -1,0 +1,25 @@
+"""Test configuration: x64 on for the default run, seeded PRNG keys, jaxtyping checks."""
+
+import os
+
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import jax  # noqa: E402
+
+jax.config.update("jax_enable_x64", True)
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def key():
+    """A fixed PRNG key: every random test is reproducible."""
+    return jax.random.PRNGKey(20261121)
+
+
+@pytest.fixture
+def rng():
+    """A seeded NumPy generator for reference computations."""
+    return np.random.default_rng(20261121)
