@@ -1,0 +1,127 @@
+"""``jaxbind demo``: compute and plot what jaxbind can do on the default (CPU) device.
+
+Writes PNG figures and ``summary.json`` into the output directory. Every number in the
+summary is computed here, by the library, at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def _green_figure(out: Path, n: int):
+    import jax
+    import jax.numpy as jnp
+
+    from jaxbind import plot
+    from jaxbind.optics import green
+
+    lam = 1064e-9
+    k = 2 * np.pi / lam
+    kr = np.logspace(-1.5, 2.0, n)
+    r = jnp.stack([jnp.asarray(kr) / k, jnp.zeros(n), jnp.zeros(n)], axis=1)
+    G = jax.jit(jax.vmap(green.green_tensor, in_axes=(0, None)))(r, k)
+    unit = k**3 / (4 * np.pi)
+    parts = {
+        "|G_xx| (longitudinal)": np.abs(np.asarray(G[:, 0, 0])) / unit,
+        "|G_yy| (transverse)": np.abs(np.asarray(G[:, 1, 1])) / unit,
+    }
+    parts_fn = getattr(green, "green_tensor_parts", None)
+    if parts_fn is not None:
+        P = jax.jit(jax.vmap(parts_fn, in_axes=(0, None)))(r, k)
+        for name, comp in zip(("near 1/r³", "intermediate 1/r²", "far 1/r"), P):
+            parts[f"{name}, yy"] = np.abs(np.asarray(comp[:, 1, 1])) / unit
+    fig = plot.green_components(kr, parts)
+    fig.savefig(out / "green_tensor.png")
+    i1 = int(np.argmin(np.abs(kr - 1.0)))
+    return {
+        "kr": float(kr[i1]),
+        "G_xx_over_k3_4pi": [float(np.real(G[i1, 0, 0]) / unit), float(np.imag(G[i1, 0, 0]) / unit)],
+        "G_yy_over_k3_4pi": [float(np.real(G[i1, 1, 1]) / unit), float(np.imag(G[i1, 1, 1]) / unit)],
+    }
+
+
+def _mie_figure(out: Path, n: int):
+    import jax
+    import jax.numpy as jnp
+
+    from jaxbind import plot
+    from jaxbind.optics import mie
+
+    x = jnp.linspace(0.05, 10.0, n)
+    n_max = 20
+    summary = {}
+    curves = {}
+    for label, m in (("silica m=1.45", 1.45 + 0.0j), ("silicon m=3.6+0.01i", 3.6 + 0.01j)):
+        eff = jax.jit(jax.vmap(lambda xx: mie.mie_efficiencies(m, xx, n_max)))(x)
+        curves[f"Q_ext, {label}"] = np.asarray(eff.qext)
+        curves[f"Q_back, {label}"] = np.asarray(eff.qback)
+        summary[label] = {"x_at_max_Qext": float(x[int(np.argmax(eff.qext))]), "max_Qext": float(np.max(eff.qext))}
+    fig = plot.mie_spectra(np.asarray(x), curves, title="Mie efficiencies (Bohren & Huffman)")
+    fig.savefig(out / "mie_efficiencies.png")
+    # Dipole polarizabilities of a 100-nm-radius silica sphere at 1064 nm (what the tweezers trap).
+    ae, am = mie.dipole_polarizabilities(1.45 + 0.0j, 100e-9, 1064e-9)
+    summary["silica_r100nm_1064nm"] = {
+        "alpha_e_SI": [float(np.real(ae)), float(np.imag(ae))],
+        "alpha_m_SI_m3": [float(np.real(am)), float(np.imag(am))],
+    }
+    return summary
+
+
+def _tweezer_figure(out: Path, n: int):
+    import jax
+    import jax.numpy as jnp
+
+    from jaxbind import plot
+    from jaxbind.optics import beams
+
+    lam = 1064e-9
+    foci = np.array([[-2.5e-6, 0.0, 0.0], [0.0, 0.0, 0.0], [2.5e-6, 0.0, 0.0]])
+    phases = np.array([0.0, np.pi / 4, np.pi / 2])
+    tw = [
+        beams.Tweezer(power=0.3, wavelength=lam, NA=0.8, phase=float(ph), focus=tuple(f))
+        for f, ph in zip(foci, phases)
+    ]
+    field = beams.CoherentBeams(tw)
+    xs = np.linspace(-5e-6, 5e-6, n)
+    ys = np.linspace(-2.5e-6, 2.5e-6, max(n // 2, 8))
+    I = beams.intensity_map(field, jnp.asarray(xs), jnp.asarray(ys), 0.0)
+    fig = plot.field_map(xs, ys, np.asarray(I), markers=foci)
+    fig.savefig(out / "tweezer_array_intensity.png")
+    return {"peak_intensity_W_per_um2": float(np.max(I) * 1e-12), "n_tweezers": len(tw), "NA": 0.8, "power_W": 0.3}
+
+
+def run_demo(out="jaxbind-out", fast: bool = False) -> dict:
+    """Run the demo, write figures and ``summary.json`` into ``out``; return the summary."""
+    import jax
+
+    import jaxbind
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    n = 64 if fast else 400
+    t0 = time.perf_counter()
+    summary = {
+        "jaxbind": jaxbind.__version__,
+        "jax": jax.__version__,
+        "backend": jax.default_backend(),
+        "devices": [str(d) for d in jax.devices()],
+        "machine": platform.machine(),
+        "dtype": str(np.asarray(jax.numpy.zeros(())).dtype),
+    }
+    steps = (("green_tensor", _green_figure), ("mie", _mie_figure), ("tweezer_array", _tweezer_figure))
+    for name, step in steps:
+        t = time.perf_counter()
+        summary[name] = step(out, n)
+        summary[name]["seconds"] = round(time.perf_counter() - t, 3)
+        print(f"[jaxbind demo] {name}: done in {summary[name]['seconds']:.2f} s")
+    summary["total_seconds"] = round(time.perf_counter() - t0, 3)
+    summary["figures"] = sorted(p.name for p in out.glob("*.png"))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(f"[jaxbind demo] wrote {len(summary['figures'])} figures and summary.json to {out}/")
+    return summary
