@@ -1,0 +1,504 @@
+"""Incident laser beams: plane waves, paraxial Gaussian tweezers and coherent sums of them.
+
+Conventions (DESIGN.md): SI at the API, time dependence e^{−iωt} (so a wave travelling
+along +z is e^{+ikz} and the Gouy phase of a focused beam *lags*, −arctan(z/z_R)).
+Every beam is an ``eqx.Module`` with
+
+* ``wavelength`` (vacuum, m), ``k = 2π/λ`` (rad/m),
+* ``reference_amplitude`` E0 (V/m): the amplitude the scaled fields are relative to,
+* ``fields_scaled(ρ)`` with ρ = k r: (Ẽ, H̃) = (E/E0, Z0 H/E0), dimensionless — the physics
+  lives here, so float32 agrees with float64 to ~1e-5;
+* ``fields(r)``: (E in V/m, H in A/m), a thin SI wrapper;
+* ``field_gradients_scaled(ρ)`` / ``field_gradients(r)``: (∂E_i/∂ρ_j, ∂H̃_i/∂ρ_j) resp.
+  (∂E_i/∂r_j in V/m², ∂H_i/∂r_j in A/m²), each (3, 3) complex with index [i, j].
+"""
+
+from __future__ import annotations
+
+import abc
+import math
+from typing import Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import constants as C
+from .._checks import (
+    as_float_array,
+    check_finite,
+    check_positive,
+    check_shape,
+    error_if_nonfinite,
+    is_concrete,
+)
+from .._types import Array, ArrayLike, CVec3, Float, Tensor3
+
+__all__ = ["AbstractBeam", "PlaneWave", "Tweezer", "CoherentBeams", "intensity_map"]
+
+# Relative tolerance for "polarization ⟂ direction" (|n·ε| ≤ tol |ε|).
+_PERP_TOL = 1e-6
+
+
+def _complex_dtype(real_dtype):
+    return jnp.result_type(real_dtype, jnp.complex64)
+
+
+def _as_rho(rho, name="rho"):
+    rho = as_float_array(rho, name)
+    check_shape(name, rho, (3,))
+    return rho
+
+
+class AbstractBeam(eqx.Module):
+    """Interface shared by all beams (see module docstring)."""
+
+    @property
+    @abc.abstractmethod
+    def k(self) -> Array:
+        """Vacuum wavenumber 2π/λ (rad/m)."""
+
+    @property
+    @abc.abstractmethod
+    def reference_amplitude(self) -> Array:
+        """E0 (V/m): the amplitude the scaled fields are relative to."""
+
+    @abc.abstractmethod
+    def fields_scaled(self, rho) -> tuple[CVec3, CVec3]:
+        """(Ẽ, H̃) = (E/E0, Z0 H/E0) at ρ = k r (dimensionless, (3,) each)."""
+
+    def field_gradients_scaled(self, rho) -> tuple[Tensor3, Tensor3]:
+        """(∂Ẽ_i/∂ρ_j, ∂H̃_i/∂ρ_j), each (3, 3) complex, by forward-mode autodiff.
+
+        Subclasses with a simple closed form override this.
+        """
+        rho = _as_rho(rho)
+        return jax.jacfwd(self.fields_scaled)(rho)
+
+    def fields(self, r: Float[ArrayLike, "3"]) -> tuple[CVec3, CVec3]:
+        """Electric (V/m) and magnetic (A/m) field at position ``r`` (3,) in metres.
+
+        Thin wrapper around :meth:`fields_scaled`: E = E0 Ẽ(k r), H = E0 H̃(k r)/Z0.
+        """
+        r = _as_rho(r, "r")
+        r = error_if_nonfinite(r, "r")
+        dt = r.dtype
+        k = jnp.asarray(self.k).astype(dt)
+        e0 = jnp.asarray(self.reference_amplitude).astype(dt)
+        Et, Ht = self.fields_scaled(k * r)
+        return e0 * Et, (e0 / C.Z0) * Ht
+
+    def field_gradients(self, r: Float[ArrayLike, "3"]) -> tuple[Tensor3, Tensor3]:
+        """(∂E_i/∂r_j in V/m², ∂H_i/∂r_j in A/m²) at ``r`` (3,) in metres, each (3, 3)."""
+        r = _as_rho(r, "r")
+        r = error_if_nonfinite(r, "r")
+        dt = r.dtype
+        k = jnp.asarray(self.k).astype(dt)
+        e0 = jnp.asarray(self.reference_amplitude).astype(dt)
+        dE, dH = self.field_gradients_scaled(k * r)
+        return (e0 * k) * dE, (e0 * k / C.Z0) * dH
+
+
+# --------------------------------------------------------------------------------------
+# Plane wave
+# --------------------------------------------------------------------------------------
+
+
+class PlaneWave(AbstractBeam):
+    """Monochromatic plane wave E = E0 ε̂ e^{i(k n·r + φ)}, H = n × E / Z0.
+
+    Args:
+        wavelength: vacuum wavelength λ (m), > 0.
+        intensity: I (W/m²), > 0; the amplitude is E0 = sqrt(2 I/(c ε0)).
+        direction: (3,) real propagation direction n (normalised here).
+        polarization: (3,) Jones vector ε (may be complex, e.g. (1, i, 0) for circular);
+            must satisfy n·ε = 0 (both real and imaginary parts ⟂ n); normalised here so
+            that Σ|ε_i|² = 1.
+        phase: φ (rad), the phase of the field at r = 0.
+    """
+
+    wavelength: Array
+    intensity: Array
+    direction: Array
+    polarization: Array
+    phase: Array
+
+    def __init__(self, wavelength, intensity, direction=(0.0, 0.0, 1.0),
+                 polarization=(1.0, 0.0, 0.0), phase=0.0):
+        wavelength = as_float_array(wavelength, "wavelength")
+        intensity = as_float_array(intensity, "intensity")
+        phase = as_float_array(phase, "phase")
+        for name, v in (("wavelength", wavelength), ("intensity", intensity), ("phase", phase)):
+            check_shape(name, v, ())
+        check_positive("wavelength", wavelength)
+        check_positive("intensity", intensity)
+        check_finite("phase", phase)
+
+        direction = as_float_array(direction, "direction")
+        check_shape("direction", direction, (3,))
+        check_finite("direction", direction)
+        polarization = jnp.asarray(polarization)
+        check_shape("polarization", polarization, (3,))
+        check_finite("polarization", polarization)
+        if not jnp.issubdtype(polarization.dtype, jnp.inexact):
+            polarization = polarization.astype(jnp.result_type(float))
+
+        n_norm = jnp.sqrt(jnp.sum(direction**2))
+        p_norm = jnp.sqrt(jnp.sum(jnp.abs(polarization) ** 2))
+        if is_concrete(direction) and float(n_norm) == 0.0:
+            raise ValueError("direction must be a non-zero vector")
+        if is_concrete(polarization) and float(p_norm) == 0.0:
+            raise ValueError("polarization must be a non-zero vector")
+        n = direction / n_norm
+        pol = (polarization / p_norm).astype(_complex_dtype(n.dtype))
+        if is_concrete((n, pol)):
+            overlap = float(jnp.abs(jnp.sum(n * pol)))
+            if overlap > _PERP_TOL:
+                raise ValueError(
+                    "polarization must be perpendicular to direction "
+                    f"(|n·ε|/|ε| = {overlap:.3g})"
+                )
+        self.wavelength = wavelength
+        self.intensity = intensity
+        self.direction = n
+        self.polarization = pol
+        self.phase = phase
+
+    @property
+    def k(self):
+        return 2.0 * jnp.pi / self.wavelength
+
+    @property
+    def reference_amplitude(self):
+        """Plane-wave amplitude E0 = sqrt(2 I/(c ε0)) (V/m)."""
+        return jnp.sqrt(2.0 * self.intensity / (C.c * C.epsilon0))
+
+    def fields_scaled(self, rho):
+        """(Ẽ, H̃) = (ε̂ e^{i(n·ρ + φ)}, n × Ẽ) at ρ = k r (dimensionless (3,) each)."""
+        rho = _as_rho(rho)
+        dt = rho.dtype
+        n = self.direction.astype(dt)
+        pol = self.polarization.astype(_complex_dtype(dt))
+        ph = jnp.exp(1j * (jnp.dot(n, rho) + self.phase.astype(dt)))
+        E = pol * ph
+        return E, jnp.cross(n, E)
+
+    def field_gradients_scaled(self, rho):
+        """Closed form ∂Ẽ_i/∂ρ_j = i n_j Ẽ_i (same for H̃)."""
+        rho = _as_rho(rho)
+        E, H = self.fields_scaled(rho)
+        n = self.direction.astype(rho.dtype)
+        return 1j * jnp.outer(E, n), 1j * jnp.outer(H, n)
+
+
+# --------------------------------------------------------------------------------------
+# Paraxial Gaussian tweezer
+# --------------------------------------------------------------------------------------
+
+
+class Tweezer(AbstractBeam):
+    """Paraxial Gaussian optical tweezer propagating along +z (paper 000 eqs. A1–A2,
+    paper 001 eqs. 69–70).
+
+    Field (with Δ = r − focus, e^{−iωt} convention):
+
+        E(r) = E0 e^{iφ} ε̂ e^{ik Δz} f_tw(Δ),
+        f_tw(Δ) = exp[−(Δx² + Δy²)/(w0² (1 + iΔz/z_R))] / (1 + iΔz/z_R),
+
+    with Rayleigh range z_R = π w0²/λ = k w0²/2 and focal amplitude from the power,
+    E0² = 4P/(π w0² c ε0) (so that ∫ c ε0 |E|²/2 dA = P in every transverse plane).
+    The on-axis phase relative to the plane wave e^{ikΔz} is the Gouy phase
+    −arctan(Δz/z_R) (a lag, −π/4 at Δz = z_R); the 1/e² intensity radius is
+    w(z) = w0 sqrt(1 + Δz²/z_R²).  The carrier phase is referenced to the focus (e^{ikΔz},
+    not e^{ikz}); for foci in the plane z = 0 — the papers' setting — the two agree.
+
+    Polarization: ε̂ = (cos ψ, sin ψ, 0) with ψ = ``polarization_angle`` measured from e_x
+    in the focal plane.  Paper 000 (before eq. A5) describes the polarization by the angle
+    π/2 − θ from the tweezer connecting axis e_x, so its θ = π/2 − ψ and the binding
+    prefactor cos²θ of eqs. A5/A7 equals sin²ψ (ψ = π/2, polarization ⟂ e_x, maximises it).
+
+    Magnetic field: the paraxial relation H ≈ e_z × E / Z0.  The neglected longitudinal
+    field components and the corrections to H are O(1/(k w0)) relative, as is the
+    divergence ∇·E of this purely transverse field; the scalar envelope solves the paraxial
+    wave equation exactly, so (∇² + k²)E = e^{ikΔz} ∂²_z f_tw is O(1/(k z_R)²) relative.
+
+    Args:
+        power: P (W), > 0.
+        wavelength: vacuum wavelength λ (m), > 0.
+        waist: beam waist (1/e² intensity radius at the focus) w0 (m), > 0.
+        NA: numerical aperture, 0 < NA < 1, used instead of ``waist`` through the paraxial
+            Gaussian far-field divergence relation w0 = λ/(π NA) (NA = tan of the 1/e²
+            divergence half-angle ≈ its sine for small NA; only meaningful for NA ≲ 0.6).
+            Exactly one of ``waist`` and ``NA`` must be given.
+        phase: φ (rad), the phase of the field at the focus.
+        polarization_angle: ψ (rad) from e_x in the focal plane.
+        focus: (3,) focal position (m).
+    """
+
+    power: Array
+    wavelength: Array
+    waist: Array
+    phase: Array
+    polarization_angle: Array
+    focus: Array
+
+    def __init__(self, power, wavelength, waist=None, NA=None, phase=0.0,
+                 polarization_angle=0.0, focus=(0.0, 0.0, 0.0)):
+        if (waist is None) == (NA is None):
+            raise ValueError("Tweezer: give exactly one of waist and NA")
+        power = as_float_array(power, "power")
+        wavelength = as_float_array(wavelength, "wavelength")
+        phase = as_float_array(phase, "phase")
+        polarization_angle = as_float_array(polarization_angle, "polarization_angle")
+        focus = as_float_array(focus, "focus")
+        check_shape("focus", focus, (3,))
+        check_positive("power", power)
+        check_positive("wavelength", wavelength)
+        check_finite("phase", phase)
+        check_finite("polarization_angle", polarization_angle)
+        check_finite("focus", focus)
+        if waist is not None:
+            waist = as_float_array(waist, "waist")
+            check_positive("waist", waist)
+        else:
+            NA = as_float_array(NA, "NA")
+            check_shape("NA", NA, ())
+            check_positive("NA", NA)
+            if is_concrete(NA) and float(NA) >= 1.0:
+                raise ValueError(f"NA must be < 1 (free space), got {float(NA)}")
+            waist = wavelength / (jnp.pi * NA)
+        for name, v in (("power", power), ("wavelength", wavelength), ("waist", waist),
+                        ("phase", phase), ("polarization_angle", polarization_angle)):
+            check_shape(name, v, ())
+        self.power = power
+        self.wavelength = wavelength
+        self.waist = waist
+        self.phase = phase
+        self.polarization_angle = polarization_angle
+        self.focus = focus
+
+    @property
+    def k(self):
+        return 2.0 * jnp.pi / self.wavelength
+
+    @property
+    def rayleigh_range(self):
+        """z_R = π w0²/λ (m)."""
+        return jnp.pi * self.waist**2 / self.wavelength
+
+    @property
+    def reference_amplitude(self):
+        """Focal amplitude E0 = sqrt(4P/(π w0² c ε0)) (V/m)."""
+        return jnp.sqrt(4.0 * self.power / (jnp.pi * self.waist**2 * C.c * C.epsilon0))
+
+    def _scaled_parts(self, rho):
+        """Dimensionless pieces: (Δ = ρ − k·focus, κ = k w0, ζ_R = κ²/2, q, g, ε̂, e_z×ε̂)."""
+        rho = _as_rho(rho)
+        dt = rho.dtype
+        kappa = (self.k * self.waist).astype(dt)
+        zr = 0.5 * kappa**2
+        d = rho - (self.k * self.focus).astype(dt)
+        q = 1.0 + 1j * d[2] / zr
+        s = d[0] ** 2 + d[1] ** 2
+        g = jnp.exp(1j * (d[2] + self.phase.astype(dt)) - s / (kappa**2 * q)) / q
+        psi = self.polarization_angle.astype(dt)
+        c, sn, z = jnp.cos(psi), jnp.sin(psi), jnp.zeros((), dt)
+        eps = jnp.stack([c, sn, z])
+        heps = jnp.stack([-sn, c, z])  # e_z × ε̂
+        return d, kappa, zr, q, s, g, eps, heps
+
+    def fields_scaled(self, rho):
+        """(Ẽ, H̃) = (ε̂ g, e_z × ε̂ g), g = e^{i(Δz + φ)} f_tw(Δ) in scaled variables
+        (Δ = k(r − focus), κ = k w0, ζ_R = κ²/2): paper 000 eqs. A1–A2."""
+        _, _, _, _, _, g, eps, heps = self._scaled_parts(rho)
+        return eps * g, heps * g
+
+    def field_gradients_scaled(self, rho):
+        """Closed form: ∂Ẽ_i/∂ρ_j = ε̂_i ∂_j g with ∂_x g = −2Δx g/(κ² q),
+        ∂_y g = −2Δy g/(κ² q), ∂_z g = g [i − i/(ζ_R q) + i (Δx²+Δy²)/(ζ_R κ² q²)]."""
+        d, kappa, zr, q, s, g, eps, heps = self._scaled_parts(rho)
+        kq = kappa**2 * q
+        grad = g * jnp.stack([
+            -2.0 * d[0] / kq,
+            -2.0 * d[1] / kq,
+            1j - 1j / (zr * q) + 1j * s / (zr * kq * q),
+        ])
+        return jnp.outer(eps, grad), jnp.outer(heps, grad)
+
+
+# --------------------------------------------------------------------------------------
+# Coherent superposition
+# --------------------------------------------------------------------------------------
+
+
+def _stacked_amplitudes(beam, stacked):
+    e0 = jnp.asarray(beam.reference_amplitude)
+    return jnp.ravel(e0) if stacked else jnp.reshape(e0, (1,))
+
+
+class CoherentBeams(AbstractBeam):
+    """Coherent sum of beams of one wavelength: E = Σ_b E_b, H = Σ_b H_b (paper 000 eq. A1,
+    paper 001 eq. 69 for the tweezer-array case).
+
+    Each entry of ``beams`` keeps its own phase, so relative phases enter as e^{iφ_b}.
+    An entry may be a *stacked* beam (every array leaf with a leading axis of length N,
+    e.g. N tweezers from :meth:`from_tweezers`); it is evaluated with ``jax.vmap`` rather
+    than a Python loop.  The reference amplitude is the largest reference amplitude of the
+    constituents (for a tweezer array, the largest focal amplitude).
+
+    Args:
+        beams: sequence of beams (same vacuum wavelength).
+        stacked: optional sequence of bools, one per beam, marking stacked beams.
+    """
+
+    beams: tuple
+    stacked: tuple = eqx.field(static=True)
+
+    def __init__(self, beams: Sequence[AbstractBeam], stacked: Sequence[bool] | None = None):
+        beams = tuple(beams)
+        if len(beams) == 0:
+            raise ValueError("beams must contain at least one beam")
+        for i, b in enumerate(beams):
+            if not isinstance(b, AbstractBeam):
+                raise TypeError(f"beams[{i}] is not a beam (got {type(b).__name__})")
+        stacked = (False,) * len(beams) if stacked is None else tuple(bool(s) for s in stacked)
+        if len(stacked) != len(beams):
+            raise ValueError(f"stacked must have one entry per beam ({len(beams)}), got {len(stacked)}")
+        lams = [jnp.ravel(jnp.asarray(b.wavelength)) for b in beams]
+        if is_concrete(lams):
+            allv = np.concatenate([np.asarray(v) for v in lams])
+            if not np.allclose(allv, allv[0], rtol=1e-12, atol=0.0):
+                raise ValueError(
+                    f"beams must share one wavelength for a coherent sum, got {np.unique(allv)}"
+                )
+        self.beams = beams
+        self.stacked = stacked
+
+    @classmethod
+    def from_tweezers(cls, powers, wavelength, foci, waist=None, NA=None, phases=0.0,
+                      polarization_angles=0.0) -> "CoherentBeams":
+        """N tweezers propagating along +z with foci ``foci`` (N, 3) (paper 001 eq. 69).
+
+        Args:
+            powers: (N,) powers (W).
+            wavelength: common vacuum wavelength (m).
+            foci: (N, 3) focal positions (m).
+            waist / NA: scalar or (N,) (exactly one of them), see :class:`Tweezer`.
+            phases: scalar or (N,) tweezer phases (rad).
+            polarization_angles: scalar or (N,) angles ψ from e_x (rad).
+        Returns:
+            A :class:`CoherentBeams` holding one stacked :class:`Tweezer`.
+        """
+        if (waist is None) == (NA is None):
+            raise ValueError("from_tweezers: give exactly one of waist and NA")
+        foci = as_float_array(foci, "foci")
+        check_shape("foci", foci, (None, 3))
+        n = foci.shape[0]
+        if n == 0:
+            raise ValueError("foci must contain at least one focus")
+
+        def per(name, v):
+            a = as_float_array(v, name)
+            if a.ndim == 0:
+                a = jnp.broadcast_to(a, (n,))
+            check_shape(name, a, (n,))
+            return a
+
+        powers = per("powers", powers)
+        phases = per("phases", phases)
+        angles = per("polarization_angles", polarization_angles)
+        wavelength = as_float_array(wavelength, "wavelength")
+        check_shape("wavelength", wavelength, ())
+        lam = jnp.broadcast_to(wavelength, (n,))
+        check_positive("powers", powers)
+        check_positive("wavelength", wavelength)
+        check_finite("phases", phases)
+        check_finite("polarization_angles", angles)
+        check_finite("foci", foci)
+        if waist is not None:
+            w = per("waist", waist)
+            check_positive("waist", w)
+            make = lambda p, l, w_, ph, a, f: Tweezer(p, l, waist=w_, phase=ph,  # noqa: E731
+                                                      polarization_angle=a, focus=f)
+        else:
+            w = per("NA", NA)
+            check_positive("NA", w)
+            if is_concrete(w) and float(jnp.max(w)) >= 1.0:
+                raise ValueError(f"NA must be < 1 (free space), got {np.asarray(w)}")
+            make = lambda p, l, na, ph, a, f: Tweezer(p, l, NA=na, phase=ph,  # noqa: E731
+                                                      polarization_angle=a, focus=f)
+        tw = jax.vmap(make)(powers, lam, w, phases, angles, foci)
+        return cls((tw,), stacked=(True,))
+
+    @property
+    def wavelength(self):
+        return jnp.ravel(jnp.asarray(self.beams[0].wavelength))[0]
+
+    @property
+    def k(self):
+        return 2.0 * jnp.pi / self.wavelength
+
+    @property
+    def reference_amplitude(self):
+        """max over constituents of their reference amplitudes (V/m)."""
+        return jnp.max(jnp.concatenate(
+            [_stacked_amplitudes(b, s) for b, s in zip(self.beams, self.stacked)]))
+
+    def _sum(self, method, rho):
+        rho = _as_rho(rho)
+        dt = rho.dtype
+        e_ref = self.reference_amplitude
+        outE = outH = 0.0
+        for b, s in zip(self.beams, self.stacked):
+            # weights relative to the common reference (≤ 1), formed before the dtype cast
+            wgt = (_stacked_amplitudes(b, s) / e_ref).astype(dt)
+            if s:
+                E, H = jax.vmap(lambda bb: getattr(bb, method)(rho))(b)
+                wE = wgt.reshape((-1,) + (1,) * (E.ndim - 1))
+                E, H = jnp.sum(wE * E, axis=0), jnp.sum(wE * H, axis=0)
+            else:
+                E, H = getattr(b, method)(rho)
+                E, H = wgt[0] * E, wgt[0] * H
+            outE, outH = outE + E, outH + H
+        return outE, outH
+
+    def fields_scaled(self, rho):
+        """Σ_b (E0_b/E0) (Ẽ_b, H̃_b) at ρ = k r (dimensionless (3,) each)."""
+        return self._sum("fields_scaled", rho)
+
+    def field_gradients_scaled(self, rho):
+        """Σ_b (E0_b/E0) ∂(Ẽ_b, H̃_b)/∂ρ (each (3, 3), closed forms of the constituents)."""
+        return self._sum("field_gradients_scaled", rho)
+
+
+# --------------------------------------------------------------------------------------
+# Plotting helper
+# --------------------------------------------------------------------------------------
+
+
+def intensity_map(beam: AbstractBeam, xs, ys, z=0.0) -> Float[Array, "ny nx"]:
+    """Intensity c ε0 |E|²/2 (W/m²) on the grid (xs × ys) in the plane z (m).
+
+    Args:
+        beam: any beam.
+        xs: (nx,) x coordinates (m).  ys: (ny,) y coordinates (m).  z: plane (m).
+    Returns:
+        (ny, nx) intensities, I[j, i] = I(xs[i], ys[j], z), so that
+        ``plt.pcolormesh(xs, ys, I)`` plots it directly.
+    """
+    xs = as_float_array(xs, "xs")
+    ys = as_float_array(ys, "ys")
+    check_shape("xs", xs, (None,))
+    check_shape("ys", ys, (None,))
+    dt = jnp.result_type(xs.dtype, ys.dtype)
+    k = jnp.asarray(beam.k).astype(dt)
+    e0 = jnp.asarray(beam.reference_amplitude).astype(dt)
+    zs = jnp.asarray(z, dt)
+
+    def point(x, y):
+        Et, _ = beam.fields_scaled(k * jnp.stack([x, y, zs]))
+        return jnp.sum(jnp.abs(Et) ** 2)
+
+    rel = jax.vmap(lambda y: jax.vmap(lambda x: point(x, y))(xs.astype(dt)))(ys.astype(dt))
+    return (0.5 * C.c * C.epsilon0) * e0**2 * rel
