@@ -1,66 +1,433 @@
-"""Free-space dyadic Green tensors (paper 000 after eq. 1; paper 001 eqs. 1, 57).
+"""Free-space dyadic Green tensors (paper 000 after eq. 1; paper 001 eqs. 1, 57; paper 003 eq. 5).
 
-Normalization: the electric field of a point dipole p at the origin is E(r) = Ḡ(r) p / ε0,
-with
+Conventions: time dependence e^{−iωt}; r is field point minus source point; k the wavenumber.
 
-    Ḡ(r) = e^{ikr}/(4π) [ (1 − ikr)(3 r⊗r − r² 1)/r⁵ + k² (r² 1 − r⊗r)/r³ ].
+Electric field of an electric dipole p (paper 000 after eq. 1, paper 001 eq. 57):
 
-Internally everything is written with the dimensionless ρ = k r:
-Ḡ(r) = k³/(4π) g(ρ n),  g = e^{iρ}[(1 − iρ)(3 n⊗n − 1)/ρ³ + (1 − n⊗n)/ρ].
+    E(r) = Ḡ(r) p / ε0,
+    Ḡ(r) = e^{ikr}/(4π) [ (1 − ikr)(3 r⊗r − r² 1)/r⁵ + k² (r² 1 − r⊗r)/r³ ]        (1/m³)
+         = 1/(4π r³) [ α(kr) 1 + β(kr) n⊗n ],
+    α(u) = e^{iu}(u² + iu − 1),   β(u) = e^{iu}(3 − 3iu − u²),   n = r/r.
+
+Relation to paper 002 eq. (C1): that paper's G is the Green tensor of its eq. (A1),
+(∇×∇× − k²) G = δ 1, so E = μ0 ω² G p = (k²/ε0) G p and Ḡ = k² G.  Eq. (C1) as printed,
+e^{ikr}/(4πk²r³){f 1 − h e_r⊗e_r}, has the opposite overall sign of the solution of (A1)
+(its far field would be −e^{ikr}(1 − e_r⊗e_r)/(4πr) and Im G(r→0) = −k/(6π), contradicting the
+same paper's Im G_free(r_i, r_i) = k/(6π) below eq. (20) and its eq. (30)). Hence
+
+    Ḡ = k² G_(A1) = −k² G_(C1 as printed).
+
+Cross propagator (paper 003 eq. 5, ψ is its scalar form). From H = ∇×E/(iωμ0) applied to
+the field above (only the k² e^{ikr}/(4πr) p part has a curl):
+
+    Z0 H(r) = Ḡc(r) p / ε0                 (magnetic field of an electric dipole)
+    E(r)    = −Z0 Ḡc(r) m                  (electric field of a magnetic dipole, by duality)
+    H(r)    = Ḡ(r) m                       (magnetic field of a magnetic dipole)
+    Ḡc(r) v = k³/(4π) e^{iρ}(1/ρ + i/ρ²) (n × v) = 1/(4πr³) e^{iu}(u² + iu) (n × v).
+
+Scaled units (jaxbind.constants): ρ = k r, g = 4π Ḡ/k³, gc = 4π Ḡc/k³, so that
+
+    Ẽ = g(ρ) p̃ − gc(ρ) m̃,   H̃ = gc(ρ) p̃ + g(ρ) m̃,
+    g(ρ)  = e^{iρ}[(1 − iρ)(3 n⊗n − 1)/ρ³ + (1 − n⊗n)/ρ],
+    gc(ρ) v = e^{iρ}(1/ρ + i/ρ²)(n × v).
+
+Internally every tensor is a dimensionless polynomial in u = k r (complex k allowed, e.g. the
+imaginary wavenumber k = iξ/c of Matsubara sums) divided by 4π r³, so k = 0 gives the
+electrostatic tensor of paper 001 eq. (1) and float32 agrees with float64.
+
+Errors: r = 0 (coincident points, where the tensors are singular) and non-finite input raise
+through ``eqx.error_if`` (an ``EquinoxRuntimeError`` naming the argument), never a NaN.
 """
 
 from __future__ import annotations
 
+import math
+from typing import NamedTuple
+
+import equinox as eqx
 import jax.numpy as jnp
 
-from .._checks import check_shape, error_if_nonfinite
-import equinox as eqx
+from .._checks import check_shape
+from .._types import Array, ArrayLike, Float, Inexact
+
+# Levi-Civita tensor: (n × v)_a = Σ_kb ε_akb n_k v_b, so the cross-product matrix is ε·n.
+_LEVI_CIVITA = jnp.array(
+    [
+        [[0, 0, 0], [0, 0, 1], [0, -1, 0]],
+        [[0, 0, -1], [0, 0, 0], [1, 0, 0]],
+        [[0, 1, 0], [-1, 0, 0], [0, 0, 0]],
+    ],
+    dtype=jnp.int8,
+)
 
 
-def _split(r):
-    """Return (|r|, unit vector) with a gradient-safe norm (r = 0 is caught separately)."""
+# --------------------------------------------------------------------------------------
+# input handling
+# --------------------------------------------------------------------------------------
+
+
+def _real_vec3(x, name: str):
+    x = jnp.asarray(x)
+    check_shape(name, x, (3,))
+    if jnp.iscomplexobj(x):
+        raise TypeError(f"{name} must be real, got dtype {x.dtype}")
+    if not jnp.issubdtype(x.dtype, jnp.floating):
+        x = x.astype(jnp.result_type(float))
+    return x
+
+
+def _checked_separation(r, name: str, fn: str):
+    """Validate a separation vector; returns (r, |r|, n) with gradient-safe norm.
+
+    r = 0 and non-finite entries are value errors (``eqx.error_if``); the norm is computed
+    from a substituted value there so that no NaN can reach a gradient.
+    """
+    r = _real_vec3(r, name)
+    r = eqx.error_if(r, ~jnp.all(jnp.isfinite(r)), f"{fn}: {name} contains non-finite values")
     r2 = jnp.sum(r * r)
+    r = eqx.error_if(r, r2 == 0, f"{fn}: {name} = 0 (coincident points) is singular")
     safe = r2 > 0
     rn = jnp.sqrt(jnp.where(safe, r2, 1.0))
-    return rn, r / rn
+    return r, rn, r / rn
 
 
-def green_scaled(rho_vec, kscale=1.0):
-    """Dimensionless Green tensor g(ρ) with Ḡ(r) = k³ g(k r)/(4π).
+def _complex_k(k, rdtype, fn: str):
+    """Wavenumber as a complex scalar of the precision of r (Python scalars stay weak)."""
+    k_arr = jnp.asarray(k)
+    if k_arr.ndim != 0:
+        raise ValueError(f"{fn}: k must be a scalar, got shape {k_arr.shape}")
+    ctype = jnp.result_type(rdtype, k, 1j)
+    kc = jnp.asarray(k, dtype=ctype)
+    kc = eqx.error_if(kc, ~jnp.isfinite(kc), f"{fn}: k must be finite")
+    return kc
+
+
+# --------------------------------------------------------------------------------------
+# radial coefficient polynomials (dimensionless, u = k r complex)
+# --------------------------------------------------------------------------------------
+
+
+def _alpha_beta(u):
+    """(α, β) with Ḡ = (α 1 + β n⊗n)/(4π r³)."""
+    ph = jnp.exp(1j * u)
+    return ph * (u * u + 1j * u - 1.0), ph * (3.0 - 3j * u - u * u)
+
+
+def _outer(n):
+    return n[:, None] * n[None, :]
+
+
+def _cross_matrix(n):
+    """[n]× with [n]× v = n × v."""
+    return jnp.einsum("akb,k->ab", _LEVI_CIVITA.astype(n.dtype), n)
+
+
+# --------------------------------------------------------------------------------------
+# single-pair tensors (SI)
+# --------------------------------------------------------------------------------------
+
+
+def green_tensor(r: Float[ArrayLike, "3"], k) -> Inexact[Array, "3 3"]:
+    """Free-space electric dyadic Green tensor Ḡ(r) (1/m³), normalized so that E = Ḡ p / ε0.
+
+    Paper 000 (after eq. 1) / paper 001 eq. 57; equals k² times the Green tensor of paper 002
+    eq. (A1) and −k² times paper 002 eq. (C1) as printed (see the module docstring).
 
     Args:
-        rho_vec: (3,) real, k·r (dimensionless separation).
-        kscale: complex factor multiplying ρ in the phase and polynomial (1 for real k;
-            1j for imaginary wavenumber handled by :func:`green_tensor`).
+        r: (3,) separation in metres, field point minus source point; r ≠ 0 and finite
+            (otherwise an ``EquinoxRuntimeError``).
+        k: wavenumber in rad/m, scalar. Real for propagating light; complex allowed, e.g.
+            k = iξ/c gives the real, exponentially decaying e^{−ξr/c} tensor of Matsubara sums;
+            k = 0 gives the electrostatic tensor :func:`static_green_tensor`.
     Returns:
-        (3, 3) complex.
+        (3, 3) complex, 1/m³; symmetric, Ḡ(r) = Ḡ(−r).
     """
-    rho, n = _split(rho_vec)
-    rho_c = kscale * rho
-    nn = jnp.outer(n, n)
-    eye = jnp.eye(3, dtype=nn.dtype)
-    near = (1.0 - 1j * rho_c) * (3.0 * nn - eye) / rho_c**3
-    far = (eye - nn) / rho_c
-    return jnp.exp(1j * rho_c) * (near + far)
+    fn = "green_tensor"
+    r, rn, n = _checked_separation(r, "r", fn)
+    kc = _complex_k(k, r.dtype, fn)
+    a, b = _alpha_beta(kc * rn)
+    eye = jnp.eye(3, dtype=r.dtype)
+    return (a * eye + b * _outer(n)) / (4.0 * math.pi * rn**3)
 
 
-def green_tensor(r, k):
-    """Free-space electric dyadic Green tensor Ḡ(r) (1/m³), E = Ḡ p / ε0.
+class GreenParts(NamedTuple):
+    """Near (1/r³), intermediate (1/r²) and far (1/r) parts of Ḡ; their sum is Ḡ (1/m³)."""
 
-    Paper 000 (after eq. 1) / paper 001 eq. 57.
+    near: Array
+    intermediate: Array
+    far: Array
+
+
+def green_tensor_parts(r: Float[ArrayLike, "3"], k) -> GreenParts:
+    """Split Ḡ(r) into its near, intermediate and far-field parts (each 1/m³).
+
+    Paper 001 eq. 57 term by term, each carrying the retardation phase e^{ikr}:
+    near = e^{ikr}(3n⊗n − 1)/(4πr³), intermediate = −ik e^{ikr}(3n⊗n − 1)/(4πr²),
+    far = k² e^{ikr}(1 − n⊗n)/(4πr). The far part is transverse (n·far = 0).
 
     Args:
-        r: (3,) separation vector in metres (field point minus source point), r ≠ 0.
-        k: wavenumber in rad/m (real; complex allowed for e.g. k = iξ/c).
+        r: (3,) separation in metres, r ≠ 0, finite.
+        k: wavenumber in rad/m (real or complex scalar).
     Returns:
-        (3, 3) complex Green tensor in 1/m³.
+        :class:`GreenParts` of three (3, 3) complex arrays in 1/m³.
     """
-    r = jnp.asarray(r)
-    check_shape("r", r, (3,))
-    r = error_if_nonfinite(r, "r")
-    r = eqx.error_if(r, jnp.sum(r * r) == 0, "green_tensor: r = 0 (coincident points) is singular")
-    k = jnp.asarray(k)
-    kabs = jnp.abs(k)
-    g = green_scaled(r * kabs, k / kabs)
-    # Ḡ = k³ g(k r)/(4π) holds for complex k too (ρ_c = k r inside g).
-    return (k**3 / (4.0 * jnp.pi)) * g
+    fn = "green_tensor_parts"
+    r, rn, n = _checked_separation(r, "r", fn)
+    kc = _complex_k(k, r.dtype, fn)
+    u = kc * rn
+    ph = jnp.exp(1j * u) / (4.0 * math.pi * rn**3)
+    eye = jnp.eye(3, dtype=r.dtype)
+    nn = _outer(n)
+    long = 3.0 * nn - eye
+    return GreenParts(ph * long, (-1j * u) * ph * long, (u * u) * ph * (eye - nn))
+
+
+def static_green_tensor(r: Float[ArrayLike, "3"]) -> Float[Array, "3 3"]:
+    """Electrostatic dipole Green tensor G0(r) = (3 r⊗r − r² 1)/(4π r⁵) (1/m³).
+
+    Paper 001 eq. 1: the instantaneous field of a dipole is E = G0 p / ε0; G0 is the
+    k → 0 limit (and the 1/r³ near part) of :func:`green_tensor`.
+
+    Args:
+        r: (3,) separation in metres, r ≠ 0, finite.
+    Returns:
+        (3, 3) real, 1/m³.
+    """
+    r, rn, n = _checked_separation(r, "r", "static_green_tensor")
+    return (3.0 * _outer(n) - jnp.eye(3, dtype=r.dtype)) / (4.0 * math.pi * rn**3)
+
+
+def cross_green_tensor(r: Float[ArrayLike, "3"], k) -> Inexact[Array, "3 3"]:
+    """Cross (electric↔magnetic) propagator Ḡc(r) (1/m³), Ḡc v = k³/(4π) e^{iρ}(1/ρ+i/ρ²) n×v.
+
+    Paper 003 eq. 5 (ψ is its scalar form: Ḡc = 4πk³... see module docstring), derived from
+    H = ∇×E/(iωμ0) with e^{−iωt}: Z0 H = Ḡc p / ε0 is the magnetic field of an electric dipole p
+    and E = −Z0 Ḡc m the electric field of a magnetic dipole m (A·m²). Antisymmetric matrix,
+    odd in r: Ḡc(−r) = −Ḡc(r).
+
+    Args:
+        r: (3,) separation in metres, field point minus source point; r ≠ 0, finite.
+        k: wavenumber in rad/m (real or complex scalar).
+    Returns:
+        (3, 3) complex, 1/m³.
+    """
+    fn = "cross_green_tensor"
+    r, rn, n = _checked_separation(r, "r", fn)
+    kc = _complex_k(k, r.dtype, fn)
+    u = kc * rn
+    c = jnp.exp(1j * u) * (u * u + 1j * u) / (4.0 * math.pi * rn**3)
+    return c * _cross_matrix(n)
+
+
+def green_tensor_derivative(r: Float[ArrayLike, "3"], k) -> Inexact[Array, "3 3 3"]:
+    """Spatial derivative D[a, b, c] = ∂Ḡ_ab/∂r_c of the Green tensor (1/m⁴), closed form.
+
+    Differentiating Ḡ = (α(kr) 1 + β(kr) n⊗n)/(4πr³) (paper 001 eq. 57) with
+    ∂_c n_a = (δ_ac − n_a n_c)/r gives
+    4π r⁴ ∂_c Ḡ_ab = a1 n_c δ_ab + b1 n_a n_b n_c + β (δ_ac n_b + δ_bc n_a),
+    a1 = e^{iu}(3 − 3iu − 2u² + iu³), b1 = e^{iu}(−15 + 15iu + 6u² − iu³), u = kr.
+    Needed for dipole forces (gradients of scattered fields).
+
+    Args:
+        r: (3,) separation in metres, r ≠ 0, finite.
+        k: wavenumber in rad/m (real or complex scalar).
+    Returns:
+        (3, 3, 3) complex in 1/m⁴; the last axis is the derivative direction (the layout of
+        ``jax.jacfwd(green_tensor)(r, k)``).
+    """
+    fn = "green_tensor_derivative"
+    r, rn, n = _checked_separation(r, "r", fn)
+    kc = _complex_k(k, r.dtype, fn)
+    u = kc * rn
+    ph = jnp.exp(1j * u)
+    u2 = u * u
+    u3 = u2 * u
+    a1 = ph * (3.0 - 3j * u - 2.0 * u2 + 1j * u3)
+    b1 = ph * (-15.0 + 15j * u + 6.0 * u2 - 1j * u3)
+    beta = ph * (3.0 - 3j * u - u2)
+    eye = jnp.eye(3, dtype=r.dtype)
+    nnn = n[:, None, None] * n[None, :, None] * n[None, None, :]
+    d_ab_nc = eye[:, :, None] * n[None, None, :]
+    d_ac_nb = eye[:, None, :] * n[None, :, None]
+    d_bc_na = eye[None, :, :] * n[:, None, None]
+    out = a1 * d_ab_nc + b1 * nnn + beta * (d_ac_nb + d_bc_na)
+    return out / (4.0 * math.pi * rn**4)
+
+
+# --------------------------------------------------------------------------------------
+# scaled single-pair tensors
+# --------------------------------------------------------------------------------------
+
+
+def green_scaled(rho_vec: Float[ArrayLike, "3"], kscale=1.0) -> Inexact[Array, "3 3"]:
+    """Dimensionless Green tensor g(ρ) = 4π Ḡ/k³ with Ḡ(r) = k³ g(k r)/(4π); Ẽ = g p̃.
+
+    Paper 001 eq. 57 in the scaled units of :mod:`jaxbind.constants`.
+
+    Args:
+        rho_vec: (3,) real, ρ = k r (dimensionless separation), ρ ≠ 0, finite.
+        kscale: complex factor multiplying |ρ| in the radial functions (1 for real k; 1j gives
+            g at imaginary wavenumber, where ρ = |k| r and Ḡ = k³ g/(4π) with k = i|k|).
+    Returns:
+        (3, 3) complex, dimensionless.
+    """
+    fn = "green_scaled"
+    rho_vec, rho, n = _checked_separation(rho_vec, "rho_vec", fn)
+    s = _complex_k(kscale, rho_vec.dtype, fn)
+    u = s * rho
+    a, b = _alpha_beta(u)
+    eye = jnp.eye(3, dtype=rho_vec.dtype)
+    return (a * eye + b * _outer(n)) / u**3
+
+
+def cross_green_scaled(rho_vec: Float[ArrayLike, "3"]) -> Inexact[Array, "3 3"]:
+    """Dimensionless cross propagator gc(ρ) v = e^{iρ}(1/ρ + i/ρ²)(n × v).
+
+    Paper 003 eq. 5 (ψ) in scaled units: H̃ = gc p̃ for an electric dipole and Ẽ = −gc m̃ for a
+    magnetic dipole (signs derived from Maxwell's equations, see the module docstring).
+
+    Args:
+        rho_vec: (3,) real, ρ = k r, ρ ≠ 0, finite.
+    Returns:
+        (3, 3) complex, dimensionless, antisymmetric.
+    """
+    rho_vec, rho, n = _checked_separation(rho_vec, "rho_vec", "cross_green_scaled")
+    c = jnp.exp(1j * rho) * (1.0 / rho + 1j / (rho * rho))
+    return c * _cross_matrix(n)
+
+
+# --------------------------------------------------------------------------------------
+# interaction matrices for N dipoles
+# --------------------------------------------------------------------------------------
+
+
+def _checked_positions(rho, name: str, fn: str):
+    rho = jnp.asarray(rho)
+    check_shape(name, rho, (None, 3))
+    if jnp.iscomplexobj(rho):
+        raise TypeError(f"{fn}: {name} must be real, got dtype {rho.dtype}")
+    if not jnp.issubdtype(rho.dtype, jnp.floating):
+        rho = rho.astype(jnp.result_type(float))
+    rho = eqx.error_if(rho, ~jnp.all(jnp.isfinite(rho)), f"{fn}: {name} contains non-finite values")
+    return rho
+
+
+def _pair_geometry(rho, fn: str, name: str):
+    """Pairwise separations d[i, :, j] = ρ_i − ρ_j laid out for the (N,3,N,3) block form.
+
+    Returns (rho, da, db, r2, off): da (N,3,N,1) is the row-component, db (N,1,N,3) the
+    column-component of d, r2 (N,1,N,1) the squared distance with 1 substituted on the
+    diagonal (gradient-safe), off (N,1,N,1) the off-diagonal mask.
+    """
+    rho = _checked_positions(rho, name, fn)
+    num = rho.shape[0]
+    off = ~jnp.eye(num, dtype=bool)[:, None, :, None]
+    # Coincident distinct points are singular (overlapping particles): checked on the small
+    # (N,3) input so that no copy of the large output is made by the check.
+    d = rho[:, None, :] - rho[None, :, :]
+    dist2 = jnp.sum(d * d, axis=-1)
+    coincide = jnp.any((dist2 == 0) & ~jnp.eye(num, dtype=bool))
+    rho = eqx.error_if(rho, coincide, f"{fn}: two positions in {name} coincide (singular)")
+    da = rho[:, :, None, None] - rho.T[None, :, :, None]
+    db = rho[:, None, None, :] - rho[None, None, :, :]
+    r2 = jnp.sum(d * d, axis=-1)[:, None, :, None]
+    r2 = jnp.where(off, r2, jnp.ones((), rho.dtype))
+    return rho, da, db, r2, off
+
+
+def _phase(rho):
+    return jnp.exp(1j * rho)
+
+
+def green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, "3n 3n"]:
+    """Dimensionless dipole–dipole interaction matrix, block (i, j) = g(ρ_i − ρ_j), diagonal 0.
+
+    Paper 001 eq. 57 (scaled): the scattered fields at every dipole are Ẽ_scat = M p̃ with
+    p̃ = (p̃_1x, p̃_1y, p̃_1z, p̃_2x, …). Assembled by one fused broadcast directly in the
+    (N,3,N,3) layout (the reshape to (3N,3N) is free), so the only large array is the output.
+    The diagonal blocks are built from a substituted distance, so gradients stay finite.
+
+    Args:
+        rho: (N, 3) real, k·positions (dimensionless); distinct points, finite.
+    Returns:
+        (3N, 3N) complex (complex64 for float32 input), dimensionless; symmetric.
+    """
+    fn = "green_matrix_scaled"
+    rho, da, db, r2, off = _pair_geometry(rho, fn, "rho")
+    num = rho.shape[0]
+    r = jnp.sqrt(r2)
+    inv = 1.0 / r
+    inv2 = inv * inv
+    ph = _phase(r)
+    # g = e^{iρ}[(ρ² + iρ − 1) 1 + (3 − 3iρ − ρ²) n⊗n]/ρ³, with n⊗n = d⊗d/ρ².
+    a = ph * ((r2 - 1.0) + 1j * r) * (inv2 * inv)
+    b = ph * ((3.0 - r2) - 3j * r) * (inv2 * inv2 * inv)
+    zero = jnp.zeros((), a.dtype)
+    a = jnp.where(off, a, zero)
+    b = jnp.where(off, b, zero)
+    eye = jnp.eye(3, dtype=rho.dtype)[None, :, None, :]
+    out = a * eye + b * (da * db)
+    return out.reshape(3 * num, 3 * num)
+
+
+def coupled_green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, "6n 6n"]:
+    """Interaction matrix of N electric + magnetic dipoles, (Ẽ_scat, H̃_scat) = M (p̃, m̃).
+
+    Paper 003 eqs. 4–5 generalized to N particles and full tensors, scaled units: unknowns
+    ordered [p̃_1 … p̃_N, m̃_1 … m̃_N] (3 components each), M = [[G, −C], [C, G]] with G from
+    :func:`green_matrix_scaled` and C the block matrix of gc(ρ_i − ρ_j) (zero diagonal), so
+    Ẽ_i = Σ_j g p̃_j − gc m̃_j and H̃_i = Σ_j gc p̃_j + g m̃_j.
+
+    Args:
+        rho: (N, 3) real, k·positions; distinct points, finite.
+    Returns:
+        (6N, 6N) complex, dimensionless.
+    """
+    fn = "coupled_green_matrix_scaled"
+    rho, da, db, r2, off = _pair_geometry(rho, fn, "rho")
+    num = rho.shape[0]
+    r = jnp.sqrt(r2)
+    inv = 1.0 / r
+    inv2 = inv * inv
+    ph = _phase(r)
+    a = ph * ((r2 - 1.0) + 1j * r) * (inv2 * inv)
+    b = ph * ((3.0 - r2) - 3j * r) * (inv2 * inv2 * inv)
+    # gc v = e^{iρ}(1/ρ + i/ρ²) n × v = e^{iρ}(1/ρ² + i/ρ³) d × v.
+    c = ph * (inv2 + 1j * inv2 * inv)
+    zero = jnp.zeros((), a.dtype)
+    a = jnp.where(off, a, zero)
+    b = jnp.where(off, b, zero)
+    c = jnp.where(off, c, zero)
+    eye = jnp.eye(3, dtype=rho.dtype)[None, :, None, :]
+    g = a * eye + b * (da * db)  # (N,3,N,3)
+    # [d]×_ab = ε_akb d_k, d_k = ρ_ik − ρ_jk taken from the row-component layout.
+    eps = _LEVI_CIVITA.astype(rho.dtype)
+    dk = rho[:, None, None, None, :] - rho[None, None, :, None, :]  # (N,1,N,1,3)
+    dx = jnp.sum(eps.transpose(0, 2, 1)[None, :, None, :, :] * dk, axis=-1)  # (N,3,N,3)
+    cm = c * dx
+    delta = jnp.eye(2, dtype=rho.dtype)[:, None, None, :, None, None]
+    sigma = jnp.array([[0.0, -1.0], [1.0, 0.0]], dtype=rho.dtype)[:, None, None, :, None, None]
+    out = delta * g[None, :, :, None, :, :] + sigma * cm[None, :, :, None, :, :]
+    return out.reshape(6 * num, 6 * num)
+
+
+def green_matrix(positions: Float[ArrayLike, "n 3"], k) -> Inexact[Array, "3n 3n"]:
+    """SI dipole interaction matrix, block (i, j) = Ḡ(r_i − r_j) (1/m³), zero diagonal blocks.
+
+    Paper 001 eq. 57; E_scat = M p / ε0 with p stacked (p_1x, p_1y, p_1z, p_2x, …). Computed
+    as k³/(4π) :func:`green_matrix_scaled` (k·positions).
+
+    Args:
+        positions: (N, 3) real, metres; distinct, finite.
+        k: real positive wavenumber, rad/m.
+    Returns:
+        (3N, 3N) complex, 1/m³.
+    """
+    positions = _checked_positions(positions, "positions", "green_matrix")
+    if jnp.iscomplexobj(jnp.asarray(k)):
+        raise TypeError("green_matrix: k must be real (use green_tensor for complex k)")
+    k = jnp.asarray(k, dtype=jnp.result_type(positions.dtype, k))
+    if jnp.ndim(k) != 0:
+        raise ValueError(f"green_matrix: k must be a scalar, got shape {jnp.shape(k)}")
+    k = eqx.error_if(k, ~(jnp.isfinite(k) & (k > 0)), "green_matrix: k must be finite and positive")
+    return (k**3 / (4.0 * math.pi)) * green_matrix_scaled(positions * k)
