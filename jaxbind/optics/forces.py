@@ -1,0 +1,323 @@
+"""Time-averaged optical forces and torques on coupled dipoles; non-reciprocity; stiffness.
+
+Force on particle i (paper 003 eq. 3 in vector form, Chaumet & Rahmani, Opt. Express 17,
+2224 (2009)), with ∇ acting on the *local* field — incident plus the fields scattered by the
+other particles — at fixed dipole moments:
+
+    F_i = ½ Re Σ_a p_a* ∇E_a + (μ0/2) Re Σ_a m_a* ∇H_a − (k⁴/(12π ε0 c)) Re(p × m*).
+
+In the scaled units of :mod:`jaxbind.constants` (p̃ = k³p/(4πε0E0), m̃ = k³Z0 m/(4πE0),
+∇̃ = ∇/k, force unit F0 = 4πε0E0²/k²) every prefactor becomes simple:
+
+    F̃_i = ½ Re Σ_a p̃_a* ∇̃Ẽ_a + ½ Re Σ_a m̃_a* ∇̃H̃_a − ⅓ Re(p̃ × m̃*)
+
+(μ0/Z0² = ε0 makes the magnetic term symmetric; k⁴/(12πε0c)·(4πε0E0)(4πE0)/(k⁶Z0) = F0/3
+gives the ⅓). For one isotropic dipole in a plane wave this is F = σ_ext I/c (optical
+theorem) and with a magnetic dipole F = (σ_ext − g σ_sca) I/c, which the tests check against
+the dipolar Mie expressions.
+
+Torque (paper 001 eq. 9b in the dipole limit, including the radiation-reaction self field
+(2i/3)p̃ of the point dipole, which makes the torque on a lossless sphere vanish):
+
+    T̃_i = ½ Re(p̃* × Ẽ_loc + m̃* × H̃_loc) − ⅓ Im(p̃* × p̃ + m̃* × m̃),  unit 4πε0E0²/k³.
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .. import constants as C
+from .._types import Array
+from .dipoles import (
+    DipoleSolution,
+    _check_method,
+    _apply_pol,
+    _prepare,
+    _radial,
+    _safe_separations,
+    _scattered_fields,
+    _solve_prepared,
+    _CHUNK,
+)
+from .particles import as_particles
+
+__all__ = [
+    "optical_forces",
+    "dipole_forces",
+    "optical_torques",
+    "dipole_torques",
+    "isolated_forces",
+    "interparticle_forces",
+    "NonReciprocity",
+    "nonreciprocity_factors",
+    "stiffness_matrix",
+]
+
+
+# --------------------------------------------------------------------------------------
+# scaled kernels
+# --------------------------------------------------------------------------------------
+
+
+def _radial_derivatives(r):
+    """f1', f2' − 2f2/ρ, f2/ρ, h' − h/ρ, h/ρ for g = f1 1 + f2 n⊗n and gc v = h n × v."""
+    inv = 1.0 / r
+    ph = jnp.exp(1j * r)
+    _, f2, h = _radial(r)
+    df1 = ph * (1j * inv - 2.0 * inv**2 - 3j * inv**3 + 3.0 * inv**4)
+    b1 = ph * (-1j * inv + 6.0 * inv**2 + 15j * inv**3 - 15.0 * inv**4)
+    h1 = ph * (1j * inv - 3.0 * inv**2 - 3j * inv**3)
+    return df1, b1, f2 * inv, h1, h * inv
+
+
+def _grad_g(n, coeffs, u, b):
+    """∇_d [u·g(d) b] for each source row: (N,3) (u (3,), b (N,3))."""
+    df1, b1, f2r, _, _ = coeffs
+    ub = b @ u
+    un = n @ u
+    bn = jnp.sum(n * b, axis=-1)
+    return (n * (df1 * ub + b1 * un * bn)[:, None]
+            + f2r[:, None] * (u[None, :] * bn[:, None] + b * un[:, None]))
+
+
+def _grad_gc(n, coeffs, u, b):
+    """∇_d [u·gc(d) b] = ∇_d [h n·(b × u)] for each source row: (N,3)."""
+    _, _, _, h1, hr = coeffs
+    c = jnp.cross(b, u[None, :])
+    nc = jnp.sum(n * c, axis=-1)
+    return n * (h1 * nc)[:, None] + hr[:, None] * c
+
+
+def _scattered_gradient_force(rho, p, m, sp, sm):
+    """Σ_j ∇[p_i*·Ẽ_j + m_i*·H̃_j] at each particle i (N,3) complex, fields of sources sp, sm."""
+    n = rho.shape[0]
+    idx = jnp.arange(n)
+
+    def one(args):
+        rho_i, i, ue, um = args
+        mask = idx != i
+        _, r, nv = _safe_separations(rho_i, rho, mask)
+        w = mask.astype(r.dtype)
+        coeffs = tuple(c * w for c in _radial_derivatives(r))
+        g = _grad_g(nv, coeffs, ue, sp)
+        if sm is not None:
+            g = (g - _grad_gc(nv, coeffs, ue, sm) + _grad_gc(nv, coeffs, um, sp)
+                 + _grad_g(nv, coeffs, um, sm))
+        return jnp.sum(g, axis=0)
+
+    um = jnp.conj(m) if m is not None else jnp.zeros_like(p)
+    return jax.lax.map(one, (rho, idx, jnp.conj(p), um), batch_size=min(n, _CHUNK))
+
+
+def _forces_scaled(prob, sol: DipoleSolution, beam):
+    """F̃ (N,3) real: incident-gradient + scattered-gradient + recoil terms."""
+    rho, p, m = prob.rho, sol.p, sol.m
+    dE, dH = jax.vmap(beam.field_gradients_scaled)(rho)  # [i, a, c] = ∂_c Ẽ_a
+    tot = jnp.einsum("ia,iac->ic", jnp.conj(p), dE)
+    if m is not None:
+        tot = tot + jnp.einsum("ia,iac->ic", jnp.conj(m), dH)
+    tot = tot + _scattered_gradient_force(rho, p, m, sol.source_p, sol.source_m)
+    F = 0.5 * jnp.real(tot)
+    if m is not None:
+        F = F - jnp.real(jnp.cross(p, jnp.conj(m))) / 3.0
+    return F
+
+
+def _torques_scaled(prob, sol: DipoleSolution):
+    """T̃ (N,3) real (module docstring)."""
+    n = prob.rho.shape[0]
+    Es, Hs = _scattered_fields(prob.rho, sol.source_p, sol.source_m)
+    E = prob.y[:n] + Es
+    p = sol.p
+    T = 0.5 * jnp.real(jnp.cross(jnp.conj(p), E)) - jnp.imag(jnp.cross(jnp.conj(p), p)) / 3.0
+    if sol.m is not None:
+        H = prob.y[n:] + Hs
+        m = sol.m
+        T = T + 0.5 * jnp.real(jnp.cross(jnp.conj(m), H)) - jnp.imag(jnp.cross(jnp.conj(m), m)) / 3.0
+    return T
+
+
+def _isolated_scaled(prob, beam):
+    """F̃ (N,3) on each particle alone in the beam (no scattering between particles)."""
+    n = prob.rho.shape[0]
+    x = _apply_pol(prob.alpha, prob.y)
+    p = x[:n]
+    m = x[n:] if prob.magnetic else None
+    dE, dH = jax.vmap(beam.field_gradients_scaled)(prob.rho)
+    tot = jnp.einsum("ia,iac->ic", jnp.conj(p), dE)
+    if m is not None:
+        tot = tot + jnp.einsum("ia,iac->ic", jnp.conj(m), dH)
+    F = 0.5 * jnp.real(tot)
+    if m is not None:
+        F = F - jnp.real(jnp.cross(p, jnp.conj(m))) / 3.0
+    return F
+
+
+def _force_unit(prob):
+    return 4.0 * jnp.pi * C.epsilon0 * prob.E0**2 / prob.k**2
+
+
+def _solve(particles, beam, method, order, rtol, atol, max_steps, throw):
+    _check_method(method, order)
+    prob = _prepare(particles, beam, throw=throw)
+    sol = _solve_prepared(prob, method, order=order, rtol=rtol, atol=atol,
+                          max_steps=max_steps, restart=30, throw=throw)
+    return prob, sol
+
+
+# --------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------
+
+
+def optical_forces(particles, beam, method: str = "direct", *, order: int = 1,
+                   rtol: float = 1e-10, atol: float = 1e-12, max_steps: int | None = None,
+                   throw: bool = True) -> Array:
+    """Time-averaged optical force on every particle (paper 003 eq. 3, vector form).
+
+    Solves the coupled dipoles (:func:`~jaxbind.optics.dipoles.solve_dipoles`, same
+    ``method``/``order``/tolerances) and evaluates F = ½Re(p*·∇)E_loc + (μ0/2)Re(m*·∇)H_loc
+    − k⁴/(12πε0c) Re(p × m*), ∇ acting on the local field at fixed moments.
+
+    Args:
+        particles: :class:`~jaxbind.optics.particles.Particles` (N particles).
+        beam: incident beam (:mod:`jaxbind.optics.beams`).
+        method, order, rtol, atol, max_steps, throw: see ``solve_dipoles``; a failed solve
+            raises (``throw=True``); for sweeps use :func:`dipole_forces` with
+            ``solve_dipoles(..., throw=False)`` and its ``status``.
+    Returns:
+        (N, 3) forces in newtons.
+    """
+    prob, sol = _solve(particles, beam, method, order, rtol, atol, max_steps, throw)
+    return _force_unit(prob) * _forces_scaled(prob, sol, beam)
+
+
+def dipole_forces(particles, beam, solution: DipoleSolution) -> Array:
+    """Forces (N, 3) in newtons from an existing :class:`DipoleSolution` (paper 003 eq. 3).
+
+    Does not check ``solution.status`` (sweeps read it themselves).
+    """
+    prob = _prepare(particles, beam, throw=False)
+    return _force_unit(prob) * _forces_scaled(prob, solution, beam)
+
+
+def optical_torques(particles, beam, method: str = "direct", *, order: int = 1,
+                    rtol: float = 1e-10, atol: float = 1e-12, max_steps: int | None = None,
+                    throw: bool = True) -> Array:
+    """Time-averaged torque on every particle about its centre (paper 001 eq. 9b, dipole limit).
+
+    T = ½Re(p* × E_loc) + (μ0/2)Re(m* × H_loc) − k³/(12πε0) Im(p* × p) − μ0k³/(12π) Im(m* × m):
+    the last two terms are the radiation-reaction self field, so a lossless isotropic sphere
+    feels no torque and an absorbing one in circularly polarized light feels σ_abs I/ω.
+
+    Returns:
+        (N, 3) torques in N·m.
+    """
+    prob, sol = _solve(particles, beam, method, order, rtol, atol, max_steps, throw)
+    return dipole_torques(particles, beam, sol, _prob=prob)
+
+
+def dipole_torques(particles, beam, solution: DipoleSolution, *, _prob=None) -> Array:
+    """Torques (N, 3) in N·m from an existing :class:`DipoleSolution` (see optical_torques)."""
+    prob = _prepare(particles, beam, throw=False) if _prob is None else _prob
+    return (_force_unit(prob) / prob.k) * _torques_scaled(prob, solution)
+
+
+def isolated_forces(particles, beam) -> Array:
+    """Force (N, 3) in newtons on each particle alone in the beam, F_iso (paper 003 Sec. II)."""
+    prob = _prepare(particles, beam, throw=False)
+    return _force_unit(prob) * _isolated_scaled(prob, beam)
+
+
+def _interparticle_scaled(particles, beam, method, order, rtol, atol, max_steps, throw):
+    prob, sol = _solve(particles, beam, method, order, rtol, atol, max_steps, throw)
+    return prob, _forces_scaled(prob, sol, beam) - _isolated_scaled(prob, beam)
+
+
+def interparticle_forces(particles, beam, method: str = "direct", *, order: int = 1,
+                         rtol: float = 1e-10, atol: float = 1e-12,
+                         max_steps: int | None = None, throw: bool = True) -> Array:
+    """Force due to the other particles, f_j = F_j − F_j,iso (paper 003 Sec. II).
+
+    Arguments as :func:`optical_forces`. Returns (N, 3) newtons.
+    """
+    prob, f = _interparticle_scaled(particles, beam, method, order, rtol, atol, max_steps, throw)
+    return _force_unit(prob) * f
+
+
+class NonReciprocity(eqx.Module):
+    """Non-reciprocity factors of a particle pair A = particle 0, B = particle 1 (paper 003).
+
+    Attributes:
+        zeroth: (3,) NRF⁽⁰⁾_α for α = x, y, z (eq. 1).
+        first: (2, 3, 3) NRF⁽¹⁾_{v, w_P}, indexed [P, v, w] with P = 0 (A), 1 (B) (eq. 2).
+        f: (2, 3) interparticle forces f_A, f_B (N).
+        jacobian: (2, 3, 2, 3) ∂f_{Q,v}/∂r_{P,w} (N/m), by forward-mode autodiff.
+    Where a numerator and its denominator both vanish exactly (no interaction along that
+    axis) the factor is reported as 0.
+    """
+
+    zeroth: Array
+    first: Array
+    f: Array
+    jacobian: Array
+
+
+def _ratio(s, d):
+    den = jnp.abs(d) + jnp.abs(s)
+    return jnp.where(den > 0, jnp.abs(s) / jnp.where(den > 0, den, 1.0), 0.0)
+
+
+def nonreciprocity_factors(particles, beam, method: str = "direct", *, order: int = 1,
+                           rtol: float = 1e-10, atol: float = 1e-12,
+                           max_steps: int | None = None, throw: bool = True) -> NonReciprocity:
+    """Zeroth- and first-order non-reciprocity factors of two particles (paper 003 eqs. 1–2).
+
+    NRF⁽⁰⁾_α = |α·(f_A + f_B)| / (|α·(f_A − f_B)| + |α·(f_A + f_B)|) and
+    NRF⁽¹⁾_{v,w_P} the same with ∂/∂w_P of v·f (w_P = w·r_P); 0 reciprocal, ½ one-way,
+    1 fully non-reciprocal. The derivatives are exact (``jax.jacfwd`` through the solve).
+
+    Args:
+        particles: exactly two particles (A = 0, B = 1).
+        beam, method, order, …: as :func:`interparticle_forces`.
+    Returns:
+        :class:`NonReciprocity`.
+    """
+    ps = as_particles(particles)
+    if ps.n != 2:
+        raise ValueError(f"nonreciprocity_factors needs exactly 2 particles, got {ps.n}")
+
+    def f_of(pos):
+        prob, f = _interparticle_scaled(ps.with_positions(pos), beam, method, order, rtol,
+                                        atol, max_steps, throw)
+        return f, (f, prob)
+
+    jac, (f, prob) = jax.jacfwd(f_of, has_aux=True)(ps.positions)  # jac in F0 per metre
+    zeroth = _ratio(f[0] + f[1], f[0] - f[1])
+    s = jac[0] + jac[1]  # (3 v, 2 P, 3 w)
+    d = jac[0] - jac[1]
+    first = jnp.transpose(_ratio(s, d), (1, 0, 2))
+    unit = _force_unit(prob)
+    return NonReciprocity(zeroth, first, unit * f, unit * jac)
+
+
+def stiffness_matrix(particles, beam, method: str = "direct", *, order: int = 1,
+                     rtol: float = 1e-10, atol: float = 1e-12, max_steps: int | None = None,
+                     throw: bool = True) -> Array:
+    """Optical stiffness K = −∂F/∂r of all particles (N/m), by ``jax.jacfwd`` through the solve.
+
+    Returns:
+        (3N, 3N) real, K[3i + a, 3j + b] = −∂F_{i,a}/∂r_{j,b}; non-symmetric when the
+        forces are non-conservative (paper 000 eq. 1, paper 001 eqs. 76–77).
+    """
+    ps = as_particles(particles)
+
+    def F(pos):
+        return optical_forces(ps.with_positions(pos), beam, method, order=order, rtol=rtol,
+                              atol=atol, max_steps=max_steps, throw=throw)
+
+    n = ps.n
+    return -jax.jacfwd(F)(ps.positions).reshape(3 * n, 3 * n)
+

@@ -1,0 +1,286 @@
+"""Point-dipole particles: positions, sizes and electric/magnetic polarizabilities.
+
+A particle is described either directly by its polarizabilities — the electric α_e
+(C·m²/V, p = α_e E) and optionally the magnetic α_m (m³, m = α_m H, paper 003 after eq. 3),
+each a scalar (isotropic) or a 3×3 tensor (ellipsoids, rotated; paper 001 eq. 24) — or by
+its complex refractive index, from which the polarizabilities follow at the wavelength of
+the illumination:
+
+* ``model="mie"``: α̃_e = (3i/2) a1, α̃_m = (3i/2) b1 from the dipolar Mie coefficients
+  (electric *and* magnetic dipole, exact for the dipolar part of a sphere of any size);
+* ``model="clausius_mossotti"``: α̃_e = (ka)³(ε−1)/(ε+2) with the radiative correction,
+  electric only (paper 002 after eq. 35).
+
+:class:`Particle` is one particle; :class:`Particles` holds N particles as stacked arrays
+(no Python list inside kernels). Every dipole kernel accepts either a :class:`Particles` or
+a sequence of :class:`Particle` (stacked at trace time by :func:`as_particles`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from .. import constants as C
+from .._checks import as_float_array, check_finite, check_positive, is_concrete
+from .._types import Array
+
+__all__ = ["Particle", "Particles", "as_particles"]
+
+_MODELS = ("mie", "clausius_mossotti")
+
+
+def _complex_dtype(real_dtype):
+    return jnp.promote_types(real_dtype, jnp.complex64)
+
+
+def _as_complex(x):
+    x = jnp.asarray(x)
+    if not jnp.issubdtype(x.dtype, jnp.inexact):
+        x = x.astype(jnp.result_type(float))
+    return x.astype(_complex_dtype(jnp.finfo(x.dtype).dtype))
+
+
+def _check_pol_shape(name, a, lead):
+    """Polarizability shape: lead + () (isotropic) or lead + (3, 3) (tensor)."""
+    s = tuple(jnp.shape(a))
+    if s != lead and s != lead + (3, 3):
+        want = " or ".join(str(t) for t in (lead, lead + (3, 3)))
+        raise ValueError(f"{name} must have shape {want}, got {s}")
+
+
+class Particle(eqx.Module):
+    """One point-dipole particle.
+
+    Give exactly one of ``alpha_e`` and ``index``.
+
+    Args:
+        position: (3,) centre in metres.
+        radius: radius in metres (> 0); used for overlap checks, mass and, with ``index``,
+            for the polarizabilities.
+        alpha_e: electric polarizability α_e (C·m²/V), complex scalar or (3, 3) tensor.
+        alpha_m: optional magnetic polarizability α_m (m³), scalar or (3, 3); paper 003's
+            ideal Kerker particles have α_m = ∓α_e/ε0.
+        index: complex refractive index of a sphere relative to vacuum (instead of α_e).
+        density: mass density kg/m³ (optional; gives :attr:`mass`).
+        model: "mie" (α_e, α_m from a1, b1) or "clausius_mossotti" (α_e only), used with
+            ``index``.
+    """
+
+    position: Array
+    radius: Array
+    alpha_e: Array | None = None
+    alpha_m: Array | None = None
+    index: Array | None = None
+    density: Array | None = None
+    model: str = eqx.field(static=True, default="mie")
+
+    def __init__(self, position, radius, alpha_e=None, alpha_m=None, index=None,
+                 density=None, model="mie"):
+        self.position = as_float_array(position, "position")
+        self.radius = as_float_array(radius, "radius")
+        self.alpha_e = None if alpha_e is None else _as_complex(alpha_e)
+        self.alpha_m = None if alpha_m is None else _as_complex(alpha_m)
+        self.index = None if index is None else _as_complex(index)
+        self.density = None if density is None else as_float_array(density, "density")
+        self.model = model
+
+    def __check_init__(self):
+        _validate(self, lead=())
+
+    @property
+    def mass(self):
+        """Mass ρ·(4π/3)a³ in kg (needs ``density``)."""
+        if self.density is None:
+            raise ValueError("Particle.mass needs a density")
+        return self.density * (4.0 * math.pi / 3.0) * self.radius**3
+
+
+class Particles(eqx.Module):
+    """N point-dipole particles as stacked arrays (the form every dipole kernel uses).
+
+    Args:
+        positions: (N, 3) centres in metres.
+        radii: (N,) radii in metres (or a scalar, broadcast).
+        alpha_e: (N,) or (N, 3, 3) electric polarizabilities (C·m²/V), or None with ``index``.
+        alpha_m: (N,) or (N, 3, 3) magnetic polarizabilities (m³), or None.
+        index: (N,) complex refractive indices (or a scalar, broadcast), instead of alpha_e.
+        density: (N,) densities kg/m³ (or a scalar), optional.
+        model: "mie" or "clausius_mossotti" (with ``index``), see the module docstring.
+    """
+
+    positions: Array
+    radii: Array
+    alpha_e: Array | None = None
+    alpha_m: Array | None = None
+    index: Array | None = None
+    density: Array | None = None
+    model: str = eqx.field(static=True, default="mie")
+
+    def __init__(self, positions, radii, alpha_e=None, alpha_m=None, index=None,
+                 density=None, model="mie"):
+        positions = as_float_array(positions, "positions")
+        if positions.ndim != 2 or positions.shape[-1] != 3:
+            raise ValueError(f"positions must have shape (N, 3), got {tuple(positions.shape)}")
+        n = positions.shape[0]
+
+        def per(x, name, cplx=False):
+            if x is None:
+                return None
+            a = _as_complex(x) if cplx else as_float_array(x, name)
+            return jnp.broadcast_to(a, (n,)) if a.ndim == 0 else a
+
+        self.positions = positions
+        self.radii = per(radii, "radii")
+        self.alpha_e = per(alpha_e, "alpha_e", True)
+        self.alpha_m = per(alpha_m, "alpha_m", True)
+        self.index = per(index, "index", True)
+        self.density = per(density, "density")
+        self.model = model
+
+    def __check_init__(self):
+        _validate(self, lead=(self.positions.shape[0],))
+
+    @property
+    def n(self) -> int:
+        """Number of particles (static)."""
+        return self.positions.shape[0]
+
+    @property
+    def magnetic(self) -> bool:
+        """True when the particles carry magnetic dipoles (static)."""
+        return self.alpha_m is not None or (self.index is not None and self.model == "mie")
+
+    @property
+    def masses(self):
+        """(N,) masses ρ·(4π/3)a³ in kg (needs ``density``)."""
+        if self.density is None:
+            raise ValueError("Particles.masses needs densities")
+        return self.density * (4.0 * math.pi / 3.0) * self.radii**3
+
+    @classmethod
+    def stack(cls, particles: Sequence[Particle]) -> "Particles":
+        """Stack single :class:`Particle` s (all described the same way) into a batch.
+
+        Scalars and tensors may be mixed (scalars become α·1); α_m and density must be given
+        for all particles or for none.
+        """
+        ps = list(particles)
+        if not ps:
+            raise ValueError("particles must contain at least one Particle")
+        for i, p in enumerate(ps):
+            if not isinstance(p, Particle):
+                raise TypeError(f"particles[{i}] is not a Particle (got {type(p).__name__})")
+
+        def gather(attr, tensor_ok):
+            vals = [getattr(p, attr) for p in ps]
+            if all(v is None for v in vals):
+                return None
+            if any(v is None for v in vals):
+                raise ValueError(f"{attr} must be given for all particles or for none")
+            if tensor_ok and any(jnp.ndim(v) == 2 for v in vals):
+                vals = [v * jnp.eye(3, dtype=v.dtype) if jnp.ndim(v) == 0 else v for v in vals]
+            return jnp.stack(vals)
+
+        models = {p.model for p in ps}
+        if len(models) != 1:
+            raise ValueError(f"all particles must use the same model, got {sorted(models)}")
+        return cls(
+            positions=jnp.stack([p.position for p in ps]),
+            radii=jnp.stack([p.radius for p in ps]),
+            alpha_e=gather("alpha_e", True),
+            alpha_m=gather("alpha_m", True),
+            index=gather("index", False),
+            density=gather("density", False),
+            model=models.pop(),
+        )
+
+    def with_positions(self, positions) -> "Particles":
+        """The same particles at new positions (N, 3) m (for Jacobians and sweeps)."""
+        return eqx.tree_at(lambda p: p.positions, self, jnp.asarray(positions))
+
+    def polarizabilities_scaled(self, k):
+        """Scaled polarizabilities (α̃_e, α̃_m) at wavenumber k (rad/m).
+
+        α̃_e = k³α_e/(4πε0), α̃_m = k³α_m/(4π) (see :mod:`jaxbind.constants`); each (N,) or
+        (N, 3, 3) complex, α̃_m None for purely electric particles.
+        """
+        rdt = self.positions.dtype
+        cdt = _complex_dtype(rdt)
+        k = jnp.asarray(k).astype(rdt)
+        if self.alpha_e is not None:
+            # divide first: α/(4πε0) is a volume (~1e-22 m³), so k³ times it stays O(1)
+            ae = (self.alpha_e / (4.0 * math.pi * C.epsilon0)).astype(cdt) * k**3
+            am = None
+            if self.alpha_m is not None:
+                am = (self.alpha_m / (4.0 * math.pi)).astype(cdt) * k**3
+            return ae, am
+        ka = k * self.radii.astype(rdt)
+        m = self.index.astype(cdt)
+        if self.model == "clausius_mossotti":
+            from .materials import clausius_mossotti_scaled
+
+            return jax.vmap(lambda mm, x: clausius_mossotti_scaled(mm * mm, x))(m, ka), None
+        from .mie import mie_coefficients
+
+        def one(mm, x):
+            a, b = mie_coefficients(mm, x, 1)
+            return 1.5j * a[0], 1.5j * b[0]
+
+        ae, am = jax.vmap(one)(m, ka)
+        return ae.astype(cdt), am.astype(cdt)
+
+
+def _validate(p, lead):
+    """Shared structural and concrete-value checks (ValueError naming the argument)."""
+    if p.model not in _MODELS:
+        raise ValueError(f"model must be one of {_MODELS}, got {p.model!r}")
+    pos_name = "position" if lead == () else "positions"
+    pos = p.position if lead == () else p.positions
+    want = (3,) if lead == () else lead + (3,)
+    if tuple(pos.shape) != want:
+        raise ValueError(f"{pos_name} must have shape {want}, got {tuple(pos.shape)}")
+    rad_name = "radius" if lead == () else "radii"
+    rad = p.radius if lead == () else p.radii
+    if rad is None or tuple(jnp.shape(rad)) != lead:
+        raise ValueError(f"{rad_name} must have shape {lead}, got {None if rad is None else tuple(jnp.shape(rad))}")
+    if (p.alpha_e is None) == (p.index is None):
+        raise ValueError("give exactly one of alpha_e and index")
+    if p.alpha_m is not None and p.alpha_e is None:
+        raise ValueError("alpha_m needs alpha_e (with index, the model gives both)")
+    if p.alpha_e is not None:
+        _check_pol_shape("alpha_e", p.alpha_e, lead)
+        check_finite("alpha_e", p.alpha_e)
+    if p.alpha_m is not None:
+        _check_pol_shape("alpha_m", p.alpha_m, lead)
+        check_finite("alpha_m", p.alpha_m)
+    if p.index is not None:
+        if tuple(jnp.shape(p.index)) != lead:
+            raise ValueError(f"index must have shape {lead}, got {tuple(jnp.shape(p.index))}")
+        check_finite("index", p.index)
+    if p.density is not None:
+        if tuple(jnp.shape(p.density)) != lead:
+            raise ValueError(f"density must have shape {lead}, got {tuple(jnp.shape(p.density))}")
+        check_positive("density", p.density)
+    check_finite(pos_name, pos)
+    check_positive(rad_name, rad)
+    # Tensor polarizabilities of the electric and magnetic parts must be the same kind only
+    # per particle batch: shapes are independent (an isotropic α_m with a tensor α_e is fine).
+    if is_concrete(pos) and lead and lead[0] == 0:
+        raise ValueError("positions must contain at least one particle")
+
+
+def as_particles(particles) -> Particles:
+    """A :class:`Particles` from a :class:`Particles`, a :class:`Particle` or a sequence of them."""
+    if isinstance(particles, Particles):
+        return particles
+    if isinstance(particles, Particle):
+        return Particles.stack([particles])
+    if isinstance(particles, (list, tuple)):
+        return Particles.stack(particles)
+    raise TypeError(f"particles must be Particles or a sequence of Particle, got {type(particles).__name__}")
+
