@@ -45,6 +45,16 @@ def _complex_dtype(real_dtype):
     return jnp.result_type(real_dtype, jnp.complex64)
 
 
+def _traced_positive(name, x):
+    """Guard a traced parameter against x ≤ 0 / non-finite with ``eqx.error_if``.
+
+    Concrete values are checked (with a ValueError) in ``__check_init__``.
+    """
+    if is_concrete(x):
+        return x
+    return eqx.error_if(x, ~(jnp.isfinite(x) & (x > 0)), f"{name} must be positive and finite")
+
+
 def _as_rho(rho, name="rho"):
     rho = as_float_array(rho, name)
     check_shape(name, rho, (3,))
@@ -126,15 +136,9 @@ class PlaneWave(AbstractBeam):
 
     def __init__(self, wavelength, intensity, direction=(0.0, 0.0, 1.0),
                  polarization=(1.0, 0.0, 0.0), phase=0.0):
-        wavelength = as_float_array(wavelength, "wavelength")
-        intensity = as_float_array(intensity, "intensity")
+        wavelength = _traced_positive("wavelength", as_float_array(wavelength, "wavelength"))
+        intensity = _traced_positive("intensity", as_float_array(intensity, "intensity"))
         phase = as_float_array(phase, "phase")
-        for name, v in (("wavelength", wavelength), ("intensity", intensity), ("phase", phase)):
-            check_shape(name, v, ())
-        check_positive("wavelength", wavelength)
-        check_positive("intensity", intensity)
-        check_finite("phase", phase)
-
         direction = as_float_array(direction, "direction")
         check_shape("direction", direction, (3,))
         check_finite("direction", direction)
@@ -146,24 +150,37 @@ class PlaneWave(AbstractBeam):
 
         n_norm = jnp.sqrt(jnp.sum(direction**2))
         p_norm = jnp.sqrt(jnp.sum(jnp.abs(polarization) ** 2))
-        if is_concrete(direction) and float(n_norm) == 0.0:
-            raise ValueError("direction must be a non-zero vector")
-        if is_concrete(polarization) and float(p_norm) == 0.0:
-            raise ValueError("polarization must be a non-zero vector")
+        if is_concrete(direction):
+            if float(n_norm) == 0.0:
+                raise ValueError("direction must be a non-zero vector")
+        else:
+            n_norm = eqx.error_if(n_norm, n_norm == 0, "direction must be a non-zero vector")
+        if is_concrete(polarization):
+            if float(p_norm) == 0.0:
+                raise ValueError("polarization must be a non-zero vector")
+        else:
+            p_norm = eqx.error_if(p_norm, p_norm == 0, "polarization must be a non-zero vector")
         n = direction / n_norm
         pol = (polarization / p_norm).astype(_complex_dtype(n.dtype))
+        overlap = jnp.abs(jnp.sum(n * pol))
+        msg = "polarization must be perpendicular to direction"
         if is_concrete((n, pol)):
-            overlap = float(jnp.abs(jnp.sum(n * pol)))
-            if overlap > _PERP_TOL:
-                raise ValueError(
-                    "polarization must be perpendicular to direction "
-                    f"(|n·ε|/|ε| = {overlap:.3g})"
-                )
+            if float(overlap) > _PERP_TOL:
+                raise ValueError(f"{msg} (|n·ε|/|ε| = {float(overlap):.3g})")
+        else:
+            pol = eqx.error_if(pol, overlap > _PERP_TOL, msg)
         self.wavelength = wavelength
         self.intensity = intensity
         self.direction = n
         self.polarization = pol
         self.phase = phase
+
+    def __check_init__(self):
+        for name in ("wavelength", "intensity", "phase"):
+            check_shape(name, getattr(self, name), ())
+        check_positive("wavelength", self.wavelength)
+        check_positive("intensity", self.intensity)
+        check_finite("phase", self.phase)
 
     @property
     def k(self):
@@ -247,36 +264,39 @@ class Tweezer(AbstractBeam):
                  polarization_angle=0.0, focus=(0.0, 0.0, 0.0)):
         if (waist is None) == (NA is None):
             raise ValueError("Tweezer: give exactly one of waist and NA")
-        power = as_float_array(power, "power")
-        wavelength = as_float_array(wavelength, "wavelength")
+        power = _traced_positive("power", as_float_array(power, "power"))
+        wavelength = _traced_positive("wavelength", as_float_array(wavelength, "wavelength"))
         phase = as_float_array(phase, "phase")
         polarization_angle = as_float_array(polarization_angle, "polarization_angle")
         focus = as_float_array(focus, "focus")
-        check_shape("focus", focus, (3,))
-        check_positive("power", power)
-        check_positive("wavelength", wavelength)
-        check_finite("phase", phase)
-        check_finite("polarization_angle", polarization_angle)
-        check_finite("focus", focus)
         if waist is not None:
-            waist = as_float_array(waist, "waist")
-            check_positive("waist", waist)
+            waist = _traced_positive("waist", as_float_array(waist, "waist"))
         else:
             NA = as_float_array(NA, "NA")
             check_shape("NA", NA, ())
             check_positive("NA", NA)
-            if is_concrete(NA) and float(NA) >= 1.0:
-                raise ValueError(f"NA must be < 1 (free space), got {float(NA)}")
+            if is_concrete(NA):
+                if float(NA) >= 1.0:
+                    raise ValueError(f"NA must be < 1 (free space), got {float(NA)}")
+            else:
+                NA = eqx.error_if(NA, ~((NA > 0) & (NA < 1)), "NA must lie in (0, 1)")
+            check_shape("wavelength", wavelength, ())
             waist = wavelength / (jnp.pi * NA)
-        for name, v in (("power", power), ("wavelength", wavelength), ("waist", waist),
-                        ("phase", phase), ("polarization_angle", polarization_angle)):
-            check_shape(name, v, ())
         self.power = power
         self.wavelength = wavelength
         self.waist = waist
         self.phase = phase
         self.polarization_angle = polarization_angle
         self.focus = focus
+
+    def __check_init__(self):
+        for name in ("power", "wavelength", "waist", "phase", "polarization_angle"):
+            check_shape(name, getattr(self, name), ())
+        check_shape("focus", self.focus, (3,))
+        for name in ("power", "wavelength", "waist"):
+            check_positive(name, getattr(self, name))
+        for name in ("phase", "polarization_angle", "focus"):
+            check_finite(name, getattr(self, name))
 
     @property
     def k(self):

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from jaxbind import constants as C
-from jaxbind.optics.beams import CoherentBeams, PlaneWave, Tweezer, intensity_map
+from jaxbind.optics.beams import AbstractBeam, CoherentBeams, PlaneWave, Tweezer, intensity_map
 
 LAM = 1064e-9
 K = 2 * math.pi / LAM
@@ -191,6 +191,12 @@ def test_gradients_closed_form_vs_autodiff():
                                      waist=W0, phases=[0.0, 1.0, 2.0],
                                      polarization_angles=[0.0, 0.5, 1.5])
     mix = CoherentBeams([pw, tw])
+    # the base class's generic jacfwd path agrees with the closed forms
+    rho = K * r
+    for beam in (pw, tw):
+        for a, b in zip(AbstractBeam.field_gradients_scaled(beam, rho),
+                        beam.field_gradients_scaled(rho)):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
     for beam in (pw, tw, cb, mix):
         dE, dH = beam.field_gradients(r)
         aE, aH = jac_fields(beam, r)
@@ -365,3 +371,15 @@ def test_other_bad_input():
         CoherentBeams.from_tweezers([0.1, 0.2], LAM, [0, 0, 0], waist=W0)
     with pytest.raises(ValueError, match="NA"):
         CoherentBeams.from_tweezers([0.1], LAM, [[0, 0, 0]], NA=1.5)
+
+
+def test_traced_bad_values_raise():
+    """Under jit the parameter values are unknown at construction: eqx.error_if guards."""
+    focal = jax.jit(lambda p: tweezer(power=p).fields(jnp.zeros(3))[0])
+    assert np.isfinite(np.asarray(focal(0.1))).all()
+    with pytest.raises(Exception, match="power must be positive"):
+        focal(-0.1)
+    with pytest.raises(Exception, match="NA must lie"):
+        jax.jit(lambda na: Tweezer(P, LAM, NA=na).waist)(1.5)
+    with pytest.raises(Exception, match="perpendicular"):
+        jax.jit(lambda n: PlaneWave(LAM, 1.0, direction=n).polarization)(jnp.array([1.0, 0, 0]))
