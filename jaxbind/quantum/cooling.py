@@ -1,0 +1,412 @@
+"""Cavity cooling and non-reciprocal sympathetic cooling: rate-equation model (paper 004).
+
+Model (paper 004 Sec. III).  A cavity (decay γ, detuning Δ = ω_c − ω_L, linearized coupling g)
+cools particle A (frequency ω, intrinsic damping κ_a, bath occupation n̄_a).  Particle A is
+coupled non-reciprocally to the target particle B (κ_b, n̄_b) by H = g_ab a b† + g_ba a† b with
+g_ab = g1 − g2, g_ba = g1 + g2 (eq. 1); the non-reciprocity is K_g = (g1 + g2)/(g1 − g2).
+
+* cavity-induced anti-Stokes/Stokes rates A∓ (eqs. 5, 6), optical damping Γ_opt = A₋ − A₊
+  (eq. 7), optical occupation n_opt = A₊/Γ_opt (eq. 8), effective damping κ'_a = κ_a + Γ_opt
+  (eq. 9) and bath occupation n̄'_a = (κ_a n̄_a + Γ_opt n_opt)/κ'_a (eq. 10);
+* rate equations for ⟨n_a⟩, ⟨n_b⟩ (eq. 13) with transfer rates R₊ = 2(g1+g2)²/(κ'_a+κ_b)
+  (B → A) and R₋ = 2(g1−g2)²/(κ'_a+κ_b) (A → B);
+* their mean-field steady state from the quadratics of eqs. 14–15 (n_b) and C1–C2 (n_a).
+
+Physical root (derived here; the paper only says "excluding nonphysical solutions").  Adding
+the two lines of eq. 13 gives the linear relation β_a(n̄'_a − n_a) + β_b(n̄_b − n_b) = 0.
+Along it the n_b quadratic f(n_b) = A n_b² + B n_b + C has f(0) = C > 0 and f < 0 where n_a = 0,
+so exactly one root has n_a ≥ 0 and n_b ≥ 0: the smaller root when A > 0 (g1 g2 > 0), the
+positive one when A < 0.  Both cases are the single cancellation-free expression
+n_b = 2C/(−B + √(B² − 4AC)); likewise n_a = 2F/(−E + √(E² − 4DF)).  The other root always has
+a negative occupation and is never returned.
+
+Conventions (paper 004 is not self-consistent; documented and selectable):
+
+``convention="paper"`` — eqs. 5–15 exactly as printed (this is what Figs. 2 and 4 plot):
+cavity Lorentzian of half width γ/2, bath terms κ(n̄ − n) (κ an *energy* damping rate) but
+transfer rates 2g²/(κ'_a + κ_b) with κ the *amplitude* correlation decay rates of eq. B8/B9.
+
+``convention="master_equation"`` — the same adiabatic elimination carried out consistently
+for the master equation eq. 3 with D_x ρ = 2xρx† − x†xρ − ρx†x: there κ and γ are amplitude
+decay rates (d⟨n⟩/dt = 2κ(n̄ − n); cavity field decays as e^{−γt}, Lorentzian half width γ),
+and the RWA beam splitter g(a†c + ac†) of eq. 2 has no Stokes process (A₊ = 0).  So
+A₋ = 2g²γ/((Δ − ω)² + γ²) (energy rate), κ'_a = κ_a + Γ_opt/2, n̄'_a = (κ_a n̄_a + A₊/2)/κ'_a,
+bath terms 2κ'_a(n̄'_a − n_a), 2κ_b(n̄_b − n_b), transfer rates unchanged.  Use this one to
+compare with the Fock-space solution of eq. 3 (jaxbind.quantum.fock).
+
+Validity (not enforced, reported in the notebook): eq. 13 comes from second-order
+perturbation theory in g1 ± g2 (eq. B2) and needs |g1 ± g2| ≪ κ'_a + κ_b; the parameters of
+Figs. 2 and 4 (g1 ± g2 ~ 0.1–1 ≫ κ'_a ~ 1e-2) are far outside that regime.  The mean-field
+factorization ⟨n_a n_b⟩ = ⟨n_a⟩⟨n_b⟩ is a further approximation.
+
+Units: any consistent frequency unit (the paper sets ω = Δ = 1); occupations are numbers.
+
+Errors and statuses: constructors raise ``ValueError`` naming the argument for concrete bad
+values (κ_b ≤ 0, γ ≤ 0, n̄ < 0, K_g ≤ 1, non-finite).  The steady-state functions return a
+``CoolingSteadyState`` with a status code (``STATUS_*``); with ``throw=True`` (default) a bad
+status raises through ``eqx.error_if``; with ``throw=False`` (sweeps) bad points carry NaN
+occupations *and* a non-zero status, never a silent number.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import lineax as lx
+import optimistix as optx
+
+from .._checks import as_float_array, check_finite, check_positive, is_concrete
+from .._types import Array, ArrayLike, Float, Int
+
+STATUS_OK = 0
+STATUS_NO_COOLING = 1  # κ'_a ≤ 0: optical anti-damping beats intrinsic damping, no steady state
+STATUS_NO_PHYSICAL_ROOT = 2  # no root with n_a, n_b ≥ 0 (or non-finite result)
+STATUS_INVALID_INPUT = 3  # non-finite parameters (e.g. K_g ≤ 1 given to from_kg under jit)
+STATUS_UNSTABLE = 4  # the fixed point of eq. 13 is not linearly stable
+STATUS_NOT_CONVERGED = 5  # root finder failed
+
+STATUS_MESSAGES = {
+    STATUS_OK: "ok",
+    STATUS_NO_COOLING: "effective damping of particle A κ'_a = κ_a + Γ_opt ≤ 0 (cavity heats)",
+    STATUS_NO_PHYSICAL_ROOT: "no steady state with non-negative occupations",
+    STATUS_INVALID_INPUT: "non-finite parameters (K_g ≤ 1 passed to from_kg under jit?)",
+    STATUS_UNSTABLE: "the steady state of eq. 13 is linearly unstable",
+    STATUS_NOT_CONVERGED: "root finding on eq. 13 did not converge",
+}
+
+_CONVENTIONS = ("paper", "master_equation")
+
+
+class CoolingParams(eqx.Module):
+    """Parameters of paper 004's cavity + non-reciprocal two-particle cooling model.
+
+    Args (all frequencies in one consistent unit, e.g. ω = 1):
+        g1, g2: reciprocal and non-reciprocal parts of the A–B coupling, g_ab = g1 − g2,
+            g_ba = g1 + g2 (paper 004 eq. 1).  Any real values; K_g = (g1+g2)/(g1−g2).
+        g: linearized cavity–A coupling (eq. 4).
+        gamma: cavity decay rate γ > 0 (meaning set by ``convention``).
+        delta: detuning Δ = ω_c − ω_L (Δ = ω is the cooling sideband of eqs. 5–6).
+        omega: mechanical frequency ω_a = ω_b (eq. 13 assumes equal frequencies, eq. B10).
+        kappa_a: intrinsic damping of A, ≥ 0.
+        kappa_b: intrinsic damping of B, > 0 (the steady-state formulas divide by it).
+        nbar_a, nbar_b: bath occupations, ≥ 0.
+        convention: ``"paper"`` (eqs. as printed) or ``"master_equation"`` (consistent with
+            eq. 3); see the module docstring.
+    """
+
+    g1: Array
+    g2: Array
+    g: Array
+    gamma: Array
+    delta: Array
+    omega: Array
+    kappa_a: Array
+    kappa_b: Array
+    nbar_a: Array
+    nbar_b: Array
+    convention: str = eqx.field(static=True, default="paper")
+
+    def __init__(self, g1, g2, g, gamma=1.0, delta=1.0, omega=1.0, kappa_a=1e-4, kappa_b=1e-4,
+                 nbar_a=20.0, nbar_b=20.0, convention="paper"):
+        names = ("g1", "g2", "g", "gamma", "delta", "omega", "kappa_a", "kappa_b", "nbar_a",
+                 "nbar_b")
+        vals = (g1, g2, g, gamma, delta, omega, kappa_a, kappa_b, nbar_a, nbar_b)
+        arrs = [as_float_array(v, n) for n, v in zip(names, vals)]
+        dtype = jnp.result_type(*arrs)
+        for n, a in zip(names, arrs):
+            setattr(self, n, a.astype(dtype))
+        self.convention = convention
+
+    def __check_init__(self):
+        if self.convention not in _CONVENTIONS:
+            raise ValueError(f"convention must be one of {_CONVENTIONS}, got {self.convention!r}")
+        for n in ("g1", "g2", "g", "delta", "omega"):
+            # g1 may be NaN on purpose: from_kg marks traced K_g ≤ 1 that way (→ status)
+            if n != "g1":
+                check_finite(n, getattr(self, n))
+        check_positive("gamma", self.gamma)
+        check_positive("kappa_a", self.kappa_a, allow_zero=True)
+        check_positive("kappa_b", self.kappa_b)
+        check_positive("nbar_a", self.nbar_a, allow_zero=True)
+        check_positive("nbar_b", self.nbar_b, allow_zero=True)
+
+    @classmethod
+    def from_kg(cls, kg, g2, g, **kwargs) -> "CoolingParams":
+        """Parameters from the non-reciprocity K_g = (g1+g2)/(g1−g2) > 1 and g2 (paper 004
+        Fig. 2: g1 = g2 (K_g + 1)/(K_g − 1)).
+
+        K_g ≤ 1 (where this parameterization stops describing B → A dominated transfer and
+        K_g = 1 is singular) raises ``ValueError`` for concrete input; under jit/vmap it makes
+        g1 NaN so the steady-state functions report ``STATUS_INVALID_INPUT``.
+        """
+        kg = as_float_array(kg, "kg")
+        if is_concrete(kg):
+            check_finite("kg", kg)
+            if jnp.any(kg <= 1):
+                raise ValueError(f"kg must be > 1 (K_g = (g1+g2)/(g1-g2)), got {kg}")
+        g2 = as_float_array(g2, "g2")
+        g1 = jnp.where(kg > 1, g2 * (kg + 1) / jnp.where(kg > 1, kg - 1, 1), jnp.nan)
+        return cls(g1, g2, g, **kwargs)
+
+    @property
+    def kg(self) -> Array:
+        """Non-reciprocity K_g = (g1 + g2)/(g1 − g2) (inf for g1 = g2)."""
+        return (self.g1 + self.g2) / (self.g1 - self.g2)
+
+
+class CoolingSteadyState(NamedTuple):
+    """Steady state of eq. 13: occupations n_a, n_b and a status code (``STATUS_*``)."""
+
+    n_a: Array
+    n_b: Array
+    status: Array
+
+
+# --------------------------------------------------------------------------------------
+# cavity-induced effective bath of particle A (eqs. 5-10)
+# --------------------------------------------------------------------------------------
+
+
+def cavity_rates(p: CoolingParams) -> tuple[Array, Array]:
+    """Cavity-induced anti-Stokes and Stokes rates (A₋, A₊) (paper 004 eqs. 5, 6).
+
+    ``"paper"``: A∓ = g² γ/((Δ ∓ ω)² + (γ/2)²).  ``"master_equation"``: the RWA cavity of
+    eq. 3 (field decay γ): A₋ = 2g²γ/((Δ − ω)² + γ²), A₊ = 0.  Returns energy rates.
+    """
+    if p.convention == "paper":
+        h2 = (p.gamma / 2) ** 2
+        am = p.g**2 * p.gamma / ((p.delta - p.omega) ** 2 + h2)
+        ap = p.g**2 * p.gamma / ((p.delta + p.omega) ** 2 + h2)
+    else:
+        am = 2 * p.g**2 * p.gamma / ((p.delta - p.omega) ** 2 + p.gamma**2)
+        ap = jnp.zeros_like(am)
+    return am, ap
+
+
+def optical_damping(p: CoolingParams) -> Array:
+    """Optical damping Γ_opt = A₋ − A₊ (paper 004 eq. 7), an energy rate."""
+    am, ap = cavity_rates(p)
+    return am - ap
+
+
+def optical_occupation(p: CoolingParams) -> Array:
+    """Occupation of the optical reservoir n_opt = A₊/(A₋ − A₊) (paper 004 eq. 8).
+
+    Only defined for Γ_opt > 0 (red detuning); otherwise raises through ``eqx.error_if``.
+    """
+    am, ap = cavity_rates(p)
+    gam = am - ap
+    gam = eqx.error_if(gam, gam <= 0, "optical_occupation: Γ_opt = A₋ − A₊ ≤ 0 (no optical "
+                       "cooling at this detuning), n_opt is undefined")
+    return ap / gam
+
+
+def _bath_factor(p):
+    # bath term of eq. 13: κ(n̄ − n) as printed, 2κ(n̄ − n) for eq. 3's D_x (amplitude rates)
+    return 1.0 if p.convention == "paper" else 2.0
+
+
+def effective_bath(p: CoolingParams) -> tuple[Array, Array]:
+    """Effective damping κ'_a and bath occupation n̄'_a of particle A (paper 004 eqs. 9, 10).
+
+    κ'_a = κ_a + Γ_opt, n̄'_a = (κ_a n̄_a + Γ_opt n_opt)/κ'_a = (κ_a n̄_a + A₊)/κ'_a (paper
+    convention; with ``"master_equation"`` Γ_opt and A₊ enter halved as amplitude rates).
+    Valid only for κ'_a > 0; the caller gets κ'_a and decides (steady states give a status).
+    """
+    am, ap = cavity_rates(p)
+    c = _bath_factor(p)
+    kap = p.kappa_a + (am - ap) / c
+    nbar = (p.kappa_a * p.nbar_a + ap / c) / kap
+    return kap, nbar
+
+
+def transfer_rates(p: CoolingParams) -> tuple[Array, Array]:
+    """Phonon transfer rates (R₊, R₋) = 2(g1 ± g2)²/(κ'_a + κ_b) of eq. 13: R₊ carries B → A
+    (term (1 + n_a) n_b), R₋ carries A → B (term n_a (1 + n_b))."""
+    kap, _ = effective_bath(p)
+    s = kap + p.kappa_b
+    return 2 * (p.g1 + p.g2) ** 2 / s, 2 * (p.g1 - p.g2) ** 2 / s
+
+
+# --------------------------------------------------------------------------------------
+# rate equations (eq. 13) and their steady state (eqs. 14-15, C1-C2)
+# --------------------------------------------------------------------------------------
+
+
+def rate_equations(n: Float[ArrayLike, "2"], p: CoolingParams) -> Float[Array, "2"]:
+    """Right-hand side d(n_a, n_b)/dt of the mean-field rate equations (paper 004 eq. 13).
+
+    Args:
+        n: (2,) occupations (n_a, n_b).
+        p: parameters.
+    Returns:
+        (2,) time derivatives (per unit of time of the frequency unit).
+    """
+    n = jnp.asarray(n)
+    kap, nbar = effective_bath(p)
+    rp, rm = transfer_rates(p)
+    c = _bath_factor(p)
+    na, nb = n[0], n[1]
+    flow = rp * (1 + na) * nb - rm * na * (1 + nb)  # net B → A phonon flow
+    return jnp.stack([flow + c * kap * (nbar - na), -flow + c * p.kappa_b * (p.nbar_b - nb)])
+
+
+def quadratic_coefficients(p: CoolingParams) -> tuple[Array, ...]:
+    """Coefficients (A, B, C) of eq. 14 for n_b (eq. 15) and (D, E, F) of eq. C1 for n_a
+    (eq. C2).  With β the bath rates of eq. 13 (β_a = κ'_a, β_b = κ_b as printed) and
+    R± the transfer rates:  A = (R₊−R₋)β_b/β_a,  B = −(R₊−R₋)(n̄'_a + n̄_b β_b/β_a) − R₊
+    − R₋ β_b/β_a − β_b,  C = R₋(n̄'_a + n̄_b β_b/β_a) + β_b n̄_b, and symmetrically for D, E, F
+    (R₊ − R₋ = 8 g1 g2/(κ'_a + κ_b) reproduces the printed eqs. 15 and C2).
+    """
+    kap, nbar = effective_bath(p)
+    rp, rm = transfer_rates(p)
+    c = _bath_factor(p)
+    ba, bb = c * kap, c * p.kappa_b
+    dr = rp - rm
+    r = bb / ba
+    nn = nbar + r * p.nbar_b
+    A = dr * r
+    B = -dr * nn - rp - rm * r - bb
+    C = rm * nn + bb * p.nbar_b
+    q = ba / bb
+    mm = p.nbar_b + q * nbar
+    D = -dr * q
+    E = dr * mm - rp * q - rm - ba
+    F = rp * mm + ba * nbar
+    return A, B, C, D, E, F
+
+
+def _physical_root(a, b, c):
+    # 2c/(−b + √(b² − 4ac)): the root with non-negative occupations (module docstring);
+    # cancellation-free, and → −c/b as a → 0 (g1 g2 = 0, where eq. 14 becomes linear).
+    disc = b * b - 4 * a * c
+    ok = disc >= 0
+    s = jnp.sqrt(jnp.where(ok, disc, 0))
+    den = -b + s
+    ok = ok & (den > 0)
+    return 2 * c / jnp.where(ok, den, 1), ok
+
+
+def _stable(n, p):
+    j = jax.jacfwd(rate_equations)(n, p)
+    tr = j[0, 0] + j[1, 1]
+    det = j[0, 0] * j[1, 1] - j[0, 1] * j[1, 0]
+    return (tr < 0) & (det > 0)
+
+
+def _finalize(na, nb, status, p, throw, fn):
+    bad = status != STATUS_OK
+    nan = jnp.asarray(jnp.nan, na.dtype)
+    na = jnp.where(bad, nan, na)
+    nb = jnp.where(bad, nan, nb)
+    if throw:
+        msg = "; ".join(f"status {k}: {v}" for k, v in STATUS_MESSAGES.items() if k)
+        na = eqx.error_if(na, bad, f"{fn}: no valid steady state ({msg})")
+    return CoolingSteadyState(na, nb, status)
+
+
+def _input_status(p):
+    kap, _ = effective_bath(p)
+    finite = jnp.all(jnp.isfinite(jnp.stack([p.g1, p.g2, p.g, p.delta, p.omega])))
+    return jnp.where(~finite, STATUS_INVALID_INPUT,
+                     jnp.where(kap <= 0, STATUS_NO_COOLING, STATUS_OK)).astype(jnp.int32)
+
+
+def steady_state_occupations(p: CoolingParams, *, throw: bool = True) -> CoolingSteadyState:
+    """Mean-field steady state of eq. 13 from the closed-form quadratics (paper 004 eqs. 14–15
+    for n_b, C1–C2 for n_a), physical root selected as derived in the module docstring.
+
+    Args:
+        p: parameters (one point; vmap over a batched ``CoolingParams`` for sweeps).
+        throw: raise (``eqx.error_if``) on a bad status; use ``False`` inside sweeps.
+    Returns:
+        ``CoolingSteadyState(n_a, n_b, status)``; occupations are NaN iff status ≠ 0.
+    """
+    status = _input_status(p)
+    A, B, C, D, E, F = quadratic_coefficients(p)
+    nb, okb = _physical_root(A, B, C)
+    na, oka = _physical_root(D, E, F)
+    phys = okb & oka & (na >= 0) & (nb >= 0) & jnp.isfinite(na) & jnp.isfinite(nb)
+    status = jnp.where(status != STATUS_OK, status,
+                       jnp.where(phys, STATUS_OK, STATUS_NO_PHYSICAL_ROOT))
+    n = jnp.stack([jnp.where(phys, na, 0), jnp.where(phys, nb, 0)])
+    status = jnp.where((status == STATUS_OK) & ~_stable(n, p), STATUS_UNSTABLE, status)
+    return _finalize(na, nb, status.astype(jnp.int32), p, throw, "steady_state_occupations")
+
+
+def steady_state_occupations_root(p: CoolingParams, *, throw: bool = True, rtol: float = 1e-10,
+                                  atol: float = 1e-12, max_steps: int = 256) -> CoolingSteadyState:
+    """Steady state of eq. 13 by Newton root finding (optimistix) — independent of the
+    closed forms.  Starts from the uncoupled occupations (n̄'_a, n̄_b); converged roots with a
+    negative occupation or a linearly unstable fixed point get a non-zero status.
+
+    Gradients flow by implicit differentiation (optimistix).  ``rtol``/``atol`` are relative
+    to the occupation scale; float32 input should use ``rtol ≳ 1e-6``.
+    """
+    status = _input_status(p)
+    _, nbar = effective_bath(p)
+    scale = jnp.maximum(jnp.maximum(nbar, p.nbar_b), 1.0)
+    # Newton on the occupations in units of the bath scale keeps float32 well conditioned
+    y0 = jnp.stack([nbar, p.nbar_b]) / scale
+    y0 = jnp.where(jnp.isfinite(y0), y0, 0)
+
+    def fn(y, args):
+        # eq. 13 recombined into (sum of both lines, B line): the sum is evaluated without
+        # the transfer terms, which cancel in it but are up to ~1e10 × the bath terms for
+        # K_g → 1⁺ — in the raw form rounding alone limits Newton to ~1e-6 relative.
+        kap, nbar = effective_bath(args)
+        rp, rm = transfer_rates(args)
+        c = _bath_factor(args)
+        na, nb = y[0] * scale, y[1] * scale
+        total = c * kap * (nbar - na) + c * args.kappa_b * (args.nbar_b - nb)
+        fb = rate_equations(y * scale, args)[1]
+        return jnp.stack([total / (c * (kap + args.kappa_b)), fb / (rp + rm + c * args.kappa_b)]) / scale
+
+    eps = jnp.finfo(y0.dtype).eps
+    solver = optx.Newton(rtol=max(rtol, 10 * float(eps)), atol=max(atol, 10 * float(eps)),
+                         linear_solver=lx.LU())
+    sol = optx.root_find(fn, solver, y0, args=p, throw=False, max_steps=max_steps)
+    n = sol.value * scale
+    conv = sol.result == optx.RESULTS.successful
+    phys = conv & jnp.all(n >= 0) & jnp.all(jnp.isfinite(n))
+    status = jnp.where(status != STATUS_OK, status,
+                       jnp.where(~conv, STATUS_NOT_CONVERGED,
+                                 jnp.where(phys, STATUS_OK, STATUS_NO_PHYSICAL_ROOT)))
+    status = jnp.where((status == STATUS_OK) & ~_stable(jnp.where(phys, n, 0), p),
+                       STATUS_UNSTABLE, status)
+    return _finalize(n[0], n[1], status.astype(jnp.int32), p, throw,
+                     "steady_state_occupations_root")
+
+
+def evolve_occupations(p: CoolingParams, n0: Float[ArrayLike, "2"], ts: Float[ArrayLike, "t"],
+                       *, rtol: float = 1e-8, atol: float = 1e-10,
+                       max_steps: int = 100_000) -> Float[Array, "t 2"]:
+    """Integrate the rate equations (paper 004 eq. 13) with diffrax.
+
+    Uses the L-stable implicit Kvaerno5 solver: the transfer rates R± (~(g1±g2)²/κ) exceed
+    the bath rates by up to ~10⁶ for the paper's parameters, so the system is stiff.
+
+    Args:
+        p: parameters.
+        n0: (2,) initial occupations (n_a, n_b), ≥ 0.
+        ts: (t,) increasing output times, ts[0] is the initial time.
+    Returns:
+        (t, 2) occupations at ``ts``; raises (``eqx.error_if``) if the solver fails.
+    """
+    n0 = as_float_array(n0, "n0")
+    ts = as_float_array(ts, "ts")
+    dtype = jnp.result_type(n0, p.g2)
+    n0 = n0.astype(dtype)
+    ts = ts.astype(dtype)
+    check_positive("n0", n0, allow_zero=True)
+    term = diffrax.ODETerm(lambda t, y, args: rate_equations(y, args))
+    sol = diffrax.diffeqsolve(
+        term, diffrax.Kvaerno5(), ts[0], ts[-1], None, n0, args=p,
+        saveat=diffrax.SaveAt(ts=ts),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+        max_steps=max_steps, throw=True)
+    return sol.ys
