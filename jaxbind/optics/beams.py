@@ -16,7 +16,6 @@ Every beam is an ``eqx.Module`` with
 from __future__ import annotations
 
 import abc
-import math
 from typing import Sequence
 
 import equinox as eqx
