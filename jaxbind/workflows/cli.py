@@ -1,4 +1,12 @@
-"""The ``jaxbind`` command line: ``jaxbind demo``, ``jaxbind info`` (more with later issues)."""
+"""The ``jaxbind`` command line: ``demo``, ``info``, ``sweep CONFIG.toml`` (``optimize`` later).
+
+``jaxbind sweep CONFIG.toml`` validates the config (:mod:`jaxbind.workflows.config`; errors
+name file, line, key and value, exit status 2) before any compute, runs
+:func:`jaxbind.workflows.sweep.sweep` into ``<dir>/<name>.zarr`` (resumable: rerun the same
+command after a crash), and writes ``<name>.nc`` (netCDF, optional; complex outputs split
+into ``_real``/``_imag``), ``<name>.png`` (a line plot for 1-D grids, a map for 2-D) and
+``<name>.json`` (summary: grid, status counts, output ranges, timing, devices, versions).
+"""
 
 from __future__ import annotations
 
@@ -25,6 +33,48 @@ def _cmd_demo(args) -> int:
     return 0
 
 
+def _cmd_sweep(args) -> int:
+    from .config import ConfigError, load_config
+    from . import registry
+
+    if args.list:
+        for name in sorted(registry.REGISTRY):
+            try:
+                print(registry.describe(name))
+            except ImportError as err:
+                print(f"{name}: not available ({err})")
+        return 0
+    if args.config is None:
+        print("error: jaxbind sweep needs CONFIG.toml (or --list)", file=sys.stderr)
+        return 2
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.x64:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)  # the CLI is an application: its choice
+    from .report import run_config
+
+    try:
+        summary = run_config(cfg, out_dir=args.out, progress=not args.no_progress,
+                             overwrite=args.overwrite, dry_run=args.dry_run)
+    except (ValueError, OSError, ImportError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    for k, v in summary.get("files", {}).items():
+        print(f"{k}: {v}")
+    return 0
+
+
+def _cmd_optimize(args) -> int:
+    print("error: `jaxbind optimize` is not available yet (it arrives with the optimization "
+          "issue); use `jaxbind sweep` or jaxbind.workflows from Python", file=sys.stderr)
+    return 2
+
+
 def build_parser() -> argparse.ArgumentParser:
     from jaxbind import __version__
 
@@ -42,6 +92,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     i = sub.add_parser("info", help="devices, versions and x64 state")
     i.set_defaults(func=_cmd_info)
+
+    sw = sub.add_parser("sweep", help="run a parameter sweep from a TOML config (zarr/netCDF, PNG, JSON)")
+    sw.add_argument("config", nargs="?", help="the TOML config (see examples/*.toml)")
+    sw.add_argument("--out", default=None, help="output directory (default: [output] dir or ./sweep-out)")
+    sw.add_argument("--dry-run", action="store_true", help="validate and print the plan; compute nothing")
+    sw.add_argument("--overwrite", action="store_true", help="discard an existing result store")
+    sw.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sw.add_argument("--x64", action="store_true", help="compute in float64 (default: JAX's float32)")
+    sw.add_argument("--list", action="store_true", help="list the functions a config can sweep")
+    sw.set_defaults(func=_cmd_sweep)
+
+    o = sub.add_parser("optimize", help="(not available yet) gradient-based design from a TOML config")
+    o.add_argument("config", nargs="?")
+    o.set_defaults(func=_cmd_optimize)
     return p
 
 

@@ -1,0 +1,197 @@
+"""Run a validated sweep config and write its outputs (used by ``jaxbind sweep``).
+
+Outputs in ``<dir>``: ``<name>.zarr`` (the resumable result store), optionally ``<name>.nc``
+(netCDF; complex variables split into ``<var>_real``/``<var>_imag`` because netCDF has no
+complex type), ``<name>.png`` (first scalar output, or ``[output] plot``: a line plot over a
+1-D grid, a map over a 2-D grid, masked where status ≠ 0) and ``<name>.json`` (summary).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import platform
+from pathlib import Path
+
+import numpy as np
+
+from .config import SweepConfig
+from .store import STATUS_CODES
+from .sweep import sweep
+
+
+def _executor(run: dict):
+    if run.get("executor") != "dask":
+        return None, None
+    from distributed import Client, LocalCluster
+
+    if "dask_address" in run:
+        client = Client(run["dask_address"])
+        return client, client
+    cluster = LocalCluster(n_workers=run.get("dask_workers", 2), threads_per_worker=1, processes=True)
+    client = Client(cluster)
+    return client, cluster
+
+
+def run_config(cfg: SweepConfig, *, out_dir=None, progress=True, overwrite=False, dry_run=False) -> dict:
+    """Sweep ``cfg`` and write store, netCDF, figure and JSON summary; returns the summary."""
+    out = Path(out_dir or cfg.output.get("dir", "sweep-out"))
+    name = cfg.output["name"]
+    summary = {"config": cfg.path, "function": cfg.function, "title": cfg.title,
+               "fixed": cfg.fixed, "grid": cfg.grid.describe(), "n_points": cfg.grid.size}
+    if dry_run:
+        print(f"{cfg.function}: {cfg.grid!r}; fixed {cfg.fixed}; run {cfg.run}; output {out / name}.*")
+        return summary
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise OSError(f"cannot create output directory {out}: {err}") from None
+    run = dict(cfg.run)
+    kw = {k: run[k] for k in ("memory_budget", "batch_size", "chunk_size", "devices", "resume",
+                              "fill_value") if k in run}
+    client, closer = _executor(run)
+    try:
+        ds = sweep(cfg.fn, cfg.grid, store=out / f"{name}.zarr", executor=client,
+                   progress=run.get("progress", progress), overwrite=overwrite or run.get("overwrite", False),
+                   **kw)
+        ds = ds.load()
+    finally:
+        if closer is not None:
+            client.close()
+            if closer is not client:
+                closer.close()
+    files = {"store": str(out / f"{name}.zarr")}
+    if cfg.output.get("netcdf", False):
+        files["netcdf"] = _write_netcdf(ds, out / f"{name}.nc")
+    if cfg.output.get("figure", True):
+        fig = _figure(ds, cfg, out / f"{name}.png")
+        if fig:
+            files["figure"] = fig
+    stats = json.loads(ds.attrs["sweep_stats"])
+    status = ds["status"].values
+    codes, counts = np.unique(status, return_counts=True)
+    summary.update(
+        status_counts={str(int(c)): int(n) for c, n in zip(codes, counts)},
+        status_codes=STATUS_CODES,
+        outputs={v: _range(ds[v].values, status) for v in ds.data_vars if v != "status"},
+        stats=stats, platform=platform.platform(), processor=platform.processor(), versions=_versions())
+    if cfg.output.get("summary", True):
+        files["summary"] = str(out / f"{name}.json")
+    summary["files"] = files
+    if "summary" in files:
+        Path(files["summary"]).write_text(json.dumps(summary, indent=2, default=str))
+    return summary
+
+
+def _versions():
+    import jax
+
+    import jaxbind
+
+    return {"jaxbind": jaxbind.__version__, "jax": jax.__version__, "numpy": np.__version__}
+
+
+def _range(v, status):
+    ok = status == 0
+    sel = v[ok] if ok.any() else v.reshape(v.shape[: status.ndim] + (-1,))[..., :0]
+    if sel.size == 0:
+        return {"ok_points": 0}
+    a = np.abs(sel) if np.iscomplexobj(sel) else sel
+    return {"dtype": str(v.dtype), "min" + ("_abs" if np.iscomplexobj(sel) else ""): float(np.min(a)),
+            "max" + ("_abs" if np.iscomplexobj(sel) else ""): float(np.max(a)), "ok_points": int(ok.sum())}
+
+
+def _write_netcdf(ds, path) -> str:
+    out = ds.copy()
+    for v in list(out.data_vars):
+        if np.iscomplexobj(out[v].values):
+            out[f"{v}_real"] = out[v].real
+            out[f"{v}_imag"] = out[v].imag
+            out = out.drop_vars(v)
+    for c in list(out.coords):
+        if np.iscomplexobj(out[c].values):
+            raise ValueError(f"netCDF cannot store the complex coordinate {c!r}; set netcdf = false")
+    for v in out.variables:
+        out[v].encoding = {}
+    try:
+        out.to_netcdf(path)
+    except (ValueError, ImportError) as err:
+        raise ValueError(f"could not write netCDF {path}: {err} (a netCDF engine such as scipy, "
+                         "netCDF4 or h5netcdf is needed)") from None
+    return str(path)
+
+
+def _figure(ds, cfg: SweepConfig, path):
+    """Line plot (1-D grid, or a 2-D grid with ≤ 6 values on one axis) or map (2-D grid).
+
+    ``[output] plot`` names the variable, with an index for per-point dims: "nrf0[0]".
+    """
+    want = cfg.output.get("plot")
+    dims = ds["status"].dims
+    if want is None:
+        scalars = [v for v in ds.data_vars if v != "status" and ds[v].ndim == len(dims)]
+        want = scalars[0] if scalars else None
+    if want is None:
+        print("note: no figure (no scalar output; choose one with [output] plot = \"var[i]\")")
+        return None
+    m = re.fullmatch(r"(\w+)(?:\[([0-9, ]+)\])?", want)
+    if not m or m.group(1) not in ds.data_vars:
+        raise ValueError(f"[output] plot = {want!r}: not an output (outputs: {list(ds.data_vars)}); "
+                         "index per-point dims like \"f[0, 0]\"")
+    da = ds[m.group(1)]
+    idx = [int(i) for i in m.group(2).split(",")] if m.group(2) else []
+    extra = da.dims[len(dims):]
+    if len(idx) != len(extra):
+        raise ValueError(f"[output] plot = {want!r}: {m.group(1)} has per-point dims {extra}; "
+                         f"give {len(extra)} indices")
+    try:
+        da = da.isel(dict(zip(extra, idx)))
+    except IndexError as err:
+        raise ValueError(f"[output] plot = {want!r}: {err}") from None
+    if len(dims) > 2:
+        print(f"note: no figure (plots cover 1-D or 2-D grids; dims {dims})")
+        return None
+    from jaxbind.plot import _plt
+
+    plt = _plt()
+    data = da.where(ds["status"] == 0).values
+    label = f"|{want}|" if np.iscomplexobj(data) else want
+    y = np.abs(data) if np.iscomplexobj(data) else data
+    fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=110)
+    if len(dims) == 1 or min(y.shape) <= 6:
+        if len(dims) == 1:
+            curves, xd = [(None, y)], dims[0]
+        else:
+            few = 0 if y.shape[0] <= y.shape[1] else 1
+            xd = dims[1 - few]
+            vals = _coord(ds, dims[few])
+            curves = [(f"{dims[few]} = {vals[i]:.4g}", np.take(y, i, axis=few)) for i in range(y.shape[few])]
+        x = _coord(ds, xd)
+        for lab, c in curves:
+            ax.plot(x, c, ".-", ms=3, label=lab)
+        if len(curves) > 1:
+            ax.legend(fontsize=8)
+        if np.all(x > 0) and x.max() / x.min() > 50:
+            ax.set_xscale("log")
+        if np.nanmin(y) > 0 and np.nanmax(y) / np.nanmin(y) > 100:
+            ax.set_yscale("log")
+        ax.set_xlabel(xd)
+        ax.set_ylabel(label)
+        ax.grid(True, alpha=0.3)
+    else:
+        im = ax.pcolormesh(_coord(ds, dims[1]), _coord(ds, dims[0]), y, shading="auto")
+        fig.colorbar(im, ax=ax, label=label)
+        ax.set_xlabel(dims[1])
+        ax.set_ylabel(dims[0])
+    ax.set_title(cfg.title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return str(path)
+
+
+def _coord(ds, dim):
+    if dim in ds.coords:
+        return np.asarray(ds[dim].values)
+    return np.arange(ds.sizes[dim])
+
