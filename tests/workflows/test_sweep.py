@@ -1,0 +1,393 @@
+"""Tests of jaxbind.workflows.sweep: grids, chunking, status, store/resume, sharding, executors."""
+
+import concurrent.futures as cf
+import json
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from functools import partial
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxbind.workflows.grid import Grid
+from jaxbind.workflows.store import ERROR, NONFINITE, OK, PENDING, SweepStoreError, ZarrSink
+from jaxbind.workflows.sweep import sweep
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+# module-level kernels: picklable for executors and the subprocess tests
+def wave(x, y):
+    """A cheap kernel with a closed form, a complex vector output and a log singularity."""
+    return {"a": jnp.sin(x) * y, "c": jnp.exp(1j * x) * jnp.array([1.0, 2.0]), "s": jnp.log(y)}
+
+
+def wave_np(x, y):
+    return np.sin(x) * y, np.exp(1j * x)[..., None] * np.array([1.0, 2.0]), np.log(y)
+
+
+def with_status(x):
+    """Kernel reporting its own status: 7 where x < 0 (and a garbage NaN value there)."""
+    return {"v": jnp.where(x < 0, jnp.nan, jnp.sqrt(jnp.abs(x))), "status": jnp.where(x < 0, 7, 0)}
+
+
+def raising(x):
+    """Kernel using eqx.error_if (single-point API): x == 2 is 'invalid'."""
+    y = eqx.error_if(x * 3.0, x == 2.0, "x must not be 2")
+    return {"y": y}
+
+
+def _xy():
+    return np.linspace(0.0, 1.0, 7), np.linspace(0.5, 2.0, 5)
+
+
+def test_cartesian_values_coords_complex_and_status():
+    xs, ys = _xy()
+    ds = sweep(wave, {"x": xs, "y": ys}, chunk_size=6, progress=False, output_dims={"c": ("pol",)})
+    assert ds.sizes == {"x": 7, "y": 5, "pol": 2}
+    np.testing.assert_array_equal(ds.x.values, xs)
+    np.testing.assert_array_equal(ds.y.values, ys)
+    assert ds.c.dtype == np.complex128
+    X, Y = np.meshgrid(xs, ys, indexing="ij")
+    a, c, s = wave_np(X, Y)
+    bad = ~np.isfinite(s)  # y = 0.5 … log fine; none bad here
+    assert not bad.any()
+    np.testing.assert_allclose(ds.a.values, a, rtol=1e-14)
+    np.testing.assert_allclose(ds.c.values, c, rtol=1e-14)
+    np.testing.assert_allclose(ds.s.values, s, rtol=1e-14)
+    assert (ds.status.values == OK).all()
+    stats = json.loads(ds.attrs["sweep_stats"])
+    assert stats["n_chunks"] == 7 and stats["chunks_computed"] == 7
+
+
+def test_nonfinite_point_gets_status_and_fill_not_nan():
+    ds = sweep(wave, {"x": [0.1, 0.2], "y": [0.0, 1.0]}, progress=False, fill_value=0.0)
+    np.testing.assert_array_equal(ds.status.values, [[NONFINITE, OK], [NONFINITE, OK]])
+    for v in ("a", "c", "s"):
+        assert np.all(np.isfinite(ds[v].values))
+        assert np.all(ds[v].values[:, 0] == 0)
+    np.testing.assert_allclose(ds.a.values[:, 1], np.sin([0.1, 0.2]), rtol=1e-14)
+
+
+def test_kernel_status_leaf_is_passed_through():
+    ds = sweep(with_status, {"x": [-1.0, 4.0, -2.0, 9.0]}, progress=False, fill_value=-5.0)
+    np.testing.assert_array_equal(ds.status.values, [7, OK, 7, OK])
+    np.testing.assert_array_equal(ds.v.values, [-5.0, 2.0, -5.0, 3.0])
+    assert "status" in ds.data_vars and set(ds.data_vars) == {"v", "status"}
+
+
+def test_error_if_in_one_point_isolated_and_rest_exact():
+    xs = np.arange(0.0, 9.0)  # x = 2 raises; chunks of 4 points
+    ds = sweep(raising, {"x": xs}, chunk_size=4, progress=False)
+    expect = np.where(xs == 2.0, ERROR, OK)
+    np.testing.assert_array_equal(ds.status.values, expect)
+    np.testing.assert_array_equal(ds.y.values, np.where(xs == 2.0, 0.0, 3.0 * xs))
+    stats = json.loads(ds.attrs["sweep_stats"])
+    assert stats["chunks_fallback"] == 1 and "x must not be 2" in stats["errors"][0]
+
+
+def test_real_kernel_green_tensor_closed_form_and_singular_point():
+    from jaxbind.optics.green import green_tensor
+
+    def g(x, k):
+        return {"G": green_tensor(jnp.stack([x, 0.0 * x, 0.0 * x]), k)}
+
+    xs = np.array([0.0, 0.3, 1.0, 2.5])
+    ks = np.array([1.0, 3.0])
+    ds = sweep(g, {"x": xs, "k": ks}, progress=False, output_dims={"G": ("i", "j")})
+    assert ds.status.values[0].tolist() == [ERROR, ERROR]
+    X, K = np.meshgrid(xs[1:], ks, indexing="ij")
+    # r ∥ e_x: Ḡ_xx = e^{ikr}(2 − 2ikr)/(4π r³), Ḡ_yy = e^{ikr}(k²r² + ikr − 1)/(4π r³)
+    e = np.exp(1j * K * X) / (4 * np.pi * X**3)
+    np.testing.assert_allclose(ds.G.values[1:, :, 0, 0], e * (2 - 2j * K * X), rtol=1e-12)
+    np.testing.assert_allclose(ds.G.values[1:, :, 1, 1], e * ((K * X) ** 2 + 1j * K * X - 1), rtol=1e-12)
+    assert (ds.status.values[1:] == OK).all()
+
+
+def test_real_kernel_mie_against_miepython():
+    miepython = pytest.importorskip("miepython")
+    from jaxbind.workflows.registry import mie_efficiency_point
+
+    ms, xs = np.array([1.33, 1.5, 2.0]), np.array([0.3, 1.0, 3.0])
+    ds = sweep(partial(mie_efficiency_point, m_imag=0.01, n_max=12), {"m_real": ms, "x": xs}, progress=False)
+    assert (ds.status.values == OK).all()
+    for i, m in enumerate(ms):
+        for j, x in enumerate(xs):
+            qext, qsca = miepython.efficiencies_mx(m - 0.01j, x)[:2]
+            np.testing.assert_allclose(ds.qext.values[i, j], qext, rtol=1e-10)
+            np.testing.assert_allclose(ds.qsca.values[i, j], qsca, rtol=1e-10)
+
+
+def test_one_trace_one_compile_many_chunks():
+    counted = eqx.debug.assert_max_traces(wave, max_traces=1)
+    xs, ys = _xy()
+    ds = sweep(counted, {"x": xs, "y": ys}, chunk_size=5, progress=False)
+    assert eqx.debug.get_num_traces(counted) == 1
+    assert json.loads(ds.attrs["sweep_stats"])["n_chunks"] == 7
+
+
+def test_batch_size_and_budget_give_same_values_and_respect_budget():
+    xs, ys = np.linspace(0, 3, 40), np.linspace(0.5, 2.0, 30)
+    ref = sweep(wave, {"x": xs, "y": ys}, progress=False)
+    b = sweep(wave, {"x": xs, "y": ys}, batch_size=16, memory_budget=20_000, progress=False)
+    st = json.loads(b.attrs["sweep_stats"])
+    assert st["n_chunks"] > 1 and st["device_bytes_per_chunk"] <= 20_000
+    for v in ("a", "c", "s", "status"):
+        np.testing.assert_array_equal(b[v].values, ref[v].values)
+
+
+def test_zipped_random_sobol_grids():
+    g = Grid.zip("pair", x=[0.5, 1.0, 2.0], y=[1.5, 2.0, 3.0]) * Grid.product(k=[1.0, 2.0])
+    ds = sweep(lambda x, y, k: jnp.sin(k * x) + y, g, progress=False)
+    assert ds.value.dims == ("pair", "k")
+    np.testing.assert_array_equal(ds.x.values, [0.5, 1.0, 2.0])
+    np.testing.assert_allclose(ds.value.values, np.sin(np.outer([0.5, 1, 2], [1, 2])) + [[1.5], [2], [3]])
+    r = Grid.random(50, seed=3, x=(0.1, 10.0), y=(1.0, 2.0), log="x")
+    vx = r.factors[0].params[0][1]
+    assert vx.min() >= 0.1 and vx.max() <= 10.0 and (np.log(vx) < np.log(10) / 2).mean() > 0.3
+    s = Grid.sobol(64, seed=1, x=(0.0, 1.0), y=(0.5, 1.0))
+    ds = sweep(wave, s, progress=False)
+    assert ds.sizes["sample"] == 64 and (ds.status.values == OK).all()
+    np.testing.assert_allclose(ds.a.values, np.sin(ds.x.values) * ds.y.values, rtol=1e-14)
+
+
+@pytest.mark.parametrize("grid, msg", [
+    ({}, "empty grid"),
+    ({"x": []}, "'x' is empty"),
+    ({"x": [1.0, np.nan]}, "non-finite value nan at index 1"),
+    ({"x": ["a", "b"]}, "must be numeric"),
+    ({"x": [[1.0, 2.0]]}, "one-dimensional"),
+    ({"x": [1.0], "q": [2.0]}, "not arguments of fn"),
+    ({"y": [1.0]}, "needs argument"),
+])
+def test_bad_grids_fail_before_compute(grid, msg):
+    calls = []
+
+    def fn(x, y=1.0):
+        calls.append(1)
+        return x * y
+
+    with pytest.raises((ValueError, TypeError), match=msg):
+        sweep(fn, grid, progress=False)
+    assert not calls
+
+
+def test_bad_zip_and_box():
+    with pytest.raises(ValueError, match="different lengths"):
+        Grid.zip("pair", a=[1.0, 2.0], b=[1.0])
+    with pytest.raises(ValueError, match="low < high"):
+        Grid.random(4, x=(1.0, 0.0))
+    with pytest.raises(ValueError, match="power of 2"):
+        Grid.sobol(10, x=(0.0, 1.0))
+    with pytest.raises(ValueError, match="appears twice"):
+        Grid.product(x=[1.0]) * Grid.zip("p", x=[1.0])
+
+
+# --- store, resume ---------------------------------------------------------------------------
+
+
+def test_store_equals_memory_resume_and_refusals(tmp_path):
+    xs, ys = _xy()
+    path = tmp_path / "r.zarr"
+    mem = sweep(wave, {"x": xs, "y": ys}, chunk_size=10, progress=False)
+    ds = sweep(wave, {"x": xs, "y": ys}, chunk_size=10, store=path, progress=False)
+    for v in ("a", "c", "s", "status"):
+        np.testing.assert_array_equal(ds[v].values, mem[v].values)
+    assert ds.c.dtype == np.complex128
+    again = sweep(wave, {"x": xs, "y": ys}, store=path, progress=False)  # budget ignored: stored plan
+    st = json.loads(again.attrs["sweep_stats"])
+    assert st["chunks_resumed"] == st["n_chunks"] and st["chunks_computed"] == 0
+    with pytest.raises(ValueError, match="different grid"):
+        sweep(wave, {"x": xs, "y": ys + 1}, store=path, progress=False)
+    with pytest.raises(ValueError, match="different function"):
+        sweep(lambda x, y: wave(x, 2 * y), {"x": xs, "y": ys}, store=path, progress=False)
+    with pytest.raises(FileExistsError, match="resume=True"):
+        sweep(wave, {"x": xs, "y": ys}, store=path, resume=False, progress=False)
+    (tmp_path / "other").mkdir()
+    with pytest.raises(SweepStoreError, match="not a"):
+        sweep(wave, {"x": xs, "y": ys}, store=tmp_path / "other", progress=False)
+    fresh = sweep(wave, {"x": xs, "y": ys + 1}, store=path, overwrite=True, progress=False)
+    assert json.loads(fresh.attrs["sweep_stats"])["chunks_computed"] > 0
+
+
+def test_unwritable_store_and_disk_full_keep_finished_chunks(tmp_path, monkeypatch):
+    xs, ys = _xy()
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(SweepStoreError, match="cannot create sweep store"):
+        sweep(wave, {"x": xs, "y": ys}, store=blocker / "r.zarr", progress=False)
+    path = tmp_path / "r.zarr"
+    real_write = ZarrSink.write
+    n = {"writes": 0}
+
+    def failing(self, b, values, status):
+        if n["writes"] == 3:
+            raise OSError(28, "No space left on device")
+        n["writes"] += 1
+        return real_write(self, b, values, status)
+
+    monkeypatch.setattr(ZarrSink, "write", failing)
+    with pytest.raises(OSError, match="No space left"):
+        sweep(wave, {"x": xs, "y": ys}, chunk_size=5, store=path, progress=False)
+    monkeypatch.setattr(ZarrSink, "write", real_write)
+    part = ZarrSink.read_meta(path)
+    assert part is not None
+    ds = sweep(wave, {"x": xs, "y": ys}, store=path, progress=False)
+    st = json.loads(ds.attrs["sweep_stats"])
+    assert st["chunks_resumed"] == 3 and st["chunks_computed"] == 4
+    np.testing.assert_array_equal(ds.a.values, sweep(wave, {"x": xs, "y": ys}, progress=False).a.values)
+
+
+_KILL_SCRIPT = """
+import sys, time, jax
+jax.config.update("jax_enable_x64", True)
+import numpy as np
+sys.path.insert(0, {testdir!r})
+from test_sweep import wave
+from jaxbind.workflows.sweep import sweep
+def hook(done, total):
+    print("chunk", done, flush=True)
+    time.sleep(0.3)
+sweep(wave, {{"x": np.linspace(0, 1, 12), "y": np.linspace(0.5, 2, 5)}}, chunk_size=5,
+      store={store!r}, progress=hook)
+print("finished", flush=True)
+"""
+
+
+def test_sigkill_mid_sweep_then_resume_is_identical(tmp_path):
+    store = str(tmp_path / "k.zarr")
+    script = tmp_path / "run.py"
+    script.write_text(_KILL_SCRIPT.format(testdir=os.path.dirname(__file__), store=store))
+    p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    seen = 0
+    for line in p.stdout:
+        if line.startswith("chunk"):
+            seen += 1
+            if seen == 3:
+                p.send_signal(signal.SIGKILL)
+                break
+    p.wait(timeout=60)
+    assert p.returncode == -signal.SIGKILL
+    import zarr
+
+    done = int(np.asarray(zarr.open_group(store, mode="r")["_jaxbind"]["done"][:]).sum())
+    assert 3 <= done < 12
+    grid = {"x": np.linspace(0, 1, 12), "y": np.linspace(0.5, 2, 5)}
+    ds = sweep(wave, grid, store=store, progress=False)
+    st = json.loads(ds.attrs["sweep_stats"])
+    assert st["chunks_resumed"] == done and st["chunks_computed"] == 12 - done
+    ref = sweep(wave, grid, chunk_size=5, progress=False)
+    for v in ("a", "c", "s", "status"):
+        np.testing.assert_array_equal(ds[v].values, ref[v].values)
+    assert PENDING not in ds.status.values
+
+
+_SHARD_SCRIPT = """
+import os
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
+import sys, jax, json
+import numpy as np
+sys.path.insert(0, {testdir!r})
+from test_sweep import wave, wave_np, raising
+from jaxbind.workflows.sweep import sweep
+assert len(jax.devices()) == 4
+grid = {{"x": np.linspace(0, 1, 7).astype(np.float32), "y": np.linspace(0.5, 2, 5).astype(np.float32)}}
+d4 = sweep(wave, grid, chunk_size=9, progress=False)          # 7 chunks of 5 points, padded to 8
+d1 = sweep(wave, grid, chunk_size=9, devices=1, progress=False)
+same = all(np.array_equal(d4[v].values, d1[v].values) for v in ("a", "c", "s", "status"))
+X, Y = np.meshgrid(np.linspace(0, 1, 7), np.linspace(0.5, 2, 5), indexing="ij")
+a, c, s = wave_np(X, Y)
+err = max(float(np.max(np.abs(d4.a.values - a))), float(np.max(np.abs(d4.c.values - c))))
+e = sweep(raising, {{"x": np.arange(10.0, dtype=np.float32)}}, chunk_size=8, progress=False)
+print(json.dumps({{"same": same, "dtype": str(d4.a.dtype), "err": err, "devices": json.loads(
+    d4.attrs["sweep_stats"])["devices"], "status": e.status.values.tolist(), "y": e.y.values.tolist()}}))
+"""
+
+
+def test_sharded_over_4_cpu_devices_float32(tmp_path):
+    script = tmp_path / "shard.py"
+    script.write_text(_SHARD_SCRIPT.format(testdir=os.path.dirname(__file__)))
+    env = {k: v for k, v in os.environ.items() if k != "XLA_FLAGS"}
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, cwd=ROOT,
+                         env=env, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["same"] and r["dtype"] == "float32" and len(r["devices"]) == 4
+    assert r["err"] < 1e-6  # float32 vs the float64 closed form
+    assert r["status"] == [0, 0, -2] + [0] * 7
+    np.testing.assert_allclose(r["y"], [0, 3, 0, 9, 12, 15, 18, 21, 24, 27], rtol=1e-6)
+
+
+# --- executors ----------------------------------------------------------------------------------
+
+
+class FlakyExecutor(cf.ThreadPoolExecutor):
+    """Every chunk's first submission dies (a worker lost), later ones run."""
+
+    def __init__(self):
+        super().__init__(max_workers=2)
+        self.seen = set()
+        self.failures = 0
+
+    def submit(self, fn, *args, **kw):
+        key = args[0][0].tobytes() + np.asarray(args[0][1]).tobytes()
+        if key not in self.seen:
+            self.seen.add(key)
+            self.failures += 1
+            f = cf.Future()
+            f.set_exception(ConnectionError("worker died"))
+            return f
+        return super().submit(fn, *args, **kw)
+
+
+def test_executor_retries_failed_chunks_and_matches_local(tmp_path):
+    xs, ys = _xy()
+    ref = sweep(wave, {"x": xs, "y": ys}, chunk_size=10, progress=False)
+    with FlakyExecutor() as ex:
+        ds = sweep(wave, {"x": xs, "y": ys}, chunk_size=10, executor=ex, store=tmp_path / "e.zarr",
+                   progress=False)
+        assert ex.failures == json.loads(ds.attrs["sweep_stats"])["n_chunks"]
+    for v in ("a", "c", "s", "status"):
+        np.testing.assert_array_equal(ds[v].values, ref[v].values)
+    with FlakyExecutor() as ex, pytest.raises(RuntimeError, match="failed 1 times"):
+        sweep(wave, {"x": xs, "y": ys}, chunk_size=10, executor=ex, max_retries=0, progress=False)
+
+
+def test_fork_executor_and_unpicklable_fn_are_refused():
+    with cf.ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork")) as ex:
+        with pytest.raises(ValueError, match="spawn"):
+            sweep(wave, {"x": [1.0], "y": [1.0]}, executor=ex, progress=False)
+    with cf.ThreadPoolExecutor(1) as ex:
+        with pytest.raises(TypeError, match="picklable"):
+            sweep(lambda x: x, {"x": [1.0]}, executor=ex, progress=False)
+
+
+@pytest.mark.slow
+def test_spawn_process_pool_and_dask_local_cluster_identical():
+    distributed = pytest.importorskip("distributed")
+    xs, ys = _xy()
+    grid = {"x": xs, "y": ys}
+    ref = sweep(wave, grid, chunk_size=10, progress=False)
+    with cf.ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as ex:
+        pp = sweep(wave, grid, chunk_size=10, executor=ex, progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster, distributed.Client(cluster) as client:
+        dk = sweep(wave, grid, chunk_size=10, executor=client, progress=False)
+    for v in ("a", "c", "s", "status"):
+        np.testing.assert_array_equal(pp[v].values, ref[v].values)
+        np.testing.assert_array_equal(dk[v].values, ref[v].values)
+
+
+def test_progress_callable_and_tqdm(capsys):
+    seen = []
+    sweep(wave, {"x": [0.1, 0.2, 0.3], "y": [1.0]}, chunk_size=1, progress=lambda d, t: seen.append((d, t)))
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    sweep(wave, {"x": [0.1, 0.2], "y": [1.0]}, progress=True)
+    assert "pt/s" in capsys.readouterr().err
