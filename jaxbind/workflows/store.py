@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -154,6 +155,9 @@ class ZarrSink:
             sub = root.create_group("_jaxbind")
             sub.create_array("done", shape=(plan.n_blocks,), chunks=(1,), dtype="uint8", fill_value=0)
             root.attrs.update(_attrs(meta))
+            with warnings.catch_warnings():  # zarr warns that v3 consolidation is an extension
+                warnings.simplefilter("ignore")
+                zarr.consolidate_metadata(self.path)  # metadata is final: only chunks change later
         except OSError as err:
             raise SweepStoreError(f"cannot create sweep store {self.path!r}: {err}") from err
 
@@ -192,7 +196,7 @@ class ZarrSink:
     def dataset(self):
         import xarray as xr
 
-        return xr.open_zarr(self.path, consolidated=False)
+        return xr.open_zarr(self.path)
 
 
 def check_resume(meta_old: dict, meta_new: dict, path) -> None:
