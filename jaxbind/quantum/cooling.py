@@ -304,8 +304,10 @@ def _finalize(na, nb, status, p, throw, fn):
     na = jnp.where(bad, nan, na)
     nb = jnp.where(bad, nan, nb)
     if throw:
-        msg = "; ".join(f"status {k}: {v}" for k, v in STATUS_MESSAGES.items() if k)
-        na = eqx.error_if(na, bad, f"{fn}: no valid steady state ({msg})")
+        msgs = [f"{fn}: no valid steady state: {STATUS_MESSAGES[k]}"
+                for k in range(len(STATUS_MESSAGES))]
+        n = eqx.branched_error_if(jnp.stack([na, nb]), bad, status, msgs)
+        na, nb = n[0], n[1]
     return CoolingSteadyState(na, nb, status)
 
 

@@ -1,0 +1,202 @@
+"""Tests for jaxbind.quantum.cooling (paper 004 eqs. 5-15, C1-C2)."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import qutip
+from scipy.integrate import solve_ivp
+
+from helpers import check_jvp
+from jaxbind.quantum.cooling import (
+    STATUS_INVALID_INPUT,
+    STATUS_NO_COOLING,
+    STATUS_OK,
+    CoolingParams,
+    cavity_rates,
+    effective_bath,
+    evolve_occupations,
+    optical_occupation,
+    quadratic_coefficients,
+    rate_equations,
+    steady_state_occupations,
+    steady_state_occupations_root,
+    transfer_rates,
+)
+
+FIG2 = dict(gamma=1.0, delta=1.0, omega=1.0, kappa_a=1e-4, kappa_b=1e-4, nbar_a=20.0, nbar_b=20.0)
+
+
+def fig2(kg, g=0.05, **kw):
+    return CoolingParams.from_kg(kg, 0.1, g, **{**FIG2, **kw})
+
+
+def test_sideband_cooling_limit():
+    """Uncoupled particles: n_a is the textbook sideband-cooling occupation
+    (Γ_opt n_min + κ n̄)/(Γ_opt + κ) with n_min = (γ/4ω)² at Δ = ω, and n_b = n̄_b."""
+    g, gam, w, ka, nb = 0.05, 0.3, 1.0, 1e-4, 20.0
+    p = CoolingParams(0.0, 0.0, g, gamma=gam, delta=w, omega=w, kappa_a=ka, kappa_b=1e-4,
+                      nbar_a=nb, nbar_b=7.0)
+    n_min = (gam / (4 * w)) ** 2
+    gopt = 4 * g**2 / gam - g**2 * gam / (4 * w**2 + gam**2 / 4)
+    np.testing.assert_allclose(optical_occupation(p), n_min, rtol=1e-12)
+    s = steady_state_occupations(p)
+    np.testing.assert_allclose(s.n_a, (gopt * n_min + ka * nb) / (gopt + ka), rtol=1e-12)
+    np.testing.assert_allclose(s.n_b, 7.0, rtol=1e-12)
+    assert int(s.status) == STATUS_OK
+
+
+def test_master_equation_convention_vs_qutip():
+    """'master_equation' effective bath of A = exact steady state of eq. 3's cavity + A
+    (RWA beam splitter, D_x = 2xρx† − ...) in the weak-coupling limit g ≪ γ (QuTiP)."""
+    g, gam, ka, nba, delta = 0.02, 1.0, 2e-3, 1.0, 1.0
+    p = CoolingParams(0.0, 0.0, g, gamma=gam, delta=delta, omega=1.0, kappa_a=ka,
+                      kappa_b=1e-3, nbar_a=nba, nbar_b=0.0, convention="master_equation")
+    n_a = float(steady_state_occupations(p).n_a)
+    N, Nc = 14, 3
+    a = qutip.tensor(qutip.destroy(N), qutip.qeye(Nc))
+    c = qutip.tensor(qutip.qeye(N), qutip.destroy(Nc))
+    H = 1.0 * a.dag() * a + delta * c.dag() * c + g * (a.dag() * c + a * c.dag())
+    cops = [np.sqrt(2 * ka * (1 + nba)) * a, np.sqrt(2 * ka * nba) * a.dag(), np.sqrt(2 * gam) * c]
+    rho = qutip.steadystate(H, cops)
+    exact = qutip.expect(a.dag() * a, rho)
+    # bare-bath result would be n̄ = 1: the cavity must cool to ~ κ_a n̄/(κ_a + g²/γ) ≈ 0.83
+    np.testing.assert_allclose(n_a, exact, rtol=2e-3)
+    assert n_a < 0.9
+
+
+def _rhs_numpy(y, p):
+    """Eq. 13 as printed, written out independently in NumPy (paper convention)."""
+    g1, g2, g, gam, d, w = (float(getattr(p, k)) for k in ("g1", "g2", "g", "gamma", "delta",
+                                                            "omega"))
+    am = g**2 * gam / ((d - w) ** 2 + gam**2 / 4)
+    ap = g**2 * gam / ((d + w) ** 2 + gam**2 / 4)
+    ka = float(p.kappa_a) + am - ap
+    nba = (float(p.kappa_a) * float(p.nbar_a) + (am - ap) * ap / (am - ap)) / ka
+    s = ka + float(p.kappa_b)
+    na, nb = y
+    fl = 2 * (g1 + g2) ** 2 / s * (1 + na) * nb - 2 * (g1 - g2) ** 2 / s * na * (1 + nb)
+    return [fl + ka * (nba - na), -fl + float(p.kappa_b) * (float(p.nbar_b) - nb)]
+
+
+def test_closed_form_matches_root_finding():
+    """Eqs. 14-15/C1-C2 (physical root) = Newton on eq. 13, for both Fig. 2 panels and K_g
+    from 1⁺ (transfer rates ~1e10 × bath rates) to 30; the result zeroes eq. 13."""
+    kgs = jnp.array([1.001, 1.05, 1.5, 3.0, 30.0] * 2)
+    gs = jnp.array([0.05] * 5 + [0.01] * 5)
+    s = jax.vmap(lambda k, g: steady_state_occupations(fig2(k, g)))(kgs, gs)
+    r = jax.vmap(lambda k, g: steady_state_occupations_root(fig2(k, g)))(kgs, gs)
+    np.testing.assert_allclose([r.n_a, r.n_b], [s.n_a, s.n_b], rtol=1e-10)
+    for k, g, na, nb in zip(kgs, gs, s.n_a, s.n_b):
+        p = fig2(float(k), float(g))
+        res = _rhs_numpy([float(na), float(nb)], p)
+        np.testing.assert_allclose(res, 0, atol=1e-11 * float(transfer_rates(p)[0]))
+
+
+def test_evolution_vs_scipy_and_steady_state():
+    """diffrax (Kvaerno5) vs scipy Radau on an independent NumPy eq. 13; long times reach
+    the closed-form steady state."""
+    p = fig2(1.3, 0.01)
+    ts = np.array([0.0, 10.0, 100.0, 1000.0, 1e6])
+    ys = evolve_occupations(p, jnp.array([0.0, 2.0]), jnp.asarray(ts))
+    ref = solve_ivp(lambda t, y: _rhs_numpy(y, p), (0, ts[-2]), [0.0, 2.0], method="Radau",
+                    t_eval=ts[:-1], rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ys[:-1], ref.y.T, rtol=1e-6, atol=1e-9)
+    s = steady_state_occupations(p)
+    np.testing.assert_allclose(ys[-1], [s.n_a, s.n_b], rtol=1e-6)
+
+
+def test_other_root_is_unphysical_and_paper_coefficients():
+    """Both roots of eq. 14 (numpy.roots on eq. 15 as printed); the rejected one gives n_a < 0
+    through the exact sum rule of eq. 13, and eq. 15's printed coefficients are reproduced."""
+    p = fig2(1.5, 0.01)
+    A, B, C, D, E, F = (float(x) for x in quadratic_coefficients(p))
+    ka, nba = (float(x) for x in effective_bath(p))
+    g1, g2, kb, nbb = float(p.g1), float(p.g2), 1e-4, 20.0
+    s = ka + kb
+    np.testing.assert_allclose(A, 8 * g1 * g2 * kb / (ka * s), rtol=1e-12)
+    np.testing.assert_allclose(
+        B, -8 * g1 * g2 / s * (nba + kb / ka * nbb) - 2 * (g1 + g2) ** 2 / s
+        - 2 * (g1 - g2) ** 2 / s * kb / ka - kb, rtol=1e-12)
+    np.testing.assert_allclose(F, 2 * (g1 + g2) ** 2 / s * (ka / kb * nba + nbb) + ka * nba,
+                               rtol=1e-12)
+    roots = np.sort(np.roots([A, B, C]).real)
+    na_of = lambda nb: nba + kb / ka * (nbb - nb)  # noqa: E731
+    st = steady_state_occupations(p)
+    np.testing.assert_allclose(st.n_b, roots[0], rtol=1e-10)
+    assert na_of(roots[1]) < 0 < na_of(roots[0])
+    # n_a quadratic C1: roots of opposite sign, the positive one is returned
+    ra = np.roots([D, E, F]).real
+    assert ra.min() < 0
+    np.testing.assert_allclose(st.n_a, ra.max(), rtol=1e-10)
+
+
+def test_fig2_statements():
+    """Fig. 2 caption: n_A ≈ n_B as K_g → 1⁺; n_B falls with K_g; n_A(g=0.01) ~ 10× n_A(0.05)."""
+    for g in (0.05, 0.01):
+        s = steady_state_occupations(fig2(1.0001, g))
+        np.testing.assert_allclose(s.n_a, s.n_b, rtol=2e-3)
+    kgs = jnp.linspace(1.05, 10.0, 20)
+    nb = jax.vmap(lambda k: steady_state_occupations(fig2(k, 0.05)).n_b)(kgs)
+    assert np.all(np.diff(np.asarray(nb)) < 0)
+    na05 = steady_state_occupations(fig2(5.0, 0.05)).n_a
+    na01 = steady_state_occupations(fig2(5.0, 0.01)).n_a
+    assert 10 < na01 / na05 < 30
+
+
+def test_jit_vmap_grad():
+    def nb_of(x):  # x = (K_g, g)
+        return steady_state_occupations(fig2(x[0], x[1])).n_b
+
+    def nb_root(x):
+        return steady_state_occupations_root(fig2(x[0], x[1])).n_b
+
+    x = jnp.array([1.7, 0.03])
+    f = jax.jit(nb_of)
+    np.testing.assert_allclose(f(x), nb_of(x), rtol=1e-12)
+    check_jvp(f, x, eps=1e-6, rtol=1e-5, n_dirs=2)
+    np.testing.assert_allclose(jax.jit(jax.grad(nb_root))(x), jax.grad(f)(x), rtol=1e-6)
+    xs = jnp.array([[1.2, 0.05], [3.0, 0.01], [8.0, 0.02]])
+    gv = jax.jit(jax.vmap(jax.grad(nb_of)))(xs)
+    gf = jax.jit(jax.grad(nb_of))
+    for xi, gi in zip(xs, gv):
+        np.testing.assert_allclose(gi, gf(xi), rtol=1e-12)
+    ja = jax.jacfwd(lambda x: jnp.stack(steady_state_occupations(fig2(x[0], x[1]))[:2]))(x)
+    assert ja.shape == (2, 2) and np.all(np.isfinite(ja))
+
+
+def test_float32_matches_float64():
+    kg = np.float32(2.5)
+    s32 = steady_state_occupations(CoolingParams.from_kg(
+        kg, np.float32(0.1), np.float32(0.02), **{k: np.float32(v) for k, v in FIG2.items()}))
+    s64 = steady_state_occupations(fig2(2.5, 0.02))
+    assert s32.n_a.dtype == jnp.float32
+    np.testing.assert_allclose([s32.n_a, s32.n_b], [s64.n_a, s64.n_b], rtol=2e-5)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="kg"):
+        fig2(1.0)
+    with pytest.raises(ValueError, match="kg"):
+        fig2(0.5)
+    with pytest.raises(ValueError, match="kappa_b"):
+        CoolingParams(0.2, 0.1, 0.05, kappa_b=0.0)
+    with pytest.raises(ValueError, match="nbar_a"):
+        CoolingParams(0.2, 0.1, 0.05, nbar_a=-1.0)
+    with pytest.raises(ValueError, match="convention"):
+        CoolingParams(0.2, 0.1, 0.05, convention="nope")
+    # traced K_g ≤ 1 inside a sweep: a status, not a number; single point: an error
+    st = jax.vmap(lambda k: steady_state_occupations(fig2(k), throw=False))(jnp.array([0.9, 2.0]))
+    assert list(np.asarray(st.status)) == [STATUS_INVALID_INPUT, STATUS_OK]
+    assert np.isnan(st.n_b[0]) and np.isfinite(st.n_b[1])
+    with pytest.raises(eqx.EquinoxRuntimeError, match="non-finite parameters"):
+        eqx.filter_jit(lambda k: steady_state_occupations(fig2(k)).n_b)(0.9)
+    # blue detuning: cavity anti-damping beats κ_a → no steady state
+    blue = CoolingParams(0.2, 0.1, 0.05, delta=-1.0, **{k: v for k, v in FIG2.items()
+                                                         if k != "delta"})
+    assert cavity_rates(blue)[0] < cavity_rates(blue)[1]
+    assert int(steady_state_occupations(blue, throw=False).status) == STATUS_NO_COOLING
+    assert int(steady_state_occupations_root(blue, throw=False).status) == STATUS_NO_COOLING
+    with pytest.raises(eqx.EquinoxRuntimeError, match="Γ_opt"):
+        optical_occupation(blue)
