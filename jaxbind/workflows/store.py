@@ -90,15 +90,22 @@ class MemorySink:
 
     def __init__(self, grid: Grid, variables: list, plan, meta: dict, fill_value):
         self.grid, self.vars, self.plan, self.meta = grid, variables, plan, meta
-        self.data = {v.name: np.full(grid.shape + v.shape, fill_value, dtype=v.dtype) for v in variables}
-        self.status = np.full(grid.shape, PENDING, dtype=np.int32)
+        # every chunk is written before the Dataset is returned, so no initial fill is needed;
+        # a single chunk is kept as fetched (no copy)
+        self.single = plan.n_blocks == 1
+        self.data = {} if self.single else {v.name: np.empty(grid.shape + v.shape, dtype=v.dtype)
+                                            for v in variables}
+        self.status = None if self.single else np.full(grid.shape, PENDING, dtype=np.int32)
         self.done = np.zeros(plan.n_blocks, dtype=bool)
 
     def write(self, b: int, values: dict, status: np.ndarray) -> None:
-        reg = _block_region(self.plan, b)
-        for name, arr in values.items():
-            self.data[name][reg] = arr
-        self.status[reg] = status
+        if self.single:
+            self.data, self.status = dict(values), status
+        else:
+            reg = _block_region(self.plan, b)
+            for name, arr in values.items():
+                self.data[name][reg] = arr
+            self.status[reg] = status
         self.done[b] = True
 
     def dataset(self):

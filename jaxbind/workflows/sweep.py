@@ -98,7 +98,7 @@ from .store import ERROR, NONFINITE, OK, PENDING, MemorySink, VarSpec, ZarrSink,
 
 __all__ = ["sweep", "Grid", "OK", "NONFINITE", "ERROR", "PENDING"]
 
-_DEFAULT_MAX_CHUNK = 1 << 22  # points; keeps progress/resume granular on big grids
+_DEFAULT_MAX_CHUNK = 1 << 24  # points; keeps progress/resume granular on big grids
 
 
 # --- tracing ---------------------------------------------------------------------------------
@@ -181,6 +181,7 @@ def _trace(fn, names, dtypes) -> _Traced:
     if dup:
         raise ValueError(f"fn's outputs have clashing names {sorted(dup)}; return a dict with distinct keys")
     h = hashlib.sha256(_sanitize(str(closed.jaxpr)).encode())
+    h.update(repr((leaf_names, status_idx)).encode())
     for c in closed.consts:
         c = np.asarray(c)
         h.update(f"{c.dtype.str}{c.shape}".encode())
@@ -278,7 +279,10 @@ class _Spec:
     fingerprint: str
 
 
-def _point_fn(traced: _Traced, fill_value):
+def _point_fn(traced: _Traced):
+    """Per-point outputs and status. Outputs of bad points are replaced by the fill value on
+    the host (only where status ≠ 0): a ``where`` here would be a second consumer of every
+    output, and XLA then recomputes expensive elementwise kernels in two fusions."""
     f = jaxpr_as_fun(traced.closed)
 
     def point(*params):
@@ -288,15 +292,29 @@ def _point_fn(traced: _Traced, fill_value):
         else:
             st = leaves[traced.status_idx].astype(jnp.int32)
         vals = [leaf for i, leaf in enumerate(leaves) if i != traced.status_idx]
+        # the barrier makes the finiteness check read the outputs instead of letting XLA
+        # recompute the whole kernel inside a separate status fusion
+        vals = jax.lax.optimization_barrier(vals)
         bad = jnp.zeros((), bool)
         for v in vals:
             if jnp.issubdtype(v.dtype, jnp.inexact):
                 bad = bad | ~jnp.all(jnp.isfinite(v))
-        st = jnp.where((st == OK) & bad, jnp.int32(NONFINITE), st)
-        vals = [jnp.where(st == OK, v, jnp.asarray(fill_value).astype(v.dtype)) for v in vals]
-        return vals, st
+        return vals, jnp.where((st == OK) & bad, jnp.int32(NONFINITE), st)
 
     return point
+
+
+def _fill_bad(vals, st, fill_value):
+    """Replace the outputs of points with status ≠ 0 by ``fill_value`` (host, in place)."""
+    bad = st != OK
+    if not bad.any():
+        return vals
+    out = []
+    for v in vals:
+        v = np.array(v)  # device_get results may be read-only
+        v[bad] = np.asarray(fill_value).astype(v.dtype)
+        out.append(v)
+    return out
 
 
 def _expand(vals, spec: _Spec, xp, padded):
@@ -324,7 +342,7 @@ class _Evaluator:
         self.traced, self.spec, self.devices = traced, spec, list(devices)
         n_dev = len(self.devices)
         self.padded = -(-math.prod(spec.block) // n_dev) * n_dev
-        point = _point_fn(traced, spec.fill_value)
+        point = _point_fn(traced)
 
         def local(*flat):
             if spec.batch_size:
@@ -366,7 +384,8 @@ class _Evaluator:
 
     def fetch(self, outs, n_valid):
         vals, st = jax.device_get(outs)
-        return [np.asarray(v)[:n_valid] for v in vals], np.asarray(st)[:n_valid]
+        st = np.asarray(st)[:n_valid]
+        return _fill_bad([np.asarray(v)[:n_valid] for v in vals], st, self.spec.fill_value), st
 
     def fallback(self, vals, n_valid):
         """Evaluate a chunk point by point; points that raise get status ERROR."""
@@ -386,9 +405,10 @@ class _Evaluator:
             except Exception as err:  # noqa: BLE001 - any kernel error becomes status ERROR
                 first_error = first_error or _short(err)
                 continue
-            for o, x in zip(outs, v):
-                o[i] = x
             st[i] = s
+            if s == OK:
+                for o, x in zip(outs, v):
+                    o[i] = x
         return outs, st, first_error
 
     def run(self, vals, n_valid):
@@ -397,6 +417,20 @@ class _Evaluator:
             return (*self.fetch(self.launch(vals), n_valid), None, False)
         except Exception:  # noqa: BLE001
             return (*self.fallback(vals, n_valid), True)
+
+
+_EVAL_CACHE: dict = {}
+
+
+def _cached_evaluator(traced, spec, devices):
+    """Reuse the executable of an identical computation (same jaxpr fingerprint, dtypes,
+    chunk shape, devices), like ``jax.jit``'s cache: repeated sweeps do not recompile."""
+    key = (spec, tuple(devices))
+    ev = _EVAL_CACHE.pop(key, None) or _Evaluator(traced, spec, devices)
+    _EVAL_CACHE[key] = ev
+    while len(_EVAL_CACHE) > 8:
+        _EVAL_CACHE.pop(next(iter(_EVAL_CACHE)))
+    return ev
 
 
 def _short(err) -> str:
@@ -593,9 +627,9 @@ def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, d
         if not todo:
             pass
         elif executor is None:
-            ev = _Evaluator(traced, spec, devs)
+            ev = _cached_evaluator(traced, spec, devs)
             stats["device_bytes_per_chunk"] = ev.device_bytes
-            _run_local(ev, g, plan, todo, sink, stats, bar)
+            _run_local(ev, traced.names, g, plan, todo, sink, stats, bar)
         else:
             _run_executor(_ChunkTask(fn, spec), traced.names, executor, g, plan, todo, sink, stats, bar,
                           max_retries, max_inflight)
@@ -640,7 +674,7 @@ def _store_block(sink, plan, b, names, outs, st):
     sink.write(b, values, st.reshape(lead + bshape))
 
 
-def _run_local(ev: _Evaluator, g, plan, todo, sink, stats, bar):
+def _run_local(ev: _Evaluator, names, g, plan, todo, sink, stats, bar):
     pending = None
 
     def finish(p):
@@ -655,7 +689,7 @@ def _run_local(ev: _Evaluator, g, plan, todo, sink, stats, bar):
             stats["chunks_fallback"] += 1
             if err and len(stats["errors"]) < 5:
                 stats["errors"].append(err)
-        _store_block(sink, plan, b, ev.traced.names, res, st)
+        _store_block(sink, plan, b, names, res, st)
         stats["chunks_computed"] += 1
         bar.update(n)
 
