@@ -6,7 +6,51 @@ This file only re-exports the public API (DESIGN.md "Public API shape").
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from . import constants as constants
-from .optics.green import green_tensor as green_tensor
+
+# optics: Green tensors
+from .optics.green import (
+    cross_green_tensor as cross_green_tensor,
+    green_matrix as green_matrix,
+    green_tensor as green_tensor,
+    green_tensor_derivative as green_tensor_derivative,
+    green_tensor_parts as green_tensor_parts,
+    static_green_tensor as static_green_tensor,
+)
+
+# optics: materials and polarizabilities
+from .optics.materials import (
+    ConstantIndex as ConstantIndex,
+    DrudeLorentz as DrudeLorentz,
+    Sellmeier as Sellmeier,
+    clausius_mossotti as clausius_mossotti,
+)
+from .optics.ellipsoids import (
+    Ellipsoid as Ellipsoid,
+    depolarization_factors as depolarization_factors,
+    rotation_matrix as rotation_matrix,
+    susceptibility_tensor as susceptibility_tensor,
+)
+
+# optics: Mie theory
+from .optics.mie import (
+    dipole_polarizabilities as dipole_polarizabilities,
+    kerker_deviation as kerker_deviation,
+    kerker_polarizabilities as kerker_polarizabilities,
+    mie_coefficients as mie_coefficients,
+    mie_efficiencies as mie_efficiencies,
+)
+
+# optics: beams
+from .optics.beams import (
+    CoherentBeams as CoherentBeams,
+    PlaneWave as PlaneWave,
+    Tweezer as Tweezer,
+    intensity_map as intensity_map,
+)
+
+# workflows
+from .workflows.grid import Grid as Grid
+from .workflows.sweep import sweep as sweep
 
 try:
     __version__ = _version("jaxbind")

@@ -56,11 +56,11 @@ def mie_spectra(x, curves: dict, title="Mie efficiencies"):
 
 
 def field_map(xs, ys, intensity, markers=None, title="Tweezer-array intensity (focal plane)"):
-    """Intensity map (W/m²) on a grid, positions in metres, optional tweezer foci markers."""
+    """Intensity map (W/m², shape (ny, nx)) on a grid, positions in metres, optional foci markers."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.0, 3.6), dpi=110)
     um = 1e6
-    im = ax.pcolormesh(np.asarray(xs) * um, np.asarray(ys) * um, np.asarray(intensity).T * 1e-12,
+    im = ax.pcolormesh(np.asarray(xs) * um, np.asarray(ys) * um, np.asarray(intensity) * 1e-12,
                        shading="auto", cmap="inferno")
     fig.colorbar(im, ax=ax, label=r"intensity (W/µm²)")
     if markers is not None:
