@@ -1,0 +1,591 @@
+"""Gaussian-moment dynamics of linear quantum systems (papers 000, 001; DESIGN.md conventions).
+
+Quadratures x = (z1, p1, z2, p2, …, x_c, p_c, …) with [z, p] = i (ħ = 1), covariance
+V = ½⟨{Δx, Δxᵀ}⟩ (vacuum V = 1/2), and
+
+    d⟨x⟩/dt = A⟨x⟩ + b,        dV/dt = A V + V Aᵀ + D.
+
+A master equation with Hamiltonian H = ½ xᵀ H x + hᵀ x and jump operators L_k = c_k·x
+(complex c_k) gives, with Γ = Σ_k c_k c_k^† (Hermitian ⪰ 0) and Ω the symplectic form,
+
+    A = Ω (H − Im Γ),    D = Ω Re(Γ) Ωᵀ,    b = Ω h,
+
+so that D + (i/2)(AΩ + ΩAᵀ) = Ω Γ Ωᵀ ⪰ 0 — the physicality condition checked by
+:func:`physicality`. Paper 001's optical-binding master equation (74) is the special case
+Γ_{z_j z_j'} = 2 D_jj'/ħ²: Im D_jj' produces the anti-reciprocal part of the drift
+(C_jj' − C_j'j = 4 Im D_jj'/ħ, eq. 81) and Re D_jj' the (correlated) recoil noise.
+
+Time is in units of a reference frequency chosen by the constructor (1/ω_ref for
+:meth:`LinearSystem.from_langevin`), so the entries of A and D are O(1) and float32 agrees
+with float64. Builders for baths, feedback and cavities are in :mod:`jaxbind.quantum.models`,
+observables in :mod:`jaxbind.quantum.observables`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import lineax as lx
+import numpy as np
+from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Int
+
+from .. import constants
+from .._checks import check_shape, is_concrete
+from .lyapunov import solve_lyapunov
+
+__all__ = [
+    "LinearSystem",
+    "TimeDependentSystem",
+    "GaussianState",
+    "SteadyState",
+    "Physicality",
+    "STATUS_OK",
+    "STATUS_UNSTABLE",
+    "STATUS_NONFINITE",
+    "symplectic_form",
+    "mode_matrix",
+    "steady_state",
+    "evolve",
+    "physicality",
+]
+
+STATUS_OK = 0  #: steady state found
+STATUS_UNSTABLE = 1  #: A is not Hurwitz (max Re λ ≥ 0): no steady state exists
+STATUS_NONFINITE = 2  #: A, D or b contains NaN/inf
+
+
+def symplectic_form(n: int, dtype=None) -> Float[Array, "n n"]:
+    """Ω = ⊕ [[0, 1], [−1, 0]] for n quadratures ordered (z1, p1, z2, p2, …); [x, xᵀ] = iΩ."""
+    if n % 2:
+        raise ValueError(f"number of quadratures must be even, got {n}")
+    w = jnp.array([[0.0, 1.0], [-1.0, 0.0]], dtype=dtype)
+    return jnp.kron(jnp.eye(n // 2, dtype=dtype), w)
+
+
+def mode_matrix(n_modes: int, dtype=None) -> Complex[Array, "m n"]:
+    """T with a = T x: a_j = (z_j + i p_j)/√2 for the interleaved quadrature ordering."""
+    cdt = jnp.result_type(dtype or float, jnp.complex64)
+    t = jnp.array([1.0, 1j], dtype=cdt) / np.sqrt(2.0)
+    return jnp.kron(jnp.eye(n_modes, dtype=cdt), t[None, :])
+
+
+def _float_dtype(*xs):
+    dt = jnp.result_type(*[jnp.asarray(x) for x in xs])
+    if jnp.issubdtype(dt, jnp.complexfloating):
+        return jnp.finfo(dt).dtype
+    if not jnp.issubdtype(dt, jnp.floating):
+        return jnp.result_type(float)
+    return dt
+
+
+def _check_real(name, x):
+    if jnp.iscomplexobj(jnp.asarray(x)):
+        raise TypeError(f"{name} must be real, got dtype {jnp.asarray(x).dtype}")
+
+
+class LinearSystem(eqx.Module):
+    """Linear quantum system d⟨x⟩/dt = A⟨x⟩ + b, dV/dt = AV + VAᵀ + D (DESIGN.md).
+
+    Attributes:
+        A: (n, n) drift matrix, n = 2M quadratures (z1, p1, …), in units of the
+            constructor's reference frequency.
+        D: (n, n) symmetric diffusion matrix (same units).
+        b: (n,) constant drive (same units).
+    """
+
+    A: Float[Array, "n n"]
+    D: Float[Array, "n n"]
+    b: Float[Array, " n"]
+
+    def __init__(self, A: ArrayLike, D: ArrayLike, b: ArrayLike | None = None):
+        for name, x in (("A", A), ("D", D), ("b", b)):
+            if x is not None:
+                _check_real(name, x)
+        dt = _float_dtype(A, D) if b is None else _float_dtype(A, D, b)
+        A = jnp.asarray(A, dt)
+        D = jnp.asarray(D, dt)
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise ValueError(f"A must be a square matrix of shape (n, n), got shape {A.shape}")
+        n = A.shape[0]
+        if n % 2:
+            raise ValueError(f"A must have an even size n = 2M (quadrature pairs), got {n}")
+        check_shape("D", D, (n, n))
+        b = jnp.zeros((n,), dt) if b is None else jnp.asarray(b, dt)
+        check_shape("b", b, (n,))
+        self.A, self.D, self.b = A, D, b
+
+    def __check_init__(self):
+        if not is_concrete((self.A, self.D, self.b)):
+            return
+        for name, x in (("A", self.A), ("D", self.D), ("b", self.b)):
+            if not np.all(np.isfinite(np.asarray(x))):
+                raise ValueError(f"LinearSystem: {name} must be finite, got {np.asarray(x)}")
+        D = np.asarray(self.D)
+        scale = max(np.max(np.abs(D)), np.finfo(D.dtype).tiny)
+        if np.max(np.abs(D - D.T)) > 100 * np.finfo(D.dtype).eps * scale:
+            raise ValueError("LinearSystem: D must be symmetric (D = Dᵀ)")
+
+    @property
+    def n_modes(self) -> int:
+        """Number of oscillators M (n = 2M quadratures)."""
+        return self.A.shape[0] // 2
+
+    def __add__(self, other: "LinearSystem") -> "LinearSystem":
+        """Sum of generators (independent contributions to the master equation add)."""
+        if not isinstance(other, LinearSystem):
+            return NotImplemented
+        if other.A.shape != self.A.shape:
+            raise ValueError(f"cannot add systems of sizes {self.A.shape} and {other.A.shape}")
+        return LinearSystem(self.A + other.A, self.D + other.D, self.b + other.b)
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_lindblad(
+        cls,
+        H: ArrayLike,
+        jumps: ArrayLike | None = None,
+        h: ArrayLike | None = None,
+    ) -> "LinearSystem":
+        """From a quadratic Hamiltonian and jump operators linear in the quadratures.
+
+        Master equation ρ̇ = −i[H, ρ] + Σ_k (L_k ρ L_k† − ½{L_k†L_k, ρ}) with
+        H = ½ xᵀ H x + hᵀ x and L_k = Σ_i c_ki x_i (module docstring: A = Ω(H − Im Γ),
+        D = Ω Re Γ Ωᵀ, b = Ω h, Γ = Σ_k c_k c_k†). Physical by construction.
+
+        Args:
+            H: (n, n) real symmetric Hamiltonian matrix (rate units).
+            jumps: (K, n) complex jump-operator coefficients c_k (√rate), or None.
+            h: (n,) real linear Hamiltonian term (rate units), or None.
+        """
+        _check_real("H", H)
+        H = jnp.asarray(H)
+        dt = _float_dtype(H) if jumps is None else _float_dtype(H, jumps)
+        H = H.astype(dt)
+        if H.ndim != 2 or H.shape[0] != H.shape[1]:
+            raise ValueError(f"H must be a square matrix, got shape {H.shape}")
+        n = H.shape[0]
+        Om = symplectic_form(n, dt)
+        H = 0.5 * (H + H.T)
+        if jumps is None:
+            gam = jnp.zeros((n, n), jnp.result_type(dt, jnp.complex64))
+        else:
+            c = jnp.asarray(jumps)
+            if c.ndim == 1:
+                c = c[None, :]
+            check_shape("jumps", c, (None, n))
+            gam = c.T @ c.conj()  # Γ_ij = Σ_k c_ki c_kj*
+        A = Om @ (H - gam.imag.astype(dt))
+        D = Om @ gam.real.astype(dt) @ Om.T
+        b = None if h is None else Om @ jnp.asarray(h, dt)
+        return cls(A, 0.5 * (D + D.T), b)
+
+    @classmethod
+    def from_modes(
+        cls,
+        h: ArrayLike,
+        g: ArrayLike | None = None,
+        jumps_a: ArrayLike | None = None,
+        jumps_adag: ArrayLike | None = None,
+    ) -> "LinearSystem":
+        """From a mode-operator Hamiltonian and jump operators linear in a_j, a_j†.
+
+        H = Σ_ij h_ij a_i† a_j + ½ Σ_ij (g_ij a_i a_j + h.c.),
+        L_k = Σ_j (u_kj a_j + v_kj a_j†), with a_j = (z_j + i p_j)/√2.
+
+        Args:
+            h: (M, M) Hermitian matrix (rate units).
+            g: (M, M) complex symmetric squeezing matrix, or None.
+            jumps_a: (K, M) coefficients u_k of a_j, or None.
+            jumps_adag: (K, M) coefficients v_k of a_j†, or None (zeros).
+        """
+        h = jnp.asarray(h)
+        if h.ndim != 2 or h.shape[0] != h.shape[1]:
+            raise ValueError(f"h must be a square (M, M) matrix, got shape {h.shape}")
+        m = h.shape[0]
+        dt = _float_dtype(h) if g is None else _float_dtype(h, g)
+        T = mode_matrix(m, dt)
+        Hq = 2.0 * jnp.real(T.conj().T @ h.astype(T.dtype) @ T)
+        if g is not None:
+            g = jnp.asarray(g, T.dtype)
+            check_shape("g", g, (m, m))
+            Hq = Hq + jnp.real(T.T @ (g + g.T) @ T)
+        c = None
+        if jumps_a is not None or jumps_adag is not None:
+            u = jnp.zeros((1, m), T.dtype) if jumps_a is None else jnp.atleast_2d(jumps_a)
+            v = jnp.zeros_like(u) if jumps_adag is None else jnp.atleast_2d(jumps_adag)
+            check_shape("jumps_a", u, (None, m))
+            check_shape("jumps_adag", v, (u.shape[0], m))
+            c = u.astype(T.dtype) @ T + v.astype(T.dtype) @ T.conj()
+        return cls.from_lindblad(Hq.astype(dt), c)
+
+    @classmethod
+    def from_langevin(
+        cls,
+        omega: ArrayLike,
+        C: ArrayLike,
+        D: ArrayLike,
+        F: ArrayLike | None = None,
+        mass: ArrayLike = 1.0,
+        *,
+        omega_ref: ArrayLike | None = None,
+        hbar: float = constants.hbar,
+        nonreciprocity: str = "from_D",
+    ) -> "LinearSystem":
+        """From the linearized optical-binding Langevin coefficients (paper 001 eqs. 74–81).
+
+        ż_j = p_j/m_j,  ṗ_j = −m_j ω_j² z_j + F_j + ξ_j + Σ_{j'≠j} C_jj'(z_j' − z_j),
+        ⟨ξ_j'(t')ξ_j(t)⟩ = 2 D_jj' δ(t − t'), equivalently master equation (74)–(75).
+
+        The result uses scaled quadratures z̃_j = z_j √(m_j ω_ref/ħ),
+        p̃_j = p_j/√(ħ m_j ω_ref) and time τ = ω_ref t (A, D, b in units of ω_ref).
+
+        Args:
+            omega: (N,) trap frequencies ω_j (rad/s).
+            C: (N, N) coupling constants C_jj' (N/m); the diagonal is ignored.
+            D: (N, N) complex Hermitian diffusion matrix D_jj' (N² s).
+            F: (N,) constant forces (N), or None.
+            mass: particle mass(es) m_j (kg), scalar or (N,).
+            omega_ref: reference frequency (rad/s); default mean(ω_j).
+            hbar: ħ in the units used (pass 1 with mass 1, omega_ref 1 for inputs that are
+                already dimensionless: then C = 2g, D_jj = γ_rec in paper 001's notation).
+            nonreciprocity: ``"from_D"`` (default): the drift is master equation (74) —
+                symmetric part of C plus the anti-reciprocal part 4 Im D/ħ, physical by
+                construction; a C whose antisymmetric part is neither zero nor 4 Im D/ħ
+                raises. ``"from_C"``: use the full C as given and Re D only for the noise
+                (a non-reciprocal C without matching Im D is then reported by
+                :func:`physicality`).
+        Returns:
+            :class:`LinearSystem` with M = N oscillators.
+        """
+        if nonreciprocity not in ("from_D", "from_C"):
+            raise ValueError(f"nonreciprocity must be 'from_D' or 'from_C', got {nonreciprocity!r}")
+        _check_real("omega", omega)
+        _check_real("C", C)
+        omega = jnp.atleast_1d(jnp.asarray(omega))
+        N = omega.shape[0]
+        dt = _float_dtype(omega, C, D)
+        cdt = jnp.result_type(dt, jnp.complex64)
+        omega = omega.astype(dt)
+        C = jnp.asarray(C, dt)
+        check_shape("C", C, (N, N))
+        Dm = jnp.asarray(D).astype(cdt)
+        check_shape("D", Dm, (N, N))
+        if is_concrete(Dm):
+            Dn = np.asarray(Dm)
+            if np.max(np.abs(Dn - Dn.conj().T)) > 1e-9 * max(np.max(np.abs(Dn)), 1e-300):
+                raise ValueError("D must be Hermitian (D_jj' = D_j'j*), paper 001 eq. 81")
+        m = jnp.broadcast_to(jnp.asarray(mass, dt), (N,))
+        w_ref = jnp.mean(omega) if omega_ref is None else jnp.asarray(omega_ref, dt)
+        off = 1.0 - jnp.eye(N, dtype=dt)
+        C = C * off
+        sq = jnp.sqrt(m[:, None] * m[None, :])
+        Ct = C / (w_ref**2 * sq)  # scaled couplings
+        K = jnp.sum(C, axis=1) / (w_ref**2 * m)  # trap renormalisation (eq. 76)
+        gam = 2.0 * Dm / (hbar * w_ref**2 * sq)  # Γ on positions
+        if nonreciprocity == "from_D":
+            anti = 0.5 * (Ct - Ct.T)
+            if is_concrete((anti, gam)):
+                a, ig = np.asarray(anti), np.asarray(gam.imag)
+                tol = 1e-6 * max(np.max(np.abs(Ct)), np.max(np.abs(ig)), 1e-300)
+                if np.max(np.abs(a)) > tol and np.max(np.abs(a - ig)) > tol:
+                    raise ValueError(
+                        "C has an antisymmetric part that differs from 4 Im D/ħ "
+                        "(paper 001 eq. 81); pass a consistent D, a symmetric C, or "
+                        "nonreciprocity='from_C' to use C as given"
+                    )
+            coup = 0.5 * (Ct + Ct.T) + gam.imag.astype(dt) * off
+        else:
+            coup = Ct
+        stiff = jnp.diag((omega / w_ref) ** 2 + K) - coup  # ṗ = −stiff z
+        n = 2 * N
+        A = jnp.zeros((n, n), dt)
+        A = A.at[0::2, 1::2].set(jnp.eye(N, dtype=dt))
+        A = A.at[1::2, 0::2].set(-stiff)
+        Dq = jnp.zeros((n, n), dt).at[1::2, 1::2].set(gam.real.astype(dt))
+        b = jnp.zeros((n,), dt)
+        if F is not None:
+            _check_real("F", F)
+            F = jnp.broadcast_to(jnp.asarray(F, dt), (N,))
+            b = b.at[1::2].set(F / (w_ref * jnp.sqrt(hbar * m * w_ref)))
+        return cls(A, 0.5 * (Dq + Dq.T), b)
+
+
+class TimeDependentSystem(eqx.Module):
+    """A(t), D(t), b(t) given by ``fn(t) -> LinearSystem`` (e.g. phase modulation φ = 2ωt,
+    paper 000 eq. 13 / paper 001 eq. 92). ``fn`` may be an equinox Module or a closure;
+    t is in the system's time unit."""
+
+    fn: Callable[[Float[Array, ""]], LinearSystem]
+
+    def __call__(self, t) -> LinearSystem:
+        return self.fn(t)
+
+
+class GaussianState(eqx.Module):
+    """Gaussian state: mean ⟨x⟩ (…, n) and covariance V = ½⟨{Δx, Δxᵀ}⟩ (…, n, n).
+
+    Leading batch/time axes are allowed (e.g. the output of :func:`evolve`).
+    """
+
+    mean: Float[Array, "*batch n"]
+    cov: Float[Array, "*batch n n"]
+
+    def __init__(self, mean: ArrayLike | None, cov: ArrayLike):
+        _check_real("cov", cov)
+        cov = jnp.asarray(cov)
+        dt = _float_dtype(cov)
+        cov = cov.astype(dt)
+        if cov.ndim < 2 or cov.shape[-1] != cov.shape[-2] or cov.shape[-1] % 2:
+            raise ValueError(f"cov must have shape (..., n, n) with n even, got {cov.shape}")
+        if mean is None:
+            mean = jnp.zeros(cov.shape[:-1], dt)
+        _check_real("mean", mean)
+        mean = jnp.asarray(mean, dt)
+        if mean.shape != cov.shape[:-1]:
+            raise ValueError(f"mean must have shape {cov.shape[:-1]}, got {mean.shape}")
+        self.mean, self.cov = mean, cov
+
+    @property
+    def n_modes(self) -> int:
+        return self.cov.shape[-1] // 2
+
+    @classmethod
+    def vacuum(cls, n_modes: int, dtype=None) -> "GaussianState":
+        """Vacuum: V = 1/2, ⟨x⟩ = 0."""
+        dtype = dtype or jnp.result_type(float)
+        return cls(None, 0.5 * jnp.eye(2 * n_modes, dtype=dtype))
+
+    @classmethod
+    def thermal(cls, n_th: ArrayLike) -> "GaussianState":
+        """Thermal state with occupations n_th (M,): V = (n̄ + ½) 1 per oscillator."""
+        n_th = jnp.atleast_1d(jnp.asarray(n_th))
+        dt = _float_dtype(n_th)
+        return cls(None, jnp.diag(jnp.repeat(n_th.astype(dt) + 0.5, 2)))
+
+    @classmethod
+    def coherent(cls, alpha: ArrayLike) -> "GaussianState":
+        """Coherent state |α⟩ (M,) complex: ⟨z⟩ = √2 Re α, ⟨p⟩ = √2 Im α, V = 1/2."""
+        alpha = jnp.atleast_1d(jnp.asarray(alpha))
+        dt = _float_dtype(alpha)
+        mean = jnp.sqrt(2.0) * jnp.stack([alpha.real, alpha.imag], axis=-1).reshape(-1)
+        return cls(mean.astype(dt), 0.5 * jnp.eye(2 * alpha.shape[0], dtype=dt))
+
+    @classmethod
+    def squeezed(cls, r: ArrayLike, theta: ArrayLike = 0.0) -> "GaussianState":
+        """Squeezed vacuum per oscillator: variance e^{−2r}/2 along the quadrature
+        z cos θ + p sin θ and e^{2r}/2 along the orthogonal one. r, θ: (M,) or scalars."""
+        r = jnp.atleast_1d(jnp.asarray(r))
+        dt = _float_dtype(r)
+        r = r.astype(dt)
+        theta = jnp.broadcast_to(jnp.asarray(theta, dt), r.shape)
+        c, s = jnp.cos(theta), jnp.sin(theta)
+        R = jnp.stack([jnp.stack([c, -s], -1), jnp.stack([s, c], -1)], -2)
+        d = jax.vmap(jnp.diag)(0.5 * jnp.stack([jnp.exp(-2 * r), jnp.exp(2 * r)], -1))
+        blocks = R @ d @ jnp.swapaxes(R, -1, -2)
+        return cls(None, jax.scipy.linalg.block_diag(*blocks))
+
+    def occupations(self) -> Float[Array, "*batch m"]:
+        """⟨a_j†a_j⟩ including the coherent part |⟨a_j⟩|²."""
+        from .observables import occupations
+
+        return occupations(self.cov, self.mean)
+
+    def purity(self) -> Float[Array, "*batch"]:
+        """Tr ρ² = 1/(2^M √det V)."""
+        from .observables import purity
+
+        return purity(self.cov)
+
+    def symplectic_eigenvalues(self) -> Float[Array, "*batch m"]:
+        """Symplectic eigenvalues ν_j ≥ 1/2 (ascending)."""
+        from .observables import symplectic_eigenvalues
+
+        return symplectic_eigenvalues(self.cov)
+
+
+class SteadyState(eqx.Module):
+    """Result of :func:`steady_state`: mean, covariance, and status (``STATUS_*``).
+
+    When ``status != STATUS_OK`` mean and cov are NaN (no steady state exists or the
+    input was not finite) — check ``status`` (or ``ok``) rather than the numbers.
+    """
+
+    mean: Float[Array, " n"]
+    cov: Float[Array, "n n"]
+    status: Int[Array, ""]
+
+    @property
+    def ok(self) -> Bool[Array, ""]:
+        return self.status == STATUS_OK
+
+    @property
+    def state(self) -> GaussianState:
+        return GaussianState(self.mean, self.cov)
+
+
+def steady_state(
+    system: LinearSystem, *, method: str = "auto", throw: bool = False
+) -> SteadyState:
+    """Steady state: A V + V Aᵀ + D = 0 and ⟨x⟩ = −A⁻¹ b (DESIGN.md conventions).
+
+    Solved without eigendecomposition (accurate at exceptional points; GPU-capable) by
+    :func:`jaxbind.quantum.lyapunov.solve_lyapunov`; gradients are implicit (adjoint
+    Lyapunov equation), valid under jit/vmap/grad/jacfwd.
+
+    Args:
+        system: :class:`LinearSystem`.
+        method: ``"auto"`` | ``"kron"`` | ``"sign"`` (static; see ``solve_lyapunov``).
+        throw: if True raise (``eqx.error_if``) when no steady state exists; default
+            False returns a status (use False inside vmapped sweeps).
+    Returns:
+        :class:`SteadyState` with mean (n,), cov (n, n) (dimensionless) and status.
+    """
+    if not isinstance(system, LinearSystem):
+        raise TypeError(f"system must be a LinearSystem, got {type(system).__name__}")
+    A, D, b = system.A, system.D, system.b
+    n = A.shape[0]
+    finite = jnp.all(jnp.isfinite(A)) & jnp.all(jnp.isfinite(D)) & jnp.all(jnp.isfinite(b))
+    eye = jnp.eye(n, dtype=A.dtype)
+    # Keep non-finite points away from the solvers (a bad point never poisons a vmap).
+    A_s = jnp.where(finite, A, -eye)
+    D_s = jnp.where(finite, D, eye)
+    b_s = jnp.where(finite, b, 0.0)
+    X, hurwitz = solve_lyapunov(A_s, D_s, method=method)
+    mean = -lx.linear_solve(lx.MatrixLinearOperator(A_s), b_s, lx.LU(), throw=False).value
+    status = jnp.where(finite, jnp.where(hurwitz, STATUS_OK, STATUS_UNSTABLE), STATUS_NONFINITE)
+    ok = status == STATUS_OK
+    cov = jnp.where(ok, 0.5 * (X + X.T), jnp.nan)
+    mean = jnp.where(ok, mean, jnp.nan)
+    if throw:
+        cov = eqx.error_if(cov, status == STATUS_NONFINITE, "steady_state: system contains NaN/inf")
+        cov = eqx.error_if(
+            cov, status == STATUS_UNSTABLE, "steady_state: A is not Hurwitz (max Re λ ≥ 0): no steady state"
+        )
+    return SteadyState(mean, cov, status.astype(jnp.int32))
+
+
+class Physicality(eqx.Module):
+    """Report of :func:`physicality`: eigenvalues of D + (i/2)(AΩ + ΩAᵀ) and a verdict."""
+
+    eigenvalues: Float[Array, " n"]
+    min_eigenvalue: Float[Array, ""]
+    is_physical: Bool[Array, ""]
+
+
+def physicality(system: LinearSystem, *, rtol: float | None = None) -> Physicality:
+    """Check D + (i/2)(AΩ + ΩAᵀ) ⪰ 0 (complete positivity of the Gaussian semigroup).
+
+    A non-reciprocal drift without the correlated noise of paper 001 eq. 81 violates it.
+    Never raises.
+
+    Args:
+        system: :class:`LinearSystem`.
+        rtol: tolerance relative to max(|A|, |D|) for the verdict (default 1e3·eps).
+    Returns:
+        :class:`Physicality` with the ascending eigenvalues, the smallest one (rate
+        units) and ``is_physical`` (smallest ≥ −rtol·scale).
+    """
+    A, D = system.A, system.D
+    n = A.shape[0]
+    Om = symplectic_form(n, A.dtype)
+    P = D.astype(jnp.result_type(D, jnp.complex64)) + 0.5j * (A @ Om + Om @ A.T)
+    ev = jnp.linalg.eigvalsh(P)
+    if rtol is None:
+        rtol = 1e3 * float(jnp.finfo(A.dtype).eps)
+    scale = jnp.maximum(jnp.max(jnp.abs(A)), jnp.max(jnp.abs(D)))
+    return Physicality(ev, ev[0], ev[0] >= -rtol * scale)
+
+
+# ---------------------------------------------------------------------------- dynamics
+
+
+def _evolve_constant(system: LinearSystem, state: GaussianState, dts):
+    A, D, b = system.A, system.D, system.b
+    n = A.shape[0]
+    z = jnp.zeros((1, n + 1), A.dtype)
+    aug = jnp.concatenate([jnp.concatenate([A, b[:, None]], axis=1), z], axis=0)
+    zn = jnp.zeros_like(A)
+    # Van Loan: expm([[−A, D], [0, Aᵀ]] t) = [[·, F12], [0, e^{Aᵀt}]],
+    # ∫₀ᵗ e^{As} D e^{Aᵀs} ds = e^{At} F12.
+    vl = jnp.block([[-A, D], [zn, A.T]])
+
+    def one(t):
+        E = jax.scipy.linalg.expm(aug * t)
+        eAt, ib = E[:n, :n], E[:n, n]
+        F = jax.scipy.linalg.expm(vl * t)
+        Q = eAt @ F[:n, n:]
+        mean = eAt @ state.mean + ib
+        cov = eAt @ state.cov @ eAt.T + 0.5 * (Q + Q.T)
+        return mean, 0.5 * (cov + cov.T)
+
+    return jax.vmap(one)(dts)
+
+
+def evolve(
+    system: LinearSystem | TimeDependentSystem,
+    state: GaussianState,
+    ts: ArrayLike,
+    *,
+    t0: ArrayLike = 0.0,
+    rtol: float = 1e-8,
+    atol: float = 1e-10,
+    max_steps: int = 2**16,
+    progress: bool = False,
+) -> GaussianState:
+    """Evolve mean and covariance: d⟨x⟩/dt = A⟨x⟩ + b, dV/dt = AV + VAᵀ + D.
+
+    Constant :class:`LinearSystem`: exact, V(t) = e^{AΔ}V₀e^{AᵀΔ} + ∫₀^Δ e^{As}De^{Aᵀs}ds
+    (Van Loan block exponential; no time stepping), Δ = t − t0, for every t
+    independently. :class:`TimeDependentSystem`: adaptive Tsit5 (diffrax) through all ts.
+
+    Args:
+        system: the generator (time in its units).
+        state: :class:`GaussianState` at time t0 (mean (n,), cov (n, n)).
+        ts: (T,) output times ≥ t0 (ascending for time-dependent systems).
+        t0: initial time.
+        rtol, atol: diffrax step-size tolerances (time-dependent only).
+        max_steps: diffrax step limit (time-dependent only; static).
+        progress: show a tqdm progress bar (time-dependent only).
+    Returns:
+        :class:`GaussianState` with mean (T, n) and cov (T, n, n).
+    """
+    ts = jnp.atleast_1d(jnp.asarray(ts))
+    if ts.ndim != 1:
+        raise ValueError(f"ts must be a 1-D array of times, got shape {ts.shape}")
+    if state.cov.ndim != 2:
+        raise ValueError(f"state must be a single Gaussian state, got cov shape {state.cov.shape}")
+    if isinstance(system, LinearSystem):
+        if system.A.shape != state.cov.shape:
+            raise ValueError(f"state has {state.cov.shape[0]} quadratures, system {system.A.shape[0]}")
+        dt = jnp.result_type(system.A, state.cov)
+        mean, cov = _evolve_constant(system, state, (ts - t0).astype(dt))
+        return GaussianState(mean, cov)
+    if not isinstance(system, TimeDependentSystem):
+        raise TypeError(f"system must be a LinearSystem or TimeDependentSystem, got {type(system).__name__}")
+    dt = state.cov.dtype
+    ts = ts.astype(dt)
+    t0 = jnp.asarray(t0, dt)
+
+    def vf(t, y, args):
+        x, V = y
+        s = system(t)
+        return s.A @ x + s.b, s.A @ V + V @ s.A.T + s.D
+
+    sol = diffrax.diffeqsolve(
+        diffrax.ODETerm(vf),
+        diffrax.Tsit5(),
+        t0=t0,
+        t1=ts[-1],
+        dt0=None,
+        y0=(state.mean, state.cov),
+        saveat=diffrax.SaveAt(ts=ts),
+        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+        max_steps=max_steps,
+        progress_meter=diffrax.TqdmProgressMeter() if progress else diffrax.NoProgressMeter(),
+    )
+    mean, cov = sol.ys
+    return GaussianState(mean, 0.5 * (cov + jnp.swapaxes(cov, -1, -2)))

@@ -1,0 +1,193 @@
+"""LinearSystem, steady_state (Lyapunov solvers), physicality: vs SciPy and closed forms."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import scipy.linalg as sl
+
+from jaxbind.quantum.gaussian import (
+    STATUS_NONFINITE,
+    STATUS_OK,
+    STATUS_UNSTABLE,
+    LinearSystem,
+    physicality,
+    steady_state,
+)
+from jaxbind.quantum.lyapunov import is_hurwitz, solve_lyapunov
+from jaxbind.quantum.models import add_thermal_bath, from_nonhermitian, quantum_noise
+from jaxbind.quantum.observables import occupations
+
+
+def _stable(rng, n, margin=0.3):
+    M = rng.normal(size=(n, n))
+    return M - (np.max(np.linalg.eigvals(M).real) + margin) * np.eye(n)
+
+
+def _psd(rng, n):
+    B = rng.normal(size=(n, n))
+    return B @ B.T + 0.1 * np.eye(n)
+
+
+@pytest.mark.parametrize("method,n", [("kron", 4), ("kron", 8), ("sign", 6), ("sign", 30)])
+def test_lyapunov_vs_scipy(rng, method, n):
+    A, D = _stable(rng, n), _psd(rng, n)
+    X, ok = jax.jit(lambda a, d: solve_lyapunov(a, d, method=method))(A, D)
+    ref = sl.solve_continuous_lyapunov(A, -D)
+    assert bool(ok)
+    np.testing.assert_allclose(X, ref, rtol=1e-10, atol=1e-11 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("method", ["kron", "sign"])
+def test_lyapunov_near_exceptional_point(method):
+    # Two coupled damped modes at (δ = 0) and near (δ = 1e-7) an exceptional point:
+    # A = −γ + [[0, 1], [δ, 0]] ⊗ … is defective at δ = 0 (Jordan block).
+    solve = jax.jit(lambda a, d: solve_lyapunov(a, d, method=method))
+    for delta in (0.0, 1e-7, 1e-4):
+        J = np.array([[-0.2, 1.0, 0, 0], [delta, -0.2, 1.0, 0], [0, 0, -0.2, 1.0], [0, 0, delta, -0.2]])
+        D = np.diag([1.0, 0.5, 0.2, 1.0])
+        X, ok = solve(J, D)
+        ref = sl.solve_continuous_lyapunov(J, -D)
+        assert bool(ok)
+        np.testing.assert_allclose(X, ref, rtol=1e-9)
+        # residual of the equation itself (independent of SciPy's accuracy)
+        res = J @ X + X @ J.T + D
+        assert np.abs(res).max() < 1e-11 * np.abs(X).max() * np.abs(J).max()
+
+
+def test_hurwitz_status():
+    hz = jax.jit(is_hurwitz)
+    assert bool(hz(-jnp.eye(2)))
+    assert not bool(hz(jnp.array([[0.01, 1.0], [-1.0, 0.01]])))  # growing spiral
+    assert not bool(hz(jnp.array([[0.0, 1.0], [-1.0, 0.0]])))  # marginal
+    assert not bool(hz(jnp.array([[-0.5, 0.0], [0.0, 1e-3]])))  # one unstable direction
+    # defective but stable
+    assert bool(hz(jnp.array([[-1e-3, 1.0], [0.0, -1e-3]])))
+    s = LinearSystem(jnp.array([[0.1, 1.0], [-1.0, 0.0]]), jnp.eye(2))
+    res = eqx.filter_jit(steady_state)(s)
+    assert int(res.status) == STATUS_UNSTABLE
+    assert bool(jnp.all(jnp.isnan(res.cov)))
+    with pytest.raises(Exception, match="not Hurwitz"):
+        steady_state(s, throw=True).cov.block_until_ready()
+
+
+def test_thermal_oscillator_closed_form():
+    # H = ω a†a, bath κ(n̄+1)D[a] + κn̄D[a†]: V = (n̄ + ½)·1, ⟨x⟩ = −A⁻¹b.
+    w, kappa, nth, F = 1.3, 0.07, 3.2, 0.4
+    s = add_thermal_bath(LinearSystem.from_lindblad(w * np.eye(2), h=[-F, 0.0]), 0, kappa, nth)
+    res = eqx.filter_jit(steady_state)(s)
+    assert int(res.status) == STATUS_OK
+    np.testing.assert_allclose(res.cov, (nth + 0.5) * np.eye(2), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(occupations(res.cov), [nth], rtol=1e-12)
+    # static displacement of a damped oscillator driven by the force F (H = ½ω(z²+p²) − F z)
+    z = F * w / (w**2 + kappa**2 / 4)
+    p = F * kappa / 2 / (w**2 + kappa**2 / 4)
+    np.testing.assert_allclose(res.mean, [z, p], rtol=1e-12)
+
+
+def _chain_system(params):
+    """Two thermal oscillators with beam-splitter coupling; params = (w1, w2, g, k1, k2)."""
+    w1, w2, g, k1, k2 = params
+    H = jnp.array([[w1, 0, g, 0], [0, w1, 0, g], [g, 0, w2, 0], [0, g, 0, w2]])
+    s = LinearSystem.from_lindblad(H)
+    s = add_thermal_bath(s, 0, k1, 2.0)
+    return add_thermal_bath(s, 1, k2, 0.3)
+
+
+@pytest.mark.parametrize("method", ["kron", "sign"])
+def test_steady_state_grad_vs_fd(method):
+    p0 = jnp.array([1.0, 1.1, 0.05, 0.1, 0.02])
+
+    def f(p):
+        return occupations(steady_state(_chain_system(p), method=method).cov)[1]
+
+    g = jax.jit(jax.grad(f))(p0)
+    gf = jax.jit(jax.jacfwd(f))(p0)
+    eps = 1e-6
+    fj = jax.jit(jax.vmap(f))
+    E = np.eye(5) * eps
+    fd = (fj(p0 + E) - fj(p0 - E)) / (2 * eps)
+    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(gf, fd, rtol=1e-6, atol=1e-8)
+
+
+def test_vmap_jit_grad_many_systems(key):
+    # vmap over 10^4 parameter points (jit), and vmap∘grad over a few.
+    n = 10_000
+    ks = jax.random.split(key, 3)
+    w2 = 1.0 + 0.2 * jax.random.uniform(ks[0], (n,))
+    g = 0.02 + 0.03 * jax.random.uniform(ks[1], (n,))
+    P = jnp.stack([jnp.ones(n), w2, g, 0.1 * jnp.ones(n), 0.02 * jnp.ones(n)], axis=1)
+    f = jax.jit(jax.vmap(lambda p: steady_state(_chain_system(p))))
+    res = f(P)
+    assert np.all(np.asarray(res.status) == STATUS_OK)
+    # spot-check three points against SciPy
+    for i in (0, 17, n - 1):
+        s = _chain_system(P[i])
+        ref = sl.solve_continuous_lyapunov(np.asarray(s.A), -np.asarray(s.D))
+        np.testing.assert_allclose(res.cov[i], ref, rtol=1e-10, atol=1e-13)
+    grads = jax.vmap(jax.grad(lambda p: occupations(steady_state(_chain_system(p)).cov)[1]))(P[:4])
+    assert grads.shape == (4, 5) and np.all(np.isfinite(grads))
+
+
+def test_float32_matches_float64():
+    p64 = np.array([1.0, 1.1, 0.05, 0.1, 0.02])
+    for method in ("kron", "sign"):
+        f = jax.jit(lambda p: steady_state(_chain_system(p), method=method).cov)
+        v64 = f(jnp.asarray(p64))
+        v32 = f(jnp.asarray(p64, jnp.float32))
+        assert v32.dtype == jnp.float32
+        np.testing.assert_allclose(np.asarray(v32), np.asarray(v64), rtol=2e-5, atol=2e-5 * np.abs(v64).max())
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="A must be a square"):
+        LinearSystem(np.ones((2, 3)), np.eye(2))
+    with pytest.raises(ValueError, match="D must have shape"):
+        LinearSystem(-np.eye(2), np.eye(4))
+    with pytest.raises(ValueError, match="D must be symmetric"):
+        LinearSystem(-np.eye(2), np.array([[1.0, 0.3], [0.0, 1.0]]))
+    with pytest.raises(ValueError, match="A must be finite"):
+        LinearSystem(np.array([[np.nan, 0], [0, -1.0]]), np.eye(2))
+    with pytest.raises(ValueError, match="even size"):
+        LinearSystem(-np.eye(3), np.eye(3))
+    with pytest.raises(TypeError, match="A must be real"):
+        LinearSystem(-np.eye(2) + 0j, np.eye(2))
+    with pytest.raises(ValueError, match="A and D must have the same shape"):
+        solve_lyapunov(-np.eye(2), np.eye(4))
+    # traced NaN: status, not an exception, and neighbours in the batch are unaffected
+    A = jnp.stack([-jnp.eye(2), jnp.full((2, 2), jnp.nan)])
+    res = jax.jit(jax.vmap(lambda a: steady_state(LinearSystem(a, jnp.eye(2)))))(A)
+    assert list(np.asarray(res.status)) == [STATUS_OK, STATUS_NONFINITE]
+    np.testing.assert_allclose(res.cov[0], 0.5 * np.eye(2))
+
+
+def test_physicality_reports_nonreciprocal_without_noise():
+    # Non-reciprocal position coupling (paper 001 eq. 80) with too little noise: flagged.
+    g, ga, grec = 0.05, 0.04, 0.01
+    C = 2 * g * np.array([[0.0, 1.0 + ga / g], [1.0 - ga / g, 0.0]])
+    bad = LinearSystem.from_langevin([1.0, 1.0], C, grec * np.eye(2), hbar=1.0, nonreciprocity="from_C")
+    rep = physicality(bad)
+    assert not bool(rep.is_physical) and float(rep.min_eigenvalue) < -1e-3
+    # The same coupling with the matching Im D (eq. 81) is physical.
+    D = np.array([[grec, 0.5j * (C[0, 1] - C[1, 0]) / 2], [0, grec]])
+    D[1, 0] = np.conj(D[0, 1])
+    good = LinearSystem.from_langevin([1.0, 1.0], C, D, hbar=1.0)
+    np.testing.assert_allclose(good.A, bad.A, atol=1e-15)
+    assert bool(physicality(good).is_physical)
+    # quantum_noise completion of a non-Hermitian coupling (paper 004 eq. 1) is physical
+    s = from_nonhermitian(np.array([[1.0, 0.4], [0.1, 1.0]]))
+    assert bool(physicality(s).is_physical)
+    assert float(physicality(s).min_eigenvalue) > -1e-12
+    np.testing.assert_allclose(quantum_noise(-0.5 * np.eye(2)), 0.5 * np.eye(2), atol=1e-15)
+    # inconsistent antisymmetric C vs Im D under the default convention raises
+    with pytest.raises(ValueError, match="antisymmetric part"):
+        LinearSystem.from_langevin([1.0, 1.0], C, np.eye(2) * grec + 0.0j * 1, hbar=1.0)
+
+
+def test_physicality_under_jit_never_raises():
+    s = LinearSystem(jnp.array([[-1.0, 0.0], [0.0, -1.0]]), jnp.zeros((2, 2)))  # damping, no noise
+    rep = eqx.filter_jit(physicality)(s)
+    assert not bool(rep.is_physical)
+    np.testing.assert_allclose(rep.min_eigenvalue, -1.0, rtol=1e-12)
