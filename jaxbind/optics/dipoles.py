@@ -265,6 +265,7 @@ def _rel_residual(r, b):
     return jnp.sqrt(jnp.sum(jnp.abs(r) ** 2)) / jnp.where(nb > 0, nb, 1.0)
 
 
+@eqx.filter_jit
 def solve_dipoles(
     particles,
     beam,

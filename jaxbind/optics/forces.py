@@ -172,6 +172,7 @@ def _solve(particles, beam, method, order, rtol, atol, max_steps, throw):
 # --------------------------------------------------------------------------------------
 
 
+@eqx.filter_jit
 def optical_forces(particles, beam, method: str = "direct", *, order: int = 1,
                    rtol: float = 1e-10, atol: float = 1e-12, max_steps: int | None = None,
                    throw: bool = True) -> Array:
@@ -194,6 +195,7 @@ def optical_forces(particles, beam, method: str = "direct", *, order: int = 1,
     return _force_unit(prob) * _forces_scaled(prob, sol, beam)
 
 
+@eqx.filter_jit
 def dipole_forces(particles, beam, solution: DipoleSolution) -> Array:
     """Forces (N, 3) in newtons from an existing :class:`DipoleSolution` (paper 003 eq. 3).
 
@@ -203,6 +205,7 @@ def dipole_forces(particles, beam, solution: DipoleSolution) -> Array:
     return _force_unit(prob) * _forces_scaled(prob, solution, beam)
 
 
+@eqx.filter_jit
 def optical_torques(particles, beam, method: str = "direct", *, order: int = 1,
                     rtol: float = 1e-10, atol: float = 1e-12, max_steps: int | None = None,
                     throw: bool = True) -> Array:
@@ -219,12 +222,14 @@ def optical_torques(particles, beam, method: str = "direct", *, order: int = 1,
     return dipole_torques(particles, beam, sol, _prob=prob)
 
 
+@eqx.filter_jit
 def dipole_torques(particles, beam, solution: DipoleSolution, *, _prob=None) -> Array:
     """Torques (N, 3) in N·m from an existing :class:`DipoleSolution` (see optical_torques)."""
     prob = _prepare(particles, beam, throw=False) if _prob is None else _prob
     return (_force_unit(prob) / prob.k) * _torques_scaled(prob, solution)
 
 
+@eqx.filter_jit
 def isolated_forces(particles, beam) -> Array:
     """Force (N, 3) in newtons on each particle alone in the beam, F_iso (paper 003 Sec. II)."""
     prob = _prepare(particles, beam, throw=False)
@@ -236,6 +241,7 @@ def _interparticle_scaled(particles, beam, method, order, rtol, atol, max_steps,
     return prob, _forces_scaled(prob, sol, beam) - _isolated_scaled(prob, beam)
 
 
+@eqx.filter_jit
 def interparticle_forces(particles, beam, method: str = "direct", *, order: int = 1,
                          rtol: float = 1e-10, atol: float = 1e-12,
                          max_steps: int | None = None, throw: bool = True) -> Array:
@@ -270,6 +276,7 @@ def _ratio(s, d):
     return jnp.where(den > 0, jnp.abs(s) / jnp.where(den > 0, den, 1.0), 0.0)
 
 
+@eqx.filter_jit
 def nonreciprocity_factors(particles, beam, method: str = "direct", *, order: int = 1,
                            rtol: float = 1e-10, atol: float = 1e-12,
                            max_steps: int | None = None, throw: bool = True) -> NonReciprocity:
@@ -303,6 +310,7 @@ def nonreciprocity_factors(particles, beam, method: str = "direct", *, order: in
     return NonReciprocity(zeroth, first, unit * f, unit * jac)
 
 
+@eqx.filter_jit
 def stiffness_matrix(particles, beam, method: str = "direct", *, order: int = 1,
                      rtol: float = 1e-10, atol: float = 1e-12, max_steps: int | None = None,
                      throw: bool = True) -> Array:
