@@ -228,6 +228,79 @@ def test_born_forces_converge_to_exact():
     np.testing.assert_allclose(g, exact, rtol=1e-8, atol=1e-9 * np.abs(exact).max())
 
 
+def paper003_scalar_forces(L, alpha_e, alpha_m, lam, intensity, order=None):
+    """NumPy implementation of paper 003 eqs. 3–5 (scalar fields, pair on the x axis).
+
+    Returns (f_A, f_B) interparticle forces (N); ``order=1`` is one iteration of eq. 4, None
+    the self-consistent solution.
+    """
+    eps, mu, eta = C.epsilon0, C.mu0, C.Z0
+    k = 2 * np.pi / lam
+    E0 = np.sqrt(2 * intensity / (C.c * eps))
+    ph = np.exp(1j * k * L)
+    phi = (-1 / L**3 + 1j * k / L**2 + k**2 / L) * ph / (4 * np.pi * eps)
+    psi = (1j * k / L**2 + k**2 / L) * ph / (4 * np.pi * np.sqrt(mu * eps))
+    dphi = (3 / L**4 - 3j * k / L**3 - 2 * k**2 / L**2 + 1j * k**3 / L) * ph / (4 * np.pi * eps)
+    dpsi = (-2j * k / L**3 - 2 * k**2 / L**2 + 1j * k**3 / L) * ph / (4 * np.pi * np.sqrt(mu * eps))
+    EA0, EB0 = E0 * np.ones_like(ph), E0 * ph
+    HA0, HB0 = EA0 / eta, EB0 / eta
+    ae, am = alpha_e, alpha_m
+
+    def iterate(EA, EB, HA, HB):
+        return (EA0 + ae * EB * phi - mu * am * HB * psi, EB0 + ae * EA * phi + mu * am * HA * psi,
+                HA0 - ae * EB * psi + eps * am * HB * phi, HB0 + ae * EA * psi + eps * am * HA * phi)
+
+    if order == 1:
+        src = (EA0, EB0, HA0, HB0)
+        EA, EB, HA, HB = iterate(*src)
+    else:
+        A = np.zeros(np.shape(L) + (4, 4), complex)
+        A[..., 0, 0] = A[..., 1, 1] = A[..., 2, 2] = A[..., 3, 3] = 1
+        A[..., 0, 1], A[..., 0, 3] = -ae * phi, mu * am * psi
+        A[..., 1, 0], A[..., 1, 2] = -ae * phi, -mu * am * psi
+        A[..., 2, 1], A[..., 2, 3] = ae * psi, -eps * am * phi
+        A[..., 3, 0], A[..., 3, 2] = -ae * psi, -eps * am * phi
+        rhs = np.stack(np.broadcast_arrays(EA0, EB0, HA0, HB0), -1)[..., None]
+        EA, EB, HA, HB = np.moveaxis(np.linalg.solve(A, rhs)[..., 0], -1, 0)
+        src = (EA, EB, HA, HB)
+    sEA, sEB, sHA, sHB = src
+    dEA = 1j * k * EA0 - ae * sEB * dphi + mu * am * sHB * dpsi
+    dHA = 1j * k * HA0 + ae * sEB * dpsi - eps * am * sHB * dphi
+    dEB = 1j * k * EB0 + ae * sEA * dphi + mu * am * sHA * dpsi
+    dHB = 1j * k * HB0 + ae * sEA * dpsi + eps * am * sHA * dphi
+    recoil = eta * k**4 / (12 * np.pi)
+
+    def force(E, H, dE, dH):
+        p, m = ae * E, am * H
+        return (0.5 * np.real(np.conj(p) * dE) + 0.5 * mu * np.real(np.conj(m) * dH)
+                - recoil * np.real(np.conj(p) * m))
+
+    iso = force(EA0, HA0, 1j * k * EA0, 1j * k * HA0)
+    return force(EA, HA, dEA, dHA) - iso, force(EB, HB, dEB, dHB) - iso
+
+
+@pytest.mark.parametrize("order", [1, None])
+def test_kerker_pair_matches_paper003_scalar_equations(order):
+    """Vector N-particle code = paper 003 eqs. 3–5 (NumPy, scalar) for Kerker pairs."""
+    Ls = np.array([0.31, 0.77, 1.93, 4.4]) * LAM
+    method = "born" if order == 1 else "direct"
+    for kerker in (1, 2):
+        am = (-ALPHA_E if kerker == 2 else ALPHA_E) / C.epsilon0
+        fA, fB = paper003_scalar_forces(Ls, ALPHA_E, am, LAM, I003, order)
+        f = np.stack([np.asarray(interparticle_forces(_pair(L, kerker), _pw003(), method))
+                      for L in Ls])
+        np.testing.assert_allclose(f[:, 0, 0], fA, rtol=1e-9, atol=1e-9 * np.abs(fA).max())
+        np.testing.assert_allclose(f[:, 1, 0], fB, rtol=1e-9, atol=1e-9 * np.abs(fA).max())
+        np.testing.assert_allclose(f[:, :, 1:], 0.0, atol=1e-12 * np.abs(fA).max())
+
+
+def test_mie_model_particles():
+    """Particles(index=…, model="mie"): α̃_e = (3i/2) a1, α̃_m = (3i/2) b1 (scipy Bessels)."""
+    a1, b1 = _mie_a1_b1(N_SI, K * A_SI)
+    ae, am = Particles([[0.0, 0, 0]], A_SI, index=N_SI).polarizabilities_scaled(K)
+    np.testing.assert_allclose([ae[0], am[0]], [1.5j * a1, 1.5j * b1], rtol=1e-10)
+
+
 # --------------------------------------------------------------------------------------
 # paper 003: one-way interaction of 2nd-Kerker particles
 # --------------------------------------------------------------------------------------
