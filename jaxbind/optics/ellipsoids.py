@@ -261,9 +261,6 @@ class Ellipsoid(eqx.Module):
             return (r * diag[None, :]) @ r.T
         raise ValueError(f"frame must be 'lab' or 'body', got {frame!r}")
 
-    def _dtype(self):
-        return jnp.result_type(self.semi_axes.dtype, jnp.real(self.eps).dtype)
-
     def susceptibility(self, frame: str = "lab") -> Tensor3:
         """Susceptibility tensor χ (paper 001 eqs. 24, 8), dimensionless (3, 3).
 

@@ -32,6 +32,16 @@ from .. import constants
 from .._checks import as_float_array, check_finite, check_positive, check_shape, is_concrete
 from .._types import Array, ArrayLike, Float, Inexact
 
+__all__ = [
+    "ConstantIndex",
+    "DrudeLorentz",
+    "Permittivity",
+    "Sellmeier",
+    "clausius_mossotti",
+    "clausius_mossotti_scaled",
+    "radiative_correction_scaled",
+]
+
 _TWO_PI_C = 2.0 * math.pi * constants.c
 
 
@@ -50,12 +60,12 @@ def _real_frequency(x, name: str, *, nonnegative: bool = False, positive: bool =
     else:
         check_finite(name, x)
     bad = ~jnp.isfinite(x)
+    what = "finite"
     if positive:
-        bad = bad | (x <= 0)
+        bad, what = bad | (x <= 0), "finite and positive"
     elif nonnegative:
-        bad = bad | (x < 0)
-    return eqx.error_if(x, jnp.any(bad), f"{name} must be finite" + (
-        " and positive" if positive else " and non-negative" if nonnegative else ""))
+        bad, what = bad | (x < 0), "finite and non-negative"
+    return eqx.error_if(x, jnp.any(bad), f"{name} must be {what}")
 
 
 def _guard_result(eps, who: str):
