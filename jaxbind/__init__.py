@@ -20,6 +20,7 @@ from .optics.green import (
 # optics: materials and polarizabilities
 from .optics.materials import (
     ConstantIndex as ConstantIndex,
+    Permittivity as Permittivity,
     DrudeLorentz as DrudeLorentz,
     Sellmeier as Sellmeier,
     clausius_mossotti as clausius_mossotti,
@@ -28,6 +29,7 @@ from .optics.ellipsoids import (
     Ellipsoid as Ellipsoid,
     depolarization_factors as depolarization_factors,
     rotation_matrix as rotation_matrix,
+    spheroid_depolarization_factors as spheroid_depolarization_factors,
     susceptibility_tensor as susceptibility_tensor,
 )
 
