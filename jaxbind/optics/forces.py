@@ -39,7 +39,7 @@ from .dipoles import (
     _safe_separations,
     _scattered_fields,
     _solve_prepared,
-    _CHUNK,
+    _map_rows,
 )
 from .particles import as_particles
 
@@ -75,8 +75,8 @@ def _radial_derivatives(r):
 def _grad_g(n, coeffs, u, b):
     """∇_d [u·g(d) b] for each source row: (N,3) (u (3,), b (N,3))."""
     df1, b1, f2r, _, _ = coeffs
-    ub = b @ u
-    un = n @ u
+    ub = jnp.sum(b * u, axis=-1)
+    un = jnp.sum(n * u, axis=-1)
     bn = jnp.sum(n * b, axis=-1)
     return (n * (df1 * ub + b1 * un * bn)[:, None]
             + f2r[:, None] * (u[None, :] * bn[:, None] + b * un[:, None]))
@@ -108,16 +108,21 @@ def _scattered_gradient_force(rho, p, m, sp, sm):
         return jnp.sum(g, axis=0)
 
     um = jnp.conj(m) if m is not None else jnp.zeros_like(p)
-    return jax.lax.map(one, (rho, idx, jnp.conj(p), um), batch_size=min(n, _CHUNK))
+    return _map_rows(one, (rho, idx, jnp.conj(p), um), n)
+
+
+def _contract(u, d):
+    """Σ_a u_a d[a, c] per particle (elementwise: tiny batched dots are slow under vmap)."""
+    return jnp.sum(u[:, :, None] * d, axis=1)
 
 
 def _forces_scaled(prob, sol: DipoleSolution, beam):
     """F̃ (N,3) real: incident-gradient + scattered-gradient + recoil terms."""
     rho, p, m = prob.rho, sol.p, sol.m
     dE, dH = jax.vmap(beam.field_gradients_scaled)(rho)  # [i, a, c] = ∂_c Ẽ_a
-    tot = jnp.einsum("ia,iac->ic", jnp.conj(p), dE)
+    tot = _contract(jnp.conj(p), dE)
     if m is not None:
-        tot = tot + jnp.einsum("ia,iac->ic", jnp.conj(m), dH)
+        tot = tot + _contract(jnp.conj(m), dH)
     tot = tot + _scattered_gradient_force(rho, p, m, sol.source_p, sol.source_m)
     F = 0.5 * jnp.real(tot)
     if m is not None:
@@ -146,9 +151,9 @@ def _isolated_scaled(prob, beam):
     p = x[:n]
     m = x[n:] if prob.magnetic else None
     dE, dH = jax.vmap(beam.field_gradients_scaled)(prob.rho)
-    tot = jnp.einsum("ia,iac->ic", jnp.conj(p), dE)
+    tot = _contract(jnp.conj(p), dE)
     if m is not None:
-        tot = tot + jnp.einsum("ia,iac->ic", jnp.conj(m), dH)
+        tot = tot + _contract(jnp.conj(m), dH)
     F = 0.5 * jnp.real(tot)
     if m is not None:
         F = F - jnp.real(jnp.cross(p, jnp.conj(m))) / 3.0
