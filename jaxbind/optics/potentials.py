@@ -1,0 +1,511 @@
+"""Trap and optical-binding potentials, per particle; total potentials with Casimir–Polder.
+
+Time-averaged potentials of point dipoles with *real* (conservative) polarizability α in a
+monochromatic drive (paper 002 Sec. III C and App. B; paper 000 eqs. 3–4; paper 001 eq. 67):
+
+* trap (paper 002 eq. 28 / B9, paper 000 eq. 3):  U_trap,i = −¼ E_i*·α_i E_i;
+* optical binding seen by particle i (paper 002 eq. 29 / B10, free-space part; its eq. 30 and
+  C7 for two spheres):
+
+      U_i = Σ_{j≠i} U_ij,   U_ij = −(1/2ε0) Re[(α_i E_i)* · Ḡ(r_i − r_j) (α_j E_j)],
+
+  with the *full* complex Green tensor Ḡ of :mod:`jaxbind.optics.green` (E = Ḡp/ε0; paper
+  002's G is Ḡ/k², see green.py). The divergent self term of eq. 29 is position independent
+  (a renormalization of α) and dropped, as in the paper.
+
+Why per particle: the force that the scattered light of j exerts on i is F_i = −∂U_i/∂r_i
+(at fixed r_j; this is paper 000 eq. 1 and equals the O(α²) part of the coupled-dipole force
+of :func:`jaxbind.optics.forces.interparticle_forces`, which the tests check). But U_A ≠ U_B in
+general: for two tweezers of relative phase Δφ = φ_A − φ_B, U_A(Δφ) = U_B(−Δφ). Splitting
+
+      U_ij = V_ij + N_ij,  V_ij = (U_ij + U_ji)/2 (symmetric),  N_ij = (U_ij − U_ji)/2,
+
+the symmetric part sums to the Lamb-shift potential of paper 000 eq. 4 / paper 001 eq. 67,
+V_opt = −(1/4ε0) Σ_{j≠j'} (α_j' E_j')*·Re Ḡ(r_j − r_j')(α_j E_j) = ½ Σ_i U_i, and
+N_ij = (1/2ε0) Im[(α_i E_i)*·Im Ḡ (α_j E_j)] is the non-conservative remainder. Only where
+N vanishes (e.g. Δφ ∈ {0, π} with in-phase focal fields) do the particles share one joint
+potential; :func:`binding_potentials` therefore returns per-particle potentials, the Lamb
+shift and the non-conservative parts, and :func:`joint_binding_potential` returns a joint
+potential only for a conservative configuration (otherwise it raises).
+
+Illumination is either any beam of :mod:`jaxbind.optics.beams` (each particle sees the total
+field at its position) or :class:`FlatTweezers`, paper 002's single-mode "flat tweezer
+profile": particle j sees only its own tweezer, with a position-independent amplitude.
+
+Units: SI at the API; kernels work in the scaled units of :mod:`jaxbind.constants`, where
+the energy unit is ℰ = 4πε0 E0²/k³ and Ũ_trap = −¼ Ẽ*·α̃ Ẽ, Ũ_ij = −½ Re[p̃_i*·g p̃_j],
+p̃ = α̃ Ẽ. Polarizabilities are taken as Re α̃ (the conservative part; the imaginary part —
+absorption and radiation reaction — gives scattering forces, which no potential describes).
+Only electric dipoles are supported.
+"""
+
+from __future__ import annotations
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optimistix as optx
+
+from .. import constants as C
+from .._checks import as_float_array, check_finite, check_positive, check_shape, is_concrete
+from .._types import Array, Float
+from .beams import AbstractBeam, CoherentBeams
+from .casimir import casimir_polder_sum
+from .green import green_matrix_scaled
+from .materials import DrudeLorentz, Permittivity, clausius_mossotti
+from .particles import Particles, as_particles
+
+__all__ = [
+    "FlatTweezers",
+    "BindingPotentials",
+    "TotalPotentials",
+    "trap_potential",
+    "binding_potentials",
+    "joint_binding_potential",
+    "total_potentials",
+    "tweezer_pair",
+    "potential_minima",
+    "POT_SUCCESS",
+    "POT_OVERLAP",
+    "POT_NONCONSERVATIVE",
+]
+
+POT_SUCCESS = 0
+POT_OVERLAP = 1
+POT_NONCONSERVATIVE = 2
+
+
+# --------------------------------------------------------------------------------------
+# flat-profile illumination
+# --------------------------------------------------------------------------------------
+
+
+class FlatTweezers(eqx.Module):
+    """Paper 002's flat single-mode tweezers: particle j sees only E_j = E0_j e^{iφ_j} ε̂_j.
+
+    The field at particle j does not depend on its position (flat intensity profile), so the
+    trap potential is a constant and the binding potential depends on the separations only
+    (paper 002 Sec. IV, Figs. 3–6).
+
+    Args:
+        intensities: (N,) tweezer intensities I_j (W/m², > 0); E0_j = sqrt(2 I_j/(c ε0)).
+        phases: (N,) optical phases φ_j (rad); paper 002's Δφ = φ_A − φ_B.
+        polarization_angles: (N,) linear polarization angles ψ_j from e_x in the x–y plane
+            (rad), ε̂_j = (cos ψ_j, sin ψ_j, 0); ψ = π/2 is "y-polarized".
+        wavelength: vacuum wavelength λ (m, > 0).
+    """
+
+    intensities: Array
+    phases: Array
+    polarization_angles: Array
+    wavelength: Array
+
+    def __init__(self, intensities, phases, polarization_angles, wavelength):
+        self.intensities = as_float_array(intensities, "intensities")
+        n = self.intensities.shape[0] if self.intensities.ndim == 1 else None
+        self.phases = as_float_array(phases, "phases")
+        self.polarization_angles = as_float_array(polarization_angles, "polarization_angles")
+        if n is not None:
+            if self.phases.ndim == 0:
+                self.phases = jnp.broadcast_to(self.phases, (n,))
+            if self.polarization_angles.ndim == 0:
+                self.polarization_angles = jnp.broadcast_to(self.polarization_angles, (n,))
+        self.wavelength = as_float_array(wavelength, "wavelength")
+
+    def __check_init__(self):
+        check_shape("intensities", self.intensities, (None,))
+        n = self.intensities.shape[0]
+        check_shape("phases", self.phases, (n,))
+        check_shape("polarization_angles", self.polarization_angles, (n,))
+        check_shape("wavelength", self.wavelength, ())
+        check_positive("intensities", self.intensities)
+        check_positive("wavelength", self.wavelength)
+        check_finite("phases", self.phases)
+        check_finite("polarization_angles", self.polarization_angles)
+
+    @property
+    def n(self) -> int:
+        return self.intensities.shape[0]
+
+    @property
+    def k(self):
+        return 2.0 * jnp.pi / self.wavelength
+
+    @property
+    def amplitudes(self):
+        """(N,) field amplitudes E0_j = sqrt(2 I_j/(c ε0)) (V/m)."""
+        return jnp.sqrt(2.0 * self.intensities / (C.c * C.epsilon0))
+
+    @property
+    def reference_amplitude(self):
+        """Largest amplitude max_j E0_j (V/m): the scale of the scaled fields."""
+        return jnp.max(self.amplitudes)
+
+    def fields_scaled_at(self, rho):
+        """(N, 3) scaled fields Ẽ_j = (E0_j/E0) e^{iφ_j} ε̂_j (independent of ``rho``)."""
+        dt = rho.dtype
+        amp = (self.amplitudes / self.reference_amplitude).astype(dt)
+        psi = self.polarization_angles.astype(dt)
+        pol = jnp.stack([jnp.cos(psi), jnp.sin(psi), jnp.zeros_like(psi)], axis=-1)
+        ph = jnp.exp(1j * self.phases.astype(dt))
+        return (amp * ph)[:, None] * pol
+
+
+def _fields(illumination, rho):
+    """(N, 3) scaled incident fields at the particles (each sees the total beam, or its own
+    flat tweezer)."""
+    if isinstance(illumination, FlatTweezers):
+        if illumination.n != rho.shape[0]:
+            raise ValueError(f"FlatTweezers has {illumination.n} tweezers but there are "
+                             f"{rho.shape[0]} particles (one tweezer per particle)")
+        return illumination.fields_scaled_at(rho)
+    if isinstance(illumination, AbstractBeam):
+        return jax.vmap(lambda x: illumination.fields_scaled(x)[0])(rho)
+    raise TypeError("illumination must be a beam (jaxbind.optics.beams) or FlatTweezers, got "
+                    f"{type(illumination).__name__}")
+
+
+# --------------------------------------------------------------------------------------
+# scaled kernels
+# --------------------------------------------------------------------------------------
+
+
+class _Setup(eqx.Module):
+    rho: Array  # (N,3) k·positions (spread out where overlapping)
+    alpha: Array  # (N,) or (N,3,3) real scaled polarizability
+    E: Array  # (N,3) scaled incident fields
+    overlap: Array
+    k: Array
+    unit: Array  # energy unit ℰ = 4π ε0 E0²/k³ (J)
+
+
+def _prepare(particles, illumination, throw: bool) -> _Setup:
+    ps = as_particles(particles)
+    if ps.alpha_m is not None or (ps.index is not None and ps.model == "mie"):
+        raise ValueError("potentials support electric dipoles only: give alpha_e without "
+                         "alpha_m, or index with model='clausius_mossotti'")
+    rdt = ps.positions.dtype
+    k = jnp.asarray(illumination.k).astype(rdt)
+    e0 = jnp.asarray(illumination.reference_amplitude).astype(rdt)
+    rho = ps.positions * k
+    n = ps.n
+    d = rho[:, None, :] - rho[None, :, :]
+    dist2 = jnp.sum(d * d, axis=-1)
+    reach = (ps.radii.astype(rdt) * k)[:, None] + (ps.radii.astype(rdt) * k)[None, :]
+    off = ~jnp.eye(n, dtype=bool)
+    overlap = jnp.any(off & (dist2 < reach**2))
+    if throw:
+        rho = eqx.error_if(rho, overlap, "potentials: two particles overlap (centre distance "
+                           "below the sum of the radii; the point-dipole model is invalid)")
+    # Overlapping points make Ḡ singular: in a non-throwing sweep evaluate a spread-out
+    # configuration instead and report the point through `status`.
+    spread = jnp.zeros_like(rho).at[:, 0].set(10.0 * jnp.arange(n, dtype=rdt))
+    rho_s = jnp.where(overlap, spread, rho)
+    ae, _ = ps.polarizabilities_scaled(k)
+    E = _fields(illumination, rho)
+    unit = 4.0 * jnp.pi * C.epsilon0 * e0**2 / k**3
+    return _Setup(rho_s, jnp.real(ae), E, overlap, k, unit)
+
+
+def _apply(alpha, E):
+    if alpha.ndim == 1:
+        return alpha[:, None] * E
+    return jnp.einsum("nab,nb->na", alpha.astype(E.dtype), E)
+
+
+def _trap_scaled(s: _Setup):
+    p = _apply(s.alpha, s.E)
+    return -0.25 * jnp.real(jnp.sum(jnp.conj(s.E) * p, axis=-1))
+
+
+def _pair_scaled(s: _Setup):
+    """Ũ_ij = −½ Re[p̃_i*·g(ρ_i − ρ_j)·p̃_j] (N, N), zero diagonal."""
+    n = s.rho.shape[0]
+    p = _apply(s.alpha, s.E)
+    g = green_matrix_scaled(s.rho).reshape(n, 3, n, 3)
+    return -0.5 * jnp.real(jnp.einsum("ia,iajb,jb->ij", jnp.conj(p), g, p))
+
+
+# --------------------------------------------------------------------------------------
+# public API
+# --------------------------------------------------------------------------------------
+
+
+def trap_potential(particles, illumination, *, throw: bool = True) -> Float[Array, " n"]:
+    """Trap potential of each particle, U_i = −¼ E*(r_i)·Re α_i E(r_i) (J).
+
+    Paper 002 eq. 28 / B9, paper 000 eq. 3 (single-particle, first order in α).
+
+    Args:
+        particles: :class:`~jaxbind.optics.particles.Particles` (electric dipoles; α taken real).
+        illumination: any beam of :mod:`jaxbind.optics.beams` or :class:`FlatTweezers`.
+        throw: raise if particles overlap (the value itself does not need separations).
+    Returns:
+        (N,) energies in J.
+    """
+    s = _prepare(particles, illumination, throw)
+    return s.unit * _trap_scaled(s)
+
+
+class BindingPotentials(eqx.Module):
+    """Optical-binding potentials of N particles (module docstring), all in J.
+
+    Attributes:
+        per_particle: (N,) U_i, the potential seen by particle i (paper 002 eq. 29): the
+            binding force on i is −∂U_i/∂r_i at fixed other positions.
+        pairwise: (N, N) U_ij, the part of U_i due to particle j (zero diagonal).
+        lamb_shift: scalar V_opt = ½ Σ_i U_i (paper 000 eq. 4, paper 001 eq. 67), the
+            conservative (Lamb-shift) part; it generates the *conservative part* of the
+            binding forces only.
+        nonconservative: (N,) U_i − Σ_j (U_ij + U_ji)/2; all zero iff the configuration is
+            conservative (then every U_i equals V_opt for N = 2).
+        status: int32, 0 success, 1 overlapping particles (values then meaningless).
+    """
+
+    per_particle: Array
+    pairwise: Array
+    lamb_shift: Array
+    nonconservative: Array
+    status: Array
+
+    @property
+    def is_conservative(self):
+        """True where every non-conservative part is below 1e-6 of the largest |U_ij|
+        (float32 rounding is ~1e-7)."""
+        scale = jnp.max(jnp.abs(self.pairwise))
+        return jnp.all(jnp.abs(self.nonconservative) <= 1e-6 * scale)
+
+
+def binding_potentials(particles, illumination, *, throw: bool = True) -> BindingPotentials:
+    """Per-particle optical-binding potentials with the full Green tensor (paper 002 eq. 29).
+
+    U_i = −(1/2ε0) Σ_{j≠i} Re[(α_i E_i)*·Ḡ(r_i − r_j)(α_j E_j)], to second order in α
+    (first Born order); for two y-polarized spheres on the x axis this is paper 002 eq. 30
+    / C7. For Δφ ≠ 0, π the particles see different potentials (U_A(Δφ) = U_B(−Δφ)) and
+    there is no joint potential: see :class:`BindingPotentials`.
+
+    Args:
+        particles: N ≥ 2 electric dipoles (α real, or Re α is used), radii for the overlap check.
+        illumination: any beam (each particle sees the total field at its position) or
+            :class:`FlatTweezers` (each particle sees its own flat tweezer).
+        throw: raise (``EquinoxRuntimeError``) when particles overlap; with ``False`` the
+            ``status`` reports it (for sweeps).
+    Returns:
+        :class:`BindingPotentials` (J).
+    """
+    s = _prepare(particles, illumination, throw)
+    u = s.unit * _pair_scaled(s)
+    per = jnp.sum(u, axis=1)
+    sym = 0.5 * (u + u.T)
+    status = jnp.where(s.overlap, POT_OVERLAP, POT_SUCCESS).astype(jnp.int32)
+    return BindingPotentials(per, u, 0.5 * jnp.sum(per), per - jnp.sum(sym, axis=1), status)
+
+
+def joint_binding_potential(particles, illumination, *, rtol: float = 1e-6) -> Float[Array, ""]:
+    """Joint optical-binding potential V (J) of a *conservative* configuration.
+
+    Equals every U_i (N = 2) and the Lamb-shift potential of paper 000 eq. 4 / paper 001
+    eq. 67. Raises (``EquinoxRuntimeError``) when the particles see different potentials
+    (non-conservative: e.g. Δφ ∉ {0, π}), where no joint potential exists, and when they
+    overlap. Its gradient gives the binding forces only for displacements that keep the
+    configuration conservative (e.g. focal-plane motion with flat or focal-plane fields).
+
+    Args:
+        particles, illumination: as :func:`binding_potentials`.
+        rtol: tolerance on |non-conservative part| / max |U_ij|.
+    Returns:
+        scalar V in J.
+    """
+    b = binding_potentials(particles, illumination, throw=True)
+    scale = jnp.max(jnp.abs(b.pairwise))
+    bad = jnp.any(jnp.abs(b.nonconservative) > rtol * scale)
+    return eqx.error_if(b.lamb_shift, bad, "joint_binding_potential: the configuration is "
+                        "not conservative (the particles see different binding potentials, "
+                        "e.g. relative phase not 0 or π); use binding_potentials().per_particle")
+
+
+class TotalPotentials(eqx.Module):
+    """Total potential of each particle (J): trap + optical binding + Casimir–Polder.
+
+    Attributes:
+        trap, binding, casimir: (N,) contributions (binding = ``per_particle`` of
+            :func:`binding_potentials`; casimir_i = Σ_{j≠i} U_CP(r_ij), the pair energy seen
+            by each sphere, paper 002 eq. 25).
+        total: (N,) their sum.
+        status: int32, 0 success, 1 overlap.
+    """
+
+    trap: Array
+    binding: Array
+    casimir: Array
+    total: Array
+    status: Array
+
+
+def total_potentials(
+    particles,
+    illumination,
+    temperature,
+    material: Permittivity | None = None,
+    *,
+    casimir: bool = True,
+    n_terms: int = 128,
+    throw: bool = True,
+) -> TotalPotentials:
+    """Total potential seen by each particle: trap + binding + thermal Casimir–Polder (paper 002 Sec. IV).
+
+    Args:
+        particles: electric-dipole spheres (radii used for Casimir–Polder and overlap).
+        illumination: beam or :class:`FlatTweezers`.
+        temperature: T (K, > 0) of the thermal field.
+        material: permittivity model of the spheres for Casimir–Polder (default: Drude–Lorentz
+            silica, paper 002 eq. 35).
+        casimir: include the Casimir–Polder energy (static).
+        n_terms: exact Matsubara terms (see :func:`~jaxbind.optics.casimir.casimir_polder_sum`).
+        throw: raise on overlap / bad temperature; ``False`` reports through ``status``.
+    Returns:
+        :class:`TotalPotentials` (J).
+    """
+    ps = as_particles(particles)
+    t = as_float_array(temperature, "temperature")
+    check_shape("temperature", t, ())
+    check_positive("temperature", t)
+    if throw:
+        t = eqx.error_if(t, ~(jnp.isfinite(t) & (t > 0)), "temperature must be finite and positive")
+    s = _prepare(ps, illumination, throw)
+    trap = s.unit * _trap_scaled(s)
+    binding = jnp.sum(s.unit * _pair_scaled(s), axis=1)
+    status = jnp.where(s.overlap, POT_OVERLAP, POT_SUCCESS).astype(jnp.int32)
+    if casimir:
+        n = ps.n
+        rdt = ps.positions.dtype
+        d = s.rho[:, None, :] - s.rho[None, :, :]
+        off = ~jnp.eye(n, dtype=bool)
+        r = jnp.sqrt(jnp.where(off, jnp.sum(d * d, axis=-1), 1.0)) / s.k
+        t_s = jnp.where(jnp.isfinite(t) & (t > 0), t, 300.0).astype(rdt)
+        sums = jax.vmap(jax.vmap(lambda rr: casimir_polder_sum(rr, t_s, material,
+                                                               n_terms=n_terms)))(r)
+        rad = ps.radii.astype(rdt)
+        g6 = ((rad[:, None] / r) ** 3) * ((rad[None, :] / r) ** 3)
+        cp = -C.k_B * t_s * jnp.sum(jnp.where(off, g6 * sums, 0.0), axis=1)
+    else:
+        cp = jnp.zeros_like(trap)
+    return TotalPotentials(trap, binding, cp, trap + binding + cp, status)
+
+
+# --------------------------------------------------------------------------------------
+# paper 002 configuration and minima
+# --------------------------------------------------------------------------------------
+
+_POL = {"x": 0.0, "y": 0.5 * math.pi}
+
+
+def tweezer_pair(
+    separation,
+    delta_phi=0.0,
+    *,
+    intensity=1e10,
+    wavelength=1064e-9,
+    radius=100e-9,
+    material: Permittivity | None = None,
+    polarizations=("y", "y"),
+    profile: str = "flat",
+    waist=None,
+):
+    """Two silica spheres in two tweezers, the setting of paper 002 Sec. IV (Figs. 3–6).
+
+    Sphere A at the origin, sphere B at ``separation`` ((3,) m, or a scalar x along e_x);
+    tweezer phases φ_A = Δφ, φ_B = 0 (so sphere A sees cos(kr − Δφ) in eq. C7).
+    Polarizability: static Clausius–Mossotti α = 4πε0R³ Re[(ε−1)/(ε+2)] with ε the material
+    permittivity at the drive frequency (real α, as the paper assumes).
+
+    Args:
+        separation: B − A (m), scalar (along x) or (3,).
+        delta_phi: relative optical phase Δφ = φ_A − φ_B (rad).
+        intensity: peak intensity of each tweezer (W/m²; paper: 1e-2 W/µm² = 1e10 W/m²).
+        wavelength: λ0 (m; paper: 1064 nm).
+        radius: sphere radius (m; paper: 100 nm).
+        material: default Drude–Lorentz silica (paper 002 eq. 35).
+        polarizations: pair of "x"/"y" or of angles ψ (rad from e_x) for tweezers A, B.
+        profile: "flat" (:class:`FlatTweezers`, each sphere sees its own tweezer) or
+            "gaussian" (two paraxial Gaussian tweezers of waist ``waist`` focused on the two
+            spheres and moving with them; each sphere sees the coherent sum).
+        waist: Gaussian waist w0 (m), required for profile="gaussian" (power I π w0²/2).
+    Returns:
+        (particles, illumination).
+    """
+    mat = DrudeLorentz.silica() if material is None else material
+    check_positive("intensity", intensity)
+    check_positive("radius", radius)
+    check_positive("wavelength", wavelength)
+    sep = as_float_array(separation, "separation")
+    if sep.ndim == 0:
+        sep = jnp.stack([sep, jnp.zeros_like(sep), jnp.zeros_like(sep)])
+    check_shape("separation", sep, (3,))
+    pos = jnp.stack([jnp.zeros_like(sep), sep])
+    angles = jnp.asarray([_POL[p] if isinstance(p, str) else p for p in polarizations],
+                         dtype=sep.dtype)
+    check_shape("polarizations", angles, (2,))
+    omega = 2.0 * math.pi * C.c / jnp.asarray(wavelength)
+    eps = jnp.real(mat.permittivity(omega))
+    alpha = clausius_mossotti(eps, radius)
+    ps = Particles(pos, radius, alpha_e=jnp.stack([alpha, alpha]))
+    dphi = as_float_array(delta_phi, "delta_phi").astype(sep.dtype)
+    phases = jnp.stack([dphi, jnp.zeros_like(dphi)])
+    if profile == "flat":
+        ill = FlatTweezers(jnp.full((2,), intensity, sep.dtype), phases, angles,
+                           jnp.asarray(wavelength, sep.dtype))
+    elif profile == "gaussian":
+        if waist is None:
+            raise ValueError("tweezer_pair: profile='gaussian' needs a waist")
+        check_positive("waist", waist)
+        power = jnp.asarray(intensity) * math.pi * jnp.asarray(waist) ** 2 / 2.0
+        ill = CoherentBeams.from_tweezers(jnp.full((2,), power, sep.dtype), wavelength, pos,
+                                          waist=waist, phases=phases, polarization_angles=angles)
+    else:
+        raise ValueError(f"profile must be 'flat' or 'gaussian', got {profile!r}")
+    return ps, ill
+
+
+def potential_minima(f, grid, *, max_count: int = 16, rtol: float = 1e-10):
+    """Local minima of a scalar function of one variable, bracketed on a grid and refined.
+
+    f' = ``jax.grad(f)`` is evaluated on ``grid``; every sign change from − to + brackets a
+    minimum, which is refined by bisection on f' (``optimistix.Bisection``). Used for the
+    stability analysis of paper 002 Fig. 6c (minima of each sphere's potential vs separation).
+
+    Args:
+        f: scalar → scalar differentiable function (e.g. a potential vs separation, in any
+            unit; better scaled to O(1)).
+        grid: (G,) increasing sample points; minima closer than the grid spacing to each
+            other or to the ends may be missed.
+        max_count: static maximum number of minima returned.
+        rtol: relative tolerance of the bisection.
+    Returns:
+        (x, value, valid): (max_count,) positions, f values and a validity mask (minima in
+        increasing x first; invalid slots hold grid[0]).
+    """
+    grid = as_float_array(grid, "grid")
+    check_shape("grid", grid, (None,))
+    if grid.shape[0] < 3:
+        raise ValueError("grid must have at least 3 points")
+    df = jax.grad(f)
+    d = jax.vmap(df)(grid)
+    up = (d[:-1] < 0) & (d[1:] >= 0)
+    (idx,) = jnp.nonzero(up, size=max_count, fill_value=0)
+    valid = jnp.arange(max_count) < jnp.sum(up)
+    lo, hi = grid[idx], grid[idx + 1]
+    span = jnp.max(grid) - jnp.min(grid)
+    solver = optx.Bisection(rtol=rtol, atol=rtol * span)
+
+    def refine(a, b):
+        sol = optx.root_find(lambda x, _: df(x), solver, 0.5 * (a + b),
+                             options={"lower": a, "upper": b}, throw=False)
+        return sol.value
+
+    x = jax.vmap(refine)(lo, hi)
+    x = jnp.where(valid, x, grid[0])
+    return x, jax.vmap(f)(x), valid
