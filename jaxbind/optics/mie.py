@@ -19,19 +19,23 @@ is divided through by ψ_n and ξ_n and written with ratios only,
 
 (and the same for b_n with m D_n(mx)). This is what makes small x (1e-3) stable in float32:
 
-* D_n(mx) and D_n(x) come from the downward recurrence D_{n−1} = n/z − 1/(D_n + n/z)
-  (B&H eq. 4.89), started from D_N = 0 at a *static* N ≥ max(n_max, |mx|, x) + 16
-  (Wiscombe's criterion), run with ``lax.fori_loop``/``lax.scan``;
-* ψ_{n−1}/ψ_n = D_n(x) + n/x, so ψ_n is never formed by its unstable upward recurrence
-  (ψ_n is the *decaying* solution for n > x: upward it loses ~all digits at x = 1e-3);
+* ρ_n(z) = ψ_{n+1}(z)/ψ_n(z) at z = mx and z = x comes from the downward recurrence
+  ρ_{n−1} = 1/((2n+1)/z − ρ_n) (equivalent to B&H eq. 4.89 for D_n = (n+1)/z − ρ_n),
+  started from ρ_N = 0 at a *static* N ≥ w + 16 + 4 w^{1/3}, w = max(|mx|, x) (Wiscombe's
+  w + 16, widened by the w^{1/3} transition region), run with ``lax.fori_loop``/``lax.scan``;
+  in terms of ρ the large (n+1)/x parts of D_n(mx)/m − D_n(x) cancel analytically, which
+  keeps b_n accurate at small x (the D_n form loses ~x^{-2} ulps there);
+* ψ_n(x) is never formed by its upward recurrence, which is unstable (ψ_n is the
+  *decaying* solution for n > x: upward it loses all digits at x = 1e-3);
 * ξ_n/ξ_{n−1} follows the upward recurrence q_{n+1} = (2n+1)/x − 1/q_n, q_1 = 1/x − i,
   which is stable because ξ_n is the dominant solution;
-* R_n = R_{n−1} (ψ_n/ψ_{n−1}) / q_n is a product of O(1)-conditioned ratios, so tiny
+* R_n = R_{n−1} ρ_{n−1}(x) / q_n is a product of O(1)-conditioned ratios, so tiny
   coefficients underflow gracefully to 0 instead of forming ∞/∞ from ψ_n ≈ 0, ξ_n ≈ ∞.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -47,6 +51,7 @@ from .._checks import check_positive, check_shape, is_concrete
 __all__ = [
     "wiscombe_n_max",
     "default_n_start",
+    "required_n_start",
     "mie_coefficients",
     "MieEfficiencies",
     "mie_efficiencies",
@@ -57,10 +62,16 @@ __all__ = [
     "kerker_deviation",
 ]
 
-# Extra orders above max(n_max, |mx|, x) at which the downward recurrence starts
-# (Wiscombe 1980 uses 15–16): the error of the arbitrary start value D_N = 0 decays
-# super-exponentially once n > |z|, and 16 orders bring it below float64 round-off.
+# The downward recurrence starts from an arbitrary value (ρ_N = 0) at a static order N.
+# Its error decays super-exponentially once n exceeds w = max(|m x|, x), over a transition
+# region ∝ w^{1/3}; measured for real m (the slowest case) up to w = 300, the coefficients
+# reach float64 round-off for N ≥ w + 16 + 4 w^{1/3} (Wiscombe's w + 16 gives only ~1e-8
+# at w = 50 and ~1e-2 at w = 300), and N ≥ n_max + 16 covers orders above w.
 _START_MARGIN = 16
+
+
+def _margin(w):
+    return _START_MARGIN + 4.0 * w ** (1.0 / 3.0)
 
 
 # --------------------------------------------------------------------------------------
@@ -87,12 +98,28 @@ def wiscombe_n_max(x) -> int:
     return max(1, math.ceil(xmax + 4.0 * xmax ** (1.0 / 3.0) + 2.0))
 
 
-def default_n_start(n_max: int) -> int:
-    """Default static start order of the downward D_n recurrence for ``n_max`` orders.
+def required_n_start(max_abs_mx, n_max: int) -> int:
+    """Smallest accurate static start order of the downward recurrence.
 
-    ``max(2 n_max, 32) + 16``: accurate (see :func:`mie_coefficients`) whenever
-    max(|m x|, x) ≤ max(2 n_max, 32) + 1, i.e. |m| ≲ 2 for x up to the Wiscombe limit of
-    ``n_max`` and any |m x| ≤ 33. Pass a larger ``n_start`` for larger |m x|.
+    n_start = max(n_max + 16, ⌈w + 16 + 4 w^{1/3}⌉) with w the largest max(|m x|, x) the
+    call will see (see the comment at ``_START_MARGIN`` for how this was measured).
+
+    Args:
+        max_abs_mx: concrete bound on max(|m| x, x) over the points of a batch.
+        n_max: the static number of orders.
+    Returns:
+        A Python int for the ``n_start`` argument.
+    """
+    w = float(np.max(np.asarray(max_abs_mx)))
+    return max(int(n_max) + _START_MARGIN, math.ceil(w + _margin(w)))
+
+
+def default_n_start(n_max: int) -> int:
+    """Default static start order ``max(2 n_max, 32) + 16`` for ``n_max`` orders.
+
+    Accurate (see :func:`required_n_start`) for max(|m x|, x) up to ~20 at n_max ≤ 16 and
+    up to ~2 n_max − 12 beyond: |m| ≲ 2 at the Wiscombe size limit of ``n_max``. Larger
+    |m x| under jit need an explicit ``n_start`` (eager calls enlarge it automatically).
     """
     return max(2 * n_max, 32) + _START_MARGIN
 
@@ -186,48 +213,61 @@ def _psi_ratios(z, x, n_max: int, n_start: int):
     )
 
 
-def _required_start(m, x) -> int:
-    return int(math.ceil(max(abs(complex(np.asarray(m))) * float(x), float(x)))) + _START_MARGIN
+def _required_start(m, x, n_max: int) -> int:
+    return required_n_start(max(abs(complex(np.asarray(m))) * float(x), float(x)), n_max)
 
 
 def _resolve_n_start(m, x, n_max: int, n_start) -> int:
     if n_start is None:
         n_start = default_n_start(n_max)
         if is_concrete((m, x)) and np.ndim(m) == 0 and np.ndim(x) == 0:
-            req = _required_start(m, x)
+            req = _required_start(m, x, n_max)
             if req > n_start:  # round up to limit recompilations of the eager path
                 n_start = 16 * math.ceil(req / 16)
     return _check_static_int("n_start", n_start, n_max + _START_MARGIN)
 
 
-def _mie_core(m, x, n_max: int, n_start, fn: str):
-    """Validated a_n, b_n plus the per-order absorption Re(a_n) − |a_n|², Re(b_n) − |b_n|².
+def _prepare(m, x, n_max: int, n_start, fn: str):
+    """Static sizes, dtypes and input checks, outside the jitted kernel.
 
+    Concrete values raise ``ValueError`` naming the argument; traced values are guarded with
+    ``eqx.error_if`` (the guarded arrays are what the kernel receives).
+    """
+    n_max = _check_static_int("n_max", n_max, 1)
+    cdt, rdt = _dtypes(m, x)
+    x = _validate_positive(jnp.asarray(x), fn, "x").astype(rdt)
+    m = _validate_m(jnp.asarray(m), fn).astype(cdt)
+    n_start = _resolve_n_start(m, x, n_max, n_start)
+    w = jnp.maximum(jnp.abs(m) * x, x)
+    big = w + _margin(w) > n_start
+    if is_concrete(big):
+        if bool(big):
+            raise ValueError(
+                f"{fn}: |m x| = {float(jnp.abs(m) * x):.4g} needs n_start ≥ "
+                f"{_required_start(m, x, n_max)}, got n_start = {n_start}"
+            )
+    else:
+        x = eqx.error_if(
+            x, big, f"{fn}: max(|m x|, x) is too large for the static n_start = {n_start}; "
+            "pass n_start = required_n_start(max |m x|, n_max)"
+        )
+    return m, x, n_max, n_start
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _mie_kernel(m, x, n_max: int, n_start: int):
+    """a_n, b_n plus the per-order absorption Re(a_n) − |a_n|², Re(b_n) − |b_n|².
+
+    Jitted so that repeated eager calls reuse one compilation per (dtype, n_max, n_start).
     With ξ = ψ − iχ (B&H) one has a_n = 1/(1 − i w_n) and, from the Wronskian
     ψ_{n−1}χ_n − ψ_nχ_{n−1} = 1, Re(a_n) − |a_n|² = −Im(D_n(mx)/m) / (|ξ_n|² |den_a|²)
     (den_a the reduced denominator below; same for b_n with m D_n(mx)). This is exactly 0
     for real m and has no cancellation, whereas Re(a_n) − |a_n|² formed from a_n ≈ −i x³…
     loses ~x^{-3} ulps (Q_ext of a 1e-3 sphere would be wrong by 20 % in float32).
     """
-    n_max = _check_static_int("n_max", n_max, 1)
-    n_start = _resolve_n_start(m, x, n_max, n_start)
-    cdt, rdt = _dtypes(m, x)
-    x = _validate_positive(jnp.asarray(x), fn, "x").astype(rdt)
-    m = _validate_m(jnp.asarray(m), fn).astype(cdt)
+    cdt = m.dtype
+    rdt = x.dtype
     z = m * x
-    big = jnp.maximum(jnp.abs(z), x) + _START_MARGIN > n_start
-    if is_concrete(big):
-        if bool(big):
-            raise ValueError(
-                f"{fn}: |m x| = {float(jnp.abs(z)):.4g} needs n_start ≥ "
-                f"{_required_start(m, x)}, got n_start = {n_start}"
-            )
-    else:
-        z = eqx.error_if(
-            z, big, f"{fn}: max(|m x|, x) + 16 exceeds the static n_start = {n_start}; "
-            "pass n_start ≥ ceil(max |m x|) + 16"
-        )
-
     rho_mx, rho_x = _psi_ratios(z, x, n_max, n_start)  # (n_max + 1,), n = 0..n_max
     n = jnp.arange(1, n_max + 1, dtype=rdt)
     np1_over_x = (n + 1.0) / x
@@ -268,7 +308,7 @@ def _mie_core(m, x, n_max: int, n_start, fn: str):
     s2 = jnp.abs(s) ** 2
     abs_a = -jnp.imag(dm_over_m) * s2 / jnp.abs(den_a) ** 2
     abs_b = -jnp.imag(m_dm) * s2 / jnp.abs(den_b) ** 2
-    return a, b, abs_a, abs_b, x
+    return a, b, abs_a, abs_b
 
 
 def mie_coefficients(
@@ -289,16 +329,17 @@ def mie_coefficients(
         x: size parameter k a = 2π n_medium a / λ0 (dimensionless, real, > 0, scalar).
         n_max: number of orders (static Python int ≥ 1); :func:`wiscombe_n_max` gives the
             number needed for a converged series.
-        n_start: static start order of the downward recurrence, ≥ n_max + 16, and
-            accurate only if n_start ≥ max(|m x|, x) + 16. Default: :func:`default_n_start`,
-            enlarged automatically when m and x are concrete; under ``jit``/``vmap`` a point
-            with max(|m x|, x) + 16 > n_start raises (``eqx.error_if``) — pass e.g.
-            ``ceil(max |m x|) + 16`` over the batch.
+        n_start: static start order of the downward recurrence, ≥ n_max + 16; accurate
+            when ≥ :func:`required_n_start` (max(|m x|, x), n_max). Default:
+            :func:`default_n_start`, enlarged automatically when m and x are concrete; under
+            ``jit``/``vmap`` a point that needs more raises (``eqx.error_if``) — pass
+            ``required_n_start(max |m x| over the batch, n_max)``.
     Returns:
         ``(a, b)``: complex arrays of shape (n_max,), dtype following (m, x)
         (complex64 for a float32 x and a Python-complex m).
     """
-    a, b, _, _, _ = _mie_core(m, x, n_max, n_start, "mie_coefficients")
+    m, x, n_max, n_start = _prepare(m, x, n_max, n_start, "mie_coefficients")
+    a, b, _, _ = _mie_kernel(m, x, n_max, n_start)
     return a, b
 
 
@@ -314,7 +355,7 @@ class MieEfficiencies(eqx.Module):
         qext: extinction efficiency, B&H eq. 4.62, evaluated as qsca + qabs.
         qsca: scattering efficiency, B&H eq. 4.61.
         qabs: absorption efficiency (2/x²) Σ (2n+1)[Re(a_n) − |a_n|² + Re(b_n) − |b_n|²],
-            computed without cancellation (exactly 0 for real m), see ``_mie_core``.
+            computed without cancellation (exactly 0 for real m), see ``_mie_kernel``.
         qback: backscattering (radar) efficiency, B&H eq. 4.82:
             Q_back = |Σ (2n+1)(−1)^n (a_n − b_n)|² / x² = 4π (dC_sca/dΩ)(θ=π) / (π a²).
             This is exactly miepython's ``qback`` (``efficiencies_mx``); some codes divide
@@ -338,6 +379,7 @@ class MieEfficiencies(eqx.Module):
         return jnp.where(pos, self.qfwd / jnp.where(pos, self.qback, 1.0), jnp.inf)
 
 
+@jax.jit
 def _efficiencies(a, b, abs_a, abs_b, x) -> MieEfficiencies:
     """B&H eqs. 4.61, 4.62 (as Q_sca + Q_abs), 4.79, 4.82 for the truncated series."""
     n_max = a.shape[-1]
@@ -380,9 +422,7 @@ def mie_efficiencies(
         :class:`MieEfficiencies` (dimensionless; cross sections are Q π a²).
     """
     fn = "mie_efficiencies"
-    n_max = _check_static_int("n_max", n_max, 1)
-    _, rdt = _dtypes(m, x)
-    x = _validate_positive(jnp.asarray(x), fn, "x").astype(rdt)
+    m, x, n_max, n_start = _prepare(m, x, n_max, n_start, fn)
     # Wiscombe's x + 4x^{1/3} + 2 with one order of slack for its rounding.
     short = x + 4.0 * jnp.cbrt(x) + 1.0 > n_max
     if is_concrete(short):
@@ -395,7 +435,7 @@ def mie_efficiencies(
         x = eqx.error_if(
             x, short, f"{fn}: n_max = {n_max} is too small for this x (need x + 4x^(1/3) + 2)"
         )
-    return _efficiencies(*_mie_core(m, x, n_max, n_start, fn))
+    return _efficiencies(*_mie_kernel(m, x, n_max, n_start), x)
 
 
 # --------------------------------------------------------------------------------------
