@@ -46,6 +46,7 @@ from typing import NamedTuple
 
 import equinox as eqx
 import jax.numpy as jnp
+from jax import lax
 
 from .._checks import check_shape
 from .._types import Array, ArrayLike, Float, Inexact
@@ -312,62 +313,86 @@ def _checked_positions(rho, name: str, fn: str):
     return rho
 
 
-def _pair_geometry(rho, fn: str, name: str):
-    """Pairwise separations d[i, :, j] = ρ_i − ρ_j laid out for the (N,3,N,3) block form.
+def _pair_coefficients(rho, fn: str, name: str, cross: bool):
+    """Radial coefficients of every pair, evaluating each unordered pair once.
 
-    Returns (rho, da, db, r2, off): da (N,3,N,1) is the row-component, db (N,1,N,3) the
-    column-component of d, r2 (N,1,N,1) the squared distance with 1 substituted on the
-    diagonal (gradient-safe), off (N,1,N,1) the off-diagonal mask.
+    The coefficients depend on |ρ_i − ρ_j| only, so they are computed on the "circulant"
+    half grid C[i, s] = f(ρ_i, ρ_{(i+s) mod N}), s = 0 … N/2 (every unordered pair occurs
+    there, the s = N/2 ones twice for even N), which halves the cos/sin/sqrt work that
+    dominates the assembly, and gathered back to the full (N, N) grid.
+
+    Returns (rho, coef) with coef (N, N, m) real: (Re a, Im a, Re b, Im b[, Re c, Im c]) of
+    g_ij = a 1 + b d⊗d and gc_ij v = c d × v, d = ρ_i − ρ_j; zero on the diagonal, where a
+    substituted distance keeps every gradient finite.
     """
     rho = _checked_positions(rho, name, fn)
     num = rho.shape[0]
-    off = ~jnp.eye(num, dtype=bool)[:, None, :, None]
-    # Coincident distinct points are singular (overlapping particles): checked on the small
-    # (N,3) input so that no copy of the large output is made by the check.
-    d = rho[:, None, :] - rho[None, :, :]
-    dist2 = jnp.sum(d * d, axis=-1)
-    coincide = jnp.any((dist2 == 0) & ~jnp.eye(num, dtype=bool))
-    rho = eqx.error_if(rho, coincide, f"{fn}: two positions in {name} coincide (singular)")
-    da = rho[:, :, None, None] - rho.T[None, :, :, None]
-    db = rho[:, None, None, :] - rho[None, None, :, :]
-    r2 = jnp.sum(d * d, axis=-1)[:, None, :, None]
-    r2 = jnp.where(off, r2, jnp.ones((), rho.dtype))
-    return rho, da, db, r2, off
+    half = num // 2 + 1
+    shift = jnp.arange(half)
+    partner = (jnp.arange(num)[:, None] + shift[None, :]) % num
+    d = rho[:, None, :] - rho[partner]  # (N, half, 3)
+    r2 = jnp.sum(d * d, axis=-1)
+    off = (shift != 0)[None, :]
+    # Coincident distinct points are singular (overlapping particles). The check guards the
+    # small (N, 3) input, so no copy of a large array is made for it.
+    rho = eqx.error_if(rho, jnp.any((r2 == 0) & off), f"{fn}: two positions in {name} coincide (singular)")
+    d = rho[:, None, :] - rho[partner]
+    r2 = jnp.where(off, jnp.sum(d * d, axis=-1), jnp.ones((), rho.dtype))
+    r = jnp.sqrt(r2)
+    inv = 1.0 / r
+    inv2 = inv * inv
+    inv3 = inv2 * inv
+    inv5 = inv3 * inv2
+    cos, sin = jnp.cos(r), jnp.sin(r)
+    # e^{iρ}(ρ² − 1 + iρ)/ρ³ and e^{iρ}(3 − ρ² − 3iρ)/ρ⁵ (the n⊗n term written with d⊗d)
+    coefs = [
+        (cos * (r2 - 1.0) - sin * r) * inv3,
+        (sin * (r2 - 1.0) + cos * r) * inv3,
+        (cos * (3.0 - r2) + 3.0 * sin * r) * inv5,
+        (sin * (3.0 - r2) - 3.0 * cos * r) * inv5,
+    ]
+    if cross:  # e^{iρ}(1/ρ² + i/ρ³)
+        coefs += [cos * inv2 - sin * inv3, sin * inv2 + cos * inv3]
+    zero = jnp.zeros((), rho.dtype)
+    circ = jnp.stack([jnp.where(off, c, zero) for c in coefs], axis=-1)  # (N, half, m)
+    # back to the full grid: pair (i, j) sits at [i, s] if s = (j − i) mod N ≤ N/2, else at
+    # [j, N − s]
+    ii = jnp.arange(num)[:, None]
+    jj = jnp.arange(num)[None, :]
+    s = (jj - ii) % num
+    upper = s <= num // 2
+    coef = circ[jnp.where(upper, ii, jj), jnp.where(upper, s, num - s)]
+    return rho, coef
 
 
-def _phase(rho):
-    return jnp.exp(1j * rho)
+def _green_blocks(rho, coef):
+    """(N,3,N,3) real and imaginary parts of the g blocks from the pair coefficients."""
+    da = rho[:, :, None, None] - rho.T[None, :, :, None]  # d_a(i, j)
+    db = rho[:, None, None, :] - rho[None, None, :, :]  # d_b(i, j)
+    dd = da * db
+    eye = jnp.eye(3, dtype=rho.dtype)[None, :, None, :]
+    c = coef[:, None, :, None, :]
+    return c[..., 0] * eye + c[..., 2] * dd, c[..., 1] * eye + c[..., 3] * dd
 
 
 def green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, "3n 3n"]:
     """Dimensionless dipole–dipole interaction matrix, block (i, j) = g(ρ_i − ρ_j), diagonal 0.
 
     Paper 001 eq. 57 (scaled): the scattered fields at every dipole are Ẽ_scat = M p̃ with
-    p̃ = (p̃_1x, p̃_1y, p̃_1z, p̃_2x, …). Assembled by one fused broadcast directly in the
-    (N,3,N,3) layout (the reshape to (3N,3N) is free), so the only large array is the output.
-    The diagonal blocks are built from a substituted distance, so gradients stay finite.
+    p̃ = (p̃_1x, p̃_1y, p̃_1z, p̃_2x, …). Each unordered pair's radial functions are evaluated
+    once, and the blocks are written by one fused broadcast directly in the (N,3,N,3) layout
+    (the reshape to (3N,3N) is free), so the only large array is the output. The diagonal
+    blocks are built from a substituted distance, so gradients stay finite.
 
     Args:
         rho: (N, 3) real, k·positions (dimensionless); distinct points, finite.
     Returns:
         (3N, 3N) complex (complex64 for float32 input), dimensionless; symmetric.
     """
-    fn = "green_matrix_scaled"
-    rho, da, db, r2, off = _pair_geometry(rho, fn, "rho")
+    rho, coef = _pair_coefficients(rho, "green_matrix_scaled", "rho", cross=False)
     num = rho.shape[0]
-    r = jnp.sqrt(r2)
-    inv = 1.0 / r
-    inv2 = inv * inv
-    ph = _phase(r)
-    # g = e^{iρ}[(ρ² + iρ − 1) 1 + (3 − 3iρ − ρ²) n⊗n]/ρ³, with n⊗n = d⊗d/ρ².
-    a = ph * ((r2 - 1.0) + 1j * r) * (inv2 * inv)
-    b = ph * ((3.0 - r2) - 3j * r) * (inv2 * inv2 * inv)
-    zero = jnp.zeros((), a.dtype)
-    a = jnp.where(off, a, zero)
-    b = jnp.where(off, b, zero)
-    eye = jnp.eye(3, dtype=rho.dtype)[None, :, None, :]
-    out = a * eye + b * (da * db)
-    return out.reshape(3 * num, 3 * num)
+    re, im = _green_blocks(rho, coef)
+    return lax.complex(re, im).reshape(3 * num, 3 * num)
 
 
 def coupled_green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, "6n 6n"]:
@@ -383,32 +408,20 @@ def coupled_green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, 
     Returns:
         (6N, 6N) complex, dimensionless.
     """
-    fn = "coupled_green_matrix_scaled"
-    rho, da, db, r2, off = _pair_geometry(rho, fn, "rho")
+    rho, coef = _pair_coefficients(rho, "coupled_green_matrix_scaled", "rho", cross=True)
     num = rho.shape[0]
-    r = jnp.sqrt(r2)
-    inv = 1.0 / r
-    inv2 = inv * inv
-    ph = _phase(r)
-    a = ph * ((r2 - 1.0) + 1j * r) * (inv2 * inv)
-    b = ph * ((3.0 - r2) - 3j * r) * (inv2 * inv2 * inv)
-    # gc v = e^{iρ}(1/ρ + i/ρ²) n × v = e^{iρ}(1/ρ² + i/ρ³) d × v.
-    c = ph * (inv2 + 1j * inv2 * inv)
-    zero = jnp.zeros((), a.dtype)
-    a = jnp.where(off, a, zero)
-    b = jnp.where(off, b, zero)
-    c = jnp.where(off, c, zero)
-    eye = jnp.eye(3, dtype=rho.dtype)[None, :, None, :]
-    g = a * eye + b * (da * db)  # (N,3,N,3)
-    # [d]×_ab = ε_akb d_k, d_k = ρ_ik − ρ_jk taken from the row-component layout.
+    g_re, g_im = _green_blocks(rho, coef)
+    # [d]×_ab = Σ_k ε_akb d_k with d = ρ_i − ρ_j
     eps = _LEVI_CIVITA.astype(rho.dtype)
     dk = rho[:, None, None, None, :] - rho[None, None, :, None, :]  # (N,1,N,1,3)
     dx = jnp.sum(eps.transpose(0, 2, 1)[None, :, None, :, :] * dk, axis=-1)  # (N,3,N,3)
-    cm = c * dx
+    c = coef[:, None, :, None, :]
+    c_re, c_im = c[..., 4] * dx, c[..., 5] * dx
     delta = jnp.eye(2, dtype=rho.dtype)[:, None, None, :, None, None]
     sigma = jnp.array([[0.0, -1.0], [1.0, 0.0]], dtype=rho.dtype)[:, None, None, :, None, None]
-    out = delta * g[None, :, :, None, :, :] + sigma * cm[None, :, :, None, :, :]
-    return out.reshape(6 * num, 6 * num)
+    re = delta * g_re[None, :, :, None] + sigma * c_re[None, :, :, None]
+    im = delta * g_im[None, :, :, None] + sigma * c_im[None, :, :, None]
+    return lax.complex(re, im).reshape(6 * num, 6 * num)
 
 
 def green_matrix(positions: Float[ArrayLike, "n 3"], k) -> Inexact[Array, "3n 3n"]:
