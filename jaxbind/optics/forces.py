@@ -35,7 +35,6 @@ from .dipoles import (
     _check_method,
     _apply_pol,
     _prepare,
-    _radial,
     _safe_separations,
     _scattered_fields,
     _solve_prepared,
@@ -65,7 +64,8 @@ def _radial_derivatives(r):
     """f1', f2' − 2f2/ρ, f2/ρ, h' − h/ρ, h/ρ for g = f1 1 + f2 n⊗n and gc v = h n × v."""
     inv = 1.0 / r
     ph = jnp.exp(1j * r)
-    _, f2, h = _radial(r)
+    f2 = ph * (-inv - 3j * inv**2 + 3.0 * inv**3)
+    h = ph * (inv + 1j * inv**2)
     df1 = ph * (1j * inv - 2.0 * inv**2 - 3j * inv**3 + 3.0 * inv**4)
     b1 = ph * (-1j * inv + 6.0 * inv**2 + 15j * inv**3 - 15.0 * inv**4)
     h1 = ph * (1j * inv - 3.0 * inv**2 - 3j * inv**3)
@@ -116,10 +116,15 @@ def _contract(u, d):
     return jnp.sum(u[:, :, None] * d, axis=1)
 
 
-def _forces_scaled(prob, sol: DipoleSolution, beam):
+def _incident_gradients(prob, beam):
+    """(∂_c Ẽ_a, ∂_c H̃_a) of the incident beam at every particle, (N, 3, 3) each."""
+    return jax.vmap(beam.field_gradients_scaled)(prob.rho)
+
+
+def _forces_scaled(prob, sol: DipoleSolution, beam, grads=None):
     """F̃ (N,3) real: incident-gradient + scattered-gradient + recoil terms."""
     rho, p, m = prob.rho, sol.p, sol.m
-    dE, dH = jax.vmap(beam.field_gradients_scaled)(rho)  # [i, a, c] = ∂_c Ẽ_a
+    dE, dH = _incident_gradients(prob, beam) if grads is None else grads
     tot = _contract(jnp.conj(p), dE)
     if m is not None:
         tot = tot + _contract(jnp.conj(m), dH)
@@ -144,13 +149,13 @@ def _torques_scaled(prob, sol: DipoleSolution):
     return T
 
 
-def _isolated_scaled(prob, beam):
+def _isolated_scaled(prob, beam, grads=None):
     """F̃ (N,3) on each particle alone in the beam (no scattering between particles)."""
     n = prob.rho.shape[0]
     x = _apply_pol(prob.alpha, prob.y)
     p = x[:n]
     m = x[n:] if prob.magnetic else None
-    dE, dH = jax.vmap(beam.field_gradients_scaled)(prob.rho)
+    dE, dH = _incident_gradients(prob, beam) if grads is None else grads
     tot = _contract(jnp.conj(p), dE)
     if m is not None:
         tot = tot + _contract(jnp.conj(m), dH)
@@ -243,7 +248,8 @@ def isolated_forces(particles, beam) -> Array:
 
 def _interparticle_scaled(particles, beam, method, order, rtol, atol, max_steps, throw):
     prob, sol = _solve(particles, beam, method, order, rtol, atol, max_steps, throw)
-    return prob, _forces_scaled(prob, sol, beam) - _isolated_scaled(prob, beam)
+    grads = _incident_gradients(prob, beam)
+    return prob, _forces_scaled(prob, sol, beam, grads) - _isolated_scaled(prob, beam, grads)
 
 
 @eqx.filter_jit

@@ -249,16 +249,26 @@ def test_implicit_gradients_and_transforms(rng):
     x0 = float(ps.positions[1, 0])
     check_jvp(lambda s: p_of(x0 + s * 1e-7), jnp.array(0.0), eps=1e-4, rtol=1e-6, atol=1e-10)
 
+    _check_wavelength_gradient(ps, "direct")
+    xs = jnp.linspace(x0, x0 + 0.1 * LAM, 3)
+    batched = jax.jit(jax.vmap(p_of))(xs)
+    np.testing.assert_allclose(batched[2], p_of(xs[2]), rtol=1e-10)
+
+
+def _check_wavelength_gradient(ps, method):
     def loss(lam):
         b = PlaneWave(lam, I0, direction=(0.0, 0.0, 1.0))
-        return jnp.sum(jnp.abs(solve_dipoles(ps, b, "gmres", rtol=1e-12, atol=1e-14).p) ** 2)
+        return jnp.sum(jnp.abs(solve_dipoles(ps, b, method, rtol=1e-12, atol=1e-14).p) ** 2)
 
     g = jax.grad(loss)(LAM)
     fd = (loss(LAM * (1 + 1e-6)) - loss(LAM * (1 - 1e-6))) / (2e-6 * LAM)
     np.testing.assert_allclose(g, fd, rtol=1e-5)
-    xs = jnp.linspace(x0, x0 + 0.1 * LAM, 3)
-    batched = jax.jit(jax.vmap(p_of))(xs)
-    np.testing.assert_allclose(batched[2], p_of(xs[2]), rtol=1e-10)
+
+
+@pytest.mark.slow
+def test_gmres_implicit_gradient(rng):
+    """Reverse mode through the matrix-free GMRES solve (lineax implicit differentiation)."""
+    _check_wavelength_gradient(_random_particles(rng, 3, magnetic=True), "gmres")
 
 
 def test_float32_matches_float64(rng):
