@@ -31,6 +31,9 @@ Scaled units (jaxbind.constants): ρ = k r, g = 4π Ḡ/k³, gc = 4π Ḡc/k³, 
     g(ρ)  = e^{iρ}[(1 − iρ)(3 n⊗n − 1)/ρ³ + (1 − n⊗n)/ρ],
     gc(ρ) v = e^{iρ}(1/ρ + i/ρ²)(n × v).
 
+Paper 003 eq. 4 writes these with scalars φ = Ḡ_⊥/ε0 and ψ = c Ḡc: its signs follow from the
+tensors above for particle B at +L x̂ from A, p ∥ ŝ_E and m ∥ ŝ_H = x̂ × ŝ_E.
+
 Internally every tensor is a dimensionless polynomial in u = k r (complex k allowed, e.g. the
 imaginary wavenumber k = iξ/c of Matsubara sums) divided by 4π r³, so k = 0 gives the
 electrostatic tensor of paper 001 eq. (1) and float32 agrees with float64.
@@ -92,14 +95,14 @@ def _checked_separation(r, name: str, fn: str):
     return r, rn, r / rn
 
 
-def _complex_k(k, rdtype, fn: str):
+def _complex_k(k, rdtype, fn: str, name: str = "k"):
     """Wavenumber as a complex scalar of the precision of r (Python scalars stay weak)."""
     k_arr = jnp.asarray(k)
     if k_arr.ndim != 0:
-        raise ValueError(f"{fn}: k must be a scalar, got shape {k_arr.shape}")
+        raise ValueError(f"{fn}: {name} must be a scalar, got shape {k_arr.shape}")
     ctype = jnp.result_type(rdtype, k, 1j)
     kc = jnp.asarray(k, dtype=ctype)
-    kc = eqx.error_if(kc, ~jnp.isfinite(kc), f"{fn}: k must be finite")
+    kc = eqx.error_if(kc, ~jnp.isfinite(kc), f"{fn}: {name} must be finite")
     return kc
 
 
@@ -201,7 +204,7 @@ def static_green_tensor(r: Float[ArrayLike, "3"]) -> Float[Array, "3 3"]:
 def cross_green_tensor(r: Float[ArrayLike, "3"], k) -> Inexact[Array, "3 3"]:
     """Cross (electric↔magnetic) propagator Ḡc(r) (1/m³), Ḡc v = k³/(4π) e^{iρ}(1/ρ+i/ρ²) n×v.
 
-    Paper 003 eq. 5 (ψ is its scalar form: Ḡc = 4πk³... see module docstring), derived from
+    Tensor form of ψ in paper 003 eq. 5 (in vacuum c Ḡc v = ψ(r) n × v), derived from
     H = ∇×E/(iωμ0) with e^{−iωt}: Z0 H = Ḡc p / ε0 is the magnetic field of an electric dipole p
     and E = −Z0 Ḡc m the electric field of a magnetic dipole m (A·m²). Antisymmetric matrix,
     odd in r: Ḡc(−r) = −Ḡc(r).
@@ -274,7 +277,7 @@ def green_scaled(rho_vec: Float[ArrayLike, "3"], kscale=1.0) -> Inexact[Array, "
     """
     fn = "green_scaled"
     rho_vec, rho, n = _checked_separation(rho_vec, "rho_vec", fn)
-    s = _complex_k(kscale, rho_vec.dtype, fn)
+    s = _complex_k(kscale, rho_vec.dtype, fn, "kscale")
     u = s * rho
     a, b = _alpha_beta(u)
     eye = jnp.eye(3, dtype=rho_vec.dtype)
