@@ -76,6 +76,12 @@ __all__ = [
 CP_SUCCESS = 0
 CP_OVERLAP = 1
 CP_BAD_TEMPERATURE = 2
+_CP_MESSAGES = (
+    "success",
+    "casimir_polder: separation below the sum of the radii (overlapping spheres)",
+    "casimir_polder: temperature, radii and separation must be finite, temperature and radii "
+    "positive",
+)
 
 # 2π k_B/(ħ c) in 1/(m K): τ = 2π r/λ_T = _TAU_PER_MK · r · T.
 _TAU_PER_MK = 2.0 * math.pi * C.k_B / (C.hbar * C.c)
@@ -239,12 +245,12 @@ def casimir_polder(
     dt = jnp.result_type(r.dtype, t.dtype, ra.dtype, rb.dtype)
     r, t, ra, rb = (a.astype(dt) for a in (r, t, ra, rb))
     for name, val in (("temperature", t), ("radius_a", ra), ("radius_b", rb)):
-        if is_concrete(val) and not (np.isfinite(float(val)) and float(val) > 0):
+        if throw and is_concrete(val) and not (np.isfinite(float(val)) and float(val) > 0):
             raise ValueError(f"casimir_polder: {name} must be finite and positive, got {float(val)}")
-    if is_concrete((r, ra, rb)):
+    if throw and is_concrete((r, ra, rb)):
         if not np.isfinite(float(r)):
             raise ValueError(f"casimir_polder: separation must be finite, got {float(r)}")
-        if throw and float(r) < float(ra + rb):
+        if float(r) < float(ra + rb):
             raise ValueError(f"casimir_polder: separation {float(r):.4g} m is below the sum of "
                              f"the radii {float(ra + rb):.4g} m (overlapping spheres)")
     bad_t = ~(jnp.isfinite(t) & (t > 0) & jnp.isfinite(ra) & (ra > 0) & jnp.isfinite(rb)
@@ -252,11 +258,6 @@ def casimir_polder(
     overlap = r < ra + rb
     status = jnp.where(bad_t, CP_BAD_TEMPERATURE,
                        jnp.where(overlap, CP_OVERLAP, CP_SUCCESS)).astype(jnp.int32)
-    if throw:
-        r = eqx.error_if(r, overlap, "casimir_polder: separation below the sum of the radii "
-                         "(overlapping spheres)")
-        t = eqx.error_if(t, bad_t, "casimir_polder: temperature and radii must be finite and "
-                         "positive")
     one = jnp.ones((), dt)
     ok = status == CP_SUCCESS
     t_s = jnp.where(ok, t, 300.0 * one)
@@ -265,6 +266,9 @@ def casimir_polder(
     r_s = jnp.where(ok, r, 4e-7 * one)
     s = casimir_polder_sum(r_s, t_s, material, material_b, n_terms=n_terms, n_tail=n_tail)
     e_kt = -((ra_s / r_s) ** 3) * ((rb_s / r_s) ** 3) * s
+    if throw:
+        # Attached to the returned value (not to an input that a `where` may discard).
+        e_kt = eqx.branched_error_if(e_kt, ~ok, status, _CP_MESSAGES)
     return CasimirPolder(C.k_B * t_s * e_kt, e_kt, status)
 
 

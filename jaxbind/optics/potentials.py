@@ -71,11 +71,13 @@ __all__ = [
     "POT_SUCCESS",
     "POT_OVERLAP",
     "POT_NONCONSERVATIVE",
+    "POT_BAD_TEMPERATURE",
 ]
 
 POT_SUCCESS = 0
 POT_OVERLAP = 1
 POT_NONCONSERVATIVE = 2
+POT_BAD_TEMPERATURE = 3
 
 
 # --------------------------------------------------------------------------------------
@@ -182,7 +184,7 @@ class _Setup(eqx.Module):
     unit: Array  # energy unit ℰ = 4π ε0 E0²/k³ (J)
 
 
-def _prepare(particles, illumination, throw: bool) -> _Setup:
+def _prepare(particles, illumination) -> _Setup:
     ps = as_particles(particles)
     if ps.alpha_m is not None or (ps.index is not None and ps.model == "mie"):
         raise ValueError("potentials support electric dipoles only: give alpha_e without "
@@ -197,17 +199,23 @@ def _prepare(particles, illumination, throw: bool) -> _Setup:
     reach = (ps.radii.astype(rdt) * k)[:, None] + (ps.radii.astype(rdt) * k)[None, :]
     off = ~jnp.eye(n, dtype=bool)
     overlap = jnp.any(off & (dist2 < reach**2))
-    if throw:
-        rho = eqx.error_if(rho, overlap, "potentials: two particles overlap (centre distance "
-                           "below the sum of the radii; the point-dipole model is invalid)")
-    # Overlapping points make Ḡ singular: in a non-throwing sweep evaluate a spread-out
-    # configuration instead and report the point through `status`.
+    # Overlapping points make Ḡ singular: evaluate a spread-out configuration instead; the
+    # public functions attach the error (throw=True) or the status to their *outputs*, so no
+    # `where` can discard the check.
     spread = jnp.zeros_like(rho).at[:, 0].set(10.0 * jnp.arange(n, dtype=rdt))
     rho_s = jnp.where(overlap, spread, rho)
     ae, _ = ps.polarizabilities_scaled(k)
     E = _fields(illumination, rho)
     unit = 4.0 * jnp.pi * C.epsilon0 * e0**2 / k**3
     return _Setup(rho_s, jnp.real(ae), E, overlap, k, unit)
+
+
+_OVERLAP_MSG = ("potentials: two particles overlap (centre distance below the sum of the "
+                "radii; the point-dipole model is invalid)")
+
+
+def _guard(out, s: _Setup, throw: bool):
+    return eqx.error_if(out, s.overlap, _OVERLAP_MSG) if throw else out
 
 
 def _apply(alpha, E):
@@ -246,8 +254,8 @@ def trap_potential(particles, illumination, *, throw: bool = True) -> Float[Arra
     Returns:
         (N,) energies in J.
     """
-    s = _prepare(particles, illumination, throw)
-    return s.unit * _trap_scaled(s)
+    s = _prepare(particles, illumination)
+    return _guard(s.unit * _trap_scaled(s), s, throw)
 
 
 class BindingPotentials(eqx.Module):
@@ -296,8 +304,8 @@ def binding_potentials(particles, illumination, *, throw: bool = True) -> Bindin
     Returns:
         :class:`BindingPotentials` (J).
     """
-    s = _prepare(particles, illumination, throw)
-    u = s.unit * _pair_scaled(s)
+    s = _prepare(particles, illumination)
+    u = _guard(s.unit * _pair_scaled(s), s, throw)
     per = jnp.sum(u, axis=1)
     sym = 0.5 * (u + u.T)
     status = jnp.where(s.overlap, POT_OVERLAP, POT_SUCCESS).astype(jnp.int32)
@@ -335,7 +343,7 @@ class TotalPotentials(eqx.Module):
             :func:`binding_potentials`; casimir_i = Σ_{j≠i} U_CP(r_ij), the pair energy seen
             by each sphere, paper 002 eq. 25).
         total: (N,) their sum.
-        status: int32, 0 success, 1 overlap.
+        status: int32, 0 success, 1 overlap, 3 temperature not finite and positive.
     """
 
     trap: Array
@@ -372,10 +380,9 @@ def total_potentials(
     ps = as_particles(particles)
     t = as_float_array(temperature, "temperature")
     check_shape("temperature", t, ())
-    check_positive("temperature", t)
     if throw:
-        t = eqx.error_if(t, ~(jnp.isfinite(t) & (t > 0)), "temperature must be finite and positive")
-    s = _prepare(ps, illumination, throw)
+        check_positive("temperature", t)
+    s = _prepare(ps, illumination)
     trap = s.unit * _trap_scaled(s)
     binding = jnp.sum(s.unit * _pair_scaled(s), axis=1)
     status = jnp.where(s.overlap, POT_OVERLAP, POT_SUCCESS).astype(jnp.int32)
@@ -393,6 +400,12 @@ def total_potentials(
         cp = -C.k_B * t_s * jnp.sum(jnp.where(off, g6 * sums, 0.0), axis=1)
     else:
         cp = jnp.zeros_like(trap)
+    bad_t = ~(jnp.isfinite(t) & (t > 0))
+    if throw:
+        trap, binding, cp = _guard((trap, binding, cp), s, True)
+        trap, binding, cp = eqx.error_if((trap, binding, cp), bad_t,
+                                         "total_potentials: temperature must be finite and positive")
+    status = jnp.where(bad_t, POT_BAD_TEMPERATURE, status).astype(jnp.int32)
     return TotalPotentials(trap, binding, cp, trap + binding + cp, status)
 
 
@@ -501,11 +514,14 @@ def potential_minima(f, grid, *, max_count: int = 16, rtol: float = 1e-10):
     span = jnp.max(grid) - jnp.min(grid)
     solver = optx.Bisection(rtol=rtol, atol=rtol * span)
 
-    def refine(a, b):
-        sol = optx.root_find(lambda x, _: df(x), solver, 0.5 * (a + b),
-                             options={"lower": a, "upper": b}, throw=False)
+    def refine(a, b, ok):
+        # Empty slots get a trivially bracketed dummy root (the midpoint), so that the
+        # bisection's bracket check passes; they are masked out below.
+        mid = 0.5 * (a + b)
+        fn = lambda x, _: jnp.where(ok, df(x), x - mid)  # noqa: E731
+        sol = optx.root_find(fn, solver, mid, options={"lower": a, "upper": b}, throw=False)
         return sol.value
 
-    x = jax.vmap(refine)(lo, hi)
+    x = jax.vmap(refine)(lo, hi, valid)
     x = jnp.where(valid, x, grid[0])
     return x, jax.vmap(f)(x), valid
