@@ -185,6 +185,9 @@ class _Setup(eqx.Module):
 
 
 def _prepare(particles, illumination) -> _Setup:
+    if not isinstance(illumination, (AbstractBeam, FlatTweezers)):
+        raise TypeError("illumination must be a beam (jaxbind.optics.beams) or FlatTweezers, "
+                        f"got {type(illumination).__name__}")
     ps = as_particles(particles)
     if ps.alpha_m is not None or (ps.index is not None and ps.model == "mie"):
         raise ValueError("potentials support electric dipoles only: give alpha_e without "

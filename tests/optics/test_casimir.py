@@ -72,6 +72,8 @@ def _sum_ray(r, T, theta=math.pi / 4):
 
 
 _sum_jit = jax.jit(lambda r, T: casimir_polder_sum(r, T))
+_energy = eqx.filter_jit(casimir_polder_energy)
+_cp = eqx.filter_jit(casimir_polder)
 
 
 # --------------------------------------------------------------------------------------
@@ -113,7 +115,7 @@ def _slope(f, r1, r2):
 def test_near_field_nonretarded_r6():
     # r ≪ c/ω_t2 ≈ 11 nm: U → −6 k_BT (R/r)⁶ Σ'α̃(iξ_n)² (retardation correction O((ξr/c)²)).
     T = 300.0
-    e = lambda r: float(casimir_polder_energy(r, T, 1e-11))  # noqa: E731  tiny spheres: no overlap
+    e = lambda r: float(_energy(jnp.asarray(r), T, 1e-11))  # noqa: E731  tiny spheres: no overlap
     r = 5e-11
     # _sum_brute at r = 0 is Σ' 6 α̃(iξ_n)², i.e. 6 × the non-retarded sum:
     near = -C.k_B * T * (1e-11 / r) ** 6 * _sum_brute(0.0, T, 1_000_000)
@@ -129,7 +131,7 @@ def test_intermediate_retarded_r7_casimir_polder():
     mat = ConstantIndex(1.45)
     a0 = (1.45**2 - 1) / (1.45**2 + 2)
     T, rad = 1.0, 100e-9
-    e = lambda r: float(casimir_polder_energy(r, T, rad, material=mat))  # noqa: E731
+    e = lambda r: float(_energy(jnp.asarray(r), T, rad, material=mat))  # noqa: E731
     r = 1e-6
     cp = -(23 / (4 * math.pi)) * C.hbar * C.c / r * (rad / r) ** 6 * a0**2
     np.testing.assert_allclose(e(r), cp, rtol=1e-6)
@@ -145,26 +147,27 @@ def test_far_field_thermal_r6_is_half_of_paper_eq38():
     T = 300.0
     assert thermal_wavelength(T) < 1e-5
     a0 = _cm_np(0.0).real
-    e = lambda r: float(casimir_polder_energy(r, T, R))  # noqa: E731
+    e = lambda r: float(_energy(jnp.asarray(r), jnp.asarray(T), R))  # noqa: E731
     r = 1e-4
     far = -3 * C.k_B * T * (R / r) ** 6 * a0**2
     np.testing.assert_allclose(e(r), far, rtol=1e-10)
     assert abs(_slope(e, 5e-5, 2e-4) + 6) < 1e-8
     np.testing.assert_allclose(float(casimir_polder_limits(r, T, R).far), far, rtol=1e-12)
     # linear in T in this regime
-    np.testing.assert_allclose(float(casimir_polder_energy(r, 2 * T, R)), 2 * far, rtol=1e-10)
+    np.testing.assert_allclose(float(_energy(jnp.asarray(r), jnp.asarray(2 * T), R)), 2 * far,
+                               rtol=1e-10)
 
 
 def test_two_different_spheres():
     # U ∝ R_A³ R_B³ α̃_A α̃_B: swapping is symmetric, a dispersionless B scales as expected.
     ra, rb, r, T = 80e-9, 120e-9, 400e-9, 300.0
-    u_ab = casimir_polder_energy(r, T, ra, rb)
-    u_ba = casimir_polder_energy(r, T, rb, ra)
+    u_ab = _energy(r, T, jnp.asarray(ra), jnp.asarray(rb))
+    u_ba = _energy(r, T, jnp.asarray(rb), jnp.asarray(ra))
     np.testing.assert_allclose(float(u_ab), float(u_ba), rtol=1e-14)
-    np.testing.assert_allclose(float(u_ab), float(casimir_polder_energy(r, T, 100e-9))
+    np.testing.assert_allclose(float(u_ab), float(_energy(r, T, jnp.asarray(100e-9), jnp.asarray(100e-9)))
                                * (ra * rb / 1e-14) ** 3, rtol=1e-12)
     mat_b = ConstantIndex(1.0 + 0j)  # ε = 1: no polarizability, no force
-    assert float(casimir_polder_energy(r, T, ra, rb, material_b=mat_b)) == 0.0
+    assert float(_energy(r, T, ra, rb, material_b=mat_b)) == 0.0
 
 
 # --------------------------------------------------------------------------------------
@@ -179,23 +182,25 @@ def test_jit_vmap_grad():
                          (None, 0)))
     out = f(rs, Ts)
     assert out.shape == (2, 3) and bool(jnp.all(out < 0))
-    np.testing.assert_allclose(float(out[1, 1]), float(casimir_polder_energy(500e-9, 300.0, R)),
-                               rtol=1e-13)
+    np.testing.assert_allclose(float(out[1, 1]), float(_energy(500e-9, 300.0, R)), rtol=1e-13)
     # Force along r by autodiff (attractive), against finite differences (test only).
     force = jax.vmap(jax.grad(lambda r: -casimir_polder_energy(r, 300.0, R) / (C.k_B * 300.0)
                               * 1e-6))(rs)
     assert bool(jnp.all(force < 0))
-    check_jvp(lambda x: casimir_polder(x[0] * 1e-6, x[1], R).energy_kT,
+    check_jvp(jax.jit(lambda x: casimir_polder(x[0] * 1e-6, x[1], R).energy_kT),
               jnp.array([0.6, 300.0]), eps=1e-7, rtol=1e-6, atol=1e-12)
     # temperature and radius derivatives exist and are finite
-    g = jax.grad(lambda T, a: casimir_polder(500e-9, T, a).energy_kT, argnums=(0, 1))(300.0, R)
+    g = jax.jit(jax.grad(lambda T, a: casimir_polder(500e-9, T, a).energy_kT, argnums=(0, 1)))(
+        300.0, R)
     assert all(bool(jnp.isfinite(x)) for x in g)
 
 
 def test_float32_matches_float64():
+    f = jax.jit(lambda r, T, a: casimir_polder(r, T, a))
     for r, T in [(250e-9, 300.0), (2e-9, 77.0), (5e-6, 300.0), (1e-6, 4.0)]:
-        s64 = casimir_polder(r, T, R * min(1.0, r / 3e-7))
-        s32 = casimir_polder(jnp.float32(r), jnp.float32(T), jnp.float32(R * min(1.0, r / 3e-7)))
+        a = R * min(1.0, r / 3e-7)
+        s64 = f(jnp.asarray(r), jnp.asarray(T), jnp.asarray(a))
+        s32 = f(jnp.float32(r), jnp.float32(T), jnp.float32(a))
         assert s32.energy_kT.dtype == jnp.float32
         np.testing.assert_allclose(float(s32.energy_kT), float(s64.energy_kT), rtol=2e-5)
         assert np.isfinite(float(s32.energy)) and float(s32.energy) != 0.0
@@ -232,5 +237,4 @@ def test_status_in_sweeps():
     res = jax.jit(jax.vmap(lambda r, T: casimir_polder(r, T, R, throw=False)))(rs, Ts)
     np.testing.assert_array_equal(np.asarray(res.status), [CP_OVERLAP, CP_SUCCESS, CP_BAD_TEMPERATURE])
     assert bool(jnp.all(jnp.isfinite(res.energy)))
-    np.testing.assert_allclose(float(res.energy[1]), float(casimir_polder_energy(500e-9, 300.0, R)),
-                               rtol=1e-13)
+    np.testing.assert_allclose(float(res.energy[1]), float(_energy(500e-9, 300.0, R)), rtol=1e-13)
