@@ -16,7 +16,9 @@ x = iv), this is
     S = Σ'_n α̃_A(iξ_n) α̃_B(iξ_n) P(n τ) e^{−2nτ},   P(v) = 6 + 12v + 10v² + 4v³ + 2v⁴,
 
 with τ = 2π k_B T r/(ħ c) = 2π r/λ_T. Everything is evaluated in these dimensionless
-variables, so float32 agrees with float64 to ~1e-6.
+variables, so float32 agrees with float64 to ~1e-6 for S and U/(k_B T) (``energy_kT``); the
+energy in J underflows float32 (< 1e-38 J) beyond r ≈ 50 µm for R = 100 nm — use
+``energy_kT`` there.
 
 Limits (derived from the sum; the tests check them):
 
