@@ -422,8 +422,9 @@ def test_grad_dipole_polarizabilities_jit():
 def test_float32_matches_float64():
     """float32 inputs give float32/complex64 outputs within ~1e-5 of float64 (x ∈ [0.1, 10];
     measured: ~1e-6 for coefficients and Q's, up to ~2e-5 for Q_back at x ≳ 10)."""
-    m64 = np.array([1.5 + 0.0j, 1.5 + 0.1j, 4.0 + 0.1j, 1.5 + 0.1j, 10 + 10j, 1.05 + 0.0j])
-    x64 = np.array([0.1, 1.0, 3.0, 10.0, 1.0, 1e-3])
+    # includes x ≈ 3π, π/2 (zeros of sin x, cos x: the R_0 branch) and x = 1e-3
+    m64 = np.array([1.5 + 0.0j, 1.5 + 0.1j, 4.0 + 0.1j, 1.5 + 0.1j, 10 + 10j, 1.05 + 0.0j, 1.45 + 0.008j, 1.7])
+    x64 = np.array([0.1, 1.0, 3.0, 10.0, 1.0, 1e-3, 3 * np.pi, np.pi / 2])
     ns = required_n_start(np.max(np.abs(m64) * x64), 21)
     f = jax.jit(
         jax.vmap(
@@ -438,6 +439,9 @@ def test_float32_matches_float64():
     assert a32.dtype == jnp.complex64 and e32.qext.dtype == jnp.float32
     for name in ("qext", "qsca", "qback", "qfwd", "g"):
         np.testing.assert_allclose(getattr(e32, name), getattr(e64, name), rtol=2e-5)
+    # x32 differs from x64 by rounding; compare with float64 at the float32 inputs too
+    e64r, _ = f(m64.astype(np.complex64).astype(complex), x64.astype(np.float32).astype(float))
+    np.testing.assert_allclose(e32.qext, e64r.qext, rtol=1e-5)
     scale = np.max(np.abs(np.asarray(a64)), axis=1, keepdims=True)
     assert np.max(np.abs(np.asarray(a32) - np.asarray(a64)) / scale) < 1e-5
     # small x in float32: no underflow/overflow (products of ratios), scaled α̃ accurate
