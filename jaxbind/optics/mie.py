@@ -7,35 +7,13 @@ the surrounding medium, a the radius). miepython uses m = n − iκ for the same
 ``coefficients`` conjugate the input and return the same a_n, b_n as here, so compare
 ``miepython.coefficients(m, x)`` with ``mie_coefficients(m, x, ...)`` for m = n + iκ.
 
-Numerics (B&H §4.8 and Wiscombe, Appl. Opt. 19, 1505 (1980)). With D_n(z) = ψ_n'(z)/ψ_n(z)
-and the Riccati–Bessel functions ψ_n(x) = x j_n(x), ξ_n(x) = x h_n^{(1)}(x), B&H eq. 4.88,
-
-    a_n = [(D_n(mx)/m + n/x) ψ_n − ψ_{n−1}] / [(D_n(mx)/m + n/x) ξ_n − ξ_{n−1}]
-    b_n = [(m D_n(mx) + n/x) ψ_n − ψ_{n−1}] / [(m D_n(mx) + n/x) ξ_n − ξ_{n−1}],
-
-is divided through by ψ_n and ξ_n and written with ratios only,
-
-    a_n = R_n (D_n(mx)/m − D_n(x)) / (D_n(mx)/m + n/x − ξ_{n−1}/ξ_n),   R_n = ψ_n(x)/ξ_n(x),
-
-(and the same for b_n with m D_n(mx)). This is what makes small x (1e-3) stable in float32:
-
-* ρ_n(z) = ψ_{n+1}(z)/ψ_n(z) at z = mx and z = x comes from the downward recurrence
-  ρ_{n−1} = 1/((2n+1)/z − ρ_n) (equivalent to B&H eq. 4.89 for D_n = (n+1)/z − ρ_n),
-  started from ρ_N = 0 at a *static* N ≥ w + 16 + 4 w^{1/3}, w = max(|mx|, x) (Wiscombe's
-  w + 16, widened by the w^{1/3} transition region), run with ``lax.fori_loop``/``lax.scan``;
-  in terms of ρ the large (n+1)/x parts of D_n(mx)/m − D_n(x) cancel analytically, which
-  keeps b_n accurate at small x (the D_n form loses ~x^{-2} ulps there);
-* ψ_n(x) is never formed by its upward recurrence, which is unstable (ψ_n is the
-  *decaying* solution for n > x: upward it loses all digits at x = 1e-3);
-* ξ_n/ξ_{n−1} follows the upward recurrence q_{n+1} = (2n+1)/x − 1/q_n, q_1 = 1/x − i,
-  which is stable because ξ_n is the dominant solution;
-* R_n = R_{n−1} ρ_{n−1}(x) / q_n is a product of O(1)-conditioned ratios, so tiny
-  coefficients underflow gracefully to 0 instead of forming ∞/∞ from ψ_n ≈ 0, ξ_n ≈ ∞.
+Numerics (ratio-only recurrences, stable for 1e-3 ≤ x ≤ 30, |m| ≤ 10, float32 at small x)
+live in :mod:`jaxbind.optics._mie_numerics`; this module holds the public API, input
+validation, the static-size helpers, dipole polarizabilities and the Kerker conditions.
 """
 
 from __future__ import annotations
 
-import functools
 import math
 from typing import NamedTuple
 
@@ -47,6 +25,7 @@ from jaxtyping import Array, ArrayLike, Complex, Float
 
 from .. import constants
 from .._checks import check_positive, check_shape, is_concrete
+from ._mie_numerics import mie_kernel
 
 __all__ = [
     "wiscombe_n_max",
@@ -115,13 +94,14 @@ def required_n_start(max_abs_mx, n_max: int) -> int:
 
 
 def default_n_start(n_max: int) -> int:
-    """Default static start order ``max(2 n_max, 32) + 16`` for ``n_max`` orders.
+    """Default static start order ``max(4 n_max, 32) + 16`` for ``n_max`` orders.
 
-    Accurate (see :func:`required_n_start`) for max(|m x|, x) up to ~20 at n_max ≤ 16 and
-    up to ~2 n_max − 12 beyond: |m| ≲ 2 at the Wiscombe size limit of ``n_max``. Larger
-    |m x| under jit need an explicit ``n_start`` (eager calls enlarge it automatically).
+    Accurate (see :func:`required_n_start`) for w = max(|m x|, x) up to 20 when n_max ≤ 16
+    and up to w + 4 w^{1/3} ≤ 4 n_max beyond (|m| ≲ 3 at the Wiscombe size limit of
+    ``n_max``). Larger |m x| under jit need an explicit ``n_start``; eager calls with
+    concrete (m, x) enlarge it automatically.
     """
-    return max(2 * n_max, 32) + _START_MARGIN
+    return max(4 * n_max, 32) + _START_MARGIN
 
 
 def _check_static_int(name: str, v, minimum: int) -> int:
@@ -181,52 +161,6 @@ def _validate_positive(v, fn: str, name: str):
 # --------------------------------------------------------------------------------------
 
 
-def _recip(w):
-    """1/w for complex w as conj(w)/|w|²: several times cheaper than XLA's general complex
-    division on CPU; |w|² stays in range because |w| ≤ (2 n_start + 1)/|z| here."""
-    inv_d = 1.0 / (w.real * w.real + w.imag * w.imag)
-    return jax.lax.complex(w.real * inv_d, -w.imag * inv_d)
-
-
-def _abs2(w):
-    return w.real * w.real + w.imag * w.imag
-
-
-def _psi_ratios(z, x, n_max: int, n_start: int):
-    """ρ_n = ψ_{n+1}/ψ_n at z (complex) and x (real) by downward recurrence.
-
-    ρ_{n−1} = 1/((2n+1)/z − ρ_n) (the ψ three-term recurrence divided by ψ_n; equivalent
-    to B&H eq. 4.89 for D_n = (n+1)/z − ρ_n), started from ρ_{n_start} = 0. The first
-    ``n_start − n_max`` steps only converge the start value (fori_loop, nothing stored);
-    the last ``n_max`` steps are recorded (scan). Unlike D_n, ρ_n ≈ z/(2n+3) is small for
-    small z, so the differences D_n(mx) − D_n(x) can be formed without cancellation.
-
-    Returns:
-        ``(rho_z, rho_x)`` for n = 0..n_max − 1 (shape (n_max,)) and ``(rho_z, rho_x)`` at
-        n = n_max (scalars).
-    """
-    inv_z, inv_x = _recip(z), 1.0 / x
-
-    def step(n, r_z, r_x):
-        c = 2.0 * n + 1.0
-        return _recip(c * inv_z - r_z), 1.0 / (c * inv_x - r_x)
-
-    def warm(i, carry):
-        n = (n_start - i).astype(x.dtype)
-        return step(n, *carry)
-
-    carry = (jnp.zeros((), z.dtype), jnp.zeros((), x.dtype))
-    top = jax.lax.fori_loop(0, n_start - n_max, warm, carry)  # ρ_{n_max}
-
-    def record(carry, n):
-        new = step(n, *carry)  # ρ_{n−1}
-        return new, new
-
-    # reverse=True runs n = n_max, …, 1 and stores ρ_{n−1} at index n − 1 (increasing order)
-    _, low = jax.lax.scan(record, top, jnp.arange(1, n_max + 1, dtype=x.dtype), reverse=True)
-    return low, top
-
-
 def _required_start(m, x, n_max: int) -> int:
     return required_n_start(max(abs(complex(np.asarray(m))) * float(x), float(x)), n_max)
 
@@ -275,7 +209,7 @@ class MieEfficiencies(eqx.Module):
         qext: extinction efficiency, B&H eq. 4.62, evaluated as qsca + qabs.
         qsca: scattering efficiency, B&H eq. 4.61.
         qabs: absorption efficiency (2/x²) Σ (2n+1)[Re(a_n) − |a_n|² + Re(b_n) − |b_n|²],
-            computed without cancellation (exactly 0 for real m), see ``_mie_kernel``.
+            computed without cancellation (exactly 0 for real m), see ``_mie_numerics.mie_kernel``.
         qback: backscattering (radar) efficiency, B&H eq. 4.82:
             Q_back = |Σ (2n+1)(−1)^n (a_n − b_n)|² / x² = 4π (dC_sca/dΩ)(θ=π) / (π a²).
             This is exactly miepython's ``qback`` (``efficiencies_mx``); some codes divide
@@ -297,116 +231,6 @@ class MieEfficiencies(eqx.Module):
         """Forward-to-backward differential scattering ratio qfwd/qback (∞ if qback = 0)."""
         pos = self.qback > 0
         return jnp.where(pos, self.qfwd / jnp.where(pos, self.qback, 1.0), jnp.inf)
-
-
-@functools.partial(jax.jit, static_argnums=(2, 3, 4))
-def _mie_kernel(m, x, n_max: int, n_start: int, efficiencies: bool):
-    """a_n, b_n and the per-order absorption, or directly the efficiency sums.
-
-    One upward ``lax.scan`` over n = 1..n_max forms q_n = ξ_n/ξ_{n−1} (stable: ξ_n is the
-    dominant solution), R_n = ψ_n/ξ_n and s_n = 1/ξ_n as products of ratios (tiny values
-    underflow gracefully to 0), then a_n, b_n, and either stacks them (``efficiencies`` =
-    False) or accumulates the B&H sums in the carry (True; no (n_max,) intermediates, which
-    roughly halves the vmapped cost on CPU).
-
-    Absorption: with ξ = ψ − iχ (B&H) one has a_n = 1/(1 − i w_n) and, from the Wronskian
-    ψ_{n−1}χ_n − ψ_nχ_{n−1} = 1, Re(a_n) − |a_n|² = −Im(D_n(mx)/m) / (|ξ_n|² |den_a|²)
-    (den_a the reduced denominator below; same for b_n with m D_n(mx)). This is exactly 0
-    for real m and has no cancellation, whereas Re(a_n) − |a_n|² formed from a_n ≈ −i x³…
-    loses ~x^{-3} ulps (Q_ext of a 1e-3 sphere would be wrong by 20 % in float32).
-
-    Jitted so that repeated eager calls reuse one compilation per (dtype, static args).
-    """
-    cdt = m.dtype
-    rdt = x.dtype
-    rho_low, (rho_mx_top, rho_x_top) = _psi_ratios(m * x, x, n_max, n_start)
-    rho_mx_low, rho_x_low = rho_low  # n = 0..n_max − 1
-    rho_mx_n = jnp.concatenate([rho_mx_low[1:], rho_mx_top[None]])  # n = 1..n_max
-    rho_x_n = jnp.concatenate([rho_x_low[1:], rho_x_top[None]])
-    inv_x = 1.0 / x
-    inv_m = _recip(m)
-    inv_m2 = inv_m * inv_m
-    contrast = (1.0 - m) * (1.0 + m) * inv_m2  # (1 − m²)/m²
-
-    sin_x, cos_x = jnp.sin(x), jnp.cos(x)
-    eix = jax.lax.complex(cos_x, -sin_x)  # e^{−ix}
-    # ψ_0/ξ_0 with ξ_0 = −i e^{ix}, ψ_0 = sin x. Near a zero of sin x, sin x and ρ_0 = ψ_1/ψ_0
-    # (from the recurrence) carry independent rounding errors that the product R_1 = R_0 ρ_0
-    # would amplify by 1/|sin x| (1e-3 in float32 at x ≈ 3π); there ψ_0 = ψ_{−1} ρ_{−1} with
-    # ψ_{−1} = cos x and ρ_{−1} = 1/(1/x − ρ_0) from the same recurrence is used instead, so
-    # the errors cancel. |cot x| ≥ 1 on that branch, so the division is safe.
-    use_sin = jnp.abs(sin_x) >= jnp.abs(cos_x)
-    den_m1 = jnp.where(use_sin, 1.0, inv_x - rho_x_low[0])
-    psi0 = jnp.where(use_sin, sin_x, cos_x / den_m1)
-    r0 = (1j * psi0 * eix).astype(cdt)  # R_0
-    s0 = (1j * eix).astype(cdt)  # 1/ξ_0
-    q1 = jax.lax.complex(inv_x, -jnp.ones_like(x))  # ξ_1/ξ_0 = 1/x − i
-
-    zero_c = jnp.zeros((), cdt)
-    zero_r = jnp.zeros((), rdt)
-    # acc: Σc(|a|²+|b|²), Σc·abs, Σc(−1)^n(a−b), Σc(a+b), Σ g-terms, a_{n−1}, b_{n−1}, (−1)^n
-    acc0 = (zero_r, zero_r, zero_c, zero_c, zero_r, zero_c, zero_c, -jnp.ones((), rdt))
-
-    def up(carry, inp):
-        q, r, s, acc = carry
-        n, psi_ratio, rm, rx = inp  # ψ_n/ψ_{n−1} = ρ_{n−1}(x), ρ_n(mx), ρ_n(x)
-        inv_q = _recip(q)  # ξ_{n−1}/ξ_n
-        r = r * (psi_ratio * inv_q)
-        s = s * inv_q
-        # D_n(z) = (n+1)/z − ρ_n(z): the large (n+1)/x parts cancel analytically in
-        #   D_n(mx)/m − D_n(x) = (n+1)/x (1 − m²)/m² + ρ_n(x) − ρ_n(mx)/m,
-        #   m D_n(mx) − D_n(x) = ρ_n(x) − m ρ_n(mx);
-        # denominators D_n(mx)/m + n/x − ξ_{n−1}/ξ_n and m D_n(mx) + n/x − ξ_{n−1}/ξ_n.
-        np1_x = (n + 1.0) * inv_x
-        rm_m = rm * inv_m
-        dm_over_m = np1_x * inv_m2 - rm_m
-        m_dm = np1_x - m * rm
-        tail = n * inv_x - inv_q
-        inv_den_a = _recip(dm_over_m + tail)
-        inv_den_b = _recip(m_dm + tail)
-        a = r * (np1_x * contrast + rx - rm_m) * inv_den_a
-        b = r * (rx - m * rm) * inv_den_b
-        s2 = _abs2(s)
-        abs_a = -jnp.imag(dm_over_m) * s2 * _abs2(inv_den_a)
-        abs_b = -jnp.imag(m_dm) * s2 * _abs2(inv_den_b)
-        q_next = (2.0 * n + 1.0) * inv_x - inv_q
-        if not efficiencies:
-            return (q_next, r, s, acc), (a, b, abs_a, abs_b)
-        sca, ab, back, fwd, g, a_prev, b_prev, sign = acc
-        c = 2.0 * n + 1.0
-        g_lag = (n - 1.0) * (n + 1.0) / n * jnp.real(a_prev * jnp.conj(a) + b_prev * jnp.conj(b))
-        acc = (
-            sca + c * (_abs2(a) + _abs2(b)),
-            ab + c * (abs_a + abs_b),
-            back + (c * sign) * (a - b),
-            fwd + c * (a + b),
-            g + g_lag + c / (n * (n + 1.0)) * jnp.real(a * jnp.conj(b)),
-            a,
-            b,
-            -sign,
-        )
-        return (q_next, r, s, acc), None
-
-    n = jnp.arange(1, n_max + 1, dtype=rdt)
-    init = (q1.astype(cdt), r0, s0, acc0)
-    (_, _, _, acc), out = jax.lax.scan(up, init, (n, rho_x_low, rho_mx_n, rho_x_n))
-    if not efficiencies:
-        return out
-    sca, ab, back, fwd, g, _, _, _ = acc
-    inv_x2 = inv_x * inv_x
-    qsca = 2.0 * inv_x2 * sca
-    qabs = 2.0 * inv_x2 * ab
-    pos = qsca > 0
-    # B&H eq. 4.79: g Q_sca = (4/x²) Σ [...]
-    g = jnp.where(pos, 4.0 * inv_x2 * g / jnp.where(pos, qsca, 1.0), 0.0)
-    return MieEfficiencies(
-        qext=qsca + qabs,
-        qsca=qsca,
-        qabs=qabs,
-        qback=inv_x2 * _abs2(back),
-        qfwd=inv_x2 * _abs2(fwd),
-        g=g,
-    )
 
 
 def mie_coefficients(
@@ -437,7 +261,7 @@ def mie_coefficients(
         (complex64 for a float32 x and a Python-complex m).
     """
     m, x, n_max, n_start = _prepare(m, x, n_max, n_start, "mie_coefficients")
-    a, b, _, _ = _mie_kernel(m, x, n_max, n_start, False)
+    a, b, _, _ = mie_kernel(m, x, n_max, n_start, False)
     return a, b
 
 
@@ -478,7 +302,8 @@ def mie_efficiencies(
         x = eqx.error_if(
             x, short, f"{fn}: n_max = {n_max} is too small for this x (need x + 4x^(1/3) + 2)"
         )
-    return _mie_kernel(m, x, n_max, n_start, True)
+    qext, qsca, qabs, qback, qfwd, g = mie_kernel(m, x, n_max, n_start, True)
+    return MieEfficiencies(qext=qext, qsca=qsca, qabs=qabs, qback=qback, qfwd=qfwd, g=g)
 
 
 # --------------------------------------------------------------------------------------
@@ -515,7 +340,8 @@ def scaled_dipole_polarizabilities(
     Args:
         m: complex relative refractive index, Im m ≥ 0.
         x: size parameter k a (> 0).
-        n_start: static recurrence start (default covers |m x| ≤ 33).
+        n_start: static recurrence start (the default, 48, covers max(|m x|, x) ≤ 20;
+            see :func:`required_n_start`).
     Returns:
         :class:`DipolePolarizabilities` holding (α̃e, α̃m).
     """

@@ -463,7 +463,7 @@ def test_float32_matches_float64():
 def test_static_sizes():
     assert wiscombe_n_max(10.0) == 21  # ⌈10 + 4·10^{1/3} + 2⌉ = ⌈20.62⌉
     assert wiscombe_n_max(np.array([0.5, 3.0])) == wiscombe_n_max(3.0)
-    assert default_n_start(1) == 48 and default_n_start(40) == 96
+    assert default_n_start(1) == 48 and default_n_start(40) == 176
     assert required_n_start(300.0, 45) == math.ceil(316 + 4 * 300 ** (1 / 3))
     assert required_n_start(0.1, 45) == 61
     with pytest.raises(TypeError, match="concrete"):
