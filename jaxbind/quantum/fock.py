@@ -430,7 +430,7 @@ def steady_state(model: FockModel, *, method: str = "dense", sector: bool | None
         method: ``"dense"`` or ``"gmres"``.
         sector: keep only the charge-diagonal block (default: when the model has charges).
         rho0: optional (n, n) starting state for Newton (``"gmres"``).
-        tol: relative residual ‖L₀ρ − μρ‖∞/scale for convergence (default 1e3·eps).
+        tol: relative residual ‖L₀ρ − μρ‖∞/max|L₀| for convergence (default 1e2·eps).
         truncation_tol: top-Fock-level population above which status = STATUS_TRUNCATION.
         positivity_tol: min eigenvalue below −tol → STATUS_NOT_POSITIVE (default 1e4·eps).
         throw: raise (``eqx.error_if``) on non-convergence, non-positivity or trace errors;
@@ -446,7 +446,7 @@ def steady_state(model: FockModel, *, method: str = "dense", sector: bool | None
     P = ip.size
     cd = model.hamiltonian.dtype
     eps = float(jnp.finfo(cd).eps)
-    tol = 1e3 * eps if tol is None else tol
+    tol = 1e2 * eps if tol is None else tol
     positivity_tol = 1e4 * eps if positivity_tol is None else positivity_tol
     t = jnp.asarray(ip == jp, cd)  # trace functional on the unknowns
     K = _generator(model)
@@ -455,6 +455,7 @@ def steady_state(model: FockModel, *, method: str = "dense", sector: bool | None
     dense = method == "dense"
     if dense:
         M = liouvillian_matrix(model, sector=sector)
+        scale = jnp.max(jnp.abs(M))
         matvec = lambda v: M @ v  # noqa: E731
     else:
         def matvec(v):
@@ -485,7 +486,7 @@ def steady_state(model: FockModel, *, method: str = "dense", sector: bool | None
 
         def icond(st):
             v, k, dv = st
-            return (k < max_inverse_iterations) & (dv > 1e2 * tol)
+            return (k < max_inverse_iterations) & (dv > 10 * tol)
 
         def ibody(st):
             v, k, _ = st
