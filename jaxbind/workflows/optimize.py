@@ -319,6 +319,13 @@ def _progress_callback(i, loss):
     _Progress.update(i, loss)
 
 
+def _restart_axes(tree, n):
+    """vmap axes for the fixed parameters: 0 where a leaf carries the restart axis, else
+    None (shared by all restarts, e.g. the bounds of a Constrained leaf)."""
+    return jtu.tree_map(lambda x: 0 if eqx.is_array(x) and x.ndim > 0 and x.shape[0] == n
+                        else None, tree)
+
+
 @eqx.filter_jit
 def _run(prob: _Problem, diff, static, args, *, steps: int, batched: bool, loop: str,
          progress: bool, progress_every: int):
@@ -326,9 +333,11 @@ def _run(prob: _Problem, diff, static, args, *, steps: int, batched: bool, loop:
     step = lambda c, s: _step(prob, c, s, args)  # noqa: E731
     value = lambda d, s: prob.value(d, s, args)  # noqa: E731
     if batched:
+        n = jtu.tree_leaves(diff)[0].shape[0]
+        sax = _restart_axes(static, n)
         init = eqx.filter_vmap(init)
-        step = eqx.filter_vmap(step)
-        value = eqx.filter_vmap(value)
+        step = eqx.filter_vmap(step, in_axes=(eqx.if_array(0), sax))
+        value = eqx.filter_vmap(value, in_axes=(eqx.if_array(0), sax))
     opt_state = init(diff)
     probe = value(diff, static)
     dt = jnp.result_type(probe.dtype, jnp.float32)
@@ -502,14 +511,15 @@ def optimize_restarts(loss: Callable, init, optimizer: optax.GradientTransformat
         batch = eqx.filter_vmap(init)(jax.random.split(key, n_restarts))
     else:
         batch = init
-    sizes = {np.shape(x)[0] for x in jtu.tree_leaves(batch) if eqx.is_array(x) and np.ndim(x) > 0}
-    if len(sizes) != 1:
-        raise ValueError("optimize_restarts: every array leaf of init must carry the same "
-                         f"leading restart axis, got sizes {sorted(sizes)}")
     mask = trainable_mask(batch, trainable)
     diff, static = eqx.partition(batch, mask)
     if not jtu.tree_leaves(diff):
         raise ValueError("optimize_restarts: no trainable parameters (check `trainable`)")
+    sizes = {np.shape(x)[0] if np.ndim(x) > 0 else None for x in jtu.tree_leaves(diff)}
+    if len(sizes) != 1 or None in sizes:
+        raise ValueError("optimize_restarts: every trainable leaf of init must carry the same "
+                         f"leading restart axis, got sizes {sorted(map(str, sizes))}")
+    n_r = sizes.pop()
     prob = _Problem(loss, optimizer, project, args is not None,
                     None if gtol is None else float(gtol), None if ftol is None else float(ftol))
     if progress:
@@ -522,9 +532,10 @@ def optimize_restarts(loss: Callable, init, optimizer: optax.GradientTransformat
     score = jnp.where(jnp.isfinite(l) & (st != STATUS_NONFINITE), l, jnp.inf)
     best = jnp.argmin(score)
     all_params = eqx.combine(p, static)
-    pick = lambda x: x[best] if eqx.is_array(x) and x.ndim > 0 else x  # noqa: E731
+    axes = _restart_axes(all_params, n_r)
+    pick = lambda x, a: x if a is None else x[best]  # noqa: E731
     res = OptimizeResult(
-        params=jtu.tree_map(pick, all_params), loss=l[best], loss_history=lh[best],
+        params=jtu.tree_map(pick, all_params, axes), loss=l[best], loss_history=lh[best],
         grad_norm_history=gh[best], n_steps=n[best], status=st[best],
         restart_losses=score, restart_status=st, best_restart=best, all_params=all_params,
     )
