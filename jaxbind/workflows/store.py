@@ -91,21 +91,26 @@ class MemorySink:
     def __init__(self, grid: Grid, variables: list, plan, meta: dict, fill_value):
         self.grid, self.vars, self.plan, self.meta = grid, variables, plan, meta
         # every chunk is written before the Dataset is returned, so no initial fill is needed;
-        # a single chunk is kept as fetched (no copy)
+        # a single chunk is kept as fetched (no copy). ``status`` starts as np.zeros (OK == 0):
+        # large zero arrays come from calloc/mmap, so untouched pages cost nothing, and only
+        # chunks with a non-OK point are written — an all-OK sweep never touches its status.
         self.single = plan.n_blocks == 1
         self.data = {} if self.single else {v.name: np.empty(grid.shape + v.shape, dtype=v.dtype)
                                             for v in variables}
-        self.status = None if self.single else np.full(grid.shape, PENDING, dtype=np.int32)
+        self.status = np.zeros(grid.shape, dtype=np.int32)
         self.done = np.zeros(plan.n_blocks, dtype=bool)
 
     def write(self, b: int, values: dict, status: np.ndarray) -> None:
         if self.single:
-            self.data, self.status = dict(values), status
+            self.data = dict(values)
+            if status.any():
+                self.status[...] = status
         else:
             reg = _block_region(self.plan, b)
             for name, arr in values.items():
                 self.data[name][reg] = arr
-            self.status[reg] = status
+            if status.any():
+                self.status[reg] = status
         self.done[b] = True
 
     def dataset(self):
@@ -190,7 +195,7 @@ class ZarrSink:
         try:
             for name, arr in values.items():
                 self.arrays[name][reg] = arr
-            self.status_arr[reg] = status
+            self.status_arr[reg] = np.asarray(status, dtype=np.int32)
             self.done_arr[b] = 1  # the commit marker: written last
         except OSError as err:
             n = int(self.done.sum())

@@ -97,6 +97,7 @@ from .store import ERROR, NONFINITE, OK, PENDING, MemorySink, VarSpec, ZarrSink,
 __all__ = ["sweep", "Grid", "OK", "NONFINITE", "ERROR", "PENDING"]
 
 _DEFAULT_MAX_CHUNK = 1 << 24  # points; keeps progress/resume granular on big grids
+_CPU_CHUNK_BYTES = 4 << 20  # inputs + outputs per chunk on CPU backends (cache-sized)
 
 
 # --- tracing ---------------------------------------------------------------------------------
@@ -277,19 +278,22 @@ class _Spec:
     fingerprint: str
 
 
-def _point_fn(traced: _Traced):
-    """Per-point outputs and status. Outputs of bad points are replaced by the fill value on
-    the host (only where status ≠ 0): a ``where`` here would be a second consumer of every
-    output, and XLA then recomputes expensive elementwise kernels in two fusions."""
+def _point_fn(traced: _Traced, check_finite: bool = True):
+    """Per-point outputs and status (int32; None if ``check_finite`` is False and the kernel
+    has no status leaf — the host then derives it, :func:`_host_status`). Outputs of bad
+    points are replaced by the fill value on the host (only where status ≠ 0): a ``where``
+    here would be a second consumer of every output, and XLA then recomputes expensive
+    elementwise kernels in two fusions."""
     f = jaxpr_as_fun(traced.closed)
 
     def point(*params):
         leaves = f(*params)
-        if traced.status_idx is None:
-            st = jnp.int32(OK)
-        else:
-            st = leaves[traced.status_idx].astype(jnp.int32)
+        st = None if traced.status_idx is None else leaves[traced.status_idx].astype(jnp.int32)
         vals = [leaf for i, leaf in enumerate(leaves) if i != traced.status_idx]
+        if not check_finite:
+            return vals, st
+        if st is None:
+            st = jnp.int32(OK)
         # the barrier makes the finiteness check read the outputs instead of letting XLA
         # recompute the whole kernel inside a separate status fusion
         vals = jax.lax.optimization_barrier(vals)
@@ -302,11 +306,34 @@ def _point_fn(traced: _Traced):
     return point
 
 
+def _all_finite(v: np.ndarray) -> bool:
+    if np.issubdtype(v.dtype, np.complexfloating):  # as real pairs: NumPy's SIMD loop
+        v = np.ascontiguousarray(v)
+        v = v.view(v.real.dtype)
+    return bool(np.isfinite(v).all())
+
+
+def _host_status(vals, st, n):
+    """Status of ``n`` fetched points from the kernel's status leaf ``st`` (or None) and the
+    finiteness of the outputs, checked with NumPy on the host. On CPU backends a chunk is
+    cache-sized and was just written, so this pass is several times cheaper than a status
+    fusion in the chunk program (XLA re-reads the outputs and vectorises is-finite poorly);
+    the per-point pass runs only for a chunk that has a non-finite value."""
+    st = np.zeros(n, np.int32) if st is None else np.asarray(st, np.int32)[:n]
+    inexact = [v for v in vals if np.issubdtype(v.dtype, np.inexact)]
+    if all(_all_finite(v) for v in inexact):
+        return st
+    bad = np.zeros(n, bool)
+    for v in inexact:
+        bad |= ~np.isfinite(v.reshape(n, -1)).all(axis=1)
+    return np.where((st == OK) & bad, np.int32(NONFINITE), st)
+
+
 def _fill_bad(vals, st, fill_value):
     """Replace the outputs of points with status ≠ 0 by ``fill_value`` (host, in place)."""
-    bad = st != OK
-    if not bad.any():
+    if not st.any():  # OK == 0; the common case costs one pass over the status only
         return vals
+    bad = st != OK
     out = []
     for v in vals:
         v = np.array(v)  # device_get results may be read-only
@@ -340,7 +367,11 @@ class _Evaluator:
         self.traced, self.spec, self.devices = traced, spec, list(devices)
         n_dev = len(self.devices)
         self.padded = -(-math.prod(spec.block) // n_dev) * n_dev
-        point = _point_fn(traced)
+        # CPU: "device" buffers are host memory, the finiteness check runs in NumPy on the
+        # fetched chunk (see _host_status); accelerators check on the device, so only
+        # outputs and status cross the bus and the host never scans the outputs
+        self.host_check = all(d.platform == "cpu" for d in self.devices)
+        point = _point_fn(traced, check_finite=not self.host_check)
 
         def local(*flat):
             if spec.batch_size:
@@ -361,7 +392,7 @@ class _Evaluator:
         def chunk(*vals):
             return sharded(*_expand(vals, spec, jnp, self.padded))
 
-        self._point = point
+        self._point = _point_fn(traced)  # the single-point fallback always checks on device
         self._point_compiled = None
         args = [jax.ShapeDtypeStruct(s, np.dtype(d), sharding=self.in_sharding)
                 for s, d in zip(self.input_shapes(), spec.dtypes)]
@@ -382,8 +413,12 @@ class _Evaluator:
 
     def fetch(self, outs, n_valid):
         vals, st = jax.device_get(outs)
-        st = np.asarray(st)[:n_valid]
-        return _fill_bad([np.asarray(v)[:n_valid] for v in vals], st, self.spec.fill_value), st
+        vals = [np.asarray(v)[:n_valid] for v in vals]
+        if self.host_check:
+            st = _host_status(vals, st, n_valid)
+        else:
+            st = np.asarray(st)[:n_valid]
+        return _fill_bad(vals, st, self.spec.fill_value), st
 
     def fallback(self, vals, n_valid):
         """Evaluate a chunk point by point; points that raise get status ERROR."""
@@ -567,6 +602,10 @@ def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, d
         room = budget - (batch_size or 0) * traced.point_bytes * len(devs)
         max_pts = max(1, room // max(per_point, 1))
         max_pts = min(max_pts, chunk_size or _DEFAULT_MAX_CHUNK)
+        if chunk_size is None and devs[0].platform == "cpu":
+            # CPU "device" memory is host memory: a chunk whose inputs/outputs stay in cache is
+            # computed, status-checked and copied into the result without extra DRAM passes
+            max_pts = min(max_pts, max(1, _CPU_CHUNK_BYTES // max(traced.io_bytes, 1)))
         plan = _make_plan(g.shape, max_pts, len(devs))
     meta["plan"] = plan.to_json()
     if store is not None:
