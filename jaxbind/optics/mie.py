@@ -242,9 +242,16 @@ def mie_coefficients(
 ) -> tuple[Complex[Array, " n_max"], Complex[Array, " n_max"]]:
     """Mie scattering coefficients a_n, b_n, n = 1..n_max, of a homogeneous sphere.
 
-    B&H eqs. 4.53 / 4.88 (e^{−iωt}, m = n + iκ), evaluated with ratios only (module
-    docstring): stable for 1e-3 ≤ x ≤ 30 and |m| ≤ 10 (and beyond), ~1e-14 relative in
-    float64 and ~1e-6 in float32. Differentiable in m (holomorphic) and x.
+    B&H eqs. 4.53 / 4.88 (e^{−iωt}, m = n + iκ), evaluated with ratios only
+    (:mod:`jaxbind.optics._mie_numerics`): stable for 1e-3 ≤ x ≤ 30 and |m| ≤ 10 (and
+    beyond). Differentiable in m (holomorphic) and x.
+
+    Accuracy (relative to max_n |a_n|, measured against independent references and
+    float64): float64 ~1e-14 (1e-12 at x = 30, |m| = 10). float32, for |m| ≤ 4: ~5e-7 for
+    x ≤ 0.1, ~4e-6 at x ~ 1, ~1.5e-5 up to x ~ 10; beyond, near the sharp high-order
+    resonances of weakly absorbing high-index spheres the error grows with the resonance
+    Q (up to ~2e-3 at x ≈ 35, m ≈ 3.8) — an ill-conditioning of the coefficients, not of
+    the recurrences: use float64 there.
 
     Args:
         m: complex relative refractive index n_particle/n_medium, Im m ≥ 0 (scalar).
@@ -286,7 +293,9 @@ def mie_efficiencies(
             converged (checked; use :func:`wiscombe_n_max` on the largest x of a batch).
         n_start: static start of the downward recurrence (see :func:`mie_coefficients`).
     Returns:
-        :class:`MieEfficiencies` (dimensionless; cross sections are Q π a²).
+        :class:`MieEfficiencies` (dimensionless; cross sections are Q π a²). float32
+        accuracy (|m| ≤ 4): qext, qsca, g ~1e-6 for x ≤ 0.1, ~1e-5 up to x ~ 10, ~1e-4 at
+        x ~ 30; qback is ill-conditioned where backscattering nearly cancels (~1e-4 there).
     """
     fn = "mie_efficiencies"
     m, x, n_max, n_start = _prepare(m, x, n_max, n_start, fn)
