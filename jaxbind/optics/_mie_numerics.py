@@ -90,7 +90,7 @@ def mie_kernel(m, x, n_max: int, n_start: int, efficiencies: bool):
     dominant solution), R_n = ψ_n/ξ_n and s_n = 1/ξ_n as products of ratios (tiny values
     underflow gracefully to 0), then a_n, b_n, and either stacks them (``efficiencies`` =
     False) or accumulates the B&H sums in the carry (True; no (n_max,) intermediates, which
-    roughly halves the vmapped cost on CPU).
+    cut the vmapped CPU cost ~3× versus summing stacked (n_max,) arrays).
 
     Absorption: with ξ = ψ − iχ (B&H) one has a_n = 1/(1 − i w_n) and, from the Wronskian
     ψ_{n−1}χ_n − ψ_nχ_{n−1} = 1, Re(a_n) − |a_n|² = −Im(D_n(mx)/m) / (|ξ_n|² |den_a|²)
