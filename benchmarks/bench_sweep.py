@@ -1,10 +1,19 @@
 """Sweep overhead: jaxbind sweep vs a hand-written jit(vmap) over the same points.
 
-1. A cheap kernel over N points (default 10^7, a 1000 x 10^4 cartesian grid): the hand-written
-   baseline builds the grid inside one ``jit(vmap(f))`` call and copies the result to the host;
-   ``sweep`` adds chunking, status/non-finite checks, placeholders and the xarray Dataset.
-   Run once with an "auto" memory budget and once with a small budget (many chunks).
-   Device memory per call is XLA's ``memory_analysis`` (temp + arguments + outputs).
+1. A cheap kernel over N points (default 10^7, a 1000 x 10^4 cartesian grid, float32).
+   Every method ends with the full results as host NumPy arrays (a user needs the numbers on
+   the host), compilation excluded (warm-up call first), methods interleaved, best of repeats:
+   * "jit(vmap) by hand": one ``jit(vmap(kernel))`` call building the grid inside, then
+     ``device_get`` (zero-copy on CPU) and a reshape to the grid — the issue's baseline;
+   * "jit(vmap), hand-chunked": the same jit over the sweep's chunks, copied into a
+     preallocated array (what chunking alone costs, without status/Dataset);
+   * "sweep, …": the whole ``sweep`` call — grid validation, tracing, chunk plan, per-point
+     status (finiteness check + placeholders), copy into the result, ``xarray.Dataset``.
+   Columns: wall and process CPU time (all threads) in s; device MiB/call = XLA
+   ``memory_analysis`` (temp + arguments + outputs) of one compiled call (a chunk for the
+   sweep), compared with the memory budget; peak RSS Δ = peak resident memory during the call
+   minus that before it (via /proc/self/clear_refs), which includes the result itself.
+   The machine is shared: wall times are noisy (CPU times less so).
 2. Dask LocalCluster (2 worker processes) vs local execution of the same sweep (default 10^6
    points): correctness and overhead, not speed-up (2 CPU cores shared here).
 
@@ -14,6 +23,7 @@ Usage: python benchmarks/bench_sweep.py [--points N] [--dask-points M] [--quick]
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import platform
 import time
@@ -40,16 +50,45 @@ def best(f, repeats):
     return min(ts), out
 
 
+def _rss_mib(field):
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith(field):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
+
+
+def measure(f):
+    """(wall s, CPU s, peak RSS increase MiB, result) of one call of ``f``."""
+    try:  # hand freed heap pages back to the OS, so that the peak counts this call's memory
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:  # reset the peak-RSS high-water mark
+            fh.write("5")
+    except OSError:
+        pass
+    rss0 = _rss_mib("VmRSS")
+    c0, t0 = time.process_time(), time.perf_counter()
+    out = f()
+    t, c = time.perf_counter() - t0, time.process_time() - c0
+    return t, c, _rss_mib("VmHWM") - rss0, out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=10**7, help="points of the overhead benchmark")
     ap.add_argument("--dask-points", type=int, default=10**6, help="points of the Dask comparison")
-    ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--quick", action="store_true", help="10^5 / 10^4 points, 2 repeats")
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--quick", action="store_true", help="10^5 / 10^4 points, 3 repeats")
     ap.add_argument("--no-dask", action="store_true")
     a = ap.parse_args()
     if a.quick:
-        a.points, a.dask_points, a.repeats = 10**5, 10**4, 2
+        a.points, a.dask_points, a.repeats = 10**5, 10**4, 3
     nx = 1000 if a.points >= 10**6 else 100
     ny = a.points // nx
     xs = np.linspace(0.0, 2.0, nx, dtype=np.float32)
@@ -63,32 +102,75 @@ def main():
         X, Y = jnp.meshgrid(xs, ys, indexing="ij")
         return jax.vmap(kernel)(X.ravel(), Y.ravel())
 
+    def dev_mib(comp):
+        m = comp.memory_analysis()
+        return (m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes) / 2**20
+
     comp = baseline.lower(xs, ys).compile()
-    m = comp.memory_analysis()
-    base_bytes = m.temp_size_in_bytes + m.argument_size_in_bytes + m.output_size_in_bytes
 
     def run_base():
         out = jax.device_get(comp(xs, ys))
         return {k: v.reshape(nx, ny) for k, v in out.items()}
 
-    run_base()
-    t_base, ref = best(run_base, a.repeats)
-    rows = [("jit(vmap) by hand", t_base, base_bytes, 1, 1.0)]
+    ref = run_base()
+    # the sweep's own chunking (cache-sized on CPU) for the hand-chunked loop
+    probe = json.loads(sweep(kernel, {"x": xs, "y": ys}, progress=False).attrs["sweep_stats"])
+    rows_per = max(probe["chunk_points"] // ny, 1)
+    comp_c = baseline.lower(xs[:rows_per], ys).compile()
+
+    def run_chunked():
+        out = {"u": np.empty((nx, ny), np.float32), "w": np.empty((nx, ny), np.complex64)}
+        nxt = comp_c(xs[:rows_per], ys)
+        for i in range(0, nx, rows_per):
+            cur = nxt
+            if i + rows_per < nx:  # dispatch the next chunk before copying this one
+                sl = xs[i + rows_per: i + 2 * rows_per]
+                nxt = comp_c(np.pad(sl, (0, rows_per - sl.size), mode="edge"), ys)
+            r = min(rows_per, nx - i)
+            for k, v in jax.device_get(cur).items():
+                out[k][i:i + r] = v.reshape(rows_per, ny)[:r]
+        return out
+
+    small = 1 << 20
+    sweeps = [("sweep, budget auto", dict()),
+              (f"sweep, budget {small >> 20} MiB", dict(memory_budget=small)),
+              ("sweep, one chunk", dict(chunk_size=n, memory_budget="8GiB"))]
+    methods = [("jit(vmap) by hand", run_base, dev_mib(comp), 1),
+               (f"jit(vmap), hand-chunked", run_chunked, dev_mib(comp_c), -(-nx // rows_per))]
+    budgets = {}
+    for label, kw in sweeps:
+        st = json.loads(sweep(kernel, {"x": xs, "y": ys}, progress=False, **kw).attrs["sweep_stats"])
+        budgets[label] = st["memory_budget_bytes"] / 2**20
+        methods.append((label, lambda kw=kw: sweep(kernel, {"x": xs, "y": ys}, progress=False, **kw),
+                        st["device_bytes_per_chunk"] / 2**20, st["n_chunks"]))
+    res = {m[0]: [] for m in methods}
     diff = 0.0
-    small = max(n * 12 // 16, 1)  # ~1/16 of the data per chunk → many chunks
-    for label, budget in (("sweep, budget auto", "auto"), (f"sweep, budget {small // 1024} KiB", small)):
-        sweep(kernel, {"x": xs, "y": ys}, memory_budget=budget, progress=False)  # warm-up (compile)
-        t, ds = best(lambda: sweep(kernel, {"x": xs, "y": ys}, memory_budget=budget, progress=False), a.repeats)
-        st = json.loads(ds.attrs["sweep_stats"])
-        np.testing.assert_allclose(ds.u.values, ref["u"], rtol=1e-5, atol=1e-6)
-        np.testing.assert_allclose(ds.w.values, ref["w"], rtol=1e-5, atol=1e-6)
-        diff = max(diff, float(np.max(np.abs(ds.u.values - ref["u"]))))
-        rows.append((label, t, st["device_bytes_per_chunk"], st["n_chunks"], t / t_base))
-    print(f"\n1) cheap kernel over {n:.2e} points (float32), best of {a.repeats}; "
-          f"max |Δu| vs baseline {diff:.1e} (XLA fuses differently; float32 ulp level)")
-    print(f"{'method':<28}{'time (s)':>10}{'Mpts/s':>9}{'device MB/call':>16}{'chunks':>8}{'ratio':>8}")
-    for label, t, b, c, r in rows:
-        print(f"{label:<28}{t:>10.3f}{n / t / 1e6:>9.1f}{b / 2**20:>16.1f}{c:>8d}{r:>8.2f}")
+    for _ in range(a.repeats):  # interleaved: load changes hit every method alike
+        for label, f, _, _ in methods:
+            t, c, peak, out = measure(f)
+            res[label].append((t, c, peak))
+            if label.startswith("sweep"):
+                out = {"u": out.u.values, "w": out.w.values, "status": out.status.values}
+                assert not out["status"].any()
+            for k in ("u", "w"):  # XLA fuses/vectorises differently per chunk shape: ulp level
+                np.testing.assert_allclose(out[k], ref[k], rtol=1e-5, atol=1e-6)
+                diff = max(diff, float(np.max(np.abs(out[k] - ref[k]))))
+            del out
+    t_base = min(r[0] for r in res["jit(vmap) by hand"])
+    c_base = min(r[1] for r in res["jit(vmap) by hand"])
+    print(f"\n1) cheap kernel over {n:.2e} points (float32), best of {a.repeats} interleaved; "
+          f"max |Δ| vs baseline {diff:.1e} (float32 ulp level); result arrays "
+          f"{(ref['u'].nbytes + ref['w'].nbytes) / 2**20:.0f} MiB (+ int32 status for sweeps)")
+    print(f"{'method':<27}{'wall s':>8}{'CPU s':>8}{'Mpts/s':>8}{'dev MiB/call':>13}{'budget':>8}"
+          f"{'peak RSS Δ':>11}{'chunks':>7}{'wall ×':>8}{'CPU ×':>7}")
+    for label, _, dmib, nch in methods:
+        t = min(r[0] for r in res[label])
+        c = min(r[1] for r in res[label])
+        peak = min(r[2] for r in res[label])
+        bud = f"{budgets[label]:.0f}" if label in budgets else "-"
+        print(f"{label:<27}{t:>8.3f}{c:>8.3f}{n / t / 1e6:>8.1f}{dmib:>13.1f}{bud:>8}{peak:>11.0f}"
+              f"{nch:>7d}{t / t_base:>8.2f}{c / c_base:>7.2f}")
+    print("budget, dev MiB/call and peak RSS Δ in MiB; ratios vs 'jit(vmap) by hand'")
 
     if a.no_dask:
         return
