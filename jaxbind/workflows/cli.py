@@ -1,4 +1,4 @@
-"""The ``jaxbind`` command line: ``demo``, ``info``, ``sweep CONFIG.toml`` (``optimize`` later).
+"""The ``jaxbind`` command line: ``demo``, ``info``, ``sweep CONFIG.toml``, ``optimize CONFIG.toml``.
 
 ``jaxbind sweep CONFIG.toml`` validates the config (:mod:`jaxbind.workflows.config`; errors
 name file, line, key and value, exit status 2) before any compute, runs
@@ -6,6 +6,10 @@ name file, line, key and value, exit status 2) before any compute, runs
 command after a crash), and writes ``<name>.nc`` (netCDF, optional; complex outputs split
 into ``_real``/``_imag``), ``<name>.png`` (a line plot for 1-D grids, a map for 2-D) and
 ``<name>.json`` (summary: grid, status counts, output ranges, timing, devices, versions).
+
+``jaxbind optimize CONFIG.toml`` validates the config (:mod:`jaxbind.workflows.optimize_config`;
+same error style, exit status 2), runs parallel restarts of a built-in objective and writes
+``<name>.json`` (best design, loss, status, restart losses) and ``<name>.png`` (loss history).
 """
 
 from __future__ import annotations
@@ -70,9 +74,34 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_optimize(args) -> int:
-    print("error: `jaxbind optimize` is not available yet (it arrives with the optimization "
-          "issue); use `jaxbind sweep` or jaxbind.workflows from Python", file=sys.stderr)
-    return 2
+    from .config import ConfigError
+    from .optimize_config import OBJECTIVES, load_optimize_config, run_optimize_config
+
+    if args.list:
+        for name, (params, target) in sorted(OBJECTIVES.items()):
+            print(f"{name}: params {list(params)}, target {sorted(target)}")
+        return 0
+    if args.config is None:
+        print("error: jaxbind optimize needs CONFIG.toml (or --list)", file=sys.stderr)
+        return 2
+    try:
+        cfg = load_optimize_config(args.config)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if args.x64:
+        import jax
+
+        jax.config.update("jax_enable_x64", True)  # the CLI is an application: its choice
+    try:
+        summary = run_optimize_config(cfg, out_dir=args.out, progress=not args.no_progress)
+    except (ValueError, OSError, ImportError, FloatingPointError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(f"best: {summary['best']}  loss: {summary['loss']:.4g}  ({summary['status']})")
+    for k, v in summary.get("files", {}).items():
+        print(f"{k}: {v}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,8 +132,12 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--list", action="store_true", help="list the functions a config can sweep")
     sw.set_defaults(func=_cmd_sweep)
 
-    o = sub.add_parser("optimize", help="(not available yet) gradient-based design from a TOML config")
-    o.add_argument("config", nargs="?")
+    o = sub.add_parser("optimize", help="gradient-based design from a TOML config (JSON, PNG)")
+    o.add_argument("config", nargs="?", help="the TOML config (see jaxbind.workflows.optimize_config)")
+    o.add_argument("--out", default=None, help="output directory (default: [output] dir or ./optimize-out)")
+    o.add_argument("--no-progress", action="store_true", help="no progress bar")
+    o.add_argument("--x64", action="store_true", help="compute in float64 (default: JAX's float32)")
+    o.add_argument("--list", action="store_true", help="list the built-in objectives")
     o.set_defaults(func=_cmd_optimize)
     return p
 
