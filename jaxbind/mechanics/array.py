@@ -58,7 +58,8 @@ from .. import constants as Cst
 from .._checks import as_float_array, check_finite, check_positive, is_concrete
 from .._types import Array
 from ..optics.beams import CoherentBeams
-from ..optics.dipoles import solve_dipoles
+from ..optics.dipoles import DipoleSolution, solve_dipoles
+from ..optics.green import green_matrix_scaled
 from ..optics.forces import dipole_forces, isolated_forces
 from ..optics.particles import Particles
 
@@ -460,6 +461,53 @@ def _exact_diffusion_scaled(rho, p, dp, axes):
     return 0.5 * (T + jnp.conj(T.T))
 
 
+@jax.custom_jvp
+def _real_solve(A, b):
+    """x = A⁻¹ b for a real matrix, with a JVP that reuses one LU factorization.
+
+    Why: ``jnp.linalg.solve``'s JVP (``custom_linear_solve``) under ``jacfwd`` ran ~90×
+    slower than this rule on CPU (96×96, 16 tangents: 40 ms vs 0.45 ms).
+    """
+    return jnp.linalg.solve(A, b)
+
+
+@_real_solve.defjvp
+def _real_solve_jvp(primals, tangents):
+    A, b = primals
+    dA, db = tangents
+    lu = jax.scipy.linalg.lu_factor(A)
+    x = jax.scipy.linalg.lu_solve(lu, b)
+    return x, jax.scipy.linalg.lu_solve(lu, db - dA @ x)
+
+
+def _electric_dipoles_real(ps, beam, k) -> DipoleSolution:
+    """Self-consistent electric dipoles (1 − α̃ g) p̃ = α̃ Ẽ_inc (same equations as
+    :func:`jaxbind.optics.dipoles.solve_dipoles`, method "direct"), solved as the equivalent
+    real system [[Re S, −Im S], [Im S, Re S]] of twice the size.
+
+    Why: the Jacobian of the dipoles needs triangular solves per tangent, and XLA's CPU complex
+    triangular solve is ~10³× slower than the real one (measured 28 ms vs 15 µs for 48×48 with
+    16 right-hand sides); with the complex LU, ``jacfwd`` was slower than finite differences.
+    """
+    rdt = ps.positions.dtype
+    rho = ps.positions * k
+    ae, _ = ps.polarizabilities_scaled(k)
+    E_inc, _ = jax.vmap(beam.fields_scaled)(rho)
+    n3 = 3 * rho.shape[0]
+    a3 = jnp.repeat(ae, 3)
+    S = jnp.eye(n3, dtype=a3.dtype) - a3[:, None] * green_matrix_scaled(rho)
+    b = a3 * E_inc.reshape(-1)
+    Sr = jnp.block([[jnp.real(S), -jnp.imag(S)], [jnp.imag(S), jnp.real(S)]])
+    xr = _real_solve(Sr, jnp.concatenate([jnp.real(b), jnp.imag(b)]))
+    x = xr[:n3] + 1j * xr[n3:]
+    res = jnp.linalg.norm(S @ x - b) / jnp.linalg.norm(b)
+    ok = jnp.all(jnp.isfinite(x)) & (res < jnp.sqrt(jnp.finfo(rdt).eps))
+    x = eqx.error_if(x, ~ok, "linearize: singular dipole system (non-finite or inaccurate solve)")
+    p = x.reshape(-1, 3)
+    E0 = jnp.asarray(beam.reference_amplitude).astype(rdt)
+    return DipoleSolution(p, None, p, None, jnp.zeros((), jnp.int32), res, k, E0)
+
+
 def _exact(arr: TweezerArray, axes, throw):
     rdt = arr.positions.dtype
     k = arr.k.astype(rdt)
@@ -472,7 +520,10 @@ def _exact(arr: TweezerArray, axes, throw):
     def f(x):
         pos = arr.positions.at[:, ax].add(x.reshape(n, na))
         ps = base.with_positions(pos)
-        sol = solve_dipoles(ps, beam, "direct", throw=throw)
+        if ps.magnetic:
+            sol = solve_dipoles(ps, beam, "direct", throw=throw)
+        else:
+            sol = _electric_dipoles_real(ps, beam, k)
         F = dipole_forces(ps, beam, sol)[:, ax].reshape(-1)
         Fi = isolated_forces(ps, beam)[:, ax].reshape(-1)
         return (F, Fi, sol.p), (F, sol.p, sol.E0, sol.status)

@@ -28,7 +28,6 @@ import jax.numpy as jnp
 import numpy as np
 
 from .array import TweezerArray
-from .modes import two_mode_eigenfrequencies
 from .rates import coupling_rates
 
 __all__ = [
@@ -87,8 +86,12 @@ def regime_point(phase, kd, delta_omega=0.0):
         (> 0: PT-broken, one mode grows).
     """
     g_r, g_a, D12 = coupling_rates(phase, kd)
-    w = two_mode_eigenfrequencies(g_r, g_a, delta_omega)
-    return regime(g_r, g_a, jnp.real(D12)), jnp.max(jnp.imag(w))
+    # eq. 12, ω_± = ±½√disc with real disc: max Im ω_± = ½√max(−disc, 0) (no complex sqrt,
+    # which is several times slower on CPU; equal to two_mode_eigenfrequencies, tested)
+    dw = jnp.asarray(delta_omega)
+    disc = dw**2 - 4.0 * g_a * dw + 4.0 * g_r**2
+    growth = 0.5 * jnp.sqrt(jnp.maximum(-disc, 0.0))
+    return regime(g_r, g_a, jnp.real(D12)), growth
 
 
 def regime_map(phases, kds, delta_omega=0.0, *, batch_size: int = 64):

@@ -171,6 +171,14 @@ def test_transformations_and_float32():
     np.testing.assert_allclose(jax.jit(jax.grad(f))(1.0), 1.0 / np.sqrt(1 - 0.09), rtol=1e-10)
     np.testing.assert_allclose(jax.vmap(jax.grad(f))(jnp.array([0.5, 2.0])),
                                [0.5 / np.sqrt(0.25 - 0.09), 2.0 / np.sqrt(4 - 0.09)], rtol=1e-10)
+    # regime_point's real-discriminant growth rate equals max Im of eq. 12
+    P, Q = jnp.meshgrid(jnp.linspace(0.01, 3.1, 23), jnp.linspace(0.1, 6.0, 19))
+    for dw in (0.0, 0.2, -0.35):
+        _, grow = jax.vmap(regime_point, in_axes=(0, 0, None))(P.ravel(), Q.ravel(), dw)
+        gr_, ga_, _ = coupling_rates(P.ravel(), Q.ravel())
+        ref = jnp.max(jnp.imag(two_mode_eigenfrequencies(gr_, ga_, dw)), axis=0)
+        np.testing.assert_allclose(grow, ref, atol=1e-12)
+        assert dw == 0.0 or np.any(np.asarray(grow) > 0)
     code32, gr32 = regime_point(jnp.float32(0.7), jnp.float32(2.1), jnp.float32(0.3))
     code64, gr64 = regime_point(0.7, 2.1, 0.3)
     assert int(code32) == int(code64) and gr32.dtype == jnp.float32
