@@ -98,6 +98,7 @@ __all__ = ["sweep", "Grid", "OK", "NONFINITE", "ERROR", "PENDING"]
 
 _DEFAULT_MAX_CHUNK = 1 << 24  # points; keeps progress/resume granular on big grids
 _CPU_CHUNK_BYTES = 4 << 20  # inputs + outputs per chunk on CPU backends (cache-sized)
+_HOST_CHECK_PLATFORMS = ("cpu",)  # where NumPy checks finiteness on the fetched chunk
 
 
 # --- tracing ---------------------------------------------------------------------------------
@@ -370,7 +371,7 @@ class _Evaluator:
         # CPU: "device" buffers are host memory, the finiteness check runs in NumPy on the
         # fetched chunk (see _host_status); accelerators check on the device, so only
         # outputs and status cross the bus and the host never scans the outputs
-        self.host_check = all(d.platform == "cpu" for d in self.devices)
+        self.host_check = all(d.platform in _HOST_CHECK_PLATFORMS for d in self.devices)
         point = _point_fn(traced, check_finite=not self.host_check)
 
         def local(*flat):
@@ -698,6 +699,16 @@ def _store_block(sink, plan, b, names, outs, st):
 
 
 def _run_local(ev: _Evaluator, names, g, plan, todo, sink, stats, bar):
+    # device copies of trailing-axis inputs live for one sweep only: a grid array mutated in
+    # place between two sweeps must not be served from a stale copy
+    ev._inputs.clear()
+    try:
+        _run_chunks(ev, names, g, plan, todo, sink, stats, bar)
+    finally:
+        ev._inputs.clear()
+
+
+def _run_chunks(ev: _Evaluator, names, g, plan, todo, sink, stats, bar):
     pending = None
 
     def finish(p):

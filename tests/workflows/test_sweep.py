@@ -391,3 +391,60 @@ def test_progress_callable_and_tqdm(capsys):
     assert seen == [(1, 3), (2, 3), (3, 3)]
     sweep(wave, {"x": [0.1, 0.2], "y": [1.0]}, progress=True)
     assert "pt/s" in capsys.readouterr().err
+
+
+def nan_parts(x):
+    """Non-finite values hidden in single components: the imaginary part of a complex scalar
+    (x = 3) and one element of a vector output (x = 7, +inf)."""
+    c = jnp.where(x == 3.0, jax.lax.complex(x, jnp.nan), jax.lax.complex(x, -x))
+    v = jnp.array([x, jnp.where(x == 7.0, jnp.inf, 2.0 * x)])
+    return {"c": c, "v": v}
+
+
+def test_nonfinite_component_detected_per_point_across_chunks(monkeypatch):
+    """Status comes from every component (complex imag part, one vector element) of only the
+    bad points, in whichever chunk they fall; all-OK chunks stay OK (CPU host-side check)."""
+    xs = np.arange(10.0)
+    ds = sweep(nan_parts, {"x": xs}, chunk_size=4, progress=False, fill_value=-1.0)
+    bad = (xs == 3.0) | (xs == 7.0)
+    np.testing.assert_array_equal(ds.status.values, np.where(bad, NONFINITE, OK))
+    assert ds.status.dtype == np.int32
+    np.testing.assert_array_equal(ds.c.values, np.where(bad, -1.0, xs - 1j * xs))
+    np.testing.assert_array_equal(ds.v.values[:, 1], np.where(bad, -1.0, 2.0 * xs))
+    # the same with the finiteness check compiled into the chunk (the accelerator path)
+    from jaxbind.workflows import sweep as sweep_mod
+
+    monkeypatch.setattr(sweep_mod, "_HOST_CHECK_PLATFORMS", ())
+    monkeypatch.setattr(sweep_mod, "_EVAL_CACHE", {})
+    dev = sweep(nan_parts, {"x": xs}, chunk_size=4, progress=False, fill_value=-1.0)
+    for v in ("c", "v", "status"):
+        np.testing.assert_array_equal(dev[v].values, ds[v].values)
+
+
+def test_cpu_chunks_are_cache_sized_unless_chunk_size_given(monkeypatch):
+    """On CPU the budget-derived chunk is capped to _CPU_CHUNK_BYTES of inputs+outputs (not
+    when chunk_size is explicit); the values do not depend on the chunking."""
+    from jaxbind.workflows import sweep as sweep_mod
+
+    xs, ys = np.linspace(0, 3, 40), np.linspace(0.5, 2.0, 30)
+    one = sweep(wave, {"x": xs, "y": ys}, progress=False)
+    assert json.loads(one.attrs["sweep_stats"])["n_chunks"] == 1
+    monkeypatch.setattr(sweep_mod, "_CPU_CHUNK_BYTES", 64 * 30 * 8)  # ~ a few rows of y
+    capped = sweep(wave, {"x": xs, "y": ys}, progress=False)
+    st = json.loads(capped.attrs["sweep_stats"])
+    io = 2 * 8 + 8 + 2 * 16 + 8  # x, y, a, c (2 complex), s: bytes per point
+    assert st["n_chunks"] > 1 and st["chunk_points"] * io <= sweep_mod._CPU_CHUNK_BYTES
+    explicit = sweep(wave, {"x": xs, "y": ys}, chunk_size=xs.size * ys.size, progress=False)
+    assert json.loads(explicit.attrs["sweep_stats"])["n_chunks"] == 1
+    for v in ("a", "c", "s", "status"):
+        np.testing.assert_array_equal(capped[v].values, one[v].values)
+
+
+def test_grid_array_mutated_between_sweeps_is_not_served_stale():
+    """Device copies of grid arrays are reused across chunks of one sweep only."""
+    xs, ys = np.linspace(0.1, 1.0, 6), np.linspace(0.5, 2.0, 5)
+    a = sweep(wave, {"x": xs, "y": ys}, chunk_size=10, progress=False)
+    ys *= 2.0  # same object, same shape: the cached executable is reused
+    b = sweep(wave, {"x": xs, "y": ys}, chunk_size=10, progress=False)
+    np.testing.assert_allclose(a.a.values, np.sin(xs)[:, None] * (ys / 2.0), rtol=1e-14)
+    np.testing.assert_allclose(b.a.values, np.sin(xs)[:, None] * ys, rtol=1e-14)
