@@ -26,7 +26,8 @@ import equinox as eqx  # noqa: E402
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
-from jaxbind.mechanics.array import TweezerArray, _exact_diffusion_scaled, linearize  # noqa: E402
+from jaxbind.mechanics.array import TweezerArray, linearize  # noqa: E402
+from jaxbind.mechanics.exact import _exact_diffusion_scaled  # noqa: E402
 from jaxbind.mechanics.regimes import regime_point  # noqa: E402
 from jaxbind.optics.dipoles import solve_dipoles  # noqa: E402
 from jaxbind.optics.forces import dipole_forces, isolated_forces  # noqa: E402

@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 
 from jaxbind import constants as Cst
-from jaxbind.mechanics.array import TweezerArray, _angular_kernel, linearize
+from jaxbind.mechanics.array import TweezerArray, linearize
+from jaxbind.mechanics.exact import _angular_kernel
 from jaxbind.mechanics.rates import coupling_rates, two_particle_rates
 from jaxbind.optics.green import green_scaled
 
