@@ -15,7 +15,8 @@ import pickle
 import jax
 import numpy as np
 
-from .sweep import _Evaluator, _Spec, _block_inputs, _n_valid, _quiet_callbacks, _short, _store_block, _trace
+from ._chunks import _Evaluator, _quiet_callbacks, _short, _Spec
+from .sweep import _block_inputs, _n_valid, _store_block, _trace
 
 _WORKER_CACHE: dict = {}
 

@@ -412,10 +412,10 @@ def test_nonfinite_component_detected_per_point_across_chunks(monkeypatch):
     np.testing.assert_array_equal(ds.c.values, np.where(bad, -1.0, xs - 1j * xs))
     np.testing.assert_array_equal(ds.v.values[:, 1], np.where(bad, -1.0, 2.0 * xs))
     # the same with the finiteness check compiled into the chunk (the accelerator path)
-    from jaxbind.workflows import sweep as sweep_mod
+    from jaxbind.workflows import _chunks
 
-    monkeypatch.setattr(sweep_mod, "_HOST_CHECK_PLATFORMS", ())
-    monkeypatch.setattr(sweep_mod, "_EVAL_CACHE", {})
+    monkeypatch.setattr(_chunks, "_HOST_CHECK_PLATFORMS", ())
+    monkeypatch.setattr(_chunks, "_EVAL_CACHE", {})
     dev = sweep(nan_parts, {"x": xs}, chunk_size=4, progress=False, fill_value=-1.0)
     for v in ("c", "v", "status"):
         np.testing.assert_array_equal(dev[v].values, ds[v].values)
