@@ -38,8 +38,12 @@ from .optics.mie import (
     dipole_polarizabilities as dipole_polarizabilities,
     kerker_deviation as kerker_deviation,
     kerker_polarizabilities as kerker_polarizabilities,
+    MieEfficiencies as MieEfficiencies,
     mie_coefficients as mie_coefficients,
     mie_efficiencies as mie_efficiencies,
+    required_n_start as required_n_start,
+    scaled_dipole_polarizabilities as scaled_dipole_polarizabilities,
+    wiscombe_n_max as wiscombe_n_max,
 )
 
 # optics: beams
@@ -48,6 +52,36 @@ from .optics.beams import (
     PlaneWave as PlaneWave,
     Tweezer as Tweezer,
     intensity_map as intensity_map,
+)
+
+# optics: particles, self-consistent dipoles, forces
+from .optics.particles import Particle as Particle, Particles as Particles
+from .optics.dipoles import DipoleSolution as DipoleSolution, solve_dipoles as solve_dipoles
+from .optics.forces import (
+    NonReciprocity as NonReciprocity,
+    dipole_forces as dipole_forces,
+    interparticle_forces as interparticle_forces,
+    nonreciprocity_factors as nonreciprocity_factors,
+    optical_forces as optical_forces,
+    optical_torques as optical_torques,
+    stiffness_matrix as stiffness_matrix,
+)
+
+# optics: potentials, Casimir–Polder, quantum states of the drive
+from .optics.potentials import (
+    binding_potentials as binding_potentials,
+    joint_binding_potential as joint_binding_potential,
+    potential_minima as potential_minima,
+    total_potentials as total_potentials,
+    trap_potential as trap_potential,
+    tweezer_pair as tweezer_pair,
+)
+from .optics.casimir import casimir_polder as casimir_polder, casimir_polder_energy as casimir_polder_energy
+from .optics.drive_states import (
+    CatState as CatState,
+    CoherentMixture as CoherentMixture,
+    CoherentState as CoherentState,
+    SqueezedVacuum as SqueezedVacuum,
 )
 
 # workflows
