@@ -22,6 +22,7 @@ from jaxbind.quantum.cooling import (
     rate_equations,
     steady_state_occupations,
     steady_state_occupations_root,
+    steady_state_sweep,
     transfer_rates,
 )
 
@@ -200,3 +201,23 @@ def test_bad_input():
     assert int(steady_state_occupations_root(blue, throw=False).status) == STATUS_NO_COOLING
     with pytest.raises(eqx.EquinoxRuntimeError, match="Γ_opt"):
         optical_occupation(blue)
+
+
+def test_sweep_matches_per_point_including_statuses():
+    # chunked sweep (padding: 7 points, chunk 3) == per-point vmap, incl. bad statuses
+    kg = jnp.array([0.9, 1.001, 1.5, 3.0, 10.0, 50.0, 2.0])
+    g = jnp.array([0.05, 0.01, 0.05, 0.02, 0.1, 0.05, 0.03])
+    delta = jnp.array([1.0, 1.0, 1.0, -1.0, 1.0, 1.0, 1.0])
+    kw = {k: v for k, v in FIG2.items() if k != "delta"}
+    # K_g ≤ 1 is only accepted traced (→ NaN g1 → STATUS_INVALID_INPUT)
+    p = jax.jit(lambda kg: CoolingParams.from_kg(kg, 0.1, g, delta=delta, **kw))(kg)
+    sw = jax.jit(lambda p: steady_state_sweep(p, chunk_size=3))(p)
+    ref = jax.vmap(lambda k, gg, d: steady_state_occupations(
+        CoolingParams.from_kg(k, 0.1, gg, delta=d, **kw), throw=False))(kg, g, delta)
+    np.testing.assert_array_equal(sw.status, ref.status)
+    assert list(np.asarray(sw.status)[[0, 3]]) == [STATUS_INVALID_INPUT, STATUS_NO_COOLING]
+    np.testing.assert_allclose(sw.n_a, ref.n_a, rtol=1e-13)
+    np.testing.assert_allclose(sw.n_b, ref.n_b, rtol=1e-13)
+    # 2-D grid keeps its shape
+    grid = steady_state_sweep(fig2(jnp.linspace(1.5, 5, 4)[:, None], jnp.array([[0.01, 0.05]])))
+    assert grid.n_b.shape == (4, 2) and np.all(np.asarray(grid.status) == STATUS_OK)
