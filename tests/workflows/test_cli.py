@@ -65,8 +65,8 @@ def test_dry_run_list_optimize_and_info(tmp_path, capsys):
     assert "18 points" in capsys.readouterr().out
     assert main(["sweep", "--list"]) == 0
     assert "mie_efficiencies(" in capsys.readouterr().out
-    assert main(["optimize", "x.toml"]) == 2
-    assert "not available yet" in capsys.readouterr().err
+    assert main(["optimize", str(tmp_path / "x.toml")]) == 2  # missing config: clear error
+    assert "x.toml" in capsys.readouterr().err
     assert main(["info"]) == 0
     assert "x64 enabled" in capsys.readouterr().out
 
