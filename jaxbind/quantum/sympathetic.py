@@ -40,6 +40,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -47,7 +48,7 @@ from .._checks import as_float_array, check_finite, check_positive, is_concrete
 from .._types import Array
 from ..mechanics.rates import coupling_rates
 from .cooling import CoolingParams
-from .gaussian import STATUS_OK, LinearSystem, steady_state
+from .gaussian import STATUS_OK, LinearSystem, physicality, steady_state
 from .models import add_cavity, add_thermal_bath
 from .observables import occupations
 
@@ -55,6 +56,7 @@ __all__ = [
     "SympatheticParams",
     "SympatheticSteadyState",
     "STATUS_NOT_PHYSICAL",
+    "RECOIL_PER_G",
     "binding_matrices",
     "sympathetic_system",
     "steady_occupations",
@@ -63,7 +65,12 @@ __all__ = [
     "cooling_objective",
 ]
 
-STATUS_NOT_PHYSICAL = 3  #: recoil diffusion matrix D (with correlations) not ⪰ 0
+STATUS_NOT_PHYSICAL = 3  #: the Gaussian generator violates D + (i/2)(AΩ + ΩAᵀ) ⪰ 0
+#: γ_rec/G of paper 001's closed forms (jaxbind.mechanics.rates module docstring):
+#: D_jj = (kF0/4)(2/15)α²(5κ'² + 2), G = C kd/(2mω) = F0 k α² κ'²/(4mω) for polarization
+#: ⟂ the line, so γ_rec/G = 4(5κ'² + 2)/(30κ'²) → 14/15 for k' = k (z_R ≫ 1/k).  It keeps
+#: the recoil matrix D ⪰ 0 for kd ≳ 1.1 (|D_12| ≤ G/kd).
+RECOIL_PER_G = 14.0 / 15.0
 _KINDS = ("beam_splitter", "position")
 
 
@@ -75,7 +82,8 @@ class SympatheticParams(eqx.Module):
         phases: (N,) tweezer phases φ_j (rad).
         powers: (N,) relative tweezer powers p_j > 0 (C_ij ∝ √(p_i p_j), recoil ∝ p_j).
         G: binding scale G of paper 000 eq. A7 at unit powers (g = G/kd).
-        gamma_rec: recoil heating rate at unit power (paper 001 γ_rec), ≥ 0.
+        gamma_rec: recoil heating rate at unit power (paper 001 γ_rec), ≥ 0; default
+            ``RECOIL_PER_G``·G, the ratio of paper 001's closed forms (see the constant).
         kappa: (N,) bath energy damping rates κ_j > 0; nbar: (N,) bath occupations ≥ 0.
         g_c: cavity–particle-0 coupling; delta: cavity detuning Δ = ω_c − ω_L;
         kappa_c: cavity energy decay rate > 0.
@@ -98,7 +106,7 @@ class SympatheticParams(eqx.Module):
     compensate: bool = eqx.field(static=True, default=True)
     nearest_neighbour: bool = eqx.field(static=True, default=False)
 
-    def __init__(self, kx, phases, powers=1.0, G=1e-3, gamma_rec=0.0, kappa=1e-3, nbar=20.0,
+    def __init__(self, kx, phases, powers=1.0, G=1e-3, gamma_rec=None, kappa=1e-3, nbar=20.0,
                  g_c=0.02, delta=1.0, kappa_c=0.2, *, cavity_kind="beam_splitter",
                  compensate=True, nearest_neighbour=False):
         kx = jnp.atleast_1d(as_float_array(kx, "kx"))
@@ -107,6 +115,8 @@ class SympatheticParams(eqx.Module):
         n = kx.shape[0]
         names = ("phases", "powers", "G", "gamma_rec", "kappa", "nbar", "g_c", "delta",
                  "kappa_c")
+        if gamma_rec is None:
+            gamma_rec = RECOIL_PER_G * jnp.asarray(G)
         vals = [as_float_array(v, k) for k, v in zip(names, (phases, powers, G, gamma_rec,
                                                            kappa, nbar, g_c, delta, kappa_c))]
         dt = jnp.result_type(kx, *vals)
@@ -197,13 +207,6 @@ def sympathetic_system(p: SympatheticParams, *, correlated_noise: bool = True) -
     return add_cavity(sysm, p.delta, p.kappa_c, gc, kind=p.cavity_kind)
 
 
-def _binding_status(p, D):
-    # Γ = 2D on the positions must be ⪰ 0 for master equation (74) to be a Lindbladian
-    ev = jnp.linalg.eigvalsh(D)
-    tol = 1e3 * jnp.finfo(p.kx.dtype).eps * jnp.maximum(jnp.max(jnp.abs(D)), 1e-30)
-    return jnp.where(ev[0] >= -tol, STATUS_OK, STATUS_NOT_PHYSICAL)
-
-
 def steady_occupations(p: SympatheticParams, *, correlated_noise: bool = True
                        ) -> SympatheticSteadyState:
     """Exact steady-state occupations of all particles and the cavity (Lyapunov equation,
@@ -211,13 +214,16 @@ def steady_occupations(p: SympatheticParams, *, correlated_noise: bool = True
 
     Returns:
         ``SympatheticSteadyState(n (N+1,), status)``: status 1 = unstable (gaussian
-        ``STATUS_UNSTABLE``), 2 = non-finite, 3 = ``STATUS_NOT_PHYSICAL`` (recoil diffusion
-        matrix not ⪰ 0); n is NaN iff status ≠ 0.
+        ``STATUS_UNSTABLE``), 2 = non-finite, 3 = ``STATUS_NOT_PHYSICAL`` (generator not
+        completely positive, :func:`~jaxbind.quantum.gaussian.physicality`); n is NaN iff
+        status ≠ 0.
     """
     sysm = sympathetic_system(p, correlated_noise=correlated_noise)
     ss = steady_state(sysm)
-    _, D = binding_matrices(p)
-    st = jnp.where(ss.status != STATUS_OK, ss.status, _binding_status(p, D)).astype(jnp.int32)
+    # complete positivity (for correlated_noise=True: Γ = 2D ⪰ 0, γ_rec large enough)
+    phys = physicality(jax.lax.stop_gradient(sysm)).is_physical
+    st = jnp.where(ss.status != STATUS_OK, ss.status,
+                   jnp.where(phys, STATUS_OK, STATUS_NOT_PHYSICAL)).astype(jnp.int32)
     n = occupations(ss.cov)
     return SympatheticSteadyState(jnp.where(st == STATUS_OK, n, jnp.nan), st)
 
