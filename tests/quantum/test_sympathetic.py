@@ -1,0 +1,157 @@
+"""Gaussian-moment sympathetic cooling with paper-001 binding (issue 6, part 3)."""
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from helpers import check_jvp
+from jaxbind.mechanics.rates import coupling_rates
+from jaxbind.quantum.cooling import CoolingParams, effective_bath, steady_state_occupations
+from jaxbind.quantum.gaussian import STATUS_UNSTABLE, physicality
+from jaxbind.quantum.sympathetic import (
+    RECOIL_PER_G,
+    STATUS_NOT_PHYSICAL,
+    SympatheticParams,
+    binding_matrices,
+    chain_params,
+    cooling_objective,
+    rate_equation_params,
+    steady_occupations,
+    sympathetic_system,
+)
+
+KD = 2 * np.pi + np.pi / 4  # cos kd = sin kd: K_g = cos(π/4 − φ)/cos(π/4 + φ) > 1 for φ ∈ (0, π/4)
+
+
+def pair(phi, G, **kw):
+    base = dict(kappa=1e-4, nbar=20.0, g_c=0.002, kappa_c=0.1)
+    return SympatheticParams([0.0, KD], [phi, 0.0], G=G, **{**base, **kw})
+
+
+def test_zero_coupling_gives_thermal_plus_recoil():
+    p = SympatheticParams([0.0, 10.0], 0.0, G=0.0, gamma_rec=0.0, g_c=0.0, nbar=[5.0, 7.0])
+    np.testing.assert_allclose(steady_occupations(p).n, [5.0, 7.0, 0.0], atol=1e-10)
+    # recoil heating γ_rec p_j on top of the bath: n = n̄ + γ_rec p/κ
+    p = SympatheticParams([0.0, 10.0], 0.0, powers=[1.0, 2.0], G=0.0, gamma_rec=1e-4, g_c=0.0,
+                          kappa=1e-3, nbar=[5.0, 7.0])
+    np.testing.assert_allclose(steady_occupations(p).n[:2], [5.1, 7.2], rtol=1e-10)
+
+
+def test_sideband_cooling_limit():
+    # one particle + cavity (full position coupling) vs the resolved-sideband weak-coupling
+    # formula n = (κ n̄ + A₊)/(κ + A₋ − A₊) (paper 004 eqs. 5-10, standard optomechanics)
+    p = SympatheticParams([0.0], [0.0], G=0.0, gamma_rec=0.0, kappa=1e-4, nbar=20.0, g_c=0.002,
+                          kappa_c=0.1, cavity_kind="position")
+    cp = CoolingParams(0.0, 0.0, 0.002, gamma=0.1, delta=1.0, omega=1.0, kappa_a=1e-4,
+                       nbar_a=20.0)
+    _, nbar_eff = effective_bath(cp)
+    assert float(nbar_eff) < 20 / 2  # real cooling, not a trivial check
+    np.testing.assert_allclose(steady_occupations(p).n[0], nbar_eff, rtol=3e-3)
+
+
+def test_binding_matches_paper001_relations():
+    p = pair(0.6, 1e-2)
+    C, D = binding_matrices(p)
+    np.testing.assert_allclose(C[0, 1] - C[1, 0], 4 * D[0, 1].imag, rtol=1e-12)
+    g_r, g_a, _ = coupling_rates(0.6, KD, 1e-2)
+    np.testing.assert_allclose(C[0, 1] / C[1, 0], (g_r + g_a) / (g_r - g_a), rtol=1e-12)
+    # K_g of the mapped rate-equation model is C01/C10 = cos(kd − φ)/cos(kd + φ)
+    np.testing.assert_allclose(rate_equation_params(p).kg, np.cos(KD - 0.6) / np.cos(KD + 0.6),
+                               rtol=1e-12)
+
+
+def test_physicality_flags_missing_correlated_noise():
+    p = pair(0.6, 1e-2, nbar=0.0)
+    assert bool(physicality(sympathetic_system(p)).is_physical)
+    assert int(steady_occupations(p).status) == 0
+    # the non-Hermitian (drift-only) model: same non-reciprocal C, no recoil noise
+    q = pair(0.6, 1e-2, nbar=0.0, gamma_rec=0.0)
+    ph = physicality(sympathetic_system(q, correlated_noise=False))
+    assert not bool(ph.is_physical) and float(ph.min_eigenvalue) < -1e-4
+    assert int(steady_occupations(q, correlated_noise=False).status) == STATUS_NOT_PHYSICAL
+    # correlated Im D but recoil below |D12|: D not ⪰ 0 → flagged as well
+    assert int(steady_occupations(q).status) == STATUS_NOT_PHYSICAL
+
+
+@pytest.mark.parametrize("phi", [0.0, 0.5])
+def test_weak_coupling_agrees_with_rate_equations(phi):
+    # |g1 ± g2| ~ G/kd ≈ 1.4e-6 ≪ κ'_a + κ_b ~ 5e-4 and small occupation change: eq. 13 valid
+    p = pair(phi, 1e-5)
+    s = steady_occupations(p)
+    r = steady_state_occupations(rate_equation_params(p))
+    np.testing.assert_allclose(s.n[:2], [r.n_a, r.n_b], rtol=5e-3)
+
+
+def test_nonreciprocal_mean_field_breaks():
+    # strong non-reciprocity K_g ≈ 28 at moderate coupling: eq. 13's (R₊ − R₋) n_a n_b term
+    # predicts strong cooling of B; the physical linear model (with recoil) heats it instead
+    p = pair(0.75, 1e-3, kappa=1e-3, g_c=0.01)
+    s = steady_occupations(p)
+    r = steady_state_occupations(rate_equation_params(p))
+    nbar_b = 20.0 + RECOIL_PER_G * 1e-3 / 1e-3
+    assert float(r.n_b) < 0.5 * nbar_b
+    assert float(s.n[1]) > 0.95 * nbar_b
+
+
+def test_chain_and_instability_status():
+    out = [steady_occupations(chain_params(n, KD, 0.0, G=3e-3, kappa=1e-4, g_c=0.01,
+                                           nearest_neighbour=True)) for n in (1, 2, 3)]
+    assert all(int(o.status) == 0 for o in out)
+    last = [float(o.n[-2]) for o in out]
+    # particle 0 is cavity cooled; the last particle is less cold the longer the chain
+    assert last[0] < last[1] < last[2]
+    # a strongly directional all-to-all chain is a directional amplifier → unstable
+    p = chain_params(4, KD, -0.7, G=3e-3, kappa=1e-4, g_c=0.01)
+    s = steady_occupations(p)
+    assert int(s.status) == STATUS_UNSTABLE and np.all(np.isnan(s.n))
+    val, st = cooling_objective(p)
+    assert int(st) == STATUS_UNSTABLE and float(val) == 1e6
+
+
+def _objective_of(x):
+    # x = (φ_0, kx_1, p_1, Δ, g_c)
+    p = SympatheticParams(jnp.stack([0.0, x[1]]), jnp.stack([x[0], 0.0]),
+                          powers=jnp.stack([1.0, x[2]]), G=1e-3, kappa=1e-3, nbar=20.0,
+                          g_c=x[4], delta=x[3], kappa_c=0.2)
+    return cooling_objective(p)[0]
+
+
+def test_objective_jit_vmap_grad():
+    x = jnp.array([0.3, KD, 1.2, 1.05, 0.01])
+    f = jax.jit(_objective_of)
+    np.testing.assert_allclose(f(x), _objective_of(x), rtol=1e-10)
+    check_jvp(f, x, eps=1e-6, rtol=1e-5, n_dirs=2)
+    g = jax.jit(jax.grad(_objective_of))(x)
+    assert np.all(np.isfinite(g)) and np.all(g != 0)
+    xs = jnp.stack([x, x.at[0].set(0.6)])
+    gv = jax.jit(jax.vmap(jax.grad(_objective_of)))(xs)
+    np.testing.assert_allclose(gv[0], g, rtol=1e-8)
+    np.testing.assert_allclose(jax.vmap(f)(xs)[1], f(xs[1]), rtol=1e-10)
+
+
+def test_float32_matches_float64():
+    x64 = np.array([0.3, KD, 1.2, 1.05, 0.01])
+    v64 = _objective_of(jnp.asarray(x64))
+    v32 = _objective_of(jnp.asarray(x64, jnp.float32))
+    assert v32.dtype == jnp.float32
+    np.testing.assert_allclose(v32, v64, rtol=1e-4)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="kappa"):
+        SympatheticParams([0.0, 7.0], 0.0, kappa=0.0)
+    with pytest.raises(ValueError, match="cavity_kind"):
+        SympatheticParams([0.0, 7.0], 0.0, cavity_kind="nope")
+    with pytest.raises(ValueError, match="kx"):
+        SympatheticParams([0.0, 0.0], 0.0)
+    with pytest.raises(ValueError, match="phases"):
+        SympatheticParams([0.0, 7.0], [0.0, 1.0, 2.0])
+    with pytest.raises(ValueError, match="target"):
+        cooling_objective(pair(0.1, 1e-3), target=5)
+    with pytest.raises(ValueError, match="N = 2"):
+        rate_equation_params(chain_params(3, KD, 0.0))
+    with pytest.raises(ValueError, match="n must"):
+        chain_params(0, KD, 0.0)
+    assert isinstance(pair(0.1, 1e-3), eqx.Module)
