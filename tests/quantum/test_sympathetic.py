@@ -87,10 +87,10 @@ def test_weak_coupling_agrees_with_rate_equations(phi):
 def test_nonreciprocal_mean_field_breaks():
     # strong non-reciprocity K_g ≈ 28 at moderate coupling: eq. 13's (R₊ − R₋) n_a n_b term
     # predicts strong cooling of B; the physical linear model (with recoil) heats it instead
-    p = pair(0.75, 1e-3, kappa=1e-3, g_c=0.01)
+    p = pair(0.75, 1e-2, kappa=1e-3, g_c=0.02, kappa_c=0.2)
     s = steady_occupations(p)
     r = steady_state_occupations(rate_equation_params(p))
-    nbar_b = 20.0 + RECOIL_PER_G * 1e-3 / 1e-3
+    nbar_b = 20.0 + RECOIL_PER_G * 1e-2 / 1e-3
     assert float(r.n_b) < 0.5 * nbar_b
     assert float(s.n[1]) > 0.95 * nbar_b
 
