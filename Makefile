@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: demo test test-all bench venv clean
+.PHONY: demo test test-all bench notebooks venv clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,9 @@ test-all: $(STAMP)
 
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+notebooks: $(STAMP)
+	MPLBACKEND=Agg $(PY) notebooks/execute.py
 
 clean:
 	rm -rf $(VENV) jaxbind-out .pytest_cache
