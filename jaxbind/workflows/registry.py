@@ -21,13 +21,12 @@ import jax.numpy as jnp
 
 REGISTRY = {
     "green_tensor": "jaxbind.workflows.registry:green_scan",
+    "regime_map": "jaxbind.workflows.registry:regime_map_point",
     "mie_efficiencies": "jaxbind.workflows.registry:mie_efficiency_point",
     "nonreciprocity_pair": "jaxbind.workflows.registry:nonreciprocity_pair",
     "sympathetic_cooling": "jaxbind.workflows.registry:sympathetic_cooling_point",
 }
 
-# Not available yet (their kernels have not landed): the paper 000 regime map needs
-# jaxbind.mechanics (two_particle_rates, eigenfrequencies).
 
 
 def resolve(name: str):
@@ -133,3 +132,20 @@ def sympathetic_cooling_point(kg, g, g2=0.1, gamma=1.0, delta=1.0, omega=1.0, ka
                               kappa_b=kappa_b, nbar_a=nbar_a, nbar_b=nbar_b)
     s = steady_state_occupations(p, throw=False)
     return {"n_a": s.n_a, "n_b": s.n_b, "status": s.status}
+
+
+def regime_map_point(phase, kd, delta_omega=0.0):
+    """Paper 000 Fig. 3: rates g_r, g_a, D12, regime code and PT growth at one (φ, kd) point.
+
+    ``phase`` φ = φ_1 − φ_2 (rad), ``kd`` = k·d, ``delta_omega`` δω in units of G (paper 000
+    eq. A7). Returns g_r, g_a (units of G), Re/Im D12, ``regime`` (0 none, 1 reciprocal,
+    2 directional, 3 antireciprocal, 4 noise-correlation dominated) and ``growth`` = max Im ω_±
+    of eq. 12 (> 0 where generalized PT symmetry is broken).
+    """
+    from jaxbind.mechanics.rates import coupling_rates
+    from jaxbind.mechanics.regimes import regime_point
+
+    g_r, g_a, d12 = coupling_rates(phase, kd)
+    code, growth = regime_point(phase, kd, delta_omega)
+    return {"g_r": g_r, "g_a": g_a, "re_D12": jnp.real(d12), "im_D12": jnp.imag(d12),
+            "regime": code.astype(jnp.int32), "growth": growth}
