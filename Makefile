@@ -29,7 +29,7 @@ bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 notebooks: $(STAMP)
-	MPLBACKEND=Agg $(PY) notebooks/execute.py
+	$(PY) notebooks/execute.py
 
 clean:
 	rm -rf $(VENV) jaxbind-out .pytest_cache
