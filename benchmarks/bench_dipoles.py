@@ -10,6 +10,30 @@
    NumPy-vectorized implementation of paper 003 eqs. 3–5 (scalar fields). Both the
    one-scattering-event (paper 003) and the self-consistent forces. Target: ≥ 5× faster.
 
+Pair-sweep target status (measured on the 2-core AMD EPYC shared host, CPU time per distance
+via time.process_time, float64, so the load from other processes largely cancels): NOT MET.
+
+    NumPy paper-003 eqs. 3–5:  Born-1 ≈ 150–250 ns/point,  exact ≈ 920 ns/point
+    ours (general N-particle): Born-1 ≈ 830 ns/point,      exact ≈ 4–6× NumPy's time
+    5× target would need:      Born-1 ≤ 30–50 ns/point,    exact ≤ 185 ns/point
+
+Why (profiled pieces, vmap over 65 536 distances, CPU ns/point): building the problem alone
+(Particles, overlap check, polarizabilities, plane-wave fields at the two particles) costs
+≈ 110, the Born-1 solve ≈ 200 and the closed-form forces ≈ 780, against a 5× budget of
+≈ 40 for everything. NumPy exploits the paper's 1-D symmetry: 4 scalar complex unknowns and
+≈ 130 array operations per point, each ≈ 1 ns (memory-bound). The general code carries 12
+complex unknowns in 3-D (fields of 2 sources × 2 kinds × 3 components, 3 × 3 tensor
+gradients): ≈ 400 complex multiply-adds for Born-1, ≈ 3200 real flops. XLA CPU on this
+machine does ≈ 0.65 ns per fused complex multiply-add (≈ 0.07 ns per real f64 FMA), so even a
+perfectly fused general kernel needs ≈ 250 ns/point for Born-1, five times the budget.
+An attempt to unroll the whole N ≤ 4 kernel into scalar (B,)-shaped operations (pairs
+evaluated once, closed-form ∂g, block Schur elimination with an unrolled pivoted 6×6 solve)
+did not help: Born-1 stayed at 835 ns/point (XLA duplicated the pair functions into ~14
+output fusions: 28 sine, 14 cosine ops for one pair), and the exact path's HLO grew so much
+that compiling the chunked sweep took > 10 minutes. Reaching 5× would need a hand-written
+kernel specialized to isotropic pairs (the pair-frame reduction to paper 003's 4 × 4 scalar
+system), i.e. the special case rather than the general engine.
+
     python benchmarks/bench_dipoles.py                 # N = 2000, 10⁶ distances, float64
     python benchmarks/bench_dipoles.py --quick         # N = 300, 10⁵ distances
     python benchmarks/bench_dipoles.py --n 4096 --f32  # the GPU size (also float32)
