@@ -5,9 +5,11 @@ eq. 10) solves the continuous Lyapunov equation. Two solvers, both GPU-capable, 
 with ``jax.vmap`` and free of eigendecompositions (so they stay accurate at and near
 exceptional points, where A is not diagonalizable):
 
-* ``"kron"``: the vectorised equation (A ⊗ 1 + 1 ⊗ A) vec X = −vec D solved by LU
-  (lineax). Cost O(n⁶); best for n ≲ 8 (up to 4 oscillators), where it is a single batched
-  LU.
+* ``"kron"``: the vectorised equation (A ⊗ 1 + 1 ⊗ A) vec X = −vec D restricted to the
+  n(n+1)/2 independent entries of the symmetric X (D symmetric), solved by LU (lineax).
+  Cost O(n⁶/8); best for n ≲ 8 (up to 4 oscillators), where it is one small batched LU.
+  Stability comes from the same factorisation (Lyapunov's theorem: A is Hurwitz iff the
+  solution Y of A Y + Y Aᵀ + 1 = 0 is positive definite — tested by Cholesky).
 * ``"sign"``: the matrix-sign-function Newton iteration (Roberts 1971; Byers 1987).
   For Z = [[A, D], [0, −Aᵀ]] with A Hurwitz, sign(Z) = [[−1, 2X], [0, 1]]; the Newton
   iteration Z ← (μZ + (μZ)⁻¹)/2 acts blockwise as
@@ -24,8 +26,8 @@ equation with the same operator and the *adjoint* Lyapunov equation Aᵀ Λ + Λ
 the cotangent; iterations are never differentiated. For the sign method the iterates A_k⁻¹
 are stored once, so the adjoint solve costs only 2 matrix products per step.
 
-Stability (A Hurwitz, i.e. max Re λ(A) < 0) is decided without eigenvalues: the sign
-iteration applied to A alone converges to sign(A) = −1 exactly when A is Hurwitz; a matrix
+Stability (A Hurwitz, i.e. max Re λ(A) < 0) is decided without eigenvalues: by the
+Lyapunov test above (kron), or (sign) because the sign iteration applied to A alone converges to sign(A) = −1 exactly when A is Hurwitz; a matrix
 with an eigenvalue in the right half plane converges to sign(A) ≠ −1 (‖sign(A) + 1‖ ≥ 2),
 and one with eigenvalues on the imaginary axis does not converge.
 """
@@ -38,6 +40,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
+import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
 __all__ = [
@@ -179,6 +182,25 @@ class _SignLyapunovSolver(lx.AbstractLinearSolver):
         return True
 
 
+def _sym_vec_operator(A):
+    """Matrix of X ↦ A X + X Aᵀ on the upper-triangle coordinates of a symmetric X."""
+    n = A.shape[0]
+    iu, ju = np.triu_indices(n)
+    # row (i, j), column (k, l), k ≤ l: A_ik δ_jl + δ_ik A_jl + [k ≠ l](A_il δ_jk + δ_il A_jk)
+    i, j = iu[:, None], ju[:, None]
+    k, l = iu[None, :], ju[None, :]
+    off = (k != l).astype(np.float64)
+    K = A[i, k] * (j == l) + (i == k) * A[j, l]
+    K = K + off * (A[i, l] * (j == k) + (i == l) * A[j, k])
+    return K.astype(A.dtype), (iu, ju)
+
+
+def _from_upper(x, idx, n):
+    iu, ju = idx
+    X = jnp.zeros((n, n), x.dtype).at[iu, ju].set(x)
+    return X + jnp.triu(X, 1).T
+
+
 def _check_square(name: str, x) -> None:
     s = jnp.shape(x)
     if len(s) != 2 or s[0] != s[1]:
@@ -200,7 +222,8 @@ def solve_lyapunov(
 
     Args:
         A: (n, n) real drift matrix (any time unit; X is dimensionless when D/A is).
-        D: (n, n) real matrix (symmetric for covariances).
+        D: (n, n) real matrix (symmetric for covariances; ``"kron"`` uses its symmetric
+            part).
         method: ``"kron"`` (vectorised LU, n ≤ ~8), ``"sign"`` (Newton sign iteration),
             or ``"auto"`` (kron when n ≤ ``KRON_MAX_SIZE``). Static.
         max_steps: bound on sign-iteration steps (static).
@@ -225,16 +248,23 @@ def solve_lyapunov(
     if method not in ("kron", "sign"):
         raise ValueError(f"method must be 'auto', 'kron' or 'sign', got {method!r}")
 
-    state = sign_iterates(jax.lax.stop_gradient(A), max_steps)
-    hurwitz = _hurwitz_from_state(state)
     if method == "kron":
+        # Symmetric part of D only (the solution of the symmetric problem is symmetric).
+        Ds = 0.5 * (D + D.T)
+        K, idx = _sym_vec_operator(A)
+        op = lx.MatrixLinearOperator(K)
+        lu = lx.LU()
+        lu_state = lu.init(jax.lax.stop_gradient(op), {})
+        rhs = -Ds[idx]
+        X = _from_upper(lx.linear_solve(op, rhs, lu, state=lu_state, throw=False).value, idx, n)
+        # Lyapunov stability test with the same factorisation (no gradient needed).
         eye = jnp.eye(n, dtype=dtype)
-        K = jnp.kron(A, eye) + jnp.kron(eye, A)  # row-major vec: vec(AX + XAᵀ)
-        sol = lx.linear_solve(
-            lx.MatrixLinearOperator(K), -D.reshape(-1), lx.LU(), throw=False
-        )
-        X = sol.value.reshape(n, n)
+        Y = lx.linear_solve(jax.lax.stop_gradient(op), -eye[idx], lu, state=lu_state, throw=False).value
+        L = jnp.linalg.cholesky(_from_upper(jax.lax.stop_gradient(Y), idx, n))
+        hurwitz = jnp.all(jnp.isfinite(L))
     else:
+        state = sign_iterates(jax.lax.stop_gradient(A), max_steps)
+        hurwitz = _hurwitz_from_state(state)
         struct = jax.ShapeDtypeStruct((n, n), dtype)
         op = lx.FunctionLinearOperator(lambda Y: A @ Y + Y @ A.T, struct)
         sol = lx.linear_solve(op, -D, _SignLyapunovSolver(), state=state, throw=False)

@@ -170,12 +170,15 @@ def test_physicality_reports_nonreciprocal_without_noise():
     bad = LinearSystem.from_langevin([1.0, 1.0], C, grec * np.eye(2), hbar=1.0, nonreciprocity="from_C")
     rep = physicality(bad)
     assert not bool(rep.is_physical) and float(rep.min_eigenvalue) < -1e-3
-    # The same coupling with the matching Im D (eq. 81) is physical.
-    D = np.array([[grec, 0.5j * (C[0, 1] - C[1, 0]) / 2], [0, grec]])
+    # The same coupling with the matching Im D (eq. 81) and D11 D22 ≥ |D12|² is physical.
+    grec = 0.05
+    D = np.array([[grec, 0.25j * (C[0, 1] - C[1, 0])], [0, grec]])
     D[1, 0] = np.conj(D[0, 1])
     good = LinearSystem.from_langevin([1.0, 1.0], C, D, hbar=1.0)
     np.testing.assert_allclose(good.A, bad.A, atol=1e-15)
     assert bool(physicality(good).is_physical)
+    D[0, 0] = D[1, 1] = 0.01  # |D12|² > D11 D22: not completely positive, reported
+    assert not bool(physicality(LinearSystem.from_langevin([1.0, 1.0], C, D, hbar=1.0)).is_physical)
     # quantum_noise completion of a non-Hermitian coupling (paper 004 eq. 1) is physical
     s = from_nonhermitian(np.array([[1.0, 0.4], [0.1, 1.0]]))
     assert bool(physicality(s).is_physical)

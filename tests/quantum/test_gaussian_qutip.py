@@ -94,7 +94,9 @@ def _moments(rho, x):
     return mean, V
 
 
-@pytest.mark.parametrize("n_modes,N", [(2, 9), (3, 6)])
+@pytest.mark.parametrize(
+    "n_modes,N", [(2, 9), pytest.param(3, 6, marks=pytest.mark.slow)]  # 3 modes: minutes of sparse LU
+)
 def test_steady_state_vs_qutip(n_modes, N):
     h, g, U, V = _model(n_modes)
     s = LinearSystem.from_modes(h, g, U, V)
