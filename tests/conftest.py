@@ -8,6 +8,11 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
+# jax-ml/jax#25861: with asynchronous dispatch on the CPU client, programs that contain host
+# callbacks (eqx.error_if uses one) can deadlock — all threads waiting, no CPU used — which we
+# saw on the 2-core machine under load. Inline dispatch avoids it (tests only; the library
+# never changes global config).
+jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

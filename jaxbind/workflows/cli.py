@@ -148,6 +148,11 @@ def main(argv=None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0
+    # The CLI owns its process, so it may set JAX's config (the library never does): inline
+    # CPU dispatch avoids the host-callback deadlock of jax-ml/jax#25861 seen on small machines.
+    import jax
+
+    jax.config.update("jax_cpu_enable_async_dispatch", False)
     return args.func(args)
 
 
