@@ -84,9 +84,64 @@ from .optics.drive_states import (
     SqueezedVacuum as SqueezedVacuum,
 )
 
+# mechanics: tweezer arrays -> linearized non-Hermitian model, modes, regimes
+from .mechanics.array import (
+    LinearizedArray as LinearizedArray,
+    TweezerArray as TweezerArray,
+    linearize as linearize,
+)
+from .mechanics.rates import (
+    TwoParticleRates as TwoParticleRates,
+    coupling_rates as coupling_rates,
+    two_particle_rates as two_particle_rates,
+)
+from .mechanics.modes import (
+    dynamical_matrix as dynamical_matrix,
+    eigenfrequencies as eigenfrequencies,
+    exceptional_points as exceptional_points,
+    modes as modes,
+    nonhermitian_hamiltonian as nonhermitian_hamiltonian,
+    petermann_factors as petermann_factors,
+    pt_phase as pt_phase,
+)
+from .mechanics.regimes import regime_map as regime_map, unidirectional_chain as unidirectional_chain
+
+# quantum: Gaussian moments, cooling, Fock-space validation
+from .quantum.gaussian import (
+    GaussianState as GaussianState,
+    LinearSystem as LinearSystem,
+    SteadyState as SteadyState,
+    evolve as evolve,
+    physicality as physicality,
+    steady_state as steady_state,
+)
+from .quantum.observables import (
+    collective_occupation as collective_occupation,
+    heat_currents as heat_currents,
+    log_negativity as log_negativity,
+    occupations as occupations,
+    purity as purity,
+    spectrum as spectrum,
+    symplectic_eigenvalues as symplectic_eigenvalues,
+)
+from .quantum.cooling import (
+    CoolingParams as CoolingParams,
+    steady_state_occupations as cooling_steady_state,
+)
+from .quantum.sympathetic import (
+    SympatheticParams as SympatheticParams,
+    cooling_objective as cooling_objective,
+    steady_occupations as sympathetic_occupations,
+)
+
 # workflows
 from .workflows.grid import Grid as Grid
 from .workflows.sweep import sweep as sweep
+from .workflows.optimize import (
+    OptimizeResult as OptimizeResult,
+    optimize as optimize,
+    optimize_restarts as optimize_restarts,
+)
 
 try:
     __version__ = _version("jaxbind")
