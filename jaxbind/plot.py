@@ -72,3 +72,44 @@ def field_map(xs, ys, intensity, markers=None, title="Tweezer-array intensity (f
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def regime_map(phases, kds, codes, names, title="Regimes of optical binding (paper 000 Fig. 3a)"):
+    """Categorical map of regime codes (P, Q) over (φ, kd) with a labelled colour bar."""
+    plt = _plt()
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+
+    cmap = ListedColormap(["0.85", "tab:blue", "tab:green", "tab:orange", "tab:purple"][: len(names)])
+    norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, cmap.N)
+    fig, ax = plt.subplots(figsize=(6.0, 3.8), dpi=110)
+    im = ax.pcolormesh(np.asarray(kds), np.asarray(phases) / np.pi, np.asarray(codes), cmap=cmap,
+                       norm=norm, shading="auto")
+    cb = fig.colorbar(im, ax=ax, ticks=np.arange(len(names)))
+    cb.ax.set_yticklabels(names, fontsize=8)
+    ax.set_xlabel("kd")
+    ax.set_ylabel("relative tweezer phase φ / π")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def occupations_vs_phase(phases, occ, rates: dict, title="Two optically bound, feedback-cooled particles"):
+    """Steady-state phonon occupations (left axis) and coupling rates (right axis) vs φ."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6.0, 3.8), dpi=110)
+    ph = np.asarray(phases) / np.pi
+    occ = np.asarray(occ)
+    for j in range(occ.shape[1]):
+        ax.plot(ph, occ[:, j], lw=2, label=f"n_{j + 1}")
+    ax.set_xlabel("relative tweezer phase φ / π")
+    ax.set_ylabel("steady-state occupation")
+    ax2 = ax.twinx()
+    for (label, y), st in zip(rates.items(), ("--", ":")):
+        ax2.plot(ph, np.asarray(y), "k" + st, lw=1, label=label)
+    ax2.set_ylabel("rate / 2π (Hz)")
+    h1, l1 = ax.get_legend_handles_labels()
+    h2, l2 = ax2.get_legend_handles_labels()
+    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper right")
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig

@@ -96,6 +96,77 @@ def _tweezer_figure(out: Path, n: int):
     return {"peak_intensity_W_per_um2": float(np.max(I) * 1e-12), "n_tweezers": len(tw), "NA": 0.8, "power_W": 0.3}
 
 
+def _regime_figure(out: Path, n: int):
+    """Paper 000 Fig. 3a as a jaxbind sweep over (φ, kd) (far-field closed forms, eqs. 6, 8)."""
+    import jax.numpy as jnp
+
+    from jaxbind import plot
+    from jaxbind.mechanics.regimes import REGIME_NAMES
+    from jaxbind.workflows.registry import regime_map_point
+    from jaxbind.workflows.sweep import sweep
+
+    phases = np.linspace(0.0, 2 * np.pi, n)
+    kds = np.linspace(1.0, 20.0, n)
+    ds = sweep(regime_map_point, {"phase": jnp.asarray(phases), "kd": jnp.asarray(kds)}, progress=False)
+    codes = np.asarray(ds["regime"].values)
+    names = [REGIME_NAMES[i] for i in range(len(REGIME_NAMES))]
+    fig = plot.regime_map(phases, kds, codes, names)
+    fig.savefig(out / "regime_map.png")
+    frac = {names[i]: float(np.mean(codes == i)) for i in range(len(names))}
+    return {"grid": [n, n], "area_fraction": frac, "bad_points": int(np.sum(ds["status"].values != 0))}
+
+
+def _pipeline_figure(out: Path, n: int):
+    """optics → mechanics → quantum: two silica spheres in tweezers, bound optically and
+    feedback-cooled; exact Gaussian steady-state occupations vs the relative tweezer phase."""
+    import jax
+    import jax.numpy as jnp
+
+    from jaxbind import plot
+    from jaxbind.mechanics.array import TweezerArray, linearize
+    from jaxbind.mechanics.rates import two_particle_rates
+    from jaxbind.quantum.gaussian import LinearSystem, steady_state
+    from jaxbind.quantum.models import add_cold_damping
+    from jaxbind.quantum.observables import occupations
+
+    lam, radius, power, na, density = 1550e-9, 100e-9, 0.35, 0.6, 2200.0
+    k = 2 * np.pi / lam
+    kd = 2 * np.pi * 3 + np.pi / 4  # distance (2π·3 + π/4)/k: unidirectional at φ = π/4
+    gamma_fb, meas = 2 * np.pi * 1e3, 2 * np.pi * 250.0  # cold-damping rate and measurement rate
+
+    def point(phi):
+        arr = TweezerArray(jnp.array([[0.0, 0.0], [0.0, kd / k]]), powers=power, wavelength=lam, NA=na,
+                           phases=jnp.stack([phi, 0.0 * phi]), polarization_angles=0.0, radius=radius,
+                           index=1.45, density=density)
+        lin = linearize(arr)
+        rates = two_particle_rates(arr)
+        # lin.D is D/ħ (N/m), so passing hbar=1 keeps every entry O(1) in float32 (ħD ≈ 1e-40
+        # would underflow); the occupations do not depend on this choice of units.
+        system = LinearSystem.from_langevin(lin.omega, lin.C, lin.D, None, lin.mass, hbar=1.0)
+        w = jnp.mean(lin.omega)
+        for j in range(2):
+            system = add_cold_damping(system, j, gamma_fb / w, meas / w)
+        ss = steady_state(system)
+        return occupations(ss.cov), ss.status, rates.g_r, rates.g_a, w
+
+    phis = jnp.linspace(0.0, 2 * np.pi, 8 * max(n // 16, 4) + 1)  # φ = π/4 is a grid point
+    occ, status, g_r, g_a, w = jax.jit(jax.vmap(point))(phis)
+    hz = 1 / (2 * np.pi)
+    fig = plot.occupations_vs_phase(np.asarray(phis), np.asarray(occ),
+                                    {"g_r/2π": np.asarray(g_r) * hz, "g_a/2π": np.asarray(g_a) * hz})
+    fig.savefig(out / "pipeline_occupations.png")
+    i = int(np.argmin(np.abs(np.asarray(phis) - np.pi / 4)))
+    return {
+        "parameters": {"wavelength_m": lam, "radius_m": radius, "power_W": power, "NA": na, "kd": kd,
+                       "cold_damping_Hz": gamma_fb * hz, "measurement_rate_Hz": meas * hz},
+        "trap_frequency_Hz": float(w[0] * hz),
+        "at_phi_pi_over_4": {"g_r_Hz": float(g_r[i] * hz), "g_a_Hz": float(g_a[i] * hz),
+                             "occupations": [float(v) for v in occ[i]]},
+        "occupation_range": [float(np.min(occ)), float(np.max(occ))],
+        "unstable_points": int(np.sum(np.asarray(status) != 0)),
+    }
+
+
 def run_demo(out="jaxbind-out", fast: bool = False) -> dict:
     """Run the demo, write figures and ``summary.json`` into ``out``; return the summary."""
     import jax
@@ -114,7 +185,8 @@ def run_demo(out="jaxbind-out", fast: bool = False) -> dict:
         "machine": platform.machine(),
         "dtype": str(np.asarray(jax.numpy.zeros(())).dtype),
     }
-    steps = (("green_tensor", _green_figure), ("mie", _mie_figure), ("tweezer_array", _tweezer_figure))
+    steps = (("green_tensor", _green_figure), ("mie", _mie_figure), ("tweezer_array", _tweezer_figure),
+             ("regime_map", _regime_figure), ("optics_mechanics_quantum", _pipeline_figure))
     for name, step in steps:
         t = time.perf_counter()
         summary[name] = step(out, n)
