@@ -62,8 +62,8 @@ def add_gas_damping(system: LinearSystem, mode: int, gamma: ArrayLike, n_th: Arr
     """Add gas damping: energy damping rate γ towards the gas occupation n̄ = k_B T/(ħω).
 
     Modelled as a thermal bath (Lindblad, completely positive; the quantum-consistent form
-    of Brownian damping for γ ≪ ω), which gives the sum/difference modes of paper 001
-    eq. 90 the temperatures n_± = (γ_rec ± g + γ n̄ … )/γ seen in the notebook.
+    of Brownian damping for γ ≪ ω). With the correlated recoil of paper 001 eq. 90 the
+    sum/difference modes then settle at n_± = n̄ + (γ_rec ± g)/γ (dimensionless rates).
     """
     return add_thermal_bath(system, mode, gamma, n_th)
 
@@ -188,25 +188,46 @@ def quantum_noise(A: Float[Array, "n n"]) -> Float[Array, "n n"]:
     return 0.5 * (Dq + Dq.T)
 
 
-def from_nonhermitian(H_eff: ArrayLike) -> LinearSystem:
+def from_nonhermitian(H_eff: ArrayLike, kind: str = "minimal_noise") -> LinearSystem:
     """Physically consistent linear system for ȧ = −i H_eff a with non-Hermitian H_eff.
 
     Paper 004 eqs. 1–2 write a non-reciprocal coupling g_ab a b† + g_ba a† b
     (g_ab ≠ g_ba*) as a non-Hermitian Hamiltonian, which alone does not preserve the
-    commutators. Here the drift is kept exactly (A_jk block = [[Re W, −Im W], [Im W, Re W]]
-    with W = −i H_eff) and the minimal quantum noise :func:`quantum_noise` that the
-    non-Hermitian part requires is added, so that :func:`physicality` holds. Add local
-    baths with :func:`add_thermal_bath` and cavities with :func:`add_cavity`.
+    commutators. Two completions (H_eff = H_h + i H_a with H_h, H_a Hermitian):
+
+    * ``"minimal_noise"``: keep the drift exactly (A_jk block = [[Re W, −Im W], [Im W, Re W]],
+      W = −i H_eff) and add the minimal quantum noise :func:`quantum_noise` it requires
+      (modes with gain, eigenvalues of H_a > 0, become phase-insensitive amplifiers);
+    * ``"reservoir"``: realise the anti-Hermitian part by a zero-temperature engineered
+      reservoir (Metelmann & Clerk, PRX 5, 021025): Lindblad rates Γ = 2(c·1 − H_a) ⪰ 0 with
+      the least local damping c = max(0, λ_max(H_a)); the drift is ȧ = −i(H_h + i H_a) a − c a,
+      i.e. the non-reciprocal coupling of H_eff plus extra local damping c (amplitude rate)
+      on every mode, with vacuum noise. No mode has gain.
+
+    Add local baths with :func:`add_thermal_bath` and cavities with :func:`add_cavity`.
 
     Args:
         H_eff: (M, M) complex matrix, H = Σ_jk (H_eff)_jk a_j† a_k (rate units).
+        kind: ``"minimal_noise"`` or ``"reservoir"`` (static).
     """
+    if kind not in ("minimal_noise", "reservoir"):
+        raise ValueError(f"kind must be 'minimal_noise' or 'reservoir', got {kind!r}")
     H = jnp.asarray(H_eff)
     if H.ndim != 2 or H.shape[0] != H.shape[1]:
         raise ValueError(f"H_eff must be a square (M, M) matrix, got shape {H.shape}")
     m = H.shape[0]
     dt = jnp.finfo(jnp.result_type(H.dtype, jnp.complex64)).dtype
-    W = -1j * H.astype(jnp.result_type(dt, jnp.complex64))
+    H = H.astype(jnp.result_type(dt, jnp.complex64))
+    if kind == "reservoir":
+        Hh = 0.5 * (H + H.conj().T)
+        Ha = (H - H.conj().T) / 2j
+        w, U = jnp.linalg.eigh(Ha)
+        c = jnp.maximum(w[-1], 0.0)
+        # Γ = 2(c − H_a) = Σ_k γ_k v_k v_k†; L_k = Σ_j u_kj a_j with Γ = u* uᵀ ⇒ u_k = √γ_k v_k*.
+        gam = jnp.maximum(2.0 * (c - w), 0.0)
+        u = (jnp.sqrt(gam)[:, None] * U.T.conj()).astype(H.dtype)
+        return LinearSystem.from_modes(Hh, jumps_a=u)
+    W = -1j * H
     A = jnp.zeros((2 * m, 2 * m), dt)
     A = A.at[0::2, 0::2].set(W.real).at[0::2, 1::2].set(-W.imag)
     A = A.at[1::2, 0::2].set(W.imag).at[1::2, 1::2].set(W.real)

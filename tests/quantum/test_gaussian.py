@@ -184,6 +184,10 @@ def test_physicality_reports_nonreciprocal_without_noise():
     assert bool(physicality(s).is_physical)
     assert float(physicality(s).min_eigenvalue) > -1e-12
     np.testing.assert_allclose(quantum_noise(-0.5 * np.eye(2)), 0.5 * np.eye(2), atol=1e-15)
+    # reservoir-engineered completion: same coupling, extra local damping c = λ_max(H_a) = 0.15
+    r = from_nonhermitian(np.array([[1.0, 0.4], [0.1, 1.0]]), kind="reservoir")
+    assert bool(physicality(r).is_physical)
+    np.testing.assert_allclose(r.A - s.A, -0.15 * np.eye(4), atol=1e-12)
     # inconsistent antisymmetric C vs Im D under the default convention raises
     with pytest.raises(ValueError, match="antisymmetric part"):
         LinearSystem.from_langevin([1.0, 1.0], C, np.eye(2) * grec + 0.0j * 1, hbar=1.0)
