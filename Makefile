@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(PY) -m pytest -n 2 -q
 
 test-all: $(STAMP)
-	$(PY) -m pytest -n 2 -q -m "" 
+	$(PY) -m pytest -n 2 -q -m "" --timeout=1800
 
 bench: $(STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

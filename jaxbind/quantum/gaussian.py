@@ -149,6 +149,8 @@ class LinearSystem(eqx.Module):
         H: ArrayLike,
         jumps: ArrayLike | None = None,
         h: ArrayLike | None = None,
+        *,
+        gamma: ArrayLike | None = None,
     ) -> "LinearSystem":
         """From a quadratic Hamiltonian and jump operators linear in the quadratures.
 
@@ -160,6 +162,9 @@ class LinearSystem(eqx.Module):
             H: (n, n) real symmetric Hamiltonian matrix (rate units).
             jumps: (K, n) complex jump-operator coefficients c_k (√rate), or None.
             h: (n,) real linear Hamiltonian term (rate units), or None.
+            gamma: (n, n) Hermitian positive-semidefinite Γ = Σ_k c_k c_k† given directly
+                (added to that of ``jumps``): avoids factorizing a rate matrix into jump
+                operators, whose eigenvectors are not differentiable at degeneracies.
         """
         _check_real("H", H)
         H = jnp.asarray(H)
@@ -178,6 +183,14 @@ class LinearSystem(eqx.Module):
                 c = c[None, :]
             check_shape("jumps", c, (None, n))
             gam = c.T @ c.conj()  # Γ_ij = Σ_k c_ki c_kj*
+        if gamma is not None:
+            g = jnp.asarray(gamma)
+            check_shape("gamma", g, (n, n))
+            if is_concrete(g):
+                gn = np.asarray(g)
+                if np.max(np.abs(gn - gn.conj().T)) > 1e-9 * max(np.max(np.abs(gn)), 1e-300):
+                    raise ValueError("gamma must be Hermitian (Γ = Σ_k c_k c_k†)")
+            gam = gam + g.astype(gam.dtype)
         A = Om @ (H - gam.imag.astype(dt))
         D = Om @ gam.real.astype(dt) @ Om.T
         b = None if h is None else Om @ jnp.asarray(h, dt)
@@ -312,6 +325,76 @@ class LinearSystem(eqx.Module):
             F = jnp.broadcast_to(jnp.asarray(F, dt), (N,))
             b = b.at[1::2].set(F / (w_ref * jnp.sqrt(hbar * m * w_ref)))
         return cls(A, 0.5 * (Dq + Dq.T), b)
+
+    @classmethod
+    def from_linearized(
+        cls,
+        lin,
+        *,
+        omega_ref: ArrayLike | None = None,
+        gas_damping: bool = True,
+        forces: bool = True,
+    ) -> "LinearSystem":
+        """From the output of :func:`jaxbind.mechanics.linearize` (paper 001 eqs. 74–81).
+
+        Uses the array's own stiffness shifts K_μ (eq. 76, with the Gouy term), couplings
+        C_μν (both the reciprocal part and the anti-reciprocal part C − Cᵀ = 4 Im D/ħ that the
+        correlated recoil noise makes physical) and the diffusion matrix ``lin.D`` = D/ħ, so
+        ħ never multiplies a small number: ħD ≈ 1e-40 N²s would underflow float32, D/ħ is
+        O(1e-10 … 1) N/m and the scaled A, D here are O(1) in either precision.
+
+        Quadratures z̃_μ = z_μ √(m_μ ω_ref/ħ), p̃_μ = p_μ/√(ħ m_μ ω_ref), time τ = ω_ref t;
+        one oscillator per degree of freedom (M = N for ``axis="z"``, 3N for ``"xyz"``).
+
+        Args:
+            lin: :class:`jaxbind.mechanics.LinearizedArray`.
+            omega_ref: reference frequency (rad/s); default mean(ω_μ).
+            gas_damping: add gas damping γ_μ towards n̄_μ = k_B T/(ħ ω_μ) as a thermal bath
+                (:func:`jaxbind.quantum.models.add_thermal_bath`; Lindblad form of Brownian
+                damping, valid for γ ≪ ω).
+            forces: include the constant forces F_μ at the foci (eq. 78) as the drive b (they
+                shift the mean only); False linearizes about the displaced equilibrium.
+        Returns:
+            :class:`LinearSystem` in units of ω_ref.
+        """
+        for name in ("omega", "C", "K", "F", "D", "mass", "gamma", "temperature"):
+            if not hasattr(lin, name):
+                raise TypeError(
+                    f"lin must be a LinearizedArray (output of jaxbind.mechanics.linearize); "
+                    f"{type(lin).__name__} has no attribute {name!r}"
+                )
+        omega = jnp.atleast_1d(jnp.asarray(lin.omega))
+        dt = _float_dtype(omega, lin.C)
+        omega = omega.astype(dt)
+        M = omega.shape[0]
+        m = jnp.broadcast_to(jnp.asarray(lin.mass, dt), (M,))
+        w_ref = jnp.mean(omega) if omega_ref is None else jnp.asarray(omega_ref, dt)
+        off = 1.0 - jnp.eye(M, dtype=dt)
+        sq = jnp.sqrt(m[:, None]) * jnp.sqrt(m[None, :])
+        Ct = jnp.asarray(lin.C, dt) * off / (w_ref**2 * sq)
+        Dh = jnp.asarray(lin.D)
+        gam = 2.0 * jnp.real(Dh).astype(dt) / (w_ref**2 * sq)  # Γ on positions (scaled)
+        stiff = jnp.diag((omega / w_ref) ** 2 + jnp.asarray(lin.K, dt) / (w_ref**2 * m)) - Ct
+        n = 2 * M
+        A = jnp.zeros((n, n), dt).at[0::2, 1::2].set(jnp.eye(M, dtype=dt)).at[1::2, 0::2].set(-stiff)
+        Dq = jnp.zeros((n, n), dt).at[1::2, 1::2].set(gam)
+        b = jnp.zeros((n,), dt)
+        if forces:
+            # F/(ω_ref √(ħ m ω_ref)) with √ħ taken apart: ħ m ω ≈ 1e-47 underflows float32
+            F = jnp.broadcast_to(jnp.asarray(lin.F, dt), (M,))
+            b = b.at[1::2].set(F / (w_ref * float(np.sqrt(constants.hbar)) * jnp.sqrt(m * w_ref)))
+        system = cls(A, 0.5 * (Dq + Dq.T), b)
+        if gas_damping:
+            gamma = jnp.broadcast_to(jnp.asarray(lin.gamma, dt), (M,)) / w_ref
+            # n̄ = k_B T/(ħω), with k_B/ħ ≈ 1.3e11 formed in float64 first
+            nbar = jnp.asarray(constants.k_B / constants.hbar, dt) * jnp.asarray(lin.temperature, dt) / omega
+            sl = jnp.arange(M)
+            Ag = jnp.zeros((n, n), dt)
+            Ag = Ag.at[2 * sl, 2 * sl].set(-0.5 * gamma).at[2 * sl + 1, 2 * sl + 1].set(-0.5 * gamma)
+            Dg = jnp.zeros((n, n), dt)
+            Dg = Dg.at[2 * sl, 2 * sl].set(gamma * (nbar + 0.5)).at[2 * sl + 1, 2 * sl + 1].set(gamma * (nbar + 0.5))
+            system = system + cls(Ag, Dg)
+        return system
 
 
 class TimeDependentSystem(eqx.Module):

@@ -8,11 +8,12 @@ are dimensionless. Papers: 000 (App. B, C), 001 (eqs. 89–101), 004 (eqs. 1–3
 
 from __future__ import annotations
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .gaussian import LinearSystem, symplectic_form
+from .gaussian import LinearSystem, mode_matrix, symplectic_form
 
 __all__ = [
     "thermal_bath",
@@ -182,10 +183,34 @@ def quantum_noise(A: Float[Array, "n n"]) -> Float[Array, "n n"]:
     n = A.shape[0]
     Om = symplectic_form(n, A.dtype)
     M = 0.5j * (A @ Om + Om @ A.T)
-    w, U = jnp.linalg.eigh(M)
-    Dq = (U * jnp.abs(w)) @ U.conj().T
-    Dq = jnp.real(Dq).astype(A.dtype)
+    Dq = jnp.real(_hermitian_abs(M)).astype(A.dtype)
     return 0.5 * (Dq + Dq.T)
+
+
+@jax.custom_jvp
+def _hermitian_abs(M):
+    """|M| = U|w|U† for Hermitian M."""
+    w, U = jnp.linalg.eigh(M)
+    return (U * jnp.abs(w)) @ U.conj().T
+
+
+@_hermitian_abs.defjvp
+def _hermitian_abs_jvp(primals, tangents):
+    # Daleckii–Krein: d|M| = U (F ∘ U†dM U) U† with the divided differences
+    # F_ij = (|w_i| − |w_j|)/(w_i − w_j), whose limit for w_i → w_j is sign(w_i). Written this
+    # way the derivative is finite for the degenerate spectra that symmetric drifts always
+    # have (eigh's own derivative divides by w_i − w_j and gives NaN there).
+    (M,), (dM,) = primals, tangents
+    w, U = jnp.linalg.eigh(M)
+    out = (U * jnp.abs(w)) @ U.conj().T
+    wi, wj = w[:, None], w[None, :]
+    diff = wi - wj
+    tol = 100 * jnp.finfo(w.dtype).eps * jnp.maximum(jnp.max(jnp.abs(w)), jnp.finfo(w.dtype).tiny)
+    close = jnp.abs(diff) <= tol
+    F = jnp.where(close, 0.5 * (jnp.sign(wi) + jnp.sign(wj)),
+                  (jnp.abs(wi) - jnp.abs(wj)) / jnp.where(close, 1.0, diff))
+    dout = U @ (F.astype(U.dtype) * (U.conj().T @ dM @ U)) @ U.conj().T
+    return out, dout
 
 
 def from_nonhermitian(H_eff: ArrayLike, kind: str = "minimal_noise") -> LinearSystem:
@@ -221,12 +246,15 @@ def from_nonhermitian(H_eff: ArrayLike, kind: str = "minimal_noise") -> LinearSy
     if kind == "reservoir":
         Hh = 0.5 * (H + H.conj().T)
         Ha = (H - H.conj().T) / 2j
-        w, U = jnp.linalg.eigh(Ha)
-        c = jnp.maximum(w[-1], 0.0)
-        # Γ = 2(c − H_a) = Σ_k γ_k v_k v_k†; L_k = Σ_j u_kj a_j with Γ = u* uᵀ ⇒ u_k = √γ_k v_k*.
-        gam = jnp.maximum(2.0 * (c - w), 0.0)
-        u = (jnp.sqrt(gam)[:, None] * U.T.conj()).astype(H.dtype)
-        return LinearSystem.from_modes(Hh, jumps_a=u)
+        c = jnp.maximum(jnp.linalg.eigvalsh(Ha)[-1], 0.0)
+        # Γ = 2(c − H_a) ⪰ 0 is the rate matrix of jumps L_k = Σ_j u_kj a_j (Γ = u* uᵀ); in
+        # quadratures a = T x this is Γ_x = Tᵀ Γ* T*, passed directly (no eigenvectors, so the
+        # gradient is finite at degeneracies).
+        G = 2.0 * (c * jnp.eye(m, dtype=H.dtype) - Ha)
+        T = mode_matrix(m, dt)
+        Gx = T.T @ G.conj() @ T.conj()
+        Gx = 0.5 * (Gx + Gx.conj().T)
+        return LinearSystem.from_modes(Hh) + LinearSystem.from_lindblad(jnp.zeros((2 * m, 2 * m), dt), gamma=Gx)
     W = -1j * H
     A = jnp.zeros((2 * m, 2 * m), dt)
     A = A.at[0::2, 0::2].set(W.real).at[0::2, 1::2].set(-W.imag)

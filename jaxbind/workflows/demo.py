@@ -140,9 +140,7 @@ def _pipeline_figure(out: Path, n: int):
                            index=1.45, density=density)
         lin = linearize(arr)
         rates = two_particle_rates(arr)
-        # lin.D is D/ħ (N/m), so passing hbar=1 keeps every entry O(1) in float32 (ħD ≈ 1e-40
-        # would underflow); the occupations do not depend on this choice of units.
-        system = LinearSystem.from_langevin(lin.omega, lin.C, lin.D, None, lin.mass, hbar=1.0)
+        system = LinearSystem.from_linearized(lin)  # scaled units: O(1) entries in float32
         w = jnp.mean(lin.omega)
         for j in range(2):
             system = add_cold_damping(system, j, gamma_fb / w, meas / w)

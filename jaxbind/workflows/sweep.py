@@ -88,7 +88,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.extend.core import jaxprs_in_params
+from jax.extend.core import ClosedJaxpr, Jaxpr
 
 from ._chunks import _cached_evaluator, _Evaluator, _quiet_callbacks, _Spec
 from .grid import Grid, as_grid
@@ -139,9 +139,17 @@ def _jaxpr_bytes(jaxpr) -> int:
     total = 0
     for eqn in jaxpr.eqns:
         total += sum(_aval_bytes(v.aval) for v in eqn.outvars)
-        subs = [_jaxpr_bytes(getattr(j, "jaxpr", j)) for j in jaxprs_in_params(eqn.params)]
+        subs = [_jaxpr_bytes(getattr(j, "jaxpr", j)) for j in _sub_jaxprs(eqn.params)]
         total += max(subs, default=0)
     return total
+
+
+def _sub_jaxprs(params):
+    """The (closed) jaxprs among an equation's parameters (bodies of loops, conds, calls)."""
+    for v in params.values():
+        for x in v if isinstance(v, (tuple, list)) else (v,):
+            if isinstance(x, (ClosedJaxpr, Jaxpr)):
+                yield x
 
 
 def _sanitize(text: str) -> str:

@@ -198,3 +198,30 @@ def test_physicality_under_jit_never_raises():
     rep = eqx.filter_jit(physicality)(s)
     assert not bool(rep.is_physical)
     np.testing.assert_allclose(rep.min_eigenvalue, -1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["minimal_noise", "reservoir"])
+def test_nonhermitian_completion_gradients_finite_at_degeneracies(kind):
+    """Equal local damping makes (i/2)(AΩ + ΩAᵀ) and H_a degenerate; the completions'
+    gradients (steady occupation of the target vs the coupling g_ab) must still be finite
+    and match central differences."""
+
+    def n_b(g):
+        H = jnp.array([[1.0 - 0.3j, 0.1 + 0.0j], [g + 0.0j, 1.0 - 0.3j]])
+        s = from_nonhermitian(H, kind=kind)
+        s = add_thermal_bath(add_thermal_bath(s, 0, 0.2, 1.0), 1, 0.2, 2.0)
+        return occupations(steady_state(s).cov)[1]
+
+    for g0 in (0.1, 0.25):  # g0 = 0.1: H_a degenerate as well (reciprocal coupling)
+        g = jax.grad(n_b)(g0)
+        h = 1e-6
+        fd = (n_b(g0 + h) - n_b(g0 - h)) / (2 * h)
+        assert np.isfinite(g)
+        np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
+    # the Daleckii–Krein derivative of |M| itself vs central differences, degenerate M
+    A = jnp.asarray(-0.5 * np.eye(4) + 0.0)
+    dA = jnp.asarray(np.random.default_rng(3).normal(size=(4, 4)))
+    _, jv = jax.jvp(quantum_noise, (A,), (dA,))
+    fd = (quantum_noise(A + 1e-6 * dA) - quantum_noise(A - 1e-6 * dA)) / 2e-6
+    assert np.all(np.isfinite(np.asarray(jv)))
+    np.testing.assert_allclose(jv, fd, atol=1e-7)

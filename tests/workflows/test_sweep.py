@@ -6,6 +6,7 @@ import multiprocessing
 import os
 import signal
 import subprocess
+import threading
 import sys
 import textwrap
 from functools import partial
@@ -248,6 +249,7 @@ def test_unwritable_store_and_disk_full_keep_finished_chunks(tmp_path, monkeypat
 _KILL_SCRIPT = """
 import sys, time, jax
 jax.config.update("jax_enable_x64", True)
+jax.config.update("jax_cpu_enable_async_dispatch", False)  # as tests/conftest.py
 import numpy as np
 sys.path.insert(0, {testdir!r})
 from test_sweep import wave
@@ -266,6 +268,8 @@ def test_sigkill_mid_sweep_then_resume_is_identical(tmp_path):
     script = tmp_path / "run.py"
     script.write_text(_KILL_SCRIPT.format(testdir=os.path.dirname(__file__), store=store))
     p = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    watchdog = threading.Timer(120, p.kill)  # a hung child must not hang the test
+    watchdog.start()
     seen = 0
     for line in p.stdout:
         if line.startswith("chunk"):
@@ -274,7 +278,8 @@ def test_sigkill_mid_sweep_then_resume_is_identical(tmp_path):
                 p.send_signal(signal.SIGKILL)
                 break
     p.wait(timeout=60)
-    assert p.returncode == -signal.SIGKILL
+    watchdog.cancel()
+    assert p.returncode == -signal.SIGKILL and seen == 3
     import zarr
 
     done = int(np.asarray(zarr.open_group(store, mode="r")["_jaxbind"]["done"][:]).sum())
@@ -293,6 +298,7 @@ _SHARD_SCRIPT = """
 import os
 os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count=4"
 import sys, jax, json
+jax.config.update("jax_cpu_enable_async_dispatch", False)  # as tests/conftest.py
 import numpy as np
 sys.path.insert(0, {testdir!r})
 from test_sweep import wave, wave_np, raising
