@@ -8,6 +8,16 @@
    vs SciPy (Bartels–Stewart).
 3. Gradient of a steady-state occupation w.r.t. all parameters vs the forward solve.
 
+Targets (issue 5): 1. ≥ 20× over the SciPy loop; 2. ≤ 2× SciPy; 3. grad ≤ 5× forward.
+Status on the 2-core development CPU (session 2, jax 0.9.2, f64): 2 and 3 met (0.87×, 2.3×);
+1 NOT met: 4.5× (8.1 µs/point vs SciPy's 36 µs). Where the time goes (CPU µs/point, 2·10⁴
+points): system build 0.4, Kronecker-operator assembly 2.1, LAPACK getrf of the 21×21
+operator 5.9 (jaxlib calls dgetrf once per matrix; ≈ 6000 flops take ≈ 1 µs, the rest is
+per-call overhead of the blocked LAPACK path on tiny matrices), Cholesky stability test 0.6.
+20× needs ≤ 1.8 µs/point in all. A pure-jnp unrolled pivoted LU (vectorised over the batch,
+cache-sized lax.map chunks) was slower (11–18 µs/point): XLA CPU does not vectorise the
+row updates of tiny matrices well. A GPU run (batched getrf in cuSOLVER) is the open check.
+
 Usage: python benchmarks/bench_gaussian.py [--quick] [--batch B] [--chain N]
 Timings are best of several repeats after compilation (block_until_ready).
 """
@@ -75,8 +85,9 @@ def bench_batch(B, n_scipy, n_qutip, rows):
     )
     Pj = jnp.asarray(P)
     for method in ("kron", "sign"):
-        # Chunks of ≤ 20000 (lax.map over vmapped chunks, DESIGN.md "Scale-out"); a single
-        # vmap over 10^5 LU factorisations hangs in jax 0.10.2 on CPU (5·10^4 is fine).
+        # Chunks of ≤ 20000 (lax.map over vmapped chunks, DESIGN.md "Scale-out"). (The hang of
+        # a single vmap over 10^5 LU factorisations seen in session 1 was jaxlib 0.10's
+        # ParallelBatchMap deadlock; jax is now pinned != 0.10.*, see pyproject.toml.)
         one = lambda p, method=method: steady_state(three_modes(p), method=method).cov  # noqa: E731
         f = jax.jit(lambda P, one=one: jax.lax.map(one, P, batch_size=min(B, 20_000)))
         jax.block_until_ready(f(Pj))
