@@ -23,10 +23,12 @@ i.e. the strongest statement first; :func:`regime_indicators` returns all five b
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import as_float_array
 from .array import TweezerArray
 from .rates import coupling_rates
 
@@ -76,6 +78,16 @@ def regime(g_r, g_a, re_D12):
     return code.astype(jnp.int8)
 
 
+def _rwa_growth(g_r, g_a, dw):
+    """max Im ω_± of paper 000 eq. 12, ω_± = ±½√disc with the real discriminant
+    disc = δω² − 4g_aδω + 4g_r²: ½√max(−disc, 0) (no complex sqrt, which is several times
+    slower on CPU; equal to :func:`~jaxbind.mechanics.modes.two_mode_eigenfrequencies`)."""
+    neg = -(dw * dw - 4.0 * g_a * dw + 4.0 * g_r * g_r)
+    broken = neg > 0
+    # double where: the derivative is finite (0) in the unbroken phase instead of 0·∞ = NaN
+    return jnp.where(broken, 0.5 * jnp.sqrt(jnp.where(broken, neg, 1.0)), 0.0)
+
+
 def regime_point(phase, kd, delta_omega=0.0):
     """Rates, RWA eigenfrequencies and regime at one (φ, kd) point (the Fig. 3 kernel).
 
@@ -86,24 +98,90 @@ def regime_point(phase, kd, delta_omega=0.0):
         (> 0: PT-broken, one mode grows).
     """
     g_r, g_a, D12 = coupling_rates(phase, kd)
-    # eq. 12, ω_± = ±½√disc with real disc: max Im ω_± = ½√max(−disc, 0) (no complex sqrt,
-    # which is several times slower on CPU; equal to two_mode_eigenfrequencies, tested)
     dw = jnp.asarray(delta_omega)
-    disc = dw**2 - 4.0 * g_a * dw + 4.0 * g_r**2
-    growth = 0.5 * jnp.sqrt(jnp.maximum(-disc, 0.0))
-    return regime(g_r, g_a, jnp.real(D12)), growth
+    return regime(g_r, g_a, jnp.real(D12)), _rwa_growth(g_r, g_a, dw)
 
 
-def regime_map(phases, kds, delta_omega=0.0, *, batch_size: int = 64):
-    """Fig. 3a on the grid phases × kds: (codes int8 (P, Q), growth (P, Q)).
+def _check_axis(name, x):
+    x = as_float_array(x, name)
+    if x.ndim != 1 or x.shape[0] == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array (one grid axis), got shape "
+                         f"{tuple(x.shape)}")
+    return x
 
-    Rows are evaluated with ``lax.map`` in batches of ``batch_size`` (memory ~ batch·Q), each
-    row vmapped over kd. Call under ``jax.jit`` for speed.
+
+def regime_map(phases, kds, delta_omega=0.0, *, batch_size: int = 8):
+    """Paper 000 Fig. 3a (and the PT growth rate of eq. 12) on the grid phases × kds.
+
+    Grid-structured form of :func:`regime_point` (same formulas, identical codes). The rates
+    are separable, g_r = [cos(kd)/kd] cos φ, g_a = [sin(kd)/kd] sin φ,
+    Re D12 = [sin(kd)/kd] cos φ (paper 000 eqs. 6, 8 with G = 1), so the trigonometric
+    functions are evaluated once per axis (P + Q evaluations instead of 4PQ) and the 2-D
+    part is elementwise real arithmetic: a few products, comparisons and one real square
+    root per point. Rows are processed by a ``lax.fori_loop`` over blocks of ``batch_size``
+    rows, each block one fused elementwise pass per output written in place, so that the
+    1-D factors are not re-fused into the 2-D loop (XLA would otherwise recompute the
+    trigonometric functions per point, ~10× slower) and no 2-D temporary exists: the
+    outputs are the only O(PQ) memory (for grids larger than memory, call it on row
+    chunks, as ``benchmarks/bench_array.py`` and :func:`jaxbind.workflows.sweep` do).
+    Call under ``jax.jit``.
+
+    Args:
+        phases: (P,) relative tweezer phases φ = φ_1 − φ_2 (rad), finite.
+        kds: (Q,) k × tweezer distance (dimensionless), > 0.
+        delta_omega: scalar detuning δω in units of G (paper 000 eq. A7).
+        batch_size: rows per loop step (static int ≥ 1; 4–16 keep a block in L1/L2).
+    Returns:
+        (codes, growth): (P, Q) int8 regime codes (:data:`REGIME_NAMES`) and (P, Q) max Im ω_±
+        of eq. 12 in units of G (> 0: PT-broken), dtype of the inputs.
+    Errors:
+        ValueError (trace time) for axes that are not 1-D, a non-scalar delta_omega or a bad
+        batch_size; TypeError for complex axes; ``EquinoxRuntimeError`` (under
+        ``eqx.filter_jit`` or eagerly) for non-finite phases or kd ≤ 0 / non-finite
+        (checked on the 1-D axes, O(P + Q)).
     """
-    phases = jnp.asarray(phases)
-    kds = jnp.asarray(kds)
-    row = jax.vmap(regime_point, in_axes=(None, 0, None))
-    return jax.lax.map(lambda p: row(p, kds, delta_omega), phases, batch_size=batch_size)
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    phases = _check_axis("phases", phases)
+    kds = _check_axis("kds", kds)
+    dw = jnp.asarray(delta_omega)
+    if dw.ndim != 0:
+        raise ValueError(f"delta_omega must be a scalar, got shape {tuple(dw.shape)}")
+    phases = eqx.error_if(phases, ~jnp.all(jnp.isfinite(phases)),
+                          "regime_map: phases must be finite")
+    kds = eqx.error_if(kds, ~jnp.all(jnp.isfinite(kds) & (kds > 0)),
+                       "regime_map: kds must be finite and > 0")
+    # 1-D factors, same association as coupling_rates ((g·cos kd)·cos φ) so the codes are
+    # bit-identical to regime_point's.
+    g = 1.0 / kds
+    A = g * jnp.cos(kds)
+    B = g * jnp.sin(kds)
+    absB = jnp.abs(B)
+    cp, sp = jnp.cos(phases), jnp.sin(phases)
+
+    n_rows, n_cols = phases.shape[0], kds.shape[0]
+    # ≥ 2 blocks whenever n_rows ≥ 2: XLA inlines a one-trip loop and would then fuse the
+    # 1-D trigonometric factors back into the 2-D loop (recomputed per point, ~10× slower).
+    b = max(1, min(batch_size, -(-n_rows // 2)))
+    n_blocks = -(-n_rows // b)
+
+    def body(i, out):
+        codes, growth = out
+        # the last block is shifted back to end at n_rows (a few rows recomputed) instead of
+        # a remainder pass, whose concatenation would copy the whole output once more
+        start = jnp.minimum(i * b, n_rows - b)
+        c = jax.lax.dynamic_slice_in_dim(cp, start, b)[:, None]
+        s = jax.lax.dynamic_slice_in_dim(sp, start, b)[:, None]
+        g_r = A * c
+        g_a = B * s
+        rd = absB * jnp.abs(c)  # |Re D12| = |B c| exactly
+        codes = jax.lax.dynamic_update_slice_in_dim(codes, regime(g_r, g_a, rd), start, 0)
+        growth = jax.lax.dynamic_update_slice_in_dim(growth, _rwa_growth(g_r, g_a, dw), start, 0)
+        return codes, growth
+
+    rdt = jnp.result_type(A, cp, dw)
+    out = (jnp.zeros((n_rows, n_cols), jnp.int8), jnp.zeros((n_rows, n_cols), rdt))
+    return jax.lax.fori_loop(0, n_blocks, body, out)
 
 
 # --------------------------------------------------------------------------------------
