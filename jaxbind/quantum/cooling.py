@@ -10,7 +10,9 @@ g_ab = g1 − g2, g_ba = g1 + g2 (eq. 1); the non-reciprocity is K_g = (g1 + g2)
   (eq. 9) and bath occupation n̄'_a = (κ_a n̄_a + Γ_opt n_opt)/κ'_a (eq. 10);
 * rate equations for ⟨n_a⟩, ⟨n_b⟩ (eq. 13) with transfer rates R₊ = 2(g1+g2)²/(κ'_a+κ_b)
   (B → A) and R₋ = 2(g1−g2)²/(κ'_a+κ_b) (A → B);
-* their mean-field steady state from the quadratics of eqs. 14–15 (n_b) and C1–C2 (n_a).
+* their mean-field steady state from the quadratics of eqs. 14–15 (n_b) and C1–C2 (n_a);
+* for comparison, the second-order rate equations of the physically consistent *linear*
+  model with the same drift (``linear_rate_occupations``, derived in its docstring).
 
 Physical root (derived here; the paper only says "excluding nonphysical solutions").  Adding
 the two lines of eq. 13 gives the linear relation β_a(n̄'_a − n_a) + β_b(n̄_b − n_b) = 0.
@@ -399,6 +401,58 @@ def steady_state_sweep(p: CoolingParams, *, chunk_size: int = 8192) -> CoolingSt
           for x, b in zip(flat, batched) if b]
     out = [x.reshape(-1)[:n] for x in jax.lax.map(run, vm)]
     return CoolingSteadyState(*(x.reshape(shape) for x in out))
+
+
+def linear_rate_occupations(p: CoolingParams, *, throw: bool = True) -> CoolingSteadyState:
+    """Steady state of the second-order rate equations of the *linear* (Gaussian, physically
+    consistent) model with the same drift as eq. 2 — the counterpart of eq. 13 derived here.
+
+    Derivation (weak coupling |g1 ± g2| ≪ s = κ'_a + κ_b, amplitude rates, RWA).  For any
+    completely positive linear model whose drift is ȧ = −κ'_a a − i g_ba b,
+    ḃ = −κ_b b − i g_ab a (g_ba = g1 + g2, g_ab = g1 − g2; non-reciprocity realized with the
+    correlated noise of paper 001 eq. 81), the symmetrized second moments obey linear equations
+    in which the noise only adds constants; Re of the correlated noise feeds Re⟨a†b⟩, which
+    does not enter d⟨n⟩/dt.  Eliminating c = ⟨a†b⟩ (dc/dt = −s c + i(g_ba ñ_b − g_ab ñ_a) + …,
+    ñ = n + ½) gives the phonon current J = (g_ba ñ_b − g_ab ñ_a)/s and
+
+        dn_a/dt = 2 g_ba J + β_a (n̄'_a − n_a),    dn_b/dt = −2 g_ab J + β_b (n̄_b − n_b),
+
+    with β the bath rates of eq. 13 (``convention``).  Unlike eq. 13 (B loses
+    R₊(1 + n_a) n_b = 2g_ba²(1 + n_a) n_b/s) B loses 2 g_ab g_ba ñ_b/s: the damping B receives
+    is set by the *product* g_ab g_ba, and for g_ab → 0 (K_g → ∞) B is not cooled at all (its
+    dynamics no longer depends on A).  The two agree only for g2 = 0 (K_g = 1), where eq. 13
+    is linear.  Tested against the exact Gaussian steady state (``jaxbind.quantum.sympathetic``).
+
+    Args:
+        p: parameters (one point; ``convention="master_equation"`` for eq. 3's rates).
+        throw: raise on a bad status (``eqx.error_if``); ``False`` in sweeps.
+    Returns:
+        ``CoolingSteadyState(n_a, n_b, status)`` (NaN occupations iff status ≠ 0;
+        ``STATUS_UNSTABLE`` when the linear equations have no stable fixed point,
+        ``STATUS_NO_PHYSICAL_ROOT`` for a negative occupation).
+    """
+    kap, nbar = effective_bath(p)
+    c = _bath_factor(p)
+    ba, bb = c * kap, c * p.kappa_b
+    s = kap + p.kappa_b
+    gb, ga = p.g1 + p.g2, p.g1 - p.g2
+    # dn/dt = M n + r  (n = (n_a, n_b))
+    m00, m01 = -2 * gb * ga / s - ba, 2 * gb * gb / s
+    m10, m11 = 2 * ga * ga / s, -2 * ga * gb / s - bb
+    vac = (gb - ga) / (2 * s)  # the ½ of the symmetrized occupations
+    r0 = 2 * gb * vac + ba * nbar
+    r1 = -2 * ga * vac + bb * p.nbar_b
+    det = m00 * m11 - m01 * m10
+    safe = jnp.where(det != 0, det, 1)
+    na = (-r0 * m11 + m01 * r1) / safe
+    nb = (-m00 * r1 + m10 * r0) / safe
+    status = _input_status(p)
+    stable = (m00 + m11 < 0) & (det > 0)
+    phys = (na >= 0) & (nb >= 0) & jnp.isfinite(na) & jnp.isfinite(nb)
+    status = jnp.where(status != STATUS_OK, status,
+                       jnp.where(~stable, STATUS_UNSTABLE,
+                                 jnp.where(phys, STATUS_OK, STATUS_NO_PHYSICAL_ROOT)))
+    return _finalize(na, nb, status.astype(jnp.int32), p, throw, "linear_rate_occupations")
 
 
 def steady_state_occupations_root(p: CoolingParams, *, throw: bool = True, rtol: float = 1e-10,

@@ -221,3 +221,36 @@ def test_sweep_matches_per_point_including_statuses():
     # 2-D grid keeps its shape
     grid = steady_state_sweep(fig2(jnp.linspace(1.5, 5, 4)[:, None], jnp.array([[0.01, 0.05]])))
     assert grid.n_b.shape == (4, 2) and np.all(np.asarray(grid.status) == STATUS_OK)
+
+
+def test_linear_rate_occupations_limits_and_transforms():
+    """g2 = 0: eq. 13 is linear and equals the derived second-order linear rate equations;
+    K_g → ∞ (g_ab = 0): B keeps its bath occupation; jit/vmap/grad; float32 = float64."""
+    from jaxbind.quantum.cooling import linear_rate_occupations
+
+    kw = {**FIG2, "convention": "master_equation", "kappa_b": 1e-6}
+    p = CoolingParams(3e-3, 0.0, 0.02, **{k: v for k, v in kw.items()})
+    a, b = linear_rate_occupations(p), steady_state_occupations(p)
+    np.testing.assert_allclose([a.n_a, a.n_b], [b.n_a, b.n_b], rtol=1e-12)
+    assert float(a.n_b) < 0.5 * 20  # the coupling really cools B here
+    q = CoolingParams(3e-3, 3e-3, 0.02, **kw)  # g_ab = g1 − g2 = 0
+    np.testing.assert_allclose(linear_rate_occupations(q).n_b, 20.0, rtol=1e-12)
+
+    def nb(x):
+        return linear_rate_occupations(CoolingParams(x[0], x[1], 0.02, **kw)).n_b
+
+    x = jnp.array([3e-3, 1e-3])
+    check_jvp(jax.jit(nb), x, eps=1e-8, rtol=1e-5, n_dirs=2)
+    xs = jnp.array([[3e-3, 1e-3], [2e-3, 5e-4]])
+    gv = jax.jit(jax.vmap(jax.grad(nb)))(xs)
+    np.testing.assert_allclose(gv[1], jax.grad(nb)(xs[1]), rtol=1e-12)
+    x32 = np.asarray(x, np.float32)
+    p32 = CoolingParams(x32[0], x32[1], np.float32(0.02),
+                        **{k: (np.float32(v) if k != "convention" else v) for k, v in kw.items()})
+    s32 = linear_rate_occupations(p32)
+    assert s32.n_b.dtype == jnp.float32
+    np.testing.assert_allclose(s32.n_b, nb(x), rtol=2e-5)
+    # unstable linear dynamics (anti-damping beats κ) → status, NaN, and an error when thrown
+    bad = CoolingParams(-0.05, 0.06, 0.02, **kw)
+    st = linear_rate_occupations(bad, throw=False)
+    assert int(st.status) != STATUS_OK and np.isnan(st.n_b)
