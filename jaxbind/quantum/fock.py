@@ -31,9 +31,10 @@ level must stay below ``tol`` (status ``STATUS_TRUNCATION`` otherwise).
 
 Units: frequencies in any consistent unit (paper 004: ω = 1); time in its inverse.
 Dense states are (n, n) complex matrices over the tensor-product basis, first mode slowest
-(``jnp.kron`` order).  Limits: dense LU up to a few thousand unknowns, matrix-free GMRES
-beyond (unpreconditioned: converges slowly for strongly separated rates); dims ≲ 8 per mode
-for three modes.  Steady states run a ``while_loop`` (no reverse-mode autodiff; jit/vmap ok).
+(``jnp.kron`` order).  Limits: dense LU up to a few thousand unknowns (dims ≲ 8 per mode for
+three modes); matrix-free GMRES here is unpreconditioned and converges slowly for strongly
+separated rates — for large truncations use the preconditioned block solver
+:func:`jaxbind.quantum.fock_iterative.steady_state_iterative`.  Steady states run a ``while_loop`` (no reverse-mode autodiff; jit/vmap ok).
 """
 
 from __future__ import annotations
@@ -157,6 +158,8 @@ class FockModel(eqx.Module):
         charges: optional (n,) integer charge conserved by H and shifted by a fixed amount by
             each x_k (e.g. total excitation number); enables the block reduction of
             ``steady_state`` (static, validated when the model is concrete).
+        jump_shifts: optional (k,) charge change of each x_k (static; lets the block solver of
+            :mod:`jaxbind.quantum.fock_iterative` run on traced models).
     """
 
     hamiltonian: Array
@@ -165,6 +168,7 @@ class FockModel(eqx.Module):
     dims: tuple = eqx.field(static=True)
     trace_correction: bool = eqx.field(static=True, default=True)
     charges: tuple | None = eqx.field(static=True, default=None)
+    jump_shifts: tuple | None = eqx.field(static=True, default=None)
 
     def __check_init__(self):
         n = math.prod(self.dims)
@@ -182,6 +186,9 @@ class FockModel(eqx.Module):
                 raise ValueError(f"charges must have length {n}, got {len(self.charges)}")
             if is_concrete((self.hamiltonian, self.jump_ops)):
                 _check_charges(self)
+        if self.jump_shifts is not None and len(self.jump_shifts) != self.jump_ops.shape[0]:
+            raise ValueError(f"jump_shifts must have one entry per jump operator "
+                             f"({self.jump_ops.shape[0]}), got {len(self.jump_shifts)}")
 
 
 def _check_charges(model):
@@ -194,6 +201,9 @@ def _check_charges(model):
         nz = dq[np.abs(x) > 0]
         if nz.size and np.any(nz != nz[0]):
             raise ValueError(f"charges: jump_ops[{k}] does not shift the charge by a constant")
+        if nz.size and model.jump_shifts is not None and nz[0] != model.jump_shifts[k]:
+            raise ValueError(f"jump_shifts[{k}] = {model.jump_shifts[k]} but jump_ops[{k}] "
+                             f"shifts the charge by {nz[0]}")
 
 
 def three_mode_model(g1, g2, g, *, gamma, kappa_a, kappa_b, nbar_a, nbar_b, omega_a=1.0,
@@ -247,7 +257,7 @@ def three_mode_model(g1, g2, g, *, gamma, kappa_a, kappa_b, nbar_a, nbar_b, omeg
     rates = jnp.stack([ka * (1 + na), ka * na, kb * (1 + nb), kb * nb, gamma])
     charges = tuple(int(x) for x in np.indices(dims).reshape(len(dims), -1).sum(0))
     return FockModel(H.astype(cd), jumps.astype(cd), rates.astype(jnp.zeros((), cd).real.dtype),
-                     dims, trace_correction, charges)
+                     dims, trace_correction, charges, (-1, 1, -1, 1, -1))
 
 
 # --------------------------------------------------------------------------------------
