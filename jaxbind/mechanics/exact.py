@@ -21,7 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import constants as Cst
-from ..optics.dipoles import DipoleSolution, solve_dipoles
+from ..optics.dipoles import _radial, solve_dipoles
 from ..optics.forces import dipole_forces, isolated_forces
 from ..optics.green import green_matrix_scaled
 
@@ -124,57 +124,153 @@ def _exact_diffusion_scaled(rho, p, dp, axes):
     return 0.5 * (T + jnp.conj(T.T))
 
 
-@jax.custom_jvp
-def _real_solve(A, b):
-    """x = A⁻¹ b for a real matrix, with a JVP that reuses one LU factorization.
+def _pair_field(d, q):
+    """Scaled field g(d) q of a dipole q at separation d = observer − source (paper 001
+    eq. 57 in scaled units; g = f1 1 + f2 n⊗n, radial functions of optics.dipoles)."""
+    # elementwise sums, not jnp.dot: batched 3-vector dots are slow in XLA:CPU under vmap
+    r = jnp.sqrt(jnp.sum(d * d))
+    nv = d / r
+    f1, f2, _ = _radial(r)
+    return f1 * q + f2 * nv * jnp.sum(nv * q)
 
-    Why: ``jnp.linalg.solve``'s JVP (``custom_linear_solve``) under ``jacfwd`` ran ~90×
-    slower than this rule on CPU (96×96, 16 tangents: 40 ms vs 0.45 ms).
+
+def _pair_derivatives(d, pi_c, pl):
+    """Pair (i, l) terms at fixed dipoles, by forward-mode autodiff in the separation d:
+
+    K[b, c] = ∂_c (g p_l)_b (field gradient at i from l), J[e, c] = ∂_c (g p_i*)_e (g is
+    symmetric, so Σ_b p_ib* ∂_c g_be), H[c, a] = ∂_a ∂_c (p_i*·g p_l) (force curvature).
     """
-    return jnp.linalg.solve(A, b)
+    K = jax.jacfwd(_pair_field)(d, pl)
+    J = jax.jacfwd(_pair_field)(d, pi_c)
+    H = jax.jacfwd(jax.jacfwd(lambda x: jnp.sum(pi_c * _pair_field(x, pl))))(d)
+    return K, J, H
 
 
-@_real_solve.defjvp
-def _real_solve_jvp(primals, tangents):
-    A, b = primals
-    dA, db = tangents
-    lu = jax.scipy.linalg.lu_factor(A)
-    x = jax.scipy.linalg.lu_solve(lu, b)
-    return x, jax.scipy.linalg.lu_solve(lu, db - dA @ x)
+def _electric_exact_scaled(arr, axes, throw):
+    """Dipoles, forces and their exact derivatives for electric point dipoles (scaled units).
 
+    p̃ solves S p̃ = α̃ Ẽ_inc with S = 1 − α̃ g (optics.dipoles, method "direct"). With
+    ρ = k r, the derivative of p̃ w.r.t. a displacement ρ_{j,a} is, by the implicit function
+    theorem, S ∂p̃ = ∂_ρ[α̃(Ẽ_inc + g p̃)] at fixed p̃, i.e.
 
-def _electric_dipoles_real(ps, beam, k, throw=True) -> DipoleSolution:
-    """Self-consistent electric dipoles (1 − α̃ g) p̃ = α̃ Ẽ_inc (same equations as
-    :func:`jaxbind.optics.dipoles.solve_dipoles`, method "direct"), solved as the equivalent
-    real system [[Re S, −Im S], [Im S, Re S]] of twice the size.
+        S ∂p̃/∂ρ_{ja} = R_{·,ja},  R_{ib,ja} = α̃_i [δ_ij ∂_a Ẽ^loc_{ib} − K_{ij}[b, a]],
 
-    Why: the Jacobian of the dipoles needs triangular solves per tangent, and XLA's CPU complex
-    triangular solve is ~10³× slower than the real one (measured 28 ms vs 15 µs for 48×48 with
-    16 right-hand sides); with the complex LU, ``jacfwd`` was slower than finite differences.
+    where Ẽ^loc = Ẽ_inc + Σ_l g p̃_l is the local field and K_{il} = ∇(g(ρ_i − ρ_l) p̃_l). The
+    right-hand sides are O(N²) pair terms and all 3N (or N) tangents share one LU
+    factorization of S. The force F̃_ic = ½ Re Σ_b p̃_ib* ∂_c Ẽ^loc_ib (optics.forces, electric
+    dipoles) then has
+
+        ∂F̃_ic/∂ρ_{ja} = ½ Re[ Σ_b ∂p̃*_ib ∂_c Ẽ^loc_ib + δ_ij p̃_i*·∂_a∂_c Ẽ_inc(ρ_i)
+                          + Σ_l J_il[·, c]·∂p̃_l + δ_ij Σ_l H_il[c, a] − H_ij[c, a] ]
+
+    (K, J, H of :func:`_pair_derivatives`), the J term being one dense matrix product. Why
+    not ``jax.jacfwd`` of the whole chain: forward mode pushes every tangent through the
+    dense pair matrices (N tangents × N² pairs, O(N³) elementwise work and memory), although
+    the displacement of particle j only changes row and column j; this form is O(N²)
+    autodiff plus O(N³) BLAS/LAPACK (measured in benchmarks/bench_array.py).
+
+    Returns (p (N,3), dp (N,3,M) = ∂p̃/∂ρ_μ, F (M,) F̃, JF (M,M) ∂F̃/∂ρ, S_iso (M,) −∂F̃_iso/∂ρ
+    diagonal, status) for the degrees of freedom μ = (j, a ∈ axes), μ = j·len(axes) + a.
     """
-    rdt = ps.positions.dtype
-    rho = ps.positions * k
-    ae, _ = ps.polarizabilities_scaled(k)
-    E_inc, _ = jax.vmap(beam.fields_scaled)(rho)
-    n3 = 3 * rho.shape[0]
+    rdt = arr.positions.dtype
+    k = arr.k.astype(rdt)
+    beam = arr.beam()
+    ps = arr.particles()
+    n = arr.n
+    na = len(axes)
+    ax = jnp.asarray(axes)
+    rho = arr.positions * k
+    ae, _ = ps.polarizabilities_scaled(k)  # (N,) complex (spheres)
+    E_inc = jax.vmap(lambda r: beam.fields_scaled(r)[0])(rho)                       # (N,3)
+    dE_inc = jax.vmap(lambda r: beam.field_gradients_scaled(r)[0])(rho)             # [i,b,c]
+    ddE_inc = jax.vmap(jax.jacfwd(lambda r: beam.field_gradients_scaled(r)[0]))(rho)  # [i,b,c,a]
+
+    # dipoles: one LU of S, reused for every tangent below
     a3 = jnp.repeat(ae, 3)
-    S = jnp.eye(n3, dtype=a3.dtype) - a3[:, None] * green_matrix_scaled(rho)
+    S = jnp.eye(3 * n, dtype=a3.dtype) - a3[:, None] * green_matrix_scaled(rho)
+    lu = jax.scipy.linalg.lu_factor(S)
     b = a3 * E_inc.reshape(-1)
-    Sr = jnp.block([[jnp.real(S), -jnp.imag(S)], [jnp.imag(S), jnp.real(S)]])
-    xr = _real_solve(Sr, jnp.concatenate([jnp.real(b), jnp.imag(b)]))
-    x = xr[:n3] + 1j * xr[n3:]
+    x = jax.scipy.linalg.lu_solve(lu, b)
     res = jnp.linalg.norm(S @ x - b) / jnp.linalg.norm(b)
     ok = jnp.all(jnp.isfinite(x)) & (res < jnp.sqrt(jnp.finfo(rdt).eps))
     if throw:
         x = eqx.error_if(x, ~ok, "linearize: singular dipole system (non-finite or inaccurate solve)")
-    p = x.reshape(-1, 3)
-    E0 = jnp.asarray(beam.reference_amplitude).astype(rdt)
-    return DipoleSolution(p, None, p, None, jnp.zeros((), jnp.int32), res, k, E0)
+    status = jnp.where(ok, 0, 3).astype(jnp.int32)
+    p = x.reshape(n, 3)
+
+    # pair terms at fixed dipoles (self pairs masked with a harmless separation)
+    off = ~jnp.eye(n, dtype=bool)
+    D = rho[:, None, :] - rho[None, :, :]
+    D = jnp.where(off[..., None], D, jnp.array([1.0, 0.0, 0.0], rdt))
+    pc = jnp.conj(p)
+    K, J, H = jax.vmap(jax.vmap(_pair_derivatives, in_axes=(0, None, 0)),
+                       in_axes=(0, 0, None))(D, pc, p)
+    w = off.astype(rdt)[:, :, None, None]
+    K, J, H = K * w, J * w, H * w
+    dEloc = dE_inc + jnp.sum(K, axis=1)                                             # [i,b,c]
+
+    # ∂p̃/∂ρ_{ja}: right-hand sides R[(i,b), (j,a)] and one multi-RHS triangular solve
+    eye_n = jnp.eye(n, dtype=rdt)
+    R = eye_n[:, None, :, None] * dEloc[:, :, None, :] - jnp.transpose(K, (0, 2, 1, 3))  # [i,b,j,a]
+    R = (ae[:, None, None, None] * R[..., ax]).reshape(3 * n, n * na)
+    dP = jax.scipy.linalg.lu_solve(lu, R)                                           # [(l,d), μ]
+    dp = dP.reshape(n, 3, n * na)
+
+    # forces and their Jacobian (rows c ∈ axes)
+    # per-particle 3×3 contractions as broadcasts + sums (tiny batched dots are slow on CPU)
+    F_all = 0.5 * jnp.real(jnp.sum(pc[:, :, None] * dEloc, axis=1))
+    t1 = jnp.sum(jnp.conj(dp)[:, :, None, :] * dEloc[..., None], axis=1)           # ∂p* term
+    Jm = jnp.transpose(J, (0, 3, 1, 2)).reshape(n, 3, 3 * n)                        # [i,c,(l,e)]
+    t3 = jnp.einsum("icl,lm->icm", Jm, dP)                                          # Σ_l J ∂p
+    diag = jnp.sum(pc[:, :, None, None] * ddE_inc, axis=1) + jnp.sum(H, axis=1)     # [i,c,a]
+    loc = eye_n[:, None, :, None] * diag[:, :, None, :] - H.transpose(0, 2, 1, 3)   # [i,c,j,a]
+    JF = 0.5 * jnp.real((t1 + t3)[:, ax].reshape(n * na, n * na)
+                        + loc[:, ax][..., ax].reshape(n * na, n * na))
+    F = F_all[:, ax].reshape(-1)
+
+    # isolated particles: F̃_iso = ½ Re α̃* Ẽ_inc*·∂Ẽ_inc, a function of ρ_i only
+    ai = jnp.conj(ae)[:, None, None]
+    Jiso = 0.5 * jnp.real(ai * (jnp.sum(jnp.conj(dE_inc)[:, :, None, :] * dE_inc[..., None], axis=1)
+                                + jnp.sum(jnp.conj(E_inc)[:, :, None, None] * ddE_inc, axis=1)))
+    S_iso = -jnp.diagonal(Jiso, axis1=1, axis2=2)[:, ax].reshape(-1)
+    return p, dp, F, JF, S_iso, status
 
 
 def exact_linearization(arr, axes, throw=True):
     """(ω, C, K, F, D/ħ, mass, k_eff) per degree of freedom (SI) of a TweezerArray ``arr`` for
-    the Cartesian ``axes`` (tuple of 0/1/2), by ``jax.jacfwd`` at the foci."""
+    the Cartesian ``axes`` (tuple of 0/1/2): exact derivatives at the foci (electric dipoles:
+    :func:`_electric_exact_scaled`; with magnetic dipoles, ``jax.jacfwd`` through
+    :func:`~jaxbind.optics.dipoles.solve_dipoles`)."""
+    rdt = arr.positions.dtype
+    k = arr.k.astype(rdt)
+    beam = arr.beam()
+    E0 = jnp.asarray(beam.reference_amplitude).astype(rdt)
+    F0 = 4.0 * jnp.pi * Cst.epsilon0 * E0**2 / k**2
+    if arr.particles().magnetic:
+        JF, JFi, F, p, dp = _generic_jacobians(arr, axes, throw)
+        S_iso = -jnp.diagonal(JFi)
+    else:
+        p, dp, Ft, JFt, Sit, _ = _electric_exact_scaled(arr, axes, throw)
+        # scaled → SI: force unit F0, per metre = k per unit ρ
+        F, JF, S_iso = F0 * Ft, (F0 * k) * JFt, (F0 * k) * Sit
+    rho = arr.positions * k
+    T = _exact_diffusion_scaled(rho, p, dp, axes)
+    D = (0.25 * k * F0) * T
+    m = jnp.repeat(arr.masses, len(axes))
+    if throw:
+        S_iso = eqx.error_if(S_iso, jnp.any(S_iso <= 0), "linearize: a particle is not "
+                             "trapped (non-positive isolated stiffness)")
+    omega = jnp.sqrt(S_iso / m)
+    K = -jnp.diagonal(JF) - S_iso
+    C = JF - jnp.diag(jnp.diagonal(JF))
+    # Gouy-reduced wavenumber: phase gradient of each tweezer's field at its own focus.
+    kap = 1.0 - 1.0 / (k * arr.rayleigh_ranges)
+    return omega, C, K, F, D, m, jnp.repeat(kap, len(axes)) * k
+
+
+def _generic_jacobians(arr, axes, throw):
+    """(JF, JF_iso (N/m), F (N), p̃, ∂p̃/∂ρ) by ``jax.jacfwd`` through solve_dipoles (any
+    particles, incl. magnetic dipoles; O(N³) forward-mode work, see _electric_exact_scaled)."""
     rdt = arr.positions.dtype
     k = arr.k.astype(rdt)
     beam = arr.beam()
@@ -186,30 +282,12 @@ def exact_linearization(arr, axes, throw=True):
     def f(x):
         pos = arr.positions.at[:, ax].add(x.reshape(n, na))
         ps = base.with_positions(pos)
-        if ps.magnetic:
-            sol = solve_dipoles(ps, beam, "direct", throw=throw)
-        else:
-            sol = _electric_dipoles_real(ps, beam, k, throw)
+        sol = solve_dipoles(ps, beam, "direct", throw=throw)
         F = dipole_forces(ps, beam, sol)[:, ax].reshape(-1)
         Fi = isolated_forces(ps, beam)[:, ax].reshape(-1)
-        return (F, Fi, sol.p), (F, sol.p, sol.E0, sol.status)
+        return (F, Fi, sol.p), (F, sol.p)
 
     x0 = jnp.zeros((n * na,), rdt)
-    (JF, JFi, Jp), (F, p, E0, status) = jax.jacfwd(f, has_aux=True)(x0)
+    (JF, JFi, Jp), (F, p) = jax.jacfwd(f, has_aux=True)(x0)
     # Jacobians are per metre; ∂p̃/∂ρ = (∂p̃/∂r)/k.
-    dp = Jp / k
-    rho = arr.positions * k
-    T = _exact_diffusion_scaled(rho, p, dp, axes)
-    F0 = 4.0 * jnp.pi * Cst.epsilon0 * E0**2 / k**2
-    D = (0.25 * k * F0) * T
-    m = jnp.repeat(arr.masses, na)
-    S_iso = -jnp.diagonal(JFi)
-    if throw:
-        S_iso = eqx.error_if(S_iso, jnp.any(S_iso <= 0), "linearize: a particle is not "
-                             "trapped (non-positive isolated stiffness)")
-    omega = jnp.sqrt(S_iso / m)
-    K = -jnp.diagonal(JF) - S_iso
-    C = JF - jnp.diag(jnp.diagonal(JF))
-    # Gouy-reduced wavenumber: phase gradient of each tweezer's field at its own focus.
-    kap = 1.0 - 1.0 / (k * arr.rayleigh_ranges)
-    return omega, C, K, F, D, m, jnp.repeat(kap, na) * k
+    return JF, JFi, F, p, Jp / k
