@@ -169,8 +169,8 @@ def _electric_exact_scaled(arr, axes, throw):
     the displacement of particle j only changes row and column j; this form is O(N²)
     autodiff plus O(N³) BLAS/LAPACK (measured in benchmarks/bench_array.py).
 
-    Returns (p (N,3), dp (N,3,M) = ∂p̃/∂ρ_μ, F (M,) F̃, JF (M,M) ∂F̃/∂ρ, S_iso (M,) −∂F̃_iso/∂ρ
-    diagonal, status) for the degrees of freedom μ = (j, a ∈ axes), μ = j·len(axes) + a.
+    Returns (p (N,3), dp (N,3,M) = ∂p̃/∂ρ_μ, F (M,) F̃, JF (M,M) ∂F̃/∂ρ, JF_int (M,M) its
+    interaction part ∂(F̃ − F̃_iso)/∂ρ, S_iso (M,) −∂F̃_iso/∂ρ diagonal, status) for the degrees of freedom μ = (j, a ∈ axes), μ = j·len(axes) + a.
     """
     rdt = arr.positions.dtype
     k = arr.k.astype(rdt)
@@ -209,31 +209,49 @@ def _electric_exact_scaled(arr, axes, throw):
     K, J, H = K * w, J * w, H * w
     dEloc = dE_inc + jnp.sum(K, axis=1)                                             # [i,b,c]
 
-    # ∂p̃/∂ρ_{ja}: right-hand sides R[(i,b), (j,a)] and one multi-RHS triangular solve
+    # ∂p̃/∂ρ_{ja}, split as p̃ = p̃⁰ + δp̃ with the isolated dipoles p̃⁰_i = α̃_i Ẽ_inc(ρ_i),
+    # so that the interaction part (K, C) is computed directly and not as a difference of
+    # two trap-sized numbers (float32): S δp̃ = α̃ g p̃⁰, and with ∂p̃⁰ = δ_ij α̃_i ∂_a Ẽ_inc,
+    # S ∂δp̃ = R − S ∂p̃⁰ = α̃[δ_ij ∂_a Ẽ_scat,i − K_ij + g ∂p̃⁰] (one multi-RHS solve).
     eye_n = jnp.eye(n, dtype=rdt)
-    R = eye_n[:, None, :, None] * dEloc[:, :, None, :] - jnp.transpose(K, (0, 2, 1, 3))  # [i,b,j,a]
-    R = (ae[:, None, None, None] * R[..., ax]).reshape(3 * n, n * na)
-    dP = jax.scipy.linalg.lu_solve(lu, R)                                           # [(l,d), μ]
+    G = green_matrix_scaled(rho)
+    dEs = jnp.sum(K, axis=1)                                                        # ∇Ẽ_scat [i,b,c]
+    dp0 = (eye_n[:, None, :, None] * (ae[:, None, None] * dE_inc)[:, :, None, :])[..., ax]
+    dp0 = dp0.reshape(3 * n, n * na)                                                # [(i,b), μ]
+    Rint = eye_n[:, None, :, None] * dEs[:, :, None, :] - jnp.transpose(K, (0, 2, 1, 3))
+    Rint = a3[:, None] * (Rint[..., ax].reshape(3 * n, n * na) + G @ dp0)
+    ddp = jax.scipy.linalg.lu_solve(lu, Rint)                                       # ∂δp̃
+    dP = dp0 + ddp
     dp = dP.reshape(n, 3, n * na)
+    ddp = ddp.reshape(n, 3, n * na)
+    p0 = (ae[:, None] * E_inc).reshape(-1)
+    dlt = jax.scipy.linalg.lu_solve(lu, a3 * (G @ p0)).reshape(n, 3)                # δp̃
 
-    # forces and their Jacobian (rows c ∈ axes)
-    # per-particle 3×3 contractions as broadcasts + sums (tiny batched dots are slow on CPU)
-    F_all = 0.5 * jnp.real(jnp.sum(pc[:, :, None] * dEloc, axis=1))
-    t1 = jnp.sum(jnp.conj(dp)[:, :, None, :] * dEloc[..., None], axis=1)           # ∂p* term
+    # forces F̃ = F̃_iso + F̃_int and their Jacobians (rows c ∈ axes); per-particle 3×3
+    # contractions as broadcasts + sums (tiny batched dots are slow on CPU)
+    def dot_b(u, T):  # Σ_b u[i,b,...] T[i,b,c,...]
+        return jnp.sum(u[:, :, None] * T, axis=1)
+
+    F_int = 0.5 * jnp.real(dot_b(jnp.conj(dlt), dE_inc) + dot_b(pc, dEs))
+    ddE_sum_int = dot_b(jnp.conj(dlt)[..., None], ddE_inc) + jnp.sum(H, axis=1)      # [i,c,a]
+    t1 = (jnp.sum(jnp.conj(ddp)[:, :, None, :] * dE_inc[..., None], axis=1)
+          + jnp.sum(jnp.conj(dp)[:, :, None, :] * dEs[..., None], axis=1))          # [i,c,μ]
     Jm = jnp.transpose(J, (0, 3, 1, 2)).reshape(n, 3, 3 * n)                        # [i,c,(l,e)]
     t3 = jnp.einsum("icl,lm->icm", Jm, dP)                                          # Σ_l J ∂p
-    diag = jnp.sum(pc[:, :, None, None] * ddE_inc, axis=1) + jnp.sum(H, axis=1)     # [i,c,a]
-    loc = eye_n[:, None, :, None] * diag[:, :, None, :] - H.transpose(0, 2, 1, 3)   # [i,c,j,a]
-    JF = 0.5 * jnp.real((t1 + t3)[:, ax].reshape(n * na, n * na)
-                        + loc[:, ax][..., ax].reshape(n * na, n * na))
-    F = F_all[:, ax].reshape(-1)
+    loc = eye_n[:, None, :, None] * ddE_sum_int[:, :, None, :] - H.transpose(0, 2, 1, 3)
+    JF_int = 0.5 * jnp.real((t1 + t3)[:, ax].reshape(n * na, n * na)
+                            + loc[:, ax][..., ax].reshape(n * na, n * na))
 
     # isolated particles: F̃_iso = ½ Re α̃* Ẽ_inc*·∂Ẽ_inc, a function of ρ_i only
     ai = jnp.conj(ae)[:, None, None]
+    F_iso = 0.5 * jnp.real(jnp.conj(ae)[:, None] * dot_b(jnp.conj(E_inc), dE_inc))
     Jiso = 0.5 * jnp.real(ai * (jnp.sum(jnp.conj(dE_inc)[:, :, None, :] * dE_inc[..., None], axis=1)
-                                + jnp.sum(jnp.conj(E_inc)[:, :, None, None] * ddE_inc, axis=1)))
-    S_iso = -jnp.diagonal(Jiso, axis1=1, axis2=2)[:, ax].reshape(-1)
-    return p, dp, F, JF, S_iso, status
+                                + dot_b(jnp.conj(E_inc)[..., None], ddE_inc)))      # [i,c,a]
+    Jiso_sel = Jiso[:, ax][..., ax]                                                 # [i,c,a]
+    JF_iso = (eye_n[:, None, :, None] * Jiso_sel[:, :, None, :]).reshape(n * na, n * na)
+    S_iso = -jnp.diagonal(Jiso_sel, axis1=1, axis2=2).reshape(-1)
+    F = (F_iso + F_int)[:, ax].reshape(-1)
+    return p, dp, F, JF_iso + JF_int, JF_int, S_iso, status
 
 
 def exact_linearization(arr, axes, throw=True):
@@ -249,10 +267,12 @@ def exact_linearization(arr, axes, throw=True):
     if arr.particles().magnetic:
         JF, JFi, F, p, dp = _generic_jacobians(arr, axes, throw)
         S_iso = -jnp.diagonal(JFi)
+        K_int = -jnp.diagonal(JF) - S_iso
     else:
-        p, dp, Ft, JFt, Sit, _ = _electric_exact_scaled(arr, axes, throw)
+        p, dp, Ft, JFt, JFint, Sit, _ = _electric_exact_scaled(arr, axes, throw)
         # scaled → SI: force unit F0, per metre = k per unit ρ
         F, JF, S_iso = F0 * Ft, (F0 * k) * JFt, (F0 * k) * Sit
+        K_int = -(F0 * k) * jnp.diagonal(JFint)
     rho = arr.positions * k
     T = _exact_diffusion_scaled(rho, p, dp, axes)
     D = (0.25 * k * F0) * T
@@ -261,7 +281,7 @@ def exact_linearization(arr, axes, throw=True):
         S_iso = eqx.error_if(S_iso, jnp.any(S_iso <= 0), "linearize: a particle is not "
                              "trapped (non-positive isolated stiffness)")
     omega = jnp.sqrt(S_iso / m)
-    K = -jnp.diagonal(JF) - S_iso
+    K = K_int
     C = JF - jnp.diag(jnp.diagonal(JF))
     # Gouy-reduced wavenumber: phase gradient of each tweezer's field at its own focus.
     kap = 1.0 - 1.0 / (k * arr.rayleigh_ranges)
