@@ -9,6 +9,17 @@ B. Three-mode steady state (cavity + A + B, eq. 3 with Hermitian coupling g2 = 0
    steadystate, at the smallest truncation whose occupations are within --accuracy of the
    exact Gaussian result.
 
+Status of the ≥ 5× target of A (issue 6 §4): NOT met.  Session 2 measured, at 10^6 points on
+the shared 2-core CPU (two runs, wall clock under load), steady_state_sweep 66–81 ns/point vs
+vectorized NumPy 74–126 ns/point (1.1–1.6×; session 1: 1.6–1.9×).  Per point the kernel does ~60 flops including 2 square roots and ~8
+divisions (~5–10 ns/point of arithmetic on one AVX2 core, estimate) and moves 36 bytes
+(2 f64 inputs, 2 f64 + 1 int32 outputs; ~4 ns/point at ~10 GB/s), so ≥ 5× (≤ 25 ns/point) is
+not excluded by hardware bounds; NumPy itself is memory-bound (~60 full passes over 8 MB
+arrays).  The profiling and the variants the issue lists (XLA fusion count from
+jax.jit(...).lower(...).compile().as_text(), one fused expression without jnp.where chains,
+chunk size for lax.map, CPU-time measurement with time.process_time) were not done in
+session 2 for lack of time; the baseline must stay as it is (same outputs, statuses, NaNs).
+
 Usage: python benchmarks/bench_cooling.py [--quick] [--n-kg N] [--n-g N] [--accuracy 1e-3]
 Timings: best of --repeats after compilation (block_until_ready), same process.
 """
@@ -207,10 +218,11 @@ def qutip_problem(dims):
     return H, cops, [a.dag() * a, b.dag() * b, c.dag() * c]
 
 
-def bench_three_mode(accuracy, repeats, n_max, n_cav):
+def bench_three_mode(accuracy, repeats, n_max, n_cav, dense_max, qutip_max):
     import qutip
 
     from jaxbind.quantum.fock import occupations, steady_state
+    from jaxbind.quantum.fock_iterative import steady_state_iterative
 
     gref = gaussian_reference()
     t_g, n_ref = best_of(gref, repeats)
@@ -218,34 +230,55 @@ def bench_three_mode(accuracy, repeats, n_max, n_cav):
     print(f"\nB. Three-mode steady state (eq. 3, g1 = {FIG3H['g1']}, g2 = 0, g = {FIG3H['g']}, "
           f"κ = {FIG3H['kappa']}, n̄ = {FIG3H['nbar']}, γ = {FIG3H['gamma']});"
           f" exact n = {np.round(n_ref, 6)}")
-    rows = [("Gaussian moments (jaxbind)", "-", t_g, 0.0)]
-    chosen = None
-    for N in range(3, n_max + 1):
+    it = jax.jit(lambda m: occupations(steady_state_iterative(m, throw=False).rho, m.dims))
+    # convergence study (iterative solver) against the exact Gaussian occupations
+    chosen, err = None, None
+    for N in range(6, n_max + 1):
         dims = (N, N, n_cav)
         m = fock_model(dims)
-        f = jax.jit(lambda m: occupations(steady_state(m, throw=False).rho, dims))
-        n_f = np.asarray(f(m))
+        n_f = np.asarray(it(m))
         err = np.max(np.abs(n_f - n_ref) / n_ref)
-        print(f"   truncation {dims}: max rel. error of jaxbind Fock = {err:.2e}")
+        print(f"   truncation {dims}: max rel. error of the Fock occupations = {err:.2e}")
         if err < accuracy:
             chosen = dims
-            t_f, _ = best_of(lambda: f(m), repeats)
-            rows.append((f"jaxbind Fock, dense sector {dims}", str(dims), t_f, err))
             break
     if chosen is None:
         print(f"   no truncation up to {n_max} reaches {accuracy:g}; reporting the last one")
         chosen = dims
-        t_f, _ = best_of(lambda: f(m), repeats)
-        rows.append((f"jaxbind Fock, dense sector {dims}", str(dims), t_f, err))
-    H, cops, nops = qutip_problem(chosen)
-    t_q, rho = best_of(lambda: qutip.steadystate(H, cops), repeats)
+    rows = [("Gaussian moments (jaxbind, exact)", t_g, 0.0)]
+    m = fock_model(chosen)
+    t_i, n_i = best_of(lambda: it(m), repeats)
+    rows.append((f"jaxbind Fock iterative {chosen}", t_i,
+                 np.max(np.abs(np.asarray(n_i) - n_ref) / n_ref)))
+    # dense LU on the charge-diagonal block: P² memory; only feasible for small truncations
+    dd = (min(chosen[0], dense_max), min(chosen[1], dense_max), chosen[2])
+    md = fock_model(dd)
+    fd = jax.jit(lambda m: occupations(steady_state(m, throw=False).rho, m.dims))
+    fd(md)
+    t_d, n_d = best_of(lambda: fd(md), max(1, repeats // 2))
+    rows.append((f"jaxbind Fock dense LU {dd}", t_d, np.max(np.abs(np.asarray(n_d) - n_ref) / n_ref)))
+    mi = fock_model(dd)
+    t_id, n_id = best_of(lambda: it(mi), repeats)
+    rows.append((f"jaxbind Fock iterative {dd}", t_id,
+                 np.max(np.abs(np.asarray(n_id) - n_ref) / n_ref)))
+    # QuTiP's default direct sparse LU on the full n² Liouvillian fills in badly with three
+    # modes (117-200 s already at (7-8, 7-8, 3) on the shared 2-core CPU), so it is run up to
+    # --qutip-max levels; the iterative solver is also timed there for a like-for-like ratio
+    dq = (min(chosen[0], qutip_max), min(chosen[1], qutip_max), chosen[2])
+    H, cops, nops = qutip_problem(dq)
+    t_q, rho = best_of(lambda: qutip.steadystate(H, cops), 1)
     err_q = np.max(np.abs(np.array(qutip.expect(nops, rho)) - n_ref) / n_ref)
-    rows.append((f"QuTiP steadystate {chosen}", str(chosen), t_q, err_q))
+    rows.append((f"QuTiP steadystate (direct) {dq}", t_q, err_q))
+    mq = fock_model(dq)
+    t_iq, n_iq = best_of(lambda: it(mq), repeats)
+    rows.append((f"jaxbind Fock iterative {dq}", t_iq,
+                 np.max(np.abs(np.asarray(n_iq) - n_ref) / n_ref)))
     print(f"{'solver':<44}{'time (s)':>12}{'max rel. error':>16}")
-    for name, _, t, e in rows:
+    for name, t, e in rows:
         print(f"{name:<44}{t:>12.4f}{e:>16.2e}")
-    print(f"QuTiP / jaxbind-Fock time ratio: {t_q / rows[1][2]:.2f};  "
-          f"Fock / Gaussian time ratio: {rows[1][2] / t_g:.0f}")
+    print(f"at {dq}: QuTiP / jaxbind-iterative time ratio: {t_q / t_iq:.0f};  at {dd}: "
+          f"dense / iterative: {t_d / t_id:.0f};  at {chosen}: iterative / Gaussian time ratio: "
+          f"{t_i / t_g:.0f}")
 
 
 def main():
@@ -254,15 +287,21 @@ def main():
     ap.add_argument("--n-kg", type=int, default=1000)
     ap.add_argument("--n-g", type=int, default=1000)
     ap.add_argument("--accuracy", type=float, default=1e-3)
-    ap.add_argument("--n-max", type=int, default=12, help="largest particle truncation")
+    ap.add_argument("--n-max", type=int, default=16, help="largest particle truncation")
+    ap.add_argument("--dense-max", type=int, default=7,
+                    help="largest particle truncation for the dense-LU Fock solver")
+    ap.add_argument("--qutip-max", type=int, default=8,
+                    help="largest particle truncation for QuTiP's direct steadystate")
     ap.add_argument("--n-cav", type=int, default=3, help="cavity truncation")
     ap.add_argument("--repeats", type=int, default=5)
     args = ap.parse_args()
     if args.quick:
-        args.n_kg, args.n_g, args.accuracy, args.n_max, args.repeats = 100, 100, 3e-2, 5, 2
+        args.n_kg, args.n_g, args.accuracy, args.n_max, args.repeats = 100, 100, 1e-2, 9, 2
+        args.dense_max, args.qutip_max = 5, 5
     print(f"hardware: {platform.processor() or platform.machine()}, jax devices: {jax.devices()}")
     bench_sweep(args.n_kg, args.n_g, args.repeats)
-    bench_three_mode(args.accuracy, args.repeats, args.n_max, args.n_cav)
+    bench_three_mode(args.accuracy, args.repeats, args.n_max, args.n_cav, args.dense_max,
+                     args.qutip_max)
 
 
 if __name__ == "__main__":
