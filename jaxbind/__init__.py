@@ -126,8 +126,16 @@ from .quantum.observables import (
 )
 from .quantum.cooling import (
     CoolingParams as CoolingParams,
+    linear_rate_occupations as linear_rate_occupations,
     steady_state_occupations as cooling_steady_state,
 )
+from .quantum.fock import (
+    FockModel as FockModel,
+    evolve as fock_evolve,
+    steady_state as fock_steady_state,
+    three_mode_model as three_mode_model,
+)
+from .quantum.fock_iterative import steady_state_iterative as fock_steady_state_iterative
 from .quantum.sympathetic import (
     SympatheticParams as SympatheticParams,
     cooling_objective as cooling_objective,
