@@ -265,7 +265,7 @@ def quadratic_coefficients(p: CoolingParams) -> tuple[Array, ...]:
     − R₋ β_b/β_a − β_b,  C = R₋(n̄'_a + n̄_b β_b/β_a) + β_b n̄_b, and symmetrically for D, E, F
     (R₊ − R₋ = 8 g1 g2/(κ'_a + κ_b) reproduces the printed eqs. 15 and C2).
     """
-    return _quadratics(p, *_rates(p))
+    return _quadratics(p)[:6]
 
 
 def _rates(p):
@@ -274,21 +274,31 @@ def _rates(p):
     return kap, nbar, 2 * (p.g1 + p.g2) ** 2 / s, 2 * (p.g1 - p.g2) ** 2 / s
 
 
-def _quadratics(p, kap, nbar, rp, rm):
+def _quadratics(p):
+    # Written so that every factor depends on as few parameters as possible: on a grid whose
+    # fields broadcast (steady_state_grid) the bath part (functions of g, Δ, γ, κ, n̄) and the
+    # coupling part (functions of g1, g2) are evaluated once on their axes and a grid point
+    # costs only the products below.  R± = 2(g1 ± g2)²/s and R₊ − R₋ = 8 g1 g2/s share 1/s
+    # (and 8 g1 g2 has no cancellation for K_g → 1⁺, unlike R₊ − R₋).
     c = _bath_factor(p)
+    kap, nbar = effective_bath(p)
     ba, bb = c * kap, c * p.kappa_b
-    dr = rp - rm
+    inv_s = 1 / (kap + p.kappa_b)
     r = bb / ba
+    q = ba / bb
     nn = nbar + r * p.nbar_b
+    mm = p.nbar_b + q * nbar
+    gp, gm = p.g1 + p.g2, p.g1 - p.g2
+    rp = (2 * gp * gp) * inv_s
+    rm = (2 * gm * gm) * inv_s
+    dr = (8 * p.g1 * p.g2) * inv_s
     A = dr * r
     B = -dr * nn - rp - rm * r - bb
     C = rm * nn + bb * p.nbar_b
-    q = ba / bb
-    mm = p.nbar_b + q * nbar
     D = -dr * q
     E = dr * mm - rp * q - rm - ba
     F = rp * mm + ba * nbar
-    return A, B, C, D, E, F
+    return A, B, C, D, E, F, kap, rp, rm
 
 
 def _physical_root(a, b, c):
@@ -332,6 +342,30 @@ def _input_status(p):
                      jnp.where(kap <= 0, STATUS_NO_COOLING, STATUS_OK)).astype(jnp.int32)
 
 
+def _closed_form(p):
+    """Elementwise (broadcasting) closed-form steady state + status, NaN at bad points.
+
+    Shared by the per-point function and the grid path, so both do the same arithmetic.
+    """
+    A, B, C, D, E, F, kap, rp, rm = _quadratics(p)
+    nb, okb = _physical_root(A, B, C)
+    na, oka = _physical_root(D, E, F)
+    # "input finite" and "cooling" depend on the parameters only (cheap on grid axes)
+    finite = (jnp.isfinite(p.g1) & jnp.isfinite(p.g2) & jnp.isfinite(p.g)
+              & jnp.isfinite(p.delta) & jnp.isfinite(p.omega))
+    pre = jnp.where(finite, jnp.where(kap > 0, STATUS_OK, STATUS_NO_COOLING),
+                    STATUS_INVALID_INPUT).astype(jnp.int8)
+    # a NaN/inf occupation fails one of the ordered comparisons (NaN) or isfinite (inf)
+    phys = okb & oka & (na >= 0) & (nb >= 0) & (na < jnp.inf) & (nb < jnp.inf)
+    stable = _stable(na, nb, p, kap, rp, rm)
+    status = jnp.where(pre != STATUS_OK, pre,
+                       jnp.where(phys, jnp.where(stable, STATUS_OK, STATUS_UNSTABLE),
+                                 STATUS_NO_PHYSICAL_ROOT).astype(jnp.int8))
+    bad = status != STATUS_OK
+    nan = jnp.asarray(jnp.nan, na.dtype)
+    return jnp.where(bad, nan, na), jnp.where(bad, nan, nb), status.astype(jnp.int32)
+
+
 def steady_state_occupations(p: CoolingParams, *, throw: bool = True) -> CoolingSteadyState:
     """Mean-field steady state of eq. 13 from the closed-form quadratics (paper 004 eqs. 14–15
     for n_b, C1–C2 for n_a), physical root selected as derived in the module docstring.
@@ -342,32 +376,47 @@ def steady_state_occupations(p: CoolingParams, *, throw: bool = True) -> Cooling
     Returns:
         ``CoolingSteadyState(n_a, n_b, status)``; occupations are NaN iff status ≠ 0.
     """
-    rates = _rates(p)
-    kap = rates[0]
-    finite = jnp.all(jnp.isfinite(jnp.stack([p.g1, p.g2, p.g, p.delta, p.omega])))
-    status = jnp.where(~finite, STATUS_INVALID_INPUT,
-                       jnp.where(kap <= 0, STATUS_NO_COOLING, STATUS_OK))
-    A, B, C, D, E, F = _quadratics(p, *rates)
-    nb, okb = _physical_root(A, B, C)
-    na, oka = _physical_root(D, E, F)
-    phys = okb & oka & (na >= 0) & (nb >= 0) & jnp.isfinite(na) & jnp.isfinite(nb)
-    status = jnp.where(status != STATUS_OK, status,
-                       jnp.where(phys, STATUS_OK, STATUS_NO_PHYSICAL_ROOT))
-    stable = _stable(na, nb, p, kap, rates[2], rates[3])
-    status = jnp.where((status == STATUS_OK) & ~stable, STATUS_UNSTABLE, status)
-    return _finalize(na, nb, status.astype(jnp.int32), p, throw, "steady_state_occupations")
+    na, nb, status = _closed_form(p)
+    return _finalize(na, nb, status, p, throw, "steady_state_occupations")
+
+
+def _chunked(p, rows_per_chunk, shape):
+    # lax.map over blocks of the leading axis of the broadcast shape; fields that do not vary
+    # along it stay whole (closure constants), so separable parts are never broadcast to the
+    # full grid.  The tail is padded by repeating the last row (never a new bad status); the
+    # padded length is a multiple of the block so lax.map writes its outputs in place.
+    leaves, treedef = jax.tree_util.tree_flatten(p)
+    nd = len(shape)
+    leaves = [jnp.reshape(x, (1,) * (nd - jnp.ndim(x)) + jnp.shape(x)) for x in leaves]
+    n0 = shape[0]
+    rows = max(1, min(int(rows_per_chunk), n0))
+    pad = (-n0) % rows
+    chunked = [x.shape[0] > 1 for x in leaves]
+    xs = [jnp.pad(x, [(0, pad)] + [(0, 0)] * (nd - 1), mode="edge").reshape(
+        (-1, rows) + x.shape[1:]) for x, c in zip(leaves, chunked) if c]
+    block = (rows,) + tuple(shape[1:])
+
+    def run(blk):
+        it = iter(blk)
+        q = jax.tree_util.tree_unflatten(treedef, [next(it) if c else x
+                                                   for x, c in zip(leaves, chunked)])
+        return tuple(jnp.broadcast_to(o, block) for o in _closed_form(q))
+
+    out = jax.lax.map(run, xs)
+    return CoolingSteadyState(*(o.reshape((-1,) + tuple(shape[1:]))[:n0] for o in out))
 
 
 def steady_state_sweep(p: CoolingParams, *, chunk_size: int = 8192) -> CoolingSteadyState:
     """Closed-form steady states (``steady_state_occupations``, ``throw=False``) over a batch of
-    parameter points — the fast path for large sweeps such as paper 004 Fig. 2.
+    parameter points given point by point (fields broadcast to the full shape).
 
     Why this exists: under a plain ``jax.vmap`` over 10⁶ points XLA materializes every
     intermediate shared by the outputs and the status bookkeeping (divides and square roots
     are not duplicated into several consumers), ~13 full passes over 8 MB arrays, so the
-    kernel is memory-bound (~10× the arithmetic).  Evaluating it in cache-sized chunks
-    (``lax.map`` over ``chunk_size``-point blocks, ``vmap`` inside) keeps those intermediates
-    in cache; results and statuses are identical to the per-point function.
+    kernel is memory-bound.  Evaluating it in cache-sized chunks (``lax.map`` over
+    ``chunk_size``-point blocks) keeps those intermediates in cache; results and statuses
+    are identical to the per-point function.  For parameters on the axes of a grid (e.g.
+    K_g × g) use ``steady_state_grid``, which also skips the separable work.
 
     Args:
         p: ``CoolingParams`` whose array fields broadcast to a common shape (any rank).
@@ -381,26 +430,43 @@ def steady_state_sweep(p: CoolingParams, *, chunk_size: int = 8192) -> CoolingSt
     n = int(math.prod(shape))
     if n == 0:
         raise ValueError("steady_state_sweep: p has no points")
-    chunk = max(1, min(int(chunk_size), n))
     # scalar fields stay unbatched constants (broadcasting them would add full-size passes)
-    batched = [jnp.size(x) > 1 for x in leaves]
-    flat = [jnp.broadcast_to(x, shape).reshape(n) if b else jnp.reshape(x, ())
-            for x, b in zip(leaves, batched)]
-
-    def run(xs):
-        it = iter(xs)
-        q = jax.tree_util.tree_unflatten(
-            treedef, [next(it) if b else x for x, b in zip(flat, batched)])
-        axes = jax.tree_util.tree_unflatten(treedef, [0 if b else None for b in batched])
-        return jax.vmap(lambda r: steady_state_occupations(r, throw=False), in_axes=(axes,))(q)
-
-    # pad the tail by repeating the last point (never creates a bad status); the padded
-    # length is a multiple of the chunk so lax.map writes its outputs in place
-    pad = (-n) % chunk
-    vm = [jnp.pad(x, (0, pad), mode="edge").reshape(-1, chunk) if pad else x.reshape(-1, chunk)
-          for x, b in zip(flat, batched) if b]
-    out = [x.reshape(-1)[:n] for x in jax.lax.map(run, vm)]
+    flat = [jnp.broadcast_to(x, shape).reshape(n) if jnp.size(x) > 1 else jnp.reshape(x, ())
+            for x in leaves]
+    out = _chunked(jax.tree_util.tree_unflatten(treedef, flat), chunk_size, (n,))
     return CoolingSteadyState(*(x.reshape(shape) for x in out))
+
+
+def steady_state_grid(p: CoolingParams, *, chunk_size: int = 8192) -> CoolingSteadyState:
+    """Closed-form steady states (paper 004 eqs. 14–15, C1–C2; same values and statuses as
+    ``steady_state_occupations(..., throw=False)`` point by point) on a grid whose parameters
+    are given on its axes, e.g. Fig. 2: ``CoolingParams.from_kg(kg[:, None], g2, g[None, :])``.
+
+    The fields are *not* broadcast to the grid: everything that depends only on the bath side
+    (g, Δ, γ, κ, n̄ → κ'_a, n̄'_a, 1/(κ'_a+κ_b), …) or only on the coupling (g1, g2 →
+    2(g1 ± g2)², 8 g1 g2) is evaluated once on its axis, and a grid point costs ~40 flops,
+    2 square roots and 2 divisions in one fused pass.  Evaluated in blocks of whole rows of
+    the leading axis (``lax.map``, ≈ ``chunk_size`` points each) so the working set stays in
+    cache.
+
+    Args:
+        p: ``CoolingParams`` whose array fields broadcast to a common shape of rank ≥ 1
+            (typically (n, 1) and (1, m)).
+        chunk_size: target points per block; a block holds at least one leading-axis row.
+    Returns:
+        ``CoolingSteadyState`` with fields of the broadcast shape; bad points carry NaN and a
+        non-zero status.
+    """
+    leaves = jax.tree_util.tree_leaves(p)
+    shape = tuple(jnp.broadcast_shapes(*(jnp.shape(x) for x in leaves)))
+    if math.prod(shape) == 0:
+        raise ValueError("steady_state_grid: p has no points")
+    if len(shape) == 0:
+        shape = (1,)
+        out = _chunked(p, 1, shape)
+        return CoolingSteadyState(*(o.reshape(()) for o in out))
+    row = max(1, math.prod(shape[1:]))
+    return _chunked(p, max(1, int(chunk_size) // row), shape)
 
 
 def linear_rate_occupations(p: CoolingParams, *, throw: bool = True) -> CoolingSteadyState:
