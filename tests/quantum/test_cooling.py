@@ -22,6 +22,7 @@ from jaxbind.quantum.cooling import (
     rate_equations,
     steady_state_occupations,
     steady_state_occupations_root,
+    steady_state_grid,
     steady_state_sweep,
     transfer_rates,
 )
@@ -254,3 +255,53 @@ def test_linear_rate_occupations_limits_and_transforms():
     bad = CoolingParams(-0.05, 0.06, 0.02, **kw)
     st = linear_rate_occupations(bad, throw=False)
     assert int(st.status) != STATUS_OK and np.isnan(st.n_b)
+
+
+def test_grid_matches_per_point_jit_vmap_grad_float32():
+    """steady_state_grid (parameters on the grid axes, separable parts on the axes) gives the
+    per-point values and statuses, incl. bad points (K_g ≤ 1 traced, blue detuning) and a
+    padded last block; and it works under jit, vmap, grad and in float32."""
+    kw = {k: v for k, v in FIG2.items() if k != "delta"}
+    kg = jnp.array([0.9, 1.001, 1.5, 3.0, 10.0, 50.0, 2.0])
+    g = jnp.array([0.01, 0.05, 0.1])
+    delta = jnp.array([1.0, -1.0, 1.0])  # blue detuning on the g axis → STATUS_NO_COOLING
+    mk = lambda k, gg, d: CoolingParams.from_kg(k, 0.1, gg, delta=d, **kw)  # noqa: E731
+    grid = jax.jit(lambda k: steady_state_grid(mk(k[:, None], g[None, :], delta[None, :]),
+                                               chunk_size=6))(kg)  # 2 rows/block, 1 padded
+    K, G, D = (x.ravel() for x in jnp.meshgrid(kg, g, indexing="ij") + [delta[None, :]
+                                                                         + 0 * kg[:, None]])
+    ref = jax.vmap(lambda k, gg, d: steady_state_occupations(mk(k, gg, d), throw=False))(K, G, D)
+    assert grid.n_a.shape == (7, 3) and grid.status.dtype == jnp.int32
+    np.testing.assert_array_equal(grid.status.ravel(), ref.status)
+    assert grid.status[0, 0] == STATUS_INVALID_INPUT and grid.status[3, 1] == STATUS_NO_COOLING
+    assert np.sum(np.asarray(grid.status) == STATUS_OK) == 12
+    np.testing.assert_allclose(grid.n_a.ravel(), ref.n_a, rtol=1e-14)  # NaNs at the same places
+    np.testing.assert_allclose(grid.n_b.ravel(), ref.n_b, rtol=1e-14)
+    # flat sweep of the same points agrees too (both share the elementwise closed form)
+    sw = jax.jit(lambda k: steady_state_sweep(mk(k, G, D), chunk_size=4))(K)
+    np.testing.assert_array_equal(sw.status, ref.status)
+    # vmap over g2 (a batch of grids) and grad of a grid functional w.r.t. g2
+    def total_nb(g2):
+        s = steady_state_grid(CoolingParams.from_kg(kg[2:, None], g2, g[None, :], **FIG2))
+        return jnp.sum(s.n_b)
+    g2s = jnp.array([0.08, 0.1])
+    vm = jax.vmap(total_nb)(g2s)
+    np.testing.assert_allclose(vm, [total_nb(x) for x in g2s], rtol=1e-14)
+    def total_nb_points(g2):
+        k, gg = (x.ravel() for x in jnp.meshgrid(kg[2:], g, indexing="ij"))
+        return jnp.sum(jax.vmap(lambda a, b: steady_state_occupations(
+            CoolingParams.from_kg(a, g2, b, **FIG2)).n_b)(k, gg))
+    np.testing.assert_allclose(jax.grad(total_nb)(0.1), jax.grad(total_nb_points)(0.1),
+                               rtol=1e-12)
+    # float32 inputs: float32 outputs, ~1e-5 relative to float64
+    f32 = {k: np.float32(v) for k, v in FIG2.items()}
+    s32 = steady_state_grid(CoolingParams.from_kg(np.asarray(kg[2:, None], np.float32),
+                                                  np.float32(0.1),
+                                                  np.asarray(g[None, :], np.float32), **f32))
+    s64 = steady_state_grid(CoolingParams.from_kg(kg[2:, None], 0.1, g[None, :], **FIG2))
+    assert s32.n_b.dtype == jnp.float32
+    np.testing.assert_array_equal(s32.status, s64.status)
+    np.testing.assert_allclose(s32.n_a, s64.n_a, rtol=2e-5)
+    np.testing.assert_allclose(s32.n_b, s64.n_b, rtol=2e-5)
+    with pytest.raises(ValueError, match="no points"):
+        steady_state_grid(fig2(jnp.zeros((0, 1)) + 2.0))
