@@ -9,6 +9,15 @@ eq. 68, paper 000 eq. 5) applied to the self-consistent dipoles p̃_i(x):
 
 evaluated in closed form with W(R) = ⟨(1 − n⊗n) e^{in·R}⟩_Ω = Im g(R) and its first and second
 derivatives (:func:`_angular_kernel`), so no angular quadrature is needed.
+
+The Jacobians of forces and dipoles w.r.t. the displacements are exact (autodiff, no finite
+differences) and structured (:func:`_electric_exact_scaled`): implicit differentiation of
+the dipole solve with one LU factorization shared by all tangents, pair derivatives of the
+Green tensor by ``jax.jacfwd``, and the multiple-scattering term as one matrix product —
+O(N²) + O(N³)-BLAS instead of ``jax.jacfwd`` through the dense pair matrices (O(N³)
+elementwise work and memory: 0.12–0.2× of finite differences at N = 16 before, see
+benchmarks/RESULTS.md). Particles with magnetic dipoles (``model="mie"``) still use
+``jax.jacfwd`` through :func:`~jaxbind.optics.dipoles.solve_dipoles`.
 """
 
 from __future__ import annotations
@@ -163,14 +172,18 @@ def _electric_exact_scaled(arr, axes, throw):
         ∂F̃_ic/∂ρ_{ja} = ½ Re[ Σ_b ∂p̃*_ib ∂_c Ẽ^loc_ib + δ_ij p̃_i*·∂_a∂_c Ẽ_inc(ρ_i)
                           + Σ_l J_il[·, c]·∂p̃_l + δ_ij Σ_l H_il[c, a] − H_ij[c, a] ]
 
-    (K, J, H of :func:`_pair_derivatives`), the J term being one dense matrix product. Why
+    (K, J, H of :func:`_pair_derivatives`), the J term being one dense matrix product. In
+    the code p̃ is split into the isolated dipoles α̃Ẽ_inc and the scattering correction δp̃
+    (both solved with the same LU), so the interaction stiffness K is formed directly rather
+    than as the small difference of total and trap stiffness (float32). Why
     not ``jax.jacfwd`` of the whole chain: forward mode pushes every tangent through the
     dense pair matrices (N tangents × N² pairs, O(N³) elementwise work and memory), although
     the displacement of particle j only changes row and column j; this form is O(N²)
     autodiff plus O(N³) BLAS/LAPACK (measured in benchmarks/bench_array.py).
 
     Returns (p (N,3), dp (N,3,M) = ∂p̃/∂ρ_μ, F (M,) F̃, JF (M,M) ∂F̃/∂ρ, JF_int (M,M) its
-    interaction part ∂(F̃ − F̃_iso)/∂ρ, S_iso (M,) −∂F̃_iso/∂ρ diagonal, status) for the degrees of freedom μ = (j, a ∈ axes), μ = j·len(axes) + a.
+    interaction part ∂(F̃ − F̃_iso)/∂ρ, S_iso (M,) −∂F̃_iso/∂ρ diagonal, status) for the
+    degrees of freedom μ = (j, a ∈ axes), μ = j·len(axes) + a.
     """
     rdt = arr.positions.dtype
     k = arr.k.astype(rdt)
@@ -187,7 +200,8 @@ def _electric_exact_scaled(arr, axes, throw):
 
     # dipoles: one LU of S, reused for every tangent below
     a3 = jnp.repeat(ae, 3)
-    S = jnp.eye(3 * n, dtype=a3.dtype) - a3[:, None] * green_matrix_scaled(rho)
+    G = green_matrix_scaled(rho)
+    S = jnp.eye(3 * n, dtype=a3.dtype) - a3[:, None] * G
     lu = jax.scipy.linalg.lu_factor(S)
     b = a3 * E_inc.reshape(-1)
     x = jax.scipy.linalg.lu_solve(lu, b)
@@ -214,7 +228,6 @@ def _electric_exact_scaled(arr, axes, throw):
     # two trap-sized numbers (float32): S δp̃ = α̃ g p̃⁰, and with ∂p̃⁰ = δ_ij α̃_i ∂_a Ẽ_inc,
     # S ∂δp̃ = R − S ∂p̃⁰ = α̃[δ_ij ∂_a Ẽ_scat,i − K_ij + g ∂p̃⁰] (one multi-RHS solve).
     eye_n = jnp.eye(n, dtype=rdt)
-    G = green_matrix_scaled(rho)
     dEs = jnp.sum(K, axis=1)                                                        # ∇Ẽ_scat [i,b,c]
     dp0 = (eye_n[:, None, :, None] * (ae[:, None, None] * dE_inc)[:, :, None, :])[..., ax]
     dp0 = dp0.reshape(3 * n, n * na)                                                # [(i,b), μ]
