@@ -123,7 +123,7 @@ def regime_map(phases, kds, delta_omega=0.0, *, batch_size: int = 8):
     1-D factors are not re-fused into the 2-D loop (XLA would otherwise recompute the
     trigonometric functions per point, ~10× slower) and no 2-D temporary exists: the
     outputs are the only O(PQ) memory (for grids larger than memory, call it on row
-    chunks, as ``benchmarks/bench_array.py`` and :func:`jaxbind.workflows.sweep` do).
+    chunks, as ``benchmarks/bench_array.py`` does).
     Call under ``jax.jit``.
 
     Args:
