@@ -4,6 +4,10 @@ import os
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# jaxlib's CPU LAPACK calls run on SciPy's OpenBLAS, whose worker threads busy-wait after
+# each call: with two pytest workers on two cores that made identical programs 10–100×
+# slower. One BLAS thread per worker (read when OpenBLAS loads, so before numpy/scipy).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import jax  # noqa: E402
 

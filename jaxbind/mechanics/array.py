@@ -31,7 +31,7 @@ re-derived from the dipole force F = (α²/2ε0) ∂ Re[E*·Ḡ E] (paper 000 eq
 Green tensor and from the Lindblad operators (paper 000 eq. 5); the identity
 C_jj' − C_j'j = 4 Im D_jj'/ħ (paper 001 after eq. 81) holds exactly for them.
 
-Exact linearization (``method="exact"``): the Jacobian (``jax.jacfwd``) of the full
+Exact linearization (``method="exact"``): the Jacobian (implicit autodiff, mechanics/exact.py) of the full
 self-consistent dipole forces (:func:`jaxbind.optics.forces.dipole_forces`, near field and
 multiple scattering included) at the foci gives C, K and F; the isolated-particle forces
 give ω; the diffusion follows from the same quadratic expansion of the Lindblad operators
@@ -369,7 +369,7 @@ def linearize(array: TweezerArray, method: str = "far_field", *, axis: str = "z"
         array: the :class:`TweezerArray`.
         method: "far_field" — the closed forms of paper 001 eqs. 71, 76–79 (far-field Green
             tensor, Gouy-shifted wavenumber k − 1/z_R, first-order scattering; only
-            ``axis="z"``); "exact" — Jacobians (``jax.jacfwd``) of the self-consistent dipole
+            ``axis="z"``); "exact" — Jacobians (implicit autodiff through one LU, mechanics/exact.py) of the self-consistent dipole
             forces at the foci (near field and multiple scattering included) and the
             diffusion of the self-consistent dipoles (module docstring).
         axis: "z" (motion along the tweezer axis, the papers' model) or, with "exact",
