@@ -9,16 +9,27 @@ B. Three-mode steady state (cavity + A + B, eq. 3 with Hermitian coupling g2 = 0
    steadystate, at the smallest truncation whose occupations are within --accuracy of the
    exact Gaussian result.
 
-Status of the ≥ 5× target of A (issue 6 §4): NOT met.  Session 2 measured, at 10^6 points on
-the shared 2-core CPU (two runs, wall clock under load), steady_state_sweep 66–81 ns/point vs
-vectorized NumPy 74–126 ns/point (1.1–1.6×; session 1: 1.6–1.9×).  Per point the kernel does ~60 flops including 2 square roots and ~8
-divisions (~5–10 ns/point of arithmetic on one AVX2 core, estimate) and moves 36 bytes
-(2 f64 inputs, 2 f64 + 1 int32 outputs; ~4 ns/point at ~10 GB/s), so ≥ 5× (≤ 25 ns/point) is
-not excluded by hardware bounds; NumPy itself is memory-bound (~60 full passes over 8 MB
-arrays).  The profiling and the variants the issue lists (XLA fusion count from
-jax.jit(...).lower(...).compile().as_text(), one fused expression without jnp.where chains,
-chunk size for lax.map, CPU-time measurement with time.process_time) were not done in
-session 2 for lack of time; the baseline must stay as it is (same outputs, statuses, NaNs).
+Status of the ≥ 5× target of A (issue 6 §4), session 3, 10^6 points, shared 2-core CPU under
+load (load average 3–5; best of 15–25 repeats):
+  steady_state_grid (K_g and g given on the axes)  11.7 ns/pt wall, 11.8 ns/pt CPU
+      (profiling runs: 9.4–14.6 ns/pt);
+  steady_state_sweep (flat point arrays)           19.8 ns/pt wall, 18.4 CPU (profiling 20–29);
+  plain jit+vmap                                   77.5 ns/pt;
+  NumPy, flat point arrays                         52 ns/pt wall, 48 CPU (other runs 82–112);
+  NumPy, broadcast (n,1)×(1,m) (the fair grid baseline, same separable trick)
+                                                   45 ns/pt wall, 37 CPU (other runs 63–91).
+  Ratio grid / faster NumPy: 3.9× wall, 3.2× CPU in the final run, 5–8× in the profiling runs
+  where NumPy ran at 63–91 ns/pt: NumPy is memory-bound (~60 full-array passes) and its
+  time swings with the memory traffic of the other agents, ours is compute-bound and does not.
+  So ≥ 5× holds only when NumPy is slowed by load; against NumPy on a quiet machine (~37–45
+  ns/pt) it is ~3–4×.  Why not more: XLA (compiled HLO of the grid: 1 while loop over
+  row blocks; in its body 4 materialized block intermediates — the 2 square roots and the 2
+  divisions of the physical roots, which XLA will not duplicate — and 3 output fusions
+  (n_a, n_b, status) that each recompute the quadratic coefficients and the stability test)
+  does the per-point arithmetic (~40 flops, 2 sqrt, 2 div) about 2–3 times, plus one
+  zero-initialization pass over the 20 MB of outputs (lax.map's stacked result).  A
+  ``lax.optimization_barrier`` on (n_a, n_b, status) removed the recomputation (10 ns/pt wall)
+  but XLA then ran the output loops on 2 threads: 16–17 ns/pt CPU, so it was not kept.
 
 Usage: python benchmarks/bench_cooling.py [--quick] [--n-kg N] [--n-g N] [--accuracy 1e-3]
 Timings: best of --repeats after compilation (block_until_ready), same process.
