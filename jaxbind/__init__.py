@@ -127,6 +127,7 @@ from .quantum.observables import (
 from .quantum.cooling import (
     CoolingParams as CoolingParams,
     linear_rate_occupations as linear_rate_occupations,
+    steady_state_grid as cooling_steady_state_grid,
     steady_state_occupations as cooling_steady_state,
 )
 from .quantum.fock import (
