@@ -1,0 +1,278 @@
+"""Tests for jaxbind.optics.pair: closed-form forces on an isotropic dipole pair."""
+
+import functools
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from jaxbind import constants as C
+from jaxbind.optics.beams import CoherentBeams, PlaneWave, Tweezer
+from jaxbind.optics.forces import interparticle_forces, nonreciprocity_factors, optical_forces
+from jaxbind.optics.pair import (
+    CPU_COMPILER_OPTIONS,
+    pair_forces,
+    pair_forces_scaled,
+    pair_nonreciprocity_factors,
+    sincos,
+)
+from jaxbind.optics.particles import Particles
+
+# Paper 003 setting: λ = 420 nm, I = 1.3 mW/µm², plane wave along +x, E ∥ y.
+LAM = 420e-9
+K = 2 * np.pi / LAM
+I003 = 1.3e9
+A_SI = 45e-9
+N_SI = 5.1 + 0.2j
+AT0 = (K * A_SI) ** 3 * (N_SI**2 - 1) / (N_SI**2 + 2)  # scaled Rayleigh α̃e
+AT_RAD = AT0 / (1 - 2j / 3 * AT0)  # with the radiative correction
+PW003 = PlaneWave(LAM, I003, direction=(1.0, 0.0, 0.0), polarization=(0.0, 1.0, 0.0))
+SIDE = PlaneWave(LAM, I003, direction=(0.0, 0.0, 1.0), polarization=(0.0, 1.0, 0.0))
+
+
+def _particles(pos, ate, atm, radius=1e-9):
+    return Particles(pos, radius, alpha_e=C.unscale_polarizability(np.asarray(ate), K),
+                     alpha_m=C.unscale_magnetic_polarizability(np.asarray(atm), K))
+
+
+def _rand_alpha(rng):
+    return rng.normal(scale=0.3) + 1j * abs(rng.normal(scale=0.2))
+
+
+# --------------------------------------------------------------------------------------
+# independent implementations
+# --------------------------------------------------------------------------------------
+
+BEAMS = {
+    "plane": PlaneWave(LAM, I003, direction=(0.3, -0.5, 0.8),
+                       polarization=np.cross((0.3, -0.5, 0.8), (1.0, 0.2j, 0.3))),
+    "two_beam": CoherentBeams([
+        PlaneWave(LAM, I003, direction=(1.0, 0, 0), polarization=(0, 1.0, 1j)),
+        PlaneWave(LAM, 0.5 * I003, direction=(0, -1.0, 0), polarization=(0.6, 0, 0.8), phase=0.7)]),
+    "tweezer": Tweezer(0.05, LAM, waist=0.6e-6, phase=0.3, polarization_angle=0.4),
+}
+
+
+@pytest.mark.parametrize("beam_name", list(BEAMS))
+def test_matches_general_coupled_dipole_engine(beam_name, rng):
+    """Random positions, different particles, random α̃e, α̃m: equal to the N-particle
+    solve_dipoles/optical_forces/interparticle_forces path (dense LU, Born series)."""
+    beam = BEAMS[beam_name]
+    for _ in range(1):
+        pos = rng.normal(size=(2, 3)) * 0.4 * LAM
+        ps = _particles(pos, [_rand_alpha(rng) for _ in range(2)],
+                        [_rand_alpha(rng) for _ in range(2)])
+        for order, method, n in ((None, "direct", 1), (1, "born", 1), (3, "born", 3)):
+            got = pair_forces(ps, beam, order=order)
+            f = np.asarray(interparticle_forces(ps, beam, method, order=n))
+            F = np.asarray(optical_forces(ps, beam, method, order=n))
+            assert int(got.status) == 0
+            np.testing.assert_allclose(got.f, f, rtol=1e-10, atol=1e-10 * np.abs(f).max())
+            np.testing.assert_allclose(got.F, F, rtol=1e-10, atol=1e-10 * np.abs(F).max())
+            s, d = f[0] + f[1], f[0] - f[1]
+            np.testing.assert_allclose(got.nrf0, np.abs(s) / (np.abs(s) + np.abs(d)), atol=1e-8)
+    # order 0: no interaction at all, F = F_iso
+    got = pair_forces(ps, beam, order=0)
+    np.testing.assert_array_equal(got.f, 0.0)
+
+
+def paper003_numpy(L, ae, am, order):
+    """Paper 003 eqs. 3–5 in scaled units (scalar fields, pair on the x axis, plane wave
+    along +x with E ∥ y): (f_A, f_B), ``order`` 1 (one iteration of eq. 4) or None."""
+    e = np.exp(1j * L)
+    phi = (-1 / L**3 + 1j / L**2 + 1 / L) * e
+    psi = (1j / L**2 + 1 / L) * e
+    dphi = (3 / L**4 - 3j / L**3 - 2 / L**2 + 1j / L) * e
+    dpsi = (-2j / L**3 - 2 / L**2 + 1j / L) * e
+    EA0, EB0 = np.ones_like(e), e
+    HA0, HB0 = EA0, EB0
+    if order == 1:
+        src = (EA0, EB0, HA0, HB0)
+        EA, EB = EA0 + ae * EB0 * phi - am * HB0 * psi, EB0 + ae * EA0 * phi + am * HA0 * psi
+        HA, HB = HA0 - ae * EB0 * psi + am * HB0 * phi, HB0 + ae * EA0 * psi + am * HA0 * phi
+    else:
+        A = np.zeros(L.shape + (4, 4), complex)
+        for i in range(4):
+            A[..., i, i] = 1
+        A[..., 0, 1], A[..., 0, 3] = -ae * phi, am * psi
+        A[..., 1, 0], A[..., 1, 2] = -ae * phi, -am * psi
+        A[..., 2, 1], A[..., 2, 3] = ae * psi, -am * phi
+        A[..., 3, 0], A[..., 3, 2] = -ae * psi, -am * phi
+        rhs = np.stack(np.broadcast_arrays(EA0, EB0, HA0, HB0), -1)[..., None]
+        EA, EB, HA, HB = np.moveaxis(np.linalg.solve(A, rhs)[..., 0], -1, 0)
+        src = (EA, EB, HA, HB)
+    sEA, sEB, sHA, sHB = src
+    dEA = 1j * EA0 - ae * sEB * dphi + am * sHB * dpsi
+    dHA = 1j * HA0 + ae * sEB * dpsi - am * sHB * dphi
+    dEB = 1j * EB0 + ae * sEA * dphi + am * sHA * dpsi
+    dHB = 1j * HB0 + ae * sEA * dpsi + am * sHA * dphi
+
+    def force(E, H, dE, dH):  # scaled eq. 3: ½Re(p* ∂E) + ½Re(m* ∂H) − ⅓Re(p* m)
+        p, m = ae * E, am * H
+        return 0.5 * np.real(np.conj(p) * dE + np.conj(m) * dH) - np.real(np.conj(p) * m) / 3
+
+    iso = force(EA0, HA0, 1j * EA0, 1j * HA0)
+    return force(EA, HA, dEA, dHA) - iso, force(EB, HB, dEB, dHB) - iso
+
+
+@functools.lru_cache(maxsize=None)
+def _sweeper(order, beam_name):
+    """One compilation per (order, beam): α̃ are traced. CPU_COMPILER_OPTIONS keeps the
+    compile short (see jaxbind.optics.pair)."""
+    beam = PW003 if beam_name == "003" else SIDE
+
+    def one(r, ate, atm):
+        return pair_forces_scaled(jnp.zeros(3), jnp.zeros(3).at[0].set(r), jnp.stack([ate, ate]),
+                                  jnp.stack([atm, atm]), beam, order=order, throw=False)
+    return jax.jit(jax.vmap(one, in_axes=(0, None, None)), compiler_options=CPU_COMPILER_OPTIONS)
+
+
+def _sweep(ate, atm, order, rhos, beam="003"):
+    return _sweeper(order, beam)(jnp.asarray(rhos), jnp.asarray(ate, complex),
+                                 jnp.asarray(atm, complex))
+
+
+@pytest.mark.parametrize("order", [1, None])
+def test_paper003_scalar_equations(order):
+    """Ideal 1st/2nd-Kerker and electric pairs on the beam axis = paper 003 eqs. 3–5."""
+    rhos = np.linspace(0.3, 5.0, 64) * 2 * np.pi
+    for atm in (-AT_RAD, AT_RAD, 0.0):
+        res = _sweep(AT_RAD, atm, order, rhos)
+        fA, fB = paper003_numpy(rhos, AT_RAD, atm, order)
+        scale = np.abs(fA).max()
+        np.testing.assert_allclose(res.f[:, 0, 0], fA, atol=1e-11 * scale)
+        np.testing.assert_allclose(res.f[:, 1, 0], fB, atol=1e-11 * scale)
+        np.testing.assert_allclose(res.f[:, :, 1:], 0.0, atol=1e-13 * scale)
+
+
+def test_paper003_one_way_second_kerker():
+    """Paper 003 Sec. V: ideal 2nd-Kerker pair (α_m = −α_e/ε0) is one-way — NRF⁽⁰⁾_x within
+    0.02 of ½ over most of 0.3λ ≤ L ≤ 5λ, f_B ≪ f_A; the electric pair is not. Dense sweep."""
+    rhos = np.linspace(0.3, 5.0, 4000) * 2 * np.pi
+    for order in (1, None):
+        kerker = _sweep(AT_RAD, -AT_RAD, order, rhos)
+        electric = _sweep(AT_RAD, 0.0, order, rhos)
+        assert np.mean(np.abs(kerker.nrf0[:, 0] - 0.5) < 0.02) > 0.85
+        assert np.mean(np.abs(electric.nrf0[:, 0] - 0.5) < 0.02) < 0.05
+        fA, fB = np.asarray(kerker.f[:, 0, 0]), np.asarray(kerker.f[:, 1, 0])
+        assert np.median(np.abs(fB) / np.abs(fA)) < 0.02
+
+
+def test_newton_third_law_and_its_violation():
+    """Identical particles in a wave symmetric under A ↔ B (propagating ⟂ to the axis):
+    f_A = −f_B along the axis. Along the beam the phases differ and the law fails; for the
+    ideal 2nd-Kerker pair the net force f_A + f_B has the sign of f_A (B feels ~nothing)."""
+    rhos = np.array([1.3, 4.1, 9.7, 22.0])
+    for atm in (0.0, -AT_RAD, 0.5 * AT_RAD):
+        r = _sweep(AT_RAD, atm, None, rhos, "side")
+        np.testing.assert_allclose(r.f[:, 0, 0], -r.f[:, 1, 0], rtol=1e-12,
+                                   atol=1e-14 * np.abs(r.f).max())
+        np.testing.assert_allclose(r.nrf0[:, 0], 0.0, atol=1e-10)
+    r = _sweep(AT_RAD, -AT_RAD, None, rhos)
+    net = np.asarray(r.f[:, 0, 0] + r.f[:, 1, 0])
+    assert np.all(np.abs(net) > 0.5 * np.abs(np.asarray(r.f[:, 0, 0])))
+    np.testing.assert_array_equal(np.sign(net), np.sign(np.asarray(r.f[:, 0, 0])))
+
+
+@pytest.mark.slow
+def test_nonreciprocity_factors_match_general(rng):
+    """pair_nonreciprocity_factors = forces.nonreciprocity_factors (jacfwd through both)."""
+    pos = np.array([[0.0, 0, 0], [1.37 * LAM, 0.1 * LAM, -0.05 * LAM]])
+    ps = _particles(pos, [AT_RAD, 0.8 * AT_RAD], [-AT_RAD, 0.3j])
+    for order, method in ((1, "born"), (None, "direct")):
+        got = pair_nonreciprocity_factors(ps, PW003, order=order)
+        want = nonreciprocity_factors(ps, PW003, method)
+        np.testing.assert_allclose(got.jacobian, want.jacobian, rtol=1e-9,
+                                   atol=1e-9 * np.abs(want.jacobian).max())
+        np.testing.assert_allclose(got.zeroth, want.zeroth, atol=1e-8)
+        np.testing.assert_allclose(got.first, want.first, atol=1e-8)
+
+
+def test_mie_particles():
+    """Particles(index=…) take α̃e, α̃m from Mie; same as the general engine."""
+    pos = np.array([[0.0, 0, 0], [0.9 * LAM, 0, 0]])
+    ps = Particles(pos, A_SI, index=N_SI)
+    got = pair_forces(ps, PW003)
+    want = np.asarray(interparticle_forces(ps, PW003))
+    np.testing.assert_allclose(got.f, want, rtol=1e-10, atol=1e-10 * np.abs(want).max())
+
+
+# --------------------------------------------------------------------------------------
+# transforms, dtypes, errors
+# --------------------------------------------------------------------------------------
+
+
+def test_sincos_accuracy_and_derivative():
+    x = np.concatenate([np.linspace(-50, 50, 2001), [0.0, np.pi / 4, 1e5 + 0.3, -7e5]])
+    s, c = sincos(jnp.asarray(x))
+    tol = 4e-16 * np.maximum(1, np.abs(x) / 1e3)  # ulps of the reduced argument
+    assert np.all(np.abs(np.asarray(s) - np.sin(x)) <= tol)
+    assert np.all(np.abs(np.asarray(c) - np.cos(x)) <= tol)
+    g = jax.vmap(jax.grad(lambda t: sincos(t)[0] * sincos(t)[1]))(jnp.asarray(x[:50]))
+    np.testing.assert_allclose(g, np.cos(2 * x[:50]), atol=1e-14)
+    s32, c32 = sincos(jnp.asarray(x[:2001], jnp.float32))
+    assert s32.dtype == jnp.float32
+    np.testing.assert_allclose(s32, np.sin(x[:2001]), atol=2e-6)
+    np.testing.assert_allclose(c32, np.cos(x[:2001]), atol=2e-6)
+
+
+def test_grad_vmap_grad_and_jit():
+    """grad w.r.t. distance and polarizability vs central differences; vmap∘grad; jit."""
+    def fA(L, ar):
+        pos = jnp.zeros((2, 3)).at[1, 0].set(L)
+        ps = Particles(pos, A_SI, alpha_e=C.unscale_polarizability(ar + 0.1j, K),
+                       alpha_m=C.unscale_magnetic_polarizability(-(ar + 0.1j), K))
+        return pair_forces(ps, PW003).f[0, 0] / 1e-15  # fN
+
+    L0, a0 = 0.77 * LAM, 0.3
+    jit = functools.partial(jax.jit, compiler_options=CPU_COMPILER_OPTIONS)
+    f = jit(fA)
+    gL, ga = jit(jax.grad(fA, argnums=(0, 1)))(L0, a0)
+    hL, ha = 1e-13, 1e-6
+    np.testing.assert_allclose(gL, (f(L0 + hL, a0) - f(L0 - hL, a0)) / (2 * hL), rtol=1e-6)
+    np.testing.assert_allclose(ga, (f(L0, a0 + ha) - f(L0, a0 - ha)) / (2 * ha), rtol=1e-6)
+    Ls = jnp.array([0.5, 0.77, 2.3]) * LAM
+    vg = jit(jax.vmap(jax.grad(fA), in_axes=(0, None)))(Ls, a0)
+    np.testing.assert_allclose(vg[1], gL, rtol=1e-12)
+
+
+def test_float32_matches_float64():
+    pos = np.array([[0.0, 0, 0], [0.77 * LAM, 0.1 * LAM, 0.0]])
+    ref = pair_forces(Particles(pos, A_SI, index=N_SI), PW003)
+    pw32 = PlaneWave(jnp.float32(LAM), jnp.float32(I003), direction=(1.0, 0.0, 0.0),
+                     polarization=(0.0, 1.0, 0.0))
+    out = pair_forces(Particles(jnp.asarray(pos, jnp.float32), jnp.float32(A_SI), index=N_SI),
+                      pw32)
+    assert out.f.dtype == jnp.float32
+    for a, b in ((out.f, ref.f), (out.F, ref.F)):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(np.asarray(b)).max())
+
+
+def test_bad_input_and_sweep_status():
+    pos = np.array([[0.0, 0, 0], [0.5 * LAM, 0, 0]])
+    with pytest.raises(ValueError, match="exactly 2"):
+        pair_forces(Particles(np.zeros((3, 3)) + np.arange(3)[:, None] * 1e-7, 1e-9,
+                              alpha_e=1e-33), PW003)
+    with pytest.raises(ValueError, match="isotropic"):
+        pair_forces(Particles(pos, 1e-9, alpha_e=np.eye(3)[None].repeat(2, 0) * 1e-33), PW003)
+    with pytest.raises(ValueError, match="order"):
+        pair_forces(_particles(pos, [0.1, 0.1], [0, 0]), PW003, order=-1)
+    with pytest.raises(ValueError, match="alpha_m"):
+        pair_forces_scaled(jnp.zeros(3), jnp.ones(3), jnp.ones(2), jnp.ones(3), PW003)
+    with pytest.raises(ValueError, match="rho_b"):
+        pair_forces_scaled(jnp.zeros(3), jnp.ones(2), jnp.ones(2), jnp.ones(2), PW003)
+    with pytest.raises(TypeError, match="beam"):
+        pair_forces_scaled(jnp.zeros(3), jnp.ones(3), jnp.ones(2), jnp.ones(2), "plane wave")
+    overlapping = np.array([[0.0, 0, 0], [60e-9, 0, 0]])
+    with pytest.raises(eqx.EquinoxRuntimeError, match="overlap"):
+        pair_forces(Particles(overlapping, A_SI, index=N_SI), PW003)
+
+    def swept(L):
+        p = jnp.zeros((2, 3)).at[1, 0].set(L)
+        return pair_forces(Particles(p, A_SI, index=N_SI), PW003, throw=False)
+
+    r = jax.jit(jax.vmap(swept))(jnp.array([0.0, 60e-9, 0.5 * LAM]))
+    np.testing.assert_array_equal(r.status, [1, 1, 0])
+    assert np.all(np.isfinite(np.asarray(r.f)))
