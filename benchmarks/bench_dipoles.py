@@ -5,34 +5,51 @@
    incident fields of all N tweezers at all N particles, LU solve (lineax), forces —
    vs ``numpy.linalg.solve`` *alone* on the same matrix. Target: ours ≤ 1.5× NumPy's solve.
 2. Pair sweep: interparticle forces on an ideal 2nd-Kerker pair (paper 003 Fig. 3) at 10⁶
-   distances, ``jax.vmap`` (in chunks of 1024, ``lax.map``) + ``jax.jit`` of the general
-   N-particle code, vs a
-   NumPy-vectorized implementation of paper 003 eqs. 3–5 (scalar fields). Both the
-   one-scattering-event (paper 003) and the self-consistent forces. Target: ≥ 5× faster.
+   distances, ``jax.lax.map`` over chunks of 4096 (vmap inside) + ``jax.jit``, vs a
+   NumPy-vectorized implementation of paper 003 eqs. 3–5 (scalar fields; the exact case as
+   a batched 4 × 4 ``numpy.linalg.solve``). Ours = the closed-form pair kernel
+   :func:`jaxbind.optics.pair.pair_forces` (full 3-D vector physics, any pair orientation and
+   beam, called exactly as a user would: ``Particles`` → ``pair_forces(...).f[:, 0]``), and for
+   reference the general N-particle ``interparticle_forces``. Both the one-scattering-event
+   (paper 003) and the self-consistent forces. Target: ≥ 5× faster (CPU time).
 
-Pair-sweep target status (measured on the 2-core AMD EPYC shared host, CPU time per distance
-via time.process_time, float64, so the load from other processes largely cancels): NOT MET.
+Pair-sweep status (session 2, 2-core AMD EPYC host shared with other agents, load 3–4,
+float64, 10⁶ distances, CPU ns per distance from time.process_time; wall and CPU printed):
 
-    NumPy paper-003 eqs. 3–5:  Born-1 ≈ 150–250 ns/point,  exact ≈ 920 ns/point
-    ours (general N-particle): Born-1 ≈ 830 ns/point,      exact ≈ 4–6× NumPy's time
-    5× target would need:      Born-1 ≤ 30–50 ns/point,    exact ≤ 185 ns/point
+                           NumPy eqs. 3–5   pair_forces            general engine
+    Born-1 (paper 003)     178–285          38–60  (3.0–5.6×)     1390  (0.13×)
+    exact                  660–845          88–100 (7.5–8.5×) ✓   3080  (0.22×)
 
-Why (profiled pieces, vmap over 65 536 distances, CPU ns/point): building the problem alone
-(Particles, overlap check, polarizabilities, plane-wave fields at the two particles) costs
-≈ 110, the Born-1 solve ≈ 200 and the closed-form forces ≈ 780, against a 5× budget of
-≈ 40 for everything. NumPy exploits the paper's 1-D symmetry: 4 scalar complex unknowns and
-≈ 130 array operations per point, each ≈ 1 ns (memory-bound). The general code carries 12
-complex unknowns in 3-D (fields of 2 sources × 2 kinds × 3 components, 3 × 3 tensor
-gradients): ≈ 400 complex multiply-adds for Born-1, ≈ 3200 real flops. XLA CPU on this
-machine does ≈ 0.65 ns per fused complex multiply-add (≈ 0.07 ns per real f64 FMA), so even a
-perfectly fused general kernel needs ≈ 250 ns/point for Born-1, five times the budget.
-An attempt to unroll the whole N ≤ 4 kernel into scalar (B,)-shaped operations (pairs
-evaluated once, closed-form ∂g, block Schur elimination with an unrolled pivoted 6×6 solve)
-did not help: Born-1 stayed at 835 ns/point (XLA duplicated the pair functions into ~14
-output fusions: 28 sine, 14 cosine ops for one pair), and the exact path's HLO grew so much
-that compiling the chunked sweep took > 10 minutes. Reaching 5× would need a hand-written
-kernel specialized to isotropic pairs (the pair-frame reduction to paper 003's 4 × 4 scalar
-system), i.e. the special case rather than the general engine.
+The exact target is met. Born-1 is at the edge (4.2–5.6× over five runs; the ratio moves
+with the load because NumPy's 178–285 ns are memory-bound ≈ 130 full-array passes while ours
+is compute-bound). Where the ≈ 40 ns of Born-1 go (CPU ns per distance, same chunked sweep,
+measured piecewise, ±30 % load noise): chunked-map overhead ≈ 2; three e^{iθ} (incident
+phase at A and B, propagator) ≈ 5 with the vectorised ``pair.sincos`` (``jnp.sin`` +
+``jnp.cos`` would cost ≈ 36: XLA CPU calls scalar libm, 12 ns/point each pair); pair frame
+(normalisation, transverse axes) + rotation of the incident wave into it ≈ 15–20; the
+8 complex radial functions ≈ 3 beyond their sincos; Born-1 moments and the two forces of
+all four blocks ≈ 15–20 (the kernel does not know that the axial and the second transverse
+block are not driven in this geometry). The paper's scalar NumPy code skips the frame and
+the undriven blocks; reaching 5× robustly would need either a kernel specialised to that
+geometry (not general vector physics) or a cheaper frame (e.g. a fixed frame when the axis
+is a coordinate axis) — left for later.
+
+Why the session-1 engine could not get there (kept for reference): it carries 12 complex
+unknowns in 3-D, 3 × 3 tensor gradients and tiny batched dots, ≈ 400 complex
+multiply-adds for Born-1; profiled at ≈ 830–1390 ns/point. The pair kernel uses the
+pair-frame block structure (axial 1 × 1, transverse 2 × 2 shared by both polarisations),
+carries complex numbers as real pairs (XLA CPU does not vectorise complex arithmetic inside
+large fusions) and keeps every operation element-wise.
+
+XLA CPU pitfall found here: with the default (MLIR) fusion emitters, the self-consistent
+kernel with more than one output element takes ≈ 285 000 ns per distance (printed row,
+timed on 4096 distances): the emitter outlines every shared sub-expression of the big
+fusion into a function and re-evaluates it per use, exponentially in the depth of the
+closed-form DAG (compile time also grows to ~10 s). Compiling with
+``jaxbind.optics.pair.CPU_COMPILER_OPTIONS`` (``xla_cpu_use_fusion_emitters=False``, a per-
+executable option: ``jax.jit(f, compiler_options=...)``) uses the classic elemental emitter
+and gives the 88–100 ns above; Born-1 is fast with either emitter (the table prints both).
+``lax.optimization_barrier`` does not help (XLA CPU removes it before fusion).
 
     python benchmarks/bench_dipoles.py                 # N = 2000, 10⁶ distances, float64
     python benchmarks/bench_dipoles.py --quick         # N = 300, 10⁵ distances
