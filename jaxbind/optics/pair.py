@@ -45,13 +45,12 @@ Performance (why this module is written the way it is): XLA on CPU evaluates com
 arithmetic and ``sin``/``cos`` poorly inside large fusions (complex ops do not vectorise;
 ``jnp.sin`` + ``jnp.cos`` cost ≈ 12 ns per float64 point on the development CPU against
 ≈ 0.8 ns for ``jnp.exp``). The kernel therefore carries every complex number as a pair of
-real arrays (:class:`_Cx`) and computes e^{iθ} with a Cody–Waite-reduced minimax
+real arrays (:class:`Cx`) and computes e^{iθ} with a Cody–Waite-reduced minimax
 polynomial (:func:`sincos`, ≈ 1.3 ns per point, ≤ 1 ulp on |θ| ≲ 10⁶) with an exact JVP.
 """
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import equinox as eqx
@@ -62,6 +61,7 @@ from .. import constants as C
 from .._checks import as_float_array, check_shape
 from .._types import Array
 from .beams import AbstractBeam, CoherentBeams, PlaneWave
+from ._fastmath import Cx, ccross, cdot, cx, sincos
 from .dipoles import OVERLAP, SINGULAR, STATUS_MESSAGES, SUCCESS
 from .forces import NonReciprocity, _ratio
 from .particles import as_particles
@@ -84,174 +84,50 @@ __all__ = [
 CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 
 # --------------------------------------------------------------------------------------
-# vectorisable sin/cos
-# --------------------------------------------------------------------------------------
-
-# fdlibm __kernel_sin / __kernel_cos minimax coefficients on |r| ≤ π/4.
-_SIN = (-1.66666666666666324348e-01, 8.33333333332248946124e-03, -1.98412698298579493134e-04,
-        2.75573137070700676789e-06, -2.50507602534068634195e-08, 1.58969099521155010221e-10)
-_COS = (4.16666666666666019037e-02, -1.38888888888741095749e-03, 2.48015872894767294178e-05,
-        -2.75573143513906633035e-07, 2.08757232129817482790e-09, -1.13596475577881948265e-11)
-# π/2 split so that n·P1 and n·P2 are exact for |n| < 2²⁰ (float64: fdlibm's 33-bit pieces;
-# float32: Cephes' pieces).
-_PIO2_F64 = (1.57079632673412561417e+00, 6.07710050630396597660e-11,
-             2.02226624879595063154e-21)
-_PIO2_F32 = (1.5703125, 4.837512969970703125e-4, 7.54978995489188216e-8)
-
-
-def _horner(z, coeffs):
-    acc = coeffs[-1]
-    for c in coeffs[-2::-1]:
-        acc = acc * z + c
-    return acc
-
-
-@jax.custom_jvp
-def sincos(x):
-    """(sin x, cos x) for real ``x`` by Cody–Waite reduction and minimax polynomials.
-
-    Same accuracy as ``jnp.sin``/``jnp.cos`` (≤ 1 ulp) for |x| ≲ 10⁶ (10⁶ rad is the phase
-    of 1.6·10⁵ wavelengths), but written in element-wise arithmetic that XLA vectorises:
-    on CPU it is ≈ 9× faster than ``jnp.sin(x), jnp.cos(x)`` (module docstring). Derivatives
-    are exact (d sin = cos dx, d cos = −sin dx).
-
-    Args:
-        x: real array (any shape; float32 or float64, the dtype is kept).
-    Returns:
-        (sin x, cos x), arrays like ``x``.
-    """
-    x = jnp.asarray(x)
-    if not jnp.issubdtype(x.dtype, jnp.floating):
-        x = x.astype(jnp.result_type(float))
-    p1, p2, p3 = _PIO2_F32 if x.dtype == jnp.float32 else _PIO2_F64
-    n = jnp.round(x * (2.0 / math.pi))
-    r = ((x - n * p1) - n * p2) - n * p3
-    z = r * r
-    s = r + r * z * _horner(z, _SIN)
-    c = 1.0 - 0.5 * z + z * z * _horner(z, _COS)
-    # quadrant n mod 4 in floating point: an integer conversion stops XLA vectorising
-    q = n - 4.0 * jnp.floor(0.25 * n)
-    odd = (q == 1.0) | (q == 3.0)
-    sn = jnp.where(odd, c, s)
-    cs = jnp.where(odd, s, c)
-    sn = jnp.where(q >= 2.0, -sn, sn)
-    cs = jnp.where((q == 1.0) | (q == 2.0), -cs, cs)
-    return sn, cs
-
-
-@sincos.defjvp
-def _sincos_jvp(primals, tangents):
-    (x,), (dx,) = primals, tangents
-    s, c = sincos(x)
-    return (s, c), (c * dx, -s * dx)
-
-
-# --------------------------------------------------------------------------------------
-# complex numbers as pairs of real arrays
-# --------------------------------------------------------------------------------------
-
-
-class _Cx(NamedTuple):
-    """A complex array as (re, im) real arrays, so XLA fuses and vectorises the arithmetic."""
-
-    re: Array
-    im: Array
-
-    def __add__(self, o):
-        if isinstance(o, _Cx):
-            return _Cx(self.re + o.re, self.im + o.im)
-        return _Cx(self.re + o, self.im)
-
-    __radd__ = __add__
-
-    def __sub__(self, o):
-        if isinstance(o, _Cx):
-            return _Cx(self.re - o.re, self.im - o.im)
-        return _Cx(self.re - o, self.im)
-
-    def __rsub__(self, o):
-        return _Cx(o - self.re, -self.im)
-
-    def __neg__(self):
-        return _Cx(-self.re, -self.im)
-
-    def __mul__(self, o):
-        if isinstance(o, _Cx):
-            return _Cx(self.re * o.re - self.im * o.im, self.re * o.im + self.im * o.re)
-        return _Cx(self.re * o, self.im * o)
-
-    __rmul__ = __mul__
-
-    def conj(self):
-        return _Cx(self.re, -self.im)
-
-    def inv(self):
-        d = self.re * self.re + self.im * self.im
-        return _Cx(self.re / d, -self.im / d)
-
-    def cplx(self):
-        return jax.lax.complex(self.re, self.im)
-
-
-def _cx(z, rdt):
-    z = jnp.asarray(z)
-    return _Cx(jnp.real(z).astype(rdt), jnp.imag(z).astype(rdt))
-
-
-def _dot(u, v):
-    """Σ_a u_a v_a for 3-tuples of _Cx (no conjugation)."""
-    return u[0] * v[0] + u[1] * v[1] + u[2] * v[2]
-
-
-def _cross(u, v):
-    return (u[1] * v[2] - u[2] * v[1], u[2] * v[0] - u[0] * v[2], u[0] * v[1] - u[1] * v[0])
-
-
-# --------------------------------------------------------------------------------------
 # pair-frame kernel
 # --------------------------------------------------------------------------------------
 
 
 class _Props(NamedTuple):
-    f1: _Cx
-    h: _Cx
-    gl: _Cx
-    df1: _Cx
-    dh: _Cx
-    dgl: _Cx
-    f2r: _Cx
-    hr: _Cx
+    f1: Cx
+    h: Cx
+    gl: Cx
+    df1: Cx
+    dh: Cx
+    dgl: Cx
+    f2r: Cx
+    hr: Cx
 
 
 def _propagators(rho):
     """Radial functions of the pair (module docstring) and their ρ-derivatives, at ρ > 0."""
     s, c = sincos(rho)
-    e = _Cx(c, s)
+    e = Cx(c, s)
     t = 1.0 / rho
     t2 = t * t
     t3 = t2 * t
     t4 = t2 * t2
     return _Props(
-        f1=e * _Cx(t - t3, t2),
-        h=e * _Cx(t, t2),
-        gl=e * _Cx(2.0 * t3, -2.0 * t2),
-        df1=e * _Cx(3.0 * t4 - 2.0 * t2, t - 3.0 * t3),
-        dh=e * _Cx(-2.0 * t2, t - 2.0 * t3),
-        dgl=e * _Cx(2.0 * t2 - 6.0 * t4, 6.0 * t3),
-        f2r=e * _Cx(3.0 * t4 - t2, -3.0 * t3),
-        hr=e * _Cx(t2, t3),
+        f1=e * Cx(t - t3, t2),
+        h=e * Cx(t, t2),
+        gl=e * Cx(2.0 * t3, -2.0 * t2),
+        df1=e * Cx(3.0 * t4 - 2.0 * t2, t - 3.0 * t3),
+        dh=e * Cx(-2.0 * t2, t - 2.0 * t3),
+        dgl=e * Cx(2.0 * t2 - 6.0 * t4, 6.0 * t3),
+        f2r=e * Cx(3.0 * t4 - t2, -3.0 * t3),
+        hr=e * Cx(t2, t3),
     )
 
 
 class _Modes(NamedTuple):
     """Pair-frame moments (or fields) of one particle by block: axial x', modes 1 and 2."""
 
-    px: _Cx
-    mx: _Cx
-    p1: _Cx
-    m1: _Cx
-    p2: _Cx
-    m2: _Cx
+    px: Cx
+    mx: Cx
+    p1: Cx
+    m1: Cx
+    p2: Cx
+    m2: Cx
 
     @classmethod
     def from_fields(cls, E, H):
@@ -320,7 +196,7 @@ def _born_moments(pr, yA, yB, aA, bA, aB, bB, order):
 
 
 def _scattered_gradient(pr: _Props, own: _Modes, src: _Modes, s: float):
-    """T (pair frame, 3-tuple of _Cx): Σ_a [p*_a ∇E_sc,a + m*_a ∇H_sc,a] at the target."""
+    """T (pair frame, 3-tuple of Cx): Σ_a [p*_a ∇E_sc,a + m*_a ∇H_sc,a] at the target."""
     ue, um = own.vectors()
     ue = tuple(v.conj() for v in ue)
     um = tuple(v.conj() for v in um)
@@ -340,12 +216,12 @@ def _recoil(u: _Modes):
     """Re(p × m*) (pair frame, 3-tuple of real arrays)."""
     p, m = u.vectors()
     mc = tuple(v.conj() for v in m)
-    return tuple(v.re for v in _cross(p, mc))
+    return tuple(v.re for v in ccross(p, mc))
 
 
 class _PlaneWaves(NamedTuple):
     """Incident plane waves in the pair frame: directions k (W-tuple of 3-tuples of reals)
-    and complex fields E, H (W-tuple of 3-tuples of _Cx) at one particle."""
+    and complex fields E, H (W-tuple of 3-tuples of Cx) at one particle."""
 
     k: tuple
     E: tuple
@@ -357,11 +233,11 @@ class _PlaneWaves(NamedTuple):
         return E, H
 
     def contract(self, ue, um):
-        """Σ_a [u_e,a ∂_c E_a + u_m,a ∂_c H_a] (3-tuple of _Cx): ∂_c E = Σ_w i k_w,c E_w."""
+        """Σ_a [u_e,a ∂_c E_a + u_m,a ∂_c H_a] (3-tuple of Cx): ∂_c E = Σ_w i k_w,c E_w."""
         out = [None, None, None]
         for kw, Ew, Hw in zip(self.k, self.E, self.H):
-            sc = _dot(ue, Ew) + _dot(um, Hw)
-            isc = _Cx(-sc.im, sc.re)
+            sc = cdot(ue, Ew) + cdot(um, Hw)
+            isc = Cx(-sc.im, sc.re)
             for c in range(3):
                 term = isc * kw[c]
                 out[c] = term if out[c] is None else out[c] + term
@@ -411,11 +287,11 @@ def _rot_real(R, v):
     return tuple(R[a][0] * v[0] + R[a][1] * v[1] + R[a][2] * v[2] for a in range(3))
 
 
-def _rot_cx(R, v):
-    """R v for a complex 3-vector given as a (3,) complex array or 3-tuple of _Cx."""
+def _rotcx(R, v):
+    """R v for a complex 3-vector given as a (3,) complex array or 3-tuple of Cx."""
     if not isinstance(v, tuple):
         rdt = R[0][0].dtype
-        v = tuple(_Cx(jnp.real(v[a]).astype(rdt), jnp.imag(v[a]).astype(rdt)) for a in range(3))
+        v = tuple(Cx(jnp.real(v[a]).astype(rdt), jnp.imag(v[a]).astype(rdt)) for a in range(3))
     return tuple(v[0] * R[a][0] + v[1] * R[a][1] + v[2] * R[a][2] for a in range(3))
 
 
@@ -451,15 +327,15 @@ def _incident(beam, rho_a, rho_b, R):
         rdt = rho_a[0].dtype
         dirs = dirs.astype(rdt)
         kp = [_rot_real(R, dirs[w]) for w in range(dirs.shape[0])]
-        Ep = [_rot_cx(R, amps[w]) for w in range(dirs.shape[0])]
+        Ep = [_rotcx(R, amps[w]) for w in range(dirs.shape[0])]
         out = []
         for rho in (rho_a, rho_b):
             Es, Hs = [], []
             for w in range(dirs.shape[0]):
                 s, c = sincos(dirs[w, 0] * rho[0] + dirs[w, 1] * rho[1] + dirs[w, 2] * rho[2])
-                E = tuple(e * _Cx(c, s) for e in Ep[w])
+                E = tuple(e * Cx(c, s) for e in Ep[w])
                 Es.append(E)
-                Hs.append(_cross(tuple(_Cx(kc, jnp.zeros_like(kc)) for kc in kp[w]), E))
+                Hs.append(ccross(tuple(Cx(kc, jnp.zeros_like(kc)) for kc in kp[w]), E))
             out.append(_PlaneWaves(tuple(kp), tuple(Es), tuple(Hs)))
         return out
     out = []
@@ -467,15 +343,15 @@ def _incident(beam, rho_a, rho_b, R):
         r = jnp.stack(rho)
         E, H = beam.fields_scaled(r)
         dE, dH = beam.field_gradients_scaled(r)
-        out.append(_TensorFields(_rot_cx(R, E), _rot_cx(R, H), _rot_tensor(R, dE),
+        out.append(_TensorFields(_rotcx(R, E), _rotcx(R, H), _rot_tensor(R, dE),
                                  _rot_tensor(R, dH)))
     return out
 
 
 def _rot_tensor(R, T):
-    """R T Rᵀ of a complex (3, 3) array as nested 3-tuples of _Cx."""
-    rows = [_rot_cx(R, T[:, c]) for c in range(3)]  # (R T)[a][c] = rows[c][a]
-    return tuple(_rot_cx(R, tuple(rows[c][a] for c in range(3))) for a in range(3))
+    """R T Rᵀ of a complex (3, 3) array as nested 3-tuples of Cx."""
+    rows = [_rotcx(R, T[:, c]) for c in range(3)]  # (R T)[a][c] = rows[c][a]
+    return tuple(_rotcx(R, tuple(rows[c][a] for c in range(3))) for a in range(3))
 
 
 class PairForces(eqx.Module):
@@ -515,8 +391,8 @@ def _kernel(rho_a, rho_b, ae, am, beam, order, contact, throw):
     incA, incB = _incident(beam, rho_a, rho_b, R)
     yA = _Modes.from_fields(*incA.fields())
     yB = _Modes.from_fields(*incB.fields())
-    aA, aB = _cx(ae[0], rdt), _cx(ae[1], rdt)
-    bA, bB = _cx(am[0], rdt), _cx(am[1], rdt)
+    aA, aB = cx(ae[0], rdt), cx(ae[1], rdt)
+    bA, bB = cx(am[0], rdt), cx(am[1], rdt)
     pr = _propagators(rho)
     x0A, x0B = yA.scale(aA, bA), yB.scale(aB, bB)
     if order is None:
@@ -524,7 +400,7 @@ def _kernel(rho_a, rho_b, ae, am, beam, order, contact, throw):
         sA, sB = xA, xB
     elif order == 0:
         xA, xB = x0A, x0B
-        zero = _Modes(*(_Cx(jnp.zeros_like(rho), jnp.zeros_like(rho)),) * 6)
+        zero = _Modes(*(Cx(jnp.zeros_like(rho), jnp.zeros_like(rho)),) * 6)
         sA = sB = zero
     else:
         xA, xB, sA, sB = _born_moments(pr, yA, yB, aA, bA, aB, bB, order)
