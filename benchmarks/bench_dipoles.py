@@ -50,6 +50,10 @@ closed-form DAG (compile time also grows to ~10 s). Compiling with
 executable option: ``jax.jit(f, compiler_options=...)``) uses the classic elemental emitter
 and gives the 88–100 ns above; Born-1 is fast with either emitter (the table prints both).
 ``lax.optimization_barrier`` does not help (XLA CPU removes it before fusion).
+Related cost on CPU: every extra output of the vmapped kernel (all of ``f`` (2, 3) instead of
+f_x, or ``nrf0`` and ``status`` as well) is fused as a separate branch that re-derives the
+shared moments: ≈ 460 (Born-1) and ≈ 1140 (exact) ns per distance for the full ``f``
+(measured with ``CPU_COMPILER_OPTIONS``), ≈ 1000–1600 ns in the notebook's four-output sweep.
 
     python benchmarks/bench_dipoles.py                 # N = 2000, 10⁶ distances, float64
     python benchmarks/bench_dipoles.py --quick         # N = 300, 10⁵ distances
