@@ -84,6 +84,14 @@ from .optics.drive_states import (
     SqueezedVacuum as SqueezedVacuum,
 )
 
+from .optics.pair import (
+    CPU_COMPILER_OPTIONS as CPU_COMPILER_OPTIONS,
+    PairForces as PairForces,
+    pair_forces as pair_forces,
+    pair_forces_scaled as pair_forces_scaled,
+    pair_nonreciprocity_factors as pair_nonreciprocity_factors,
+)
+
 # mechanics: tweezer arrays -> linearized non-Hermitian model, modes, regimes
 from .mechanics.array import (
     LinearizedArray as LinearizedArray,
