@@ -9,35 +9,42 @@ B. Three-mode steady state (cavity + A + B, eq. 3 with Hermitian coupling g2 = 0
    steadystate, at the smallest truncation whose occupations are within --accuracy of the
    exact Gaussian result.
 
-Status of the ≥ 5× target of A (issue 6 §4), session 3, 10^6 points, shared 2-core CPU under
-load (load average 3–5; best of 15–25 repeats):
-  steady_state_grid (K_g and g given on the axes)  11.7 ns/pt wall, 11.8 ns/pt CPU
-      (profiling runs: 9.4–14.6 ns/pt);
-  steady_state_sweep (flat point arrays)           19.8 ns/pt wall, 18.4 CPU (profiling 20–29);
-  plain jit+vmap                                   77.5 ns/pt;
-  NumPy, flat point arrays                         52 ns/pt wall, 48 CPU (other runs 82–112);
-  NumPy, broadcast (n,1)×(1,m) (the fair grid baseline, same separable trick)
-                                                   45 ns/pt wall, 37 CPU (other runs 63–91).
-  Ratio grid / faster NumPy: 3.9× wall, 3.2× CPU in the final run, 5–8× in the profiling runs
-  where NumPy ran at 63–91 ns/pt: NumPy is memory-bound (~60 full-array passes) and its
-  time swings with the memory traffic of the other agents, ours is compute-bound and does not.
-  So ≥ 5× holds only when NumPy is slowed by load; against NumPy on a quiet machine (~37–45
-  ns/pt) it is ~3–4×.  Why not more: XLA (compiled HLO of the grid: 1 while loop over
-  row blocks; in its body 4 materialized block intermediates — the 2 square roots and the 2
-  divisions of the physical roots, which XLA will not duplicate — and 3 output fusions
-  (n_a, n_b, status) that each recompute the quadratic coefficients and the stability test)
-  does the per-point arithmetic (~40 flops, 2 sqrt, 2 div) about 2–3 times, plus one
-  zero-initialization pass over the 20 MB of outputs (lax.map's stacked result).  A
-  ``lax.optimization_barrier`` on (n_a, n_b, status) removed the recomputation (10 ns/pt wall)
-  but XLA then ran the output loops on 2 threads: 16–17 ns/pt CPU, so it was not kept.
+Status of the ≥ 5× target of A (issue 6 §4): MET (session 3, second pass).  10^6 points,
+shared 2-core CPU (AMD Zen 5, AVX-512), OPENBLAS_NUM_THREADS=1, load average 1.9–2.5 (the
+lead's jobs running), best of 30 interleaved rounds, two full runs:
+  steady_state_grid, jit with GRID_COMPILER_OPTIONS   4.5–4.6 ns/pt wall, 4.6–4.7 CPU;
+  the same, default XLA options                       7.6–7.7 ns/pt wall, 7.6–7.9 CPU;
+  steady_state_grid called eagerly (own cached
+      option-compiled executable, params as args)     6.5–6.9 ns/pt wall, 6.9–7.2 CPU;
+  steady_state_sweep (flat points, options)           11.2–12.0 ns/pt;
+  NumPy, broadcast (n,1)×(1,m) (fair grid baseline)   30.7–34.8 ns/pt wall and CPU;
+  NumPy, flat point arrays                            42.9–54.5 ns/pt.
+  Ratio grid / faster NumPy: 6.7–7.7× wall, 6.7–7.4× CPU (development runs: NumPy 31–43,
+  ours 5.1–5.5 → ≥ 6×).  What changed (values bitwise identical, tests check it):
+  (1) the 512-bit vector preference ``xla_cpu_prefer_vector_width=512``
+      (``jaxbind.quantum.cooling.GRID_COMPILER_OPTIONS``): XLA CPU asks LLVM for 256-bit
+      vectors even on AVX-512 hardware, and this kernel is compute-bound, ~2×;
+  (2) blocks of ~2k points instead of ~8k: XLA's parallel-task assigner split the in-loop
+      fusions of larger blocks over 2 threads (CPU time 1.5–2× wall for no wall gain).
+  Tried and dropped (no measurable gain under the noise): ``xla_cpu_use_fusion_emitters=False``
+  (same HLO here); a ``lax.optimization_barrier`` (XLA CPU strips it before fusion); NaN
+  roots instead of the ok-flags (one fusion fewer, but a reverse-mode NaN through
+  sqrt(negative) at bad points — not kept); forcing one materialized status (``lax.rem``,
+  which XLA does not duplicate into consumers) so n_a, n_b don't recompute it.  What is
+  left: XLA CPU has no multi-output loop fusion, so the 3 outputs (n_a, n_b, status) still
+  each recompute the ~40-flop closed form from 4 materialized block intermediates (2 sqrt,
+  2 div), plus lax.map's zero-initialization of the 20 MB of outputs (measured ≈ 0.5 ns/pt).
 
-Usage: python benchmarks/bench_cooling.py [--quick] [--n-kg N] [--n-g N] [--accuracy 1e-3]
-Timings: best of --repeats after compilation (block_until_ready), same process.
+Usage: python benchmarks/bench_cooling.py [--quick] [--parts AB] [--n-kg N] [--n-g N]
+       [--sweep-repeats 30] [--accuracy 1e-3]
+Timings after compilation (block_until_ready), same process: A best of --sweep-repeats
+interleaved rounds (wall and process CPU time), B best of --repeats.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 
@@ -142,26 +149,37 @@ def numpy_roots_point(kg, g, g2, gamma, delta, omega, kappa_a, kappa_b, nbar_a, 
 
 
 def bench_sweep(n_kg, n_g, repeats):
-    from jaxbind.quantum.cooling import (CoolingParams, steady_state_grid,
-                                         steady_state_occupations, steady_state_sweep)
+    from jaxbind.quantum.cooling import (GRID_COMPILER_OPTIONS, CoolingParams,
+                                         steady_state_grid, steady_state_occupations,
+                                         steady_state_sweep)
 
     kg = np.geomspace(1.001, 100.0, n_kg)
     g = np.linspace(0.005, 0.1, n_g)
     KG, G = (x.ravel() for x in np.meshgrid(kg, g, indexing="ij"))
     consts = {k: v for k, v in FIG2.items() if k != "g2"}
 
-    @jax.jit
-    def ours_grid(kg, g):
+    def grid(kg, g):
         # parameters on the grid axes: bath (g) and coupling (K_g) parts once per axis
         s = steady_state_grid(CoolingParams.from_kg(kg[:, None], FIG2["g2"], g[None, :],
                                                     **consts))
         return s.n_a, s.n_b, s.status
 
-    @jax.jit
-    def ours(kg, g):
+    def sweep(kg, g):
         # steady_state_sweep = the per-point closed form + statuses on flat point lists,
         # evaluated in cache-sized chunks (a plain vmap over 10^6 points is memory-bound)
         s = steady_state_sweep(CoolingParams.from_kg(kg, FIG2["g2"], g, **consts))
+        return s.n_a, s.n_b, s.status
+
+    # GRID_COMPILER_OPTIONS (512-bit vectors) is what steady_state_grid uses by itself when
+    # called outside jit; inside a user's jit it is passed to jax.jit as here
+    ours_grid = jax.jit(grid, compiler_options=GRID_COMPILER_OPTIONS)
+    ours_grid_default = jax.jit(grid)
+    ours = jax.jit(sweep, compiler_options=GRID_COMPILER_OPTIONS)
+
+    def ours_eager(kg, g):
+        # no jit around it: steady_state_grid runs its own cached, option-compiled executable
+        s = steady_state_grid(CoolingParams.from_kg(kg[:, None], FIG2["g2"], g[None, :],
+                                                    **consts))
         return s.n_a, s.n_b, s.status
 
     @jax.jit
@@ -181,13 +199,26 @@ def bench_sweep(n_kg, n_g, repeats):
         "NumPy, broadcast (n,1)×(1,m)": lambda: numpy_sweep(kg[:, None], g[None, :], **FIG2),
         "jaxbind plain jit+vmap": lambda: ours_vmap(kgj, gj),
         "jaxbind steady_state_sweep": lambda: ours(kgj, gj),
+        "jaxbind grid, default XLA options": lambda: ours_grid_default(kga, ga),
+        "jaxbind grid, eager call": lambda: ours_eager(kga, ga),
         "jaxbind steady_state_grid": lambda: ours_grid(kga, ga),
     }
     res = {}
+    outs = {}
     for name, fn in rows.items():
-        jax.block_until_ready(fn())  # compile
-        t, out = best_of(fn, repeats)
-        res[name] = (t, best_cpu(fn, repeats), [np.asarray(x).reshape(-1) for x in out])
+        outs[name] = [np.asarray(x).reshape(-1) for x in fn()]  # compile
+    # interleaved repeats (each round times every row once): load from the other processes
+    # on the shared CPU then hits all rows alike; best wall and best CPU time per row
+    walls = {k: [] for k in rows}
+    cpus = {k: [] for k in rows}
+    for _ in range(repeats):
+        for name, fn in rows.items():
+            t0, c0 = time.perf_counter(), time.process_time()
+            jax.block_until_ready(fn())
+            walls[name].append(time.perf_counter() - t0)
+            cpus[name].append(time.process_time() - c0)
+    for name in rows:
+        res[name] = (min(walls[name]), min(cpus[name]), outs[name])
     na_np, nb_np, st_np = res["NumPy, flat point arrays"][2]
     ok = st_np == 0
     errs = []
@@ -213,6 +244,7 @@ def bench_sweep(n_kg, n_g, repeats):
     tg, cg, _ = res["jaxbind steady_state_grid"]
     tnp = min(res["NumPy, flat point arrays"][0], res["NumPy, broadcast (n,1)×(1,m)"][0])
     cnp = min(res["NumPy, flat point arrays"][1], res["NumPy, broadcast (n,1)×(1,m)"][1])
+    print(f"load average (1, 5, 15 min): {os.getloadavg()}")
     print(f"steady_state_grid vs the faster NumPy: {tnp / tg:.1f}× wall, {cnp / cg:.1f}× CPU; "
           f"vs per-point np.roots: {t_loop / tg:.0f}×;  max rel. difference to NumPy: "
           f"{max(errs):.1e};  bad-status points: {int(np.sum(~ok))}")
@@ -342,14 +374,19 @@ def main():
                     help="largest particle truncation for QuTiP's direct steadystate")
     ap.add_argument("--n-cav", type=int, default=3, help="cavity truncation")
     ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--sweep-repeats", type=int, default=30,
+                    help="interleaved repeats of part A (best of)")
+    ap.add_argument("--parts", default="AB", help="which parts to run, e.g. A")
     args = ap.parse_args()
     if args.quick:
         args.n_kg, args.n_g, args.accuracy, args.n_max, args.repeats = 100, 100, 1e-2, 9, 2
-        args.dense_max, args.qutip_max = 5, 5
+        args.dense_max, args.qutip_max, args.sweep_repeats = 5, 5, 3
     print(f"hardware: {platform.processor() or platform.machine()}, jax devices: {jax.devices()}")
-    bench_sweep(args.n_kg, args.n_g, args.repeats)
-    bench_three_mode(args.accuracy, args.repeats, args.n_max, args.n_cav, args.dense_max,
-                     args.qutip_max)
+    if "A" in args.parts:
+        bench_sweep(args.n_kg, args.n_g, args.sweep_repeats)
+    if "B" in args.parts:
+        bench_three_mode(args.accuracy, args.repeats, args.n_max, args.n_cav, args.dense_max,
+                         args.qutip_max)
 
 
 if __name__ == "__main__":

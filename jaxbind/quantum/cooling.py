@@ -52,7 +52,6 @@ occupations *and* a non-zero status, never a silent number.
 
 from __future__ import annotations
 
-import math
 from typing import NamedTuple
 
 import diffrax
@@ -380,95 +379,6 @@ def steady_state_occupations(p: CoolingParams, *, throw: bool = True) -> Cooling
     return _finalize(na, nb, status, p, throw, "steady_state_occupations")
 
 
-def _chunked(p, rows_per_chunk, shape):
-    # lax.map over blocks of the leading axis of the broadcast shape; fields that do not vary
-    # along it stay whole (closure constants), so separable parts are never broadcast to the
-    # full grid.  The tail is padded by repeating the last row (never a new bad status); the
-    # padded length is a multiple of the block so lax.map writes its outputs in place.
-    leaves, treedef = jax.tree_util.tree_flatten(p)
-    nd = len(shape)
-    leaves = [jnp.reshape(x, (1,) * (nd - jnp.ndim(x)) + jnp.shape(x)) for x in leaves]
-    n0 = shape[0]
-    rows = max(1, min(int(rows_per_chunk), n0))
-    pad = (-n0) % rows
-    chunked = [x.shape[0] > 1 for x in leaves]
-    xs = [jnp.pad(x, [(0, pad)] + [(0, 0)] * (nd - 1), mode="edge").reshape(
-        (-1, rows) + x.shape[1:]) for x, c in zip(leaves, chunked) if c]
-    block = (rows,) + tuple(shape[1:])
-
-    def run(blk):
-        it = iter(blk)
-        q = jax.tree_util.tree_unflatten(treedef, [next(it) if c else x
-                                                   for x, c in zip(leaves, chunked)])
-        return tuple(jnp.broadcast_to(o, block) for o in _closed_form(q))
-
-    out = jax.lax.map(run, xs)
-    return CoolingSteadyState(*(o.reshape((-1,) + tuple(shape[1:]))[:n0] for o in out))
-
-
-def steady_state_sweep(p: CoolingParams, *, chunk_size: int = 8192) -> CoolingSteadyState:
-    """Closed-form steady states (``steady_state_occupations``, ``throw=False``) over a batch of
-    parameter points given point by point (fields broadcast to the full shape).
-
-    Why this exists: under a plain ``jax.vmap`` over 10⁶ points XLA materializes every
-    intermediate shared by the outputs and the status bookkeeping (divides and square roots
-    are not duplicated into several consumers), ~13 full passes over 8 MB arrays, so the
-    kernel is memory-bound.  Evaluating it in cache-sized chunks (``lax.map`` over
-    ``chunk_size``-point blocks) keeps those intermediates in cache; results and statuses
-    are identical to the per-point function.  For parameters on the axes of a grid (e.g.
-    K_g × g) use ``steady_state_grid``, which also skips the separable work.
-
-    Args:
-        p: ``CoolingParams`` whose array fields broadcast to a common shape (any rank).
-        chunk_size: points per block (≈ 4k–16k fits L2 for float64).
-    Returns:
-        ``CoolingSteadyState`` with fields of the broadcast shape; bad points carry NaN and a
-        non-zero status.
-    """
-    leaves, treedef = jax.tree_util.tree_flatten(p)
-    shape = jnp.broadcast_shapes(*(jnp.shape(x) for x in leaves))
-    n = int(math.prod(shape))
-    if n == 0:
-        raise ValueError("steady_state_sweep: p has no points")
-    # scalar fields stay unbatched constants (broadcasting them would add full-size passes)
-    flat = [jnp.broadcast_to(x, shape).reshape(n) if jnp.size(x) > 1 else jnp.reshape(x, ())
-            for x in leaves]
-    out = _chunked(jax.tree_util.tree_unflatten(treedef, flat), chunk_size, (n,))
-    return CoolingSteadyState(*(x.reshape(shape) for x in out))
-
-
-def steady_state_grid(p: CoolingParams, *, chunk_size: int = 8192) -> CoolingSteadyState:
-    """Closed-form steady states (paper 004 eqs. 14–15, C1–C2; same values and statuses as
-    ``steady_state_occupations(..., throw=False)`` point by point) on a grid whose parameters
-    are given on its axes, e.g. Fig. 2: ``CoolingParams.from_kg(kg[:, None], g2, g[None, :])``.
-
-    The fields are *not* broadcast to the grid: everything that depends only on the bath side
-    (g, Δ, γ, κ, n̄ → κ'_a, n̄'_a, 1/(κ'_a+κ_b), …) or only on the coupling (g1, g2 →
-    2(g1 ± g2)², 8 g1 g2) is evaluated once on its axis, and a grid point costs ~40 flops,
-    2 square roots and 2 divisions in one fused pass.  Evaluated in blocks of whole rows of
-    the leading axis (``lax.map``, ≈ ``chunk_size`` points each) so the working set stays in
-    cache.
-
-    Args:
-        p: ``CoolingParams`` whose array fields broadcast to a common shape of rank ≥ 1
-            (typically (n, 1) and (1, m)).
-        chunk_size: target points per block; a block holds at least one leading-axis row.
-    Returns:
-        ``CoolingSteadyState`` with fields of the broadcast shape; bad points carry NaN and a
-        non-zero status.
-    """
-    leaves = jax.tree_util.tree_leaves(p)
-    shape = tuple(jnp.broadcast_shapes(*(jnp.shape(x) for x in leaves)))
-    if math.prod(shape) == 0:
-        raise ValueError("steady_state_grid: p has no points")
-    if len(shape) == 0:
-        shape = (1,)
-        out = _chunked(p, 1, shape)
-        return CoolingSteadyState(*(o.reshape(()) for o in out))
-    row = max(1, math.prod(shape[1:]))
-    return _chunked(p, max(1, int(chunk_size) // row), shape)
-
-
 def linear_rate_occupations(p: CoolingParams, *, throw: bool = True) -> CoolingSteadyState:
     """Steady state of the second-order rate equations of the *linear* (Gaussian, physically
     consistent) model with the same drift as eq. 2 — the counterpart of eq. 13 derived here.
@@ -594,3 +504,8 @@ def evolve_occupations(p: CoolingParams, n0: Float[ArrayLike, "2"], ts: Float[Ar
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
         max_steps=max_steps, throw=True)
     return sol.ys
+
+
+# chunked grid / sweep evaluation of the closed form lives in cooling_grid.py (module size);
+# re-exported here, the public home of the cooling model
+from .cooling_grid import GRID_COMPILER_OPTIONS, steady_state_grid, steady_state_sweep  # noqa: E402,F401
