@@ -35,6 +35,7 @@ from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Int
 
 from .. import constants
 from .._checks import check_shape, is_concrete
+from .batched_lu import SMALL_LU_MAX_SIZE, SmallLU
 from .lyapunov import solve_lyapunov
 
 __all__ = [
@@ -538,7 +539,9 @@ def steady_state(
     D_s = jnp.where(finite, D, eye)
     b_s = jnp.where(finite, b, 0.0)
     X, hurwitz = solve_lyapunov(A_s, D_s, method=method)
-    mean = -lx.linear_solve(lx.MatrixLinearOperator(A_s), b_s, lx.LU(), throw=False).value
+    # small systems: batch-vectorised LU (no per-matrix LAPACK call under vmap)
+    mean_solver = SmallLU() if n <= SMALL_LU_MAX_SIZE else lx.LU()
+    mean = -lx.linear_solve(lx.MatrixLinearOperator(A_s), b_s, mean_solver, throw=False).value
     status = jnp.where(finite, jnp.where(hurwitz, STATUS_OK, STATUS_UNSTABLE), STATUS_NONFINITE)
     ok = status == STATUS_OK
     cov = jnp.where(ok, 0.5 * (X + X.T), jnp.nan)
