@@ -14,6 +14,7 @@ from jaxbind.optics.forces import interparticle_forces, nonreciprocity_factors, 
 from jaxbind.optics.pair import (
     CPU_COMPILER_OPTIONS,
     pair_forces,
+    pair_forces_axial,
     pair_forces_scaled,
     pair_nonreciprocity_factors,
     sincos,
@@ -275,4 +276,85 @@ def test_bad_input_and_sweep_status():
 
     r = jax.jit(jax.vmap(swept))(jnp.array([0.0, 60e-9, 0.5 * LAM]))
     np.testing.assert_array_equal(r.status, [1, 1, 0])
+    assert np.all(np.isfinite(np.asarray(r.f)))
+
+
+# --------------------------------------------------------------------------------------
+# pair on a fixed axis (pair_forces_axial)
+# --------------------------------------------------------------------------------------
+
+
+def test_axial_path_matches_general_engine(rng):
+    """pair_forces_axial (constant pair frame) = the N-particle engine (f) and pair_forces
+    (F, nrf0) for pairs along x, y, z, different random particles, plane / two-beam /
+    tweezer beams, exact and Born orders."""
+    cases = ((0, "plane", None, "direct", 1), (1, "two_beam", 1, "born", 1),
+             (2, "tweezer", 2, "born", 2))
+    for axis, beam_name, order, method, n in cases:
+        beam = BEAMS[beam_name]
+        rA = rng.normal(size=3) * 0.3 * LAM
+        L = (0.4 + rng.uniform()) * LAM
+        ate, atm = [_rand_alpha(rng) for _ in range(2)], [_rand_alpha(rng) for _ in range(2)]
+        ps = _particles(np.stack([rA, rA + L * np.eye(3)[axis]]), ate, atm)
+        # positions[1] is not used by the axial path (B = r_A + L ê_axis): any placeholder
+        got = pair_forces_axial(_particles(np.stack([rA, rA + 0.3 * LAM]), ate, atm), beam, L,
+                                axis=axis, order=order)
+        f = np.asarray(interparticle_forces(ps, beam, method, order=n))
+        ref = pair_forces(ps, beam, order=order)
+        assert int(got.status) == 0
+        np.testing.assert_allclose(got.f, f, rtol=1e-10, atol=1e-10 * np.abs(f).max())
+        F = np.asarray(ref.F)
+        np.testing.assert_allclose(got.F, F, rtol=1e-10, atol=1e-10 * np.abs(F).max())
+        np.testing.assert_allclose(got.nrf0, ref.nrf0, atol=1e-9)
+
+
+def test_axial_sweep_jit_vmap_grad_float32():
+    """Jitted vmapped sweep (CPU_COMPILER_OPTIONS) = paper 003 eqs. 3–5 in NumPy; d/dL and
+    vmap∘grad = those of pair_forces (general frame); float32 = float64 to ~1e-5."""
+    ae, am = C.unscale_polarizability(AT_RAD, K), C.unscale_magnetic_polarizability(-AT_RAD, K)
+
+    def fx(L, order=1, dtype=jnp.float64):
+        ps = Particles(jnp.zeros((2, 3), dtype), jnp.asarray(1e-9, dtype), alpha_e=ae,
+                       alpha_m=am)
+        return pair_forces_axial(ps, PW003, L, order=order, throw=False).f[:, 0]
+
+    jit = functools.partial(jax.jit, compiler_options=CPU_COMPILER_OPTIONS)
+    rhos = np.linspace(0.3, 5.0, 200) * 2 * np.pi
+    unit = 4 * np.pi * C.epsilon0 * (np.sqrt(2 * I003 / (C.c * C.epsilon0))) ** 2 / K**2
+    got = np.asarray(jit(jax.vmap(fx))(jnp.asarray(rhos / K)))  # Born-1, as the paper
+    fA, fB = paper003_numpy(rhos, AT_RAD, -AT_RAD, 1)
+    scale = np.abs(fA).max() * unit
+    np.testing.assert_allclose(got[:, 0], fA * unit, atol=1e-11 * scale)
+    np.testing.assert_allclose(got[:, 1], fB * unit, atol=1e-11 * scale)
+
+    def fx_general(L):
+        ps = Particles(jnp.zeros((2, 3)).at[1, 0].set(L), 1e-9, alpha_e=ae, alpha_m=am)
+        return pair_forces(ps, PW003, order=1).f[:, 0]
+
+    L0 = 0.77 * LAM
+    g = jax.jacfwd(fx)(L0)
+    np.testing.assert_allclose(g, jax.jacfwd(fx_general)(L0), rtol=1e-10,
+                               atol=1e-10 * np.abs(np.asarray(g)).max())
+    Ls = jnp.array([0.5, 0.77, 2.3]) * LAM
+    vg = jit(jax.vmap(jax.grad(lambda L: fx(L)[0] / 1e-15)))(Ls)
+    np.testing.assert_allclose(vg[1] * 1e-15, g[0], rtol=1e-12)
+    f32 = fx(jnp.float32(L0), dtype=jnp.float32)
+    assert f32.dtype == jnp.float32
+    f64 = np.asarray(fx(L0))
+    np.testing.assert_allclose(f32, f64, rtol=1e-5, atol=1e-5 * np.abs(f64).max())
+
+
+def test_axial_bad_input_and_status():
+    ps = Particles(np.zeros((2, 3)), A_SI, index=N_SI)
+    with pytest.raises(ValueError, match="axis"):
+        pair_forces_axial(ps, PW003, 0.5 * LAM, axis=3)
+    with pytest.raises(ValueError, match="distance"):
+        pair_forces_axial(ps, PW003, jnp.ones(2) * LAM)
+    with pytest.raises(ValueError, match="order"):
+        pair_forces_axial(ps, PW003, 0.5 * LAM, order=-2)
+    with pytest.raises(eqx.EquinoxRuntimeError, match="overlap"):
+        pair_forces_axial(ps, PW003, 60e-9)
+    r = jax.jit(jax.vmap(lambda L: pair_forces_axial(ps, PW003, L, throw=False)))(
+        jnp.array([0.0, 60e-9, -0.5 * LAM, 0.5 * LAM]))
+    np.testing.assert_array_equal(r.status, [1, 1, 1, 0])
     assert np.all(np.isfinite(np.asarray(r.f)))
