@@ -418,6 +418,54 @@ def diagnostics(rho: Array, dims: tuple[int, ...]):
             jnp.linalg.eigvalsh(herm)[0], top_populations(rho, dims))
 
 
+def _bordered_newton(L, tr, solve, resid, v, mu, ok, *, max_newton, tol, accept_inexact=False):
+    """Newton on the bordered eigenproblem [[L₀ − μ, −ρ], [Tr, 0]] (module docstring);
+    shared by the dense/GMRES steady state here and the matrix-free block solver.
+
+    ``v`` may be any pytree of arrays (flat vector or charge blocks). ``solve(v, mu, rhs)``
+    returns ``((dv, dmu), ok)`` for the bordered system at (v, μ) with right-hand side
+    ``rhs = (−(L₀v − μv), −(Tr v − 1))``. With ``accept_inexact`` a step whose inner solve
+    stopped early still counts when it halves the residual (inexact Newton).
+    Returns (v, μ, steps, ok, residual).
+    """
+    add = lambda a, b: jax.tree_util.tree_map(jnp.add, a, b)  # noqa: E731
+
+    def cond(st):
+        _, _, k, ok, r = st
+        return (k < max_newton) & ok & (r > tol)
+
+    def body(st):
+        v, mu, k, ok, r = st
+        Lv = L(v)
+        rhs = (jax.tree_util.tree_map(lambda a, b: -(a - mu * b), Lv, v), -(tr(v) - 1))
+        (dv, dm), okk = solve(v, mu, rhs)
+        v2, mu2 = add(v, dv), mu + jnp.real(dm)  # dominant eigenvalue of L₀ is real
+        r2 = resid(v2, mu2)
+        if accept_inexact:
+            okk = okk | (r2 < 0.5 * r)
+        return v2, mu2, k + 1, ok & okk, r2
+
+    st = (v, mu, jnp.asarray(0), jnp.asarray(ok), resid(v, mu))
+    return jax.lax.while_loop(cond, body, st)
+
+
+def _steady_status(ok, r, trace, min_eig, top, *, tol, positivity_tol, truncation_tol):
+    """Status code of a Fock steady state (STATUS_* order of precedence)."""
+    conv = ok & (r <= tol)
+    status = jnp.where(~conv, STATUS_NOT_CONVERGED,
+                       jnp.where(jnp.abs(trace - 1) > 1e2 * tol, STATUS_TRACE,
+                                 jnp.where(min_eig < -positivity_tol, STATUS_NOT_POSITIVE,
+                                           jnp.where(jnp.max(top) > truncation_tol,
+                                                     STATUS_TRUNCATION, STATUS_OK))))
+    return status.astype(jnp.int32)
+
+
+def _raise_on_status(rho, status, name):
+    msgs = [f"{name}: {STATUS_MESSAGES[s]}" for s in range(len(STATUS_MESSAGES))]
+    return eqx.branched_error_if(rho, (status != STATUS_OK) & (status != STATUS_TRUNCATION),
+                                 status, msgs)
+
+
 def steady_state(model: FockModel, *, method: str = "dense", sector: bool | None = None,
                  rho0: Array | None = None, tol: float | None = None, max_newton: int = 20,
                  max_inverse_iterations: int = 20_000, truncation_tol: float = 1e-3,
@@ -517,13 +565,7 @@ def steady_state(model: FockModel, *, method: str = "dense", sector: bool | None
     v0 = v0 / (t @ v0)
     mu0 = (t @ matvec(v0)).real
 
-    def newton_cond(st):
-        v, mu, k, ok, r = st
-        return (k < max_newton) & ok & (r > tol)
-
-    def newton_body(st):
-        v, mu, k, ok, r = st
-
+    def bordered_solve(v, mu, rhs):
         def op_fn(z):
             return jnp.concatenate([matvec(z[:P]) - mu * z[:P] - z[P] * v, (t @ z[:P])[None]])
 
@@ -531,28 +573,18 @@ def steady_state(model: FockModel, *, method: str = "dense", sector: bool | None
         if dense:
             a_mat = jnp.block([[M - mu * jnp.eye(P, dtype=cd), -v[:, None]],
                                [t[None, :], jnp.zeros((1, 1), cd)]])
-        rhs = -jnp.concatenate([matvec(v) - mu * v, (t @ v - 1)[None]])
-        dz, okk = solve(op_fn, rhs, a_mat)
-        v = v + dz[:P]
-        mu = (mu + dz[P]).real  # the dominant eigenvalue of a Hermiticity-preserving L₀ is real
-        return v, mu, k + 1, ok & okk, resid(v, mu)
+        dz, okk = solve(op_fn, jnp.concatenate([rhs[0], rhs[1][None]]), a_mat)
+        return (dz[:P], dz[P]), okk
 
-    st = (v0, mu0, jnp.asarray(0), ok0, resid(v0, mu0))
-    v, mu, k, ok, r = jax.lax.while_loop(newton_cond, newton_body, st)
+    v, mu, k, ok, r = _bordered_newton(matvec, lambda v: t @ v, bordered_solve, resid, v0, mu0,
+                                       ok0, max_newton=max_newton, tol=tol)
     rho = jnp.zeros((n, n), cd).at[ip, jp].set(v)
     rho = (rho + rho.conj().T) / 2
     tr, md, me, tp = diagnostics(rho, model.dims)
-    conv = ok & (r <= tol)
-    status = jnp.where(~conv, STATUS_NOT_CONVERGED,
-                       jnp.where(jnp.abs(tr - 1) > 1e2 * tol, STATUS_TRACE,
-                                 jnp.where(me < -positivity_tol, STATUS_NOT_POSITIVE,
-                                           jnp.where(jnp.max(tp) > truncation_tol,
-                                                     STATUS_TRUNCATION, STATUS_OK))))
-    status = status.astype(jnp.int32)
+    status = _steady_status(ok, r, tr, me, tp, tol=tol, positivity_tol=positivity_tol,
+                            truncation_tol=truncation_tol)
     if throw:
-        msgs = [f"fock.steady_state: {STATUS_MESSAGES[s]}" for s in range(len(STATUS_MESSAGES))]
-        rho = eqx.branched_error_if(rho, (status != STATUS_OK) & (status != STATUS_TRUNCATION),
-                                    status, msgs)
+        rho = _raise_on_status(rho, status, "fock.steady_state")
     return FockSteadyState(rho, mu, r, tr, md, me, tp, status, k)
 
 

@@ -39,22 +39,18 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
 import numpy as np
 
 from .fock import (
-    STATUS_MESSAGES,
-    STATUS_NOT_CONVERGED,
-    STATUS_NOT_POSITIVE,
-    STATUS_OK,
-    STATUS_TRACE,
-    STATUS_TRUNCATION,
     FockModel,
     FockSteadyState,
+    _bordered_newton,
     _generator,
+    _raise_on_status,
+    _steady_status,
 )
 
 __all__ = ["block_structure", "block_liouvillian_apply", "steady_state_iterative"]
@@ -242,13 +238,7 @@ def steady_state_iterative(model: FockModel, *, rho0=None, tol: float | None = N
     # 2. Newton on the bordered eigenproblem (only acts when H is non-Hermitian)
     bstruct = (struct, jax.ShapeDtypeStruct((), cd))
 
-    def cond(st):
-        v, mu, k, ok, r = st
-        return (k < max_newton) & ok & (r > tol)
-
-    def body(st):
-        v, mu, k, ok, r = st
-
+    def bordered_solve(v, mu, rhs):
         def op_fn(z):
             zv, zm = z
             return (L(zv) - mu * zv - zm * v, tr(zv))
@@ -264,18 +254,14 @@ def steady_state_iterative(model: FockModel, *, rho0=None, tol: float | None = N
             m = (zm - tr(y)) / tw
             return (y + m * w, m)
 
-        rhs = (-(L(v) - mu * v), -(tr(v) - 1).astype(cd))
-        (dv, dm), okk = gmres(op_fn, rhs, prec, (jnp.zeros_like(v), jnp.zeros((), cd)),
-                              bstruct, newton_rtol)
-        v2, mu2 = v + dv, mu + jnp.real(dm)
-        r2 = resid(v2, mu2)
-        # an inexact inner solve is fine while the outer residual falls (float32 GMRES may not
-        # reach newton_rtol); stop once a step no longer improves it
-        return v2, mu2, k + 1, ok & (okk | (r2 < 0.5 * r)), r2
+        return gmres(op_fn, (rhs[0], rhs[1].astype(cd)), prec,
+                     (jnp.zeros_like(v), jnp.zeros((), cd)), bstruct, newton_rtol)
 
-    # a first solve stopped by max_gmres_steps is refined by Newton; the final residual decides
-    st = (v, mu, jnp.asarray(0), jnp.asarray(True), resid(v, mu))
-    v, mu, k, ok, r = jax.lax.while_loop(cond, body, st)
+    # a first solve stopped by max_gmres_steps is refined by Newton; the final residual
+    # decides. An inexact inner solve is fine while the outer residual falls (float32 GMRES
+    # may not reach newton_rtol); stop once a step no longer improves it.
+    v, mu, k, ok, r = _bordered_newton(L, tr, bordered_solve, resid, v, mu, True,
+                                       max_newton=max_newton, tol=tol, accept_inexact=True)
     pair = real[:, :, None] & real[:, None, :]
     v = jnp.where(pair, (v + jnp.conj(jnp.swapaxes(v, -1, -2))) / 2, 0)
     v = v / tr(v)
@@ -290,16 +276,8 @@ def steady_state_iterative(model: FockModel, *, rho0=None, tol: float | None = N
     tp = jnp.stack([jnp.sum(p, axis=tuple(j for j in range(len(model.dims)) if j != i))[-1]
                     for i in range(len(model.dims))])
     rho = _to_dense(v, idx, n)
-    conv = ok & (r <= tol)
-    status = jnp.where(~conv, STATUS_NOT_CONVERGED,
-                       jnp.where(jnp.abs(trace - 1) > 1e2 * tol, STATUS_TRACE,
-                                 jnp.where(me < -positivity_tol, STATUS_NOT_POSITIVE,
-                                           jnp.where(jnp.max(tp) > truncation_tol,
-                                                     STATUS_TRUNCATION, STATUS_OK))))
-    status = status.astype(jnp.int32)
+    status = _steady_status(ok, r, trace, me, tp, tol=tol, positivity_tol=positivity_tol,
+                            truncation_tol=truncation_tol)
     if throw:
-        msgs = [f"fock.steady_state_iterative: {STATUS_MESSAGES[s]}"
-                for s in range(len(STATUS_MESSAGES))]
-        rho = eqx.branched_error_if(rho, (status != STATUS_OK) & (status != STATUS_TRUNCATION),
-                                    status, msgs)
+        rho = _raise_on_status(rho, status, "fock.steady_state_iterative")
     return FockSteadyState(rho, mu, r, trace, md, me, tp, status, k)
