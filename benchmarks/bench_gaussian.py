@@ -9,14 +9,21 @@
 3. Gradient of a steady-state occupation w.r.t. all parameters vs the forward solve.
 
 Targets (issue 5): 1. ≥ 20× over the SciPy loop; 2. ≤ 2× SciPy; 3. grad ≤ 5× forward.
-Status on the 2-core development CPU (session 2, jax 0.9.2, f64): 2 and 3 met (0.87×, 2.3×);
-1 NOT met: 4.5× (8.1 µs/point vs SciPy's 36 µs). Where the time goes (CPU µs/point, 2·10⁴
-points): system build 0.4, Kronecker-operator assembly 2.1, LAPACK getrf of the 21×21
-operator 5.9 (jaxlib calls dgetrf once per matrix; ≈ 6000 flops take ≈ 1 µs, the rest is
-per-call overhead of the blocked LAPACK path on tiny matrices), Cholesky stability test 0.6.
-20× needs ≤ 1.8 µs/point in all. A pure-jnp unrolled pivoted LU (vectorised over the batch,
-cache-sized lax.map chunks) was slower (11–18 µs/point): XLA CPU does not vectorise the
-row updates of tiny matrices well. A GPU run (batched getrf in cuSOLVER) is the open check.
+Status on the 2-core development CPU (AMD EPYC, jax 0.9.2, f64, quiet machine):
+2 and 3 met (chain 0.78× SciPy, grad/forward 2.3); 1 NOT met: 11.3× (session 3: 2.8 µs/point
+vs SciPy's 31 µs; session 2 was 8.1 µs/point, 4.5×).
+Session 3 replaced the per-matrix LAPACK path (one getrf call per 21×21 Kronecker operator
+under vmap: 5.9 µs of per-call overhead around ≈ 1 µs of arithmetic) by
+``quantum/batched_lu.py``: one elimination with partial pivoting vectorised across the batch
+(batch on the trailing axis, cache-sized blocks of 512, operator assembled inside), also used
+for the mean −A⁻¹b and the Cholesky stability test. What bounds it now: 4 XLA loop fusions per
+elimination step (pivot search, pivot-row extraction, multipliers, rank-1 update) over
+shrinking (m, m+2, 512) blocks ≈ 2 µs per system for the 21×21 solve; 20× needs ≤ 1.6 µs per
+point in all. Tried and slower: a fully scalar-unrolled elimination (one giant fusion; 0.5 µs
+already at 6×6, 7.6 µs at 12×12 and 20 s compile), per-matrix gathers of the pivot row (XLA
+emits them matrix-major; 12 µs), select chains instead of reductions (7.5 µs). The XLA option
+``xla_cpu_prefer_vector_width=512`` gains ≈ 7 % here (not used in the table). A GPU run
+(batched getrf in cuSOLVER, or this kernel) is the open check.
 
 Usage: python benchmarks/bench_gaussian.py [--quick] [--batch B] [--chain N]
 Timings are best of several repeats after compilation (block_until_ready).
@@ -85,14 +92,17 @@ def bench_batch(B, n_scipy, n_qutip, rows):
     )
     Pj = jnp.asarray(P)
     for method in ("kron", "sign"):
-        # Chunks of ≤ 20000 (lax.map over vmapped chunks, DESIGN.md "Scale-out"). (The hang of
-        # a single vmap over 10^5 LU factorisations seen in session 1 was jaxlib 0.10's
-        # ParallelBatchMap deadlock; jax is now pinned != 0.10.*, see pyproject.toml.)
         one = lambda p, method=method: steady_state(three_modes(p), method=method).cov  # noqa: E731
-        f = jax.jit(lambda P, one=one: jax.lax.map(one, P, batch_size=min(B, 20_000)))
+        if method == "kron":
+            # one vmap: the batched LU (quantum/batched_lu.py) cuts the batch into cache-sized
+            # blocks itself
+            f = jax.jit(jax.vmap(one))
+        else:
+            # chunks of ≤ 20000 (lax.map over vmapped chunks, DESIGN.md "Scale-out")
+            f = jax.jit(lambda P, one=one: jax.lax.map(one, P, batch_size=min(B, 20_000)))
         jax.block_until_ready(f(Pj))
-        t = best(lambda: f(Pj), repeat=2)
-        rows.append((f"{B} × 6×6 steady states (jit, chunked vmap, {method})", t, None))
+        t = best(lambda: f(Pj), repeat=3)
+        rows.append((f"{B} × 6×6 steady states (jit, vmap, {method})", t, None))
     t_ours = min(r[1] for r in rows[-2:])
     systems = [three_modes(jnp.asarray(P[i])) for i in range(n_scipy)]
     As = [np.asarray(s.A) for s in systems]
