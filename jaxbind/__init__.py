@@ -88,6 +88,7 @@ from .optics.pair import (
     CPU_COMPILER_OPTIONS as CPU_COMPILER_OPTIONS,
     PairForces as PairForces,
     pair_forces as pair_forces,
+    pair_forces_axial as pair_forces_axial,
     pair_forces_scaled as pair_forces_scaled,
     pair_nonreciprocity_factors as pair_nonreciprocity_factors,
 )
@@ -135,8 +136,12 @@ from .quantum.observables import (
 from .quantum.cooling import (
     CoolingParams as CoolingParams,
     linear_rate_occupations as linear_rate_occupations,
-    steady_state_grid as cooling_steady_state_grid,
     steady_state_occupations as cooling_steady_state,
+)
+from .quantum.cooling_grid import (
+    GRID_COMPILER_OPTIONS as COOLING_GRID_COMPILER_OPTIONS,
+    steady_state_grid as cooling_steady_state_grid,
+    steady_state_sweep as cooling_steady_state_sweep,
 )
 from .quantum.fock import (
     FockModel as FockModel,
