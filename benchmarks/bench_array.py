@@ -31,7 +31,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import argparse  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
-import time  # noqa: E402
 
 import jax  # noqa: E402
 
@@ -46,6 +45,7 @@ from jaxbind.mechanics.exact import _exact_diffusion_scaled  # noqa: E402
 from jaxbind.mechanics.regimes import regime_map  # noqa: E402
 from jaxbind.optics.dipoles import solve_dipoles  # noqa: E402
 from jaxbind.optics.forces import dipole_forces, isolated_forces  # noqa: E402
+from _timing import best_wall_cpu as best_of  # noqa: E402
 
 
 def rss_mb():
@@ -66,17 +66,6 @@ def reset_peak_rss():
             fh.write("5")
     except OSError:
         pass
-
-
-def best_of(f, repeats):
-    """(best wall, best CPU) seconds over ``repeats`` calls."""
-    tw, tc = [], []
-    for _ in range(repeats):
-        t, c = time.perf_counter(), time.process_time()
-        f()
-        tw.append(time.perf_counter() - t)
-        tc.append(time.process_time() - c)
-    return min(tw), min(tc)
 
 
 # ------------------------------------------------------------------ 1. regime map

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import platform
-import time
 
 import jax
 
@@ -37,18 +36,10 @@ from jaxbind.optics.particles import Particles  # noqa: E402
 from jaxbind.workflows.constraints import Bounded, constrained  # noqa: E402
 from jaxbind.workflows.objectives import pair_array, pair_coupling_loss  # noqa: E402
 from jaxbind.workflows.optimize import optimize, optimize_restarts  # noqa: E402
+from _timing import best_wall as best_of  # noqa: E402
 
 LAM = 1064e-9
 K = 2 * np.pi / LAM
-
-
-def best_of(fn, repeats):
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn())
-        ts.append(time.perf_counter() - t0)
-    return min(ts)
 
 
 def coupling_problem(n):

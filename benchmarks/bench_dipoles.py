@@ -95,15 +95,7 @@ from jaxbind.optics.pair import (  # noqa: E402
     pair_forces_axial,
 )
 from jaxbind.optics.particles import Particles  # noqa: E402
-
-
-def best_of(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+from _timing import best_wall as best_of  # noqa: E402
 
 
 # --------------------------------------------------------------------------------------
@@ -218,18 +210,6 @@ def paper003_numpy(L, alpha_e, alpha_m, lam, intensity, order):
 
     iso = force(EA0, HA0, 1j * k * EA0, 1j * k * HA0)
     return force(EA, HA, dEA, dHA) - iso, force(EB, HB, dEB, dHB) - iso
-
-
-def timed(fn, repeats):
-    """(best wall s, best CPU s) over ``repeats`` calls (CPU time = time.process_time, all
-    threads of this process: other agents share the 2 cores, so wall time is noisy)."""
-    wall, cpu = [], []
-    for _ in range(repeats):
-        t0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - t0)
-        cpu.append(time.process_time() - c0)
-    return min(wall), min(cpu)
 
 
 def bench_pair(n_dist, repeats, chunk=4096, general=True):

@@ -46,15 +46,7 @@ import scipy.linalg as sl  # noqa: E402
 from jaxbind.quantum.gaussian import LinearSystem, steady_state  # noqa: E402
 from jaxbind.quantum.models import add_thermal_bath  # noqa: E402
 from jaxbind.quantum.observables import occupations  # noqa: E402
-
-
-def best(fn, repeat=3):
-    ts = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        jax.block_until_ready(fn())
-        ts.append(time.perf_counter() - t)
-    return min(ts)
+from _timing import best_wall as best  # noqa: E402
 
 
 def three_modes(p):
@@ -101,7 +93,7 @@ def bench_batch(B, n_scipy, n_qutip, rows):
             # chunks of ≤ 20000 (lax.map over vmapped chunks, DESIGN.md "Scale-out")
             f = jax.jit(lambda P, one=one: jax.lax.map(one, P, batch_size=min(B, 20_000)))
         jax.block_until_ready(f(Pj))
-        t = best(lambda: f(Pj), repeat=3)
+        t = best(lambda: f(Pj), 3)
         rows.append((f"{B} × 6×6 steady states (jit, vmap, {method})", t, None))
     t_ours = min(r[1] for r in rows[-2:])
     systems = [three_modes(jnp.asarray(P[i])) for i in range(n_scipy)]
@@ -148,9 +140,9 @@ def bench_chain(N, rows):
     f = jax.jit(lambda s: steady_state(s, method="sign").cov)
     V = f(s)
     jax.block_until_ready(V)
-    t = best(lambda: f(s), repeat=5)
+    t = best(lambda: f(s), 5)
     A, D = np.asarray(s.A), np.asarray(s.D)
-    t_sp = best(lambda: sl.solve_continuous_lyapunov(A, -D), repeat=5)
+    t_sp = best(lambda: sl.solve_continuous_lyapunov(A, -D), 5)
     ref = sl.solve_continuous_lyapunov(A, -D)
     err = np.abs(np.asarray(V) - ref).max() / np.abs(ref).max()
     rows.append((f"chain N={N} ({2 * N}×{2 * N}) steady state, ours (sign), rel. diff {err:.1e}", t, None))

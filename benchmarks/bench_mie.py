@@ -44,6 +44,7 @@ import numba  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxbind.optics.mie import mie_efficiencies, required_n_start, wiscombe_n_max  # noqa: E402
+from _timing import best_wall_cpu as best_of  # noqa: E402
 
 try:  # miepython's numba kernel for one sphere (the one efficiencies_mx loops over)
     from miepython.mie_jit import _single_sphere_nb
@@ -61,17 +62,6 @@ if _single_sphere_nb is not None:
             out[i, 1] = qsca
             out[i, 2] = qback
             out[i, 3] = g
-
-
-def best_of(fn, repeats: int) -> tuple[float, float]:
-    """Best (wall, process CPU) seconds over ``repeats`` calls."""
-    wall, cpu = [], []
-    for _ in range(repeats):
-        w0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - w0)
-        cpu.append(time.process_time() - c0)
-    return min(wall), min(cpu)
 
 
 def main() -> None:

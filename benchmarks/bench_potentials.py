@@ -32,6 +32,7 @@ from scipy import integrate  # noqa: E402
 
 from jaxbind import constants as C  # noqa: E402
 from jaxbind.optics.casimir import casimir_polder  # noqa: E402
+from _timing import best_wall as _best  # noqa: E402
 
 WP = np.array([1.75e14, 2.96e16])
 WT = np.array([1.32e14, 2.72e16])
@@ -65,15 +66,6 @@ def scipy_energy(r: float, T: float, epsrel: float = 1e-10) -> float:
                             epsrel=epsrel)
     s = val + 6 * theta / math.pi * _cm(0.0).real ** 2
     return -((R / r) ** 6) * s  # U/(k_B T) = −(R/r)⁶ S
-
-
-def _best(fn, repeats):
-    best = math.inf
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def main():
