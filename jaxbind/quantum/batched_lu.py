@@ -38,8 +38,8 @@ import numpy as np
 __all__ = ["solve_small", "SmallLU", "positive_definite", "identity_builder", "SMALL_LU_MAX_SIZE"]
 
 #: Largest matrix size for which callers should pick :class:`SmallLU` (the elimination is
-#: unrolled: compile time grows with m, and beyond ~40 LAPACK's blocked kernels win).
-SMALL_LU_MAX_SIZE = 40
+#: unrolled: compile time grows with m; beyond this LAPACK is as fast per call).
+SMALL_LU_MAX_SIZE = 16
 
 
 # --------------------------------------------------------------- batch-trailing kernels
@@ -90,33 +90,42 @@ def identity_builder(M, trans: bool):
 
 
 # ------------------------------------------------------------------ custom_vmap wrappers
-def _trail(x, batched, size):
-    x = jnp.asarray(x)
-    if batched:
-        return jnp.moveaxis(x, 0, -1)
-    return jnp.broadcast_to(x[..., None], x.shape + (size,))
+#: Matrices per vectorised pass. Blocks of a few hundred keep a 21×21 elimination in L2;
+#: larger vmaps are cut into blocks of this size (lax.map).
+BLOCK = 256
 
 
-#: Matrices per vectorised pass: a 21×21 system of 512 matrices (≈ 2 MB with its update)
-#: stays in L2; larger vmaps are cut into blocks of this size (lax.map).
-BLOCK = 512
+def _vmap_blocked(fn, args, batched, size):
+    """Batching rule body: ``fn`` maps batch-*trailing* arrays to one batch-trailing array;
+    ``args`` are batch-leading (where ``batched``) or shared. Runs block by block, moving the
+    batch axis last inside each (cache-resident) block, and returns a batch-leading result."""
 
+    def run(block, n):
+        xs = [jnp.moveaxis(x, 0, -1) if b else jnp.broadcast_to(x[..., None], x.shape + (n,))
+              for x, b in zip(block, batched)]
+        return jnp.moveaxis(fn(*xs), -1, 0)
 
-def _blocked(fn, args, size):
-    """Apply ``fn`` (batch-trailing arrays → batch-trailing array) in blocks of ``BLOCK``."""
     if size <= BLOCK:
-        return fn(*args)
+        return run(args, size)
     nb = -(-size // BLOCK)
     pad = nb * BLOCK - size
 
     def split(x):
-        # edge-pad (a copy of a real matrix, never a singular zero block), then (nb, …, BLOCK)
-        x = jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(0, pad)], mode="edge")
-        return jnp.moveaxis(x.reshape(x.shape[:-1] + (nb, BLOCK)), -2, 0)
+        # edge-pad (a copy of a real matrix, never a singular zero block) → (nb, BLOCK, …)
+        if pad:
+            x = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1), mode="edge")
+        return x.reshape((nb, BLOCK) + x.shape[1:])
 
-    out = jax.lax.map(lambda a: fn(*a), tuple(jax.tree_util.tree_map(split, args)))
-    out = jnp.moveaxis(out, 0, -2)
-    return out.reshape(out.shape[:-2] + (nb * BLOCK,))[..., :size]
+    blocked = [split(x) for x, b in zip(args, batched) if b]
+    shared = [x for x, b in zip(args, batched) if not b]
+
+    def body(bl):
+        it_b, it_s = iter(bl), iter(shared)
+        return run([next(it_b) if b else next(it_s) for b in batched], BLOCK)
+
+    out = jax.lax.map(body, blocked)
+    out = out.reshape((nb * BLOCK,) + out.shape[2:])
+    return out[:size] if pad else out
 
 
 @functools.lru_cache(maxsize=None)
@@ -130,10 +139,15 @@ def _solver(builder: Callable, trans: bool):
 
     @solve.def_vmap
     def _rule(axis_size, in_batched, state, R):
-        sb, rb = in_batched
-        st = jax.tree_util.tree_map(lambda x, b: _trail(x, b, axis_size), state, sb)
-        X = _blocked(lambda st, R: _solve_bt(builder(st, trans), R), (st, _trail(R, rb, axis_size)), axis_size)
-        return jnp.moveaxis(X, -1, 0), True
+        leaves, tree = jax.tree_util.tree_flatten(state)
+        flags = jax.tree_util.tree_leaves(in_batched[0]) + [in_batched[1]]
+
+        def fn(*xs):
+            st = jax.tree_util.tree_unflatten(tree, xs[:-1])
+            return _solve_bt(builder(st, trans), xs[-1])
+
+        return _vmap_blocked(fn, [jnp.asarray(x) for x in leaves] + [jnp.asarray(R)], flags,
+                             axis_size), True
 
     return solve
 
@@ -147,7 +161,7 @@ def positive_definite(Y):
 
 @positive_definite.def_vmap
 def _pd_rule(axis_size, in_batched, Y):
-    return _blocked(_pd_bt, (_trail(Y, in_batched[0], axis_size),), axis_size), True
+    return _vmap_blocked(_pd_bt, [jnp.asarray(Y)], [in_batched[0]], axis_size), True
 
 
 def solve_small(M, R, *, trans: bool = False, builder: Callable = identity_builder):
