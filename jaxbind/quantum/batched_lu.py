@@ -90,9 +90,16 @@ def identity_builder(M, trans: bool):
 
 
 # ------------------------------------------------------------------ custom_vmap wrappers
-#: Matrices per vectorised pass. Blocks of a few hundred keep a 21×21 elimination in L2;
-#: larger vmaps are cut into blocks of this size (lax.map).
+#: Matrices per vectorised pass on CPU. Blocks of a few hundred keep a 21×21 elimination in
+#: L2; larger vmaps are cut into blocks of this size (lax.map). Accelerators take the whole
+#: batch in one pass (``ACCELERATOR_BLOCK``): there, parallelism across matrices is the point.
 BLOCK = 256
+ACCELERATOR_BLOCK = 1 << 22
+
+
+def _block_size() -> int:
+    # the backend jit will lower for (the default one, unless the caller pins another)
+    return BLOCK if jax.default_backend() == "cpu" else ACCELERATOR_BLOCK
 
 
 def _vmap_blocked(fn, args, batched, size):
@@ -100,31 +107,32 @@ def _vmap_blocked(fn, args, batched, size):
     ``args`` are batch-leading (where ``batched``) or shared. Runs block by block, moving the
     batch axis last inside each (cache-resident) block, and returns a batch-leading result."""
 
-    def run(block, n):
+    def run(arrays, n):
         xs = [jnp.moveaxis(x, 0, -1) if b else jnp.broadcast_to(x[..., None], x.shape + (n,))
-              for x, b in zip(block, batched)]
+              for x, b in zip(arrays, batched)]
         return jnp.moveaxis(fn(*xs), -1, 0)
 
-    if size <= BLOCK:
+    block = _block_size()
+    if size <= block:
         return run(args, size)
-    nb = -(-size // BLOCK)
-    pad = nb * BLOCK - size
+    nb = -(-size // block)
+    pad = nb * block - size
 
     def split(x):
-        # edge-pad (a copy of a real matrix, never a singular zero block) → (nb, BLOCK, …)
+        # edge-pad (a copy of a real matrix, never a singular zero block) → (nb, block, …)
         if pad:
             x = jnp.pad(x, [(0, pad)] + [(0, 0)] * (x.ndim - 1), mode="edge")
-        return x.reshape((nb, BLOCK) + x.shape[1:])
+        return x.reshape((nb, block) + x.shape[1:])
 
     blocked = [split(x) for x, b in zip(args, batched) if b]
     shared = [x for x, b in zip(args, batched) if not b]
 
     def body(bl):
         it_b, it_s = iter(bl), iter(shared)
-        return run([next(it_b) if b else next(it_s) for b in batched], BLOCK)
+        return run([next(it_b) if b else next(it_s) for b in batched], block)
 
     out = jax.lax.map(body, blocked)
-    out = out.reshape((nb * BLOCK,) + out.shape[2:])
+    out = out.reshape((nb * block,) + out.shape[2:])
     return out[:size] if pad else out
 
 
