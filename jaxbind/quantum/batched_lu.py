@@ -35,7 +35,14 @@ import jax.numpy as jnp
 import lineax as lx
 import numpy as np
 
-__all__ = ["solve_small", "SmallLU", "positive_definite", "identity_builder", "SMALL_LU_MAX_SIZE"]
+__all__ = [
+    "solve_small",
+    "SmallLU",
+    "positive_definite",
+    "identity_builder",
+    "vmap_blocked",
+    "SMALL_LU_MAX_SIZE",
+]
 
 #: Largest matrix size for which callers should pick :class:`SmallLU` (the elimination is
 #: unrolled: compile time grows with m; beyond this LAPACK is as fast per call).
@@ -102,15 +109,20 @@ def _block_size() -> int:
     return BLOCK if jax.default_backend() == "cpu" else ACCELERATOR_BLOCK
 
 
-def _vmap_blocked(fn, args, batched, size):
-    """Batching rule body: ``fn`` maps batch-*trailing* arrays to one batch-trailing array;
-    ``args`` are batch-leading (where ``batched``) or shared. Runs block by block, moving the
-    batch axis last inside each (cache-resident) block, and returns a batch-leading result."""
+def vmap_blocked(fn, args, batched, size):
+    """Body of a ``custom_vmap`` batching rule for batch-trailing kernels.
+
+    ``fn`` maps batch-*trailing* arrays to a pytree of batch-trailing arrays; ``args`` are
+    batch-leading (where ``batched``) or shared by all matrices. Runs block by block
+    (:func:`_block_size`), moving the batch axis last inside each (cache-resident) block, and
+    returns the pytree batch-leading.
+    """
+    tmap = jax.tree_util.tree_map
 
     def run(arrays, n):
         xs = [jnp.moveaxis(x, 0, -1) if b else jnp.broadcast_to(x[..., None], x.shape + (n,))
               for x, b in zip(arrays, batched)]
-        return jnp.moveaxis(fn(*xs), -1, 0)
+        return tmap(lambda y: jnp.moveaxis(y, -1, 0), fn(*xs))
 
     block = _block_size()
     if size <= block:
@@ -132,8 +144,12 @@ def _vmap_blocked(fn, args, batched, size):
         return run([next(it_b) if b else next(it_s) for b in batched], block)
 
     out = jax.lax.map(body, blocked)
-    out = out.reshape((nb * block,) + out.shape[2:])
-    return out[:size] if pad else out
+
+    def merge(y):
+        y = y.reshape((nb * block,) + y.shape[2:])
+        return y[:size] if pad else y
+
+    return tmap(merge, out)
 
 
 @functools.lru_cache(maxsize=None)
@@ -154,7 +170,7 @@ def _solver(builder: Callable, trans: bool):
             st = jax.tree_util.tree_unflatten(tree, xs[:-1])
             return _solve_bt(builder(st, trans), xs[-1])
 
-        return _vmap_blocked(fn, [jnp.asarray(x) for x in leaves] + [jnp.asarray(R)], flags,
+        return vmap_blocked(fn, [jnp.asarray(x) for x in leaves] + [jnp.asarray(R)], flags,
                              axis_size), True
 
     return solve
@@ -169,7 +185,7 @@ def positive_definite(Y):
 
 @positive_definite.def_vmap
 def _pd_rule(axis_size, in_batched, Y):
-    return _vmap_blocked(_pd_bt, [jnp.asarray(Y)], [in_batched[0]], axis_size), True
+    return vmap_blocked(_pd_bt, [jnp.asarray(Y)], [in_batched[0]], axis_size), True
 
 
 def solve_small(M, R, *, trans: bool = False, builder: Callable = identity_builder):

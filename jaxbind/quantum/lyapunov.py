@@ -46,7 +46,7 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from .batched_lu import SmallLU, positive_definite, sym_kron_indices
+from .batched_lu import SmallLU, _pd_bt, _solve_bt, sym_kron_indices, vmap_blocked
 
 __all__ = [
     "solve_lyapunov",
@@ -225,6 +225,64 @@ def _from_upper(x, idx, n):
     return x[pos]
 
 
+def _kron_bt(A, D):
+    """The whole kron solve for a trailing batch, A, D (n, n, C) → (X (n, n, C), Hurwitz (C,)).
+
+    Right-hand sides −D (symmetric part) and −1 in one elimination; X expanded from its
+    upper-triangle coordinates and Y (the solution for −1) tested for positive definiteness
+    (Lyapunov: A Hurwitz ⇔ Y ≻ 0) in the same pass. Every index is static and runs along the
+    leading axes, so all gathers move whole contiguous batch rows.
+    """
+    n, C = A.shape[0], A.shape[-1]
+    iu, ju = np.triu_indices(n)
+    Ds = 0.5 * (D[iu, ju] + D[ju, iu])
+    ones = jnp.broadcast_to((iu == ju).astype(A.dtype)[:, None], Ds.shape)
+    XY = _solve_bt(_sym_kron_builder(A, False), -jnp.stack([Ds, ones], axis=1))
+    pos = np.zeros((n, n), np.int32)
+    pos[iu, ju] = pos[ju, iu] = np.arange(iu.size)
+    X = XY[pos.reshape(-1), 0].reshape(n, n, C)
+    Y = XY[pos.reshape(-1), 1].reshape(n, n, C)
+    return X, _pd_bt(Y)
+
+
+@jax.custom_batching.custom_vmap
+def _kron_kernel(A, D):
+    X, h = _kron_bt(A[..., None], D[..., None])
+    return X[..., 0], h[0]
+
+
+@_kron_kernel.def_vmap
+def _kron_rule(axis_size, in_batched, A, D):
+    out = vmap_blocked(_kron_bt, [A, D], list(in_batched), axis_size)
+    return out, (True, True)
+
+
+@jax.custom_jvp
+def _kron_lyapunov(A, D):
+    """(X, Hurwitz) with A X + X Aᵀ + sym(D) = 0 by the batched kron kernel."""
+    return _kron_kernel(A, D)
+
+
+@_kron_lyapunov.defjvp
+def _kron_lyapunov_jvp(primals, tangents):
+    # Implicit differentiation: A dX + dX Aᵀ = −(dA X + X dAᵀ + sym dD), solved by lineax
+    # with the same batched LU (its transpose rule gives the adjoint Lyapunov equation for
+    # reverse mode); the elimination itself is never differentiated.
+    A, D = primals
+    dA, dD = tangents
+    X, h = _kron_lyapunov(A, D)
+    n = A.shape[0]
+    idx = np.triu_indices(n)
+    m = idx[0].size
+    rhs = -(dA @ X + X @ dA.T + 0.5 * (dD + dD.T))
+    op = lx.FunctionLinearOperator(lambda v: _apply_sym(A, v[:, None])[:, 0],
+                                   jax.ShapeDtypeStruct((m,), X.dtype))
+    sol = lx.linear_solve(op, rhs[idx], SmallLU(builder=_sym_kron_builder),
+                          state=(jax.lax.stop_gradient(A), False), throw=False)
+    dX = _from_upper(sol.value, idx, n)
+    return (X, h), (dX, np.zeros(np.shape(h), jax.dtypes.float0))
+
+
 def _check_square(name: str, x) -> None:
     s = jnp.shape(x)
     if len(s) != 2 or s[0] != s[1]:
@@ -273,24 +331,12 @@ def solve_lyapunov(
         raise ValueError(f"method must be 'auto', 'kron' or 'sign', got {method!r}")
 
     if method == "kron":
-        # One batched-LU pass (batched_lu.SmallLU: vectorised across vmap, no per-matrix
-        # LAPACK call) solves for two right-hand sides at once: −D (symmetric part; the
-        # solution of the symmetric problem is symmetric) and −1 (Lyapunov stability test:
-        # A is Hurwitz iff that solution Y is positive definite). The operator is assembled
-        # from A inside the kernel; lineax differentiates implicitly (same operator for the
-        # JVP, its transpose for the adjoint), never through the elimination.
-        idx = np.triu_indices(n)
-        m = idx[0].size
-        Ds = 0.5 * (D + D.T)
-        eye = jnp.eye(n, dtype=dtype)
-        rhs = -jnp.stack([Ds[idx], eye[idx]], axis=1)
-        op = lx.FunctionLinearOperator(
-            lambda V: _apply_sym(A, V), jax.ShapeDtypeStruct((m, 2), dtype)
-        )
-        solver = SmallLU(builder=_sym_kron_builder)
-        sol = lx.linear_solve(op, rhs, solver, state=(jax.lax.stop_gradient(A), False), throw=False)
-        X = _from_upper(sol.value[:, 0], idx, n)
-        hurwitz = positive_definite(_from_upper(jax.lax.stop_gradient(sol.value[:, 1]), idx, n))
+        # One batched-LU pass (batched_lu: vectorised across vmap, no per-matrix LAPACK call)
+        # for the right-hand sides −D (symmetric part; the solution of the symmetric problem
+        # is symmetric) and −1 (Lyapunov stability test: A is Hurwitz iff that solution is
+        # positive definite), operator assembled from A inside the kernel; implicit
+        # derivatives (custom JVP through lineax), never through the elimination.
+        X, hurwitz = _kron_lyapunov(A, D)
     else:
         state = sign_iterates(jax.lax.stop_gradient(A), max_steps)
         hurwitz = _hurwitz_from_state(state)
