@@ -10,16 +10,17 @@
 
 Targets (issue 5): 1. ≥ 20× over the SciPy loop; 2. ≤ 2× SciPy; 3. grad ≤ 5× forward.
 Status on the 2-core development CPU (AMD EPYC, jax 0.9.2, f64, quiet machine):
-2 and 3 met (chain 0.7–0.8× SciPy, grad/forward 2.1–2.3); 1 NOT met: 9–13× over four runs
-(session 3: steady_state 2.8–3.4 µs/point, solve_lyapunov alone on the same prebuilt (A, D)
-as SciPy 2.8–3.3 µs, vs SciPy's 31–45 µs — the SciPy loop itself varies by 1.5× between
-runs; session 2 was 8.1 µs/point, 4.5×).
+2 and 3 met (chain 0.66–0.8× SciPy, grad/forward 2.1–2.3); 1 NOT met: steady_state 10–11×
+(3.0 µs/point incl. building the systems from parameters) and solve_lyapunov alone on the
+same prebuilt (A, D) as SciPy 12.7–15× (2.0–2.5 µs/point), vs SciPy's 31 µs/point (final
+session-3 runs; session 2 was 8.1 µs/point, 4.5×).
 Session 3 replaced the per-matrix LAPACK path (one getrf call per 21×21 Kronecker operator
 under vmap: 5.9 µs of per-call overhead around ≈ 1 µs of arithmetic) by
 ``quantum/batched_lu.py``: one elimination with partial pivoting vectorised across the batch
 (batch on the trailing axis, cache-sized blocks of 256 transposed block by block, operator
 assembled inside), also used
-for the mean −A⁻¹b and the Cholesky stability test. What bounds it now: 4 XLA loop fusions per
+for the mean −A⁻¹b; the kron solve (operator, both right-hand sides, expansion of X and
+the positive-definiteness test) is one batch-trailing kernel with a custom JVP. What bounds it now: 4 XLA loop fusions per
 elimination step (pivot search, pivot-row extraction, multipliers, rank-1 update) over
 shrinking (m, m+2, 512) blocks ≈ 2 µs per system for the 21×21 solve; 20× needs ≤ 1.6 µs per
 point in all. Tried and slower: a fully scalar-unrolled elimination (one giant fusion; 0.5 µs
