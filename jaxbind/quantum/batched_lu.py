@@ -7,7 +7,7 @@ equations of a few modes (a 21×21 symmetric-Kronecker system for three modes). 
 around ~1 µs of arithmetic. Here the elimination is written once for a whole batch, with the
 batch as the *trailing* (contiguous) axis, so every elimination step is one vectorised pass
 over all matrices (partial pivoting by a per-matrix pivot index; rows are exchanged by a
-gather and a select, never by data-dependent control flow).
+masked sum and a select, never by data-dependent control flow).
 
 * :func:`solve_small` — ``M X = R`` (or ``Mᵀ X = R``) for one (m, m) matrix; under ``vmap``
   its batching rule (``jax.custom_batching.custom_vmap``) moves the batch axis last and runs
@@ -18,6 +18,9 @@ gather and a select, never by data-dependent control flow).
 * ``builder``: the matrix may be given through a static function of the solver state (e.g.
   the symmetric Kronecker operator of a Lyapunov equation assembled from A inside the batched
   kernel), so the large operator never leaves the vectorised layout.
+* :func:`positive_definite` (Cholesky pivots, batched the same way) and
+  :func:`vmap_blocked`, the batching-rule body other batch-trailing kernels reuse (the kron
+  Lyapunov solve in ``lyapunov.py``).
 
 Partial pivoting is the same strategy as LAPACK ``getrf`` (row exchange to the largest
 |pivot|), so accuracy matches ``numpy.linalg.solve``; a singular matrix yields non-finite
