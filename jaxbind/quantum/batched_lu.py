@@ -206,6 +206,16 @@ def solve_small(M, R, *, trans: bool = False, builder: Callable = identity_build
         ``lineax.linear_solve`` for implicit derivatives.
     """
     R = jnp.asarray(R)
+    if R.ndim not in (1, 2) or not jnp.issubdtype(R.dtype, jnp.floating):
+        raise ValueError(f"solve_small: R must be a real (m,) or (m, r) array, got shape {R.shape} "
+                         f"and dtype {R.dtype}")
+    if builder is identity_builder:
+        M = jnp.asarray(M)
+        if M.ndim != 2 or M.shape[0] != M.shape[1] or M.shape[0] != R.shape[0]:
+            raise ValueError(f"solve_small: M must be a square (m, m) matrix matching R's first "
+                             f"dimension, got M {M.shape} and R {R.shape}")
+        if not jnp.issubdtype(M.dtype, jnp.floating):
+            raise ValueError(f"solve_small: M must be real floating point, got dtype {M.dtype}")
     vec = R.ndim == 1
     X = _solver(builder, bool(trans))(M, R[:, None] if vec else R)
     return X[:, 0] if vec else X
@@ -226,6 +236,8 @@ class SmallLU(lx.AbstractLinearSolver):
         del options
         if operator.in_size() != operator.out_size():
             raise ValueError("SmallLU needs a square operator")
+        if not jnp.issubdtype(operator.out_structure().dtype, jnp.floating):
+            raise ValueError("SmallLU handles real operators only; use lineax.LU for complex ones")
         return (jax.lax.stop_gradient(operator.as_matrix()), False)
 
     def compute(self, state, vector, options):

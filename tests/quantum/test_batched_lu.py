@@ -21,7 +21,7 @@ def _hard_matrices(rng, B, m):
 @pytest.mark.parametrize("trans", [False, True])
 def test_vmap_matches_lapack_with_pivoting(trans):
     rng = np.random.default_rng(0)
-    B, m = 700, 9  # > BLOCK: exercises the blocked, padded path
+    B, m = 300, 9  # > BLOCK (256): exercises the blocked, padded path
     M = _hard_matrices(rng, B, m)
     R = rng.standard_normal((B, m, 3))
     X = jax.jit(jax.vmap(lambda M, R: bl.solve_small(M, R, trans=trans)))(M, R)
@@ -132,3 +132,17 @@ def test_kron_lyapunov_gradients_wrt_A_and_D_vs_central_differences():
     jf = jax.jacfwd(lambda a: solve_lyapunov(a, D[0], method="kron")[0])(A[0])
     jr = jax.jacrev(lambda a: solve_lyapunov(a, D[0], method="kron")[0])(A[0])
     np.testing.assert_allclose(jf, jr, rtol=1e-9, atol=1e-12)
+
+
+def test_bad_input_names_the_argument():
+    with pytest.raises(ValueError, match="M must be a square"):
+        bl.solve_small(np.ones((3, 4)), np.ones(3))
+    with pytest.raises(ValueError, match="matching R"):
+        bl.solve_small(np.eye(3), np.ones(4))
+    with pytest.raises(ValueError, match="R must be a real"):
+        bl.solve_small(np.eye(3), np.ones(3, complex))
+    with pytest.raises(ValueError, match="M must be real"):
+        bl.solve_small(np.eye(3, dtype=complex), np.ones(3))
+    with pytest.raises(ValueError, match="real operators only"):
+        lx.linear_solve(lx.MatrixLinearOperator(jnp.eye(2, dtype=complex)), jnp.ones(2, complex),
+                        bl.SmallLU())
