@@ -36,7 +36,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import lineax as lx
-import numpy as np
 
 __all__ = [
     "solve_small",
@@ -254,27 +253,3 @@ class SmallLU(lx.AbstractLinearSolver):
 
     def assume_full_rank(self):
         return True
-
-
-def sym_kron_indices(n: int):
-    """Static gather tables of the symmetric-Kronecker Lyapunov operator (see lyapunov.py).
-
-    Row (i, j), column (k, l) (upper-triangle coordinates, k ≤ l) of X ↦ A X + X Aᵀ equals
-    A_ik δ_jl + δ_ik A_jl + [k ≠ l](A_il δ_jk + δ_il A_jk): four terms, each a single entry
-    of A or zero. Returns (idx, coef), both (4, m·m): flat indices into A (n·n = a zero pad)
-    and 0/1 coefficients.
-    """
-    iu, ju = np.triu_indices(n)
-    m = iu.size
-    i, j = iu[:, None], ju[:, None]
-    k, l = iu[None, :], ju[None, :]
-    off = k != l
-    terms = [
-        (i * n + k, j == l),
-        (j * n + l, i == k),
-        (i * n + l, off & (j == k)),
-        (j * n + k, off & (i == l)),
-    ]
-    idx = np.stack([np.where(c, f, n * n).reshape(m * m) for f, c in terms])
-    coef = np.stack([c.reshape(m * m) for _, c in terms]).astype(np.float64)
-    return idx, coef

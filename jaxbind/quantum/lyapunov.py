@@ -46,7 +46,7 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from .batched_lu import SmallLU, _pd_bt, _solve_bt, sym_kron_indices, vmap_blocked
+from .batched_lu import SmallLU, _pd_bt, _solve_bt, vmap_blocked
 
 __all__ = [
     "solve_lyapunov",
@@ -187,42 +187,60 @@ class _SignLyapunovSolver(lx.AbstractLinearSolver):
         return True
 
 
+@functools.lru_cache(maxsize=None)
+def _kron_tables(n: int) -> np.ndarray:
+    """Static gather table of the symmetric-Kronecker Lyapunov operator.
+
+    Row (i, j), column (k, l) (upper-triangle coordinates, k ≤ l) of X ↦ A X + X Aᵀ equals
+    A_ik δ_jl + δ_ik A_jl + [k ≠ l](A_il δ_jk + δ_il A_jk): four terms, each a single entry of
+    A or zero. Returns (4, m·m) flat indices into A (index n·n = a zero pad).
+    """
+    iu, ju = np.triu_indices(n)
+    m = iu.size
+    i, j = iu[:, None], ju[:, None]
+    k, l = iu[None, :], ju[None, :]
+    off = k != l
+    terms = [
+        (i * n + k, j == l),
+        (j * n + l, i == k),
+        (i * n + l, off & (j == k)),
+        (j * n + k, off & (i == l)),
+    ]
+    return np.stack([np.where(c, f, n * n).reshape(m * m) for f, c in terms])
+
+
+@functools.lru_cache(maxsize=None)
+def _upper_positions(n: int) -> np.ndarray:
+    """(n, n) table: position of entry (i, j) of a symmetric matrix in its upper-triangle
+    coordinates (np.triu_indices order)."""
+    iu, ju = np.triu_indices(n)
+    pos = np.zeros((n, n), np.int32)
+    pos[iu, ju] = pos[ju, iu] = np.arange(iu.size)
+    return pos
+
+
 def _sym_kron_builder(A, trans: bool):
     """Symmetric-Kronecker operator of X ↦ A X + X Aᵀ for a trailing batch: A (n, n, C) →
     (m, m, C), m = n(n+1)/2 (its transpose for ``trans``); a gather, no arithmetic."""
     n, C = A.shape[0], A.shape[-1]
-    idx, _ = _kron_tables(n)
+    idx = _kron_tables(n)
     m = n * (n + 1) // 2
     Af = jnp.concatenate([A.reshape(n * n, C), jnp.zeros((1, C), A.dtype)])
     K = (Af[idx[0]] + Af[idx[1]] + Af[idx[2]] + Af[idx[3]]).reshape(m, m, C)
     return jnp.swapaxes(K, 0, 1) if trans else K
 
 
-@functools.lru_cache(maxsize=None)
-def _kron_tables(n: int):
-    return sym_kron_indices(n)
-
-
-def _apply_sym(A, V):
-    """(m, r) upper-triangle coordinates V ↦ those of A X + X Aᵀ, column by column."""
+def _apply_sym(A, v):
+    """Upper-triangle coordinates v (m,) ↦ those of A X + X Aᵀ."""
     n = A.shape[0]
-    idx = np.triu_indices(n)
-
-    def col(v):
-        X = _from_upper(v, idx, n)
-        return (A @ X + X @ A.T)[idx]
-
-    return jax.vmap(col, in_axes=1, out_axes=1)(V)
+    X = _from_upper(v, n)
+    return (A @ X + X @ A.T)[np.triu_indices(n)]
 
 
-def _from_upper(x, idx, n):
+def _from_upper(x, n):
     """Symmetric (n, n) matrix from its upper-triangle coordinates (a static gather: XLA
     scatters are slow on CPU under vmap)."""
-    iu, ju = idx
-    pos = np.zeros((n, n), np.int32)
-    pos[iu, ju] = np.arange(iu.size)
-    pos[ju, iu] = np.arange(iu.size)
-    return x[pos]
+    return x[_upper_positions(n)]
 
 
 def _kron_bt(A, D):
@@ -238,10 +256,9 @@ def _kron_bt(A, D):
     Ds = 0.5 * (D[iu, ju] + D[ju, iu])
     ones = jnp.broadcast_to((iu == ju).astype(A.dtype)[:, None], Ds.shape)
     XY = _solve_bt(_sym_kron_builder(A, False), -jnp.stack([Ds, ones], axis=1))
-    pos = np.zeros((n, n), np.int32)
-    pos[iu, ju] = pos[ju, iu] = np.arange(iu.size)
-    X = XY[pos.reshape(-1), 0].reshape(n, n, C)
-    Y = XY[pos.reshape(-1), 1].reshape(n, n, C)
+    pos = _upper_positions(n).reshape(-1)
+    X = XY[pos, 0].reshape(n, n, C)
+    Y = XY[pos, 1].reshape(n, n, C)
     return X, _pd_bt(Y)
 
 
@@ -275,11 +292,10 @@ def _kron_lyapunov_jvp(primals, tangents):
     idx = np.triu_indices(n)
     m = idx[0].size
     rhs = -(dA @ X + X @ dA.T + 0.5 * (dD + dD.T))
-    op = lx.FunctionLinearOperator(lambda v: _apply_sym(A, v[:, None])[:, 0],
-                                   jax.ShapeDtypeStruct((m,), X.dtype))
+    op = lx.FunctionLinearOperator(lambda v: _apply_sym(A, v), jax.ShapeDtypeStruct((m,), X.dtype))
     sol = lx.linear_solve(op, rhs[idx], SmallLU(builder=_sym_kron_builder),
                           state=(jax.lax.stop_gradient(A), False), throw=False)
-    dX = _from_upper(sol.value, idx, n)
+    dX = _from_upper(sol.value, n)
     return (X, h), (dX, np.zeros(np.shape(h), jax.dtypes.float0))
 
 
