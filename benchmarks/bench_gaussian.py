@@ -2,32 +2,50 @@
 
 1. Batched 3-mode (6×6) steady states, B parameter points (default 10^5): jit(vmap) vs a
    Python loop over ``scipy.linalg.solve_continuous_lyapunov`` (timed on a subset and
-   extrapolated linearly — stated in the table) and vs QuTiP ``steadystate`` of the same
-   physics in Fock space at a converged truncation (per point, extrapolated).
+   extrapolated linearly — stated in the table), vs vectorised NumPy (one batched
+   ``np.linalg.solve`` of all the Kronecker systems, full 36×36 or restricted to the 21
+   entries of the symmetric X — the fastest thing a NumPy user can write without a
+   compiler) and vs QuTiP ``steadystate`` of the same physics in Fock space at a converged
+   truncation (per point, extrapolated).
 2. A chain of N particles (2N×2N, default N = 100): one steady state, ours (sign method)
    vs SciPy (Bartels–Stewart).
 3. Gradient of a steady-state occupation w.r.t. all parameters vs the forward solve.
 
 Targets (issue 5): 1. ≥ 20× over the SciPy loop; 2. ≤ 2× SciPy; 3. grad ≤ 5× forward.
-Status on the 2-core development CPU (AMD EPYC, jax 0.9.2, f64, quiet machine):
-2 and 3 met (chain 0.66–0.8× SciPy, grad/forward 2.1–2.3); 1 NOT met: steady_state 10–11×
-(3.0 µs/point incl. building the systems from parameters) and solve_lyapunov alone on the
-same prebuilt (A, D) as SciPy 12.7–15× (2.0–2.5 µs/point), vs SciPy's 31 µs/point (final
-session-3 runs; session 2 was 8.1 µs/point, 4.5×).
+Status on the 2-core development CPU (AMD EPYC, jax 0.9.2, f64): 2 and 3 met (chain
+0.66–0.85× SciPy, grad/forward 2.1–2.6); 1 NOT met reliably: steady_state 2.8–3.0 µs/point
+including building the systems from parameters, the mean and the statuses, solve_lyapunov
+alone on the same prebuilt (A, D) as SciPy 2.0–2.6 µs/point, while the SciPy loop itself
+measures 30–50 µs/point from run to run → 10–17.5× (steady_state) and 13–19.6×
+(solve_lyapunov) over sessions 3–4. Vectorised NumPy: 18 µs/point (6×).
 Session 3 replaced the per-matrix LAPACK path (one getrf call per 21×21 Kronecker operator
 under vmap: 5.9 µs of per-call overhead around ≈ 1 µs of arithmetic) by
 ``quantum/batched_lu.py``: one elimination with partial pivoting vectorised across the batch
 (batch on the trailing axis, cache-sized blocks of 256 transposed block by block, operator
-assembled inside), also used
-for the mean −A⁻¹b; the kron solve (operator, both right-hand sides, expansion of X and
-the positive-definiteness test) is one batch-trailing kernel with a custom JVP. What bounds it now: 4 XLA loop fusions per
-elimination step (pivot search, pivot-row extraction, multipliers, rank-1 update) over
-shrinking (m, m+2, 512) blocks ≈ 2 µs per system for the 21×21 solve; 20× needs ≤ 1.6 µs per
-point in all. Tried and slower: a fully scalar-unrolled elimination (one giant fusion; 0.5 µs
-already at 6×6, 7.6 µs at 12×12 and 20 s compile), per-matrix gathers of the pivot row (XLA
-emits them matrix-major; 12 µs), select chains instead of reductions (7.5 µs). The XLA option
-``xla_cpu_prefer_vector_width=512`` gains ≈ 7 % here (not used in the table). A GPU run
-(batched getrf in cuSOLVER, or this kernel) is the open check.
+assembled inside), also used for the mean −A⁻¹b; the kron solve (operator, both right-hand
+sides, expansion of X and the positive-definiteness test) is one batch-trailing kernel with
+a custom JVP. For comparison NumPy's own batched solver (LAPACK per matrix inside one gufunc
+call) takes 3.9 µs for a 21×21 system alone.
+Where the time goes (session 4, XLA CPU traceme profile, blocks of 64, one core): the
+elimination steps ≈ 55 % (rank-1 update 19 %, pivot-row extraction 14 %, multipliers 11 %,
+pivot search 11 %: 4 XLA loop fusions per step), operator assembly 19 % (four gathers and
+the right-hand-side concatenation), back substitution 11 %. On this 2-vCPU machine XLA's
+two-thread runtime costs ≈ 30 % for this kernel: pinned to one core (``taskset -c 0``) with
+``XLA_FLAGS=--xla_cpu_prefer_vector_width=512`` and blocks of 32–96, solve_lyapunov takes
+1.75–1.8 µs/point (≈ 17× a 31 µs SciPy call, per core), steady_state 2.3 µs.
+Tried and no faster (sessions 3–4): a fully scalar-unrolled elimination (one giant fusion;
+7.6 µs at 12×12, 20 s compile), per-matrix gathers of the pivot row (XLA emits them
+matrix-major; 12 µs), select chains instead of reductions (7.5 µs), two independent blocks
+per lax.map step (XLA does not run them concurrently), the augmented [K | −D | −1]
+assembled by one gather table (one slow reduce fusion), by four gathers of it (+15 %) or by
+stacked static slices (XLA splits it into ~90 fusions), back substitution without per-row
+stacks (no measurable change), elimination without pivoting (2.6 µs vs 1.0–1.6 µs for the
+bare 21×21 elimination: slower, not faster), squared Smith (Cayley transform + doubling, 10 doublings here, error 7e-15)
+1.7–2.1 µs: 6×6 matrix products in batch-trailing form cost 35–100 ns per matrix in XLA CPU
+fusions (batched dot_general 290 ns), so O(n³)-per-iteration methods do not beat the
+elimination. Block sizes 32–256 and the XLA options for scheduling, Eigen threading and
+codegen splitting are within the run-to-run noise on two threads. A GPU run (this kernel
+takes the whole batch there) is the open check.
 
 Usage: python benchmarks/bench_gaussian.py [--quick] [--batch B] [--chain N]
 Timings are best of several repeats after compilation (block_until_ready).
@@ -81,6 +99,32 @@ def chain(N, g=0.05, k=0.02):
     return LinearSystem(jnp.asarray(A), jnp.asarray(D))
 
 
+def numpy_kron_lyapunov(A, D, sym, chunk=10_000):
+    """A X + X Aᵀ + D = 0 for a stack (B, n, n) by batched np.linalg.solve of the Kronecker
+    systems (I ⊗ A + A ⊗ I) vec X = −vec D; ``sym``: restricted to the n(n+1)/2 entries of
+    the symmetric X (rows i ≤ j; column (k, l) sums the (k, l) and (l, k) columns)."""
+    B, n, _ = A.shape
+    eye = np.eye(n)
+    iu, ju = np.triu_indices(n)
+    rows_, c1, c2 = iu * n + ju, iu * n + ju, ju * n + iu
+    out = np.empty((B, n, n))
+    for s in range(0, B, chunk):
+        a = A[s:s + chunk]
+        # row-major vec: vec(A X) = (A ⊗ I) vec X, vec(X Aᵀ) = (I ⊗ A) vec X
+        L = (np.einsum("bik,jl->bijkl", a, eye) + np.einsum("ik,bjl->bijkl", eye, a)).reshape(-1, n * n, n * n)
+        rhs = -D[s:s + chunk].reshape(-1, n * n)
+        if sym:
+            K = L[:, rows_][:, :, c1] + L[:, rows_][:, :, c2] * (iu != ju)
+            x = np.linalg.solve(K, rhs[:, rows_, None])[..., 0]
+            X = np.empty((x.shape[0], n, n))
+            X[:, iu, ju] = x
+            X[:, ju, iu] = x
+        else:
+            X = np.linalg.solve(L, rhs[..., None])[..., 0].reshape(-1, n, n)
+        out[s:s + chunk] = X
+    return out
+
+
 def bench_batch(B, n_scipy, n_qutip, rows):
     rng = np.random.default_rng(0)
     P = np.column_stack(
@@ -120,6 +164,17 @@ def bench_batch(B, n_scipy, n_qutip, rows):
     t_sp = best(loop) * B / n_scipy
     rows.append((f"SciPy solve_continuous_lyapunov loop ({n_scipy} timed, ×{B // n_scipy} extrap.; "
                  f"ratio vs steady_state; vs solve_lyapunov {t_sp / t_cov:.1f})", t_sp, t_sp / t_ours))
+    # vectorised NumPy: batched np.linalg.solve of the Kronecker systems (LAPACK per matrix
+    # inside one gufunc call), on all B points
+    An, Dn = np.asarray(sysb.A), np.asarray(sysb.D)
+    ref = np.stack([sl.solve_continuous_lyapunov(As[i], -Ds[i]) for i in range(20)])
+    for sym in (False, True):
+        Xn = numpy_kron_lyapunov(An[:20], Dn[:20], sym)
+        err = np.abs(Xn - ref).max() / np.abs(ref).max()
+        t_np = best(lambda sym=sym: numpy_kron_lyapunov(An, Dn, sym), 2)
+        what = "symmetric 21×21" if sym else "full 36×36"
+        rows.append((f"NumPy batched np.linalg.solve, {what} Kronecker systems (rel. diff {err:.0e}; "
+                     f"vs solve_lyapunov {t_np / t_cov:.1f})", t_np, t_np / t_ours))
     try:
         import qutip as qt
     except ImportError:  # pragma: no cover
