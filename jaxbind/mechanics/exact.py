@@ -221,7 +221,6 @@ def _electric_exact_scaled(arr, axes, throw):
                        in_axes=(0, 0, None))(D, pc, p)
     w = off.astype(rdt)[:, :, None, None]
     K, J, H = K * w, J * w, H * w
-    dEloc = dE_inc + jnp.sum(K, axis=1)                                             # [i,b,c]
 
     # ∂p̃/∂ρ_{ja}, split as p̃ = p̃⁰ + δp̃ with the isolated dipoles p̃⁰_i = α̃_i Ẽ_inc(ρ_i),
     # so that the interaction part (K, C) is computed directly and not as a difference of

@@ -56,13 +56,12 @@ from typing import NamedTuple
 
 import diffrax
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import lineax as lx
 import optimistix as optx
 
 from .._checks import as_float_array, check_finite, check_positive, is_concrete
-from .._types import Array, ArrayLike, Float, Int
+from .._types import Array, ArrayLike, Float
 
 STATUS_OK = 0
 STATUS_NO_COOLING = 1  # κ'_a ≤ 0: optical anti-damping beats intrinsic damping, no steady state
@@ -267,12 +266,6 @@ def quadratic_coefficients(p: CoolingParams) -> tuple[Array, ...]:
     return _quadratics(p)[:6]
 
 
-def _rates(p):
-    kap, nbar = effective_bath(p)
-    s = kap + p.kappa_b
-    return kap, nbar, 2 * (p.g1 + p.g2) ** 2 / s, 2 * (p.g1 - p.g2) ** 2 / s
-
-
 def _quadratics(p):
     # Written so that every factor depends on as few parameters as possible: on a grid whose
     # fields broadcast (steady_state_grid) the bath part (functions of g, Δ, γ, κ, n̄) and the
@@ -469,7 +462,8 @@ def steady_state_occupations_root(p: CoolingParams, *, throw: bool = True, rtol:
     status = jnp.where(status != STATUS_OK, status,
                        jnp.where(~conv, STATUS_NOT_CONVERGED,
                                  jnp.where(phys, STATUS_OK, STATUS_NO_PHYSICAL_ROOT)))
-    kap, _, rp, rm = _rates(p)
+    kap, _ = effective_bath(p)
+    rp, rm = transfer_rates(p)
     status = jnp.where((status == STATUS_OK) & ~_stable(n[0], n[1], p, kap, rp, rm),
                        STATUS_UNSTABLE, status)
     return _finalize(n[0], n[1], status.astype(jnp.int32), p, throw,
