@@ -45,6 +45,18 @@ def raising(x):
     return {"y": y}
 
 
+def oscillator(w, nbar):
+    """A lineax-based physics kernel (Gaussian steady state of a damped oscillator in a thermal
+    bath): its occupation is n̄ exactly, for any frequency."""
+    from jaxbind.quantum.gaussian import LinearSystem, steady_state
+    from jaxbind.quantum.models import add_thermal_bath
+    from jaxbind.quantum.observables import occupations
+
+    h = jnp.reshape(w, (1, 1)).astype(jnp.result_type(w, 1j))
+    ss = steady_state(add_thermal_bath(LinearSystem.from_modes(h), 0, 0.1, nbar))
+    return {"n": occupations(ss.cov)[0], "status": ss.status}
+
+
 def _xy():
     return np.linspace(0.0, 1.0, 7), np.linspace(0.5, 2.0, 5)
 
@@ -301,7 +313,7 @@ import sys, jax, json
 jax.config.update("jax_cpu_enable_async_dispatch", False)  # as tests/conftest.py
 import numpy as np
 sys.path.insert(0, {testdir!r})
-from test_sweep import wave, wave_np, raising
+from test_sweep import wave, wave_np, raising, oscillator
 from jaxbind.workflows.sweep import sweep
 assert len(jax.devices()) == 4
 grid = {{"x": np.linspace(0, 1, 7).astype(np.float32), "y": np.linspace(0.5, 2, 5).astype(np.float32)}}
@@ -312,8 +324,15 @@ X, Y = np.meshgrid(np.linspace(0, 1, 7), np.linspace(0.5, 2, 5), indexing="ij")
 a, c, s = wave_np(X, Y)
 err = max(float(np.max(np.abs(d4.a.values - a))), float(np.max(np.abs(d4.c.values - c))))
 e = sweep(raising, {{"x": np.arange(10.0, dtype=np.float32)}}, chunk_size=8, progress=False)
+# a kernel built on lineax solves (jax.shard_map over it directly fails with lineax 0.1.0,
+# lineax#185; the sweep shards the traced jaxpr, so it must work)
+nb = np.linspace(0, 3, 5).astype(np.float32)
+o = sweep(oscillator, {{"w": np.linspace(0.5, 2, 7).astype(np.float32), "nbar": nb}}, chunk_size=9,
+          progress=False)
 print(json.dumps({{"same": same, "dtype": str(d4.a.dtype), "err": err, "devices": json.loads(
-    d4.attrs["sweep_stats"])["devices"], "status": e.status.values.tolist(), "y": e.y.values.tolist()}}))
+    d4.attrs["sweep_stats"])["devices"], "status": e.status.values.tolist(), "y": e.y.values.tolist(),
+    "osc_err": float(np.abs(o.n.values - nb[None]).max()), "osc_status": int(np.abs(o.status.values).sum()),
+    "osc_dtype": str(o.n.dtype)}}))
 """
 
 
@@ -329,6 +348,7 @@ def test_sharded_over_4_cpu_devices_float32(tmp_path):
     assert r["err"] < 1e-6  # float32 vs the float64 closed form
     assert r["status"] == [0, 0, -2] + [0] * 7
     np.testing.assert_allclose(r["y"], [0, 3, 0, 9, 12, 15, 18, 21, 24, 27], rtol=1e-6)
+    assert r["osc_status"] == 0 and r["osc_dtype"] == "float32" and r["osc_err"] < 1e-5
 
 
 # --- executors ----------------------------------------------------------------------------------
