@@ -17,9 +17,9 @@ Status on the 2-core development CPU (AMD EPYC, jax 0.9.2, f64): 2 and 3 met (ch
 building the systems from parameters, the mean and the statuses, solve_lyapunov alone on the
 same prebuilt (A, D) as SciPy 1.9–2.6 µs/point. The SciPy loop itself measures 28–50
 µs/point from run to run, so since session 5 the ratio is taken in paired rounds (ours and
-SciPy back to back, per-round ratios reported): session 5, 28.5 µs SciPy → 13× (steady_state)
-and 15× (solve_lyapunov); sessions 3–4 (unpaired) 10–17.5× and 13–19.6×. Vectorised NumPy:
-18 µs/point (6×).
+SciPy back to back, per-round ratios reported): session 5, SciPy 28.5–29.8 µs/point →
+11.4–13.1× (steady_state) and 14.8–15.9× (solve_lyapunov); sessions 3–4 (unpaired) 10–17.5×
+and 13–19.6×. Vectorised NumPy: 14–18 µs/point (6–7×).
 Session 3 replaced the per-matrix LAPACK path (one getrf call per 21×21 Kronecker operator
 under vmap: 5.9 µs of per-call overhead around ≈ 1 µs of arithmetic) by
 ``quantum/batched_lu.py``: one elimination with partial pivoting vectorised across the batch
@@ -57,7 +57,7 @@ already 4 fusions per step); blocks of 512–8192 (2.1 / 1.9 / 2.6 / 4.4 µs vs 
 (``jax_num_cpu_devices=2``, with or without one intra-op thread each): 2.9–3.0 µs, slower.
 A GPU run (this kernel takes the whole batch there) is the open check.
 
-Usage: python benchmarks/bench_gaussian.py [--quick] [--batch B] [--chain N]
+Usage: python benchmarks/bench_gaussian.py [--quick] [--batch B] [--chain N] [--rounds R]
 Timings are best of several repeats after compilation (block_until_ready).
 """
 
@@ -169,7 +169,7 @@ def bench_batch(B, n_scipy, n_qutip, rows, rounds=4):
             sl.solve_continuous_lyapunov(A, -D)
 
     # paired rounds: ours and SciPy timed back to back, so drift of the shared machine (the
-    # SciPy loop alone moves between 30 and 50 µs/point from run to run) hits both sides of
+    # SciPy loop alone moves between 28 and 50 µs/point from run to run) hits both sides of
     # each ratio alike; the table gives the best times and the range of per-round ratios
     t_kr, t_cv, t_sp = [], [], []
     for _ in range(rounds):
