@@ -54,7 +54,11 @@ permuted by selects) — correct to 6e-14 but slower, 2.6 / 2.9 / 3.5 / 6.8 µs 
 a 256-matrix block split over two threads, not by cache traffic: the current kernel is
 already 4 fusions per step); blocks of 512–8192 (2.1 / 1.9 / 2.6 / 4.4 µs vs 2.1 µs at
 256, within noise up to 1024); sharding the batch over two CPU devices
-(``jax_num_cpu_devices=2``, with or without one intra-op thread each): 2.9–3.0 µs, slower.
+(``jax_num_cpu_devices=2``, with or without one intra-op thread each): 2.9–3.0 µs, slower;
+per-compile options (``jax.jit(..., compiler_options=...)``, as ``CPU_COMPILER_OPTIONS``):
+``xla_cpu_prefer_vector_width=512`` 1.72–1.77 vs 1.79–2.21 µs (≤ 8 %, within the noise),
+the old fusion emitters 10 % slower; one single-threaded process pinned per core: 10⁵
+steady states in 0.17 s vs 0.22 s for one two-thread process (≈ 17×, still short).
 A GPU run (this kernel takes the whole batch there) is the open check.
 
 Usage: python benchmarks/bench_gaussian.py [--quick] [--batch B] [--chain N] [--rounds R]
