@@ -52,7 +52,8 @@ alone, the b pivot rows extracted in one pass, one rank-b update of the trailing
 permuted by selects) — correct to 6e-14 but slower, 2.6 / 2.9 / 3.5 / 6.8 µs for b = 2 / 3 /
 4 / 7 against 2.0 µs (the elimination is bound by XLA's per-fusion cost, ~3 µs per fusion of
 a 256-matrix block split over two threads, not by cache traffic: the current kernel is
-already 4 fusions per step); blocks of 512–8192 (2.1 / 1.9 / 2.6 / 4.4 µs vs 2.1 µs at
+already 4 fusions per step); multipliers by one reciprocal per step (XLA then fuses them into
+the update) 2.01 vs 1.93 µs; blocks of 512–8192 (2.1 / 1.9 / 2.6 / 4.4 µs vs 2.1 µs at
 256, within noise up to 1024); sharding the batch over two CPU devices
 (``jax_num_cpu_devices=2``, with or without one intra-op thread each): 2.9–3.0 µs, slower;
 per-compile options (``jax.jit(..., compiler_options=...)``, as ``CPU_COMPILER_OPTIONS``):
