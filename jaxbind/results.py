@@ -3,7 +3,7 @@
 ``RESULTS`` extends :class:`optimistix.RESULTS` (which extends :class:`lineax.RESULTS`), as
 diffrax does, so the result of a lineax or optimistix solve inside a jaxbind kernel is
 *promoted* (``RESULTS.promote(sol.result)``), never collapsed to a boolean. Every result type
-carries a ``result`` field (an ``eqx.EnumerationItem``); ``result == RESULTS.successful`` is
+carries a ``result`` field (an item of :data:`RESULTS`); ``result == RESULTS.successful`` is
 the test for a good point.
 
 Rules (the same in every module):
@@ -22,7 +22,7 @@ store's own table, not with a newer jaxbind.
 
 from __future__ import annotations
 
-import equinox as eqx
+from equinox._enum import EnumerationItem  # not re-exported by equinox
 import jax.numpy as jnp
 import optimistix as optx
 
@@ -51,8 +51,8 @@ class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
 
 
 def code(result) -> jnp.ndarray:
-    """The int32 code of an ``eqx.EnumerationItem`` of :data:`RESULTS` (any batch shape)."""
-    if isinstance(result, eqx.EnumerationItem):
+    """The int32 code of an item of :data:`RESULTS` (any batch shape)."""
+    if isinstance(result, EnumerationItem):
         return jnp.asarray(result._value, jnp.int32)
     raise TypeError(f"result must be a RESULTS item, got {type(result).__name__}")
 
