@@ -151,7 +151,7 @@ def make_array(n, lam=1550e-9):
     rng = np.random.default_rng(0)
     pos = (grid * 3.0 + rng.uniform(-0.5, 0.5, (n, 2))) * 1e-6
     return TweezerArray(pos, powers=0.3, wavelength=lam, NA=0.6, phases=rng.uniform(0, 6, n),
-                        polarization_angles=np.pi / 2, radius=50e-9, index=1.45, density=2200.0)
+                        polarization_angles=np.pi / 2, radii=50e-9, index=1.45, density=2200.0)
 
 
 def fd_linearize(arr, h=1e-10):
@@ -163,7 +163,7 @@ def fd_linearize(arr, h=1e-10):
     def f(x):
         pos = arr.positions.at[:, 2].add(x)
         ps = base.with_positions(pos)
-        sol = solve_dipoles(ps, beam, "direct")
+        sol = solve_dipoles(ps, beam)
         return (dipole_forces(ps, beam, sol)[:, 2], isolated_forces(ps, beam)[:, 2], sol.p)
 
     E = jnp.eye(n) * h

@@ -97,7 +97,7 @@ def bench_gradient(n, repeats, h=1e-5):
 
 
 def bench_restarts(n_restarts, steps):
-    base = TweezerArray(jnp.array([[0.0, 0.0], [0.0, 2e-6]]), 0.2, LAM, NA=0.8, radius=75e-9,
+    base = TweezerArray(jnp.array([[0.0, 0.0], [0.0, 2e-6]]), 0.2, LAM, NA=0.8, radii=75e-9,
                         index=1.45, density=2200.0)
 
     def loss(p):

@@ -1,7 +1,7 @@
 """Benchmark: coupled-dipole solve + forces (issue 3 §5), ours vs the NumPy a user would write.
 
 1. N electric dipoles (default N = 2000, a 6000×6000 complex system) trapped in an N-tweezer
-   array: ours = ``optical_forces(..., method="direct")`` jitted — assembly of the matrix,
+   array: ours = ``optical_forces(..., Direct())`` jitted — assembly of the matrix,
    incident fields of all N tweezers at all N particles, LU solve (lineax), forces —
    vs ``numpy.linalg.solve`` *alone* on the same matrix. Target: ours ≤ 1.5× NumPy's solve.
 2. Pair sweep: interparticle forces on an ideal 2nd-Kerker pair (paper 003 Fig. 3) at 10⁶
@@ -12,7 +12,7 @@
    beam, called exactly as a user would: ``Particles`` → ``pair_forces(...).f[:, 0]``), and for
    reference the general N-particle ``interparticle_forces``. Both the one-scattering-event
    (paper 003) and the self-consistent forces. Target: ≥ 5× faster (CPU time). First row:
-   :func:`jaxbind.optics.pair.pair_forces_axial` (the pair on the x axis, as in the paper).
+   :func:`jaxbind.contrib.pair_forces_axial` (the pair on the x axis, as in the paper).
 
 Pair-sweep status (session 3, second pass): BOTH TARGETS MET. 2-core AMD EPYC (Zen 5,
 AVX-512) host shared with the lead's jobs, load average 2.4–3.0, OPENBLAS_NUM_THREADS=1,
@@ -24,7 +24,7 @@ float64, 10⁶ distances, best of 10 interleaved rounds, CPU ns per distance
     exact               440–480          32–38   (12.4–13.9×) ✓  54–57 (8.3–8.9×)            2680–2800
 
 (development runs of Born-1: NumPy 128–158, pair_forces_axial 9.4–16.6 → 8–17×.) The
-headline row is :func:`jaxbind.optics.pair.pair_forces_axial`, the pair kernel for a pair on
+headline row is :func:`jaxbind.contrib.pair_forces_axial`, the pair kernel for a pair on
 a fixed lab axis — the geometry of paper 003 and of the NumPy reference, which also hardcodes
 it — with the same vector physics (any beam, both orders; tested against the N-particle
 engine to 1e-10 for pairs along x, y, z). What removed the waste (measured one at a time):
@@ -57,7 +57,7 @@ kernel with more than one output element takes ≈ 285 000 ns per distance (prin
 timed on 4096 distances): the emitter outlines every shared sub-expression of the big
 fusion into a function and re-evaluates it per use, exponentially in the depth of the
 closed-form DAG (compile time also grows to ~10 s). Compiling with
-``jaxbind.optics.pair.CPU_COMPILER_OPTIONS`` (``xla_cpu_use_fusion_emitters=False``, a per-
+``jaxbind.contrib.CPU_COMPILER_OPTIONS`` (``xla_cpu_use_fusion_emitters=False``, a per-
 executable option: ``jax.jit(f, compiler_options=...)``) uses the classic elemental emitter
 and gives the 88–100 ns above; Born-1 is fast with either emitter (the table prints both).
 ``lax.optimization_barrier`` does not help (XLA CPU removes it before fusion).
@@ -87,13 +87,11 @@ import numpy as np  # noqa: E402
 
 from jaxbind import constants as C  # noqa: E402
 from jaxbind.optics.beams import CoherentBeams, PlaneWave  # noqa: E402
-from jaxbind.optics.dipoles import _dense_interaction, _dense_system, _prepare  # noqa: E402
+from jaxbind.optics.dipoles import dipole_system  # noqa: E402
 from jaxbind.optics.forces import interparticle_forces, optical_forces  # noqa: E402
-from jaxbind.optics.pair import (  # noqa: E402
-    CPU_COMPILER_OPTIONS,
-    pair_forces,
-    pair_forces_axial,
-)
+from jaxbind.contrib import CPU_COMPILER_OPTIONS, pair_forces_axial  # noqa: E402
+from jaxbind.optics.pair import pair_forces  # noqa: E402
+from jaxbind.solvers import Born, Direct  # noqa: E402
 from jaxbind.optics.particles import Particles  # noqa: E402
 from _timing import best_wall as best_of  # noqa: E402
 
@@ -128,12 +126,11 @@ def tweezer_array(n, dtype):
 def bench_array(n, repeats, f32):
     print(f"\n[1] N = {n} electric dipoles in an {n}-tweezer array: {3 * n}×{3 * n} complex system")
     ps, beam = tweezer_array(n, jnp.float64)
-    ours = jax.jit(lambda p, b: optical_forces(p, b, "direct"))
+    ours = jax.jit(lambda p, b: optical_forces(p, b, Direct()))
     F = ours(ps, beam).block_until_ready()  # compile
     t_ours = best_of(lambda: ours(ps, beam).block_until_ready(), repeats)
 
-    prob = _prepare(ps, beam, throw=False)
-    A = np.asarray(_dense_system(prob, _dense_interaction(prob)))
+    A = np.asarray(dipole_system(ps, beam, throw=False).matrix())
     b = np.asarray((prob.alpha[:, None] * prob.y).reshape(-1))
     t_np = best_of(lambda: np.linalg.solve(A, b), repeats)
     x_np = np.linalg.solve(A, b)
@@ -245,12 +242,12 @@ def bench_pair(n_dist, repeats, chunk=4096, general=True):
                     ("pair_forces (any geometry)", pair_one, CPU_COMPILER_OPTIONS),
                     ("pair_forces, default XLA options", pair_one, None)]
         if general:
-            method = "born" if order == 1 else "direct"
+            solver = Born(1) if order == 1 else Direct()
 
             def gen_one(L):
                 pos = jnp.zeros((2, 3)).at[1, 0].set(L)
                 return interparticle_forces(Particles(pos, a, alpha_e=ae, alpha_m=am), beam,
-                                            method, order=1, throw=False)[:, 0]
+                                            solver, throw=False)[:, 0]
 
             variants.append(("general interparticle_forces", gen_one, None))
         fns = {f"NumPy eqs. 3–5, {label}": (lambda: paper003_numpy(Ls, ae, am, lam, inten, order),

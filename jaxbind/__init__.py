@@ -6,6 +6,16 @@ This file only re-exports the public API (DESIGN.md "Public API shape").
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from . import constants as constants
+from . import solvers as solvers
+from .results import RESULTS as RESULTS
+from .solvers import (
+    BlockGMRES as BlockGMRES,
+    Born as Born,
+    Direct as Direct,
+    GMRES as GMRES,
+    Kron as Kron,
+    Sign as Sign,
+)
 
 # optics: Green tensors
 from .optics.green import (
@@ -85,10 +95,8 @@ from .optics.drive_states import (
 )
 
 from .optics.pair import (
-    CPU_COMPILER_OPTIONS as CPU_COMPILER_OPTIONS,
     PairForces as PairForces,
     pair_forces as pair_forces,
-    pair_forces_axial as pair_forces_axial,
     pair_forces_scaled as pair_forces_scaled,
     pair_nonreciprocity_factors as pair_nonreciprocity_factors,
 )
@@ -164,6 +172,8 @@ from .workflows.optimize import (
     optimize as optimize,
     optimize_restarts as optimize_restarts,
 )
+
+from . import contrib as contrib
 
 try:
     __version__ = _version("jaxbind")

@@ -48,6 +48,7 @@ class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
     bad_temperature = "the temperature must be positive and finite"
     kernel_error = "the kernel raised when this point was evaluated alone"
     not_computed = "not computed yet (unfinished sweep store)"
+    not_trapped = "a particle is not trapped (non-positive isolated stiffness)"
 
 
 def code(result) -> jnp.ndarray:

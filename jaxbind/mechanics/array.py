@@ -48,6 +48,8 @@ from __future__ import annotations
 
 import math
 
+import warnings
+
 import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
@@ -57,12 +59,29 @@ from .._checks import as_float_array, check_finite, check_positive, is_concrete
 from .._types import Array
 from ..optics.beams import CoherentBeams
 from ..optics.particles import Particles
+from ..results import RESULTS, code, message
 from .exact import exact_linearization
 
 __all__ = ["TweezerArray", "LinearizedArray", "linearize"]
 
 _METHODS = ("far_field", "exact")
+_LINEARIZE_MESSAGES = [
+    "linearize: " + ("a particle is not trapped (non-positive isolated stiffness; e.g. Re α ≤ 0 "
+                     "gives no gradient trap)" if i == int(code(RESULTS.not_trapped)) else message(i))
+    for i in range(len(RESULTS._index_to_message))
+]
 _AXES = {"x": (0,), "y": (1,), "z": (2,), "xyz": (0, 1, 2)}
+
+
+def _renamed(old: str, old_value, new: str, new_value):
+    """The value of a keyword renamed from ``old`` to ``new`` (old spelling deprecated)."""
+    if old_value is None:
+        return new_value
+    if new_value is not None:
+        raise TypeError(f"TweezerArray: give {new}= (or the deprecated {old}=), not both")
+    warnings.warn(f"TweezerArray({old}=...) is deprecated; use {new}=", DeprecationWarning,
+                  stacklevel=3)
+    return old_value
 
 
 def _complex_dtype(rdt):
@@ -77,12 +96,12 @@ class TweezerArray(eqx.Module):
             so a z column must be 0.
         powers: (N,) or scalar tweezer powers (W), > 0.
         wavelength: vacuum wavelength λ (m), > 0 (common to all tweezers: coherent array).
-        waist: scalar or (N,) beam waists w0 (m); or ``NA`` (scalar or (N,), w0 = λ/(π NA)).
+        waists: scalar or (N,) beam waists w0 (m); or ``NA`` (scalar or (N,), w0 = λ/(π NA)).
         phases: scalar or (N,) optical phases φ_j (rad); paper 000's relative phase is
             φ = φ_1 − φ_2.
         polarization_angles: scalar or (N,) linear-polarization angles ψ_j from e_x (rad);
             paper 001 eq. 82 calls them Θ_j.
-        radius: scalar or (N,) particle radii (m), > 0.
+        radii: scalar or (N,) particle radii (m), > 0.
         index: scalar or (N,) complex refractive index of the spheres; or ``alpha``: scalar or
             (N,) electric polarizability (C·m²/V, complex allowed). Exactly one.
         density: scalar or (N,) mass densities (kg/m³), > 0 (mass = density·4πa³/3).
@@ -91,6 +110,9 @@ class TweezerArray(eqx.Module):
         model: polarizability model with ``index``: "clausius_mossotti" (default; electric
             dipole with radiative correction, the papers' model) or "mie" (dipolar Mie
             coefficients, adds a magnetic dipole used by ``method="exact"`` forces).
+
+    The singular keywords ``waist=`` and ``radius=`` are deprecated spellings of ``waists=``
+    and ``radii=`` (the names of the stored attributes, like ``powers`` and ``phases``).
 
     Errors (ValueError naming the argument): overlapping tweezers (two foci closer than the
     larger waist) or particles (closer than the sum of radii), non-positive power, radius or
@@ -111,9 +133,14 @@ class TweezerArray(eqx.Module):
     temperature: Array
     model: str = eqx.field(static=True, default="clausius_mossotti")
 
-    def __init__(self, positions, powers, wavelength, *, waist=None, NA=None, phases=0.0,
-                 polarization_angles=0.0, radius, index=None, alpha=None, density,
-                 gamma=0.0, temperature=0.0, model="clausius_mossotti"):
+    def __init__(self, positions, powers, wavelength, *, waists=None, NA=None, phases=0.0,
+                 polarization_angles=0.0, radii=None, index=None, alpha=None, density,
+                 gamma=0.0, temperature=0.0, model="clausius_mossotti", waist=None,
+                 radius=None):
+        waists = _renamed("waist", waist, "waists", waists)
+        radii = _renamed("radius", radius, "radii", radii)
+        if radii is None:
+            raise TypeError("TweezerArray: radii (particle radii in m) is required")
         pos = as_float_array(positions, "positions")
         if pos.ndim != 2 or pos.shape[-1] not in (2, 3):
             raise ValueError(f"positions must have shape (N, 2) or (N, 3), got {tuple(pos.shape)}")
@@ -143,13 +170,13 @@ class TweezerArray(eqx.Module):
                                  f"tweezer), got {tuple(a.shape)}")
             return a
 
-        if (waist is None) == (NA is None):
-            raise ValueError("TweezerArray: give exactly one of waist and NA")
+        if (waists is None) == (NA is None):
+            raise ValueError("TweezerArray: give exactly one of waists and NA")
         lam = as_float_array(wavelength, "wavelength")
         if lam.shape != ():
             raise ValueError(f"wavelength must be a scalar, got shape {tuple(lam.shape)}")
-        if waist is not None:
-            w = per("waist", waist)
+        if waists is not None:
+            w = per("waists", waists)
         else:
             na = per("NA", NA)
             check_positive("NA", na)
@@ -164,7 +191,7 @@ class TweezerArray(eqx.Module):
         self.waists = w
         self.phases = per("phases", phases)
         self.polarization_angles = per("polarization_angles", polarization_angles)
-        self.radii = per("radius", radius)
+        self.radii = per("radii", radii)
         self.index = None if index is None else per("index", index, cplx=True)
         self.alpha = None if alpha is None else per("alpha", alpha, cplx=True)
         self.density = per("density", density)
@@ -178,7 +205,7 @@ class TweezerArray(eqx.Module):
         if self.temperature.shape != ():
             raise ValueError(f"temperature must be a scalar, got shape {self.temperature.shape}")
         for name, v in (("powers", self.powers), ("wavelength", self.wavelength),
-                        ("waist", self.waists), ("radius", self.radii),
+                        ("waists", self.waists), ("radii", self.radii),
                         ("density", self.density)):
             check_positive(name, v)
         check_positive("gamma", self.gamma, allow_zero=True)
@@ -284,6 +311,9 @@ class LinearizedArray(eqx.Module):
         wavenumber: () k = 2π/λ (rad/m); k_eff: (M,) Gouy-reduced k − 1/z_R (rad/m).
         axis: static, "z" (the papers' model) or "xyz" (then M = 3N, μ = 3j + a).
         method: static, "far_field" or "exact".
+        result: :data:`jaxbind.RESULTS` item: ``successful``, ``not_trapped`` (a
+            non-positive isolated stiffness), or the dipole solve's code (``overlap``,
+            ``singular``) for "exact"; every array is NaN unless successful.
     """
 
     omega: Array
@@ -298,6 +328,12 @@ class LinearizedArray(eqx.Module):
     k_eff: Array
     axis: str = eqx.field(static=True)
     method: str = eqx.field(static=True)
+    result: RESULTS
+
+    @property
+    def status(self):
+        """int32 code of :attr:`result`."""
+        return code(self.result)
 
     @property
     def n_dof(self) -> int:
@@ -374,9 +410,9 @@ def linearize(array: TweezerArray, method: str = "far_field", *, axis: str = "z"
             diffusion of the self-consistent dipoles (module docstring).
         axis: "z" (motion along the tweezer axis, the papers' model) or, with "exact",
             "x", "y" or "xyz" (all three axes, μ = 3j + a).
-        throw: with "exact", raise (``EquinoxRuntimeError``) on a singular dipole solve or an
-            untrapped particle; ``throw=False`` skips these checks (for vmapped sweeps, where
-            a bad point must not abort the sweep — check ``jnp.isfinite`` / ω > 0 yourself).
+        throw: raise (``EquinoxRuntimeError``) on an untrapped particle or (with "exact") a
+            failed dipole solve; with ``throw=False`` (vmapped sweeps) the point's arrays are
+            NaN and ``result`` says why.
     Returns:
         :class:`LinearizedArray` (SI units; D divided by ħ).
     """
@@ -394,22 +430,29 @@ def linearize(array: TweezerArray, method: str = "far_field", *, axis: str = "z"
     if method == "far_field":
         St, Ct, Ft, Dt, kap = _far_field_scaled(array)
         E0 = jnp.max(array.focal_amplitudes).astype(rdt)
-        F0 = 4.0 * jnp.pi * Cst.epsilon0 * E0**2 / k**2
+        F0 = Cst.force_unit(k, E0)
         m = array.masses.astype(rdt)
         S = (F0 * k) * St
-        S = eqx.error_if(S, jnp.any(S <= 0), "linearize: a particle is not trapped "
-                         "(Re α ≤ 0 gives no gradient trap)")
-        omega = jnp.sqrt(S / m)
+        result = RESULTS.where(jnp.all(S > 0), RESULTS.successful, RESULTS.not_trapped)
+        omega = jnp.sqrt(jnp.where(S > 0, S, 1.0) / m)
         C = (F0 * k) * Ct
         K = jnp.sum(C, axis=1)
         F = F0 * Ft
         D = (0.25 * k * F0) * Dt
         k_eff = kap * k
     else:
-        omega, C, K, F, D, m, k_eff = exact_linearization(array, _AXES[axis], throw)
+        omega, C, K, F, D, m, k_eff, result = exact_linearization(array, _AXES[axis], throw)
+    ok = result == RESULTS.successful
+
+    def nan_unless_ok(x):
+        return jnp.where(ok, x, jnp.asarray(jnp.nan, x.dtype))
+
+    omega, C, K, F, D, k_eff = (nan_unless_ok(x) for x in (omega, C, K, F, D, k_eff))
+    if throw:  # after the NaN mask (a check on a discarded value can be folded away)
+        omega = eqx.branched_error_if(omega, ~ok, code(result), _LINEARIZE_MESSAGES)
     na = len(_AXES[axis])
     return LinearizedArray(
         omega=omega, C=C, K=K, F=F, D=D, mass=m,
         gamma=jnp.repeat(array.gamma, na), temperature=array.temperature,
-        wavenumber=k, k_eff=k_eff, axis=axis, method=method,
+        wavenumber=k, k_eff=k_eff, axis=axis, method=method, result=result,
     )

@@ -29,10 +29,14 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+import lineax as lx
+
 from .. import constants as Cst
-from ..optics.dipoles import _radial, solve_dipoles
+from ..optics.dipoles import DipoleSolution, dipole_system, solve_dipoles
 from ..optics.forces import dipole_forces, isolated_forces
-from ..optics.green import green_matrix_scaled
+from ..optics.green import dipole_field_scaled
+from ..results import RESULTS
+from ..solvers import Direct
 
 __all__ = ["exact_linearization"]
 
@@ -133,25 +137,15 @@ def _exact_diffusion_scaled(rho, p, dp, axes):
     return 0.5 * (T + jnp.conj(T.T))
 
 
-def _pair_field(d, q):
-    """Scaled field g(d) q of a dipole q at separation d = observer − source (paper 001
-    eq. 57 in scaled units; g = f1 1 + f2 n⊗n, radial functions of optics.dipoles)."""
-    # elementwise sums, not jnp.dot: batched 3-vector dots are slow in XLA:CPU under vmap
-    r = jnp.sqrt(jnp.sum(d * d))
-    nv = d / r
-    f1, f2, _ = _radial(r)
-    return f1 * q + f2 * nv * jnp.sum(nv * q)
-
-
 def _pair_derivatives(d, pi_c, pl):
     """Pair (i, l) terms at fixed dipoles, by forward-mode autodiff in the separation d:
 
     K[b, c] = ∂_c (g p_l)_b (field gradient at i from l), J[e, c] = ∂_c (g p_i*)_e (g is
     symmetric, so Σ_b p_ib* ∂_c g_be), H[c, a] = ∂_a ∂_c (p_i*·g p_l) (force curvature).
     """
-    K = jax.jacfwd(_pair_field)(d, pl)
-    J = jax.jacfwd(_pair_field)(d, pi_c)
-    H = jax.jacfwd(jax.jacfwd(lambda x: jnp.sum(pi_c * _pair_field(x, pl))))(d)
+    K = jax.jacfwd(dipole_field_scaled)(d, pl)
+    J = jax.jacfwd(dipole_field_scaled)(d, pi_c)
+    H = jax.jacfwd(jax.jacfwd(lambda x: jnp.sum(pi_c * dipole_field_scaled(x, pl))))(d)
     return K, J, H
 
 
@@ -182,7 +176,7 @@ def _electric_exact_scaled(arr, axes, throw):
     autodiff plus O(N³) BLAS/LAPACK (measured in benchmarks/bench_array.py).
 
     Returns (p (N,3), dp (N,3,M) = ∂p̃/∂ρ_μ, F (M,) F̃, JF (M,M) ∂F̃/∂ρ, JF_int (M,M) its
-    interaction part ∂(F̃ − F̃_iso)/∂ρ, S_iso (M,) −∂F̃_iso/∂ρ diagonal, status) for the
+    interaction part ∂(F̃ − F̃_iso)/∂ρ, S_iso (M,) −∂F̃_iso/∂ρ diagonal, result) for the
     degrees of freedom μ = (j, a ∈ axes), μ = j·len(axes) + a.
     """
     rdt = arr.positions.dtype
@@ -192,24 +186,36 @@ def _electric_exact_scaled(arr, axes, throw):
     n = arr.n
     na = len(axes)
     ax = jnp.asarray(axes)
-    rho = arr.positions * k
-    ae, _ = ps.polarizabilities_scaled(k)  # (N,) complex (spheres)
-    E_inc = jax.vmap(lambda r: beam.fields_scaled(r)[0])(rho)                       # (N,3)
+    # the coupled-dipole system of jaxbind.optics.dipoles; one LU (lineax) reused for every
+    # tangent below
+    system = dipole_system(ps, beam, throw=throw)
+    rho = system.rho
+    ae = system.alpha  # (N,) complex (spheres)
+    E_inc = system.y                                                                # (N,3)
     dE_inc = jax.vmap(lambda r: beam.field_gradients_scaled(r)[0])(rho)             # [i,b,c]
     ddE_inc = jax.vmap(jax.jacfwd(lambda r: beam.field_gradients_scaled(r)[0]))(rho)  # [i,b,c,a]
-
-    # dipoles: one LU of S, reused for every tangent below
     a3 = jnp.repeat(ae, 3)
-    G = green_matrix_scaled(rho)
-    S = jnp.eye(3 * n, dtype=a3.dtype) - a3[:, None] * G
-    lu = jax.scipy.linalg.lu_factor(S)
-    b = a3 * E_inc.reshape(-1)
-    x = jax.scipy.linalg.lu_solve(lu, b)
-    res = jnp.linalg.norm(S @ x - b) / jnp.linalg.norm(b)
+    G = system.interaction_matrix()
+    op = lx.MatrixLinearOperator(system.matrix(G))
+    lu = lx.LU()
+    state = lu.init(op, {})
+
+    def solve(rhs):
+        return lx.linear_solve(op, rhs, solver=lu, state=state, throw=False)
+
+    def solve_columns(R):
+        return jax.vmap(lambda c: solve(c).value, in_axes=1, out_axes=1)(R)
+
+    b = system.rhs().reshape(-1)
+    sol = solve(b)
+    x = sol.value
+    res = jnp.linalg.norm(system.matrix(G) @ x - b) / jnp.linalg.norm(b)
     ok = jnp.all(jnp.isfinite(x)) & (res < jnp.sqrt(jnp.finfo(rdt).eps))
+    result = RESULTS.where(system.overlap, RESULTS.overlap, RESULTS.promote(sol.result))
+    result = RESULTS.where((result == RESULTS.successful) & ~ok, RESULTS.singular, result)
     if throw:
-        x = eqx.error_if(x, ~ok, "linearize: singular dipole system (non-finite or inaccurate solve)")
-    status = jnp.where(ok, 0, 3).astype(jnp.int32)
+        x = eqx.error_if(x, result != RESULTS.successful,
+                         "linearize: singular dipole system (non-finite or inaccurate solve)")
     p = x.reshape(n, 3)
 
     # pair terms at fixed dipoles (self pairs masked with a harmless separation)
@@ -232,19 +238,18 @@ def _electric_exact_scaled(arr, axes, throw):
     dp0 = dp0.reshape(3 * n, n * na)                                                # [(i,b), μ]
     Rint = eye_n[:, None, :, None] * dEs[:, :, None, :] - jnp.transpose(K, (0, 2, 1, 3))
     Rint = a3[:, None] * (Rint[..., ax].reshape(3 * n, n * na) + G @ dp0)
-    ddp = jax.scipy.linalg.lu_solve(lu, Rint)                                       # ∂δp̃
+    ddp = solve_columns(Rint)                                       # ∂δp̃
     dP = dp0 + ddp
     dp = dP.reshape(n, 3, n * na)
     ddp = ddp.reshape(n, 3, n * na)
     p0 = (ae[:, None] * E_inc).reshape(-1)
-    dlt = jax.scipy.linalg.lu_solve(lu, a3 * (G @ p0)).reshape(n, 3)                # δp̃
+    dlt = solve(a3 * (G @ p0)).value.reshape(n, 3)                # δp̃
 
     # forces F̃ = F̃_iso + F̃_int and their Jacobians (rows c ∈ axes); per-particle 3×3
     # contractions as broadcasts + sums (tiny batched dots are slow on CPU)
     def dot_b(u, T):  # Σ_b u[i,b,...] T[i,b,c,...]
         return jnp.sum(u[:, :, None] * T, axis=1)
 
-    F_int = 0.5 * jnp.real(dot_b(jnp.conj(dlt), dE_inc) + dot_b(pc, dEs))
     ddE_sum_int = dot_b(jnp.conj(dlt)[..., None], ddE_inc) + jnp.sum(H, axis=1)      # [i,c,a]
     t1 = (jnp.sum(jnp.conj(ddp)[:, :, None, :] * dE_inc[..., None], axis=1)
           + jnp.sum(jnp.conj(dp)[:, :, None, :] * dEs[..., None], axis=1))          # [i,c,μ]
@@ -256,18 +261,19 @@ def _electric_exact_scaled(arr, axes, throw):
 
     # isolated particles: F̃_iso = ½ Re α̃* Ẽ_inc*·∂Ẽ_inc, a function of ρ_i only
     ai = jnp.conj(ae)[:, None, None]
-    F_iso = 0.5 * jnp.real(jnp.conj(ae)[:, None] * dot_b(jnp.conj(E_inc), dE_inc))
     Jiso = 0.5 * jnp.real(ai * (jnp.sum(jnp.conj(dE_inc)[:, :, None, :] * dE_inc[..., None], axis=1)
                                 + dot_b(jnp.conj(E_inc)[..., None], ddE_inc)))      # [i,c,a]
     Jiso_sel = Jiso[:, ax][..., ax]                                                 # [i,c,a]
     JF_iso = (eye_n[:, None, :, None] * Jiso_sel[:, :, None, :]).reshape(n * na, n * na)
     S_iso = -jnp.diagonal(Jiso_sel, axis1=1, axis2=2).reshape(-1)
-    F = (F_iso + F_int)[:, ax].reshape(-1)
-    return p, dp, F, JF_iso + JF_int, JF_int, S_iso, status
+    # the forces themselves from the one force assembly of jaxbind.optics.forces (SI → F̃)
+    sol = DipoleSolution(p, None, p, None, result, res, k, system.E0)
+    F = (dipole_forces(ps, beam, sol) / Cst.force_unit(k, system.E0))[:, ax].reshape(-1)
+    return p, dp, F, JF_iso + JF_int, JF_int, S_iso, result
 
 
 def exact_linearization(arr, axes, throw=True):
-    """(ω, C, K, F, D/ħ, mass, k_eff) per degree of freedom (SI) of a TweezerArray ``arr`` for
+    """(ω, C, K, F, D/ħ, mass, k_eff, result) per degree of freedom (SI) of a TweezerArray ``arr`` for
     the Cartesian ``axes`` (tuple of 0/1/2): exact derivatives at the foci (electric dipoles:
     :func:`_electric_exact_scaled`; with magnetic dipoles, ``jax.jacfwd`` through
     :func:`~jaxbind.optics.dipoles.solve_dipoles`)."""
@@ -275,13 +281,13 @@ def exact_linearization(arr, axes, throw=True):
     k = arr.k.astype(rdt)
     beam = arr.beam()
     E0 = jnp.asarray(beam.reference_amplitude).astype(rdt)
-    F0 = 4.0 * jnp.pi * Cst.epsilon0 * E0**2 / k**2
+    F0 = Cst.force_unit(k, E0)
     if arr.particles().magnetic:
-        JF, JFi, F, p, dp = _generic_jacobians(arr, axes, throw)
+        JF, JFi, F, p, dp, result = _generic_jacobians(arr, axes, throw)
         S_iso = -jnp.diagonal(JFi)
         K_int = -jnp.diagonal(JF) - S_iso
     else:
-        p, dp, Ft, JFt, JFint, Sit, _ = _electric_exact_scaled(arr, axes, throw)
+        p, dp, Ft, JFt, JFint, Sit, result = _electric_exact_scaled(arr, axes, throw)
         # scaled → SI: force unit F0, per metre = k per unit ρ
         F, JF, S_iso = F0 * Ft, (F0 * k) * JFt, (F0 * k) * Sit
         K_int = -(F0 * k) * jnp.diagonal(JFint)
@@ -292,16 +298,18 @@ def exact_linearization(arr, axes, throw=True):
     if throw:
         S_iso = eqx.error_if(S_iso, jnp.any(S_iso <= 0), "linearize: a particle is not "
                              "trapped (non-positive isolated stiffness)")
-    omega = jnp.sqrt(S_iso / m)
+    trapped = jnp.all(S_iso > 0)
+    result = RESULTS.where((result == RESULTS.successful) & ~trapped, RESULTS.not_trapped, result)
+    omega = jnp.sqrt(jnp.where(S_iso > 0, S_iso, 1.0) / m)
     K = K_int
     C = JF - jnp.diag(jnp.diagonal(JF))
     # Gouy-reduced wavenumber: phase gradient of each tweezer's field at its own focus.
     kap = 1.0 - 1.0 / (k * arr.rayleigh_ranges)
-    return omega, C, K, F, D, m, jnp.repeat(kap, len(axes)) * k
+    return omega, C, K, F, D, m, jnp.repeat(kap, len(axes)) * k, result
 
 
 def _generic_jacobians(arr, axes, throw):
-    """(JF, JF_iso (N/m), F (N), p̃, ∂p̃/∂ρ) by ``jax.jacfwd`` through solve_dipoles (any
+    """(JF, JF_iso (N/m), F (N), p̃, ∂p̃/∂ρ, result) by ``jax.jacfwd`` through solve_dipoles (any
     particles, incl. magnetic dipoles; O(N³) forward-mode work, see _electric_exact_scaled)."""
     rdt = arr.positions.dtype
     k = arr.k.astype(rdt)
@@ -314,12 +322,12 @@ def _generic_jacobians(arr, axes, throw):
     def f(x):
         pos = arr.positions.at[:, ax].add(x.reshape(n, na))
         ps = base.with_positions(pos)
-        sol = solve_dipoles(ps, beam, "direct", throw=throw)
+        sol = solve_dipoles(ps, beam, Direct(), throw=throw)
         F = dipole_forces(ps, beam, sol)[:, ax].reshape(-1)
         Fi = isolated_forces(ps, beam)[:, ax].reshape(-1)
-        return (F, Fi, sol.p), (F, sol.p)
+        return (F, Fi, sol.p), (F, sol.p, sol.result)
 
     x0 = jnp.zeros((n * na,), rdt)
-    (JF, JFi, Jp), (F, p) = jax.jacfwd(f, has_aux=True)(x0)
+    (JF, JFi, Jp), (F, p, result) = jax.jacfwd(f, has_aux=True)(x0)
     # Jacobians are per metre; ∂p̃/∂ρ = (∂p̃/∂r)/k.
-    return JF, JFi, F, p, Jp / k
+    return JF, JFi, F, p, Jp / k, result

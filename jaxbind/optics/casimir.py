@@ -57,6 +57,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import constants as C
+from ..results import RESULTS, code, message
 from .._checks import as_float_array, check_shape, is_concrete
 from .._types import Array, ArrayLike, Float
 from .materials import DrudeLorentz, Permittivity
@@ -70,20 +71,15 @@ __all__ = [
     "casimir_polder_limits",
     "matsubara_frequency",
     "thermal_wavelength",
-    "CP_SUCCESS",
-    "CP_OVERLAP",
-    "CP_BAD_TEMPERATURE",
 ]
 
-CP_SUCCESS = 0
-CP_OVERLAP = 1
-CP_BAD_TEMPERATURE = 2
-_CP_MESSAGES = (
-    "success",
-    "casimir_polder: separation below the sum of the radii (overlapping spheres)",
-    "casimir_polder: temperature, radii and separation must be finite, temperature and radii "
-    "positive",
-)
+# Error messages per result code (the overlap one in this module's words).
+_CP_MESSAGES = [
+    "casimir_polder: " + (
+        "separation below the sum of the radii (overlapping spheres)"
+        if i == int(code(RESULTS.overlap)) else message(i))
+    for i in range(len(RESULTS._index_to_message))
+]
 
 # 2π k_B/(ħ c) in 1/(m K): τ = 2π r/λ_T = _TAU_PER_MK · r · T.
 _TAU_PER_MK = 2.0 * math.pi * C.k_B / (C.hbar * C.c)
@@ -194,14 +190,19 @@ class CasimirPolder(eqx.Module):
     Attributes:
         energy: interaction energy U (J), the same for both spheres.
         energy_kT: U/(k_B T) (dimensionless).
-        status: int32, 0 success, 1 overlap (r < R_A + R_B), 2 T ≤ 0 or non-finite input.
-            With ``throw=False`` an invalid point is evaluated at a harmless substitute
-            point, so ``energy`` is finite but meaningless there: read ``status``.
+        result: :data:`jaxbind.RESULTS` item: ``overlap`` (r < R_A + R_B),
+            ``bad_temperature`` (T ≤ 0 or not finite), ``invalid_input`` (non-finite or
+            non-positive radii, non-finite separation). Energies are NaN unless successful.
     """
 
     energy: Array
     energy_kT: Array
-    status: Array
+    result: RESULTS
+
+    @property
+    def status(self):
+        """int32 code of :attr:`result`."""
+        return code(self.result)
 
 
 def _scalar(x, name):
@@ -255,23 +256,26 @@ def casimir_polder(
         if float(r) < float(ra + rb):
             raise ValueError(f"casimir_polder: separation {float(r):.4g} m is below the sum of "
                              f"the radii {float(ra + rb):.4g} m (overlapping spheres)")
-    bad_t = ~(jnp.isfinite(t) & (t > 0) & jnp.isfinite(ra) & (ra > 0) & jnp.isfinite(rb)
-              & (rb > 0) & jnp.isfinite(r))
+    bad_t = ~(jnp.isfinite(t) & (t > 0))
+    bad_in = ~(jnp.isfinite(ra) & (ra > 0) & jnp.isfinite(rb) & (rb > 0) & jnp.isfinite(r))
     overlap = r < ra + rb
-    status = jnp.where(bad_t, CP_BAD_TEMPERATURE,
-                       jnp.where(overlap, CP_OVERLAP, CP_SUCCESS)).astype(jnp.int32)
+    result = RESULTS.where(bad_t, RESULTS.bad_temperature,
+                           RESULTS.where(bad_in, RESULTS.invalid_input,
+                                         RESULTS.where(overlap, RESULTS.overlap, RESULTS.successful)))
     one = jnp.ones((), dt)
-    ok = status == CP_SUCCESS
+    ok = result == RESULTS.successful
     t_s = jnp.where(ok, t, 300.0 * one)
     ra_s = jnp.where(ok, ra, one * 1e-7)
     rb_s = jnp.where(ok, rb, one * 1e-7)
     r_s = jnp.where(ok, r, 4e-7 * one)
     s = casimir_polder_sum(r_s, t_s, material, material_b, n_terms=n_terms, n_tail=n_tail)
     e_kt = -((ra_s / r_s) ** 3) * ((rb_s / r_s) ** 3) * s
+    e_kt = jnp.where(ok, e_kt, jnp.asarray(jnp.nan, e_kt.dtype))
     if throw:
-        # Attached to the returned value (not to an input that a `where` may discard).
-        e_kt = eqx.branched_error_if(e_kt, ~ok, status, _CP_MESSAGES)
-    return CasimirPolder(C.k_B * t_s * e_kt, e_kt, status)
+        # Attached to the returned value, after the NaN mask: a check on a value that a later
+        # `where` discards is removed by XLA when the predicate is a compile-time constant.
+        e_kt = eqx.branched_error_if(e_kt, ~ok, code(result), _CP_MESSAGES)
+    return CasimirPolder(C.k_B * t_s * e_kt, e_kt, result)
 
 
 def casimir_polder_energy(

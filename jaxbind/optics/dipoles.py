@@ -12,17 +12,22 @@ M the interaction matrix of :func:`jaxbind.optics.green.coupled_green_matrix_sca
 :func:`~jaxbind.optics.green.green_matrix_scaled` for electric dipoles only) and y the
 incident fields at the particles.
 
-Methods:
+Solvers (objects of :mod:`jaxbind.solvers`, settings on the object):
 
-* ``"direct"``: dense LU through ``lineax`` (exact up to rounding);
-* ``"born"``: ``order`` = n scattering events, x⁽⁰⁾ = A y, x⁽ˢ⁾ = A (y + M x⁽ˢ⁻¹⁾) (paper 003
-  "one iteration of eq. (4)" is n = 1). The local field acting on the dipoles x⁽ⁿ⁾ is
-  y + M x⁽ⁿ⁻¹⁾, so the moments that radiate the scattered field (``source_p``,
-  ``source_m``) are the previous iterate; forces use both (paper 003 eqs. 3–4);
-* ``"gmres"``: matrix-free restarted GMRES through ``lineax`` (O(N) memory, for large N),
-  non-convergence reported as a status.
+* :class:`~jaxbind.solvers.Direct` (default): dense LU through ``lineax`` (exact up to
+  rounding); any dense ``lineax`` solver (e.g. ``lineax.LU()``) is accepted as well;
+* :class:`~jaxbind.solvers.Born` ``(order=n)``: n scattering events, x⁽⁰⁾ = A y,
+  x⁽ˢ⁾ = A (y + M x⁽ˢ⁻¹⁾) (paper 003 "one iteration of eq. (4)" is n = 1). The local field
+  acting on the dipoles x⁽ⁿ⁾ is y + M x⁽ⁿ⁻¹⁾, so the moments that radiate the scattered field
+  (``source_p``, ``source_m``) are the previous iterate; forces use both (paper 003 eqs. 3–4);
+* :class:`~jaxbind.solvers.GMRES`: matrix-free restarted GMRES through ``lineax`` (O(N)
+  memory, for large N); ``lineax.GMRES``/``BiCGStab`` are accepted as well.
 
-Every method is differentiable w.r.t. positions, polarizabilities, wavelength and beam
+Results (:mod:`jaxbind.results`): a point whose system cannot be solved (overlapping
+particles, a singular system, GMRES not converged, non-finite input) has NaN moments and its
+``result`` code; ``throw=True`` raises instead (naming the overlapping pair for N ≤ 24).
+
+Every solver is differentiable w.r.t. positions, polarizabilities, wavelength and beam
 parameters; the linear solves are differentiated implicitly by ``lineax`` (not unrolled).
 """
 
@@ -35,48 +40,41 @@ import lineax as lx
 
 from .. import constants as C
 from .._types import Array
+from ..results import RESULTS, code, message
+from ..solvers import GMRES, Born, Direct, deprecated_method
+from . import _propagator as P
 from .green import coupled_green_matrix_scaled, green_matrix_scaled
-from .particles import Particles, as_particles
+from .particles import as_particles
 
 __all__ = [
     "DipoleSolution",
+    "DipoleSystem",
+    "dipole_system",
     "solve_dipoles",
-    "SUCCESS",
-    "OVERLAP",
-    "NOT_CONVERGED",
-    "SINGULAR",
-    "STATUS_MESSAGES",
+    "resolve_solver",
 ]
 
-SUCCESS = 0
-OVERLAP = 1
-NOT_CONVERGED = 2
-SINGULAR = 3
-STATUS_MESSAGES = (
-    "success",
-    "solve_dipoles: two particles overlap (centre distance < sum of radii)",
-    "solve_dipoles: the iterative solver did not converge (raise max_steps or use 'direct')",
-    "solve_dipoles: singular or ill-posed system (non-finite or inaccurate solution)",
-)
-_METHODS = ("direct", "born", "gmres")
 # Largest N for which an overlap error names the offending pair (one message per pair).
 _NAMED_PAIRS_MAX_N = 24
 # Observer chunk for the O(N²) matrix-free kernels (bounds memory at chunk·N·3 complex).
 _CHUNK = 256
+# lineax solvers that only need operator–vector products (used matrix-free).
+_MATRIX_FREE = (lx.GMRES, lx.BiCGStab, lx.CG)
 
 
 class DipoleSolution(eqx.Module):
     """Result of :func:`solve_dipoles` (scaled units, see :mod:`jaxbind.constants`).
 
     Attributes:
-        p: (N, 3) complex scaled electric dipoles p̃ = k³p/(4πε0E0).
+        p: (N, 3) complex scaled electric dipoles p̃ = k³p/(4πε0E0) (NaN if the solve failed).
         m: (N, 3) complex scaled magnetic dipoles m̃ = k³Z0 m/(4πE0), or None.
         source_p, source_m: the moments whose scattered fields make up the local field that
-            acts on p, m (equal to p, m for the exact methods; the previous Born iterate for
-            ``"born"``).
-        status: int32 scalar, 0 success, 1 overlap, 2 not converged, 3 singular.
-        residual: relative residual ‖(1 − AM)x − Ay‖/‖Ay‖ of the exact system (for
-            ``"born"`` it measures how far the truncated series is from self-consistency).
+            acts on p, m (equal to p, m for the exact solvers; the previous Born iterate for
+            :class:`~jaxbind.solvers.Born`).
+        result: :data:`jaxbind.RESULTS` item (``successful``, ``overlap``, ``singular``,
+            ``max_steps_reached`` (GMRES), …).
+        residual: relative residual ‖(1 − AM)x − Ay‖/‖Ay‖ of the exact system (for Born it
+            measures how far the truncated series is from self-consistency).
         k: wavenumber (rad/m); E0: reference field amplitude (V/m) of the beam.
     """
 
@@ -84,10 +82,15 @@ class DipoleSolution(eqx.Module):
     m: Array | None
     source_p: Array
     source_m: Array | None
-    status: Array
+    result: RESULTS
     residual: Array
     k: Array
     E0: Array
+
+    @property
+    def status(self):
+        """int32 code of :attr:`result` (:func:`jaxbind.results.code`)."""
+        return code(self.result)
 
     @property
     def dipole_moments(self):
@@ -103,7 +106,7 @@ class DipoleSolution(eqx.Module):
 
 
 # --------------------------------------------------------------------------------------
-# small helpers shared with forces.py
+# polarizability and matrix-free field helpers (shared with forces.py)
 # --------------------------------------------------------------------------------------
 
 
@@ -126,16 +129,6 @@ def _stack_pol(ae, am):
     return jnp.concatenate([ae, am], axis=0)
 
 
-def _radial(r):
-    """Radial functions of g = f1 1 + f2 n⊗n and gc v = h n × v, ρ = r (green.py docstring)."""
-    inv = 1.0 / r
-    ph = jnp.exp(1j * r)
-    f1 = ph * (inv + 1j * inv**2 - inv**3)
-    f2 = ph * (-inv - 3j * inv**2 + 3.0 * inv**3)
-    h = ph * (inv + 1j * inv**2)
-    return f1, f2, h
-
-
 def _safe_separations(rho_i, rho_src, mask):
     """d = ρ_i − ρ_j (N,3), |d| and n with masked (self) entries replaced by a unit vector."""
     d = rho_i[None, :] - rho_src
@@ -145,34 +138,34 @@ def _safe_separations(rho_i, rho_src, mask):
     return d, r, d / r[:, None]
 
 
-def _fields_at(rho_i, mask, rho_src, P, Mm):
-    """Scattered (Ẽ, H̃) at ρ_i from dipoles P, Mm (N,3) at rho_src, sources where mask."""
+def _fields_at(rho_i, mask, rho_src, P_src, M_src):
+    """Scattered (Ẽ, H̃) at ρ_i from dipoles P_src, M_src (N,3) at rho_src, sources where mask."""
     d, r, n = _safe_separations(rho_i, rho_src, mask)
-    f1, f2, h = _radial(r)
     w = mask.astype(r.dtype)
-    f1, f2, h = f1 * w, f2 * w, h * w
-    nP = jnp.sum(n * P, axis=-1)
-    E = jnp.sum(f1[:, None] * P + (f2 * nP)[:, None] * n, axis=0)
-    if Mm is None:
+    f1, f2, h = (P.evaluate(f, r) * w for f in (P.F1, P.F2, P.H))
+    nP = jnp.sum(n * P_src, axis=-1)
+    E = jnp.sum(f1[:, None] * P_src + (f2 * nP)[:, None] * n, axis=0)
+    if M_src is None:
         return E, None
-    nM = jnp.sum(n * Mm, axis=-1)
-    E = E - jnp.sum(h[:, None] * jnp.cross(n, Mm), axis=0)
-    H = jnp.sum(h[:, None] * jnp.cross(n, P) + f1[:, None] * Mm + (f2 * nM)[:, None] * n, axis=0)
+    nM = jnp.sum(n * M_src, axis=-1)
+    E = E - jnp.sum(h[:, None] * jnp.cross(n, M_src), axis=0)
+    H = jnp.sum(h[:, None] * jnp.cross(n, P_src) + f1[:, None] * M_src + (f2 * nM)[:, None] * n,
+                axis=0)
     return E, H
 
 
-def _scattered_fields(rho, P, Mm):
+def _scattered_fields(rho, P_src, M_src):
     """Scattered (Ẽ, H̃) (N,3) at every particle from all the others, matrix-free, chunked."""
     n = rho.shape[0]
     idx = jnp.arange(n)
 
     def one(args):
         rho_i, i = args
-        E, H = _fields_at(rho_i, idx != i, rho, P, Mm)
+        E, H = _fields_at(rho_i, idx != i, rho, P_src, M_src)
         return E, (jnp.zeros_like(E) if H is None else H)
 
     E, H = _map_rows(one, (rho, idx), n)
-    return E, (None if Mm is None else H)
+    return E, (None if M_src is None else H)
 
 
 def _map_rows(f, xs, n):
@@ -202,8 +195,24 @@ def _pair_messages(n):
     return msgs
 
 
-class _Problem(eqx.Module):
-    """Scaled problem data: ρ (N,3), incident fields y (K,3), polarizability (K[,3,3])."""
+# --------------------------------------------------------------------------------------
+# the coupled-dipole system (one place; solve_dipoles, forces and the exact linearization
+# of jaxbind.mechanics use it)
+# --------------------------------------------------------------------------------------
+
+
+class DipoleSystem(eqx.Module):
+    """The scaled coupled-dipole system (1 − A M) x = A y of N particles in a beam.
+
+    Attributes:
+        rho: (N, 3) scaled positions ρ = k r (a spread-out substitute where ``overlap``, so
+            that every derivative stays finite; the solution there is reported as NaN).
+        y: (K, 3) incident fields at the particles, Ẽ (K = N) or [Ẽ; H̃] (K = 2N).
+        alpha: (K,) or (K, 3, 3) scaled polarizabilities of the unknowns.
+        magnetic: whether the unknowns include magnetic dipoles (static).
+        overlap: bool, two particles overlap; worst: flat index i·N + j of the closest pair.
+        k: wavenumber (rad/m); E0: reference amplitude (V/m) of the beam.
+    """
 
     rho: Array
     y: Array
@@ -214,8 +223,53 @@ class _Problem(eqx.Module):
     k: Array
     E0: Array
 
+    @property
+    def n(self) -> int:
+        return self.rho.shape[0]
 
-def _prepare(particles, beam, *, throw):
+    def interaction_matrix(self) -> Array:
+        """M (3K, 3K): scattered fields (Ẽ[, H̃]) = M x (green.py)."""
+        return coupled_green_matrix_scaled(self.rho) if self.magnetic else green_matrix_scaled(self.rho)
+
+    def matrix(self, M: Array | None = None) -> Array:
+        """1 − A M as a dense (3K, 3K) matrix (M from :meth:`interaction_matrix` if None)."""
+        M = self.interaction_matrix() if M is None else M
+        K = self.y.shape[0]
+        if self.alpha.ndim == 1:
+            AM = jnp.repeat(self.alpha, 3)[:, None] * M
+        else:
+            AM = jnp.einsum("kab,kbm->kam", self.alpha, M.reshape(K, 3, 3 * K)).reshape(3 * K, 3 * K)
+        return jnp.eye(3 * K, dtype=AM.dtype) - AM
+
+    def interaction(self, x: Array) -> Array:
+        """M x for x (K, 3), matrix-free (O(N) memory)."""
+        n = self.n
+        if self.magnetic:
+            E, H = _scattered_fields(self.rho, x[:n], x[n:])
+            return jnp.concatenate([E, H], axis=0)
+        E, _ = _scattered_fields(self.rho, x, None)
+        return E
+
+    def apply(self, x: Array) -> Array:
+        """(1 − A M) x for x (K, 3), matrix-free."""
+        return x - _apply_pol(self.alpha, self.interaction(x))
+
+    def rhs(self) -> Array:
+        """A y (K, 3): the isolated (single-scattering) moments."""
+        return _apply_pol(self.alpha, self.y)
+
+
+def dipole_system(particles, beam, *, throw: bool = True) -> DipoleSystem:
+    """The scaled coupled-dipole system of ``particles`` in ``beam`` (module docstring).
+
+    Args:
+        particles: :class:`~jaxbind.optics.particles.Particles` (or a sequence of
+            :class:`~jaxbind.optics.particles.Particle`).
+        beam: any beam of :mod:`jaxbind.optics.beams`.
+        throw: raise on overlapping particles (naming the pair for N ≤ 24); with
+            ``throw=False`` an overlapping configuration is replaced by a spread-out one and
+            flagged in ``overlap``.
+    """
     ps = as_particles(particles)
     rdt = ps.positions.dtype
     k = jnp.asarray(beam.k).astype(rdt)
@@ -227,45 +281,57 @@ def _prepare(particles, beam, *, throw):
         if n <= _NAMED_PAIRS_MAX_N:
             rho = eqx.branched_error_if(rho, overlap, worst, _pair_messages(n))
         else:
-            rho = eqx.error_if(rho, overlap, STATUS_MESSAGES[OVERLAP])
-    # Overlapping (possibly coincident) particles make the Green tensors singular: in a
-    # non-throwing sweep, evaluate a harmless spread-out configuration instead; the status
-    # says the point is invalid.
+            rho = eqx.error_if(rho, overlap, "solve_dipoles: " + message(code(RESULTS.overlap)))
+    # Overlapping (possibly coincident) particles make the Green tensors singular: evaluate a
+    # harmless spread-out configuration (finite derivatives); the solution is NaN there.
     spread = jnp.zeros_like(rho).at[:, 0].set(10.0 * jnp.arange(n, dtype=rdt))
     rho = jnp.where(overlap, spread, rho)
     ae, am = ps.polarizabilities_scaled(k)
     magnetic = am is not None
     E_inc, H_inc = jax.vmap(beam.fields_scaled)(rho)
     y = jnp.concatenate([E_inc, H_inc], axis=0) if magnetic else E_inc
-    return _Problem(rho, y, _stack_pol(ae, am), magnetic, overlap, worst, k, E0)
+    return DipoleSystem(rho, y, _stack_pol(ae, am), magnetic, overlap, worst, k, E0)
 
 
-def _dense_interaction(prob):
-    return coupled_green_matrix_scaled(prob.rho) if prob.magnetic else green_matrix_scaled(prob.rho)
+# --------------------------------------------------------------------------------------
+# solvers
+# --------------------------------------------------------------------------------------
+
+_STRING_SOLVERS = ("direct", "born", "gmres")
 
 
-def _dense_system(prob, Mmat):
-    """1 − A M as a dense (3K, 3K) matrix."""
-    K = prob.y.shape[0]
-    if prob.alpha.ndim == 1:
-        AM = jnp.repeat(prob.alpha, 3)[:, None] * Mmat
-    else:
-        AM = jnp.einsum("kab,kbm->kam", prob.alpha, Mmat.reshape(K, 3, 3 * K)).reshape(3 * K, 3 * K)
-    return jnp.eye(3 * K, dtype=AM.dtype) - AM
-
-
-def _matfree_interaction(prob):
-    """x (K,3) ↦ M x without assembling M (O(N) memory)."""
-    n = prob.rho.shape[0]
-
-    def mv(x):
-        if prob.magnetic:
-            E, H = _scattered_fields(prob.rho, x[:n], x[n:])
-            return jnp.concatenate([E, H], axis=0)
-        E, _ = _scattered_fields(prob.rho, x, None)
-        return E
-
-    return mv
+def resolve_solver(fn: str, solver, *, method=None, order=None, rtol=None, atol=None,
+                   max_steps=None, restart=None):
+    """A solver object from ``solver`` (object, None = Direct(), or a deprecated string with
+    its old keyword settings); the keyword settings are only accepted with a string. The
+    deprecated keyword ``method=`` is the old name of ``solver``."""
+    if method is not None:
+        if solver is not None:
+            raise TypeError(f"{fn}: give solver= or the deprecated method=, not both")
+        solver = method
+    legacy = {k: v for k, v in dict(order=order, rtol=rtol, atol=atol, max_steps=max_steps,
+                                    restart=restart).items() if v is not None}
+    if isinstance(solver, str):
+        if solver not in _STRING_SOLVERS:
+            raise ValueError(f"{fn}: solver must be a solver object (jaxbind.solvers.Direct(), "
+                             f"Born(order), GMRES(...)) or one of {_STRING_SOLVERS}, got {solver!r}")
+        if solver == "direct":
+            new = Direct()
+        elif solver == "born":
+            new = Born(order=1 if order is None else order)
+        else:
+            new = GMRES(**{k: legacy[k] for k in ("rtol", "atol", "max_steps", "restart") if k in legacy})
+        deprecated_method(fn, solver, repr(new))
+        return new
+    if legacy:
+        raise TypeError(f"{fn}: {sorted(legacy)} are settings of the solver object, e.g. "
+                        "solver=jaxbind.solvers.Born(order=2) or GMRES(rtol=..., max_steps=...)")
+    if solver is None:
+        return Direct()
+    if isinstance(solver, (Direct, Born, GMRES, lx.AbstractLinearSolver)):
+        return solver
+    raise TypeError(f"{fn}: solver must be Direct(), Born(order), GMRES(...) or a lineax "
+                    f"linear solver, got {type(solver).__name__}")
 
 
 def _rel_residual(r, b):
@@ -273,18 +339,83 @@ def _rel_residual(r, b):
     return jnp.sqrt(jnp.sum(jnp.abs(r) ** 2)) / jnp.where(nb > 0, nb, 1.0)
 
 
+_SPECIFIC = {
+    int(code(RESULTS.max_steps_reached)): "the iterative solver did not converge (raise "
+    "GMRES(max_steps=...) or use Direct())",
+    int(code(RESULTS.singular)): "singular or ill-posed system (non-finite or inaccurate solution)",
+}
+
+
+def _messages(fn):
+    """Error message per result code, prefixed with the public function's name."""
+    return [f"{fn}: " + _SPECIFIC.get(i, (m or "successful").split("\n")[0])
+            for i, m in enumerate(RESULTS._index_to_message)]
+
+
+def _solve_system(system: DipoleSystem, solver, *, throw: bool, fn: str = "solve_dipoles"):
+    """Solve ``system`` with a solver object; the one coupled-dipole solve of jaxbind."""
+    K = system.y.shape[0]
+    b = system.rhs()  # A y, (K, 3)
+    result = RESULTS.where(system.overlap, RESULTS.overlap, RESULTS.successful)
+    exact = True
+    if isinstance(solver, Born):
+        exact = False
+
+        def step(_, carry):
+            _, cur = carry
+            return cur, b + _apply_pol(system.alpha, system.interaction(cur))
+
+        src, x = jax.lax.fori_loop(0, solver.order, step, (jnp.zeros_like(b), b))
+    else:
+        if isinstance(solver, (GMRES, *_MATRIX_FREE)):
+            struct = jax.ShapeDtypeStruct((3 * K,), b.dtype)
+            op = lx.FunctionLinearOperator(lambda v: system.apply(v.reshape(K, 3)).reshape(-1), struct)
+            lsolver = solver.lineax(3 * K) if isinstance(solver, GMRES) else solver
+        else:
+            op = lx.MatrixLinearOperator(system.matrix())
+            lsolver = lx.LU() if isinstance(solver, Direct) else solver
+        sol = lx.linear_solve(op, b.reshape(-1), solver=lsolver, throw=False)
+        x = sol.value.reshape(K, 3)
+        src = x
+        result = RESULTS.where(result == RESULTS.successful, RESULTS.promote(sol.result), result)
+
+    residual = _rel_residual(system.apply(x) - b, b)
+    finite = jnp.all(jnp.isfinite(x)) & jnp.isfinite(residual)
+    eps = jnp.finfo(system.rho.dtype).eps
+    # LU is backward stable, so a genuine direct solve has residual ~ eps; a large one means
+    # a (numerically) singular system. Iterative solvers report their own convergence.
+    bad = ~finite
+    if exact and not isinstance(solver, (GMRES, *_MATRIX_FREE)):
+        bad = bad | (residual > jnp.sqrt(eps))
+    result = RESULTS.where((result == RESULTS.successful) & bad, RESULTS.singular, result)
+    ok = result == RESULTS.successful
+    nan = jnp.asarray(jnp.nan, x.dtype)
+    x = jnp.where(ok, x, nan)
+    src = jnp.where(ok, src, nan)
+    if throw:
+        # after the NaN mask: a check on a value a later `where` discards can be folded away
+        x = eqx.branched_error_if(x, ~ok, code(result), _messages(fn))
+    n = system.n
+    if system.magnetic:
+        p, m, sp, sm = x[:n], x[n:], src[:n], src[n:]
+    else:
+        p, m, sp, sm = x, None, src, None
+    return DipoleSolution(p, m, sp, sm, result, residual, system.k, system.E0)
+
+
 @eqx.filter_jit
 def solve_dipoles(
     particles,
     beam,
-    method: str = "direct",
+    solver=None,
     *,
-    order: int = 1,
-    rtol: float = 1e-10,
-    atol: float = 1e-12,
-    max_steps: int | None = None,
-    restart: int = 30,
     throw: bool = True,
+    method: str | None = None,
+    order: int | None = None,
+    rtol: float | None = None,
+    atol: float | None = None,
+    max_steps: int | None = None,
+    restart: int | None = None,
 ) -> DipoleSolution:
     """Self-consistent dipole moments of N particles in a beam (paper 003 eq. 4, N-particle).
 
@@ -294,81 +425,17 @@ def solve_dipoles(
             polarizabilities scalar or tensor, electric or electric + magnetic.
         beam: any beam of :mod:`jaxbind.optics.beams` (``k``, ``reference_amplitude``,
             ``fields_scaled``).
-        method: "direct" (dense LU), "born" (``order`` scattering events) or "gmres"
-            (matrix-free).
-        order: number of scattering events for "born" (static int ≥ 0; 0 = isolated
-            particles, 1 = paper 003's single iteration).
-        rtol, atol, max_steps, restart: GMRES settings (relative/absolute tolerance, maximum
-            iterations — default 10·3K —, Krylov restart length).
+        solver: :class:`~jaxbind.solvers.Direct` (default, dense LU),
+            :class:`~jaxbind.solvers.Born` ``(order)`` or :class:`~jaxbind.solvers.GMRES`
+            ``(rtol, atol, max_steps, restart)`` (matrix-free), or a ``lineax`` solver.
+            The strings "direct" / "born" / "gmres" (also as ``method=``) with the keyword
+            settings ``order``, ``rtol``, ``atol``, ``max_steps``, ``restart`` are deprecated.
         throw: raise (``EquinoxRuntimeError``, naming the overlapping pair for N ≤ 24) on a
-            non-zero status; use ``throw=False`` inside sweeps and read ``status``.
+            failed solve; use ``throw=False`` inside sweeps and read ``result``.
     Returns:
-        :class:`DipoleSolution` (scaled moments, status, relative residual, k, E0).
+        :class:`DipoleSolution` (scaled moments, result, relative residual, k, E0).
     """
-    _check_method(method, order)
-    prob = _prepare(particles, beam, throw=throw)
-    return _solve_prepared(prob, method, order=order, rtol=rtol, atol=atol,
-                           max_steps=max_steps, restart=restart, throw=throw)
-
-
-def _check_method(method, order):
-    if method not in _METHODS:
-        raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
-    if isinstance(order, bool) or not isinstance(order, int) or order < 0:
-        raise ValueError(f"order must be a non-negative int, got {order!r}")
-
-
-def _solve_prepared(prob, method, *, order, rtol, atol, max_steps, restart, throw):
-    K = prob.y.shape[0]
-    b = _apply_pol(prob.alpha, prob.y)  # A y, (K, 3)
-    status = jnp.where(prob.overlap, OVERLAP, SUCCESS).astype(jnp.int32)
-
-    if method == "direct":
-        Mmat = _dense_interaction(prob)
-
-        def mv(x):
-            return (Mmat @ x.reshape(-1)).reshape(K, 3)
-
-    else:
-        mv = _matfree_interaction(prob)
-
-    def op_apply(x):  # (1 − A M) x
-        return x - _apply_pol(prob.alpha, mv(x))
-
-    if method == "direct":
-        op = lx.MatrixLinearOperator(_dense_system(prob, Mmat))
-        sol = lx.linear_solve(op, b.reshape(-1), solver=lx.LU(), throw=False)
-        x = sol.value.reshape(K, 3)
-        src = x
-    elif method == "gmres":
-        struct = jax.ShapeDtypeStruct((3 * K,), b.dtype)
-        op = lx.FunctionLinearOperator(lambda v: op_apply(v.reshape(K, 3)).reshape(-1), struct)
-        steps = 10 * 3 * K if max_steps is None else max_steps
-        solver = lx.GMRES(rtol=rtol, atol=atol, max_steps=steps, restart=restart)
-        sol = lx.linear_solve(op, b.reshape(-1), solver=solver, throw=False)
-        x = sol.value.reshape(K, 3)
-        src = x
-        conv = sol.result == lx.RESULTS.successful
-        status = jnp.where((status == SUCCESS) & ~conv, NOT_CONVERGED, status).astype(jnp.int32)
-    else:
-        def step(_, carry):
-            _, cur = carry
-            return cur, b + _apply_pol(prob.alpha, mv(cur))
-
-        src, x = jax.lax.fori_loop(0, order, step, (jnp.zeros_like(b), b))
-
-    residual = _rel_residual(op_apply(x) - b, b)
-    finite = jnp.all(jnp.isfinite(x)) & jnp.isfinite(residual)
-    eps = jnp.finfo(prob.rho.dtype).eps
-    # LU is backward stable, so a genuine solve has residual ~ eps; a large one means a
-    # (numerically) singular system.
-    bad = ~finite | ((residual > jnp.sqrt(eps)) & (method == "direct"))
-    status = jnp.where((status == SUCCESS) & bad, SINGULAR, status).astype(jnp.int32)
-    if throw:
-        x = eqx.branched_error_if(x, status != SUCCESS, status, STATUS_MESSAGES)
-    n = prob.rho.shape[0]
-    if prob.magnetic:
-        p, m, sp, sm = x[:n], x[n:], src[:n], src[n:]
-    else:
-        p, m, sp, sm = x, None, src, None
-    return DipoleSolution(p, m, sp, sm, status, residual, prob.k, prob.E0)
+    solver = resolve_solver("solve_dipoles", solver, method=method, order=order, rtol=rtol, atol=atol,
+                            max_steps=max_steps, restart=restart)
+    system = dipole_system(particles, beam, throw=throw)
+    return _solve_system(system, solver, throw=throw)

@@ -29,16 +29,18 @@ import jax
 import jax.numpy as jnp
 
 from .. import constants as C
+from ..results import RESULTS
 from .._types import Array
+from . import _propagator as P
 from .dipoles import (
     DipoleSolution,
-    _check_method,
     _apply_pol,
-    _prepare,
+    _map_rows,
     _safe_separations,
     _scattered_fields,
-    _solve_prepared,
-    _map_rows,
+    _solve_system,
+    dipole_system,
+    resolve_solver,
 )
 from .particles import as_particles
 
@@ -49,6 +51,7 @@ __all__ = [
     "dipole_torques",
     "isolated_forces",
     "interparticle_forces",
+    "nonreciprocity_from_jacobian",
     "NonReciprocity",
     "nonreciprocity_factors",
     "stiffness_matrix",
@@ -62,14 +65,7 @@ __all__ = [
 
 def _radial_derivatives(r):
     """f1', f2' − 2f2/ρ, f2/ρ, h' − h/ρ, h/ρ for g = f1 1 + f2 n⊗n and gc v = h n × v."""
-    inv = 1.0 / r
-    ph = jnp.exp(1j * r)
-    f2 = ph * (-inv - 3j * inv**2 + 3.0 * inv**3)
-    h = ph * (inv + 1j * inv**2)
-    df1 = ph * (1j * inv - 2.0 * inv**2 - 3j * inv**3 + 3.0 * inv**4)
-    b1 = ph * (-1j * inv + 6.0 * inv**2 + 15j * inv**3 - 15.0 * inv**4)
-    h1 = ph * (1j * inv - 3.0 * inv**2 - 3j * inv**3)
-    return df1, b1, f2 * inv, h1, h * inv
+    return tuple(P.evaluate(f, r) for f in (P.DF1, P.B1, P.F2R, P.H1, P.HR))
 
 
 def _grad_g(n, coeffs, u, b):
@@ -166,42 +162,52 @@ def _isolated_scaled(prob, beam, grads=None):
 
 
 def _force_unit(prob):
-    return 4.0 * jnp.pi * C.epsilon0 * prob.E0**2 / prob.k**2
+    return C.force_unit(prob.k, prob.E0)
 
 
-def _solve(particles, beam, method, order, rtol, atol, max_steps, throw):
-    _check_method(method, order)
-    prob = _prepare(particles, beam, throw=throw)
-    sol = _solve_prepared(prob, method, order=order, rtol=rtol, atol=atol,
-                          max_steps=max_steps, restart=30, throw=throw)
+def _solve(fn, particles, beam, solver, legacy, throw):
+    solver = resolve_solver(fn, solver, **legacy)
+    prob = dipole_system(particles, beam, throw=throw)
+    sol = _solve_system(prob, solver, throw=throw, fn=fn)
     return prob, sol
+
+
+def _nan_unless_ok(x, sol):
+    """Outputs of a failed solve are NaN (the dipoles already are; isolated terms are not)."""
+    return jnp.where(sol.result == RESULTS.successful, x, jnp.asarray(jnp.nan, x.dtype))
 
 
 # --------------------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------------------
 
+def _legacy(method, order, rtol, atol, max_steps, restart):
+    """The deprecated keyword settings (``method`` string and its options)."""
+    return dict(method=method, order=order, rtol=rtol, atol=atol, max_steps=max_steps,
+                restart=restart)
+
 
 @eqx.filter_jit
-def optical_forces(particles, beam, method: str = "direct", *, order: int = 1,
-                   rtol: float = 1e-10, atol: float = 1e-12, max_steps: int | None = None,
-                   throw: bool = True) -> Array:
+def optical_forces(particles, beam, solver=None, *, throw: bool = True, method=None, order=None, rtol=None,
+                   atol=None, max_steps=None, restart=None) -> Array:
     """Time-averaged optical force on every particle (paper 003 eq. 3, vector form).
 
-    Solves the coupled dipoles (:func:`~jaxbind.optics.dipoles.solve_dipoles`, same
-    ``method``/``order``/tolerances) and evaluates F = ½Re(p*·∇)E_loc + (μ0/2)Re(m*·∇)H_loc
-    − k⁴/(12πε0c) Re(p × m*), ∇ acting on the local field at fixed moments.
+    Solves the coupled dipoles (:func:`~jaxbind.optics.dipoles.solve_dipoles` with the same
+    ``solver``) and evaluates F = ½Re(p*·∇)E_loc + (μ0/2)Re(m*·∇)H_loc − k⁴/(12πε0c)
+    Re(p × m*), ∇ acting on the local field at fixed moments.
 
     Args:
         particles: :class:`~jaxbind.optics.particles.Particles` (N particles).
         beam: incident beam (:mod:`jaxbind.optics.beams`).
-        method, order, rtol, atol, max_steps, throw: see ``solve_dipoles``; a failed solve
-            raises (``throw=True``); for sweeps use :func:`dipole_forces` with
-            ``solve_dipoles(..., throw=False)`` and its ``status``.
+        solver: as :func:`~jaxbind.optics.dipoles.solve_dipoles`.
+        throw: raise on a failed solve; with ``throw=False`` a failed point's forces are NaN
+            (read the code with :func:`~jaxbind.optics.dipoles.solve_dipoles` and
+            :func:`dipole_forces` in sweeps).
     Returns:
         (N, 3) forces in newtons.
     """
-    prob, sol = _solve(particles, beam, method, order, rtol, atol, max_steps, throw)
+    prob, sol = _solve("optical_forces", particles, beam, solver,
+                       _legacy(method, order, rtol, atol, max_steps, restart), throw)
     return _force_unit(prob) * _forces_scaled(prob, sol, beam)
 
 
@@ -209,58 +215,61 @@ def optical_forces(particles, beam, method: str = "direct", *, order: int = 1,
 def dipole_forces(particles, beam, solution: DipoleSolution) -> Array:
     """Forces (N, 3) in newtons from an existing :class:`DipoleSolution` (paper 003 eq. 3).
 
-    Does not check ``solution.status`` (sweeps read it themselves).
+    NaN where the solution failed (its ``result`` says why).
     """
-    prob = _prepare(particles, beam, throw=False)
+    prob = dipole_system(particles, beam, throw=False)
     return _force_unit(prob) * _forces_scaled(prob, solution, beam)
 
 
 @eqx.filter_jit
-def optical_torques(particles, beam, method: str = "direct", *, order: int = 1,
-                    rtol: float = 1e-10, atol: float = 1e-12, max_steps: int | None = None,
-                    throw: bool = True) -> Array:
+def optical_torques(particles, beam, solver=None, *, throw: bool = True, method=None, order=None, rtol=None,
+                    atol=None, max_steps=None, restart=None) -> Array:
     """Time-averaged torque on every particle about its centre (paper 001 eq. 9b, dipole limit).
 
     T = ½Re(p* × E_loc) + (μ0/2)Re(m* × H_loc) − k³/(12πε0) Im(p* × p) − μ0k³/(12π) Im(m* × m):
     the last two terms are the radiation-reaction self field, so a lossless isotropic sphere
     feels no torque and an absorbing one in circularly polarized light feels σ_abs I/ω.
 
+    Args: as :func:`optical_forces`.
     Returns:
         (N, 3) torques in N·m.
     """
-    prob, sol = _solve(particles, beam, method, order, rtol, atol, max_steps, throw)
-    return dipole_torques(particles, beam, sol, _prob=prob)
+    prob, sol = _solve("optical_torques", particles, beam, solver,
+                       _legacy(method, order, rtol, atol, max_steps, restart), throw)
+    return (_force_unit(prob) / prob.k) * _torques_scaled(prob, sol)
 
 
 @eqx.filter_jit
-def dipole_torques(particles, beam, solution: DipoleSolution, *, _prob=None) -> Array:
+def dipole_torques(particles, beam, solution: DipoleSolution) -> Array:
     """Torques (N, 3) in N·m from an existing :class:`DipoleSolution` (see optical_torques)."""
-    prob = _prepare(particles, beam, throw=False) if _prob is None else _prob
+    prob = dipole_system(particles, beam, throw=False)
     return (_force_unit(prob) / prob.k) * _torques_scaled(prob, solution)
 
 
 @eqx.filter_jit
 def isolated_forces(particles, beam) -> Array:
     """Force (N, 3) in newtons on each particle alone in the beam, F_iso (paper 003 Sec. II)."""
-    prob = _prepare(particles, beam, throw=False)
+    prob = dipole_system(particles, beam, throw=False)
     return _force_unit(prob) * _isolated_scaled(prob, beam)
 
 
-def _interparticle_scaled(particles, beam, method, order, rtol, atol, max_steps, throw):
-    prob, sol = _solve(particles, beam, method, order, rtol, atol, max_steps, throw)
+def _interparticle_scaled(fn, particles, beam, solver, legacy, throw):
+    prob, sol = _solve(fn, particles, beam, solver, legacy, throw)
     grads = _incident_gradients(prob, beam)
-    return prob, _forces_scaled(prob, sol, beam, grads) - _isolated_scaled(prob, beam, grads)
+    f = _forces_scaled(prob, sol, beam, grads) - _isolated_scaled(prob, beam, grads)
+    return prob, _nan_unless_ok(f, sol)
 
 
 @eqx.filter_jit
-def interparticle_forces(particles, beam, method: str = "direct", *, order: int = 1,
-                         rtol: float = 1e-10, atol: float = 1e-12,
-                         max_steps: int | None = None, throw: bool = True) -> Array:
+def interparticle_forces(particles, beam, solver=None, *, throw: bool = True, method=None, order=None,
+                         rtol=None, atol=None, max_steps=None, restart=None) -> Array:
     """Force due to the other particles, f_j = F_j − F_j,iso (paper 003 Sec. II).
 
-    Arguments as :func:`optical_forces`. Returns (N, 3) newtons.
+    Arguments as :func:`optical_forces`. Returns (N, 3) newtons (NaN for a failed solve with
+    ``throw=False``).
     """
-    prob, f = _interparticle_scaled(particles, beam, method, order, rtol, atol, max_steps, throw)
+    prob, f = _interparticle_scaled("interparticle_forces", particles, beam, solver,
+                                    _legacy(method, order, rtol, atol, max_steps, restart), throw)
     return _force_unit(prob) * f
 
 
@@ -287,10 +296,20 @@ def _ratio(s, d):
     return jnp.where(den > 0, jnp.abs(s) / jnp.where(den > 0, den, 1.0), 0.0)
 
 
+def nonreciprocity_from_jacobian(f, jac, unit) -> NonReciprocity:
+    """NRF⁽⁰⁾, NRF⁽¹⁾ (paper 003 eqs. 1–2) from f (2, 3) and ∂f/∂r (2, 3, 2, 3) (any unit;
+    ``unit`` converts f and the Jacobian to N and N/m)."""
+    zeroth = _ratio(f[0] + f[1], f[0] - f[1])
+    s = jac[0] + jac[1]  # (3 v, 2 P, 3 w)
+    d = jac[0] - jac[1]
+    first = jnp.transpose(_ratio(s, d), (1, 0, 2))
+    return NonReciprocity(zeroth, first, unit * f, unit * jac)
+
+
 @eqx.filter_jit
-def nonreciprocity_factors(particles, beam, method: str = "direct", *, order: int = 1,
-                           rtol: float = 1e-10, atol: float = 1e-12,
-                           max_steps: int | None = None, throw: bool = True) -> NonReciprocity:
+def nonreciprocity_factors(particles, beam, solver=None, *, throw: bool = True, method=None, order=None,
+                           rtol=None, atol=None, max_steps=None,
+                           restart=None) -> NonReciprocity:
     """Zeroth- and first-order non-reciprocity factors of two particles (paper 003 eqs. 1–2).
 
     NRF⁽⁰⁾_α = |α·(f_A + f_B)| / (|α·(f_A − f_B)| + |α·(f_A + f_B)|) and
@@ -299,44 +318,40 @@ def nonreciprocity_factors(particles, beam, method: str = "direct", *, order: in
 
     Args:
         particles: exactly two particles (A = 0, B = 1).
-        beam, method, order, …: as :func:`interparticle_forces`.
+        beam, solver, throw: as :func:`interparticle_forces`.
     Returns:
         :class:`NonReciprocity`.
     """
     ps = as_particles(particles)
     if ps.n != 2:
         raise ValueError(f"nonreciprocity_factors needs exactly 2 particles, got {ps.n}")
+    legacy = _legacy(method, order, rtol, atol, max_steps, restart)
+    solver = resolve_solver("nonreciprocity_factors", solver, **legacy)
 
     def f_of(pos):
-        prob, f = _interparticle_scaled(ps.with_positions(pos), beam, method, order, rtol,
-                                        atol, max_steps, throw)
+        prob, f = _interparticle_scaled("nonreciprocity_factors", ps.with_positions(pos), beam,
+                                        solver, {}, throw)
         return f, (f, prob)
 
     jac, (f, prob) = jax.jacfwd(f_of, has_aux=True)(ps.positions)  # jac in F0 per metre
-    zeroth = _ratio(f[0] + f[1], f[0] - f[1])
-    s = jac[0] + jac[1]  # (3 v, 2 P, 3 w)
-    d = jac[0] - jac[1]
-    first = jnp.transpose(_ratio(s, d), (1, 0, 2))
-    unit = _force_unit(prob)
-    return NonReciprocity(zeroth, first, unit * f, unit * jac)
+    return nonreciprocity_from_jacobian(f, jac, _force_unit(prob))
 
 
 @eqx.filter_jit
-def stiffness_matrix(particles, beam, method: str = "direct", *, order: int = 1,
-                     rtol: float = 1e-10, atol: float = 1e-12, max_steps: int | None = None,
-                     throw: bool = True) -> Array:
+def stiffness_matrix(particles, beam, solver=None, *, throw: bool = True, method=None, order=None, rtol=None,
+                     atol=None, max_steps=None, restart=None) -> Array:
     """Optical stiffness K = −∂F/∂r of all particles (N/m), by ``jax.jacfwd`` through the solve.
 
+    Args: as :func:`optical_forces`.
     Returns:
         (3N, 3N) real, K[3i + a, 3j + b] = −∂F_{i,a}/∂r_{j,b}; non-symmetric when the
         forces are non-conservative (paper 000 eq. 1, paper 001 eqs. 76–77).
     """
     ps = as_particles(particles)
+    solver = resolve_solver("stiffness_matrix", solver, **_legacy(method, order, rtol, atol, max_steps, restart))
 
     def F(pos):
-        return optical_forces(ps.with_positions(pos), beam, method, order=order, rtol=rtol,
-                              atol=atol, max_steps=max_steps, throw=throw)
+        return optical_forces(ps.with_positions(pos), beam, solver, throw=throw)
 
     n = ps.n
     return -jax.jacfwd(F)(ps.positions).reshape(3 * n, 3 * n)
-

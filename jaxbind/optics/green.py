@@ -53,6 +53,7 @@ from jax import lax
 
 from .._checks import check_shape
 from .._types import Array, ArrayLike, Float, Inexact
+from . import _propagator as P
 
 # Levi-Civita tensor: (n × v)_a = Σ_kb ε_akb n_k v_b, so the cross-product matrix is ε·n.
 _LEVI_CIVITA = jnp.array(
@@ -112,9 +113,8 @@ def _complex_k(k, rdtype, fn: str, name: str = "k"):
 
 
 def _alpha_beta(u):
-    """(α, β) with Ḡ = (α 1 + β n⊗n)/(4π r³)."""
-    ph = jnp.exp(1j * u)
-    return ph * (u * u + 1j * u - 1.0), ph * (3.0 - 3j * u - u * u)
+    """(α, β) with Ḡ = (α 1 + β n⊗n)/(4π r³): u³ f1(u) and u³ f2(u) of the propagator."""
+    return P.evaluate_unscaled(P.F1, u), P.evaluate_unscaled(P.F2, u)
 
 
 def _outer(n):
@@ -218,8 +218,7 @@ def cross_green_tensor(r: Float[ArrayLike, "3"], k) -> Inexact[Array, "3 3"]:
     fn = "cross_green_tensor"
     r, rn, n = _checked_separation(r, "r", fn)
     kc = _complex_k(k, r.dtype, fn)
-    u = kc * rn
-    c = jnp.exp(1j * u) * (u * u + 1j * u) / (4.0 * math.pi * rn**3)
+    c = P.evaluate_unscaled(P.H, kc * rn) / (4.0 * math.pi * rn**3)
     return c * _cross_matrix(n)
 
 
@@ -243,12 +242,9 @@ def green_tensor_derivative(r: Float[ArrayLike, "3"], k) -> Inexact[Array, "3 3 
     r, rn, n = _checked_separation(r, "r", fn)
     kc = _complex_k(k, r.dtype, fn)
     u = kc * rn
-    ph = jnp.exp(1j * u)
-    u2 = u * u
-    u3 = u2 * u
-    a1 = ph * (3.0 - 3j * u - 2.0 * u2 + 1j * u3)
-    b1 = ph * (-15.0 + 15j * u + 6.0 * u2 - 1j * u3)
-    beta = ph * (3.0 - 3j * u - u2)
+    a1 = P.evaluate_unscaled(P.DF1, u)  # u⁴ f1'
+    b1 = P.evaluate_unscaled(P.B1, u)  # u⁴ (f2' − 2 f2/u)
+    beta = P.evaluate_unscaled(P.F2R, u)  # u⁴ f2/u
     eye = jnp.eye(3, dtype=r.dtype)
     nnn = n[:, None, None] * n[None, :, None] * n[None, None, :]
     d_ab_nc = eye[:, :, None] * n[None, None, :]
@@ -279,9 +275,8 @@ def green_scaled(rho_vec: Float[ArrayLike, "3"], kscale=1.0) -> Inexact[Array, "
     rho_vec, rho, n = _checked_separation(rho_vec, "rho_vec", fn)
     s = _complex_k(kscale, rho_vec.dtype, fn, "kscale")
     u = s * rho
-    a, b = _alpha_beta(u)
     eye = jnp.eye(3, dtype=rho_vec.dtype)
-    return (a * eye + b * _outer(n)) / u**3
+    return P.evaluate(P.F1, u) * eye + P.evaluate(P.F2, u) * _outer(n)
 
 
 def cross_green_scaled(rho_vec: Float[ArrayLike, "3"]) -> Inexact[Array, "3 3"]:
@@ -296,8 +291,25 @@ def cross_green_scaled(rho_vec: Float[ArrayLike, "3"]) -> Inexact[Array, "3 3"]:
         (3, 3) complex, dimensionless, antisymmetric.
     """
     rho_vec, rho, n = _checked_separation(rho_vec, "rho_vec", "cross_green_scaled")
-    c = jnp.exp(1j * rho) * (1.0 / rho + 1j / (rho * rho))
-    return c * _cross_matrix(n)
+    return P.evaluate(P.H, rho) * _cross_matrix(n)
+
+
+def dipole_field_scaled(d: Float[ArrayLike, "3"], q) -> Inexact[Array, "3"]:
+    """Scaled field g(d) q of a dipole q̃ at separation d = observer − source (ρ units).
+
+    Paper 001 eq. 57 in scaled units, without the input checks of :func:`green_scaled`: for
+    kernels that mask coincident pairs themselves (d ≠ 0 is the caller's responsibility).
+    Cheap under nested ``jax.jacfwd`` (elementwise sums, no checks).
+
+    Args:
+        d: (3,) real scaled separation, |d| > 0.
+        q: (3,) complex scaled dipole moment.
+    Returns:
+        (3,) complex scaled field.
+    """
+    r = jnp.sqrt(jnp.sum(d * d))
+    nv = d / r
+    return P.evaluate(P.F1, r) * q + P.evaluate(P.F2, r) * nv * jnp.sum(nv * q)
 
 
 # --------------------------------------------------------------------------------------
@@ -342,20 +354,12 @@ def _pair_coefficients(rho, fn: str, name: str, cross: bool):
     d = rho[:, None, :] - rho[partner]
     r2 = jnp.where(off, jnp.sum(d * d, axis=-1), jnp.ones((), rho.dtype))
     r = jnp.sqrt(r2)
-    inv = 1.0 / r
-    inv2 = inv * inv
-    inv3 = inv2 * inv
-    inv5 = inv3 * inv2
+    t = 1.0 / r
     cos, sin = jnp.cos(r), jnp.sin(r)
-    # e^{iρ}(ρ² − 1 + iρ)/ρ³ and e^{iρ}(3 − ρ² − 3iρ)/ρ⁵ (the n⊗n term written with d⊗d)
-    coefs = [
-        (cos * (r2 - 1.0) - sin * r) * inv3,
-        (sin * (r2 - 1.0) + cos * r) * inv3,
-        (cos * (3.0 - r2) + 3.0 * sin * r) * inv5,
-        (sin * (3.0 - r2) - 3.0 * cos * r) * inv5,
-    ]
-    if cross:  # e^{iρ}(1/ρ² + i/ρ³)
-        coefs += [cos * inv2 - sin * inv3, sin * inv2 + cos * inv3]
+    # f1 and f2/ρ² (the n⊗n term written with d⊗d), and h/ρ (n × v written with d × v)
+    coefs = [*P.evaluate_parts(P.F1, cos, sin, t), *P.evaluate_parts(P.F2D, cos, sin, t)]
+    if cross:
+        coefs += [*P.evaluate_parts(P.HD, cos, sin, t)]
     zero = jnp.zeros((), rho.dtype)
     circ = jnp.stack([jnp.where(off, c, zero) for c in coefs], axis=-1)  # (N, half, m)
     # back to the full grid: pair (i, j) sits at [i, s] if s = (j − i) mod N ≤ N/2, else at

@@ -47,9 +47,10 @@ arithmetic and ``sin``/``cos`` poorly inside large fusions (complex ops do not v
 ≈ 0.8 ns for ``jnp.exp``). The kernel therefore carries every complex number as a pair of
 real arrays (:class:`Cx`) and computes e^{iθ} with a Cody–Waite-reduced minimax
 polynomial (:func:`sincos`, ≈ 1.3 ns per point, ≤ 1 ulp on |θ| ≲ 10⁶) with an exact JVP.
-For a pair on a fixed lab axis :func:`pair_forces_axial` uses a constant pair frame (no
-frame construction, and XLA drops the components a sweep does not read): ≈ 2.5× faster.
-Sweeps on CPU should be compiled with :data:`CPU_COMPILER_OPTIONS`.
+CPU-specific speed-ups of this kernel live in :mod:`jaxbind.contrib`: the XLA compile options
+:data:`jaxbind.contrib.CPU_COMPILER_OPTIONS` (sweeps of this kernel on CPU run ≈ 2–3× faster
+with them) and :func:`jaxbind.contrib.pair_forces_axial` (a pair on a fixed lab axis, with a
+constant pair frame, ≈ 2.5× faster in sweeps).
 """
 
 from __future__ import annotations
@@ -66,30 +67,18 @@ from .._types import Array
 from .beams import AbstractBeam
 from ._fastmath import Cx, ccross, cx, sincos
 from ._pair_frame import _incident, _lin, _pair_frame, _static_frame
-from .dipoles import OVERLAP, SINGULAR, STATUS_MESSAGES, SUCCESS
-from .forces import NonReciprocity, _ratio
+from ..results import RESULTS, code
+from . import _propagator as P
+from .forces import NonReciprocity, _ratio, nonreciprocity_from_jacobian
 from .particles import as_particles
 
 __all__ = [
-    "CPU_COMPILER_OPTIONS",
     "PairForces",
     "pair_forces",
-    "pair_forces_axial",
     "pair_forces_scaled",
     "pair_nonreciprocity_factors",
-    "sincos",
 ]
 
-#: Per-executable XLA options for sweeps of this kernel on CPU, e.g.
-#: ``jax.jit(f, compiler_options=CPU_COMPILER_OPTIONS)``. XLA CPU's newer MLIR fusion
-#: emitters outline every shared sub-expression of a large multi-output fusion into a
-#: function that is re-evaluated per use; for the self-consistent pair kernel that costs
-#: ~10⁵ ns per point (measured, jax 0.9.2) against ~10² ns with the classic elemental
-#: emitter selected here. ``xla_cpu_prefer_vector_width=512``: XLA asks LLVM for 256-bit
-#: vectors even on AVX-512 CPUs; this compute-bound kernel runs ≈ 1.5× faster with 512
-#: (Born-1 sweep 37 → 23 ns per distance on the development CPU; other ISAs ignore it;
-#: results unchanged, no fast-math). Compile options of one executable, not global config.
-CPU_COMPILER_OPTIONS = {"xla_cpu_use_fusion_emitters": False, "xla_cpu_prefer_vector_width": 512}
 
 # --------------------------------------------------------------------------------------
 # pair-frame kernel
@@ -108,23 +97,16 @@ class _Props(NamedTuple):
 
 
 def _propagators(rho):
-    """Radial functions of the pair (module docstring) and their ρ-derivatives, at ρ > 0."""
+    """Radial functions of the pair (module docstring) and their ρ-derivatives, at ρ > 0,
+    from the one propagator table (:mod:`jaxbind.optics._propagator`) in real-pair form."""
     s, c = sincos(rho)
-    e = Cx(c, s)
     t = 1.0 / rho
-    t2 = t * t
-    t3 = t2 * t
-    t4 = t2 * t2
-    return _Props(
-        f1=e * Cx(t - t3, t2),
-        h=e * Cx(t, t2),
-        gl=e * Cx(2.0 * t3, -2.0 * t2),
-        df1=e * Cx(3.0 * t4 - 2.0 * t2, t - 3.0 * t3),
-        dh=e * Cx(-2.0 * t2, t - 2.0 * t3),
-        dgl=e * Cx(2.0 * t2 - 6.0 * t4, 6.0 * t3),
-        f2r=e * Cx(3.0 * t4 - t2, -3.0 * t3),
-        hr=e * Cx(t2, t3),
-    )
+
+    def ev(f):
+        return Cx(*P.evaluate_parts(f, c, s, t))
+
+    return _Props(f1=ev(P.F1), h=ev(P.H), gl=ev(P.GL), df1=ev(P.DF1), dh=ev(P.DH),
+                  dgl=ev(P.DGL), f2r=ev(P.F2R), hr=ev(P.HR))
 
 
 class _Modes(NamedTuple):
@@ -236,19 +218,24 @@ class PairForces(eqx.Module):
         F: (2, 3) total forces F_A, F_B (same units).
         nrf0: (3,) zeroth-order non-reciprocity factors NRF⁽⁰⁾_α, α = x, y, z of the lab
             frame (paper 003 eq. 1; 0 where f_A ± f_B both vanish along α).
-        status: int32, 0 success, 1 overlap, 3 singular / non-finite
-            (``jaxbind.optics.dipoles`` status codes).
+        result: :data:`jaxbind.RESULTS` item: ``successful``, ``overlap`` or ``singular``
+            (non-finite); f, F and nrf0 are NaN unless successful.
     """
 
     f: Array
     F: Array
     nrf0: Array
-    status: Array
+    result: RESULTS
+
+    @property
+    def status(self):
+        """int32 code of :attr:`result` (:func:`jaxbind.results.code`)."""
+        return code(self.result)
 
 
 def _kernel(rho_a, rho_b, ae, am, beam, order, contact, throw, axis=None):
     """Scaled pair forces (see :func:`pair_forces_scaled`); with ``axis`` (static) ``rho_b``
-    is the scalar distance L and B sits at ρ_A + L ê_axis (:func:`pair_forces_axial`)."""
+    is the scalar distance L and B sits at ρ_A + L ê_axis (:func:`jaxbind.contrib.pair_forces_axial`)."""
     rdt = rho_a.dtype
     msg = "pair_forces: particles 0 and 1 overlap (centre distance ≤ sum of radii)"
     if axis is None:
@@ -257,7 +244,8 @@ def _kernel(rho_a, rho_b, ae, am, beam, order, contact, throw, axis=None):
         overlap = ~(dist2 > contact * contact) | ~(dist2 > 0)
         if throw:
             d = eqx.error_if(d, overlap, msg)
-        # a harmless separated configuration for overlapping points in sweeps (status says so)
+        # a harmless separated configuration for overlapping points in sweeps (finite
+        # derivatives); the outputs there are NaN with result = overlap
         d = jnp.where(overlap, jnp.array([10.0, 0.0, 0.0], rdt), d)
         d = (d[0], d[1], d[2])
         rho_a = (rho_a[0], rho_a[1], rho_a[2])
@@ -311,11 +299,14 @@ def _kernel(rho_a, rho_b, ae, am, beam, order, contact, throw, axis=None):
     f = jnp.stack([jnp.stack(fA), jnp.stack(fB)])
     F = jnp.stack([jnp.stack(FA), jnp.stack(FB)])
     bad = ~(jnp.all(jnp.isfinite(f)) & jnp.all(jnp.isfinite(F)))
-    status = jnp.where(overlap, OVERLAP, jnp.where(bad, SINGULAR, SUCCESS)).astype(jnp.int32)
-    if throw:
-        f = eqx.error_if(f, status == SINGULAR, STATUS_MESSAGES[SINGULAR].replace(
-            "solve_dipoles", "pair_forces"))
-    return f, F, _ratio(f[0] + f[1], f[0] - f[1]), status
+    result = RESULTS.where(overlap, RESULTS.overlap,
+                           RESULTS.where(bad, RESULTS.singular, RESULTS.successful))
+    ok = result == RESULTS.successful
+    nan = jnp.asarray(jnp.nan, f.dtype)
+    f, F = jnp.where(ok, f, nan), jnp.where(ok, F, nan)
+    if throw:  # after the NaN mask (a check on a discarded value can be folded away)
+        f = eqx.error_if(f, bad & ~overlap, "pair_forces: non-finite forces (singular pair system)")
+    return f, F, _ratio(f[0] + f[1], f[0] - f[1]), result
 
 
 def _check_order(order):
@@ -360,7 +351,7 @@ def pair_forces_scaled(rho_a, rho_b, alpha_e, alpha_m, beam, *, order: int | Non
         contact: scaled sum of the radii k(a_A + a_B); a centre distance ≤ ``contact`` (or
             coincident particles) is an overlap.
         throw: raise on overlap or a singular/non-finite result; ``throw=False`` for sweeps,
-            then read ``status``.
+            then read ``result``.
     Returns:
         :class:`PairForces` in units of 4πε0E0²/k² (E0 = ``beam.reference_amplitude``).
     """
@@ -375,9 +366,9 @@ def pair_forces_scaled(rho_a, rho_b, alpha_e, alpha_m, beam, *, order: int | Non
     am = _scalar_pair("alpha_m", alpha_m, rdt)
     contact = as_float_array(contact, "contact").astype(rdt)
     check_shape("contact", contact, ())
-    f, F, nrf0, status = _kernel(rho_a.astype(rdt), rho_b.astype(rdt), ae, am, beam, order,
+    f, F, nrf0, result = _kernel(rho_a.astype(rdt), rho_b.astype(rdt), ae, am, beam, order,
                                  contact, throw)
-    return PairForces(f, F, nrf0, status)
+    return PairForces(f, F, nrf0, result)
 
 
 def _pair_inputs(particles, beam):
@@ -398,8 +389,7 @@ def _pair_inputs(particles, beam):
 
 
 def _unit(beam, k, rdt):
-    E0 = jnp.asarray(beam.reference_amplitude).astype(rdt)
-    return 4.0 * jnp.pi * C.epsilon0 * E0**2 / k**2
+    return C.force_unit(k, jnp.asarray(beam.reference_amplitude).astype(rdt))
 
 
 def pair_forces(particles, beam, *, order: int | None = None, throw: bool = True) -> PairForces:
@@ -420,48 +410,14 @@ def pair_forces(particles, beam, *, order: int | None = None, throw: bool = True
         throw: raise (``EquinoxRuntimeError``) on overlap (centre distance ≤ a_A + a_B) or a
             singular/non-finite result; sweeps pass ``throw=False`` and read ``status``.
     Returns:
-        :class:`PairForces`: ``f``, ``F`` (2, 3) in newtons, ``nrf0`` (3,), ``status``.
+        :class:`PairForces`: ``f``, ``F`` (2, 3) in newtons, ``nrf0`` (3,), ``result``.
     """
     _check_order(order)
     ps, k, ae, am, contact = _pair_inputs(particles, beam)
     rho = ps.positions * k
-    f, F, nrf0, status = _kernel(rho[0], rho[1], ae, am, beam, order, contact, throw)
+    f, F, nrf0, result = _kernel(rho[0], rho[1], ae, am, beam, order, contact, throw)
     unit = _unit(beam, k, rho.dtype)
-    return PairForces(unit * f, unit * F, nrf0, status)
-
-
-def pair_forces_axial(particles, beam, distance, *, axis: int = 0, order: int | None = None,
-                      throw: bool = True) -> PairForces:
-    """:func:`pair_forces` for a pair on a fixed lab axis: B at r_A + L ê_axis (paper 003's
-    geometry is ``axis=0``, L > 0). Same physics and values (to rounding) as
-    :func:`pair_forces`, but the pair frame is a constant, so nothing is spent building and
-    applying it, and under jit XLA drops every component the caller does not read — in a
-    sweep of f_x over 10⁶ distances ≈ 2.5× faster than :func:`pair_forces` (compile sweeps
-    with :data:`CPU_COMPILER_OPTIONS`; with XLA's default CPU options it is ≈ 10× slower).
-
-    Args:
-        particles: 2 isotropic particles as for :func:`pair_forces`; ``positions[0]`` is r_A,
-            ``positions[1]`` is NOT used (B's position is r_A + ``distance`` ê_axis).
-        beam: incident beam, as for :func:`pair_forces`.
-        distance: scalar centre distance L in metres (> a_A + a_B, else overlap); the only
-            geometric degree of freedom, so d/dL (and d/dr_A) are exact under autodiff.
-            For derivatives transverse to the axis (e.g. NRF⁽¹⁾) use :func:`pair_forces`.
-        axis: 0, 1, 2 for x, y, z (static).
-        order, throw: as :func:`pair_forces`.
-    Returns:
-        :class:`PairForces` (lab frame, newtons), as :func:`pair_forces`.
-    """
-    _check_order(order)
-    if isinstance(axis, bool) or axis not in (0, 1, 2):
-        raise ValueError(f"axis must be 0, 1 or 2 (x, y, z), got {axis!r}")
-    ps, k, ae, am, contact = _pair_inputs(particles, beam)
-    rdt = ps.positions.dtype
-    dist = as_float_array(distance, "distance")
-    check_shape("distance", dist, ())
-    f, F, nrf0, status = _kernel(ps.positions[0] * k, dist.astype(rdt) * k, ae, am, beam, order,
-                                 contact, throw, axis=axis)
-    unit = _unit(beam, k, rdt)
-    return PairForces(unit * f, unit * F, nrf0, status)
+    return PairForces(unit * f, unit * F, nrf0, result)
 
 
 def pair_nonreciprocity_factors(particles, beam, *, order: int | None = None,
@@ -488,9 +444,4 @@ def pair_nonreciprocity_factors(particles, beam, *, order: int | None = None,
         return f, f
 
     jac, f = jax.jacfwd(f_of, has_aux=True)(ps.positions)  # scaled force per metre
-    zeroth = _ratio(f[0] + f[1], f[0] - f[1])
-    s = jac[0] + jac[1]
-    dd = jac[0] - jac[1]
-    first = jnp.transpose(_ratio(s, dd), (1, 0, 2))
-    unit = _unit(beam, k, rdt)
-    return NonReciprocity(zeroth, first, unit * f, unit * jac)
+    return nonreciprocity_from_jacobian(f, jac, _unit(beam, k, rdt))

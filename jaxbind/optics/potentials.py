@@ -50,6 +50,7 @@ import numpy as np
 import optimistix as optx
 
 from .. import constants as C
+from ..results import RESULTS, code
 from .._checks import as_float_array, check_finite, check_positive, check_shape, is_concrete
 from .._types import Array, Float
 from .beams import AbstractBeam, CoherentBeams
@@ -68,16 +69,7 @@ __all__ = [
     "total_potentials",
     "tweezer_pair",
     "potential_minima",
-    "POT_SUCCESS",
-    "POT_OVERLAP",
-    "POT_NONCONSERVATIVE",
-    "POT_BAD_TEMPERATURE",
 ]
-
-POT_SUCCESS = 0
-POT_OVERLAP = 1
-POT_NONCONSERVATIVE = 2
-POT_BAD_TEMPERATURE = 3
 
 
 # --------------------------------------------------------------------------------------
@@ -209,12 +201,18 @@ def _prepare(particles, illumination) -> _Setup:
     rho_s = jnp.where(overlap, spread, rho)
     ae, _ = ps.polarizabilities_scaled(k)
     E = _fields(illumination, rho)
-    unit = 4.0 * jnp.pi * C.epsilon0 * e0**2 / k**3
+    unit = C.force_unit(k, e0) / k  # energy unit 4πε0E0²/k³
     return _Setup(rho_s, jnp.real(ae), E, overlap, k, unit)
 
 
 _OVERLAP_MSG = ("potentials: two particles overlap (centre distance below the sum of the "
                 "radii; the point-dipole model is invalid)")
+
+
+def _nan_unless(values, result):
+    """NaN outputs unless ``result`` is successful (a bad point is never a finite number)."""
+    ok = result == RESULTS.successful
+    return tuple(jnp.where(ok, v, jnp.asarray(jnp.nan, v.dtype)) for v in values)
 
 
 def _guard(out, s: _Setup, throw: bool):
@@ -273,14 +271,20 @@ class BindingPotentials(eqx.Module):
             binding forces only.
         nonconservative: (N,) U_i − Σ_j (U_ij + U_ji)/2; all zero iff the configuration is
             conservative (then every U_i equals V_opt for N = 2).
-        status: int32, 0 success, 1 overlapping particles (values then meaningless).
+        result: :data:`jaxbind.RESULTS` item (``overlap`` for overlapping particles; every
+            value is then NaN).
     """
 
     per_particle: Array
     pairwise: Array
     lamb_shift: Array
     nonconservative: Array
-    status: Array
+    result: RESULTS
+
+    @property
+    def status(self):
+        """int32 code of :attr:`result`."""
+        return code(self.result)
 
     @property
     def is_conservative(self):
@@ -308,11 +312,12 @@ def binding_potentials(particles, illumination, *, throw: bool = True) -> Bindin
         :class:`BindingPotentials` (J).
     """
     s = _prepare(particles, illumination)
-    u = _guard(s.unit * _pair_scaled(s), s, throw)
+    u = s.unit * _pair_scaled(s)
     per = jnp.sum(u, axis=1)
     sym = 0.5 * (u + u.T)
-    status = jnp.where(s.overlap, POT_OVERLAP, POT_SUCCESS).astype(jnp.int32)
-    return BindingPotentials(per, u, 0.5 * jnp.sum(per), per - jnp.sum(sym, axis=1), status)
+    result = RESULTS.where(s.overlap, RESULTS.overlap, RESULTS.successful)
+    out = _nan_unless((per, u, 0.5 * jnp.sum(per), per - jnp.sum(sym, axis=1)), result)
+    return BindingPotentials(*_guard(out, s, throw), result)
 
 
 def joint_binding_potential(particles, illumination, *, rtol: float = 1e-6) -> Float[Array, ""]:
@@ -346,14 +351,20 @@ class TotalPotentials(eqx.Module):
             :func:`binding_potentials`; casimir_i = Σ_{j≠i} U_CP(r_ij), the pair energy seen
             by each sphere, paper 002 eq. 25).
         total: (N,) their sum.
-        status: int32, 0 success, 1 overlap, 3 temperature not finite and positive.
+        result: :data:`jaxbind.RESULTS` item (``overlap``, ``bad_temperature``; every value
+            is then NaN).
     """
 
     trap: Array
     binding: Array
     casimir: Array
     total: Array
-    status: Array
+    result: RESULTS
+
+    @property
+    def status(self):
+        """int32 code of :attr:`result`."""
+        return code(self.result)
 
 
 def total_potentials(
@@ -388,7 +399,7 @@ def total_potentials(
     s = _prepare(ps, illumination)
     trap = s.unit * _trap_scaled(s)
     binding = jnp.sum(s.unit * _pair_scaled(s), axis=1)
-    status = jnp.where(s.overlap, POT_OVERLAP, POT_SUCCESS).astype(jnp.int32)
+    result = RESULTS.where(s.overlap, RESULTS.overlap, RESULTS.successful)
     if casimir:
         n = ps.n
         rdt = ps.positions.dtype
@@ -404,12 +415,12 @@ def total_potentials(
     else:
         cp = jnp.zeros_like(trap)
     bad_t = ~(jnp.isfinite(t) & (t > 0))
-    if throw:
-        trap, binding, cp = _guard((trap, binding, cp), s, True)
-        trap, binding, cp = eqx.error_if((trap, binding, cp), bad_t,
-                                         "total_potentials: temperature must be finite and positive")
-    status = jnp.where(bad_t, POT_BAD_TEMPERATURE, status).astype(jnp.int32)
-    return TotalPotentials(trap, binding, cp, trap + binding + cp, status)
+    result = RESULTS.where(bad_t, RESULTS.bad_temperature, result)
+    out = _nan_unless((trap, binding, cp, trap + binding + cp), result)
+    if throw:  # checks after the NaN mask (a check on a discarded value can be folded away)
+        out = _guard(out, s, True)
+        out = eqx.error_if(out, bad_t, "total_potentials: temperature must be finite and positive")
+    return TotalPotentials(*out, result)
 
 
 # --------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ def pair(kd, phi=0.0, psi=(np.pi / 2, np.pi / 2), beta=0.0, powers=(0.3, 0.3), a
     pos = jnp.array([[0.0, 0.0], [d * np.cos(beta), d * np.sin(beta)]], dtype)
     return TweezerArray(pos, powers=jnp.asarray(powers, dtype), wavelength=jnp.asarray(LAM, dtype),
                         NA=jnp.asarray(NA, dtype), phases=jnp.asarray([phi, 0.0], dtype),
-                        polarization_angles=jnp.asarray(psi, dtype), radius=jnp.asarray(a, dtype),
+                        polarization_angles=jnp.asarray(psi, dtype), radii=jnp.asarray(a, dtype),
                         index=1.45, density=jnp.asarray(2200.0, dtype))
 
 
@@ -34,8 +34,8 @@ def random_array(rng, n, a=50e-9):
     grid = np.stack(np.meshgrid(np.arange(3), np.arange(3)), -1).reshape(-1, 2)[:n]
     pos = (grid * 4.0 + rng.uniform(-1, 1, (n, 2))) * 1e-6
     return TweezerArray(pos, powers=rng.uniform(0.1, 0.4, n), wavelength=LAM,
-                        waist=rng.uniform(0.7e-6, 1.0e-6, n), phases=rng.uniform(0, 2 * np.pi, n),
-                        polarization_angles=rng.uniform(0, np.pi, n), radius=a, index=1.45,
+                        waists=rng.uniform(0.7e-6, 1.0e-6, n), phases=rng.uniform(0, 2 * np.pi, n),
+                        polarization_angles=rng.uniform(0, np.pi, n), radii=a, index=1.45,
                         density=2200.0)
 
 
@@ -214,7 +214,7 @@ def test_float32_matches_float64():
 
 
 def test_bad_input():
-    base = dict(powers=0.3, wavelength=LAM, NA=0.6, radius=50e-9, index=1.45, density=2200.0)
+    base = dict(powers=0.3, wavelength=LAM, NA=0.6, radii=50e-9, index=1.45, density=2200.0)
     ok = [[0, 0], [5e-6, 0]]
     with pytest.raises(ValueError, match="tweezers 0 and 1 overlap"):
         TweezerArray([[0, 0], [0.3e-6, 0]], **base)
@@ -224,8 +224,8 @@ def test_bad_input():
         TweezerArray(ok, **{**base, "powers": [0.3, 0.0]})
     with pytest.raises(ValueError, match="density"):
         TweezerArray(ok, **{**base, "density": -1.0})
-    with pytest.raises(ValueError, match="radius"):
-        TweezerArray(ok, **{**base, "radius": 0.0})
+    with pytest.raises(ValueError, match="radii"):
+        TweezerArray(ok, **{**base, "radii": 0.0})
     with pytest.raises(ValueError, match="polarization_angles"):
         TweezerArray(ok, polarization_angles=[0.0, 0.1, 0.2], **base)
     with pytest.raises(ValueError, match="focal plane"):
@@ -239,3 +239,39 @@ def test_bad_input():
         linearize(arr, axis="xyz")
     with pytest.raises(ValueError, match="exactly 2"):
         two_particle_rates(TweezerArray([[0, 0], [5e-6, 0], [10e-6, 0]], **base))
+
+
+def test_untrapped_particle_is_a_result_code_with_nan():
+    """A particle with Re α < 0 (index < 1 in vacuum: a bubble) is not trapped: with
+    throw=False the linearization carries RESULTS.not_trapped and NaN arrays, both methods."""
+    from jaxbind.results import RESULTS, code
+
+    base = dict(powers=0.2, wavelength=LAM, waists=1e-6, radii=50e-9, density=2200.0)
+
+    def lin(n_index, method, throw=False):
+        arr = TweezerArray([[0.0, 0.0], [5e-6, 0.0]], index=n_index, **base)
+        return linearize(arr, method, throw=throw)
+
+    for method in ("far_field", "exact"):
+        out = eqx.filter_jit(eqx.filter_vmap(lambda n: lin(n, method)))(jnp.array([1.45, 0.7]))
+        np.testing.assert_array_equal(np.asarray(out.status),
+                                      [int(code(RESULTS.successful)), int(code(RESULTS.not_trapped))])
+        assert np.all(np.isfinite(np.asarray(out.omega[0])))
+        assert np.all(np.isnan(np.asarray(out.omega[1]))) and np.all(np.isnan(np.asarray(out.C[1])))
+    with pytest.raises(eqx.EquinoxRuntimeError, match="not trapped"):
+        lin(0.7, "far_field", throw=True)
+
+
+def test_deprecated_singular_keywords():
+    """waist=/radius= still work for one release (DeprecationWarning) and equal waists=/radii=."""
+    base = dict(powers=0.2, wavelength=LAM, index=1.45, density=2200.0)
+    new = TweezerArray([[0.0, 0.0], [5e-6, 0.0]], waists=1e-6, radii=50e-9, **base)
+    with pytest.warns(DeprecationWarning, match="radii"):
+        old = TweezerArray([[0.0, 0.0], [5e-6, 0.0]], waists=1e-6, radius=50e-9, **base)
+    with pytest.warns(DeprecationWarning, match="waists"):
+        old2 = TweezerArray([[0.0, 0.0], [5e-6, 0.0]], waist=1e-6, radii=50e-9, **base)
+    for o in (old, old2):
+        np.testing.assert_array_equal(np.asarray(o.radii), np.asarray(new.radii))
+        np.testing.assert_array_equal(np.asarray(o.waists), np.asarray(new.waists))
+    with pytest.raises(TypeError, match="not both"):
+        TweezerArray([[0.0, 0.0], [5e-6, 0.0]], waists=1e-6, waist=1e-6, radii=50e-9, **base)

@@ -24,9 +24,9 @@ def make(phases, dtype=jnp.float64):
     pos = np.array([[0.0, 0.0], [1.3, 0.2], [0.4, 1.5], [1.9, 1.7]]) * 1e-6
     return TweezerArray(jnp.asarray(pos, dtype), powers=jnp.asarray([0.3, 0.2, 0.25, 0.35], dtype),
                         wavelength=jnp.asarray(LAM, dtype),
-                        waist=jnp.asarray([0.7e-6, 0.8e-6, 0.75e-6, 0.72e-6], dtype),
+                        waists=jnp.asarray([0.7e-6, 0.8e-6, 0.75e-6, 0.72e-6], dtype),
                         phases=phases, polarization_angles=jnp.asarray([0.3, 1.2, 2.0, 0.8], dtype),
-                        radius=jnp.asarray([60e-9, 80e-9, 70e-9, 90e-9], dtype), index=1.45 + 0.01j,
+                        radii=jnp.asarray([60e-9, 80e-9, 70e-9, 90e-9], dtype), index=1.45 + 0.01j,
                         density=jnp.asarray(2200.0, dtype))
 
 

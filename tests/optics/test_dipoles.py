@@ -9,13 +9,13 @@ import pytest
 from helpers import check_jvp
 from jaxbind import constants as C
 from jaxbind.optics.beams import CoherentBeams, PlaneWave
-from jaxbind.optics.dipoles import (
-    NOT_CONVERGED,
-    OVERLAP,
-    SINGULAR,
-    SUCCESS,
-    solve_dipoles,
-)
+from jaxbind.optics.dipoles import solve_dipoles
+from jaxbind.results import RESULTS, code
+from jaxbind.solvers import GMRES, Born, Direct
+
+SUCCESS, OVERLAP, NOT_CONVERGED, SINGULAR = (
+    int(code(r)) for r in (RESULTS.successful, RESULTS.overlap, RESULTS.max_steps_reached,
+                           RESULTS.singular))
 from jaxbind.optics.green import cross_green_tensor, green_tensor
 from jaxbind.optics.particles import Particle, Particles
 
@@ -92,7 +92,7 @@ def _numpy_dense_solution(ps, beam):
 def test_direct_matches_numpy_si_assembly(rng, magnetic, tensor):
     ps = _random_particles(rng, 5, magnetic, tensor)
     beam = _beam(direction=(0.3, 0.2, 1.0), polarization=(1.0, 0.0, -0.3))
-    sol = solve_dipoles(ps, beam, "direct")
+    sol = solve_dipoles(ps, beam, Direct())
     p_ref, m_ref = _numpy_dense_solution(ps, beam)
     assert int(sol.status) == SUCCESS
     assert float(sol.residual) < 1e-12
@@ -138,8 +138,8 @@ def test_pair_matches_paper003_eq4():
 def test_gmres_matches_direct(rng):
     ps = _random_particles(rng, 12, magnetic=True)
     beam = _beam()
-    d = solve_dipoles(ps, beam, "direct")
-    g = solve_dipoles(ps, beam, "gmres", rtol=1e-11, atol=1e-14)
+    d = solve_dipoles(ps, beam, Direct())
+    g = solve_dipoles(ps, beam, GMRES(rtol=1e-11, atol=1e-14))
     assert int(g.status) == SUCCESS
     np.testing.assert_allclose(g.p, d.p, rtol=1e-8, atol=1e-9 * np.abs(d.p).max())
     np.testing.assert_allclose(g.m, d.m, rtol=1e-8, atol=1e-9 * np.abs(d.m).max())
@@ -147,22 +147,22 @@ def test_gmres_matches_direct(rng):
 
 def test_gmres_nonconvergence_is_a_status(rng):
     ps = _random_particles(rng, 8)
-    sol = solve_dipoles(ps, _beam(), "gmres", max_steps=1, restart=2, throw=False)
+    sol = solve_dipoles(ps, _beam(), GMRES(max_steps=1, restart=2), throw=False)
     assert int(sol.status) == NOT_CONVERGED
     with pytest.raises(eqx.EquinoxRuntimeError, match="did not converge"):
-        solve_dipoles(ps, _beam(), "gmres", max_steps=1, restart=2)
+        solve_dipoles(ps, _beam(), GMRES(max_steps=1, restart=2))
 
 
 def test_born_series_converges_to_exact(rng):
     ps = _random_particles(rng, 6, magnetic=True)
     beam = _beam()
     exact = solve_dipoles(ps, beam).p
-    errs = [float(jnp.max(jnp.abs(solve_dipoles(ps, beam, "born", order=n).p - exact)))
+    errs = [float(jnp.max(jnp.abs(solve_dipoles(ps, beam, Born(order=n)).p - exact)))
             for n in (0, 1, 2, 4, 8)]
     assert all(b < a for a, b in zip(errs, errs[1:]))
     assert errs[-1] < 1e-3 * errs[0]
     # order 0: isolated particles, p̃ = α̃ Ẽ_inc
-    b0 = solve_dipoles(ps, beam, "born", order=0)
+    b0 = solve_dipoles(ps, beam, Born(order=0))
     E = jax.vmap(beam.fields_scaled)(ps.positions * K)[0]
     at = ps.polarizabilities_scaled(K)[0]
     np.testing.assert_allclose(b0.p, at[:, None] * E, rtol=1e-12)
@@ -188,7 +188,8 @@ def test_overlap_error_names_pair_and_sweep_status():
     ps = Particles(pos, 40e-9, alpha_e=ae)
     with pytest.raises(eqx.EquinoxRuntimeError, match="particles 1 and 2 overlap"):
         solve_dipoles(ps, _beam())
-    # coincident particles in a sweep: a status, finite numbers, no exception
+    # coincident particles in a sweep: a result code and NaN moments (never finite numbers
+    # computed for a substituted configuration), no exception
     def run(x):
         q = ps.with_positions(jnp.asarray(pos).at[2, 0].set(x))
         s = solve_dipoles(q, _beam(), throw=False)
@@ -196,7 +197,11 @@ def test_overlap_error_names_pair_and_sweep_status():
 
     status, p = jax.jit(jax.vmap(run))(jnp.array([1.0e-6, 1.05e-6, 2e-6]))
     np.testing.assert_array_equal(status, [OVERLAP, OVERLAP, SUCCESS])
-    assert np.all(np.isfinite(np.asarray(p)))
+    p = np.asarray(p)
+    assert np.all(np.isnan(p[:2])) and np.all(np.isfinite(p[2]))
+    # gradients of a sweep through an overlapping point stay finite at the good points
+    g = jax.vmap(jax.grad(lambda x: jnp.sum(jnp.abs(run(x)[1]) ** 2)))(jnp.array([1.05e-6, 2e-6]))
+    assert np.isfinite(np.asarray(g)[1])
 
 
 def test_bad_input_errors():
@@ -210,10 +215,39 @@ def test_bad_input_errors():
         Particle(np.zeros(3), -1e-8, alpha_e=1.0)
     with pytest.raises(ValueError, match="exactly one of alpha_e and index"):
         Particle(np.zeros(3), 1e-8)
-    with pytest.raises(ValueError, match="method"):
-        solve_dipoles(Particles(np.zeros((1, 3)), 1e-8, alpha_e=[1e-32]), _beam(), "lu")
+    one = Particles(np.zeros((1, 3)), 1e-8, alpha_e=[1e-32])
+    with pytest.raises(ValueError, match="solver"):
+        solve_dipoles(one, _beam(), "lu")
     with pytest.raises(ValueError, match="order"):
-        solve_dipoles(Particles(np.zeros((1, 3)), 1e-8, alpha_e=[1e-32]), _beam(), "born", order=-1)
+        solve_dipoles(one, _beam(), Born(order=-1))
+    with pytest.raises(TypeError, match="solver"):
+        solve_dipoles(one, _beam(), 3)
+    with pytest.raises(TypeError, match="settings of the solver object"):
+        solve_dipoles(one, _beam(), GMRES(), rtol=1e-3)
+
+
+def test_deprecated_string_solvers_warn_and_match_objects():
+    rng = np.random.default_rng(7)
+    ps = _random_particles(rng, 3, magnetic=True)
+    beam = _beam()
+    for old, kw, new in (("direct", {}, Direct()), ("born", {"order": 2}, Born(order=2)),
+                         ("gmres", {"rtol": 1e-12, "atol": 1e-14}, GMRES(rtol=1e-12, atol=1e-14))):
+        with pytest.warns(DeprecationWarning, match="solver="):
+            a = solve_dipoles(ps, beam, old, **kw)
+        b = solve_dipoles(ps, beam, new)
+        np.testing.assert_allclose(np.asarray(a.p), np.asarray(b.p), rtol=1e-12, atol=1e-14)
+
+
+def test_lineax_solvers_are_accepted():
+    import lineax as lx
+
+    rng = np.random.default_rng(8)
+    ps = _random_particles(rng, 3, magnetic=True)
+    ref = solve_dipoles(ps, _beam()).p
+    for solver in (lx.LU(), lx.GMRES(rtol=1e-12, atol=1e-14, max_steps=200)):
+        got = solve_dipoles(ps, _beam(), solver)
+        assert int(got.status) == SUCCESS
+        np.testing.assert_allclose(np.asarray(got.p), np.asarray(ref), rtol=1e-9, atol=1e-12)
 
 
 def test_particle_stacking_and_mass():
@@ -249,7 +283,7 @@ def test_implicit_gradients_and_transforms(rng):
     x0 = float(ps.positions[1, 0])
     check_jvp(lambda s: p_of(x0 + s * 1e-7), jnp.array(0.0), eps=1e-4, rtol=1e-6, atol=1e-10)
 
-    _check_wavelength_gradient(ps, "direct")
+    _check_wavelength_gradient(ps, Direct())
     xs = jnp.linspace(x0, x0 + 0.1 * LAM, 3)
     batched = jax.jit(jax.vmap(p_of))(xs)
     np.testing.assert_allclose(batched[2], p_of(xs[2]), rtol=1e-10)
@@ -258,7 +292,7 @@ def test_implicit_gradients_and_transforms(rng):
 def _check_wavelength_gradient(ps, method):
     def loss(lam):
         b = PlaneWave(lam, I0, direction=(0.0, 0.0, 1.0))
-        return jnp.sum(jnp.abs(solve_dipoles(ps, b, method, rtol=1e-12, atol=1e-14).p) ** 2)
+        return jnp.sum(jnp.abs(solve_dipoles(ps, b, method).p) ** 2)
 
     g = jax.grad(loss)(LAM)
     fd = (loss(LAM * (1 + 1e-6)) - loss(LAM * (1 - 1e-6))) / (2e-6 * LAM)
@@ -268,7 +302,7 @@ def _check_wavelength_gradient(ps, method):
 @pytest.mark.slow
 def test_gmres_implicit_gradient(rng):
     """Reverse mode through the matrix-free GMRES solve (lineax implicit differentiation)."""
-    _check_wavelength_gradient(_random_particles(rng, 3, magnetic=True), "gmres")
+    _check_wavelength_gradient(_random_particles(rng, 3, magnetic=True), GMRES(rtol=1e-12, atol=1e-14))
 
 
 def test_float32_matches_float64(rng):

@@ -14,9 +14,8 @@ from jaxbind.optics.beams import CoherentBeams, PlaneWave, Tweezer
 from jaxbind.optics.casimir import casimir_polder_energy
 from jaxbind.optics.forces import interparticle_forces
 from jaxbind.optics.particles import Particles
+from jaxbind.solvers import Born
 from jaxbind.optics.potentials import (
-    POT_OVERLAP,
-    POT_SUCCESS,
     FlatTweezers,
     binding_potentials,
     joint_binding_potential,
@@ -25,6 +24,9 @@ from jaxbind.optics.potentials import (
     trap_potential,
     tweezer_pair,
 )
+from jaxbind.results import RESULTS, code
+
+POT_SUCCESS, POT_OVERLAP = int(code(RESULTS.successful)), int(code(RESULTS.overlap))
 
 LAM = 1064e-9
 K = 2 * math.pi / LAM
@@ -175,7 +177,7 @@ def test_gradient_equals_born1_interparticle_force(dphi):
                                        phases=jnp.array([dphi, 0.0]),
                                        polarization_angles=math.pi / 2)
     f = jax.jit(jax.vmap(lambda s: interparticle_forces(Particles(pos, R, alpha_e=s * ALPHA),
-                                                        beam, method="born", order=1)))
+                                                        beam, Born(1))))
     fb = f(jnp.array([1.0, 2.0]))
     # Born order 1 gives F(α) = α² F2 + α³ F3 exactly; F2 = 2F(α) − F(2α)/4 is the O(α²) part.
     f2 = 2 * fb[0] - fb[1] / 4
@@ -191,7 +193,7 @@ def test_gradient_equals_born1_interparticle_force(dphi):
         pos0 = pos.at[:, 2].set(0.0)
         g = jax.grad(lambda p: binding_potentials(Particles(p, R, alpha_e=ALPHA), beam).lamb_shift)
         f0 = jax.vmap(lambda s: interparticle_forces(Particles(pos0, R, alpha_e=s * ALPHA), beam,
-                                                     method="born", order=1))(jnp.array([1.0, 2.0]))
+                                                     Born(1)))(jnp.array([1.0, 2.0]))
         f20 = 2 * f0[0] - f0[1] / 4
         np.testing.assert_allclose(np.asarray(-g(pos0))[:, :2], np.asarray(f20)[:, :2],
                                    rtol=1e-9, atol=1e-9 * float(jnp.max(jnp.abs(f20))))
