@@ -1,12 +1,13 @@
 """The documentation stays in step with the code (cheap: no mkdocs needed).
 
-* every paper citation in ``jaxbind/`` ("paper 003 eq. 4", "paper 001 eqs. 82–87",
-  "paper 000 Fig. 3b", "paper 002 eq. (C1)", …) has a row in the equation index of
-  docs/references.md;
+* every paper citation in ``jaxbind/`` — and in the tests, benchmarks, notebooks, examples
+  and README — ("paper 003 eq. 4", "paper 001 eqs. 82–87", "paper 000 Fig. 3b",
+  "paper 002 eq. (C1)", …) has a row in the equation index of docs/references.md;
 * the citation parser of docs/citations.py reads the forms the code uses;
 * nothing in the package, tests, benchmarks, notebooks or README points outside the
   repository;
-* every module named by an API page exists.
+* every module named by an API page exists, and every function named in the "where each
+  formula lives" tables of docs/architecture.md exists in the module the table names.
 """
 
 from __future__ import annotations
@@ -53,10 +54,11 @@ def test_citation_parser(text, keys):
     assert set(_citations().citations_in_text(text)) == keys
 
 
-def test_every_code_citation_is_in_the_equation_index():
+@pytest.mark.parametrize("paths", [("jaxbind",), None], ids=["package", "everything"])
+def test_every_citation_is_in_the_equation_index(paths):
     c = _citations()
-    found = c.citations(("jaxbind",))
-    assert len(found) > 100  # the parser sees the package's citations
+    found = c.citations(paths or c.SOURCES)
+    assert len(found) > 100  # the parser sees the citations
     missing = {k: v for k, v in found.items() if k not in c.index_keys()}
     assert not missing, (
         "paper citations without a row in docs/references.md (run `python docs/citations.py "
@@ -93,3 +95,22 @@ def test_api_pages_name_existing_modules():
     assert names
     for name in names:
         importlib.import_module(name)
+
+
+def test_architecture_tables_name_existing_functions():
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    checked, missing = 0, []
+    for line in text.splitlines():
+        cells = [x.strip() for x in line.strip().strip("|").split("|")]
+        if not line.startswith("| ") or len(cells) != 3:
+            continue
+        modules = re.findall(r"`((?:optics|mechanics|quantum|workflows)\.\w+)`", cells[1])
+        if not modules:
+            continue
+        mods = [importlib.import_module(f"jaxbind.{m}") for m in modules]
+        for name in re.findall(r"`(\w+)`", cells[2]):
+            checked += 1
+            if not any(hasattr(m, name) for m in mods):
+                missing.append(f"{'/'.join(modules)}: {name}")
+    assert checked > 100
+    assert not missing, f"docs/architecture.md names functions that do not exist: {missing}"
