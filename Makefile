@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-test
 
-.PHONY: demo test test-all bench notebooks venv clean
+.PHONY: demo test test-all bench notebooks docs venv clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -13,6 +13,12 @@ $(VENV)/bin/python:
 $(STAMP): pyproject.toml | $(VENV)/bin/python
 	$(PY) -m pip install --quiet -e ".[test,bench,distributed]"
 	touch $(STAMP)
+
+DOCSTAMP := $(VENV)/.installed-docs
+
+$(DOCSTAMP): pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install --quiet -e ".[docs]"
+	touch $(DOCSTAMP)
 
 venv: $(STAMP)
 
@@ -31,5 +37,9 @@ bench: $(STAMP)
 notebooks: $(STAMP)
 	$(PY) notebooks/execute.py
 
+# The documentation site (docs/ + API pages from the docstrings) into site/; warnings are errors.
+docs: $(DOCSTAMP)
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
 clean:
-	rm -rf $(VENV) jaxbind-out .pytest_cache
+	rm -rf $(VENV) jaxbind-out .pytest_cache site

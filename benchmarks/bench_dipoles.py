@@ -236,7 +236,7 @@ def bench_pair(n_dist, repeats, chunk=4096, general=True):
             return pair_forces(Particles(pos, a, alpha_e=ae, alpha_m=am), beam, order=order,
                                throw=False).f[:, 0]
 
-        # vmap in cache-sized chunks (DESIGN.md "Scale-out")
+        # vmap in cache-sized chunks (docs/architecture.md, "Scale-out")
         sweep = lambda one: (lambda x: jax.lax.map(one, x, batch_size=chunk))  # noqa: E731
         variants = [("pair_forces_axial (pair on the x axis)", axial_one, CPU_COMPILER_OPTIONS),
                     ("pair_forces (any geometry)", pair_one, CPU_COMPILER_OPTIONS),

@@ -155,7 +155,7 @@ def bench_batch(B, n_scipy, n_qutip, rows, rounds=4):
             # blocks itself
             fs[method] = jax.jit(jax.vmap(one))
         else:
-            # chunks of ≤ 20000 (lax.map over vmapped chunks, DESIGN.md "Scale-out")
+            # chunks of ≤ 20000 (lax.map over vmapped chunks, docs/architecture.md, "Scale-out")
             fs[method] = jax.jit(lambda P, one=one: jax.lax.map(one, P, batch_size=min(B, 20_000)))
         jax.block_until_ready(fs[method](Pj))
     t_sign = best(lambda: fs["sign"](Pj), 2)

@@ -1,6 +1,6 @@
 """jaxbind: differentiable, GPU-ready optical binding and levitated quantum optomechanics.
 
-This file only re-exports the public API (DESIGN.md "Public API shape").
+This file only re-exports the public API (docs/architecture.md, "Public API").
 """
 
 from importlib.metadata import PackageNotFoundError, version as _version

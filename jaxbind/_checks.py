@@ -1,4 +1,4 @@
-"""Input validation shared by all modules (DESIGN.md "Errors").
+"""Input validation shared by all modules (docs/architecture.md, "Errors and result codes").
 
 Two kinds of checks:
 

@@ -1,7 +1,7 @@
 """SI constants (CODATA 2018, exact where SI defines them) and the internal scaling.
 
 Every kernel in jaxbind computes in dimensionless variables and converts back at the API
-boundary (DESIGN.md "Units"). Raw SI products underflow or overflow in float32 (a silica
+boundary (docs/conventions.md, "Units"). Raw SI products underflow or overflow in float32 (a silica
 nanosphere has α ≈ 1e-32 C·m²/V, so α² ≈ 1e-64), while the scaled variables below are all of
 order one for the physics jaxbind targets, so float32 agrees with float64 to ~1e-5 relative.
 

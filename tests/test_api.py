@@ -1,4 +1,4 @@
-"""The public API of DESIGN.md ("Public API shape") is re-exported at top level."""
+"""The public API of docs/architecture.md ("Public API") is re-exported at top level."""
 
 import jaxbind as jb
 

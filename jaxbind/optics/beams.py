@@ -1,6 +1,6 @@
 """Incident laser beams: plane waves, paraxial Gaussian tweezers and coherent sums of them.
 
-Conventions (DESIGN.md): SI at the API, time dependence e^{−iωt} (so a wave travelling
+Conventions (docs/conventions.md): SI at the API, time dependence e^{−iωt} (so a wave travelling
 along +z is e^{+ikz} and the Gouy phase of a focused beam *lags*, −arctan(z/z_R)).
 Every beam is an ``eqx.Module`` with
 

@@ -1,4 +1,4 @@
-"""Gaussian-moment dynamics of linear quantum systems (papers 000, 001; DESIGN.md conventions).
+"""Gaussian-moment dynamics of linear quantum systems (papers 000, 001; docs/conventions.md).
 
 Quadratures x = (z1, p1, z2, p2, …, x_c, p_c, …) with [z, p] = i (ħ = 1), covariance
 V = ½⟨{Δx, Δxᵀ}⟩ (vacuum V = 1/2), and
@@ -89,7 +89,7 @@ def _check_real(name, x):
 
 
 class LinearSystem(eqx.Module):
-    """Linear quantum system d⟨x⟩/dt = A⟨x⟩ + b, dV/dt = AV + VAᵀ + D (DESIGN.md).
+    """Linear quantum system d⟨x⟩/dt = A⟨x⟩ + b, dV/dt = AV + VAᵀ + D (docs/conventions.md).
 
     Attributes:
         A: (n, n) drift matrix, n = 2M quadratures (z1, p1, …), in units of the
@@ -514,7 +514,7 @@ class SteadyState(eqx.Module):
 def steady_state(
     system: LinearSystem, *, method: str = "auto", throw: bool = False
 ) -> SteadyState:
-    """Steady state: A V + V Aᵀ + D = 0 and ⟨x⟩ = −A⁻¹ b (DESIGN.md conventions).
+    """Steady state: A V + V Aᵀ + D = 0 and ⟨x⟩ = −A⁻¹ b (docs/conventions.md).
 
     Solved without eigendecomposition (accurate at exceptional points; GPU-capable) by
     :func:`jaxbind.quantum.lyapunov.solve_lyapunov`; gradients are implicit (adjoint

@@ -1,4 +1,4 @@
-"""Continuous Lyapunov equations A X + X Aᵀ + D = 0 (DESIGN.md "Gaussian-moment conventions").
+"""Continuous Lyapunov equations A X + X Aᵀ + D = 0 (docs/conventions.md, "Gaussian moments").
 
 The steady-state covariance of a linear quantum system (paper 001 eqs. 80–81; paper 000
 eq. 10) solves the continuous Lyapunov equation. Two solvers, both GPU-capable, batchable
@@ -314,7 +314,7 @@ def solve_lyapunov(
 ) -> tuple[Float[Array, "n n"], Bool[Array, ""]]:
     """Solve A X + X Aᵀ + D = 0 for X; differentiable by implicit differentiation.
 
-    Steady-state covariance equation of DESIGN.md "Gaussian-moment conventions"
+    Steady-state covariance equation of docs/conventions.md ("Gaussian moments")
     (dV/dt = A V + V Aᵀ + D = 0). Note the sign: SciPy's
     ``solve_continuous_lyapunov(A, Q)`` solves A X + X Aᵀ = Q, i.e. Q = −D.
 

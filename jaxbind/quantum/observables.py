@@ -1,4 +1,4 @@
-"""Observables of Gaussian states and linear systems (papers 000, 001; DESIGN.md conventions).
+"""Observables of Gaussian states and linear systems (papers 000, 001; docs/conventions.md).
 
 Covariances V = ½⟨{Δx, Δxᵀ}⟩ in quadratures (z1, p1, z2, p2, …), vacuum V = 1/2, mode
 operators a_j = (z_j + i p_j)/√2. All functions take one state (no batch axes; use vmap).

@@ -1,4 +1,4 @@
-"""Gradient-based design with optax: one compiled program per run (DESIGN.md "workflows").
+"""Gradient-based design with optax: one compiled program per run (docs/architecture.md, "Workflows").
 
 :func:`optimize` minimises a scalar ``loss(params)`` (or ``loss(params, args)``) over the
 trainable leaves of an arbitrary pytree / ``eqx.Module`` of parameters:

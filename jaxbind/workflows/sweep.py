@@ -1,4 +1,4 @@
-"""Large parameter sweeps: chunked, sharded, distributed, checkpointed (DESIGN.md "Scale-out").
+"""Large parameter sweeps: chunked, sharded, distributed, checkpointed (docs/architecture.md, "Scale-out").
 
 ``sweep(fn, grid)`` evaluates a pure JAX function of one parameter point on every point of a
 grid (:mod:`jaxbind.workflows.grid`) and returns an :class:`xarray.Dataset` whose coordinates
