@@ -48,6 +48,7 @@ class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
     bad_temperature = "the temperature must be positive and finite"
     kernel_error = "the kernel raised when this point was evaluated alone"
     not_computed = "not computed yet (unfinished sweep store)"
+    kernel_status = "the kernel reported a failure in its own integer `status` output (see kernel_status)"
 
 
 def code(result) -> jnp.ndarray:
