@@ -386,9 +386,9 @@ class _Evaluator:
                     mid = (lo + hi) // 2
                     todo += [(mid, hi), (lo, mid)]
                 continue
-            st[lo:hi] = s[: hi - lo]
+            st[lo:hi] = s[lo:hi]  # position i holds point i inside the range
             for o, x in zip(outs, v):
-                o[lo:hi] = x[: hi - lo]
+                o[lo:hi] = x[lo:hi]
         return _fill_bad(outs, st, fill, self.traced.keep), st, first_error
 
     def run(self, vals, n_valid):

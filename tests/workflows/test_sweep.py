@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 from jaxbind.workflows.grid import Grid
-from jaxbind.workflows.store import ERROR, NONFINITE, OK, PENDING, SweepStoreError, ZarrSink
+from jaxbind.results import RESULTS, code, code_table, message
+from jaxbind.workflows.store import (ERROR, KERNEL_STATUS, NONFINITE, OK, PENDING, SweepStoreError,
+                                     ZarrSink)
 from jaxbind.workflows.sweep import sweep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -54,7 +56,8 @@ def oscillator(w, nbar):
 
     h = jnp.reshape(w, (1, 1)).astype(jnp.result_type(w, 1j))
     ss = steady_state(add_thermal_bath(LinearSystem.from_modes(h), 0, 0.1, nbar))
-    return {"n": occupations(ss.cov)[0], "status": ss.status}
+    res = getattr(ss, "result", None)
+    return {"n": occupations(ss.cov)[0], **({"status": ss.status} if res is None else {"result": res})}
 
 
 def _xy():
@@ -80,20 +83,53 @@ def test_cartesian_values_coords_complex_and_status():
     assert stats["n_chunks"] == 7 and stats["chunks_computed"] == 7
 
 
-def test_nonfinite_point_gets_status_and_fill_not_nan():
-    ds = sweep(wave, {"x": [0.1, 0.2], "y": [0.0, 1.0]}, progress=False, fill_value=0.0)
+def test_status_codes_are_the_results_table():
+    assert (OK, NONFINITE, ERROR, PENDING, KERNEL_STATUS) == tuple(int(code(r)) for r in (
+        RESULTS.successful, RESULTS.nonfinite, RESULTS.kernel_error, RESULTS.not_computed,
+        RESULTS.kernel_status))
+
+
+def test_nonfinite_point_gets_status_and_nan_in_every_output():
+    """A bad point reads NaN (NaN+NaNj for complex) in every output, also the finite ones;
+    the code table travels with the Dataset."""
+    ds = sweep(wave, {"x": [0.1, 0.2], "y": [0.0, 1.0]}, progress=False)
     np.testing.assert_array_equal(ds.status.values, [[NONFINITE, OK], [NONFINITE, OK]])
     for v in ("a", "c", "s"):
-        assert np.all(np.isfinite(ds[v].values))
-        assert np.all(ds[v].values[:, 0] == 0)
+        assert np.all(np.isnan(ds[v].values[:, 0]))
+        assert np.all(np.isfinite(ds[v].values[:, 1]))
+    assert np.all(np.isnan(ds.c.values[:, 0].imag))
     np.testing.assert_allclose(ds.a.values[:, 1], np.sin([0.1, 0.2]), rtol=1e-14)
+    table = json.loads(ds.attrs["result_codes"])
+    assert table == {str(k): (m or "successful") for k, m in code_table().items()}
+    assert table[str(NONFINITE)] == message(NONFINITE)
+    # an explicit fill_value is still honoured
+    z = sweep(wave, {"x": [0.1, 0.2], "y": [0.0, 1.0]}, progress=False, fill_value=0.0)
+    assert np.all(z.a.values[:, 0] == 0)
 
 
-def test_kernel_status_leaf_is_passed_through():
-    ds = sweep(with_status, {"x": [-1.0, 4.0, -2.0, 9.0]}, progress=False, fill_value=-5.0)
-    np.testing.assert_array_equal(ds.status.values, [7, OK, 7, OK])
-    np.testing.assert_array_equal(ds.v.values, [-5.0, 2.0, -5.0, 3.0])
-    assert "status" in ds.data_vars and set(ds.data_vars) == {"v", "status"}
+def with_result(x):
+    """A kernel returning a RESULTS item (NaN output at its bad points, as jaxbind kernels)."""
+    bad = x < 0
+    return {"v": jnp.where(bad, jnp.nan, jnp.sqrt(jnp.abs(x))), "n": jnp.where(bad, 0, 1).astype(jnp.int32),
+            "result": RESULTS.where(bad, RESULTS.unstable, RESULTS.successful)}
+
+
+def test_result_leaf_is_the_status_and_integer_outputs_get_the_sentinel():
+    ds = sweep(with_result, {"x": [-1.0, 4.0, -2.0, 9.0]}, chunk_size=2, progress=False)
+    u = int(code(RESULTS.unstable))
+    np.testing.assert_array_equal(ds.status.values, [u, OK, u, OK])
+    np.testing.assert_array_equal(ds.v.values, [np.nan, 2.0, np.nan, 3.0])
+    np.testing.assert_array_equal(ds.n.values, [np.iinfo(np.int32).min, 1, np.iinfo(np.int32).min, 1])
+    assert set(ds.data_vars) == {"v", "n", "status"}
+    assert json.loads(ds.attrs["sweep_stats"])["chunks_fallback"] == 0
+
+
+def test_legacy_status_leaf_maps_to_kernel_status_and_keeps_the_raw_code():
+    ds = sweep(with_status, {"x": [-1.0, 4.0, -2.0, 9.0]}, progress=False)
+    np.testing.assert_array_equal(ds.status.values, [KERNEL_STATUS, OK, KERNEL_STATUS, OK])
+    np.testing.assert_array_equal(ds.kernel_status.values, [7, 0, 7, 0])
+    np.testing.assert_array_equal(ds.v.values, [np.nan, 2.0, np.nan, 3.0])
+    assert set(ds.data_vars) == {"v", "kernel_status", "status"}
 
 
 def test_error_if_in_one_point_isolated_and_rest_exact():
@@ -101,7 +137,7 @@ def test_error_if_in_one_point_isolated_and_rest_exact():
     ds = sweep(raising, {"x": xs}, chunk_size=4, progress=False)
     expect = np.where(xs == 2.0, ERROR, OK)
     np.testing.assert_array_equal(ds.status.values, expect)
-    np.testing.assert_array_equal(ds.y.values, np.where(xs == 2.0, 0.0, 3.0 * xs))
+    np.testing.assert_array_equal(ds.y.values, np.where(xs == 2.0, np.nan, 3.0 * xs))
     stats = json.loads(ds.attrs["sweep_stats"])
     assert stats["chunks_fallback"] == 1 and "x must not be 2" in stats["errors"][0]
 
@@ -346,8 +382,8 @@ def test_sharded_over_4_cpu_devices_float32(tmp_path):
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert r["same"] and r["dtype"] == "float32" and len(r["devices"]) == 4
     assert r["err"] < 1e-6  # float32 vs the float64 closed form
-    assert r["status"] == [0, 0, -2] + [0] * 7
-    np.testing.assert_allclose(r["y"], [0, 3, 0, 9, 12, 15, 18, 21, 24, 27], rtol=1e-6)
+    assert r["status"] == [0, 0, ERROR] + [0] * 7
+    np.testing.assert_allclose(r["y"], [0, 3, np.nan, 9, 12, 15, 18, 21, 24, 27], rtol=1e-6)
     assert r["osc_status"] == 0 and r["osc_dtype"] == "float32" and r["osc_err"] < 1e-5
 
 
