@@ -16,8 +16,21 @@
    The machine is shared: wall times are noisy (CPU times less so).
 2. Dask LocalCluster (2 worker processes) vs local execution of the same sweep (default 10^6
    points): correctness and overhead, not speed-up (2 CPU cores shared here).
+3. The singular-point cliff (issue 20): a 100 001-point Green-tensor scan over kr ∈ [0, 20]
+   whose first point (kr = 0) is singular, float64. Rows: the same scan without the singular
+   point (reference); the registry kernel that raises (``eqx.error_if``) — today's bisection
+   fallback, and the former point-by-point fallback of the chunk holding kr = 0 (emulated:
+   one call of the compiled single-point function per point, as the code before this change
+   did); and the kernel returning a ``result`` leaf (per-point status inside the compiled
+   chunk: no fallback at all).
+
+   Measured (2-core shared CPU, jax 0.9.2, float64, 4 chunks of 27 594 points):
+   reference 0.089 s; raising kernel with bisection 0.174 s (2.0×); the former
+   point-by-point fallback 5.95 s (67×; the issue measured 20.7 s with smaller chunks);
+   result-leaf kernel 0.057 s (0.6×: no fallback, status computed in the chunk).
 
 Usage: python benchmarks/bench_sweep.py [--points N] [--dask-points M] [--quick] [--no-dask]
+       python benchmarks/bench_sweep.py --cliff-only [--cliff-points N]
 """
 
 from __future__ import annotations
@@ -79,6 +92,60 @@ def measure(f):
     return t, c, _rss_mib("VmHWM") - rss0, out
 
 
+def green_result(kr):
+    """The registry's Green-tensor kernel with a result leaf instead of raising at kr = 0."""
+    from jaxbind.results import RESULTS
+    from jaxbind.workflows.registry import green_scan
+
+    bad = kr == 0
+    g = green_scan(jnp.where(bad, 1.0, kr))["g"]
+    return {"g": jnp.where(bad, jnp.nan, g), "result": RESULTS.where(bad, RESULTS.overlap, RESULTS.successful)}
+
+
+def cliff(n_points, repeats):
+    from jaxbind.workflows import _chunks
+    from jaxbind.workflows.registry import green_scan
+
+    kr = np.linspace(0.0, 20.0, n_points)
+    rows = []
+    t, good = best(lambda: sweep(green_scan, {"kr": kr[1:]}, progress=False), repeats)
+    rows.append(("no singular point (reference)", t, json.loads(good.attrs["sweep_stats"])))
+    sweep(green_scan, {"kr": kr}, progress=False)  # compiles the bisection program
+    t, ds = best(lambda: sweep(green_scan, {"kr": kr}, progress=False), repeats)
+    st = json.loads(ds.attrs["sweep_stats"])
+    assert ds.status.values[0] != 0 and (ds.status.values[1:] == 0).all()
+    np.testing.assert_array_equal(ds.g.values[1:], good.g.values)
+    rows.append(("raising kernel, bisection fallback", t, st))
+    # the former fallback: every point of the chunk that raised, one compiled call each
+    ev = next(e for e in _chunks._EVAL_CACHE.values() if e.spec.fingerprint == json.loads(
+        ds.attrs["jaxbind_sweep"])["function"])
+    point = jax.jit(_chunks._point_fn(ev.traced)).lower(jax.ShapeDtypeStruct((), kr.dtype)).compile()
+    n = st["chunk_points"]
+
+    def old():
+        with _chunks._quiet_callbacks():
+            for x in kr[:n]:
+                try:
+                    jax.device_get(point(x))
+                except Exception:  # noqa: BLE001
+                    pass
+
+    t_old, _ = best(old, 1)
+    t_rest = rows[0][1] * (n_points - n) / (n_points - 1)
+    rows.append(("raising kernel, former point-by-point", t_old + t_rest, st))
+    sweep(green_result, {"kr": kr}, progress=False)
+    t, dr = best(lambda: sweep(green_result, {"kr": kr}, progress=False), repeats)
+    assert dr.status.values[0] != 0 and (dr.status.values[1:] == 0).all()
+    np.testing.assert_array_equal(dr.g.values[1:], good.g.values)
+    rows.append(("result-leaf kernel (in-chunk status)", t, json.loads(dr.attrs["sweep_stats"])))
+    print(f"\n3) Green-tensor scan, {n_points} points, kr = 0 singular; {st['n_chunks']} chunks of "
+          f"{n} points; best of {repeats} (the former fallback: one run, compiled call per point of the "
+          "bad chunk + the reference time of the rest)")
+    print(f"{'method':<40}{'time (s)':>10}{'× reference':>13}{'fallback chunks':>17}")
+    for label, t, stt in rows:
+        print(f"{label:<40}{t:>10.3f}{t / rows[0][1]:>13.1f}{stt.get('chunks_fallback', 0):>17d}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=10**7, help="points of the overhead benchmark")
@@ -86,7 +153,13 @@ def main():
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="10^5 / 10^4 points, 3 repeats")
     ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--cliff-points", type=int, default=100_001)
+    ap.add_argument("--cliff-only", action="store_true", help="only the singular-point benchmark (3)")
     a = ap.parse_args()
+    if a.cliff_only:
+        jax.config.update("jax_enable_x64", True)
+        cliff(a.cliff_points, 3)
+        return
     if a.quick:
         a.points, a.dask_points, a.repeats = 10**5, 10**4, 3
     nx = 1000 if a.points >= 10**6 else 100
@@ -195,6 +268,8 @@ def main():
     print(f"{'dask, first call (worker compile)':<34}{t_first:>10.3f}{t_first / t_loc:>8.2f}")
     print(f"{'dask, warm workers':<34}{t_dask:>10.3f}{t_dask / t_loc:>8.2f}")
     print(f"results identical: {same}")
+    with jax.enable_x64(True):
+        cliff(a.cliff_points if not a.quick else 10_001, 3)
 
 
 if __name__ == "__main__":

@@ -510,3 +510,48 @@ def test_grid_array_mutated_between_sweeps_is_not_served_stale():
     b = sweep(wave, {"x": xs, "y": ys}, chunk_size=10, progress=False)
     np.testing.assert_allclose(a.a.values, np.sin(xs)[:, None] * (ys / 2.0), rtol=1e-14)
     np.testing.assert_allclose(b.a.values, np.sin(xs)[:, None] * ys, rtol=1e-14)
+
+
+def test_raising_kernel_bad_points_found_by_bisection_not_point_by_point(monkeypatch):
+    """One bad point in a 64-point chunk costs O(log n) vectorised evaluations, not 64 calls;
+    all other points get exactly their vectorised values."""
+    from jaxbind.workflows import _chunks
+
+    calls = []
+    real = _chunks._Evaluator._run_flat
+
+    def counting(self, flat):
+        calls.append(1)
+        return real(self, flat)
+
+    monkeypatch.setattr(_chunks._Evaluator, "_run_flat", counting)
+    xs = np.arange(0.0, 64.0)
+    ds = sweep(raising, {"x": xs}, chunk_size=64, progress=False)
+    np.testing.assert_array_equal(ds.status.values, np.where(xs == 2.0, ERROR, OK))
+    np.testing.assert_array_equal(ds.y.values, np.where(xs == 2.0, np.nan, 3.0 * xs))
+    assert len(calls) <= 2 * 6 + 1, len(calls)
+
+
+def scaled(x):
+    return {"y": 2.0 * x}
+
+
+def test_compiler_options_reach_the_chunk_compilation():
+    """An argument or a declared ``fn.compiler_options`` (also through partial) is passed to
+    XLA on CPU: an unknown flag is rejected by XLA; the pair kernel's options give the same
+    numbers."""
+    from jaxbind.optics.pair import CPU_COMPILER_OPTIONS
+
+    bogus = {"xla_this_flag_does_not_exist": True}
+    with pytest.raises(Exception, match="xla_this_flag_does_not_exist"):
+        sweep(scaled, {"x": [1.0, 2.0]}, compiler_options=bogus, progress=False)
+
+    def declared(x, k=1.0):
+        return {"y": k * x}
+
+    declared.compiler_options = bogus
+    with pytest.raises(Exception, match="xla_this_flag_does_not_exist"):
+        sweep(partial(declared, k=3.0), {"x": [1.0, 2.0]}, progress=False)
+    declared.compiler_options = CPU_COMPILER_OPTIONS
+    ds = sweep(partial(declared, k=3.0), {"x": [1.0, 2.0]}, progress=False)
+    np.testing.assert_array_equal(ds.y.values, [3.0, 6.0])
