@@ -66,6 +66,8 @@ def _cmd_sweep(args) -> int:
         import jax
 
         jax.config.update("jax_enable_x64", True)  # the CLI is an application: its choice
+    if args.dry_run:
+        _print_size(cfg)
     from .report import run_config
 
     try:
@@ -77,6 +79,13 @@ def _cmd_sweep(args) -> int:
     for k, v in summary.get("files", {}).items():
         print(f"{k}: {v}")
     return _sweep_exit_code(summary)
+
+
+def _print_size(cfg) -> None:
+    """The dry run's size line: points, result bytes (the config refuses what cannot fit)."""
+    b = cfg.result_bytes()
+    outs = ", ".join(f"{n}{list(s) if s else ''} {d}" for n, (s, d) in cfg.outputs.items())
+    print(f"size: {cfg.grid.size} points, results {b / 2**20:.4g} MiB ({outs}, status int32)")
 
 
 def _sweep_exit_code(summary) -> int:
