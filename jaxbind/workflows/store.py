@@ -235,6 +235,20 @@ class _Checker:
         return bad
 
 
+def _check_coord(path, arr, name, expect=None):
+    """(file, problem) if coordinate ``name`` is missing, damaged or (given ``expect``) wrong."""
+    f = os.path.join(path, name, *arr.metadata.encode_chunk_key((0,)).split("/"))
+    if not os.path.isfile(f):
+        return (f, "missing")
+    try:
+        got = arr[:]
+    except Exception as err:  # noqa: BLE001
+        return (f, "damaged (" + _one_line(err) + ")")
+    if expect is not None and not np.array_equal(got, expect):
+        return (f, "damaged (coordinate values differ from the sweep's grid)")
+    return None
+
+
 def _read_done(group, n_blocks, path) -> tuple:
     """The done flags; a flag chunk that is missing reads 0, a damaged one is reported."""
     arr = group["_jaxbind"]["done"]
@@ -268,7 +282,13 @@ class ZarrSink:
         except Exception as err:
             raise SweepStoreError(f"cannot open sweep store {self.path!r}: {_one_line(err)}") from err
         self.done, self.damaged = _read_done(self.group, plan.n_blocks, self.path)
-        if not create:  # resume: a chunk is done only if all of its files exist and verify
+        if not create:  # resume: coordinates rewritten if damaged; a chunk is done only if all
+            # of its files exist and verify
+            for n, (_, v) in _coords(grid).items():
+                bad = _check_coord(self.path, self.group[n], n, v)
+                if bad:
+                    self.damaged.append(bad)
+                    self.group[n][:] = v
             checker = _Checker(self.path, self.group, [v.name for v in variables] + ["status"], plan)
             for b in np.flatnonzero(self.done):
                 bad = checker.check(int(b))
@@ -406,11 +426,15 @@ class _StoredPlan:
         return math.prod(self.block_grid)
 
 
+def names_of(meta) -> list:
+    return [o[0] for o in meta["outputs"]]
+
+
 def verify_store(path) -> VerifyReport:
     """Check every chunk of a sweep store: done flags, existence and checksums of each file.
 
     Returns a :class:`VerifyReport` naming each missing or damaged chunk file (data of a
-    chunk flagged done, or a damaged done flag). Rerunning the sweep recomputes them.
+    chunk flagged done, a coordinate array, or a damaged done flag). Rerunning the sweep recomputes them.
     Raises :class:`SweepStoreError` if ``path`` is not a jaxbind sweep store.
     """
     path = os.fspath(path)
@@ -423,6 +447,11 @@ def verify_store(path) -> VerifyReport:
     rep = VerifyReport(path, plan.n_blocks)
     done, rep.problems = _read_done(group, plan.n_blocks, path)
     rep.n_done = int(done.sum())
+    for n, a in group.arrays():
+        if "/" not in n and n not in names_of(meta) and n != "status":
+            bad = _check_coord(path, a, n)
+            if bad:
+                rep.problems.append(bad)
     names = [o[0] for o in meta["outputs"]] + ["status"]
     checker = _Checker(path, group, names, plan)
     for b in np.flatnonzero(done):

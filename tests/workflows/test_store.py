@@ -336,3 +336,17 @@ def test_executors_do_not_import_sweep_or_read_private_executor_state():
     src = open(os.path.join(ROOT, "jaxbind", "workflows", "executors.py")).read()
     assert "from .sweep" not in src and "import sweep" not in src
     assert "._max_workers" not in src and "._mp_context" not in src and "._processes" not in src
+
+
+def test_damaged_coordinate_is_named_and_rewritten_on_resume(tmp_path, ref):
+    path = _finished(tmp_path)
+    f = path / "y" / "c" / "0"
+    f.write_bytes(f.read_bytes()[:5])
+    rep = verify_store(path)
+    assert [p[0] for p in rep.problems] == [str(f)]
+    with pytest.warns(RuntimeWarning, match="missing or damaged"):
+        ds = sweep(wave, GRID, store=path, progress=False)
+    assert json.loads(ds.attrs["sweep_stats"])["chunks_computed"] == 0
+    np.testing.assert_array_equal(ds.y.values, GRID["y"])
+    np.testing.assert_array_equal(ds.a.values, ref.a.values)
+    assert verify_store(path).ok
