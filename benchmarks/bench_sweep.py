@@ -123,7 +123,7 @@ def cliff(n_points, repeats):
     n = st["chunk_points"]
 
     def old():
-        with _chunks._quiet_callbacks():
+        with _chunks.quiet_callbacks():
             for x in kr[:n]:
                 try:
                     jax.device_get(point(x))

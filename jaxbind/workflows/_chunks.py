@@ -1,8 +1,9 @@
 """Evaluation of sweep chunks: tracing, the compiled chunk program, per-point status, fallback.
 
 Internal to :mod:`jaxbind.workflows.sweep` (see its docstring for the contract) and
-:mod:`jaxbind.workflows.executors` (workers build the same :class:`_Evaluator` from a
-:class:`_Spec` and ``fn``; neither module imports the other).
+:mod:`jaxbind.workflows.executors` (workers build the same :class:`Evaluator` from a
+:class:`Spec` and ``fn``; neither module imports the other). The names without a leading
+underscore are this package-private module's interface to those modules.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ _HOST_CHECK_PLATFORMS = ("cpu",)  # where NumPy checks finiteness on the fetched
 
 
 @dataclass(frozen=True)
-class _Spec:
+class Spec:
     """Everything a worker needs besides ``fn`` and a chunk's inputs (picklable, small)."""
 
     names: tuple
@@ -46,7 +47,7 @@ class _Spec:
 
 
 @dataclass
-class _Traced:
+class Traced:
     closed: object  # ClosedJaxpr of fn(*params) -> flat leaves
     names: list  # stored output variable names (the status leaf excluded, see status_kind)
     shapes: list
@@ -120,7 +121,7 @@ def _status_leaf(paths, shapes):
     return found or (None, None)
 
 
-def _trace(fn, names, dtypes) -> _Traced:
+def trace(fn, names, dtypes) -> Traced:
     """Trace ``fn`` once at one abstract point; fingerprint the jaxpr and its constants."""
 
     paths = []
@@ -157,7 +158,7 @@ def _trace(fn, names, dtypes) -> _Traced:
         h.update(f"{c.dtype.str}{c.shape}".encode())
         h.update(np.ascontiguousarray(c).tobytes())
     io = sum(np.dtype(d).itemsize for d in dtypes) + sum(_aval_bytes(s) for s in shapes)
-    return _Traced(closed, out_names, [tuple(shapes[i].shape) for i in keep_leaves],
+    return Traced(closed, out_names, [tuple(shapes[i].shape) for i in keep_leaves],
                    [np.dtype(shapes[i].dtype).str for i in keep_leaves], status_idx, kind,
                    h.hexdigest(), io + _jaxpr_bytes(closed.jaxpr), io, keep)
 
@@ -239,7 +240,7 @@ def _fill_bad(vals, st, fill, keep=()):
     return out
 
 
-def _expand(vals, spec: _Spec, xp, padded):
+def _expand(vals, spec: Spec, xp, padded):
     """Per-point parameter vectors (padded,) for one block from its per-factor slices."""
     out = []
     for v, j in zip(vals, spec.factor_of):
@@ -265,11 +266,11 @@ def _compile(fn, args, spec, devices):
     return lowered.compile()
 
 
-class _Evaluator:
+class Evaluator:
     """One compiled chunk function (+ a lazily compiled per-point-vector variant for the
     bisection fallback of kernels that raise)."""
 
-    def __init__(self, traced: _Traced, spec: _Spec, devices):
+    def __init__(self, traced: Traced, spec: Spec, devices):
         self.traced, self.spec, self.devices = traced, spec, list(devices)
         n_dev = len(self.devices)
         self.padded = -(-math.prod(spec.block) // n_dev) * n_dev
@@ -381,7 +382,7 @@ class _Evaluator:
                 v, s = self._run_flat([np.asarray(a[idx], d) for a, d in zip(flat, self.spec.dtypes)])
             except Exception as err:  # noqa: BLE001 - the range holds a point that raises
                 if hi - lo == 1:
-                    first_error = first_error or _short(err)
+                    first_error = first_error or short_error(err)
                 else:
                     mid = (lo + hi) // 2
                     todo += [(mid, hi), (lo, mid)]
@@ -402,18 +403,18 @@ class _Evaluator:
 _EVAL_CACHE: dict = {}
 
 
-def _cached_evaluator(traced, spec, devices):
+def cached_evaluator(traced, spec, devices):
     """Reuse the executable of an identical computation (same jaxpr fingerprint, dtypes,
     chunk shape, devices), like ``jax.jit``'s cache: repeated sweeps do not recompile."""
     key = (spec, tuple(devices))
-    ev = _EVAL_CACHE.pop(key, None) or _Evaluator(traced, spec, devices)
+    ev = _EVAL_CACHE.pop(key, None) or Evaluator(traced, spec, devices)
     _EVAL_CACHE[key] = ev
     while len(_EVAL_CACHE) > 8:
         _EVAL_CACHE.pop(next(iter(_EVAL_CACHE)))
     return ev
 
 
-def _short(err) -> str:
+def short_error(err) -> str:
     """One line naming the error (the eqx.error_if message when there is one)."""
     lines = [m.strip() for m in str(err).splitlines() if m.strip()]
     for m in reversed(lines):
@@ -422,7 +423,7 @@ def _short(err) -> str:
     return f"{type(err).__name__}: {lines[0] if lines else ''}"[:300]
 
 
-class _quiet_callbacks:
+class quiet_callbacks:
     """Silence JAX's log of a failing pure_callback (eqx.error_if): it is handled per point."""
 
     def __enter__(self):

@@ -455,11 +455,11 @@ def _outputs(ctx, fn, grid, fixed) -> dict:
     """Trace the function once (abstractly, no compute): output names → (shape, dtype)."""
     import jax
 
-    from ._chunks import _trace
+    from ._chunks import trace
 
     dtypes = tuple(np.dtype(jax.dtypes.canonicalize_dtype(v.dtype)).str for _, v in grid.param_factor().values())
     try:
-        t = _trace(fn, grid.names, dtypes)
+        t = trace(fn, grid.names, dtypes)
     except Exception as err:  # noqa: BLE001 - a bad fixed value, typically
         msg = " ".join(str(err).split())[:300]
         where = ("fixed",) if fixed else ("sweep", "function")

@@ -40,7 +40,7 @@ import warnings
 
 import jax
 
-from ._chunks import _Evaluator, _quiet_callbacks, _short, _Spec, _trace
+from ._chunks import Evaluator, quiet_callbacks, short_error, Spec, trace
 
 __all__ = ["ChunkTask", "ForkedWorkerError", "run_on_executor"]
 
@@ -69,21 +69,21 @@ _FORK_MSG = ("the executor's workers are forked from a process in which JAX runs
 class ChunkTask:
     """A picklable chunk evaluation: ``task(vals, n_valid)`` → host arrays (runs on a worker)."""
 
-    def __init__(self, fn, spec: _Spec):
+    def __init__(self, fn, spec: Spec):
         self.fn, self.spec = fn, spec
 
     def __call__(self, vals, n_valid):
         if _FORKED:
             raise ForkedWorkerError(_FORK_MSG)
         spec = self.spec
-        with jax.enable_x64(spec.x64), _quiet_callbacks():
+        with jax.enable_x64(spec.x64), quiet_callbacks():
             ev = _WORKER_CACHE.get(spec)
             if ev is None:
-                traced = _trace(self.fn, spec.names, spec.dtypes)
+                traced = trace(self.fn, spec.names, spec.dtypes)
                 if traced.fingerprint != spec.fingerprint:
                     raise RuntimeError("sweep worker traced a different computation than the driver "
                                        "(different jax/jaxbind versions or fn?)")
-                ev = _Evaluator(traced, spec, jax.local_devices())
+                ev = Evaluator(traced, spec, jax.local_devices())
                 _WORKER_CACHE.clear()
                 _WORKER_CACHE[spec] = ev
             return ev.run(vals, n_valid)
@@ -132,14 +132,14 @@ class _Pool:
         elif isinstance(old, cf.ProcessPoolExecutor):
             self.ex = cf.ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
             self.mine.append(self.ex)
-            warnings.warn(f"sweep: the process pool broke ({_short(cause)}); continuing on a new spawn "
+            warnings.warn(f"sweep: the process pool broke ({short_error(cause)}); continuing on a new spawn "
                           f"pool of {self.workers} workers (pass a factory to control how pools are made)",
                           RuntimeWarning, stacklevel=4)
         elif isinstance(old, cf.ThreadPoolExecutor):
             self.ex = cf.ThreadPoolExecutor(self.workers)
             self.mine.append(self.ex)
         else:
-            raise RuntimeError(f"the executor broke ({_short(cause)}) and the sweep cannot recreate a "
+            raise RuntimeError(f"the executor broke ({short_error(cause)}) and the sweep cannot recreate a "
                                f"{type(old).__name__}; pass a factory (executor=lambda: ...) instead")
         self.generation += 1
         if any(old is m for m in self.mine):
@@ -203,7 +203,7 @@ def run_on_executor(task, todo, inputs, n_valid, deliver, executor, *, max_retri
                     if tries[b] > max_retries:
                         cancel_all()
                         raise RuntimeError(f"sweep chunk {b} failed {tries[b]} times on the executor "
-                                           f"({_short(exc)}); {n_done()} of {n_blocks} chunks are "
+                                           f"({short_error(exc)}); {n_done()} of {n_blocks} chunks are "
                                            "complete (in the store, if one was given)") from exc
                     queue.append(b)
                     continue

@@ -114,7 +114,7 @@ from dataclasses import dataclass
 import jax
 import numpy as np
 
-from ._chunks import _cached_evaluator, _Evaluator, _quiet_callbacks, _Spec, _trace
+from ._chunks import cached_evaluator, Evaluator, quiet_callbacks, Spec, trace
 from .grid import Grid, as_grid
 from .store import (ERROR, FORMAT, NONFINITE, OK, PENDING, MemorySink, StoreLock, VarSpec, ZarrSink,
                     check_resume, result_attrs, verify_store)
@@ -338,7 +338,7 @@ def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, d
     x64 = bool(jax.config.jax_enable_x64)
     pf = g.param_factor()
     dtypes = tuple(np.dtype(jax.dtypes.canonicalize_dtype(pf[n][1].dtype)).str for n in g.names)
-    traced = _trace(fn, g.names, dtypes)
+    traced = trace(fn, g.names, dtypes)
     copts = _options(compiler_options if compiler_options is not None else _declared(fn, "compiler_options"))
 
     output_dims = dict(output_dims if output_dims is not None else (_declared(fn, "output_dims") or {}))
@@ -416,7 +416,7 @@ def _sweep_locked(fn, g, traced, meta, variables, devs, budget, dtypes, pf, x64,
                       f"recomputing: " + "; ".join(f"{f} ({p.split(' (')[0]})" for f, p in sink.damaged[:5])
                       + (" …" if len(sink.damaged) > 5 else ""), RuntimeWarning, stacklevel=3)
 
-    spec = _Spec(g.names, dtypes, tuple(pf[n][0] for n in g.names), plan.k, plan.block, batch_size,
+    spec = Spec(g.names, dtypes, tuple(pf[n][0] for n in g.names), plan.k, plan.block, batch_size,
                  fill, x64, traced.fingerprint, copts)
     todo = [b for b in range(plan.n_blocks) if not sink.done[b]]
     stats = {"n_points": g.size, "n_chunks": plan.n_blocks, "chunk_points": plan.points,
@@ -426,11 +426,11 @@ def _sweep_locked(fn, g, traced, meta, variables, devs, budget, dtypes, pf, x64,
     bar = _Progress(progress, g.size, g.size - sum(_n_valid(plan, b) for b in todo))
     t1 = time.perf_counter()
     try:
-        with _quiet_callbacks(), _SigInt() as stop:
+        with quiet_callbacks(), _SigInt() as stop:
             if not todo:
                 pass
             elif executor is None:
-                ev = _cached_evaluator(traced, spec, devs)
+                ev = cached_evaluator(traced, spec, devs)
                 stats["device_bytes_per_chunk"] = ev.device_bytes
                 _run_local(ev, traced.names, g, plan, todo, sink, stats, bar, stop)
             else:
@@ -507,7 +507,7 @@ def _record(sink, plan, b, names, vals, st, err, fell_back, stats, bar):
     bar.update(_n_valid(plan, b))
 
 
-def _run_local(ev: _Evaluator, names, g, plan, todo, sink, stats, bar, stop):
+def _run_local(ev: Evaluator, names, g, plan, todo, sink, stats, bar, stop):
     # device copies of trailing-axis inputs live for one sweep only: a grid array mutated in
     # place between two sweeps must not be served from a stale copy
     ev._inputs.clear()
@@ -517,7 +517,7 @@ def _run_local(ev: _Evaluator, names, g, plan, todo, sink, stats, bar, stop):
         ev._inputs.clear()
 
 
-def _run_chunks(ev: _Evaluator, names, g, plan, todo, sink, stats, bar, stop):
+def _run_chunks(ev: Evaluator, names, g, plan, todo, sink, stats, bar, stop):
     pending = None
 
     def finish(p):

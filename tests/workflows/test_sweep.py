@@ -518,13 +518,13 @@ def test_raising_kernel_bad_points_found_by_bisection_not_point_by_point(monkeyp
     from jaxbind.workflows import _chunks
 
     calls = []
-    real = _chunks._Evaluator._run_flat
+    real = _chunks.Evaluator._run_flat
 
     def counting(self, flat):
         calls.append(1)
         return real(self, flat)
 
-    monkeypatch.setattr(_chunks._Evaluator, "_run_flat", counting)
+    monkeypatch.setattr(_chunks.Evaluator, "_run_flat", counting)
     xs = np.arange(0.0, 64.0)
     ds = sweep(raising, {"x": xs}, chunk_size=64, progress=False)
     np.testing.assert_array_equal(ds.status.values, np.where(xs == 2.0, ERROR, OK))
