@@ -521,9 +521,10 @@ class StoreLock:
 
     def acquire(self):
         parent = os.path.dirname(self.path) or "."
-        if not os.path.isdir(parent):
-            raise SweepStoreError(f"cannot create sweep store {self.path[:-5]!r}: directory {parent!r} "
-                                  "does not exist")
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as err:
+            raise SweepStoreError(f"cannot create sweep store {self.path[:-5]!r}: {err}") from err
         for _ in range(5):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)

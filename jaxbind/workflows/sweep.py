@@ -345,8 +345,8 @@ def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, d
     units = dict(units if units is not None else (_declared(fn, "units") or {}))
     for what, decl in (("output_dims", output_dims), ("units", units)):
         for n in decl:
-            if n not in traced.names and what == "output_dims":
-                raise ValueError(f"output_dims names {n!r}, which is not an output of fn ({traced.names})")
+            if n not in traced.names:
+                raise ValueError(f"{what} names {n!r}, which is not an output of fn ({traced.names})")
     for n, u in units.items():
         if not isinstance(u, str):
             raise TypeError(f"units[{n!r}] must be a string, got {u!r}")
