@@ -18,16 +18,18 @@
    points): correctness and overhead, not speed-up (2 CPU cores shared here).
 3. The singular-point cliff (issue 20): a 100 001-point Green-tensor scan over kr ∈ [0, 20]
    whose first point (kr = 0) is singular, float64. Rows: the same scan without the singular
-   point (reference); the registry kernel that raises (``eqx.error_if``) — today's bisection
-   fallback, and the former point-by-point fallback of the chunk holding kr = 0 (emulated:
-   one call of the compiled single-point function per point, as the code before this change
-   did); and the kernel returning a ``result`` leaf (per-point status inside the compiled
-   chunk: no fallback at all).
+   point (reference); the registry kernel, whose ``eqx.error_if`` check the sweep evaluates
+   per point inside the compiled chunk; the same check inside a loop body (not rewritten: the
+   chunk raises and its bad point is found by bisection); the former point-by-point fallback
+   of the chunk holding kr = 0 (emulated: one call of the compiled single-point function per
+   point, as the code before this change did, plus the reference time of the other chunks);
+   and a kernel returning a ``result`` leaf (status computed by the kernel, no fallback).
 
-   Measured (2-core shared CPU, jax 0.9.2, float64, 4 chunks of 27 594 points):
-   reference 0.089 s; raising kernel with bisection 0.174 s (2.0×); the former
-   point-by-point fallback 5.95 s (67×; the issue measured 20.7 s with smaller chunks);
-   result-leaf kernel 0.057 s (0.6×: no fallback, status computed in the chunk).
+   Measured (2-core CPU shared by other jobs, load ≈ 11, jax 0.9.2, float64, 4 chunks of
+   27 594 points, best of 7): reference 0.066 s; eqx.error_if kernel 0.054 s (0.8×, no
+   fallback); error_if in a loop, bisection 0.101 s (1.5×); the former point-by-point
+   fallback 2.2 s (34×; the issue measured 20.7 s with smaller chunks); result-leaf kernel
+   0.069 s (1.0×). Bad points now cost what good points cost.
 
 Usage: python benchmarks/bench_sweep.py [--points N] [--dask-points M] [--quick] [--no-dask]
        python benchmarks/bench_sweep.py --cliff-only [--cliff-points N]
@@ -102,6 +104,15 @@ def green_result(kr):
     return {"g": jnp.where(bad, jnp.nan, g), "result": RESULTS.where(bad, RESULTS.overlap, RESULTS.successful)}
 
 
+def green_in_loop(kr):
+    """The same kernel with its eqx.error_if inside a loop body: not rewritten to a per-point
+    flag, so a chunk holding kr = 0 raises and goes through the bisection fallback."""
+    from jaxbind.workflows.registry import green_scan
+
+    g0 = jnp.zeros((3, 3), jnp.result_type(kr, 1j))
+    return {"g": jax.lax.fori_loop(0, 1, lambda i, c: c + green_scan(kr)["g"], g0)}
+
+
 def cliff(n_points, repeats):
     from jaxbind.workflows import _chunks
     from jaxbind.workflows.registry import green_scan
@@ -110,12 +121,17 @@ def cliff(n_points, repeats):
     rows = []
     t, good = best(lambda: sweep(green_scan, {"kr": kr[1:]}, progress=False), repeats)
     rows.append(("no singular point (reference)", t, json.loads(good.attrs["sweep_stats"])))
-    sweep(green_scan, {"kr": kr}, progress=False)  # compiles the bisection program
+    sweep(green_scan, {"kr": kr}, progress=False)
     t, ds = best(lambda: sweep(green_scan, {"kr": kr}, progress=False), repeats)
     st = json.loads(ds.attrs["sweep_stats"])
     assert ds.status.values[0] != 0 and (ds.status.values[1:] == 0).all()
     np.testing.assert_array_equal(ds.g.values[1:], good.g.values)
-    rows.append(("raising kernel, bisection fallback", t, st))
+    rows.append(("eqx.error_if kernel (in-chunk flag)", t, st))
+    sweep(green_in_loop, {"kr": kr}, progress=False)  # compiles the bisection program
+    t, dl = best(lambda: sweep(green_in_loop, {"kr": kr}, progress=False), repeats)
+    assert dl.status.values[0] != 0 and (dl.status.values[1:] == 0).all()
+    np.testing.assert_allclose(dl.g.values[1:], good.g.values, rtol=1e-12)
+    rows.append(("error_if in a loop (bisection fallback)", t, json.loads(dl.attrs["sweep_stats"])))
     # the former fallback: every point of the chunk that raised, one compiled call each
     ev = next(e for e in _chunks._EVAL_CACHE.values() if e.spec.fingerprint == json.loads(
         ds.attrs["jaxbind_sweep"])["function"])
@@ -132,7 +148,7 @@ def cliff(n_points, repeats):
 
     t_old, _ = best(old, 1)
     t_rest = rows[0][1] * (n_points - n) / (n_points - 1)
-    rows.append(("raising kernel, former point-by-point", t_old + t_rest, st))
+    rows.append(("raising kernel, former point-by-point", t_old + t_rest, {"chunks_fallback": 1}))
     sweep(green_result, {"kr": kr}, progress=False)
     t, dr = best(lambda: sweep(green_result, {"kr": kr}, progress=False), repeats)
     assert dr.status.values[0] != 0 and (dr.status.values[1:] == 0).all()
@@ -158,7 +174,7 @@ def main():
     a = ap.parse_args()
     if a.cliff_only:
         jax.config.update("jax_enable_x64", True)
-        cliff(a.cliff_points, 3)
+        cliff(a.cliff_points, 7)
         return
     if a.quick:
         a.points, a.dask_points, a.repeats = 10**5, 10**4, 3

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.extend.core import ClosedJaxpr, Jaxpr, jaxpr_as_fun
+from jax.extend.core import ClosedJaxpr, Jaxpr, Literal, jaxpr_as_fun
 
 from .store import ERROR, KERNEL_STATUS, NONFINITE, OK, fill_for
 
@@ -166,17 +166,124 @@ def trace(fn, names, dtypes) -> Traced:
 # --- evaluation ----------------------------------------------------------------------------------
 
 
-def _point_fn(traced, check_finite: bool = True):
+# --- eqx.error_if checks as per-point flags -------------------------------------------------------
+#
+# ``eqx.error_if(x, pred, msg)`` traces to ``unvmap_any(pred)`` feeding a two-branch ``cond``
+# whose first branch returns ``x`` unchanged and whose second calls a raising
+# ``pure_callback``; under ``vmap`` the ``unvmap_any`` reduces ``pred`` over the batch, so one
+# bad point makes the whole chunk raise. :func:`_flagged` re-evaluates the traced jaxpr with
+# those checks turned into a per-point flag: ``unvmap_any``/``unvmap_max``/``unvmap_all``
+# reduce the point's own values only, and an error ``cond`` returns ``x`` and records its
+# predicate. Checks reached through call-like primitives (jit, custom_jvp/vjp calls) are
+# rewritten; checks inside loops are left alone (a chunk holding such a bad point still
+# raises and is resolved by the bisection fallback).
+
+_CALLS = ("jit", "pjit", "closed_call", "core_call", "custom_jvp_call", "custom_vjp_call",
+          "custom_vjp_call_jaxpr", "remat", "checkpoint")
+_UNVMAP = {"unvmap_any": jnp.any, "unvmap_all": jnp.all, "unvmap_max": jnp.max}
+
+
+def _call_jaxpr(eqn):
+    for key in ("jaxpr", "call_jaxpr", "fun_jaxpr"):
+        j = eqn.params.get(key)
+        if isinstance(j, (ClosedJaxpr, Jaxpr)):
+            return j
+    return None
+
+
+def _has_check(jaxpr) -> bool:
+    jaxpr = getattr(jaxpr, "jaxpr", jaxpr)
+    for eqn in jaxpr.eqns:
+        name = eqn.primitive.name
+        if name in _UNVMAP or _is_error_cond(eqn):
+            return True
+        if name in _CALLS:
+            sub = _call_jaxpr(eqn)
+            if sub is not None and _has_check(sub):
+                return True
+    return False
+
+
+def _is_error_cond(eqn) -> bool:
+    if eqn.primitive.name != "cond":
+        return False
+    br = eqn.params.get("branches", ())
+    if len(br) != 2:
+        return False
+    ok = br[0].jaxpr
+    if ok.eqns or list(ok.outvars) != list(ok.invars):
+        return False
+    return any(e.primitive.name == "pure_callback" for e in br[1].jaxpr.eqns)
+
+
+def _eval_flagged(jaxpr, consts, args, flags):
+    env = {}
+
+    def read(v):
+        return v.val if isinstance(v, Literal) else env[v]
+
+    for v, x in zip(jaxpr.constvars, consts):
+        env[v] = x
+    for v, x in zip(jaxpr.invars, args):
+        env[v] = x
+    for eqn in jaxpr.eqns:
+        invals = [read(v) for v in eqn.invars]
+        name = eqn.primitive.name
+        sub = _call_jaxpr(eqn) if name in _CALLS else None
+        if name in _UNVMAP:
+            outs = [_UNVMAP[name](invals[0])]
+        elif _is_error_cond(eqn):
+            flags.append(invals[0] != 0)
+            outs = invals[1:]
+        elif sub is not None and _has_check(sub):
+            outs = _eval_flagged(getattr(sub, "jaxpr", sub), getattr(sub, "consts", ()), invals, flags)
+        else:
+            params = eqn.primitive.get_bind_params(eqn.params)
+            subfuns = ()
+            if isinstance(params, tuple):  # older jax: (subfuns, params)
+                subfuns, params = params
+            ctx = getattr(getattr(eqn, "ctx", None), "manager", None)
+            if ctx is not None:
+                with ctx:
+                    outs = eqn.primitive.bind(*subfuns, *invals, **params)
+            else:
+                outs = eqn.primitive.bind(*subfuns, *invals, **params)
+            if not eqn.primitive.multiple_results:
+                outs = [outs]
+        for v, x in zip(eqn.outvars, outs):
+            env[v] = x
+    return [read(v) for v in jaxpr.outvars]
+
+
+def _flagged(closed):
+    """``f(*params) -> (leaves, flag)``: the traced function with its top-level
+    ``eqx.error_if`` checks as a per-point boolean ``flag`` (None if it has none)."""
+    if not _has_check(closed.jaxpr):
+        f = jaxpr_as_fun(closed)
+        return lambda *a: (f(*a), None)
+
+    def run(*params):
+        flags = []
+        leaves = _eval_flagged(closed.jaxpr, closed.consts, params, flags)
+        flag = None
+        for fl in flags:
+            flag = fl if flag is None else flag | fl
+        return leaves, flag
+
+    return run
+
+
+def _point_fn(traced, check_finite: bool = True, flag_checks: bool = True):
     """Per-point outputs and status (int32 RESULTS code; None if ``check_finite`` is False and
     the kernel has no status leaf — the host then derives it, :func:`_host_status`). Outputs
     of bad points are replaced by the fill value on the host (only where status ≠ 0): a
     ``where`` here would be a second consumer of every output, and XLA then recomputes
     expensive elementwise kernels in two fusions."""
-    f = jaxpr_as_fun(traced.closed)
+    f = _flagged(traced.closed) if flag_checks else (lambda *a, _f=jaxpr_as_fun(traced.closed): (_f(*a), None))
     idx, kind = traced.status_idx, traced.status_kind
 
     def point(*params):
-        leaves = f(*params)
+        leaves, raised = f(*params)
         st = None
         if kind == "result":
             st = leaves[idx].astype(jnp.int32)
@@ -185,6 +292,8 @@ def _point_fn(traced, check_finite: bool = True):
             vals = list(leaves)
             if kind == "legacy":
                 st = jnp.where(leaves[idx] != 0, jnp.int32(KERNEL_STATUS), jnp.int32(OK))
+        if raised is not None:  # a failed eqx.error_if check: the point "raised"
+            st = jnp.where(raised, jnp.int32(ERROR), jnp.int32(OK) if st is None else st)
         if not check_finite:
             return vals, st
         if st is None:
@@ -306,6 +415,7 @@ class Evaluator:
         self._zeros = np.zeros(self.padded, np.int32)  # the all-OK status of a chunk
         self._zeros.flags.writeable = False
         self._flat_compiled = None
+        self._point_compiled = None
         args = [jax.ShapeDtypeStruct(s, np.dtype(d), sharding=self.in_sharding)
                 for s, d in zip(self.input_shapes(), spec.dtypes)]
         self.compiled = _compile(chunk, args, spec, self.devices)
@@ -366,8 +476,11 @@ class Evaluator:
         bisection. A range of points is evaluated with the same vectorised program, the
         rest of the chunk replaced by copies of the range's last point; a range that
         raises is split. k bad points cost about 2·k·log2(n) chunk evaluations (one extra
-        compilation, of the per-point-vector program); points that raise alone get
-        ``RESULTS.kernel_error``, all others exactly their vectorised values."""
+        compilation, of the per-point-vector program). After 16·(log2(n) + 1) evaluations
+        (about 8 bad points) the remaining ranges go point by point through a compiled
+        single-point program, so a chunk of mostly bad points costs no more than that. Points
+        that raise alone get ``RESULTS.kernel_error``, all others their values (exactly the
+        vectorised ones, up to the last bits for points evaluated singly)."""
         flat = _expand(vals, self.spec, np, self.padded)
         fill = self.spec.fill_value()
         outs = [np.full((n_valid,) + s, fill_for(d, fill), d) for s, d in zip(self.traced.shapes, self.traced.dtypes)]
@@ -375,8 +488,13 @@ class Evaluator:
         first_error = None
         todo = [(0, n_valid)]
         pos = np.arange(self.padded)
+        budget = 16 * (int(math.log2(max(n_valid, 1))) + 1)  # chunk evaluations ≈ 8 bad points
         while todo:
             lo, hi = todo.pop()
+            if budget <= 0:  # many bad points: the rest point by point (one compiled call each)
+                first_error = self._pointwise(flat, lo, hi, outs, st) or first_error
+                continue
+            budget -= 1
             idx = np.clip(pos, lo, hi - 1)
             try:
                 v, s = self._run_flat([np.asarray(a[idx], d) for a, d in zip(flat, self.spec.dtypes)])
@@ -391,6 +509,23 @@ class Evaluator:
             for o, x in zip(outs, v):
                 o[lo:hi] = x[lo:hi]
         return _fill_bad(outs, st, fill, self.traced.keep), st, first_error
+
+    def _pointwise(self, flat, lo, hi, outs, st):
+        if self._point_compiled is None:
+            avals = [jax.ShapeDtypeStruct((), np.dtype(d)) for d in self.spec.dtypes]
+            self._point_compiled = _compile(_point_fn(self.traced), avals, self.spec, self.devices[:1])
+        first = None
+        for i in range(lo, hi):
+            try:
+                v, s = jax.device_get(self._point_compiled(*[np.asarray(a[i], d) for a, d in
+                                                             zip(flat, self.spec.dtypes)]))
+            except Exception as err:  # noqa: BLE001 - this point raises alone
+                first = first or short_error(err)
+                continue
+            st[i] = s
+            for o, x in zip(outs, v):
+                o[i] = x
+        return first
 
     def run(self, vals, n_valid):
         """Evaluate one chunk synchronously (worker path) with the bisection fallback."""

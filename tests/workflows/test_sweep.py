@@ -139,6 +139,25 @@ def test_error_if_in_one_point_isolated_and_rest_exact():
     np.testing.assert_array_equal(ds.status.values, expect)
     np.testing.assert_array_equal(ds.y.values, np.where(xs == 2.0, np.nan, 3.0 * xs))
     stats = json.loads(ds.attrs["sweep_stats"])
+    # the check is evaluated per point inside the compiled chunk: no fallback at all
+    assert stats["chunks_fallback"] == 0 and not stats["errors"]
+
+
+def raising_in_loop(x):
+    """eqx.error_if inside a loop body (not rewritten to a per-point flag): a chunk holding
+    x == 2 raises as a whole and goes through the bisection fallback."""
+    def body(i, c):
+        return eqx.error_if(c + x, x == 2.0, "x must not be 2")
+
+    return {"y": jax.lax.fori_loop(0, 3, body, jnp.zeros_like(x))}
+
+
+def test_error_if_inside_a_loop_isolated_by_bisection_and_rest_exact():
+    xs = np.arange(0.0, 9.0)
+    ds = sweep(raising_in_loop, {"x": xs}, chunk_size=4, progress=False)
+    np.testing.assert_array_equal(ds.status.values, np.where(xs == 2.0, ERROR, OK))
+    np.testing.assert_array_equal(ds.y.values, np.where(xs == 2.0, np.nan, 3.0 * xs))
+    stats = json.loads(ds.attrs["sweep_stats"])
     assert stats["chunks_fallback"] == 1 and "x must not be 2" in stats["errors"][0]
 
 
@@ -526,7 +545,7 @@ def test_raising_kernel_bad_points_found_by_bisection_not_point_by_point(monkeyp
 
     monkeypatch.setattr(_chunks.Evaluator, "_run_flat", counting)
     xs = np.arange(0.0, 64.0)
-    ds = sweep(raising, {"x": xs}, chunk_size=64, progress=False)
+    ds = sweep(raising_in_loop, {"x": xs}, chunk_size=64, progress=False)
     np.testing.assert_array_equal(ds.status.values, np.where(xs == 2.0, ERROR, OK))
     np.testing.assert_array_equal(ds.y.values, np.where(xs == 2.0, np.nan, 3.0 * xs))
     assert len(calls) <= 2 * 6 + 1, len(calls)
@@ -555,3 +574,29 @@ def test_compiler_options_reach_the_chunk_compilation():
     declared.compiler_options = CPU_COMPILER_OPTIONS
     ds = sweep(partial(declared, k=3.0), {"x": [1.0, 2.0]}, progress=False)
     np.testing.assert_array_equal(ds.y.values, [3.0, 6.0])
+
+
+def test_a_chunk_of_mostly_bad_points_is_bounded_by_point_by_point_cost(monkeypatch):
+    """Bisection stops after its budget of chunk evaluations; the rest go point by point."""
+    from jaxbind.workflows import _chunks
+
+    calls = []
+    real = _chunks.Evaluator._run_flat
+
+    def counting(self, flat):
+        calls.append(1)
+        return real(self, flat)
+
+    monkeypatch.setattr(_chunks.Evaluator, "_run_flat", counting)
+
+    def mostly_bad(x):
+        def body(i, c):
+            return eqx.error_if(c + x, x % 4 != 1, "bad")
+        return {"y": jax.lax.fori_loop(0, 2, body, jnp.zeros_like(x))}
+
+    xs = np.arange(0.0, 64.0)
+    ds = sweep(mostly_bad, {"x": xs}, chunk_size=64, progress=False)
+    good = xs % 4 == 1
+    np.testing.assert_array_equal(ds.status.values, np.where(good, OK, ERROR))
+    np.testing.assert_allclose(ds.y.values, np.where(good, 2.0 * xs, np.nan))
+    assert len(calls) == 16 * 7
