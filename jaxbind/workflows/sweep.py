@@ -44,13 +44,17 @@ of :func:`jaxbind.workflows.store.fill_for`; mask with ``ds.where(ds.status == 0
   ``kernel_status`` (its codes are the kernel module's own).
 * **Non-finite outputs** are detected for every kernel, so a kernel without a status leaf
   still yields a truthful status.
-* **Kernels that raise.** ``eqx.error_if`` is checked per chunk: under ``vmap`` its
-  predicate is reduced over the whole batch, so one bad point makes the whole chunk raise.
-  That chunk's bad points are then found by bisection with the same vectorised program (a
+* **Kernels that raise** (``eqx.error_if``, e.g. a single-point API with ``throw=True``).
+  Under ``vmap`` an error check's predicate is reduced over the whole batch, so one bad
+  point would make the whole chunk raise. The sweep therefore evaluates the traced program
+  with every check reachable through calls (``jit``, custom JVP/VJP) turned into a per-point
+  flag: a point whose check fails gets ``RESULTS.kernel_error``, at the cost of a good
+  point. A check inside a loop body is left as it is; a chunk holding such a bad point
+  raises, and its bad points are found by bisection with the same vectorised program (a
   range is evaluated with the rest of the chunk replaced by copies of one of its points;
   ranges that raise are split): k bad points cost about 2·k·log2(chunk) chunk evaluations,
-  not one evaluation per point. Points that still raise alone get ``RESULTS.kernel_error``,
-  all others exactly their vectorised values. Finished chunks are never lost.
+  bounded by point-by-point cost for chunks of mostly bad points. Finished chunks are never
+  lost.
 
 Evaluation
 ----------
