@@ -16,8 +16,8 @@ Contract for ``fn``
   attributes are found through ``functools.partial``):
 
   - ``units={"f": "N"}`` / attribute ``fn.units``: the ``units`` attribute of each variable;
-  - ``output_dims={"f": ("particle", "axis")}`` / attribute ``fn.output_dims``: names of the
-    per-point dims (undeclared ones are ``<name>_d0, …``);
+  - ``output_dims={"f": ("particle", "axis")}`` / attribute ``fn.output_dims`` (or
+    ``fn.dims``): names of the per-point dims (undeclared ones are ``<name>_d0, …``);
   - ``compiler_options={...}`` / attribute ``fn.compiler_options``: XLA options the chunk
     program is compiled with on CPU backends (as ``jax.jit(f).lower(...).compile(options)``),
     so a kernel whose fast path needs them (``jaxbind.optics.pair.CPU_COMPILER_OPTIONS``)
@@ -345,7 +345,9 @@ def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, d
     traced = trace(fn, g.names, dtypes)
     copts = _options(compiler_options if compiler_options is not None else _declared(fn, "compiler_options"))
 
-    output_dims = dict(output_dims if output_dims is not None else (_declared(fn, "output_dims") or {}))
+    if output_dims is None:
+        output_dims = _declared(fn, "output_dims") or _declared(fn, "dims") or {}
+    output_dims = dict(output_dims)
     units = dict(units if units is not None else (_declared(fn, "units") or {}))
     for what, decl in (("output_dims", output_dims), ("units", units)):
         for n in decl:

@@ -137,6 +137,14 @@ def test_store_carries_units_dims_nan_fills_and_the_code_table(tmp_path):
     d2 = sweep(pair_force, {"d": [1.0]}, units={"f": "pN"}, progress=False)
     assert d2.f.attrs["units"] == "pN"
 
+    def other(d):
+        return {"f": jnp.stack([d, d, d])}
+
+    other.dims = {"f": ("axis",)}  # the short attribute name works too
+    assert sweep(other, {"d": [1.0]}, progress=False).f.dims == ("d", "axis")
+    with pytest.raises(ValueError, match="units names 'g'"):
+        sweep(other, {"d": [1.0]}, units={"g": "m"}, progress=False)
+
 
 # --- the lock ----------------------------------------------------------------------------------
 
