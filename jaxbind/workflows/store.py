@@ -539,10 +539,7 @@ class StoreLock:
                         f"{time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(who.get('started', 0)))}); "
                         f"wait for it or use another store. If that process is gone, the lock is "
                         f"released {STALE_AFTER:.0f} s after its last heartbeat (or delete {self.path})")
-                try:  # stale: remove and retry the atomic create
-                    os.unlink(self.path)
-                except FileNotFoundError:
-                    pass
+                self._remove_stale(other)
                 continue
             except OSError as err:
                 raise SweepStoreError(f"cannot lock sweep store {self.path[:-5]!r}: {err}") from err
@@ -551,6 +548,29 @@ class StoreLock:
             self._thread.start()
             return self
         raise StoreLockedError(f"cannot lock sweep store {self.path[:-5]!r}: the lock keeps changing owner")
+
+    def _remove_stale(self, seen):
+        """Move the stale lock aside atomically; if what was moved is not the lock judged
+        stale (another process took it over meanwhile), put it back."""
+        tomb = f"{self.path}.stale.{os.getpid()}"
+        try:
+            os.rename(self.path, tomb)
+        except FileNotFoundError:
+            return
+        try:
+            with open(tomb, encoding="utf-8") as fh:
+                moved = json.load(fh)
+        except (OSError, ValueError):
+            moved = None
+        if seen is not None and moved != seen:
+            try:
+                os.link(tomb, self.path)  # fails if a new lock exists: then that one stands
+            except OSError:
+                pass
+        try:
+            os.unlink(tomb)
+        except FileNotFoundError:
+            pass
 
     def _beat(self):
         while not self._stop.wait(HEARTBEAT):
