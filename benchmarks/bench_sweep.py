@@ -16,8 +16,23 @@
    The machine is shared: wall times are noisy (CPU times less so).
 2. Dask LocalCluster (2 worker processes) vs local execution of the same sweep (default 10^6
    points): correctness and overhead, not speed-up (2 CPU cores shared here).
+3. The singular-point cliff (issue 20): a 100 001-point Green-tensor scan over kr ∈ [0, 20]
+   whose first point (kr = 0) is singular, float64. Rows: the same scan without the singular
+   point (reference); the registry kernel, whose ``eqx.error_if`` check the sweep evaluates
+   per point inside the compiled chunk; the same check inside a loop body (not rewritten: the
+   chunk raises and its bad point is found by bisection); the former point-by-point fallback
+   of the chunk holding kr = 0 (emulated: one call of the compiled single-point function per
+   point, as the code before this change did, plus the reference time of the other chunks);
+   and a kernel returning a ``result`` leaf (status computed by the kernel, no fallback).
+
+   Measured (2-core CPU shared by other jobs, load ≈ 11, jax 0.9.2, float64, 4 chunks of
+   27 594 points, best of 7): reference 0.066 s; eqx.error_if kernel 0.054 s (0.8×, no
+   fallback); error_if in a loop, bisection 0.101 s (1.5×); the former point-by-point
+   fallback 2.2 s (34×; the issue measured 20.7 s with smaller chunks); result-leaf kernel
+   0.069 s (1.0×). Bad points now cost what good points cost.
 
 Usage: python benchmarks/bench_sweep.py [--points N] [--dask-points M] [--quick] [--no-dask]
+       python benchmarks/bench_sweep.py --cliff-only [--cliff-points N]
 """
 
 from __future__ import annotations
@@ -79,6 +94,74 @@ def measure(f):
     return t, c, _rss_mib("VmHWM") - rss0, out
 
 
+def green_result(kr):
+    """The registry's Green-tensor kernel with a result leaf instead of raising at kr = 0."""
+    from jaxbind.results import RESULTS
+    from jaxbind.workflows.registry import green_scan
+
+    bad = kr == 0
+    g = green_scan(jnp.where(bad, 1.0, kr))["g"]
+    return {"g": jnp.where(bad, jnp.nan, g), "result": RESULTS.where(bad, RESULTS.overlap, RESULTS.successful)}
+
+
+def green_in_loop(kr):
+    """The same kernel with its eqx.error_if inside a loop body: not rewritten to a per-point
+    flag, so a chunk holding kr = 0 raises and goes through the bisection fallback."""
+    from jaxbind.workflows.registry import green_scan
+
+    g0 = jnp.zeros((3, 3), jnp.result_type(kr, 1j))
+    return {"g": jax.lax.fori_loop(0, 1, lambda i, c: c + green_scan(kr)["g"], g0)}
+
+
+def cliff(n_points, repeats):
+    from jaxbind.workflows import _chunks
+    from jaxbind.workflows.registry import green_scan
+
+    kr = np.linspace(0.0, 20.0, n_points)
+    rows = []
+    t, good = best(lambda: sweep(green_scan, {"kr": kr[1:]}, progress=False), repeats)
+    rows.append(("no singular point (reference)", t, json.loads(good.attrs["sweep_stats"])))
+    sweep(green_scan, {"kr": kr}, progress=False)
+    t, ds = best(lambda: sweep(green_scan, {"kr": kr}, progress=False), repeats)
+    st = json.loads(ds.attrs["sweep_stats"])
+    assert ds.status.values[0] != 0 and (ds.status.values[1:] == 0).all()
+    np.testing.assert_array_equal(ds.g.values[1:], good.g.values)
+    rows.append(("eqx.error_if kernel (in-chunk flag)", t, st))
+    sweep(green_in_loop, {"kr": kr}, progress=False)  # compiles the bisection program
+    t, dl = best(lambda: sweep(green_in_loop, {"kr": kr}, progress=False), repeats)
+    assert dl.status.values[0] != 0 and (dl.status.values[1:] == 0).all()
+    np.testing.assert_allclose(dl.g.values[1:], good.g.values, rtol=1e-12)
+    rows.append(("error_if in a loop (bisection fallback)", t, json.loads(dl.attrs["sweep_stats"])))
+    # the former fallback: every point of the chunk that raised, one compiled call each
+    ev = next(e for e in _chunks._EVAL_CACHE.values() if e.spec.fingerprint == json.loads(
+        ds.attrs["jaxbind_sweep"])["function"])
+    point = jax.jit(_chunks._point_fn(ev.traced)).lower(jax.ShapeDtypeStruct((), kr.dtype)).compile()
+    n = st["chunk_points"]
+
+    def old():
+        with _chunks.quiet_callbacks():
+            for x in kr[:n]:
+                try:
+                    jax.device_get(point(x))
+                except Exception:  # noqa: BLE001
+                    pass
+
+    t_old, _ = best(old, 1)
+    t_rest = rows[0][1] * (n_points - n) / (n_points - 1)
+    rows.append(("raising kernel, former point-by-point", t_old + t_rest, {"chunks_fallback": 1}))
+    sweep(green_result, {"kr": kr}, progress=False)
+    t, dr = best(lambda: sweep(green_result, {"kr": kr}, progress=False), repeats)
+    assert dr.status.values[0] != 0 and (dr.status.values[1:] == 0).all()
+    np.testing.assert_array_equal(dr.g.values[1:], good.g.values)
+    rows.append(("result-leaf kernel (in-chunk status)", t, json.loads(dr.attrs["sweep_stats"])))
+    print(f"\n3) Green-tensor scan, {n_points} points, kr = 0 singular; {st['n_chunks']} chunks of "
+          f"{n} points; best of {repeats} (the former fallback: one run, compiled call per point of the "
+          "bad chunk + the reference time of the rest)")
+    print(f"{'method':<40}{'time (s)':>10}{'× reference':>13}{'fallback chunks':>17}")
+    for label, t, stt in rows:
+        print(f"{label:<40}{t:>10.3f}{t / rows[0][1]:>13.1f}{stt.get('chunks_fallback', 0):>17d}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--points", type=int, default=10**7, help="points of the overhead benchmark")
@@ -86,7 +169,13 @@ def main():
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--quick", action="store_true", help="10^5 / 10^4 points, 3 repeats")
     ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--cliff-points", type=int, default=100_001)
+    ap.add_argument("--cliff-only", action="store_true", help="only the singular-point benchmark (3)")
     a = ap.parse_args()
+    if a.cliff_only:
+        jax.config.update("jax_enable_x64", True)
+        cliff(a.cliff_points, 7)
+        return
     if a.quick:
         a.points, a.dask_points, a.repeats = 10**5, 10**4, 3
     nx = 1000 if a.points >= 10**6 else 100
@@ -195,6 +284,8 @@ def main():
     print(f"{'dask, first call (worker compile)':<34}{t_first:>10.3f}{t_first / t_loc:>8.2f}")
     print(f"{'dask, warm workers':<34}{t_dask:>10.3f}{t_dask / t_loc:>8.2f}")
     print(f"results identical: {same}")
+    with jax.enable_x64(True):
+        cliff(a.cliff_points if not a.quick else 10_001, 3)
 
 
 if __name__ == "__main__":

@@ -49,6 +49,7 @@ class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
     kernel_error = "the kernel raised when this point was evaluated alone"
     not_computed = "not computed yet (unfinished sweep store)"
     not_trapped = "a particle is not trapped (non-positive isolated stiffness)"
+    kernel_status = "the kernel reported a failure in its own integer `status` output (see kernel_status)"
 
 
 def code(result) -> jnp.ndarray:

@@ -1,4 +1,5 @@
-"""The ``jaxbind`` command line: ``demo``, ``info``, ``sweep CONFIG.toml``, ``optimize CONFIG.toml``.
+"""The ``jaxbind`` command line: ``demo``, ``info``, ``sweep CONFIG.toml``, ``verify STORE``,
+``optimize CONFIG.toml``.
 
 ``jaxbind sweep CONFIG.toml`` validates the config (:mod:`jaxbind.workflows.config`; errors
 name file, line, key and value, exit status 2) before any compute, runs
@@ -6,6 +7,11 @@ name file, line, key and value, exit status 2) before any compute, runs
 command after a crash), and writes ``<name>.nc`` (netCDF, optional; complex outputs split
 into ``_real``/``_imag``), ``<name>.png`` (a line plot for 1-D grids, a map for 2-D) and
 ``<name>.json`` (summary: grid, status counts, output ranges, timing, devices, versions).
+Exit status 1 if every point failed; Ctrl-C prints one line and exits 130 (the store is
+resumable: rerun the same command).
+
+``jaxbind verify STORE`` checks that every finished chunk of a sweep store exists and matches
+its checksum and names each missing or damaged file (exit status 1 if any).
 
 ``jaxbind optimize CONFIG.toml`` validates the config (:mod:`jaxbind.workflows.optimize_config`;
 same error style, exit status 2), runs parallel restarts of a built-in objective and writes
@@ -60,6 +66,8 @@ def _cmd_sweep(args) -> int:
         import jax
 
         jax.config.update("jax_enable_x64", True)  # the CLI is an application: its choice
+    if args.dry_run:
+        _print_size(cfg)
     from .report import run_config
 
     try:
@@ -70,7 +78,48 @@ def _cmd_sweep(args) -> int:
         return 2
     for k, v in summary.get("files", {}).items():
         print(f"{k}: {v}")
+    return _sweep_exit_code(summary)
+
+
+def _print_size(cfg) -> None:
+    """The dry run's size line: points, result bytes (the config refuses what cannot fit)."""
+    b = cfg.result_bytes()
+    outs = ", ".join(f"{n}{list(s) if s else ''} {d}" for n, (s, d) in cfg.outputs.items())
+    print(f"size: {cfg.grid.size} points, results {b / 2**20:.4g} MiB ({outs}, status int32)")
+
+
+def _sweep_exit_code(summary) -> int:
+    """1 (with a message) when every point of a computed sweep failed, else 0."""
+    counts = summary.get("status_counts")
+    if counts and sum(counts.values()) and not counts.get("0"):
+        from jaxbind.results import message
+
+        worst = max(counts, key=counts.get)
+        print(f"error: every point failed ({sum(counts.values())} points; most common status {worst}: "
+              f"{message(int(worst))})", file=sys.stderr)
+        return 1
     return 0
+
+
+def _cmd_verify(args) -> int:
+    """``jaxbind verify STORE…``: exit 0 if every done chunk verifies, 1 if not, 2 on error."""
+    from .store import SweepStoreError, verify_store
+
+    rc = 0
+    for path in args.stores:
+        try:
+            rep = verify_store(path)
+        except (SweepStoreError, ImportError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            rc = 2
+            continue
+        for line in rep.lines():
+            print(line)
+        if not rep.ok:
+            print(f"{path}: {len(rep.problems)} damaged or missing chunk file(s); rerun the sweep to "
+                  "recompute them")
+            rc = max(rc, 1)
+    return rc
 
 
 def _cmd_optimize(args) -> int:
@@ -132,6 +181,10 @@ def build_parser() -> argparse.ArgumentParser:
     sw.add_argument("--list", action="store_true", help="list the functions a config can sweep")
     sw.set_defaults(func=_cmd_sweep)
 
+    v = sub.add_parser("verify", help="check a sweep store: every finished chunk present and checksummed")
+    v.add_argument("stores", nargs="+", metavar="STORE", help="sweep store(s) (*.zarr)")
+    v.set_defaults(func=_cmd_verify)
+
     o = sub.add_parser("optimize", help="gradient-based design from a TOML config (JSON, PNG)")
     o.add_argument("config", nargs="?", help="the TOML config (see jaxbind.workflows.optimize_config)")
     o.add_argument("--out", default=None, help="output directory (default: [output] dir or ./optimize-out)")
@@ -153,7 +206,11 @@ def main(argv=None) -> int:
     import jax
 
     jax.config.update("jax_cpu_enable_async_dispatch", False)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt as err:  # SweepInterrupted says what is done and how to resume
+        print(str(err) or "interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,4 +1,4 @@
-"""Large parameter sweeps: chunked, sharded, distributed, checkpointed (docs/architecture.md, "Scale-out").
+"""Large parameter sweeps: chunked, sharded, distributed, checkpointed, verified (docs/architecture.md, "Scale-out").
 
 ``sweep(fn, grid)`` evaluates a pure JAX function of one parameter point on every point of a
 grid (:mod:`jaxbind.workflows.grid`) and returns an :class:`xarray.Dataset` whose coordinates
@@ -10,34 +10,51 @@ Contract for ``fn``
   dtype (float64 if x64 is enabled, else float32; ints and complex kept). Fix other arguments
   with ``functools.partial``. It must be traceable by JAX and pure (no Python side effects).
 * Returns a pytree of arrays (a bare array, dict, tuple, ``eqx.Module``…). Each leaf becomes
-  a variable named by its path (``"q_ext"``, ``"state_mean"``; a bare array is ``"value"``);
-  per-point dims are ``<name>_d0, …`` unless ``output_dims={"G": ("i", "j")}`` names them.
+  a variable named by its path (``"q_ext"``, ``"state_mean"``; a bare array is ``"value"``).
   Complex leaves stay complex.
+* Declarations (optional; an argument of ``sweep`` wins over the function's attribute, and
+  attributes are found through ``functools.partial``):
+
+  - ``units={"f": "N"}`` / attribute ``fn.units``: the ``units`` attribute of each variable;
+  - ``output_dims={"f": ("particle", "axis")}`` / attribute ``fn.output_dims`` (or
+    ``fn.dims``): names of the per-point dims (undeclared ones are ``<name>_d0, …``);
+  - ``compiler_options={...}`` / attribute ``fn.compiler_options``: XLA options the chunk
+    program is compiled with on CPU backends (as ``jax.jit(f).lower(...).compile(options)``),
+    so a kernel whose fast path needs them (``jaxbind.optics.pair.CPU_COMPILER_OPTIONS``)
+    runs as fast in a sweep as called directly; ignored on accelerators.
 * ``fn`` is traced exactly once per sweep (to a jaxpr that is fingerprinted for resume) and
   the chunk computation is compiled exactly once; later chunks reuse the executable.
 
 Per-point status (a bad point never aborts or poisons a sweep)
 --------------------------------------------------------------
-``status`` is an int32 variable: 0 ok, −1 a non-finite output (NaN/inf), −2 the point raised
-when evaluated alone, −3 not computed yet (unfinished store), > 0 a code reported by the
-kernel. For every point with status ≠ 0 all outputs are replaced by ``fill_value`` (default
-0), so results are NaN-free; mask with ``ds.where(ds.status == 0)``.
+``status`` is an int32 variable holding a :data:`jaxbind.RESULTS` code (decode it with
+``jaxbind.results.message`` or the ``result_codes`` attribute the Dataset and the store
+carry): 0 successful, ``RESULTS.nonfinite`` a non-finite output (NaN/inf),
+``RESULTS.kernel_error`` the point raised when evaluated alone, ``RESULTS.not_computed`` not
+computed yet (unfinished store), any other code as reported by the kernel. For every point
+with status ≠ 0 all outputs read NaN (float), NaN + NaN·j (complex) or the integer sentinel
+of :func:`jaxbind.workflows.store.fill_for`; mask with ``ds.where(ds.status == 0)``.
 
-* **Preferred: status-returning kernels.** If the output pytree has a top-level leaf
-  ``status`` (integer scalar: a dict key or a Module/NamedTuple field), it is the point's
-  status. jaxbind kernels that can fail on valid-looking input (overlapping particles,
-  non-Hurwitz drift, non-convergence) expose such a variant for sweeps; their single-point
-  API keeps ``eqx.error_if``.
+* **Preferred: result-returning kernels.** If the output pytree has a top-level ``result``
+  leaf (a ``RESULTS`` item, e.g. the ``result`` field of every jaxbind result type, called
+  with ``throw=False``), its code is the point's status, computed inside the compiled chunk:
+  a bad point costs what a good point costs.
+* **Legacy integer ``status`` leaf** (a dict key or a field, integer scalar): a non-zero
+  value gives ``RESULTS.kernel_status``, and the raw value is kept in the variable
+  ``kernel_status`` (its codes are the kernel module's own).
 * **Non-finite outputs** are detected for every kernel, so a kernel without a status leaf
   still yields a truthful status.
-* **Kernels that raise.** ``eqx.error_if`` is checked per chunk: under ``vmap`` its
-  predicate is reduced over the whole batch, so one bad point makes the whole chunk raise
-  (and ``EQX_ON_ERROR=nan`` would NaN the whole chunk). When a chunk raises, that chunk
-  alone is re-evaluated point by point (one extra compilation, of the single-point
-  function, made the first time it is needed); points that still raise get −2, all others
-  their value (which may differ from a vectorised evaluation in the last bits). Finished
-  chunks are never lost. This fallback is for rare errors — kernels that fail often in a
-  sweep should return a ``status`` leaf instead.
+* **Kernels that raise** (``eqx.error_if``, e.g. a single-point API with ``throw=True``).
+  Under ``vmap`` an error check's predicate is reduced over the whole batch, so one bad
+  point would make the whole chunk raise. The sweep therefore evaluates the traced program
+  with every check reachable through calls (``jit``, custom JVP/VJP) turned into a per-point
+  flag: a point whose check fails gets ``RESULTS.kernel_error``, at the cost of a good
+  point. A check inside a loop body is left as it is; a chunk holding such a bad point
+  raises, and its bad points are found by bisection with the same vectorised program (a
+  range is evaluated with the rest of the chunk replaced by copies of one of its points;
+  ranges that raise are split): k bad points cost about 2·k·log2(chunk) chunk evaluations,
+  bounded by point-by-point cost for chunks of mostly bad points. Finished chunks are never
+  lost.
 
 Evaluation
 ----------
@@ -52,151 +69,68 @@ over ``devices`` with ``jax.shard_map``. The last chunk is padded by repeating a
 Chunks are dispatched asynchronously, so the device computes chunk i+1 while chunk i is
 copied to the host and written.
 
-Store, resume, executors
-------------------------
-``store="path.zarr"`` writes each finished chunk to a zarr store (:mod:`.store`); the
-returned Dataset is opened lazily from it. Rerunning the same call after a crash (SIGKILL,
-node loss, disk full) computes only the missing chunks and gives a result identical to an
-uninterrupted run; a different grid, function or output structure is refused.
+Store, resume, locking, interruption
+------------------------------------
+``store="path.zarr"`` writes each finished chunk to a checksummed zarr store (:mod:`.store`);
+the returned Dataset is opened lazily from it. Rerunning the same call after a crash
+(SIGKILL, node loss, disk full) computes only the missing chunks and gives a result
+identical to an uninterrupted run; a different grid, function or output structure is
+refused. On resume every chunk flagged done is verified (every variable's chunk file exists
+and its checksum matches); missing or damaged chunks are recomputed and reported by file
+name (a ``RuntimeWarning`` and ``sweep_stats["damaged"]``). ``verify_store(path)`` /
+``jaxbind verify STORE`` run the same check without computing. While a sweep writes a store
+it holds ``<store>.lock``; a second sweep on the same store is refused with
+:class:`~jaxbind.workflows.store.StoreLockedError` naming the owner (a stale lock of a dead
+process is taken over). Ctrl-C (SIGINT) stops after the chunk being written and raises
+:class:`SweepInterrupted` (a ``KeyboardInterrupt`` with a one-line message); the store is
+resumable. A second Ctrl-C interrupts at once (still resumable: an unfinished chunk is
+recomputed).
 
-``executor=`` takes any :class:`concurrent.futures.Executor` (e.g. ``ProcessPoolExecutor``
-with ``mp_context=multiprocessing.get_context("spawn")`` — never fork after JAX started) or a
-Dask ``distributed.Client`` (the reference engine). Each chunk is a pure, picklable task
-(``fn``, the chunk's parameter slices and a small spec); a worker traces and compiles once and
-caches the executable; the driver writes results, so workers need no shared filesystem.
-A task that fails (worker died) is resubmitted up to ``max_retries`` times. On a cluster::
+Executors
+---------
+``executor=`` runs chunks elsewhere; exactly what is supported (a Dask ``Client``, an
+Executor factory, or a ``concurrent.futures.Executor`` instance) and how broken pools are
+recreated is in :mod:`jaxbind.workflows.executors`. Each chunk is a pure, picklable task; a
+worker traces and compiles once and caches the executable; the driver writes results, so
+workers need no shared filesystem. A task that fails (worker died) is resubmitted up to
+``max_retries`` times. On a cluster::
 
     from dask_jobqueue import SLURMCluster        # or PBSCluster
     cluster = SLURMCluster(cores=8, memory="64GB", processes=1,
                            job_extra_directives=["--gres=gpu:1"])
     cluster.scale(jobs=16)                         # 16 GPU nodes, one worker each
     ds = sweep(fn, grid, executor=Client(cluster), store="/scratch/run.zarr")
-
-Ray works through ``ray.util.multiprocessing.Pool`` or any Executor adapter.
 """
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import inspect
 import json
 import math
 import re
+import signal
+import threading
 import time
+import warnings
 from dataclasses import dataclass
 
 import jax
-import jax.numpy as jnp
 import numpy as np
-from jax.extend.core import ClosedJaxpr, Jaxpr
 
-from ._chunks import _cached_evaluator, _Evaluator, _quiet_callbacks, _Spec
+from ._chunks import cached_evaluator, Evaluator, quiet_callbacks, Spec, trace
 from .grid import Grid, as_grid
-from .store import ERROR, NONFINITE, OK, PENDING, MemorySink, VarSpec, ZarrSink, check_resume
+from .store import (ERROR, FORMAT, NONFINITE, OK, PENDING, MemorySink, StoreLock, VarSpec, ZarrSink,
+                    check_resume, result_attrs, verify_store)
 
-__all__ = ["sweep", "Grid", "OK", "NONFINITE", "ERROR", "PENDING"]
+__all__ = ["sweep", "Grid", "SweepInterrupted", "verify_store", "OK", "NONFINITE", "ERROR", "PENDING"]
 
 _DEFAULT_MAX_CHUNK = 1 << 24  # points; keeps progress/resume granular on big grids
 _CPU_CHUNK_BYTES = 4 << 20  # inputs + outputs per chunk on CPU backends (cache-sized)
 
 
-# --- tracing ---------------------------------------------------------------------------------
-
-
-@dataclass
-class _Traced:
-    closed: object  # ClosedJaxpr of fn(*params) -> flat leaves
-    names: list  # output variable names (without status)
-    shapes: list
-    dtypes: list
-    status_idx: int | None
-    fingerprint: str
-    point_bytes: int  # conservative device bytes per point (inputs+outputs+intermediates)
-    io_bytes: int  # inputs + outputs per point
-
-
-def _leaf_name(path) -> str:
-    parts = []
-    for k in path:
-        for attr in ("key", "name", "idx"):
-            if hasattr(k, attr):
-                parts.append(str(getattr(k, attr)))
-                break
-        else:
-            parts.append(re.sub(r"\W", "", str(k)))
-    name = "_".join(parts) or "value"
-    return name if name[0].isalpha() else "v" + name
-
-
-def _aval_bytes(aval) -> int:
-    try:
-        return int(math.prod(aval.shape)) * np.dtype(aval.dtype).itemsize
-    except Exception:  # tokens, opaque types
-        return 0
-
-
-def _jaxpr_bytes(jaxpr) -> int:
-    total = 0
-    for eqn in jaxpr.eqns:
-        total += sum(_aval_bytes(v.aval) for v in eqn.outvars)
-        subs = [_jaxpr_bytes(getattr(j, "jaxpr", j)) for j in _sub_jaxprs(eqn.params)]
-        total += max(subs, default=0)
-    return total
-
-
-def _sub_jaxprs(params):
-    """The (closed) jaxprs among an equation's parameters (bodies of loops, conds, calls)."""
-    for v in params.values():
-        for x in v if isinstance(v, (tuple, list)) else (v,):
-            if isinstance(x, (ClosedJaxpr, Jaxpr)):
-                yield x
-
-
-def _sanitize(text: str) -> str:
-    return re.sub(r" at 0x[0-9a-fA-F]+", "", text)
-
-
-def _trace(fn, names, dtypes) -> _Traced:
-    """Trace ``fn`` once at one abstract point; fingerprint the jaxpr and its constants."""
-
-    paths = []
-
-    def flat_fn(*args):
-        leaves = jax.tree_util.tree_flatten_with_path(fn(**dict(zip(names, args))))[0]
-        paths[:] = [p for p, _ in leaves]
-        return [jnp.asarray(x) for _, x in leaves]
-
-    avals = [jax.ShapeDtypeStruct((), np.dtype(d)) for d in dtypes]
-    try:
-        closed, out = jax.make_jaxpr(flat_fn, return_shape=True)(*avals)
-    except Exception as err:
-        raise type(err)(f"sweep: tracing fn at one grid point failed: {err}") from err
-    shapes = list(out)
-    leaf_names = [_leaf_name(p) for p in paths]
-    status_idx = None
-    for i, (p, n) in enumerate(zip(paths, leaf_names)):
-        if len(p) == 1 and n == "status":
-            s = shapes[i]
-            if s.shape != () or not jnp.issubdtype(s.dtype, jnp.integer):
-                raise TypeError(f"fn's 'status' output must be an integer scalar, got {s.dtype}{s.shape}")
-            status_idx = i
-    keep = [i for i in range(len(shapes)) if i != status_idx]
-    if not keep:
-        raise ValueError("fn returns no output arrays besides 'status'")
-    out_names = [leaf_names[i] for i in keep]
-    dup = {n for n in out_names if out_names.count(n) > 1}
-    if dup:
-        raise ValueError(f"fn's outputs have clashing names {sorted(dup)}; return a dict with distinct keys")
-    h = hashlib.sha256(_sanitize(str(closed.jaxpr)).encode())
-    h.update(repr((leaf_names, status_idx)).encode())
-    for c in closed.consts:
-        c = np.asarray(c)
-        h.update(f"{c.dtype.str}{c.shape}".encode())
-        h.update(np.ascontiguousarray(c).tobytes())
-    io = sum(np.dtype(d).itemsize for d in dtypes) + sum(_aval_bytes(s) for s in shapes)
-    return _Traced(closed, out_names, [tuple(shapes[i].shape) for i in keep],
-                   [np.dtype(shapes[i].dtype).str for i in keep], status_idx, h.hexdigest(),
-                   io + _jaxpr_bytes(closed.jaxpr), io)
+class SweepInterrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a sweep; its message says how much is done and how to resume."""
 
 
 # --- the chunk plan ----------------------------------------------------------------------------
@@ -306,12 +240,58 @@ def _resolve_devices(devices):
     return devices
 
 
-def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, devices=None,
-          executor=None, store=None, resume=True, overwrite=False, progress=True, fill_value=0,
-          output_dims=None, max_retries=2, max_inflight=None):
-    """Evaluate ``fn`` on every point of ``grid``; chunked, sharded, checkpointed.
+def _declared(fn, attr):
+    """``fn.<attr>``, looked up through ``functools.partial`` wrappers."""
+    while fn is not None:
+        v = getattr(fn, attr, None)
+        if v is not None:
+            return v
+        fn = getattr(fn, "func", None) if isinstance(fn, functools.partial) else None
+    return None
 
-    See the module docstring for the contract (status codes, resume, executors).
+
+def _options(opts) -> tuple:
+    if opts is None:
+        return ()
+    if not isinstance(opts, dict):
+        raise TypeError(f"compiler_options must be a dict of XLA flags, got {type(opts).__name__}")
+    return tuple(sorted((str(k), v) for k, v in opts.items()))
+
+
+class _SigInt:
+    """First Ctrl-C: finish the chunk being written, then stop (``stop()`` is True); a second
+    one raises KeyboardInterrupt at once. Only in the main thread with the default handler."""
+
+    def __init__(self):
+        self.hit = False
+        self.old = None
+
+    def __enter__(self):
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT) is signal.default_int_handler):
+            self.old = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.hit:
+            raise KeyboardInterrupt
+        self.hit = True
+
+    def __call__(self) -> bool:
+        return self.hit
+
+    def __exit__(self, *exc):
+        if self.old is not None:
+            signal.signal(signal.SIGINT, self.old)
+
+
+def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, devices=None,
+          executor=None, store=None, resume=True, overwrite=False, progress=True, fill_value=None,
+          output_dims=None, units=None, compiler_options=None, max_retries=2, max_inflight=None):
+    """Evaluate ``fn`` on every point of ``grid``; chunked, sharded, checkpointed, verified.
+
+    See the module docstring for the contract (status codes, declarations, resume, locking,
+    executors).
 
     Args:
         fn: pure JAX function ``fn(**point) -> pytree of arrays``.
@@ -322,20 +302,31 @@ def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, d
             memory, 512 MiB on CPU.
         chunk_size: maximum points per chunk (overrides the budget; for tests and tuning).
         devices: local devices to shard chunks over (None: all; int: the first n).
-        executor: a ``concurrent.futures.Executor`` or dask ``Client`` that runs chunks.
+        executor: a dask ``Client``, a ``concurrent.futures.Executor`` or a zero-argument
+            function returning one (see :mod:`jaxbind.workflows.executors`).
         store: path of a zarr store written chunk by chunk (None: in memory).
         resume: continue an existing store written by the same sweep (True) or refuse (False).
         overwrite: discard an existing store first.
         progress: tqdm bar (True), none (False), or a callable ``progress(done, total)``.
-        fill_value: placeholder output of points with status ≠ 0.
-        output_dims: ``{output name: tuple of dim names}`` for per-point output dims.
+        fill_value: value of outputs at points with status ≠ 0; default None: NaN for float
+            and complex outputs, the sentinel of ``store.fill_for`` for integer ones.
+        output_dims: ``{output name: tuple of dim names}`` for per-point output dims
+            (default: ``fn.output_dims`` if declared).
+        units: ``{output name: units string}`` (default: ``fn.units`` if declared).
+        compiler_options: XLA compiler options for the chunk program on CPU backends
+            (default: ``fn.compiler_options`` if declared).
         max_retries: resubmissions of a chunk whose task failed on an executor.
         max_inflight: chunks submitted to an executor at once (default 2 × workers).
 
     Returns:
         ``xarray.Dataset``: grid coordinates, one variable per output, ``status``; lazily
         backed by the store when ``store`` is given. ``ds.attrs["sweep_stats"]`` (JSON) has
-        chunk counts, timings, points/s and the compiled chunk's device memory.
+        chunk counts, timings, points/s, the compiled chunk's device memory and the chunk
+        files found damaged and recomputed; ``ds.attrs["result_codes"]`` decodes ``status``.
+
+    Raises:
+        SweepInterrupted: on Ctrl-C (the store is resumable).
+        jaxbind.workflows.store.StoreLockedError: another sweep is writing ``store``.
     """
     t0 = time.perf_counter()
     g = as_grid(grid)
@@ -344,30 +335,63 @@ def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, d
         raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     if chunk_size is not None and (isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive integer or None, got {chunk_size!r}")
+    if fill_value is not None and (isinstance(fill_value, bool) or not isinstance(fill_value, (int, float, complex))):
+        raise TypeError(f"fill_value must be a number or None, got {fill_value!r}")
     devs = _resolve_devices(devices)
     budget = _parse_bytes(memory_budget, devs)
     x64 = bool(jax.config.jax_enable_x64)
     pf = g.param_factor()
     dtypes = tuple(np.dtype(jax.dtypes.canonicalize_dtype(pf[n][1].dtype)).str for n in g.names)
-    traced = _trace(fn, g.names, dtypes)
+    traced = trace(fn, g.names, dtypes)
+    copts = _options(compiler_options if compiler_options is not None else _declared(fn, "compiler_options"))
 
-    output_dims = dict(output_dims or {})
-    for n in output_dims:
-        if n not in traced.names:
-            raise ValueError(f"output_dims names {n!r}, which is not an output of fn ({traced.names})")
+    if output_dims is None:
+        output_dims = _declared(fn, "output_dims") or _declared(fn, "dims") or {}
+    output_dims = dict(output_dims)
+    units = dict(units if units is not None else (_declared(fn, "units") or {}))
+    for what, decl in (("output_dims", output_dims), ("units", units)):
+        for n in decl:
+            if n not in traced.names:
+                raise ValueError(f"{what} names {n!r}, which is not an output of fn ({traced.names})")
+    for n, u in units.items():
+        if not isinstance(u, str):
+            raise TypeError(f"units[{n!r}] must be a string, got {u!r}")
     variables = []
-    for n, s, d in zip(traced.names, traced.shapes, traced.dtypes):
-        dims = tuple(output_dims.get(n, tuple(f"{n}_d{i}" for i in range(len(s)))))
-        if len(dims) != len(s):
-            raise ValueError(f"output_dims[{n!r}] = {dims} does not match its per-point shape {s}")
+    for n, sh, d in zip(traced.names, traced.shapes, traced.dtypes):
+        dims = tuple(output_dims.get(n, tuple(f"{n}_d{i}" for i in range(len(sh)))))
+        if len(dims) != len(sh):
+            raise ValueError(f"output_dims[{n!r}] = {dims} does not match its per-point shape {sh}")
         if n in g.names or n in g.dims:
             raise ValueError(f"output {n!r} has the same name as a grid parameter/dimension")
-        variables.append(VarSpec(n, s, d, dims))
+        variables.append(VarSpec(n, sh, d, dims, units.get(n)))
+    for n, (sh, dims) in {v.name: (v.shape, v.dims) for v in variables}.items():
+        for dim, size in zip(dims, sh):
+            for w in variables:
+                if dim in w.dims and w.shape[w.dims.index(dim)] != size:
+                    raise ValueError(f"dim {dim!r} has size {size} in {n!r} but "
+                                     f"{w.shape[w.dims.index(dim)]} in {w.name!r}")
 
-    meta = {"format": 1, "grid": g.fingerprint(), "function": traced.fingerprint,
-            "outputs": [[v.name, list(v.shape), v.dtype] for v in variables],
-            "fill_value": repr(complex(fill_value)), "x64": x64,
+    fill = None if fill_value is None else repr(fill_value)
+    meta = {"format": FORMAT, "grid": g.fingerprint(), "function": traced.fingerprint,
+            "outputs": [[v.name, list(v.shape), v.dtype, list(v.dims), v.units] for v in variables],
+            "fill": fill, "x64": x64,
             "function_name": getattr(fn, "__name__", type(fn).__name__), "grid_summary": g.describe()}
+    lock = None
+    if store is not None:
+        lock = StoreLock(store, f"{meta['grid'][:16]}-{meta['function'][:16]}").acquire()
+    try:
+        return _sweep_locked(fn, g, traced, meta, variables, devs, budget, dtypes, pf, x64, copts,
+                             t0=t0, batch_size=batch_size, chunk_size=chunk_size, executor=executor,
+                             store=store, resume=resume, overwrite=overwrite, progress=progress,
+                             fill=fill, max_retries=max_retries, max_inflight=max_inflight)
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def _sweep_locked(fn, g, traced, meta, variables, devs, budget, dtypes, pf, x64, copts, *, t0,
+                  batch_size, chunk_size, executor, store, resume, overwrite, progress, fill,
+                  max_retries, max_inflight):
     old = None
     if store is not None and not overwrite:
         old = ZarrSink.read_meta(store)
@@ -390,38 +414,59 @@ def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, d
         plan = _make_plan(g.shape, max_pts, len(devs))
     meta["plan"] = plan.to_json()
     if store is not None:
-        sink = ZarrSink(store, g, variables, plan, meta, fill_value, create=old is None)
+        sink = ZarrSink(store, g, variables, plan, meta, create=old is None)
     else:
-        sink = MemorySink(g, variables, plan, meta, fill_value)
+        sink = MemorySink(g, variables, plan, meta)
+    if sink.damaged:
+        warnings.warn(f"sweep store {store}: {len(sink.damaged)} chunk file(s) missing or damaged, "
+                      f"recomputing: " + "; ".join(f"{f} ({p.split(' (')[0]})" for f, p in sink.damaged[:5])
+                      + (" …" if len(sink.damaged) > 5 else ""), RuntimeWarning, stacklevel=3)
 
-    spec = _Spec(g.names, dtypes, tuple(pf[n][0] for n in g.names), plan.k, plan.block, batch_size,
-                 complex(fill_value) if np.iscomplexobj(fill_value) else float(fill_value), x64,
-                 traced.fingerprint)
+    spec = Spec(g.names, dtypes, tuple(pf[n][0] for n in g.names), plan.k, plan.block, batch_size,
+                 fill, x64, traced.fingerprint, copts)
     todo = [b for b in range(plan.n_blocks) if not sink.done[b]]
     stats = {"n_points": g.size, "n_chunks": plan.n_blocks, "chunk_points": plan.points,
              "chunks_resumed": plan.n_blocks - len(todo), "chunks_computed": 0, "chunks_fallback": 0,
-             "memory_budget_bytes": budget, "devices": [str(d) for d in devs], "errors": []}
+             "memory_budget_bytes": budget, "devices": [str(d) for d in devs], "errors": [],
+             "damaged": [f"{f}: {p}" for f, p in sink.damaged]}
     bar = _Progress(progress, g.size, g.size - sum(_n_valid(plan, b) for b in todo))
     t1 = time.perf_counter()
-    with _quiet_callbacks():
-        if not todo:
-            pass
-        elif executor is None:
-            ev = _cached_evaluator(traced, spec, devs)
-            stats["device_bytes_per_chunk"] = ev.device_bytes
-            _run_local(ev, traced.names, g, plan, todo, sink, stats, bar)
-        else:
-            from .executors import _ChunkTask, _run_executor
+    try:
+        with quiet_callbacks(), _SigInt() as stop:
+            if not todo:
+                pass
+            elif executor is None:
+                ev = cached_evaluator(traced, spec, devs)
+                stats["device_bytes_per_chunk"] = ev.device_bytes
+                _run_local(ev, traced.names, g, plan, todo, sink, stats, bar, stop)
+            else:
+                from .executors import ChunkTask, run_on_executor
 
-            _run_executor(_ChunkTask(fn, spec), traced.names, executor, g, plan, todo, sink, stats, bar,
-                          max_retries, max_inflight)
-    bar.close()
+                def deliver(b, res):
+                    vals, st, err, fell_back = res
+                    _record(sink, plan, b, traced.names, vals, st, err, fell_back, stats, bar)
+
+                run_on_executor(ChunkTask(fn, spec), todo, lambda b: _block_inputs(g, plan, b),
+                                lambda b: _n_valid(plan, b), deliver, executor, max_retries=max_retries,
+                                max_inflight=max_inflight, stop=stop, n_blocks=plan.n_blocks,
+                                n_done=lambda: int(np.sum(sink.done)))
+            if stop():
+                raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        done = int(np.sum(sink.done))
+        where = (f"{done} of {plan.n_blocks} chunks are complete in {store}; rerun the same sweep to resume"
+                 if store is not None else f"{done} of {plan.n_blocks} chunks were computed (no store: "
+                 "pass store= to make a sweep resumable)")
+        raise SweepInterrupted(f"sweep interrupted: {where}") from None
+    finally:
+        bar.close()
     dt = time.perf_counter() - t1
     computed = sum(_n_valid(plan, b) for b in todo)
     stats.update(seconds=time.perf_counter() - t0, compute_seconds=dt,
                  points_per_second=computed / dt if dt > 0 and computed else None)
     ds = sink.dataset()
     ds.attrs["sweep_stats"] = json.dumps(stats)
+    ds.attrs.update(result_attrs())
     return ds
 
 
@@ -458,36 +503,45 @@ def _store_block(sink, plan, b, names, outs, st):
     sink.write(b, values, st.reshape(lead + bshape))
 
 
-def _run_local(ev: _Evaluator, names, g, plan, todo, sink, stats, bar):
+def _record(sink, plan, b, names, vals, st, err, fell_back, stats, bar):
+    if fell_back:
+        stats["chunks_fallback"] += 1
+    if err and len(stats["errors"]) < 5:
+        stats["errors"].append(err)
+    _store_block(sink, plan, b, names, vals, st)
+    stats["chunks_computed"] += 1
+    bar.update(_n_valid(plan, b))
+
+
+def _run_local(ev: Evaluator, names, g, plan, todo, sink, stats, bar, stop):
     # device copies of trailing-axis inputs live for one sweep only: a grid array mutated in
     # place between two sweeps must not be served from a stale copy
     ev._inputs.clear()
     try:
-        _run_chunks(ev, names, g, plan, todo, sink, stats, bar)
+        _run_chunks(ev, names, g, plan, todo, sink, stats, bar, stop)
     finally:
         ev._inputs.clear()
 
 
-def _run_chunks(ev: _Evaluator, names, g, plan, todo, sink, stats, bar):
+def _run_chunks(ev: Evaluator, names, g, plan, todo, sink, stats, bar, stop):
     pending = None
 
     def finish(p):
         b, vals, outs = p
         n = _n_valid(plan, b)
+        err, fell_back = None, False
         try:
             if isinstance(outs, Exception):
                 raise outs
             res, st = ev.fetch(outs, n)
         except Exception:  # noqa: BLE001 - the chunk raised: isolate the bad points
             res, st, err = ev.fallback(vals, n)
-            stats["chunks_fallback"] += 1
-            if err and len(stats["errors"]) < 5:
-                stats["errors"].append(err)
-        _store_block(sink, plan, b, names, res, st)
-        stats["chunks_computed"] += 1
-        bar.update(n)
+            fell_back = True
+        _record(sink, plan, b, names, res, st, err, fell_back, stats, bar)
 
     for b in todo:
+        if stop():
+            break
         vals = _block_inputs(g, plan, b)
         try:
             outs = ev.launch(vals)

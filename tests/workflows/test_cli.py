@@ -37,7 +37,9 @@ def test_sweep_writes_store_netcdf_png_json(tmp_path, capsys):
         assert (out / f).exists(), f
     s = json.loads((out / "g.json").read_text())
     assert s["function"] == "green_tensor" and s["n_points"] == 18
-    assert s["status_counts"] == {"-2": 2, "0": 16}  # kr = 0 is singular, for both angles
+    from jaxbind.workflows.store import ERROR
+
+    assert s["status_counts"] == {"0": 16, str(ERROR): 2}  # kr = 0 is singular, for both angles
     ds = xr.open_zarr(out / "g.zarr")
     nc = xr.open_dataset(out / "g.nc")
     np.testing.assert_array_equal(nc.g_real.values + 1j * nc.g_imag.values, ds.g.values)
@@ -75,7 +77,7 @@ def test_unknown_plot_variable_is_an_error(tmp_path, capsys):
     cfg = tmp_path / "g.toml"
     cfg.write_text(CFG.format(out=tmp_path / "o").replace('plot = "g[0, 0]"', 'plot = "h"'))
     assert main(["sweep", str(cfg), "--no-progress"]) == 2
-    assert "plot = 'h'" in capsys.readouterr().err
+    assert "[output.plot] = 'h'" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("argv", [["--version"]])

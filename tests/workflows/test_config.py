@@ -119,3 +119,68 @@ def test_registry_entries_resolve_and_examples_validate():
         assert cfg.grid.size > 1
     with pytest.raises(ConfigError, match="cannot read"):
         load_config(os.path.join(ROOT, "examples", "missing.toml"))
+
+
+REGIME = """
+[sweep]
+function = "regime_map"
+[fixed]
+delta_omega = 0.0
+[grid]
+phase = [0.0, 1.0]
+kd = { linspace = [1.0, 2.0, 3] }
+[output]
+plot = "g_r"
+"""
+
+
+def test_fixed_values_are_type_checked_against_the_parameters():
+    """Schema validation before any work: a string or a float where the function's default
+    says number/integer is an error naming file, line and key; so are outputs for plot."""
+    parse_config(REGIME, "r.toml")
+    _err(REGIME.replace("delta_omega = 0.0", 'delta_omega = "zero"'),
+         r"r?c.toml:5: \[fixed.delta_omega\] = 'zero': must be a number")
+    _err(REGIME.replace("delta_omega = 0.0", "delta_omega = true"), r"\[fixed.delta_omega\] = True: must be a number")
+    _err(GOOD.replace("m_imag = 0.01", "m_imag = 0.01\nn_max = 2.5"), r"c.toml:8: \[fixed.n_max\] = 2.5: must be an integer")
+    cfg = parse_config(GOOD.replace("m_imag = 0.01", "m_imag = 0.01\nn_max = 12"), "c.toml")
+    assert cfg.fixed["n_max"] == 12
+    _err(REGIME.replace('plot = "g_r"', 'plot = "nope"'), r"\[output.plot\] = 'nope': not an output")
+    _err(REGIME.replace('plot = "g_r"', 'plot = "g_r[0]"'), r"\[output.plot\].*give 0 indices")
+    g = parse_config(CLI_G.replace('"g[0, 0]"', '"g[2, 2]"'), "g.toml")
+    assert g.outputs["g"][0] == (3, 3)
+    _err(CLI_G.replace('"g[0, 0]"', '"g[3, 0]"'), r"\[output.plot\] = 'g\[3, 0\]': index out of range")
+    _err(REGIME.replace("[output]", "[run]\nchunk_size = 2.0\n[output]"), r"\[run.chunk_size\] = 2.0: must be an integer")
+    _err(REGIME.replace("[output]", "[run]\nresume = 1\n[output]"), r"\[run.resume\] = 1: must be true or false")
+
+
+CLI_G = """
+[sweep]
+function = "green_tensor"
+[grid]
+kr = [0.0, 1.0]
+[output]
+plot = "g[0, 0]"
+"""
+
+
+def test_a_grid_that_cannot_fit_in_memory_is_refused_before_any_array_is_made():
+    huge = REGIME.replace("kd = { linspace = [1.0, 2.0, 3] }", "kd = { linspace = [1.0, 2.0, 100000000000000] }")
+    _err(huge, r"c.toml:8: \[grid.kd\]: the grid has 2e\+14 points.*more than this machine's")
+
+
+def test_cli_dry_run_reports_size_and_all_failed_sweep_exits_nonzero(tmp_path, capsys):
+    from jaxbind.workflows.cli import main
+
+    cfg = tmp_path / "r.toml"
+    cfg.write_text(REGIME)
+    assert main(["sweep", str(cfg), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "size: 6 points" in out and "status int32" in out
+    huge = tmp_path / "h.toml"
+    huge.write_text(REGIME.replace("[1.0, 2.0, 3]", "[1.0, 2.0, 100000000000000]"))
+    assert main(["sweep", str(huge), "--dry-run"]) == 2
+    assert "more than this machine's" in capsys.readouterr().err
+    bad = tmp_path / "g.toml"  # kr = 0 only: every point is singular
+    bad.write_text(CLI_G.replace("[0.0, 1.0]", "[0.0]") + f'dir = "{tmp_path / "o"}"\nfigure = false\n')
+    assert main(["sweep", str(bad), "--no-progress"]) == 1
+    assert "every point failed" in capsys.readouterr().err

@@ -18,7 +18,9 @@ import numpy as np
 import pytest
 
 from jaxbind.workflows.grid import Grid
-from jaxbind.workflows.store import ERROR, NONFINITE, OK, PENDING, SweepStoreError, ZarrSink
+from jaxbind.results import RESULTS, code, code_table, message
+from jaxbind.workflows.store import (ERROR, KERNEL_STATUS, NONFINITE, OK, PENDING, SweepStoreError,
+                                     ZarrSink)
 from jaxbind.workflows.sweep import sweep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -54,7 +56,8 @@ def oscillator(w, nbar):
 
     h = jnp.reshape(w, (1, 1)).astype(jnp.result_type(w, 1j))
     ss = steady_state(add_thermal_bath(LinearSystem.from_modes(h), 0, 0.1, nbar))
-    return {"n": occupations(ss.cov)[0], "status": ss.status}
+    res = getattr(ss, "result", None)
+    return {"n": occupations(ss.cov)[0], **({"status": ss.status} if res is None else {"result": res})}
 
 
 def _xy():
@@ -80,20 +83,53 @@ def test_cartesian_values_coords_complex_and_status():
     assert stats["n_chunks"] == 7 and stats["chunks_computed"] == 7
 
 
-def test_nonfinite_point_gets_status_and_fill_not_nan():
-    ds = sweep(wave, {"x": [0.1, 0.2], "y": [0.0, 1.0]}, progress=False, fill_value=0.0)
+def test_status_codes_are_the_results_table():
+    assert (OK, NONFINITE, ERROR, PENDING, KERNEL_STATUS) == tuple(int(code(r)) for r in (
+        RESULTS.successful, RESULTS.nonfinite, RESULTS.kernel_error, RESULTS.not_computed,
+        RESULTS.kernel_status))
+
+
+def test_nonfinite_point_gets_status_and_nan_in_every_output():
+    """A bad point reads NaN (NaN+NaNj for complex) in every output, also the finite ones;
+    the code table travels with the Dataset."""
+    ds = sweep(wave, {"x": [0.1, 0.2], "y": [0.0, 1.0]}, progress=False)
     np.testing.assert_array_equal(ds.status.values, [[NONFINITE, OK], [NONFINITE, OK]])
     for v in ("a", "c", "s"):
-        assert np.all(np.isfinite(ds[v].values))
-        assert np.all(ds[v].values[:, 0] == 0)
+        assert np.all(np.isnan(ds[v].values[:, 0]))
+        assert np.all(np.isfinite(ds[v].values[:, 1]))
+    assert np.all(np.isnan(ds.c.values[:, 0].imag))
     np.testing.assert_allclose(ds.a.values[:, 1], np.sin([0.1, 0.2]), rtol=1e-14)
+    table = json.loads(ds.attrs["result_codes"])
+    assert table == {str(k): (m or "successful") for k, m in code_table().items()}
+    assert table[str(NONFINITE)] == message(NONFINITE)
+    # an explicit fill_value is still honoured
+    z = sweep(wave, {"x": [0.1, 0.2], "y": [0.0, 1.0]}, progress=False, fill_value=0.0)
+    assert np.all(z.a.values[:, 0] == 0)
 
 
-def test_kernel_status_leaf_is_passed_through():
-    ds = sweep(with_status, {"x": [-1.0, 4.0, -2.0, 9.0]}, progress=False, fill_value=-5.0)
-    np.testing.assert_array_equal(ds.status.values, [7, OK, 7, OK])
-    np.testing.assert_array_equal(ds.v.values, [-5.0, 2.0, -5.0, 3.0])
-    assert "status" in ds.data_vars and set(ds.data_vars) == {"v", "status"}
+def with_result(x):
+    """A kernel returning a RESULTS item (NaN output at its bad points, as jaxbind kernels)."""
+    bad = x < 0
+    return {"v": jnp.where(bad, jnp.nan, jnp.sqrt(jnp.abs(x))), "n": jnp.where(bad, 0, 1).astype(jnp.int32),
+            "result": RESULTS.where(bad, RESULTS.unstable, RESULTS.successful)}
+
+
+def test_result_leaf_is_the_status_and_integer_outputs_get_the_sentinel():
+    ds = sweep(with_result, {"x": [-1.0, 4.0, -2.0, 9.0]}, chunk_size=2, progress=False)
+    u = int(code(RESULTS.unstable))
+    np.testing.assert_array_equal(ds.status.values, [u, OK, u, OK])
+    np.testing.assert_array_equal(ds.v.values, [np.nan, 2.0, np.nan, 3.0])
+    np.testing.assert_array_equal(ds.n.values, [np.iinfo(np.int32).min, 1, np.iinfo(np.int32).min, 1])
+    assert set(ds.data_vars) == {"v", "n", "status"}
+    assert json.loads(ds.attrs["sweep_stats"])["chunks_fallback"] == 0
+
+
+def test_legacy_status_leaf_maps_to_kernel_status_and_keeps_the_raw_code():
+    ds = sweep(with_status, {"x": [-1.0, 4.0, -2.0, 9.0]}, progress=False)
+    np.testing.assert_array_equal(ds.status.values, [KERNEL_STATUS, OK, KERNEL_STATUS, OK])
+    np.testing.assert_array_equal(ds.kernel_status.values, [7, 0, 7, 0])
+    np.testing.assert_array_equal(ds.v.values, [np.nan, 2.0, np.nan, 3.0])
+    assert set(ds.data_vars) == {"v", "kernel_status", "status"}
 
 
 def test_error_if_in_one_point_isolated_and_rest_exact():
@@ -101,7 +137,26 @@ def test_error_if_in_one_point_isolated_and_rest_exact():
     ds = sweep(raising, {"x": xs}, chunk_size=4, progress=False)
     expect = np.where(xs == 2.0, ERROR, OK)
     np.testing.assert_array_equal(ds.status.values, expect)
-    np.testing.assert_array_equal(ds.y.values, np.where(xs == 2.0, 0.0, 3.0 * xs))
+    np.testing.assert_array_equal(ds.y.values, np.where(xs == 2.0, np.nan, 3.0 * xs))
+    stats = json.loads(ds.attrs["sweep_stats"])
+    # the check is evaluated per point inside the compiled chunk: no fallback at all
+    assert stats["chunks_fallback"] == 0 and not stats["errors"]
+
+
+def raising_in_loop(x):
+    """eqx.error_if inside a loop body (not rewritten to a per-point flag): a chunk holding
+    x == 2 raises as a whole and goes through the bisection fallback."""
+    def body(i, c):
+        return eqx.error_if(c + x, x == 2.0, "x must not be 2")
+
+    return {"y": jax.lax.fori_loop(0, 3, body, jnp.zeros_like(x))}
+
+
+def test_error_if_inside_a_loop_isolated_by_bisection_and_rest_exact():
+    xs = np.arange(0.0, 9.0)
+    ds = sweep(raising_in_loop, {"x": xs}, chunk_size=4, progress=False)
+    np.testing.assert_array_equal(ds.status.values, np.where(xs == 2.0, ERROR, OK))
+    np.testing.assert_array_equal(ds.y.values, np.where(xs == 2.0, np.nan, 3.0 * xs))
     stats = json.loads(ds.attrs["sweep_stats"])
     assert stats["chunks_fallback"] == 1 and "x must not be 2" in stats["errors"][0]
 
@@ -346,8 +401,8 @@ def test_sharded_over_4_cpu_devices_float32(tmp_path):
     r = json.loads(out.stdout.strip().splitlines()[-1])
     assert r["same"] and r["dtype"] == "float32" and len(r["devices"]) == 4
     assert r["err"] < 1e-6  # float32 vs the float64 closed form
-    assert r["status"] == [0, 0, -2] + [0] * 7
-    np.testing.assert_allclose(r["y"], [0, 3, 0, 9, 12, 15, 18, 21, 24, 27], rtol=1e-6)
+    assert r["status"] == [0, 0, ERROR] + [0] * 7
+    np.testing.assert_allclose(r["y"], [0, 3, np.nan, 9, 12, 15, 18, 21, 24, 27], rtol=1e-6)
     assert r["osc_status"] == 0 and r["osc_dtype"] == "float32" and r["osc_err"] < 1e-5
 
 
@@ -474,3 +529,74 @@ def test_grid_array_mutated_between_sweeps_is_not_served_stale():
     b = sweep(wave, {"x": xs, "y": ys}, chunk_size=10, progress=False)
     np.testing.assert_allclose(a.a.values, np.sin(xs)[:, None] * (ys / 2.0), rtol=1e-14)
     np.testing.assert_allclose(b.a.values, np.sin(xs)[:, None] * ys, rtol=1e-14)
+
+
+def test_raising_kernel_bad_points_found_by_bisection_not_point_by_point(monkeypatch):
+    """One bad point in a 64-point chunk costs O(log n) vectorised evaluations, not 64 calls;
+    all other points get exactly their vectorised values."""
+    from jaxbind.workflows import _chunks
+
+    calls = []
+    real = _chunks.Evaluator._run_flat
+
+    def counting(self, flat):
+        calls.append(1)
+        return real(self, flat)
+
+    monkeypatch.setattr(_chunks.Evaluator, "_run_flat", counting)
+    xs = np.arange(0.0, 64.0)
+    ds = sweep(raising_in_loop, {"x": xs}, chunk_size=64, progress=False)
+    np.testing.assert_array_equal(ds.status.values, np.where(xs == 2.0, ERROR, OK))
+    np.testing.assert_array_equal(ds.y.values, np.where(xs == 2.0, np.nan, 3.0 * xs))
+    assert len(calls) <= 2 * 6 + 1, len(calls)
+
+
+def scaled(x):
+    return {"y": 2.0 * x}
+
+
+def test_compiler_options_reach_the_chunk_compilation():
+    """An argument or a declared ``fn.compiler_options`` (also through partial) is passed to
+    XLA on CPU: an unknown flag is rejected by XLA; the pair kernel's options give the same
+    numbers."""
+    from jaxbind.optics.pair import CPU_COMPILER_OPTIONS
+
+    bogus = {"xla_this_flag_does_not_exist": True}
+    with pytest.raises(Exception, match="xla_this_flag_does_not_exist"):
+        sweep(scaled, {"x": [1.0, 2.0]}, compiler_options=bogus, progress=False)
+
+    def declared(x, k=1.0):
+        return {"y": k * x}
+
+    declared.compiler_options = bogus
+    with pytest.raises(Exception, match="xla_this_flag_does_not_exist"):
+        sweep(partial(declared, k=3.0), {"x": [1.0, 2.0]}, progress=False)
+    declared.compiler_options = CPU_COMPILER_OPTIONS
+    ds = sweep(partial(declared, k=3.0), {"x": [1.0, 2.0]}, progress=False)
+    np.testing.assert_array_equal(ds.y.values, [3.0, 6.0])
+
+
+def test_a_chunk_of_mostly_bad_points_is_bounded_by_point_by_point_cost(monkeypatch):
+    """Bisection stops after its budget of chunk evaluations; the rest go point by point."""
+    from jaxbind.workflows import _chunks
+
+    calls = []
+    real = _chunks.Evaluator._run_flat
+
+    def counting(self, flat):
+        calls.append(1)
+        return real(self, flat)
+
+    monkeypatch.setattr(_chunks.Evaluator, "_run_flat", counting)
+
+    def mostly_bad(x):
+        def body(i, c):
+            return eqx.error_if(c + x, x % 4 != 1, "bad")
+        return {"y": jax.lax.fori_loop(0, 2, body, jnp.zeros_like(x))}
+
+    xs = np.arange(0.0, 64.0)
+    ds = sweep(mostly_bad, {"x": xs}, chunk_size=64, progress=False)
+    good = xs % 4 == 1
+    np.testing.assert_array_equal(ds.status.values, np.where(good, OK, ERROR))
+    np.testing.assert_allclose(ds.y.values, np.where(good, 2.0 * xs, np.nan))
+    assert len(calls) == 16 * 7
