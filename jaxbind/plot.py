@@ -1,9 +1,24 @@
 """Matplotlib figures used by the CLI and the notebooks (imported lazily: matplotlib is only
-loaded when a figure is made). Each function takes plain arrays and returns the Figure."""
+loaded when a figure is made). Each function takes plain arrays and returns the Figure.
+
+Conventions (publication-legible): figures are saved at :data:`DPI` (≥ 150) by :func:`save`,
+no text is smaller than 8 pt, axes carry units (:func:`display_unit` picks an SI prefix from
+the data: µm, kHz, fN, …), colour encodes a value only with a colour bar, data spanning
+decades get a logarithmic (or symmetric-log) scale (:func:`choose_norm`), and categorical
+data get a discrete legend with the category names.
+"""
 
 from __future__ import annotations
 
 import numpy as np
+
+DPI = 150  #: resolution of saved figures (dots per inch)
+DECADES = 2.0  #: data spanning more than this many decades get a log / symlog scale
+
+_PREFIXES = ((1e-18, "a"), (1e-15, "f"), (1e-12, "p"), (1e-9, "n"), (1e-6, "µ"), (1e-3, "m"),
+             (1.0, ""), (1e3, "k"), (1e6, "M"), (1e9, "G"), (1e12, "T"))
+_PREFIXABLE = {"m", "s", "Hz", "N", "N/m", "W", "J", "K", "V", "A", "Pa", "rad/s"}
+_DIMENSIONLESS = {None, "", "1"}
 
 
 def _plt():
@@ -113,3 +128,207 @@ def occupations_vs_phase(phases, occ, rates: dict, title="Two optically bound, f
     ax.set_title(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+# --- shared helpers ------------------------------------------------------------------------------
+
+
+def save(fig, path, dpi: int = DPI) -> str:
+    """Save ``fig`` at ``dpi`` (≥ :data:`DPI` by default) without clipping, and close it."""
+    plt = _plt()
+    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(fig)
+    return str(path)
+
+
+def _finite(values):
+    a = np.asarray(values)
+    if np.iscomplexobj(a):
+        a = np.abs(a)
+    a = np.asarray(a, dtype=float)
+    return a[np.isfinite(a)]
+
+
+def display_unit(unit, values=None):
+    """(scale, shown unit) for showing ``values`` (SI, in ``unit``) as ``values / scale``.
+
+    Prefixable SI units get the prefix that puts the largest magnitude in [1, 1000):
+    ``display_unit("m", [2e-7, 5e-6]) == (1e-6, "µm")``, ``("N", 8e-14) → (1e-15, "fN")``;
+    W/m² is shown in mW/µm² when that is ≥ 0.001; dimensionless (``"1"``) shows no unit.
+    """
+    if unit in _DIMENSIONLESS:
+        return 1.0, ""
+    v = _finite(values if values is not None else [])
+    big = float(np.max(np.abs(v))) if v.size else 0.0
+    if unit == "W/m²":
+        return (1e9, "mW/µm²") if big >= 1e6 else (1.0, unit)
+    if unit not in _PREFIXABLE or big == 0.0:
+        return 1.0, unit
+    scale, prefix = _PREFIXES[0]
+    for f, pre in _PREFIXES:
+        if big >= f * (1 - 1e-9):
+            scale, prefix = f, pre
+    if unit == "m" and scale > 1.0:  # km and beyond are not lengths this package meets
+        scale, prefix = 1.0, ""
+    return scale, prefix + unit
+
+
+def axis_label(label: str, unit: str) -> str:
+    """``"label (unit)"``, or the label alone for dimensionless quantities."""
+    return f"{label} ({unit})" if unit else label
+
+
+def choose_norm(values, norm: str = "auto"):
+    """Colour normalisation for ``values``: ``"linear"``, ``"log"``, ``"symlog"`` or ``"auto"``.
+
+    ``"auto"`` picks ``LogNorm`` for positive data spanning more than :data:`DECADES` decades,
+    ``SymLogNorm`` for data with both signs (or zeros) whose magnitudes span more than that
+    (linear within ``linthresh``, the 5th percentile of the non-zero magnitudes), and a linear
+    ``Normalize`` otherwise. Non-finite values (failed points) are ignored.
+    """
+    from matplotlib.colors import LogNorm, Normalize, SymLogNorm
+
+    kind = scale_kind(values, norm)
+    v = _finite(values)
+    if v.size == 0:
+        return Normalize()
+    if kind == "log":
+        pos = v[v > 0]
+        return LogNorm(vmin=float(pos.min()), vmax=float(pos.max()))
+    if kind == "symlog":
+        big = float(np.max(np.abs(v)))
+        return SymLogNorm(linthresh=_linthresh(v), vmin=float(min(v.min(), 0.0)) if v.min() < 0
+                          else 0.0, vmax=float(v.max()) if v.max() > 0 else big, base=10)
+    return Normalize(vmin=float(v.min()), vmax=float(v.max()))
+
+
+def scale_kind(values, norm: str = "auto") -> str:
+    """The scale :func:`choose_norm` uses: ``"linear"``, ``"log"`` or ``"symlog"``."""
+    if norm not in ("auto", "linear", "log", "symlog"):
+        raise ValueError(f"norm must be 'auto', 'linear', 'log' or 'symlog', got {norm!r}")
+    v = _finite(values)
+    if norm == "log" and not np.any(v > 0):
+        raise ValueError("norm = 'log' needs positive data; use 'symlog'")
+    if norm != "auto":
+        return norm
+    if v.size < 2:
+        return "linear"
+    a = np.abs(v)
+    nz = a[a > 0]
+    if nz.size < 2 or np.log10(nz.max() / nz.min()) <= DECADES:
+        return "linear"
+    if np.all(v > 0):
+        return "log"
+    # signed (or with exact zeros): symlog only if the bulk of the magnitudes spans decades
+    return "symlog" if np.log10(nz.max() / _linthresh(v)) > DECADES else "linear"
+
+
+def _linthresh(v) -> float:
+    a = np.abs(v)
+    nz = a[a > 0]
+    return float(max(np.percentile(nz, 5), nz.max() * 1e-8)) if nz.size else 1.0
+
+
+_CATEGORY_COLOURS = ("0.82", "tab:blue", "tab:green", "tab:orange", "tab:purple", "tab:red",
+                     "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
+
+
+def categorical_map(ax, x, y, codes, names, *, legend_title=None):
+    """Draw integer ``codes`` (shape (len(y), len(x))) as a categorical map with a discrete
+    legend naming each category that occurs (colour ``i`` ↔ ``names[i]``)."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
+    n = len(names)
+    colours = [_CATEGORY_COLOURS[i % len(_CATEGORY_COLOURS)] for i in range(n)]
+    cmap = ListedColormap(colours)
+    norm = BoundaryNorm(np.arange(n + 1) - 0.5, n)
+    c = np.ma.masked_invalid(np.asarray(codes, dtype=float))
+    mesh = ax.pcolormesh(np.asarray(x), np.asarray(y), c, cmap=cmap, norm=norm, shading="auto")
+    present = sorted({int(v) for v in np.unique(c.compressed())} & set(range(n)))
+    handles = [Patch(facecolor=colours[i], edgecolor="0.3", label=names[i]) for i in present]
+    ax.legend(handles=handles, title=legend_title, fontsize=8, title_fontsize=9,
+              loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0, frameon=False)
+    return mesh
+
+
+def sweep_figure(values, coords, *, label: str, unit: str = "1", categories=None,
+                 norm: str = "auto", title: str = "", note: str = ""):
+    """The figure of one sweep output over a 1-D or 2-D grid.
+
+    Args:
+        values: the output (shape of the grid, NaN where a point failed); complex values are
+            shown as magnitudes.
+        coords: one ``(values, label, unit)`` per grid dimension (SI values; the axes are
+            scaled by :func:`display_unit`).
+        label, unit: of the output (SI unit; ``"1"`` dimensionless).
+        categories: names of the integer codes of a categorical output (discrete legend).
+        norm: colour/y scale, ``"auto"`` (:func:`choose_norm`), ``"linear"``, ``"log"`` or
+            ``"symlog"``.
+        title: figure title (what is shown); note: a smaller second line (e.g. the fixed
+            parameters).
+
+    A 1-D grid gives a line; a 2-D grid with ≤ 6 values on one axis gives one line per value;
+    otherwise a map with a colour bar (or a categorical legend).
+    """
+    plt = _plt()
+    y = np.asarray(values)
+    if np.iscomplexobj(y):
+        y, label = np.abs(y), (label if label.startswith("|") else f"|{label}|")
+    y = np.asarray(y, dtype=float)
+    ys, yu = display_unit(unit, y)
+    ylab = axis_label(label, yu)
+    ax_c = [(np.asarray(v, dtype=float),) + display_unit(u, v) + (lab,) for v, lab, u in coords]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=DPI)
+    if y.ndim == 1 or (y.ndim == 2 and min(y.shape) <= 6 and not categories):
+        if y.ndim == 1:
+            curves, (xv, xs, xu, xl) = [(None, y)], ax_c[0]
+        else:
+            few = 0 if y.shape[0] <= y.shape[1] else 1
+            xv, xs, xu, xl = ax_c[1 - few]
+            cv, cs, cu, cl = ax_c[few]
+            curves = [(f"{cl} = {cv[i] / cs:.4g}" + (f" {cu}" if cu else ""), np.take(y, i, axis=few))
+                      for i in range(y.shape[few])]
+        x = xv / xs
+        for lab, c in curves:
+            ax.plot(x, c / ys, ".-", ms=3, lw=1.2, label=lab)
+        if categories:
+            ax.set_yticks(range(len(categories)), categories)
+        else:
+            kind = scale_kind(y, norm)
+            if kind == "log":
+                ax.set_yscale("log")
+            elif kind == "symlog":
+                ax.set_yscale("symlog", linthresh=_linthresh(_finite(y)) / ys)
+        if len(curves) > 1:
+            ax.legend(fontsize=8, loc="best")
+        if np.all(x > 0) and x.max() / x.min() > 50:
+            ax.set_xscale("log")
+        ax.set_xlabel(axis_label(xl, xu))
+        ax.set_ylabel(ylab)
+        ax.grid(True, alpha=0.3)
+    elif y.ndim == 2:
+        (yv, yss, yuu, yl), (xv, xs, xu, xl) = ax_c
+        if categories:
+            categorical_map(ax, xv / xs, yv / yss, y, categories, legend_title=label)
+        else:
+            mesh = ax.pcolormesh(xv / xs, yv / yss, np.ma.masked_invalid(y / ys),
+                                 norm=choose_norm(y / ys, norm), shading="auto", cmap="viridis")
+            fig.colorbar(mesh, ax=ax, label=ylab)
+        ax.set_xlabel(axis_label(xl, xu))
+        ax.set_ylabel(axis_label(yl, yuu))
+    else:
+        raise ValueError(f"sweep_figure draws 1-D or 2-D grids, got values of shape {y.shape}")
+    _title(ax, title, note)
+    fig.tight_layout()
+    return fig
+
+
+def _title(ax, title, note=""):
+    if note:
+        import textwrap
+
+        ax.set_title(textwrap.fill(note, 95), fontsize=8, loc="left", color="0.25")
+        ax.figure.suptitle(title, fontsize=11)
+    elif title:
+        ax.set_title(title, fontsize=11)
