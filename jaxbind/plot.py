@@ -34,99 +34,130 @@ def _plt():
     return plt
 
 
-def green_components(kr, parts: dict, title="Free-space Green tensor, r ∥ e_x"):
+def green_components(kr, parts: dict, title="Free-space Green tensor along r ∥ x: near, "
+                     "intermediate and far-field parts", note="", wavelength=None):
     """|Ḡ_ij| (in units of k³/4π) vs kr on log axes.
 
     Args:
         kr: (n,) dimensionless separations.
         parts: label → (n,) magnitude curves.
+        note: a second, smaller title line (parameters).
+        wavelength: if given (m), a top axis shows the distance r = kr/k in µm.
     """
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=110)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=DPI)
     for label, y in parts.items():
-        style = "--" if label.startswith("|") is False else "-"
-        ax.loglog(kr, np.abs(y), style, label=label)
-    ax.set_xlabel("kr")
+        style = "-" if label.startswith("|") else "--"
+        ax.loglog(kr, np.abs(y), style, lw=1.4, label=label)
+    ax.set_xlabel("separation kr")
     ax.set_ylabel(r"$4\pi|\bar G_{ij}|/k^3$")
-    ax.set_title(title, fontsize=10)
+    if wavelength is not None:
+        to_um = wavelength / (2 * np.pi) * 1e6
+        top = ax.secondary_xaxis("top", functions=(lambda x: x * to_um, lambda r: r / to_um))
+        top.set_xlabel(f"distance r (µm) at λ = {wavelength * 1e9:.0f} nm", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower left")
+    _title(ax, title, note)
     fig.tight_layout()
     return fig
 
 
-def mie_spectra(x, curves: dict, title="Mie efficiencies"):
-    """Efficiency curves (Q_ext, Q_sca, …) vs size parameter x."""
+def mie_spectra(x, curves: dict, title="Mie efficiencies of a sphere versus size parameter",
+                note="", wavelength=None):
+    """Efficiency curves vs size parameter x. Labels "<quantity>, <material>": one colour per
+    material, dashed for backscattering. With ``wavelength`` (m) a top axis shows the sphere
+    radius a = x/k in nm."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=110)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=DPI)
+    materials = list(dict.fromkeys(lab.split(", ", 1)[-1] for lab in curves))
     for label, y in curves.items():
-        ax.plot(x, y, label=label)
-    ax.set_xlabel("size parameter x = k a")
-    ax.set_ylabel("efficiency Q")
-    ax.set_title(title, fontsize=10)
+        colour = f"C{materials.index(label.split(', ', 1)[-1]) % 10}"
+        ax.plot(x, y, "--" if "back" in label else "-", color=colour, lw=1.4, label=label)
+    ax.set_xlabel("size parameter x = ka")
+    ax.set_ylabel("efficiency Q (cross section / πa²)")
+    if wavelength is not None:
+        to_nm = wavelength / (2 * np.pi) * 1e9
+        top = ax.secondary_xaxis("top", functions=(lambda x: x * to_nm, lambda a: a / to_nm))
+        top.set_xlabel(f"radius a (nm) at λ = {wavelength * 1e9:.0f} nm", fontsize=9)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    _title(ax, title, note)
     fig.tight_layout()
     return fig
 
 
-def field_map(xs, ys, intensity, markers=None, title="Tweezer-array intensity (focal plane)"):
+def field_map(xs, ys, intensity, markers=None,
+              title="Focal-plane intensity of a coherent tweezer array", note=""):
     """Intensity map (W/m², shape (ny, nx)) on a grid, positions in metres, optional foci markers."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.0, 3.6), dpi=110)
+    from mpl_toolkits.axes_grid1 import make_axes_locatable
+
+    fig, ax = plt.subplots(figsize=(6.4, 3.9), dpi=DPI)
     um = 1e6
     im = ax.pcolormesh(np.asarray(xs) * um, np.asarray(ys) * um, np.asarray(intensity) * 1e-12,
                        shading="auto", cmap="inferno")
-    fig.colorbar(im, ax=ax, label=r"intensity (W/µm²)")
+    ax.set_aspect("equal")
+    cax = make_axes_locatable(ax).append_axes("right", size="3%", pad=0.1)
+    fig.colorbar(im, cax=cax, label=r"intensity (W/µm²)")
     if markers is not None:
         m = np.asarray(markers)
-        ax.plot(m[:, 0] * um, m[:, 1] * um, "c+", ms=8)
+        ax.plot(m[:, 0] * um, m[:, 1] * um, "c+", ms=9, mew=1.5, label="foci")
+        ax.legend(fontsize=8, loc="lower right")
     ax.set_xlabel("x (µm)")
     ax.set_ylabel("y (µm)")
-    ax.set_aspect("equal")
-    ax.set_title(title, fontsize=10)
+    _title(ax, title, note)
     fig.tight_layout()
     return fig
 
 
-def regime_map(phases, kds, codes, names, title="Regimes of optical binding (paper 000 Fig. 3a)"):
-    """Categorical map of regime codes (P, Q) over (φ, kd) with a labelled colour bar."""
+def regime_map(phases, kds, codes, names,
+               title="Regimes of optical binding between two trapped particles", note=""):
+    """Categorical map of regime codes over (φ, kd) with a discrete legend of the names."""
     plt = _plt()
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-
-    cmap = ListedColormap(["0.85", "tab:blue", "tab:green", "tab:orange", "tab:purple"][: len(names)])
-    norm = BoundaryNorm(np.arange(len(names) + 1) - 0.5, cmap.N)
-    fig, ax = plt.subplots(figsize=(6.0, 3.8), dpi=110)
-    im = ax.pcolormesh(np.asarray(kds), np.asarray(phases) / np.pi, np.asarray(codes), cmap=cmap,
-                       norm=norm, shading="auto")
-    cb = fig.colorbar(im, ax=ax, ticks=np.arange(len(names)))
-    cb.ax.set_yticklabels(names, fontsize=8)
-    ax.set_xlabel("kd")
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=DPI)
+    categorical_map(ax, np.asarray(kds), np.asarray(phases) / np.pi, np.asarray(codes), names,
+                    legend_title="regime")
+    ax.set_xlabel("distance kd (k = 2π/λ)")
     ax.set_ylabel("relative tweezer phase φ / π")
-    ax.set_title(title, fontsize=10)
+    _title(ax, title, note)
     fig.tight_layout()
     return fig
 
 
-def occupations_vs_phase(phases, occ, rates: dict, title="Two optically bound, feedback-cooled particles"):
-    """Steady-state phonon occupations (left axis) and coupling rates (right axis) vs φ."""
+def occupations_vs_phase(phases, occ, rates: dict,
+                         title="Phonon numbers of two optically bound, feedback-cooled particles",
+                         note=""):
+    """Steady-state phonon occupations (left axis) and coupling rates (right axis) vs φ.
+
+    The legend sits above the axes, so it never hides a curve."""
     plt = _plt()
-    fig, ax = plt.subplots(figsize=(6.0, 3.8), dpi=110)
+    fig, ax = plt.subplots(figsize=(6.6, 4.6), dpi=DPI)
     ph = np.asarray(phases) / np.pi
     occ = np.asarray(occ)
     for j in range(occ.shape[1]):
-        ax.plot(ph, occ[:, j], lw=2, label=f"n_{j + 1}")
+        ax.plot(ph, occ[:, j], lw=2, label=f"n_{j + 1} (particle {j + 1})")
     ax.set_xlabel("relative tweezer phase φ / π")
-    ax.set_ylabel("steady-state occupation")
+    ax.set_ylabel("steady-state phonon number")
+    ax.set_xlim(ph.min(), ph.max())
+    ax.grid(True, alpha=0.3)
     ax2 = ax.twinx()
     for (label, y), st in zip(rates.items(), ("--", ":")):
-        ax2.plot(ph, np.asarray(y), "k" + st, lw=1, label=label)
-    ax2.set_ylabel("rate / 2π (Hz)")
+        ax2.plot(ph, np.asarray(y), "k" + st, lw=1.2, label=label)
+    ax2.set_ylabel("coupling rate / 2π (Hz)")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
-    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="upper right")
-    ax.set_title(title, fontsize=10)
-    fig.tight_layout()
+    ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="lower left", bbox_to_anchor=(0.0, 1.01),
+              ncol=2, borderaxespad=0.0, frameon=False)
+    import textwrap
+
+    if note:
+        fig.suptitle(textwrap.fill(title, 75), fontsize=11)
+        fig.text(0.5, 0.005, textwrap.fill(note, 100), ha="center", va="bottom", fontsize=8,
+                 color="0.25")
+        fig.tight_layout(rect=(0, 0.07, 1, 1))
+    else:
+        fig.suptitle(textwrap.fill(title, 75), fontsize=11)
+        fig.tight_layout()
     return fig
 
 
@@ -302,7 +333,7 @@ def sweep_figure(values, coords, *, label: str, unit: str = "1", categories=None
                 ax.set_yscale("symlog", linthresh=_linthresh(_finite(y)) / ys)
         if len(curves) > 1:
             ax.legend(fontsize=8, loc="best")
-        if np.all(x > 0) and x.max() / x.min() > 50:
+        if _log_axis(x, ratio=50):
             ax.set_xscale("log")
         ax.set_xlabel(axis_label(xl, xu))
         ax.set_ylabel(ylab)
@@ -315,6 +346,10 @@ def sweep_figure(values, coords, *, label: str, unit: str = "1", categories=None
             mesh = ax.pcolormesh(xv / xs, yv / yss, np.ma.masked_invalid(y / ys),
                                  norm=choose_norm(y / ys, norm), shading="auto", cmap="viridis")
             fig.colorbar(mesh, ax=ax, label=ylab)
+        if _log_axis(xv, geometric=True):
+            ax.set_xscale("log")
+        if _log_axis(yv, geometric=True):
+            ax.set_yscale("log")
         ax.set_xlabel(axis_label(xl, xu))
         ax.set_ylabel(axis_label(yl, yuu))
     else:
@@ -324,10 +359,23 @@ def sweep_figure(values, coords, *, label: str, unit: str = "1", categories=None
     return fig
 
 
-def _title(ax, title, note=""):
-    if note:
-        import textwrap
+def _log_axis(v, ratio: float = 10.0, geometric: bool = False) -> bool:
+    """A coordinate gets a log axis if it is positive and spans more than ``ratio`` (and,
+    with ``geometric``, is evenly spaced in log: a logspace grid)."""
+    v = np.asarray(v, dtype=float)
+    if v.size < 3 or not np.all(v > 0) or v.max() / v.min() <= ratio:
+        return False
+    if not geometric:
+        return True
+    d = np.diff(np.log(v))
+    return bool(np.allclose(d, d[0], rtol=1e-3))
 
+
+def _title(ax, title, note=""):
+    import textwrap
+
+    title = textwrap.fill(title, 75) if title else title
+    if note:
         ax.set_title(textwrap.fill(note, 95), fontsize=8, loc="left", color="0.25")
         ax.figure.suptitle(title, fontsize=11)
     elif title:
