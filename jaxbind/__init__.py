@@ -3,7 +3,7 @@
 This file only re-exports the public API (DESIGN.md "Public API shape").
 """
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError, version as _version
 
 from . import constants as constants
 
@@ -167,5 +167,5 @@ from .workflows.optimize import (
 
 try:
     __version__ = _version("jaxbind")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
+except _PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.1.0"

@@ -291,7 +291,8 @@ def sweep_figure(values, coords, *, label: str, unit: str = "1", categories=None
         values: the output (shape of the grid, NaN where a point failed); complex values are
             shown as magnitudes.
         coords: one ``(values, label, unit)`` per grid dimension (SI values; the axes are
-            scaled by :func:`display_unit`).
+            scaled by :func:`display_unit`), or ``(values, label, unit, names)`` with a name
+            per value (used for the legend of a dimension drawn as separate lines).
         label, unit: of the output (SI unit; ``"1"`` dimensionless).
         categories: names of the integer codes of a categorical output (discrete legend).
         norm: colour/y scale, ``"auto"`` (:func:`choose_norm`), ``"linear"``, ``"log"`` or
@@ -309,7 +310,8 @@ def sweep_figure(values, coords, *, label: str, unit: str = "1", categories=None
     y = np.asarray(y, dtype=float)
     ys, yu = display_unit(unit, y)
     ylab = axis_label(label, yu)
-    ax_c = [(np.asarray(v, dtype=float),) + display_unit(u, v) + (lab,) for v, lab, u in coords]
+    ax_c = [(np.asarray(c[0], dtype=float),) + display_unit(c[2], c[0]) + (c[1],) for c in coords]
+    names = [c[3] if len(c) > 3 else None for c in coords]
     fig, ax = plt.subplots(figsize=(6.4, 4.2), dpi=DPI)
     if y.ndim == 1 or (y.ndim == 2 and min(y.shape) <= 6 and not categories):
         if y.ndim == 1:
@@ -318,8 +320,10 @@ def sweep_figure(values, coords, *, label: str, unit: str = "1", categories=None
             few = 0 if y.shape[0] <= y.shape[1] else 1
             xv, xs, xu, xl = ax_c[1 - few]
             cv, cs, cu, cl = ax_c[few]
-            curves = [(f"{cl} = {cv[i] / cs:.4g}" + (f" {cu}" if cu else ""), np.take(y, i, axis=few))
-                      for i in range(y.shape[few])]
+            curves = [(names[few][i] if names[few] else f"{cl} = {cv[i] / cs:.4g}" + (f" {cu}" if cu else ""),
+                       np.take(y, i, axis=few)) for i in range(y.shape[few])]
+        order = np.argsort(xv, kind="stable")  # sampled coordinates come unsorted
+        xv, curves = xv[order], [(lab, np.asarray(c)[order]) for lab, c in curves]
         x = xv / xs
         for lab, c in curves:
             ax.plot(x, c / ys, ".-", ms=3, lw=1.2, label=lab)

@@ -97,7 +97,8 @@ class _Version(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):
         from jaxbind import __version__
 
-        parser.exit(message=f"jaxbind {__version__}\n")
+        print(f"jaxbind {__version__}")  # stdout, as argparse's own version action
+        parser.exit()
 
 
 def _indent(text: str) -> str:

@@ -190,13 +190,39 @@ def _figure(ds, cfg: SweepConfig, path):
 
     key = f"{var}[{', '.join(map(str, idx))}]" if idx else var
     label = meta["labels"].get(key) or (meta["labels"].get(var, var) + (f" {list(idx)}" if idx else ""))
-    coords = [(_coord(ds, d), meta["labels"].get(d, d), meta["units"].get(d, "1")) for d in dims]
+    coords = [_axis(ds, d, meta) for d in dims]
     data = da.where(ds["status"] == 0).values
     fig = plot.sweep_figure(data, coords, label=label, unit=meta["units"].get(var, "1"),
                             categories=meta["categories"].get(var),
                             norm=cfg.output.get("norm", "auto"), title=cfg.title,
                             note=_fixed_note(cfg.fixed, meta))
     return plot.save(fig, path)
+
+
+def _axis(ds, dim, meta):
+    """(values, label, unit[, names]) of a grid dimension for the figure: its coordinate; for a
+    zipped or sampled dimension the one parameter varying along it, or (with several) the
+    index and a name per entry such as "θ = 1.571 rad, φ = 0 rad"."""
+    from jaxbind.plot import display_unit
+
+    if dim in ds.coords:
+        return _coord(ds, dim), meta["labels"].get(dim, dim), meta["units"].get(dim, "1")
+    along = [c for c in ds.coords if ds[c].dims == (dim,)]
+    if len(along) == 1:
+        c = along[0]
+        return np.asarray(ds[c].values), meta["labels"].get(c, c), meta["units"].get(c, "1")
+    idx = np.arange(ds.sizes[dim])
+    if not along:
+        return idx, dim, "1"
+    names = []
+    for i in idx:
+        parts = []
+        for c in along:
+            v = float(ds[c].values[i])
+            sc, u = display_unit(meta["units"].get(c, "1"), [v])
+            parts.append(f"{c} = {v / sc:.4g}" + (f" {u}" if u else ""))
+        names.append(", ".join(parts))
+    return idx, dim, "1", names
 
 
 def _coord(ds, dim):
