@@ -77,6 +77,7 @@ def run_config(cfg: SweepConfig, *, out_dir=None, progress=True, overwrite=False
         status_counts={str(int(c)): int(n) for c, n in zip(codes, counts)},
         status_codes=STATUS_CODES,
         outputs={v: _range(ds[v].values, status) for v in ds.data_vars if v != "status"},
+        units={k: u for k, u in _meta(cfg)["units"].items() if k in ds.variables},
         stats=stats, platform=platform.platform(), processor=platform.processor(), versions=_versions())
     if cfg.output.get("summary", True):
         files["summary"] = str(out / f"{name}.json")
@@ -134,8 +135,28 @@ def _meta(cfg: SweepConfig):
             fn = registry.resolve(cfg.function)
         except (KeyError, ImportError):
             pass
-    return {k: getattr(fn, k, None) or {} for k in ("units", "labels", "categories")} | {
+    return {k: getattr(fn, k, None) or {} for k in ("units", "labels", "categories", "dims")} | {
         "headline": getattr(fn, "headline", None)}
+
+
+_COMPONENTS = {"axis": "xyz", "i": "xyz", "j": "xyz", "v": "xyz", "w": "xyz", "particle": "AB"}
+
+
+def _label(var, idx, meta) -> str:
+    """The registry label of ``var[idx]``: its own entry if declared, else the variable's label
+    with the components named from its per-point dims (x/y/z, particle A/B) or the indices."""
+    key = f"{var}[{', '.join(map(str, idx))}]" if idx else var
+    if key in meta["labels"]:
+        return meta["labels"][key]
+    base = meta["labels"].get(var, var)
+    if not idx:
+        return base
+    dims = meta["dims"].get(var, ())
+    if len(dims) == len(idx) and all(d in _COMPONENTS and i < len(_COMPONENTS[d])
+                                     for d, i in zip(dims, idx)):
+        comp = [("particle " if d == "particle" else "") + _COMPONENTS[d][i] for d, i in zip(dims, idx)]
+        return f"{base} ({', '.join(comp)})"
+    return f"{base} {list(idx)}"
 
 
 def _fixed_note(fixed: dict, meta) -> str:
@@ -188,8 +209,7 @@ def _figure(ds, cfg: SweepConfig, path):
         return None
     from jaxbind import plot
 
-    key = f"{var}[{', '.join(map(str, idx))}]" if idx else var
-    label = meta["labels"].get(key) or (meta["labels"].get(var, var) + (f" {list(idx)}" if idx else ""))
+    label = _label(var, idx, meta)
     coords = [_axis(ds, d, meta) for d in dims]
     data = da.where(ds["status"] == 0).values
     fig = plot.sweep_figure(data, coords, label=label, unit=meta["units"].get(var, "1"),

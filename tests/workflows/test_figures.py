@@ -137,3 +137,15 @@ def test_regime_categories_match_the_library():
     names = registry.resolve("sympathetic_cooling").categories["status"]
     assert len(names) == 1 + max(v for k, v in vars(cooling).items() if k.startswith("STATUS_")
                                  and isinstance(v, int))
+
+
+def test_component_labels_from_declared_dims():
+    from jaxbind.workflows.report import _label
+
+    fn = registry.resolve("nonreciprocity_pair")
+    meta = {"labels": fn.labels, "dims": fn.dims}
+    assert _label("nrf0", [0], meta) == "non-reciprocity factor NRF⁽⁰⁾_x"
+    assert _label("nrf1", [1, 0, 2], meta) == \
+        "first-order non-reciprocity factor NRF⁽¹⁾ (particle B, x, z)"
+    assert _label("f", [0, 1], meta) == "force f_A,y on particle A"
+    assert _label("q", [5], {"labels": {}, "dims": {}}) == "q [5]"
