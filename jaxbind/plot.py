@@ -227,9 +227,8 @@ def choose_norm(values, norm: str = "auto"):
         pos = v[v > 0]
         return LogNorm(vmin=float(pos.min()), vmax=float(pos.max()))
     if kind == "symlog":
-        big = float(np.max(np.abs(v)))
-        return SymLogNorm(linthresh=_linthresh(v), vmin=float(min(v.min(), 0.0)) if v.min() < 0
-                          else 0.0, vmax=float(v.max()) if v.max() > 0 else big, base=10)
+        return SymLogNorm(linthresh=_linthresh(v), vmin=float(min(v.min(), 0.0)),
+                          vmax=float(max(v.max(), 0.0)), base=10)
     return Normalize(vmin=float(v.min()), vmax=float(v.max()))
 
 

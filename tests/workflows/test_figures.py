@@ -149,3 +149,13 @@ def test_component_labels_from_declared_dims():
         "first-order non-reciprocity factor NRF⁽¹⁾ (particle B, x, z)"
     assert _label("f", [0, 1], meta) == "force f_A,y on particle A"
     assert _label("q", [5], {"labels": {}, "dims": {}}) == "q [5]"
+
+
+def test_categorical_line_names_its_levels():
+    names = ("ok", "no cooling", "unstable")
+    fig = plot.sweep_figure(np.array([0, 0, 1, 2, 0]), [(np.linspace(1.1, 3, 5), "K_g", "1")],
+                            label="status", categories=names)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_yticklabels()] == list(names)
+    n = plot.choose_norm(-np.logspace(-4, 2, 20))  # all negative, decades: symlog up to 0
+    assert isinstance(n, SymLogNorm) and n.vmax == 0.0 and n.vmin == pytest.approx(-100)
