@@ -15,8 +15,8 @@ same error style, exit status 2), runs parallel restarts of a built-in objective
 module imports them only inside the command that needs them), so help is instant. The
 config examples shown by ``jaxbind sweep --help`` / ``jaxbind optimize --help`` are
 :data:`SWEEP_EXAMPLE` / :data:`OPTIMIZE_EXAMPLE`, complete TOML files that the tests parse;
-``examples/*.toml`` in the source tree has one sweep per registry function and one
-optimisation per objective.
+``examples/*.toml`` in the source tree has at least one sweep per registry function and
+``examples/optimize/*.toml`` one optimisation per objective.
 """
 
 from __future__ import annotations
@@ -234,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Gradient-based design (optax, parallel random restarts) of a built-in\n"
                     "objective from a TOML config; writes a JSON summary and a loss-history PNG.",
         epilog="objectives:\n" + "\n".join(f"  {k:<16}{v}" for k, v in OBJECTIVE_HELP.items())
-               + "\n\nexample config (examples/optimize_*.toml of the source tree has one per "
+               + "\n\nexample config (examples/optimize/*.toml of the source tree has one per "
                  "objective):\n\n" + _indent(OPTIMIZE_EXAMPLE))
     o.add_argument("config", nargs="?", help="the TOML config (example below)")
     o.add_argument("--out", default=None, help="output directory (default: [output] dir or ./optimize-out)")

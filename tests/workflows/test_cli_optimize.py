@@ -93,8 +93,8 @@ def test_every_objective_has_an_example_config_that_validates():
 
     assert set(OBJECTIVE_HELP) == set(OBJECTIVES)
     parse_optimize_config(OPTIMIZE_EXAMPLE, "help-example.toml")  # the one in --help
-    examples = Path(__file__).parents[2] / "examples"
-    seen = {load_optimize_config(p).objective for p in sorted(examples.glob("optimize_*.toml"))}
+    examples = Path(__file__).parents[2] / "examples" / "optimize"
+    seen = {load_optimize_config(p).objective for p in sorted(examples.glob("*.toml"))}
     assert seen == set(OBJECTIVES)
 
 
