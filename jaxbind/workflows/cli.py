@@ -170,7 +170,7 @@ def _cmd_optimize(args) -> int:
     if args.list:
         for name, (params, target) in sorted(OBJECTIVES.items()):
             print(f"{name}: {OBJECTIVE_HELP.get(name, '')}\n    design variables {list(params)}, "
-                  f"[target] keys {sorted(target)}")
+                  f"[target] keys {sorted(target)}; example: examples/optimize/{name}.toml")
         return 0
     if args.config is None:
         print("error: jaxbind optimize needs CONFIG.toml (or --list)", file=sys.stderr)
