@@ -3,7 +3,7 @@
 This file only re-exports the public API (docs/architecture.md, "Public API").
 """
 
-from importlib.metadata import PackageNotFoundError, version as _version
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError, version as _version
 
 from . import constants as constants
 from . import solvers as solvers
@@ -177,5 +177,5 @@ from . import contrib as contrib
 
 try:
     __version__ = _version("jaxbind")
-except PackageNotFoundError:  # pragma: no cover - running from a source tree
+except _PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.1.0"

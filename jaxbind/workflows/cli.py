@@ -16,12 +16,99 @@ its checksum and names each missing or damaged file (exit status 1 if any).
 ``jaxbind optimize CONFIG.toml`` validates the config (:mod:`jaxbind.workflows.optimize_config`;
 same error style, exit status 2), runs parallel restarts of a built-in objective and writes
 ``<name>.json`` (best design, loss, status, restart losses) and ``<name>.png`` (loss history).
+
+``jaxbind --help`` and the sub-command help import neither JAX nor the physics modules (this
+module imports them only inside the command that needs them), so help is instant. The
+config examples shown by ``jaxbind sweep --help`` / ``jaxbind optimize --help`` are
+:data:`SWEEP_EXAMPLE` / :data:`OPTIMIZE_EXAMPLE`, complete TOML files that the tests parse;
+``examples/*.toml`` in the source tree has at least one sweep per registry function and
+``examples/optimize/*.toml`` one optimisation per objective.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+
+#: A complete sweep config (shown by ``jaxbind sweep --help``; parsed by the tests).
+SWEEP_EXAMPLE = """\
+[sweep]
+function = "mie_efficiencies"   # jaxbind sweep --list shows the functions
+title = "Mie extinction efficiency of lossless spheres"
+
+[fixed]
+m_imag = 0.0
+
+[grid]                          # one axis per swept parameter (last varies fastest)
+m_real = { linspace = [1.1, 2.5, 50] }
+x = { logspace = [-1, 1, 200] }  # 10^-1 ... 10^1
+
+[output]
+dir = "sweep-out"
+name = "mie"
+plot = "qext"                   # default: the function's headline output
+"""
+
+#: A complete optimisation config (shown by ``jaxbind optimize --help``; parsed by the tests).
+OPTIMIZE_EXAMPLE = """\
+[optimize]
+objective = "pair_coupling"     # jaxbind optimize --list shows the objectives
+title = "one-way coupled pair"
+
+[target]
+g_r = 0.5                       # reciprocal rate / g
+g_a = 0.5                       # antireciprocal rate / g
+
+[array]                         # the two tweezers (SI units)
+wavelength = 1064e-9
+NA = 0.8
+power = 0.2
+radius = 75e-9
+index = 1.45
+density = 2200.0
+
+[params]                        # design variables, random starts in [low, high]
+kd = { low = 2.0, high = 12.0 }
+phase = { low = -3.141592653589793, high = 3.141592653589793, periodic = true }
+
+[run]
+optimizer = "adam"              # adam | sgd | lbfgs
+learning_rate = 0.05
+steps = 500
+restarts = 8
+seed = 0
+
+[output]
+dir = "optimize-out"
+name = "pair"
+"""
+
+#: What each objective of ``jaxbind optimize`` does (the keys are those of
+#: :data:`jaxbind.workflows.optimize_config.OBJECTIVES`; a test checks they agree).
+OBJECTIVE_HELP = {
+    "pair_coupling": "tune (kd, phase) of a tweezer pair to target rates g_r, g_a (units of g)",
+    "ep_placement": "place an exceptional point of the pair at the detuning delta_omega",
+    "pt_splitting": "maximise the PT-broken eigenfrequency splitting at delta_omega",
+    "silicon_kerker": "(radius_nm, wavelength_nm) of a silicon Kerker pair with NRF near 1/2",
+}
+
+
+class _Version(argparse.Action):
+    """``--version``: imports jaxbind (and so JAX) only when asked."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, default=argparse.SUPPRESS,
+                 help="show the version and exit"):
+        super().__init__(option_strings, dest, nargs=0, default=default, help=help)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from jaxbind import __version__
+
+        print(f"jaxbind {__version__}")  # stdout, as argparse's own version action
+        parser.exit()
+
+
+def _indent(text: str) -> str:
+    return "\n".join("  " + ln if ln else "" for ln in text.splitlines())
 
 
 def _cmd_info(args) -> int:
@@ -48,9 +135,12 @@ def _cmd_sweep(args) -> int:
     from . import registry
 
     if args.list:
+        import shutil
+
+        width = max(60, shutil.get_terminal_size((100, 24)).columns - 1)
         for name in sorted(registry.REGISTRY):
             try:
-                print(registry.describe(name))
+                print(registry.describe(name, width=width))
             except ImportError as err:
                 print(f"{name}: not available ({err})")
         return 0
@@ -128,7 +218,8 @@ def _cmd_optimize(args) -> int:
 
     if args.list:
         for name, (params, target) in sorted(OBJECTIVES.items()):
-            print(f"{name}: params {list(params)}, target {sorted(target)}")
+            print(f"{name}: {OBJECTIVE_HELP.get(name, '')}\n    design variables {list(params)}, "
+                  f"[target] keys {sorted(target)}; example: examples/optimize/{name}.toml")
         return 0
     if args.config is None:
         print("error: jaxbind optimize needs CONFIG.toml (or --list)", file=sys.stderr)
@@ -154,13 +245,11 @@ def _cmd_optimize(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from jaxbind import __version__
-
     p = argparse.ArgumentParser(
         prog="jaxbind",
         description="Differentiable, GPU-ready optical binding and levitated quantum optomechanics.",
     )
-    p.add_argument("--version", action="version", version=f"jaxbind {__version__}")
+    p.add_argument("--version", action=_Version)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
 
     d = sub.add_parser("demo", help="compute and plot what jaxbind can do; writes PNGs + JSON")
@@ -171,7 +260,14 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="devices, versions and x64 state")
     i.set_defaults(func=_cmd_info)
 
-    sw = sub.add_parser("sweep", help="run a parameter sweep from a TOML config (zarr/netCDF, PNG, JSON)")
+    raw = argparse.RawDescriptionHelpFormatter
+    sw = sub.add_parser(
+        "sweep", help="run a parameter sweep from a TOML config (zarr/netCDF, PNG, JSON)",
+        formatter_class=raw,
+        description="Run a parameter sweep from a TOML config: a resumable zarr store, a figure\n"
+                    "(PNG), a JSON summary and optionally netCDF.",
+        epilog="example config (more in examples/*.toml of the source tree):\n\n"
+               + _indent(SWEEP_EXAMPLE))
     sw.add_argument("config", nargs="?", help="the TOML config (see examples/*.toml)")
     sw.add_argument("--out", default=None, help="output directory (default: [output] dir or ./sweep-out)")
     sw.add_argument("--dry-run", action="store_true", help="validate and print the plan; compute nothing")
@@ -185,8 +281,15 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("stores", nargs="+", metavar="STORE", help="sweep store(s) (*.zarr)")
     v.set_defaults(func=_cmd_verify)
 
-    o = sub.add_parser("optimize", help="gradient-based design from a TOML config (JSON, PNG)")
-    o.add_argument("config", nargs="?", help="the TOML config (see jaxbind.workflows.optimize_config)")
+    o = sub.add_parser(
+        "optimize", help="gradient-based design from a TOML config (JSON, PNG)",
+        formatter_class=raw,
+        description="Gradient-based design (optax, parallel random restarts) of a built-in\n"
+                    "objective from a TOML config; writes a JSON summary and a loss-history PNG.",
+        epilog="objectives:\n" + "\n".join(f"  {k:<16}{v}" for k, v in OBJECTIVE_HELP.items())
+               + "\n\nexample config (examples/optimize/*.toml of the source tree has one per "
+                 "objective):\n\n" + _indent(OPTIMIZE_EXAMPLE))
+    o.add_argument("config", nargs="?", help="the TOML config (example below)")
     o.add_argument("--out", default=None, help="output directory (default: [output] dir or ./optimize-out)")
     o.add_argument("--no-progress", action="store_true", help="no progress bar")
     o.add_argument("--x64", action="store_true", help="compute in float64 (default: JAX's float32)")

@@ -32,12 +32,25 @@ the file, line, table, key and value. Unknown tables or keys are errors. Schema 
     bounds = { x = [0.1, 10.0] }
 
     [run]                            # optional: arguments of sweep()
-    memory_budget = "512MB"; batch_size = 1024; chunk_size = 100000; devices = 1
-    resume = true; progress = true
+    memory_budget = "512MB"
+    batch_size = 1024
+    chunk_size = 100000
+    devices = 1
+    resume = true
+    progress = true
     executor = "local"               # or "dask" (dask_address = "tcp://…" or dask_workers = 2)
 
     [output]                         # optional
-    dir = "sweep-out"; name = "mie"; netcdf = false; figure = true; plot = "qext"; summary = true
+    dir = "sweep-out"
+    name = "mie"
+    netcdf = false
+    figure = true
+    plot = "qext"
+    norm = "auto"                    # or "linear", "log", "symlog"
+    summary = true
+
+Complete, parsed-in-the-tests files: ``examples/sweep_all_options.toml`` (every key) and
+``examples/sweep_zip_sample.toml`` (``[zip]`` and ``[sample]``).
 """
 
 from __future__ import annotations
@@ -278,6 +291,7 @@ class _OutputTable(_Table):
     netcdf: Optional[Bool] = None
     figure: Optional[Bool] = None
     plot: Optional[Str] = None
+    norm: Optional[Literal["auto", "linear", "log", "symlog"]] = None
     summary: Optional[Bool] = None
 
 

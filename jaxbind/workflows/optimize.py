@@ -279,15 +279,18 @@ def _step(prob: _Problem, c: _Carry, static, args):
 
 
 class _Progress:
-    """Host side of the ordered progress callback (one tqdm bar per run).
+    """Host side of the ordered progress callback (one tqdm bar per run, counting steps).
 
     A single module-level callback (stable identity, so the compiled program is reused)
-    updates whichever bar :func:`optimize` opened for the current run.
+    updates whichever bar :func:`optimize` opened for the current run. The bar reads
+    "compiling" until the first report arrives from the running program; then its clock is
+    restarted, so the rate and ETA measure the steps, not the compilation.
     """
 
     bar = None
     total = 0
     done = 0
+    desc = ""
 
     @classmethod
     def open(cls, total: int, desc: str):
@@ -295,8 +298,9 @@ class _Progress:
             from tqdm.auto import tqdm
         except ImportError:  # pragma: no cover
             tqdm = None
-        cls.bar = tqdm(total=total, desc=desc) if tqdm is not None else None
-        cls.total, cls.done = total, 0
+        cls.bar = (tqdm(total=total, desc=f"{desc} (compiling)", unit="step")
+                   if tqdm is not None else None)
+        cls.total, cls.done, cls.desc = total, 0, desc
 
     @classmethod
     def close(cls):
@@ -307,12 +311,15 @@ class _Progress:
     @classmethod
     def update(cls, i, loss):
         n = min(int(i) + 1, cls.total) - cls.done
-        cls.done += n
         if cls.bar is not None:
+            if cls.done == 0:  # first report: compilation is over, restart the clock
+                cls.bar.set_description_str(cls.desc, refresh=False)
+                cls.bar.reset(total=cls.total)
             cls.bar.update(n)
             finite = np.asarray(loss)[np.isfinite(np.asarray(loss))]
             if finite.size:
                 cls.bar.set_postfix(loss=f"{float(np.min(finite)):.4g}")
+        cls.done += n
 
 
 def _progress_callback(i, loss):
@@ -470,7 +477,7 @@ def optimize(loss: Callable, params, optimizer: optax.GradientTransformation | N
     prob = _Problem(loss, optimizer, project, args is not None,
                     None if gtol is None else float(gtol), None if ftol is None else float(ftol))
     if progress:
-        _Progress.open(steps, "optimize")
+        _Progress.open(steps, "optimize: steps")
     p, l, lh, gh, n, st = _run(prob, diff, static, args, steps=steps, batched=False,
                                loop=loop, progress=bool(progress), progress_every=progress_every)
     if progress:
@@ -523,7 +530,7 @@ def optimize_restarts(loss: Callable, init, optimizer: optax.GradientTransformat
     prob = _Problem(loss, optimizer, project, args is not None,
                     None if gtol is None else float(gtol), None if ftol is None else float(ftol))
     if progress:
-        _Progress.open(steps, "restarts")
+        _Progress.open(steps, f"optimize: steps ({n_r} restarts in parallel)")
     p, l, lh, gh, n, st = _run(prob, diff, static, args, steps=steps, batched=True, loop=loop,
                                progress=bool(progress), progress_every=progress_every)
     if progress:

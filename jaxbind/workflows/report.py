@@ -2,8 +2,11 @@
 
 Outputs in ``<dir>``: ``<name>.zarr`` (the resumable result store), optionally ``<name>.nc``
 (netCDF; complex variables split into ``<var>_real``/``<var>_imag`` because netCDF has no
-complex type), ``<name>.png`` (first scalar output, or ``[output] plot``: a line plot over a
-1-D grid, a map over a 2-D grid, masked where status ≠ 0) and ``<name>.json`` (summary).
+complex type), ``<name>.png`` (the function's headline output, or ``[output] plot``: a line plot over a
+1-D grid, a map over a 2-D grid, masked where status ≠ 0; axes labelled with names and units
+from the registry, log/symlog scale where the data span decades unless ``[output] norm``
+says otherwise, categorical outputs with a discrete legend; see :func:`jaxbind.plot.sweep_figure`)
+and ``<name>.json`` (summary).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ def run_config(cfg: SweepConfig, *, out_dir=None, progress=True, overwrite=False
         status_counts={str(int(c)): int(n) for c, n in zip(codes, counts)},
         status_codes=STATUS_CODES,
         outputs={v: _range(ds[v].values, status) for v in ds.data_vars if v != "status"},
+        units={k: u for k, u in _meta(cfg)["units"].items() if k in ds.variables},
         stats=stats, platform=platform.platform(), processor=platform.processor(), versions=_versions())
     if cfg.output.get("summary", True):
         files["summary"] = str(out / f"{name}.json")
@@ -121,12 +125,63 @@ def _write_netcdf(ds, path) -> str:
     return str(path)
 
 
+def _meta(cfg: SweepConfig):
+    """The registry function's presentation metadata (units, labels, headline, categories)."""
+    from . import registry
+
+    fn = getattr(cfg.fn, "func", cfg.fn)  # cfg.fn is functools.partial(fn, **fixed)
+    if not hasattr(fn, "units"):
+        try:
+            fn = registry.resolve(cfg.function)
+        except (KeyError, ImportError):
+            pass
+    return {k: getattr(fn, k, None) or {} for k in ("units", "labels", "categories", "dims")} | {
+        "headline": getattr(fn, "headline", None)}
+
+
+_COMPONENTS = {"axis": "xyz", "i": "xyz", "j": "xyz", "v": "xyz", "w": "xyz", "particle": "AB"}
+
+
+def _label(var, idx, meta) -> str:
+    """The registry label of ``var[idx]``: its own entry if declared, else the variable's label
+    with the components named from its per-point dims (x/y/z, particle A/B) or the indices."""
+    key = f"{var}[{', '.join(map(str, idx))}]" if idx else var
+    if key in meta["labels"]:
+        return meta["labels"][key]
+    base = meta["labels"].get(var, var)
+    if not idx:
+        return base
+    dims = meta["dims"].get(var, ())
+    if len(dims) == len(idx) and all(d in _COMPONENTS and i < len(_COMPONENTS[d])
+                                     for d, i in zip(dims, idx)):
+        comp = [("particle " if d == "particle" else "") + _COMPONENTS[d][i] for d, i in zip(dims, idx)]
+        return f"{base} ({', '.join(comp)})"
+    return f"{base} {list(idx)}"
+
+
+def _fixed_note(fixed: dict, meta) -> str:
+    from jaxbind.plot import display_unit
+
+    parts = []
+    for k, v in fixed.items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            parts.append(f"{k} = {v}")
+            continue
+        s, u = display_unit(meta["units"].get(k, "1"), [v])
+        parts.append(f"{meta['labels'].get(k, k)} = {v / s:.4g}" + (f" {u}" if u else ""))
+    return ("fixed: " + ", ".join(parts)) if parts else ""
+
+
 def _figure(ds, cfg: SweepConfig, path):
     """Line plot (1-D grid, or a 2-D grid with ≤ 6 values on one axis) or map (2-D grid).
 
-    ``[output] plot`` names the variable, with an index for per-point dims: "nrf0[0]".
+    ``[output] plot`` names the variable, with an index for per-point dims: "nrf0[0]";
+    without it the function's headline output (registry) is drawn, else the first scalar
+    output. ``[output] norm`` ("auto", "linear", "log", "symlog") overrides the automatic
+    colour / y scale.
     """
-    want = cfg.output.get("plot")
+    meta = _meta(cfg)
+    want = cfg.output.get("plot") or meta["headline"]
     dims = ds["status"].dims
     if want is None:
         scalars = [v for v in ds.data_vars if v != "status" and ds[v].ndim == len(dims)]
@@ -138,11 +193,12 @@ def _figure(ds, cfg: SweepConfig, path):
     if not m or m.group(1) not in ds.data_vars:
         raise ValueError(f"[output] plot = {want!r}: not an output (outputs: {list(ds.data_vars)}); "
                          "index per-point dims like \"f[0, 0]\"")
-    da = ds[m.group(1)]
+    var = m.group(1)
+    da = ds[var]
     idx = [int(i) for i in m.group(2).split(",")] if m.group(2) else []
     extra = da.dims[len(dims):]
     if len(idx) != len(extra):
-        raise ValueError(f"[output] plot = {want!r}: {m.group(1)} has per-point dims {extra}; "
+        raise ValueError(f"[output] plot = {want!r}: {var} has per-point dims {extra}; "
                          f"give {len(extra)} indices")
     try:
         da = da.isel(dict(zip(extra, idx)))
@@ -151,43 +207,42 @@ def _figure(ds, cfg: SweepConfig, path):
     if len(dims) > 2:
         print(f"note: no figure (plots cover 1-D or 2-D grids; dims {dims})")
         return None
-    from jaxbind.plot import _plt
+    from jaxbind import plot
 
-    plt = _plt()
+    label = _label(var, idx, meta)
+    coords = [_axis(ds, d, meta) for d in dims]
     data = da.where(ds["status"] == 0).values
-    label = f"|{want}|" if np.iscomplexobj(data) else want
-    y = np.abs(data) if np.iscomplexobj(data) else data
-    fig, ax = plt.subplots(figsize=(5.6, 4.0), dpi=110)
-    if len(dims) == 1 or min(y.shape) <= 6:
-        if len(dims) == 1:
-            curves, xd = [(None, y)], dims[0]
-        else:
-            few = 0 if y.shape[0] <= y.shape[1] else 1
-            xd = dims[1 - few]
-            vals = _coord(ds, dims[few])
-            curves = [(f"{dims[few]} = {vals[i]:.4g}", np.take(y, i, axis=few)) for i in range(y.shape[few])]
-        x = _coord(ds, xd)
-        for lab, c in curves:
-            ax.plot(x, c, ".-", ms=3, label=lab)
-        if len(curves) > 1:
-            ax.legend(fontsize=8)
-        if np.all(x > 0) and x.max() / x.min() > 50:
-            ax.set_xscale("log")
-        if np.nanmin(y) > 0 and np.nanmax(y) / np.nanmin(y) > 100:
-            ax.set_yscale("log")
-        ax.set_xlabel(xd)
-        ax.set_ylabel(label)
-        ax.grid(True, alpha=0.3)
-    else:
-        im = ax.pcolormesh(_coord(ds, dims[1]), _coord(ds, dims[0]), y, shading="auto")
-        fig.colorbar(im, ax=ax, label=label)
-        ax.set_xlabel(dims[1])
-        ax.set_ylabel(dims[0])
-    ax.set_title(cfg.title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
-    return str(path)
+    fig = plot.sweep_figure(data, coords, label=label, unit=meta["units"].get(var, "1"),
+                            categories=meta["categories"].get(var),
+                            norm=cfg.output.get("norm", "auto"), title=cfg.title,
+                            note=_fixed_note(cfg.fixed, meta))
+    return plot.save(fig, path)
+
+
+def _axis(ds, dim, meta):
+    """(values, label, unit[, names]) of a grid dimension for the figure: its coordinate; for a
+    zipped or sampled dimension the one parameter varying along it, or (with several) the
+    index and a name per entry such as "θ = 1.571 rad, φ = 0 rad"."""
+    from jaxbind.plot import display_unit
+
+    if dim in ds.coords:
+        return _coord(ds, dim), meta["labels"].get(dim, dim), meta["units"].get(dim, "1")
+    along = [c for c in ds.coords if ds[c].dims == (dim,)]
+    if len(along) == 1:
+        c = along[0]
+        return np.asarray(ds[c].values), meta["labels"].get(c, c), meta["units"].get(c, "1")
+    idx = np.arange(ds.sizes[dim])
+    if not along:
+        return idx, dim, "1"
+    names = []
+    for i in idx:
+        parts = []
+        for c in along:
+            v = float(ds[c].values[i])
+            sc, u = display_unit(meta["units"].get(c, "1"), [v])
+            parts.append(f"{c} = {v / sc:.4g}" + (f" {u}" if u else ""))
+        names.append(", ".join(parts))
+    return idx, dim, "1", names
 
 
 def _coord(ds, dim):

@@ -85,3 +85,163 @@ def test_version(argv, capsys):
     with pytest.raises(SystemExit):
         main(argv)
     assert "jaxbind" in capsys.readouterr().out
+
+
+# --- help, --list, examples ----------------------------------------------------------------------
+
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+ROOT = Path(__file__).parents[2]
+_HELP_SCRIPT = """
+import importlib.util, sys
+spec = importlib.util.spec_from_file_location("cli_alone", {path!r})
+cli = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(cli)
+for argv in (["--help"], ["sweep", "--help"], ["optimize", "--help"]):
+    try:
+        cli.main(argv)
+    except SystemExit as e:
+        assert e.code == 0, (argv, e.code)
+heavy = sorted(m for m in sys.modules if m.split(".")[0] in ("jax", "jaxlib", "jaxbind", "numpy",
+                                                              "matplotlib"))
+print("HEAVY", heavy)
+"""
+
+
+def test_help_imports_no_jax():
+    """cli.py itself imports nothing heavy before a command needs it: --help is instant."""
+    code = _HELP_SCRIPT.format(path=str(ROOT / "jaxbind" / "workflows" / "cli.py"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "HEAVY []" in out.stdout, out.stdout[-500:]
+    assert "usage: jaxbind sweep" in out.stdout and "objectives:" in out.stdout
+
+
+@pytest.mark.xfail(strict=True, reason="jaxbind/__init__.py imports jax eagerly, and `jaxbind` "
+                   "(the entry point jaxbind.workflows.cli:main) imports the package first; "
+                   "passes once the top-level namespace is lazy (then remove this marker)")
+def test_entry_point_help_imports_no_jax():
+    code = ("import sys, runpy; sys.argv = ['jaxbind', '--help']\n"
+            "try:\n    runpy.run_module('jaxbind.workflows.cli', run_name='__main__')\n"
+            "except SystemExit:\n    pass\nprint('JAX', 'jax' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=ROOT)
+    assert "JAX False" in out.stdout, out.stdout[-300:] + out.stderr[-300:]
+
+
+def test_sweep_list_shows_whole_descriptions(capsys):
+    from jaxbind.workflows import registry
+
+    assert main(["sweep", "--list"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    for name in registry.REGISTRY:
+        fn = registry.resolve(name)
+        assert registry.summary_line(fn) in out  # the whole first paragraph, unwrapped
+        assert "plotted by default" in out
+    assert "(paper 004 eqs. 13–15, Fig. 2)" in out and "distance [m]" in out
+
+
+def test_help_example_and_example_files_validate():
+    from jaxbind.workflows.cli import SWEEP_EXAMPLE
+    from jaxbind.workflows.config import load_config, parse_config
+
+    parse_config(SWEEP_EXAMPLE, "help-example.toml")
+    sweeps = sorted((ROOT / "examples").glob("*.toml"))  # optimize configs: examples/optimize/
+    assert len(sweeps) >= 5
+    used = {load_config(p).function for p in sweeps}
+    from jaxbind.workflows import registry
+
+    assert used == set(registry.REGISTRY)  # one example per sweep function at least
+    for p in sorted((ROOT / "examples").rglob("*.toml")):  # no "a = 1; b = 2" lines
+        assert not any(";" in ln.split("#")[0] for ln in p.read_text().splitlines()), p
+
+
+# --- figures of tiny sweeps --------------------------------------------------------------------
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """Capture the figures the CLI saves (and still save them)."""
+    from jaxbind import plot
+
+    got, save = [], plot.save
+
+    def keep(fig, path, dpi=plot.DPI):
+        got.append((fig, path))
+        return save(fig, path, dpi)
+
+    monkeypatch.setattr(plot, "save", keep)
+    return got
+
+
+def _dpi(path):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        return im.info["dpi"][0]
+
+
+def test_green_map_is_log_scaled_with_labels(tmp_path, figures):
+    from matplotlib.colors import LogNorm
+
+    text = CFG.format(out=tmp_path / "o").replace(
+        "theta = [0.5, 1.5707963267948966]", "theta = { linspace = [0.0, 3.0, 7] }").replace(
+        "linspace = [0.0, 4.0, 9]", "linspace = [0.05, 8.0, 9]")
+    cfg = tmp_path / "g.toml"
+    cfg.write_text(text)
+    assert main(["sweep", str(cfg), "--no-progress"]) == 0
+    (fig, path), = figures
+    ax = fig.axes[0]
+    assert isinstance(ax.collections[0].norm, LogNorm)  # |g_xx| spans ~4 decades
+    assert ax.get_xlabel() == "separation kr" and ax.get_ylabel() == "polar angle θ of r (rad)"
+    assert "g_xx" in fig.axes[1].get_ylabel()
+    assert _dpi(path) >= 150
+
+
+def test_regime_map_has_named_legend_and_headline_default(tmp_path, figures):
+    cfg = tmp_path / "r.toml"
+    cfg.write_text(f"""
+[sweep]
+function = "regime_map"
+title = "regimes"
+[grid]
+phase = {{ linspace = [0.0, 3.141592653589793, 5] }}
+kd = {{ linspace = [1.0, 8.0, 6] }}
+[output]
+dir = "{tmp_path / 'o'}"
+""")  # no plot key: the headline output "regime"
+    assert main(["sweep", str(cfg), "--no-progress"]) == 0
+    (fig, _), = figures
+    ax = fig.axes[0]
+    assert len(fig.axes) == 1  # a legend, not a colour bar
+    names = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert ax.get_legend().get_title().get_text() == "regime"
+    assert names and set(names) <= {"none", "reciprocal", "directional", "antireciprocal",
+                                    "noise-correlation"}
+    assert ax.get_ylabel() == "relative tweezer phase φ (rad)"
+
+
+def test_norm_override_in_output_table(tmp_path, figures):
+    """``[output] norm`` forces the scale (the config validator must allow the key)."""
+    from matplotlib.colors import Normalize
+
+    from jaxbind.workflows.config import parse_config
+    from jaxbind.workflows.report import run_config
+
+    text = CFG.format(out=tmp_path / "o").replace(
+        "theta = [0.5, 1.5707963267948966]", "theta = { linspace = [0.0, 3.0, 7] }").replace(
+        "linspace = [0.0, 4.0, 9]", "linspace = [0.05, 8.0, 9]").replace("netcdf = true", "")
+    cfg = parse_config(text, "g.toml")
+    cfg.output["norm"] = "linear"
+    run_config(cfg, progress=False)
+    (fig, _), = figures
+    assert type(fig.axes[0].collections[0].norm) is Normalize
+
+
+def test_version_helpers_do_not_leak_into_the_namespace():
+    import jaxbind
+
+    assert not hasattr(jaxbind, "PackageNotFoundError")
+    assert isinstance(jaxbind.__version__, str) and jaxbind.__version__

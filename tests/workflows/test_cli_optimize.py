@@ -83,3 +83,33 @@ def test_cli_errors_and_list(tmp_path, capsys):
         parse_optimize_config('[optimize]\nobjective = "silicon_kerker"\n[params]\n'
                               'radius_nm = { low = 30.0, high = 100.0 }\n'
                               'wavelength_nm = { low = 300.0, high = 700.0 }\n')
+
+
+def test_every_objective_has_an_example_config_that_validates():
+    from pathlib import Path
+
+    from jaxbind.workflows.cli import OBJECTIVE_HELP, OPTIMIZE_EXAMPLE
+    from jaxbind.workflows.optimize_config import OBJECTIVES, load_optimize_config
+
+    assert set(OBJECTIVE_HELP) == set(OBJECTIVES)
+    parse_optimize_config(OPTIMIZE_EXAMPLE, "help-example.toml")  # the one in --help
+    examples = Path(__file__).parents[2] / "examples" / "optimize"
+    seen = {load_optimize_config(p).objective for p in sorted(examples.glob("*.toml"))}
+    assert seen == set(OBJECTIVES)
+
+
+def test_progress_bar_counts_steps_after_compilation(capsys):
+    import jax.numpy as jnp
+    import optax
+
+    from jaxbind.workflows.optimize import optimize_restarts
+
+    r = optimize_restarts(lambda x: (x - 1.0) ** 2, jnp.array([0.0, 2.0, 3.0]), optax.adam(0.1),
+                          40, progress=True, progress_every=10)
+    err = capsys.readouterr().err
+    assert "(compiling)" in err  # the compile phase is shown as such ...
+    last = err.replace("\r", "\n").strip().splitlines()[-1]
+    # ... and the finished bar counts steps under the right label, clock restarted
+    assert "optimize: steps (3 restarts in parallel)" in last and "40/40" in last
+    assert "compiling" not in last and "step/s" in last
+    assert np.isfinite(float(r.loss))
