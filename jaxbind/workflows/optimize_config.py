@@ -14,7 +14,12 @@ are errors. Schema::
     g_a = 0.5
 
     [array]                        # optional, pair objectives: the two tweezers
-    wavelength = 1064e-9; NA = 0.8; power = 0.2; radius = 75e-9; index = 1.45; density = 2200.0
+    wavelength = 1064e-9
+    NA = 0.8
+    power = 0.2
+    radius = 75e-9
+    index = 1.45
+    density = 2200.0
 
     [params]                       # design variables: random starts in [low, high], kept
     kd = { low = 2.0, high = 12.0 }           #   inside by a sigmoid reparametrization
@@ -22,10 +27,21 @@ are errors. Schema::
 
     [run]
     optimizer = "adam"             # adam | sgd | lbfgs
-    learning_rate = 0.05; steps = 500; restarts = 8; seed = 0; gtol = 1e-10; ftol = 0.0
+    learning_rate = 0.05
+    steps = 500
+    restarts = 8
+    seed = 0
+    gtol = 1e-10
+    ftol = 0.0
 
     [output]
-    dir = "optimize-out"; name = "pair"; summary = true; figure = true
+    dir = "optimize-out"
+    name = "pair"
+    summary = true
+    figure = true
+
+Complete, parsed-in-the-tests files: ``examples/optimize/*.toml`` (one per objective;
+``examples/optimize/pair_coupling.toml`` uses every key).
 """
 
 from __future__ import annotations

@@ -348,7 +348,11 @@ def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, d
     if output_dims is None:
         output_dims = _declared(fn, "output_dims") or _declared(fn, "dims") or {}
     output_dims = dict(output_dims)
-    units = dict(units if units is not None else (_declared(fn, "units") or {}))
+    if units is None:
+        # a declaration on fn (e.g. the CLI registry) may also give the parameters' units:
+        # keep those of the outputs
+        units = {n: u for n, u in (_declared(fn, "units") or {}).items() if n in traced.names}
+    units = dict(units)
     for what, decl in (("output_dims", output_dims), ("units", units)):
         for n in decl:
             if n not in traced.names:
