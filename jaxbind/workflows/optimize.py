@@ -15,7 +15,7 @@ trainable leaves of an arbitrary pytree / ``eqx.Module`` of parameters:
 * :func:`optimize_restarts` runs many initial guesses in parallel — ``vmap`` over restarts
   inside the scanned step, one compiled program — and returns the best;
 * a loss (or gradient) that turns non-finite stops that run: the result holds the *last
-  parameters with a finite loss*, ``status == STATUS_NONFINITE`` and a message, and a
+  parameters with a finite loss*, ``result == RESULTS.nonfinite`` and a message, and a
   :class:`OptimizationWarning` is emitted (``throw=True`` raises instead);
 * an optional tqdm progress bar is driven by an *ordered* ``jax.debug.callback`` (never an
   unordered one, whose updates may arrive out of order).
@@ -38,6 +38,7 @@ import numpy as np
 import optax
 
 from .._checks import is_concrete
+from ..results import RESULTS, code
 from .._types import Array
 from .constraints import Constrained, resolve
 
@@ -48,21 +49,17 @@ __all__ = [
     "optimize_restarts",
     "trainable_only",
     "trainable_mask",
-    "STATUS_MAX_STEPS",
-    "STATUS_CONVERGED",
-    "STATUS_NONFINITE",
-    "STATUS_MESSAGES",
 ]
 
-STATUS_MAX_STEPS = 0  #: ran the requested number of steps
-STATUS_CONVERGED = 1  #: a tolerance (gtol / ftol) was met before the last step
-STATUS_NONFINITE = 2  #: the loss or its gradient became non-finite: stopped early
+_MAX_STEPS = 0  # ran the requested number of steps (internal loop code)
+_CONVERGED = 1  # a tolerance (gtol / ftol) was met before the last step
+_NONFINITE = 2  # the loss or its gradient became non-finite: stopped early
 _RUNNING = -1
 
-STATUS_MESSAGES = {
-    STATUS_MAX_STEPS: "ran all requested steps",
-    STATUS_CONVERGED: "converged (tolerance met)",
-    STATUS_NONFINITE: "stopped: the loss or its gradient became non-finite; the returned "
+_MESSAGES = {
+    _MAX_STEPS: "ran all requested steps",
+    _CONVERGED: "converged (tolerance met)",
+    _NONFINITE: "stopped: the loss or its gradient became non-finite; the returned "
                       "parameters are the last ones with a finite loss",
 }
 
@@ -71,20 +68,30 @@ class OptimizationWarning(RuntimeWarning):
     """Emitted when an optimisation stops on a non-finite loss or gradient."""
 
 
+def _result(st):
+    """(RESULTS item, converged) from the loop's internal codes (any batch shape)."""
+    if jnp.ndim(st):
+        return jax.vmap(_result)(st)
+    return (RESULTS.where(st == _NONFINITE, RESULTS.nonfinite, RESULTS.successful),
+            st == _CONVERGED)
+
+
 class OptimizeResult(eqx.Module):
     """Outcome of :func:`optimize` / :func:`optimize_restarts`.
 
     Attributes:
         params: optimised parameters (same structure as the input; for restarts the best
-            run's, without the restart axis). On ``STATUS_NONFINITE`` the last parameters
+            run's, without the restart axis). On ``RESULTS.nonfinite`` the last parameters
             whose loss was finite.
         loss: () loss at ``params``.
         loss_history: (steps,) loss at the parameters *before* each step (NaN after a stop).
         grad_norm_history: (steps,) global gradient norm ‖∇L‖₂ at those parameters.
         n_steps: () number of optimizer updates applied.
-        status: () int32 ``STATUS_*`` (see ``STATUS_MESSAGES``).
+        result: :data:`jaxbind.RESULTS` item: ``successful`` (ran all steps or met a
+            tolerance) or ``nonfinite`` (the loss or its gradient became non-finite: stopped).
+        converged: () bool, a tolerance (``gtol``/``ftol``) was met before the last step.
         restart_losses: (R,) final loss of each restart (``inf`` where a run failed), or None.
-        restart_status: (R,) status of each restart, or None.
+        restart_results: (R,) result of each restart, or None.
         best_restart: () index of the selected restart, or None.
         all_params: the final parameters of every restart (leading axis R), or None.
     """
@@ -94,21 +101,29 @@ class OptimizeResult(eqx.Module):
     loss_history: Array
     grad_norm_history: Array
     n_steps: Array
-    status: Array
+    result: RESULTS
+    converged: Array
     restart_losses: Array | None = None
-    restart_status: Array | None = None
+    restart_results: RESULTS | None = None
     best_restart: Array | None = None
     all_params: Any = None
 
     @property
+    def status(self):
+        """int32 code of :attr:`result` (:func:`jaxbind.results.code`)."""
+        return code(self.result)
+
+    @property
     def ok(self):
         """True unless the run stopped on a non-finite loss."""
-        return self.status != STATUS_NONFINITE
+        return self.result == RESULTS.successful
 
     @property
     def message(self) -> str:
-        """Human-readable status (concrete results only)."""
-        return STATUS_MESSAGES[int(self.status)]
+        """Human-readable outcome (concrete results only)."""
+        if not bool(self.ok):
+            return _MESSAGES[_NONFINITE]
+        return _MESSAGES[_CONVERGED] if bool(self.converged) else _MESSAGES[_MAX_STEPS]
 
     @property
     def value(self):
@@ -262,8 +277,8 @@ def _step(prob: _Problem, c: _Carry, static, args):
                                     value_fn=lambda d: prob.value(d, static, args))
     new = prob.apply_project(optax.apply_updates(c.diff, updates), static)
     move = running & finite & ~conv
-    status = jnp.where(running & ~finite, STATUS_NONFINITE,
-                       jnp.where(running & finite & conv, STATUS_CONVERGED, c.status))
+    status = jnp.where(running & ~finite, _NONFINITE,
+                       jnp.where(running & finite & conv, _CONVERGED, c.status))
     good_now = running & finite
     carry = _Carry(
         diff=_tree_where(move, new, c.diff),
@@ -390,10 +405,10 @@ def _run(prob: _Problem, diff, static, args, *, steps: int, batched: bool, loop:
     # the final parameters have not been evaluated yet: do it, and fall back to the last
     # good ones if they are not finite
     final = value(c.diff, static)
-    ok_final = jnp.isfinite(final) & (c.status != STATUS_NONFINITE)
-    status = jnp.where(c.status == _RUNNING, STATUS_MAX_STEPS, c.status)
-    status = jnp.where(~jnp.isfinite(final) & (status != STATUS_NONFINITE),
-                       STATUS_NONFINITE, status).astype(jnp.int32)
+    ok_final = jnp.isfinite(final) & (c.status != _NONFINITE)
+    status = jnp.where(c.status == _RUNNING, _MAX_STEPS, c.status)
+    status = jnp.where(~jnp.isfinite(final) & (status != _NONFINITE),
+                       _NONFINITE, status).astype(jnp.int32)
     params = _tree_where(ok_final, c.diff, c.good) if not batched else jtu.tree_map(
         lambda x, y: jnp.where(ok_final.reshape(ok_final.shape + (1,) * (x.ndim - 1)), x, y),
         c.diff, c.good)
@@ -423,11 +438,11 @@ def _check_settings(optimizer, steps, loop, gtol, ftol, progress_every):
 def _report(status, n_steps, throw, what):
     if not is_concrete(status):
         return
-    bad = np.asarray(status) == STATUS_NONFINITE
+    bad = np.asarray(status) == _NONFINITE
     if not np.any(bad):
         return
     where = np.flatnonzero(np.atleast_1d(bad))
-    msg = (f"{what}: {STATUS_MESSAGES[STATUS_NONFINITE]} (after "
+    msg = (f"{what}: {_MESSAGES[_NONFINITE]} (after "
            f"{int(np.atleast_1d(np.asarray(n_steps))[where[0]])} updates"
            + (f"; restarts {where.tolist()}" if np.ndim(status) else "") + ")")
     if throw:
@@ -484,7 +499,8 @@ def optimize(loss: Callable, params, optimizer: optax.GradientTransformation | N
         jax.effects_barrier()
         _Progress.close()
     _report(st, n, throw, "optimize")
-    return OptimizeResult(eqx.combine(p, static), l, lh, gh, n, st)
+    result, converged = _result(st)
+    return OptimizeResult(eqx.combine(p, static), l, lh, gh, n, result, converged)
 
 
 def optimize_restarts(loss: Callable, init, optimizer: optax.GradientTransformation | None = None,
@@ -507,7 +523,7 @@ def optimize_restarts(loss: Callable, init, optimizer: optax.GradientTransformat
         n_restarts, key: with a callable ``init``.
     Returns:
         :class:`OptimizeResult` of the best restart (lowest finite final loss), with
-        ``restart_losses``, ``restart_status``, ``best_restart`` and ``all_params`` filled.
+        ``restart_losses``, ``restart_results``, ``best_restart`` and ``all_params`` filled.
     """
     optimizer, steps, loop = _check_settings(optimizer, steps, loop, gtol, ftol, progress_every)
     if callable(init) and not isinstance(init, eqx.Module):
@@ -536,20 +552,21 @@ def optimize_restarts(loss: Callable, init, optimizer: optax.GradientTransformat
     if progress:
         jax.effects_barrier()
         _Progress.close()
-    score = jnp.where(jnp.isfinite(l) & (st != STATUS_NONFINITE), l, jnp.inf)
+    score = jnp.where(jnp.isfinite(l) & (st != _NONFINITE), l, jnp.inf)
     best = jnp.argmin(score)
     all_params = eqx.combine(p, static)
     axes = _restart_axes(all_params, n_r)
     pick = lambda x, a: x if a is None else x[best]  # noqa: E731
     res = OptimizeResult(
         params=jtu.tree_map(pick, all_params, axes), loss=l[best], loss_history=lh[best],
-        grad_norm_history=gh[best], n_steps=n[best], status=st[best],
-        restart_losses=score, restart_status=st, best_restart=best, all_params=all_params,
+        grad_norm_history=gh[best], n_steps=n[best], result=_result(st[best])[0],
+        converged=_result(st[best])[1], restart_losses=score, restart_results=_result(st)[0],
+        best_restart=best, all_params=all_params,
     )
-    if is_concrete(st) and np.all(np.asarray(st) == STATUS_NONFINITE):
+    if is_concrete(st) and np.all(np.asarray(st) == _NONFINITE):
         _report(st, n, throw, "optimize_restarts")
-    elif is_concrete(st) and np.any(np.asarray(st) == STATUS_NONFINITE):
+    elif is_concrete(st) and np.any(np.asarray(st) == _NONFINITE):
         warnings.warn("optimize_restarts: some restarts stopped on a non-finite loss "
-                      f"({int(np.sum(np.asarray(st) == STATUS_NONFINITE))} of {st.shape[0]}); "
+                      f"({int(np.sum(np.asarray(st) == _NONFINITE))} of {st.shape[0]}); "
                       "the best finite one is returned", OptimizationWarning, stacklevel=2)
     return res

@@ -272,7 +272,7 @@ def run_optimize_config(cfg: OptimizeConfig, out_dir=None, *, progress: bool = T
     import numpy as np
     import optax
 
-    from .optimize import STATUS_MESSAGES, optimize_restarts
+    from .optimize import optimize_restarts
 
     loss, init = _loss_and_init(cfg)
     r = cfg.run
@@ -287,7 +287,7 @@ def run_optimize_config(cfg: OptimizeConfig, out_dir=None, *, progress: bool = T
     summary = {
         "config": cfg.path, "objective": cfg.objective, "title": cfg.title, "target": cfg.target,
         "best": {k: float(v) for k, v in value.items()}, "loss": float(res.loss),
-        "status": STATUS_MESSAGES[int(res.status)], "n_steps": int(res.n_steps),
+        "status": res.message, "n_steps": int(res.n_steps),
         "restart_losses": [float(x) for x in np.asarray(res.restart_losses)],
         "best_restart": int(res.best_restart), "time_s": elapsed,
         "devices": [str(d) for d in jax.devices()],

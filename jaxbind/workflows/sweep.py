@@ -20,7 +20,7 @@ Contract for ``fn``
     ``fn.dims``): names of the per-point dims (undeclared ones are ``<name>_d0, …``);
   - ``compiler_options={...}`` / attribute ``fn.compiler_options``: XLA options the chunk
     program is compiled with on CPU backends (as ``jax.jit(f).lower(...).compile(options)``),
-    so a kernel whose fast path needs them (``jaxbind.optics.pair.CPU_COMPILER_OPTIONS``)
+    so a kernel whose fast path needs them (``jaxbind.contrib.CPU_COMPILER_OPTIONS``)
     runs as fast in a sweep as called directly; ignored on accelerators.
 * ``fn`` is traced exactly once per sweep (to a jaxpr that is fingerprinted for resume) and
   the chunk computation is compiled exactly once; later chunks reuse the executable.

@@ -10,6 +10,7 @@ import numpy as np
 import optax
 import pytest
 
+from jaxbind.results import RESULTS, code
 from jaxbind.workflows.constraints import (
     Bounded,
     Constrained,
@@ -27,9 +28,6 @@ from jaxbind.workflows.constraints import (
     wrap_phase,
 )
 from jaxbind.workflows.optimize import (
-    STATUS_CONVERGED,
-    STATUS_MAX_STEPS,
-    STATUS_NONFINITE,
     OptimizationWarning,
     optimize,
     optimize_restarts,
@@ -55,7 +53,7 @@ def test_quadratic_exact_minimum_and_history():
     loss = lambda x: 0.5 * (x - c) @ H @ (x - c)  # noqa: E731
     r = optimize(loss, jnp.zeros(2), optax.sgd(0.2), 300)
     np.testing.assert_allclose(r.params, c, rtol=1e-10)
-    assert int(r.status) == STATUS_MAX_STEPS and int(r.n_steps) == 300
+    assert bool(r.result == RESULTS.successful) and not bool(r.converged) and int(r.n_steps) == 300
     assert r.loss_history.shape == (300,) and r.grad_norm_history.shape == (300,)
     # first history entries are the loss/gradient at the start, computed by hand
     np.testing.assert_allclose(r.loss_history[0], loss(jnp.zeros(2)), rtol=1e-12)
@@ -68,7 +66,7 @@ def test_rosenbrock_adam_scan_and_lbfgs_while():
     r = optimize(rosenbrock, p0, optax.adam(2e-2), 4000)
     np.testing.assert_allclose([r.params["x"], r.params["y"]], [1.0, 1.0], atol=2e-3)
     r = optimize(rosenbrock, p0, optax.lbfgs(), 500, gtol=1e-9)
-    assert int(r.status) == STATUS_CONVERGED and int(r.n_steps) < 500
+    assert bool(r.result == RESULTS.successful) and bool(r.converged) and int(r.n_steps) < 500
     np.testing.assert_allclose([r.params["x"], r.params["y"]], [1.0, 1.0], atol=1e-8)
     assert np.all(np.isnan(np.asarray(r.loss_history)[int(r.n_steps) + 1:]))
 
@@ -128,7 +126,7 @@ def test_nonfinite_loss_stops_with_last_good_params():
     with pytest.warns(OptimizationWarning, match="non-finite"):
         r = optimize(f, jnp.array(0.0), optax.sgd(0.1), 50)
     # sgd: 0 → 2 → 3.6 (NaN): the last finite point is 2
-    assert int(r.status) == STATUS_NONFINITE and not bool(r.ok)
+    assert bool(r.result == RESULTS.nonfinite) and not bool(r.ok)
     assert float(r.params) == pytest.approx(2.0) and float(r.loss) == pytest.approx(64.0)
     assert int(r.n_steps) == 2 and "non-finite" in r.message
     with pytest.raises(FloatingPointError, match="non-finite"):
@@ -236,5 +234,5 @@ def test_restart_with_nonfinite_members_warns_and_selects_finite():
     f = lambda x: jnp.where(x < 0, jnp.nan, (x - 1.0) ** 2)  # noqa: E731
     with pytest.warns(OptimizationWarning, match="some restarts"):
         r = optimize_restarts(f, jnp.array([-1.0, 0.5, 3.0]), optax.adam(0.05), 300)
-    assert int(r.restart_status[0]) == STATUS_NONFINITE and np.isinf(r.restart_losses[0])
+    assert int(r.restart_results._value[0]) == int(code(RESULTS.nonfinite)) and np.isinf(r.restart_losses[0])
     np.testing.assert_allclose(r.params, 1.0, atol=1e-3)

@@ -559,7 +559,7 @@ def test_compiler_options_reach_the_chunk_compilation():
     """An argument or a declared ``fn.compiler_options`` (also through partial) is passed to
     XLA on CPU: an unknown flag is rejected by XLA; the pair kernel's options give the same
     numbers."""
-    from jaxbind.optics.pair import CPU_COMPILER_OPTIONS
+    from jaxbind.contrib import CPU_COMPILER_OPTIONS
 
     bogus = {"xla_this_flag_does_not_exist": True}
     with pytest.raises(Exception, match="xla_this_flag_does_not_exist"):
