@@ -1,4 +1,4 @@
-"""Pair frame and incident fields for :mod:`jaxbind.optics.pair` (split out for size).
+"""The pair frame of two particles and the incident fields expressed in it (for optics.pair).
 
 The pair frame has x' along r_B − r_A (rows e1, e2, e3 of a rotation R); incident plane
 waves (closed-form phases) or any beam (fields and gradients) are expressed in it. Everything

@@ -412,7 +412,10 @@ class VerifyReport:
 
 
 @dataclass(frozen=True)
-class _StoredPlan:
+class ChunkGeometry:
+    """Chunks are blocks (1, …, 1, c_k, n_{k+1}, …, n_last) of a grid of ``shape`` (C order);
+    ``block`` = (c_k, n_{k+1}, …). The sweep's plan and a stored store share this geometry."""
+
     shape: tuple
     k: int
     block: tuple
@@ -443,7 +446,7 @@ def verify_store(path) -> VerifyReport:
         raise SweepStoreError(f"{path!r} does not exist")
     zarr = _require("zarr")
     group = zarr.open_group(path, mode="r")
-    plan = _StoredPlan(tuple(group["status"].shape), meta["plan"]["k"], tuple(meta["plan"]["block"]))
+    plan = ChunkGeometry(tuple(group["status"].shape), meta["plan"]["k"], tuple(meta["plan"]["block"]))
     rep = VerifyReport(path, plan.n_blocks)
     done, rep.problems = _read_done(group, plan.n_blocks, path)
     rep.n_done = int(done.sum())

@@ -120,7 +120,7 @@ import numpy as np
 
 from ._chunks import cached_evaluator, Evaluator, quiet_callbacks, Spec, trace
 from .grid import Grid, as_grid
-from .store import (ERROR, FORMAT, NONFINITE, OK, PENDING, MemorySink, StoreLock, VarSpec, ZarrSink,
+from .store import (ChunkGeometry, ERROR, FORMAT, NONFINITE, OK, PENDING, MemorySink, StoreLock, VarSpec, ZarrSink,
                     check_resume, result_attrs, verify_store)
 
 __all__ = ["sweep", "Grid", "SweepInterrupted", "verify_store", "OK", "NONFINITE", "ERROR", "PENDING"]
@@ -137,21 +137,10 @@ class SweepInterrupted(KeyboardInterrupt):
 
 
 @dataclass(frozen=True)
-class _Plan:
-    """Chunks are blocks (1, …, 1, c_k, n_{k+1}, …, n_last) of the grid (C order)."""
+class _Plan(ChunkGeometry):
+    """The chunk geometry of a sweep plus the number of devices it is sharded over."""
 
-    shape: tuple
-    k: int
-    block: tuple  # (c_k, n_{k+1}, …)
-    n_dev: int
-
-    @property
-    def block_grid(self) -> tuple:
-        return self.shape[: self.k] + (-(-self.shape[self.k] // self.block[0]),)
-
-    @property
-    def n_blocks(self) -> int:
-        return math.prod(self.block_grid)
+    n_dev: int = 1
 
     @property
     def points(self) -> int:
