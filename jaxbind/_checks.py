@@ -51,6 +51,19 @@ def check_finite(name: str, x: Any) -> None:
         raise ValueError(f"{name} must be finite, got {_values(x)}")
 
 
+def check_passive_index(name: str, x: Any) -> None:
+    """Raise ``ValueError`` if a concrete complex refractive index is not that of a passive
+    medium: Re n > 0 and Im n ≥ 0 (absorption, e^{−iωt} convention)."""
+    if x is None or not is_concrete(x):
+        return
+    v = np.asarray(x)
+    if np.any(np.real(v) <= 0):
+        raise ValueError(f"{name} must have a positive real part (a passive particle), got {v}")
+    if np.any(np.imag(v) < 0):
+        raise ValueError(f"{name} must have Im ≥ 0 (absorption; Im < 0 would be gain with the "
+                         f"e^(-iωt) convention), got {v}")
+
+
 def check_shape(name: str, x: Any, shape: tuple) -> None:
     """Raise ``ValueError`` unless ``jnp.shape(x)`` matches ``shape``.
 

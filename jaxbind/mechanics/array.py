@@ -55,7 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import constants as Cst
-from .._checks import as_float_array, check_finite, check_positive, is_concrete
+from .._checks import as_float_array, check_finite, check_passive_index, check_positive, is_concrete
 from .._types import Array
 from ..optics.beams import CoherentBeams
 from ..optics.particles import Particles
@@ -214,6 +214,7 @@ class TweezerArray(eqx.Module):
                         ("positions", self.positions), ("index", self.index),
                         ("alpha", self.alpha)):
             check_finite(name, v)
+        check_passive_index("index", self.index)
         if is_concrete((self.positions, self.waists, self.radii)) and self.n > 1:
             p = np.asarray(self.positions)
             dist = np.linalg.norm(p[:, None, :] - p[None, :, :], axis=-1)

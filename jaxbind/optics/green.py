@@ -49,9 +49,10 @@ from typing import NamedTuple
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 from jax import lax
 
-from .._checks import check_shape
+from .._checks import check_shape, is_concrete
 from .._types import Array, ArrayLike, Float, Inexact
 from . import _propagator as P
 
@@ -102,8 +103,16 @@ def _complex_k(k, rdtype, fn: str, name: str = "k"):
     if k_arr.ndim != 0:
         raise ValueError(f"{fn}: {name} must be a scalar, got shape {k_arr.shape}")
     ctype = jnp.result_type(rdtype, k, 1j)
+    if is_concrete(k_arr):
+        kv = complex(np.asarray(k_arr))
+        if not (np.isfinite(kv.real) and np.isfinite(kv.imag)):
+            raise ValueError(f"{fn}: {name} must be finite, got {kv}")
+        if kv.real < 0 or kv.imag < 0:
+            raise ValueError(f"{fn}: {name} must have Re {name} ≥ 0 and Im {name} ≥ 0 (outgoing, "
+                             f"decaying waves; e.g. k = iξ/c at imaginary frequency), got {kv}")
     kc = jnp.asarray(k, dtype=ctype)
-    kc = eqx.error_if(kc, ~jnp.isfinite(kc), f"{fn}: {name} must be finite")
+    bad = ~jnp.isfinite(kc) | (jnp.real(kc) < 0) | (jnp.imag(kc) < 0)
+    kc = eqx.error_if(kc, bad, f"{fn}: {name} must be finite with Re {name} ≥ 0 and Im {name} ≥ 0")
     return kc
 
 

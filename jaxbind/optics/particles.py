@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 
 from .. import constants as C
-from .._checks import as_float_array, check_finite, check_positive, is_concrete
+from .._checks import as_float_array, check_finite, check_passive_index, check_positive, is_concrete
 from .._types import Array
 
 __all__ = ["Particle", "Particles", "as_particles"]
@@ -262,6 +262,7 @@ def _validate(p, lead):
         if tuple(jnp.shape(p.index)) != lead:
             raise ValueError(f"index must have shape {lead}, got {tuple(jnp.shape(p.index))}")
         check_finite("index", p.index)
+        check_passive_index("index", p.index)
     if p.density is not None:
         if tuple(jnp.shape(p.density)) != lead:
             raise ValueError(f"density must have shape {lead}, got {tuple(jnp.shape(p.density))}")

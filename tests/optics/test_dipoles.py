@@ -326,3 +326,14 @@ def test_tweezer_array_field():
     sol = solve_dipoles(ps, beam)
     # exchange symmetry of the configuration: equal dipoles
     np.testing.assert_allclose(sol.p[0], sol.p[1], rtol=1e-10)
+
+
+def test_non_passive_index_is_an_error_naming_index():
+    from jaxbind.mechanics.array import TweezerArray
+
+    with pytest.raises(ValueError, match="index must have a positive real part"):
+        Particles(np.zeros((1, 3)), 50e-9, index=-1.45)
+    with pytest.raises(ValueError, match="index must have Im ≥ 0"):
+        Particles(np.zeros((1, 3)), 50e-9, index=1.45 - 0.1j)
+    with pytest.raises(ValueError, match="index must have a positive real part"):
+        TweezerArray([[0.0, 0.0]], 0.1, 1064e-9, NA=0.6, radii=50e-9, index=-1.45, density=2200.0)

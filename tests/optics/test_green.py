@@ -426,3 +426,19 @@ def test_bad_input_errors_under_jit_and_matrices():
         gm(pos[:2], 1j * K)
     with pytest.raises(JIT_ERROR, match="k must be finite and positive"):
         gm(pos[:2], -K)
+
+
+def test_negative_or_gain_wavenumber_is_an_error_naming_k():
+    """k < 0 (incoming waves) or Im k < 0 (growing waves) is not a physical free-space
+    propagator: a ValueError naming k, eagerly and under jit (EquinoxRuntimeError)."""
+    import equinox as eqx
+
+    r = jnp.array([1e-6, 0.0, 0.0])
+    with pytest.raises(ValueError, match="k must have Re k ≥ 0"):
+        green_tensor(r, -1e7)
+    with pytest.raises(ValueError, match="k must have Re k ≥ 0"):
+        green_tensor(r, 1e7 - 1e5j)
+    with pytest.raises(JIT_ERROR, match="Re k ≥ 0"):
+        jax.jit(green_tensor)(r, -1e7)
+    # imaginary frequency (Matsubara) stays allowed
+    assert np.all(np.isfinite(np.asarray(green_tensor(r, 1e6j))))
