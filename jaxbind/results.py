@@ -24,9 +24,10 @@ from __future__ import annotations
 
 from equinox._enum import EnumerationItem  # not re-exported by equinox
 import jax.numpy as jnp
+import numpy as np
 import optimistix as optx
 
-__all__ = ["RESULTS", "code", "code_table", "message", "where_nonfinite"]
+__all__ = ["RESULTS", "code", "code_table", "index", "message", "where_nonfinite"]
 
 
 class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
@@ -56,6 +57,14 @@ def code(result) -> jnp.ndarray:
     """The int32 code of an item of :data:`RESULTS` (any batch shape)."""
     if isinstance(result, EnumerationItem):
         return jnp.asarray(result._value, jnp.int32)
+    raise TypeError(f"result must be a RESULTS item, got {type(result).__name__}")
+
+
+def index(result) -> int:
+    """The integer code of a concrete item of :data:`RESULTS` as a Python int (pure NumPy, so
+    safe in module-level constants even when a module is first imported inside a trace)."""
+    if isinstance(result, EnumerationItem):
+        return int(np.asarray(result._value))
     raise TypeError(f"result must be a RESULTS item, got {type(result).__name__}")
 
 

@@ -27,3 +27,47 @@ def test_import_does_not_flip_global_config_or_load_heavy_optional_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+def test_top_level_is_small_and_families_are_sub_namespaces():
+    """Top level = the DESIGN list + solver and result types (+ a few everyday types);
+    families are modules reached as jb.<family>."""
+    top = set(jb.__all__)
+    assert set(DESIGN_NAMES) <= top
+    assert {"Direct", "Born", "GMRES", "BlockGMRES", "Kron", "Sign", "RESULTS"} <= top
+    assert len(top) < 75
+    import importlib
+
+    for fam, mod in (("green", "jaxbind.optics.green"), ("fock", "jaxbind.quantum.fock"),
+                     ("cooling", "jaxbind.quantum.cooling"), ("pair", "jaxbind.optics.pair"),
+                     ("contrib", "jaxbind.contrib")):
+        assert getattr(jb, fam) is importlib.import_module(mod)
+
+
+def test_moved_names_warn_and_resolve_for_one_release():
+    import warnings
+
+    from jaxbind.optics.pair import pair_forces
+
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        f = jb.pair_forces
+    assert f is pair_forces
+    assert any(issubclass(w.category, DeprecationWarning) and "jaxbind.pair.pair_forces"
+               in str(w.message) for w in rec)
+    import pytest
+
+    with pytest.raises(AttributeError, match="no longer public"):
+        jb.COOLING_GRID_COMPILER_OPTIONS
+    with pytest.raises(AttributeError):
+        jb.no_such_name
+
+
+def test_import_is_lazy_and_leaks_no_helper_names():
+    import subprocess
+    import sys
+
+    code = ("import sys, jaxbind; assert 'jax' not in sys.modules, 'import jaxbind imported jax'; "
+            "assert not hasattr(jaxbind, 'PackageNotFoundError'); print(jaxbind.__version__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr

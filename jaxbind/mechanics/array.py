@@ -59,7 +59,7 @@ from .._checks import as_float_array, check_finite, check_passive_index, check_p
 from .._types import Array
 from ..optics.beams import CoherentBeams
 from ..optics.particles import Particles
-from ..results import RESULTS, code, message
+from ..results import RESULTS, code, message, index as result_index
 from .exact import exact_linearization
 
 __all__ = ["TweezerArray", "LinearizedArray", "linearize"]
@@ -67,7 +67,7 @@ __all__ = ["TweezerArray", "LinearizedArray", "linearize"]
 _METHODS = ("far_field", "exact")
 _LINEARIZE_MESSAGES = [
     "linearize: " + ("a particle is not trapped (non-positive isolated stiffness; e.g. Re α ≤ 0 "
-                     "gives no gradient trap)" if i == int(code(RESULTS.not_trapped)) else message(i))
+                     "gives no gradient trap)" if i == result_index(RESULTS.not_trapped) else message(i))
     for i in range(len(RESULTS._index_to_message))
 ]
 _AXES = {"x": (0,), "y": (1,), "z": (2,), "xyz": (0, 1, 2)}

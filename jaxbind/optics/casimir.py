@@ -57,7 +57,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import constants as C
-from ..results import RESULTS, code, message
+from ..results import RESULTS, code, message, index as result_index
 from .._checks import as_float_array, check_shape, is_concrete
 from .._types import Array, ArrayLike, Float
 from .materials import DrudeLorentz, Permittivity
@@ -77,7 +77,7 @@ __all__ = [
 _CP_MESSAGES = [
     "casimir_polder: " + (
         "separation below the sum of the radii (overlapping spheres)"
-        if i == int(code(RESULTS.overlap)) else message(i))
+        if i == result_index(RESULTS.overlap) else message(i))
     for i in range(len(RESULTS._index_to_message))
 ]
 

@@ -40,7 +40,7 @@ import lineax as lx
 
 from .. import constants as C
 from .._types import Array
-from ..results import RESULTS, code, message
+from ..results import RESULTS, code, message, index as result_index
 from ..solvers import GMRES, Born, Direct, deprecated_method
 from . import _propagator as P
 from .green import coupled_green_matrix_scaled, green_matrix_scaled
@@ -340,9 +340,9 @@ def _rel_residual(r, b):
 
 
 _SPECIFIC = {
-    int(code(RESULTS.max_steps_reached)): "the iterative solver did not converge (raise "
+    result_index(RESULTS.max_steps_reached): "the iterative solver did not converge (raise "
     "GMRES(max_steps=...) or use Direct())",
-    int(code(RESULTS.singular)): "singular or ill-posed system (non-finite or inaccurate solution)",
+    result_index(RESULTS.singular): "singular or ill-posed system (non-finite or inaccurate solution)",
 }
 
 

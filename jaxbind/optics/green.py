@@ -57,13 +57,15 @@ from .._types import Array, ArrayLike, Float, Inexact
 from . import _propagator as P
 
 # Levi-Civita tensor: (n × v)_a = Σ_kb ε_akb n_k v_b, so the cross-product matrix is ε·n.
-_LEVI_CIVITA = jnp.array(
+# NumPy, not jnp: a module-level jnp array made while the module is (lazily) first imported
+# inside a trace would be a leaked tracer.
+_LEVI_CIVITA = np.array(
     [
         [[0, 0, 0], [0, 0, 1], [0, -1, 0]],
         [[0, 0, -1], [0, 0, 0], [1, 0, 0]],
         [[0, 1, 0], [-1, 0, 0], [0, 0, 0]],
     ],
-    dtype=jnp.int8,
+    dtype=np.int8,
 )
 
 
@@ -132,7 +134,7 @@ def _outer(n):
 
 def _cross_matrix(n):
     """[n]× with [n]× v = n × v."""
-    return jnp.einsum("akb,k->ab", _LEVI_CIVITA.astype(n.dtype), n)
+    return jnp.einsum("akb,k->ab", jnp.asarray(_LEVI_CIVITA, n.dtype), n)
 
 
 # --------------------------------------------------------------------------------------
@@ -428,7 +430,7 @@ def coupled_green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, 
     num = rho.shape[0]
     g_re, g_im = _green_blocks(rho, coef)
     # [d]×_ab = Σ_k ε_akb d_k with d = ρ_i − ρ_j
-    eps = _LEVI_CIVITA.astype(rho.dtype)
+    eps = jnp.asarray(_LEVI_CIVITA, rho.dtype)
     dk = rho[:, None, None, None, :] - rho[None, None, :, None, :]  # (N,1,N,1,3)
     dx = jnp.sum(eps.transpose(0, 2, 1)[None, :, None, :, :] * dk, axis=-1)  # (N,3,N,3)
     c = coef[:, None, :, None, :]

@@ -52,15 +52,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from jaxbind.results import RESULTS, code, code_table
+from jaxbind.results import RESULTS, code, code_table, index as result_index
 
 from .grid import Grid
 
-OK = int(code(RESULTS.successful))
-NONFINITE = int(code(RESULTS.nonfinite))
-ERROR = int(code(RESULTS.kernel_error))
-PENDING = int(code(RESULTS.not_computed))
-KERNEL_STATUS = int(code(RESULTS.kernel_status))
+OK = result_index(RESULTS.successful)
+NONFINITE = result_index(RESULTS.nonfinite)
+ERROR = result_index(RESULTS.kernel_error)
+PENDING = result_index(RESULTS.not_computed)
+KERNEL_STATUS = result_index(RESULTS.kernel_status)
 FORMAT = 2  # store layout version (1: zero fills, negative sweep codes, no checksums)
 
 # {code: message} of every status code (kept for readers of format-1 summaries)

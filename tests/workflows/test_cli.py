@@ -119,9 +119,6 @@ def test_help_imports_no_jax():
     assert "usage: jaxbind sweep" in out.stdout and "objectives:" in out.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="jaxbind/__init__.py imports jax eagerly, and `jaxbind` "
-                   "(the entry point jaxbind.workflows.cli:main) imports the package first; "
-                   "passes once the top-level namespace is lazy (then remove this marker)")
 def test_entry_point_help_imports_no_jax():
     code = ("import sys, runpy; sys.argv = ['jaxbind', '--help']\n"
             "try:\n    runpy.run_module('jaxbind.workflows.cli', run_name='__main__')\n"
