@@ -6,6 +6,7 @@ This file only re-exports the public API (DESIGN.md "Public API shape").
 from importlib.metadata import PackageNotFoundError, version as _version
 
 from . import constants as constants
+from ._compilation_cache import enable_compilation_cache as enable_compilation_cache
 
 # optics: Green tensors
 from .optics.green import (
