@@ -17,11 +17,15 @@ _KEYS = ("jax_enable_compilation_cache", "jax_compilation_cache_dir",
          "jax_persistent_cache_min_compile_time_secs")
 
 
+def _read(name):
+    return getattr(jax.config, name)
+
+
 @pytest.fixture
 def restore_jax_cache_config():
     from jax.experimental.compilation_cache import compilation_cache as jcc
 
-    old = {k: jax.config.read(k) for k in _KEYS}
+    old = {k: _read(k) for k in _KEYS}
     yield
     for k, v in old.items():
         jax.config.update(k, v)
@@ -51,12 +55,12 @@ def test_enable_sets_config_and_creates_dir(tmp_path, monkeypatch, restore_jax_c
     d = tmp_path / "a" / "b"
     got = jb.enable_compilation_cache(d, min_compile_time_secs=0.25)
     assert got == d.resolve() and d.is_dir()
-    assert jax.config.read("jax_compilation_cache_dir") == str(d.resolve())
-    assert jax.config.read("jax_persistent_cache_min_compile_time_secs") == 0.25
-    assert jax.config.read("jax_enable_compilation_cache") is True
+    assert _read("jax_compilation_cache_dir") == str(d.resolve())
+    assert _read("jax_persistent_cache_min_compile_time_secs") == 0.25
+    assert _read("jax_enable_compilation_cache") is True
     monkeypatch.setenv(cc.ENV_VAR, str(tmp_path / "env"))
     assert jb.enable_compilation_cache() == (tmp_path / "env").resolve()
-    assert jax.config.read("jax_compilation_cache_dir") == str((tmp_path / "env").resolve())
+    assert _read("jax_compilation_cache_dir") == str((tmp_path / "env").resolve())
 
 
 @pytest.mark.parametrize("bad", [-1.0, float("nan"), float("inf")])
@@ -106,3 +110,48 @@ def test_bench_compile_quick_runs(tmp_path):
         assert r["compiles"] >= 1 and r["cpu_s"] > 0 and r["wall_s"] > 0
         assert r["second_compiles"] == 0  # the second identical call re-uses every program
     assert "| green_tensor |" in p.stdout
+
+
+# ---------------------------------------------------------------- first-call compilations
+
+_COMPILES = []
+
+
+def _on_duration(event, duration, **_):
+    if event == "/jax/core/compile/backend_compile_duration":
+        _COMPILES.append(duration)
+
+
+jax.monitoring.register_event_duration_secs_listener(_on_duration)
+
+
+def _n_compiles(fn):
+    n0 = len(_COMPILES)
+    jax.block_until_ready(jax.tree_util.tree_leaves(fn()))
+    return len(_COMPILES) - n0
+
+
+def test_new_python_scalars_do_not_recompile_mie_or_beams():
+    """Issue 15 §10: new Python-scalar values reuse the compiled programs (no re-trace),
+    and the public entry points run as a few whole programs, not op by op."""
+    import jax.numpy as jnp
+
+    def beam_and_fields(power, na, z):
+        beam = jb.CoherentBeams.from_tweezers(
+            powers=jnp.array([power, power]), wavelength=1064e-9, NA=na,
+            foci=jnp.array([[0.0, 0.0, 0.0], [2e-6, 0.0, 0.0]]), phases=0.3)
+        return beam.fields(jnp.array([1e-6, 0.0, z])), beam.field_gradients(jnp.array([0.0, 0.0, z]))
+
+    _n_compiles(lambda: jb.dipole_polarizabilities(1.45, 100e-9, 1064e-9))
+    assert _n_compiles(lambda: jb.dipole_polarizabilities(1.5, 120e-9, 1550e-9)) == 0
+    _n_compiles(lambda: jb.mie_coefficients(1.45, 0.6, 3))
+    assert _n_compiles(lambda: jb.mie_coefficients(1.7, 0.9, 3)) == 0
+    first = _n_compiles(lambda: beam_and_fields(0.2, 0.6, 1e-7))
+    assert first <= 6  # fields + gradients programs and a few array constructions
+    assert _n_compiles(lambda: beam_and_fields(0.3, 0.5, 2e-7)) == 0
+    xs = jnp.linspace(-1e-6, 1e-6, 5)
+    beam = jb.PlaneWave(1064e-9, 1e9, polarization=(0.0, 1.0, 0.0))
+    _n_compiles(lambda: jb.intensity_map(beam, xs, xs, z=0.0))
+    assert _n_compiles(lambda: jb.intensity_map(beam, xs, xs, z=1e-7)) == 0
+    assert _n_compiles(lambda: jb.PlaneWave(532e-9, 2e9, direction=(0.0, 1.0, 0.0),
+                                            polarization=(1.0, 0.0, 1j))) == 0

@@ -216,11 +216,12 @@ class PlaneWave(AbstractBeam):
         direction = as_float_array(direction, "direction")
         check_shape("direction", direction, (3,))
         check_finite("direction", direction)
-        polarization = jnp.asarray(polarization)
+        # concrete input stays in NumPy (jnp.asarray of a Python tuple compiles a program)
+        polarization = _host(polarization) if is_concrete(polarization) else jnp.asarray(polarization)
         check_shape("polarization", polarization, (3,))
         check_finite("polarization", polarization)
         if not jnp.issubdtype(polarization.dtype, jnp.inexact):
-            polarization = jnp.asarray(_host(polarization), jnp.result_type(float))
+            polarization = polarization.astype(jnp.result_type(float))
 
         if is_concrete((direction, polarization)):
             n, pol = _plane_wave_vectors_host(direction, polarization)
