@@ -14,6 +14,13 @@ default; in a notebook call it once, before the first kernel::
 A cached program is keyed by the traced computation, the jax/jaxlib versions, the backend
 and the compiler options, so a cache entry is never reused for a different program; an
 upgrade of jax simply misses the cache.  The directory may be deleted at any time.
+
+Limits (jax 0.9.2, measured on the development CPU, ``benchmarks/RESULTS.md``): JAX does not
+write programs that contain host callbacks, and ``eqx.error_if`` (the runtime checks behind
+``throw=True``) is one, so only callback-free programs are cached; tracing and lowering are
+not cached (they are ~40 % of a first call on CPU).  On AVX-512 CPUs XLA logs a
+``cpu_aot_loader ... +prefer-no-gather`` error line on each reload (jax issue #38445); the
+program loads and runs.
 """
 
 from __future__ import annotations
