@@ -45,6 +45,7 @@ _TOP = {
     "workflows.grid": ["Grid"],
     "workflows.sweep": ["sweep"],
     "workflows.optimize": ["optimize", "OptimizeResult"],
+    "_compilation_cache": ["enable_compilation_cache"],
 }
 
 #: family sub-namespaces → module

@@ -60,6 +60,91 @@ def _as_rho(rho, name="rho"):
     return rho
 
 
+# First-call latency (issue 15 §10): every eager ``jnp`` op on a new shape/dtype compiles
+# its own XLA program, so constructors do their arithmetic on concrete inputs in NumPy
+# (``_host``) and hand one finished array to JAX, and the public field evaluations run as
+# one jitted program each (``_fields_si`` / ``_field_gradients_si`` below).
+
+
+def _host(x, dtype=None):
+    """NumPy view of a concrete value (no XLA program)."""
+    return np.asarray(x) if dtype is None else np.asarray(x, dtype=dtype)
+
+
+def _to_jax(v, like):
+    """``v`` (NumPy) as a JAX array of ``like``'s dtype (a host-to-device copy, no compile)."""
+    return jnp.asarray(np.asarray(v, dtype=jnp.asarray(like).dtype))
+
+
+def _per_tweezer(name, v, n):
+    """Scalar or (n,) real parameter → (n,) array (NumPy broadcast when concrete)."""
+    a = as_float_array(v, name)
+    if a.ndim == 0:
+        a = _to_jax(np.broadcast_to(_host(a), (n,)), a) if is_concrete(a) else jnp.broadcast_to(a, (n,))
+    check_shape(name, a, (n,))
+    return a
+
+
+@eqx.filter_jit
+def _fields_si(beam, r):
+    r = error_if_nonfinite(r, "r")
+    dt = r.dtype
+    k = jnp.asarray(beam.k).astype(dt)
+    e0 = jnp.asarray(beam.reference_amplitude).astype(dt)
+    Et, Ht = beam.fields_scaled(k * r)
+    return e0 * Et, (e0 / C.Z0) * Ht
+
+
+@eqx.filter_jit
+def _field_gradients_si(beam, r):
+    r = error_if_nonfinite(r, "r")
+    dt = r.dtype
+    k = jnp.asarray(beam.k).astype(dt)
+    e0 = jnp.asarray(beam.reference_amplitude).astype(dt)
+    dE, dH = beam.field_gradients_scaled(k * r)
+    return (e0 * k) * dE, (e0 * k / C.Z0) * dH
+
+
+def _plane_wave_vectors_host(direction, polarization):
+    """Normalised n and ε̂ (checked) from concrete inputs, in NumPy (no XLA program)."""
+    d, p = _host(direction), _host(polarization)
+    n_norm = np.sqrt(np.sum(d**2))
+    p_norm = np.sqrt(np.sum(np.abs(p) ** 2))
+    if n_norm == 0.0:
+        raise ValueError("direction must be a non-zero vector")
+    if p_norm == 0.0:
+        raise ValueError("polarization must be a non-zero vector")
+    n = d / n_norm
+    pol = p / p_norm
+    overlap = float(np.abs(np.sum(n * pol)))
+    if overlap > _PERP_TOL:
+        raise ValueError(f"polarization must be perpendicular to direction (|n·ε|/|ε| = {overlap:.3g})")
+    cdt = _complex_dtype(direction.dtype)
+    return _to_jax(n, direction), jnp.asarray(pol.astype(cdt))
+
+
+def _plane_wave_vectors_traced(direction, polarization):
+    """Normalised n and ε̂ under a transformation, guarded with ``eqx.error_if``."""
+    n_norm = jnp.sqrt(jnp.sum(direction**2))
+    p_norm = jnp.sqrt(jnp.sum(jnp.abs(polarization) ** 2))
+    n_norm = eqx.error_if(n_norm, n_norm == 0, "direction must be a non-zero vector")
+    p_norm = eqx.error_if(p_norm, p_norm == 0, "polarization must be a non-zero vector")
+    n = direction / n_norm
+    pol = (polarization / p_norm).astype(_complex_dtype(n.dtype))
+    overlap = jnp.abs(jnp.sum(n * pol))
+    pol = eqx.error_if(pol, overlap > _PERP_TOL, "polarization must be perpendicular to direction")
+    return n, pol
+
+
+
+def _waist_from_na(wavelength, NA):
+    """w0 = λ/(π NA) (paraxial far-field divergence), in NumPy for concrete inputs."""
+    if is_concrete((wavelength, NA)):
+        dt = jnp.result_type(wavelength, NA)
+        return jnp.asarray(np.asarray(_host(wavelength) / (np.pi * _host(NA)), dtype=dt))
+    return wavelength / (jnp.pi * NA)
+
+
 class AbstractBeam(eqx.Module):
     """Interface shared by all beams (see module docstring)."""
 
@@ -88,25 +173,15 @@ class AbstractBeam(eqx.Module):
     def fields(self, r: Float[ArrayLike, "3"]) -> tuple[CVec3, CVec3]:
         """Electric (V/m) and magnetic (A/m) field at position ``r`` (3,) in metres.
 
-        Thin wrapper around :meth:`fields_scaled`: E = E0 Ẽ(k r), H = E0 H̃(k r)/Z0.
+        Thin wrapper around :meth:`fields_scaled`: E = E0 Ẽ(k r), H = E0 H̃(k r)/Z0
+        (one jitted program).
         """
-        r = _as_rho(r, "r")
-        r = error_if_nonfinite(r, "r")
-        dt = r.dtype
-        k = jnp.asarray(self.k).astype(dt)
-        e0 = jnp.asarray(self.reference_amplitude).astype(dt)
-        Et, Ht = self.fields_scaled(k * r)
-        return e0 * Et, (e0 / C.Z0) * Ht
+        return _fields_si(self, _as_rho(r, "r"))
 
     def field_gradients(self, r: Float[ArrayLike, "3"]) -> tuple[Tensor3, Tensor3]:
-        """(∂E_i/∂r_j in V/m², ∂H_i/∂r_j in A/m²) at ``r`` (3,) in metres, each (3, 3)."""
-        r = _as_rho(r, "r")
-        r = error_if_nonfinite(r, "r")
-        dt = r.dtype
-        k = jnp.asarray(self.k).astype(dt)
-        e0 = jnp.asarray(self.reference_amplitude).astype(dt)
-        dE, dH = self.field_gradients_scaled(k * r)
-        return (e0 * k) * dE, (e0 * k / C.Z0) * dH
+        """(∂E_i/∂r_j in V/m², ∂H_i/∂r_j in A/m²) at ``r`` (3,) in metres, each (3, 3)
+        (one jitted program)."""
+        return _field_gradients_si(self, _as_rho(r, "r"))
 
 
 # --------------------------------------------------------------------------------------
@@ -141,33 +216,17 @@ class PlaneWave(AbstractBeam):
         direction = as_float_array(direction, "direction")
         check_shape("direction", direction, (3,))
         check_finite("direction", direction)
-        polarization = jnp.asarray(polarization)
+        # concrete input stays in NumPy (jnp.asarray of a Python tuple compiles a program)
+        polarization = _host(polarization) if is_concrete(polarization) else jnp.asarray(polarization)
         check_shape("polarization", polarization, (3,))
         check_finite("polarization", polarization)
         if not jnp.issubdtype(polarization.dtype, jnp.inexact):
             polarization = polarization.astype(jnp.result_type(float))
 
-        n_norm = jnp.sqrt(jnp.sum(direction**2))
-        p_norm = jnp.sqrt(jnp.sum(jnp.abs(polarization) ** 2))
-        if is_concrete(direction):
-            if float(n_norm) == 0.0:
-                raise ValueError("direction must be a non-zero vector")
+        if is_concrete((direction, polarization)):
+            n, pol = _plane_wave_vectors_host(direction, polarization)
         else:
-            n_norm = eqx.error_if(n_norm, n_norm == 0, "direction must be a non-zero vector")
-        if is_concrete(polarization):
-            if float(p_norm) == 0.0:
-                raise ValueError("polarization must be a non-zero vector")
-        else:
-            p_norm = eqx.error_if(p_norm, p_norm == 0, "polarization must be a non-zero vector")
-        n = direction / n_norm
-        pol = (polarization / p_norm).astype(_complex_dtype(n.dtype))
-        overlap = jnp.abs(jnp.sum(n * pol))
-        msg = "polarization must be perpendicular to direction"
-        if is_concrete((n, pol)):
-            if float(overlap) > _PERP_TOL:
-                raise ValueError(f"{msg} (|n·ε|/|ε| = {float(overlap):.3g})")
-        else:
-            pol = eqx.error_if(pol, overlap > _PERP_TOL, msg)
+            n, pol = _plane_wave_vectors_traced(direction, polarization)
         self.wavelength = wavelength
         self.intensity = intensity
         self.direction = n
@@ -280,7 +339,7 @@ class Tweezer(AbstractBeam):
             else:
                 NA = eqx.error_if(NA, ~((NA > 0) & (NA < 1)), "NA must lie in (0, 1)")
             check_shape("wavelength", wavelength, ())
-            waist = wavelength / (jnp.pi * NA)
+            waist = _waist_from_na(wavelength, NA)
         self.power = power
         self.wavelength = wavelength
         self.waist = waist
@@ -384,9 +443,9 @@ class CoherentBeams(AbstractBeam):
         stacked = (False,) * len(beams) if stacked is None else tuple(bool(s) for s in stacked)
         if len(stacked) != len(beams):
             raise ValueError(f"stacked must have one entry per beam ({len(beams)}), got {len(stacked)}")
-        lams = [jnp.ravel(jnp.asarray(b.wavelength)) for b in beams]
+        lams = [b.wavelength for b in beams]
         if is_concrete(lams):
-            allv = np.concatenate([np.asarray(v) for v in lams])
+            allv = np.concatenate([np.ravel(_host(v)) for v in lams])
             if not np.allclose(allv, allv[0], rtol=1e-12, atol=0.0):
                 raise ValueError(
                     f"beams must share one wavelength for a coherent sum, got {np.unique(allv)}"
@@ -417,19 +476,13 @@ class CoherentBeams(AbstractBeam):
         if n == 0:
             raise ValueError("foci must contain at least one focus")
 
-        def per(name, v):
-            a = as_float_array(v, name)
-            if a.ndim == 0:
-                a = jnp.broadcast_to(a, (n,))
-            check_shape(name, a, (n,))
-            return a
-
+        per = lambda name, v: _per_tweezer(name, v, n)  # noqa: E731
         powers = per("powers", powers)
         phases = per("phases", phases)
         angles = per("polarization_angles", polarization_angles)
         wavelength = as_float_array(wavelength, "wavelength")
         check_shape("wavelength", wavelength, ())
-        lam = jnp.broadcast_to(wavelength, (n,))
+        lam = per("wavelength", wavelength)
         check_positive("powers", powers)
         check_positive("wavelength", wavelength)
         check_finite("phases", phases)
@@ -438,16 +491,23 @@ class CoherentBeams(AbstractBeam):
         if waist is not None:
             w = per("waist", waist)
             check_positive("waist", w)
-            make = lambda p, l, w_, ph, a, f: Tweezer(p, l, waist=w_, phase=ph,  # noqa: E731
-                                                      polarization_angle=a, focus=f)
         else:
-            w = per("NA", NA)
-            check_positive("NA", w)
-            if is_concrete(w) and float(jnp.max(w)) >= 1.0:
-                raise ValueError(f"NA must be < 1 (free space), got {np.asarray(w)}")
-            make = lambda p, l, na, ph, a, f: Tweezer(p, l, NA=na, phase=ph,  # noqa: E731
-                                                      polarization_angle=a, focus=f)
-        tw = jax.vmap(make)(powers, lam, w, phases, angles, foci)
+            na = per("NA", NA)
+            check_positive("NA", na)
+            if is_concrete(na):
+                if np.max(_host(na)) >= 1.0:
+                    raise ValueError(f"NA must be < 1 (free space), got {np.asarray(na)}")
+            else:
+                na = eqx.error_if(na, ~((na > 0) & (na < 1)), "NA must lie in (0, 1)")
+            w = _waist_from_na(lam, na)
+        leaves = tuple(_traced_positive(nm, v) for nm, v in
+                       (("powers", powers), ("wavelength", lam), ("waist", w)))
+        leaves += (phases, angles, foci)
+        # One stacked Tweezer: a scalar template with its leaves replaced by the (N,)/(N, 3)
+        # arrays (no per-tweezer Python loop, no eager vmap of the constructor).
+        template = Tweezer(1.0, 1.0, waist=1.0)
+        tw = eqx.tree_at(lambda t: (t.power, t.wavelength, t.waist, t.phase,
+                                    t.polarization_angle, t.focus), template, leaves)
         return cls((tw,), stacked=(True,))
 
     @property
@@ -511,13 +571,21 @@ def intensity_map(beam: AbstractBeam, xs, ys, z=0.0) -> Float[Array, "ny nx"]:
     check_shape("xs", xs, (None,))
     check_shape("ys", ys, (None,))
     dt = jnp.result_type(xs.dtype, ys.dtype)
+    # z as an array (not a Python float, which the jit below would treat as static and
+    # recompile for every new plane)
+    return _intensity_map(beam, xs.astype(dt) if xs.dtype != dt else xs,
+                          ys.astype(dt) if ys.dtype != dt else ys, jnp.asarray(z, dt))
+
+
+@eqx.filter_jit
+def _intensity_map(beam, xs, ys, zs):
+    dt = xs.dtype
     k = jnp.asarray(beam.k).astype(dt)
     e0 = jnp.asarray(beam.reference_amplitude).astype(dt)
-    zs = jnp.asarray(z, dt)
 
     def point(x, y):
         Et, _ = beam.fields_scaled(k * jnp.stack([x, y, zs]))
         return jnp.sum(jnp.abs(Et) ** 2)
 
-    rel = jax.vmap(lambda y: jax.vmap(lambda x: point(x, y))(xs.astype(dt)))(ys.astype(dt))
+    rel = jax.vmap(lambda y: jax.vmap(lambda x: point(x, y))(xs))(ys)
     return (0.5 * C.c * C.epsilon0) * e0**2 * rel

@@ -32,7 +32,7 @@ import numpy as np
 from .. import constants
 from .._checks import as_float_array, check_finite, check_positive, check_shape
 from .._types import Array, ArrayLike, Float, Inexact, Tensor3, Vec3
-from .materials import _complex_dtype, _scalar_eps, radiative_correction_scaled
+from .materials import _complex_dtype, _scalar_eps, _scalar_eps_checked, radiative_correction_scaled
 
 # Carlson duplication steps: each shrinks the relative spread of (x, y, z) by 4 and the
 # 7-term series is exact to O(spread^6). 10 steps reach float64 round-off (checked against
@@ -68,11 +68,20 @@ def _carlson_rd(x, y, z):
     return fac * series / (a * jnp.sqrt(a)) + 3.0 * acc
 
 
-def _semi_axes(semi_axes, name="semi_axes"):
+def _semi_axes_checked(semi_axes, name="semi_axes"):
+    """Conversion + concrete checks (NumPy, no XLA program); see ``_semi_axes``."""
     s = as_float_array(semi_axes, name)
     check_shape(name, s, (3,))
     check_positive(name, s)
+    return s
+
+
+def _guard_semi_axes(s, name="semi_axes"):
     return eqx.error_if(s, ~jnp.all(jnp.isfinite(s) & (s > 0)), f"{name} must be finite and positive")
+
+
+def _semi_axes(semi_axes, name="semi_axes"):
+    return _guard_semi_axes(_semi_axes_checked(semi_axes, name), name)
 
 
 def depolarization_factors(semi_axes: Float[ArrayLike, "3"]) -> Vec3:
@@ -87,7 +96,13 @@ def depolarization_factors(semi_axes: Float[ArrayLike, "3"]) -> Vec3:
     Returns:
         (3,) real, N_i along the corresponding semi-axis; each in (0, 1), sum 1.
     """
-    a = _semi_axes(semi_axes)
+    # concrete checks on the host, the arithmetic as one jitted program (first-call latency)
+    return _depolarization_factors(_semi_axes_checked(semi_axes))
+
+
+@eqx.filter_jit
+def _depolarization_factors(a):
+    a = _guard_semi_axes(a)
     a = a / jnp.max(a)  # N is scale invariant; keeps float32 in range
     sq = a * a
     pref = a[0] * a[1] * a[2] / 3.0
@@ -169,7 +184,11 @@ def rotation_matrix(
         check_shape(name, v, ())
         check_finite(name, v)
         angs.append(v)
-    al, be, ga = jnp.broadcast_arrays(*angs)
+    return _rotation_matrix(*angs)
+
+
+@eqx.filter_jit
+def _rotation_matrix(al, be, ga):
     al = eqx.error_if(al, ~(jnp.isfinite(al) & jnp.isfinite(be) & jnp.isfinite(ga)),
                       "Euler angles must be finite")
 
@@ -195,10 +214,16 @@ def susceptibility_tensor(eps: Inexact[ArrayLike, ""], depolarization: Float[Arr
     Returns:
         (3, 3) diagonal χ (dimensionless; complex if ``eps`` is).
     """
-    eps = _scalar_eps(eps)
+    eps = _scalar_eps_checked(eps)
     n = as_float_array(depolarization, "depolarization")
     check_shape("depolarization", n, (3,))
     check_finite("depolarization", n)
+    return _susceptibility_tensor(eps, n)
+
+
+@eqx.filter_jit
+def _susceptibility_tensor(eps, n):
+    eps = eqx.error_if(eps, ~jnp.isfinite(eps), "eps must be finite")
     return jnp.diag(_principal_chi(eps, n))
 
 

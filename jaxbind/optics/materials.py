@@ -293,12 +293,18 @@ class DrudeLorentz(Permittivity):
 # --- Clausius–Mossotti -------------------------------------------------------------------
 
 
-def _scalar_eps(eps, name: str = "eps"):
+def _scalar_eps_checked(eps, name: str = "eps"):
+    """Conversion + concrete checks of a scalar permittivity (no XLA program when concrete)."""
     eps = jnp.asarray(eps)
     check_shape(name, eps, ())
     check_finite(name, eps)
     if not jnp.issubdtype(eps.dtype, jnp.inexact):
         eps = eps.astype(jnp.result_type(float))
+    return eps
+
+
+def _scalar_eps(eps, name: str = "eps"):
+    eps = _scalar_eps_checked(eps, name)
     return eqx.error_if(eps, ~jnp.isfinite(eps), f"{name} must be finite")
 
 
@@ -370,6 +376,18 @@ def clausius_mossotti(
     radius = as_float_array(radius, "radius")
     check_shape("radius", radius, ())
     check_positive("radius", radius)
+    eps = _scalar_eps_checked(eps)
+    if k is not None:
+        k = as_float_array(k, "k")
+        check_shape("k", k, ())
+        check_positive("k", k)
+    # concrete checks done above (NumPy); the arithmetic and the traced guards run as one
+    # jitted program (first-call latency, issue 15 §10)
+    return _clausius_mossotti(eps, radius, k, radiative)
+
+
+@eqx.filter_jit
+def _clausius_mossotti(eps, radius, k, radiative):
     radius = eqx.error_if(radius, ~(jnp.isfinite(radius) & (radius > 0)),
                           "radius must be finite and positive")
     if k is None:
@@ -377,9 +395,6 @@ def clausius_mossotti(
         a0 = (4.0 * math.pi * constants.epsilon0) * radius**3 * ((eps - 1.0) / (eps + 2.0))
         return eqx.error_if(a0, ~jnp.isfinite(a0), "clausius_mossotti: non-finite "
                             "polarizability (eps = -2, the Fröhlich pole?)")
-    k = as_float_array(k, "k")
-    check_shape("k", k, ())
-    check_positive("k", k)
     k = eqx.error_if(k, ~(jnp.isfinite(k) & (k > 0)), "k must be finite and positive")
     alpha_t = clausius_mossotti_scaled(eps, k * radius, radiative=radiative)
     return constants.unscale_polarizability(alpha_t, k)

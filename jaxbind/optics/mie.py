@@ -14,6 +14,7 @@ validation, the static-size helpers, dipole polarizabilities and the Kerker cond
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -202,6 +203,35 @@ def _prepare(m, x, n_max: int, n_start, fn: str):
     return m, x, n_max, n_start
 
 
+def _static_sizes(m, x, n_max: int, n_start, fn: str, *, efficiencies: bool = False):
+    """(n_max, n_start) as Python ints, with the concrete input checks done in NumPy.
+
+    First-call latency (issue 15 §10): on concrete inputs this validates on the host (no
+    XLA program per check) and resolves the static sizes, so that the public functions can
+    run as ONE jitted program (``_coefficients_jit`` …), where ``_prepare`` takes its traced
+    branch (the host checks already raised what concrete inputs can raise).  Under a
+    caller's transformation nothing is concrete and the traced guards do the work.
+    """
+    n_max = _check_static_int("n_max", n_max, 1)
+    if not is_concrete((m, x)):
+        return n_max, _resolve_n_start(m, x, n_max, n_start)
+    xv = _validate_positive(np.asarray(x), fn, "x")
+    mv = _validate_m(np.asarray(m), fn)
+    n_start = _resolve_n_start(mv, xv, n_max, n_start)
+    w = max(abs(complex(mv)) * float(xv), float(xv))
+    if w + _margin(w) > n_start:
+        raise ValueError(
+            f"{fn}: |m x| = {abs(complex(mv)) * float(xv):.4g} needs n_start ≥ "
+            f"{_required_start(mv, xv, n_max)}, got n_start = {n_start}"
+        )
+    if efficiencies and float(xv) + 4.0 * np.cbrt(float(xv)) + 1.0 > n_max:
+        raise ValueError(
+            f"{fn}: n_max = {n_max} truncates the series for x = {float(xv):.4g}; "
+            f"use n_max ≥ {wiscombe_n_max(xv)} (wiscombe_n_max)"
+        )
+    return n_max, n_start
+
+
 class MieEfficiencies(eqx.Module):
     """Efficiencies of a sphere (cross sections divided by π a²), B&H §4.4–4.5.
 
@@ -267,6 +297,12 @@ def mie_coefficients(
         ``(a, b)``: complex arrays of shape (n_max,), dtype following (m, x)
         (complex64 for a float32 x and a Python-complex m).
     """
+    n_max, n_start = _static_sizes(m, x, n_max, n_start, "mie_coefficients")
+    return _coefficients_jit(m, x, n_max, n_start)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _coefficients_jit(m, x, n_max: int, n_start: int):
     m, x, n_max, n_start = _prepare(m, x, n_max, n_start, "mie_coefficients")
     a, b, _, _ = mie_kernel(m, x, n_max, n_start, False)
     return a, b
@@ -297,6 +333,13 @@ def mie_efficiencies(
         accuracy (|m| ≤ 4): qext, qsca, g ~1e-6 for x ≤ 0.1, ~1e-5 up to x ~ 10, ~1e-4 at
         x ~ 30; qback is ill-conditioned where backscattering nearly cancels (~1e-4 there).
     """
+    fn = "mie_efficiencies"
+    n_max, n_start = _static_sizes(m, x, n_max, n_start, fn, efficiencies=True)
+    return _efficiencies_jit(m, x, n_max, n_start)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _efficiencies_jit(m, x, n_max: int, n_start: int) -> MieEfficiencies:
     fn = "mie_efficiencies"
     m, x, n_max, n_start = _prepare(m, x, n_max, n_start, fn)
     # Wiscombe's x + 4x^{1/3} + 2 with one order of slack for its rounding.
@@ -383,6 +426,20 @@ def dipole_polarizabilities(
     Returns:
         :class:`DipolePolarizabilities` (alpha_e in C·m²/V, alpha_m in m³).
     """
+    fn = "dipole_polarizabilities"
+    if is_concrete((m, radius, wavelength, medium_index)):
+        # host checks + static n_start, then one jitted program (see _static_sizes)
+        a = _validate_positive(np.asarray(radius), fn, "radius")
+        lam = _validate_positive(np.asarray(wavelength), fn, "wavelength")
+        nm = _validate_positive(np.asarray(medium_index), fn, "medium_index")
+        mv = _validate_m(np.asarray(m), fn)
+        x = 2.0 * np.pi * float(nm) / float(lam) * float(a)
+        _, n_start = _static_sizes(complex(mv) / float(nm), x, 1, n_start, "mie_coefficients")
+    return _dipole_polarizabilities_jit(m, radius, wavelength, medium_index, n_start)
+
+
+@functools.partial(jax.jit, static_argnums=(4,))
+def _dipole_polarizabilities_jit(m, radius, wavelength, medium_index, n_start):
     fn = "dipole_polarizabilities"
     radius = _validate_positive(jnp.asarray(radius), fn, "radius")
     wavelength = _validate_positive(jnp.asarray(wavelength), fn, "wavelength")
