@@ -398,6 +398,7 @@ def _far_field_scaled(arr: TweezerArray):
     return St, Ct, Ft, Dt, kap
 
 
+@eqx.filter_jit
 def linearize(array: TweezerArray, method: str = "far_field", *, axis: str = "z",
               throw: bool = True) -> LinearizedArray:
     """Linearized optomechanics of a tweezer array around the foci (paper 001 eqs. 71–81).

@@ -28,6 +28,7 @@ config examples shown by ``jaxbind sweep --help`` / ``jaxbind optimize --help`` 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 #: A complete sweep config (shown by ``jaxbind sweep --help``; parsed by the tests).
@@ -309,6 +310,15 @@ def main(argv=None) -> int:
     import jax
 
     jax.config.update("jax_cpu_enable_async_dispatch", False)
+    if args.func is not _cmd_verify and not os.environ.get("JAXBIND_NO_CACHE"):
+        # JAX's persistent compilation cache (~/.cache/jaxbind/xla or $JAXBIND_CACHE_DIR):
+        # later runs skip recompiling the callback-free programs
+        from jaxbind._compilation_cache import enable_compilation_cache
+
+        try:
+            enable_compilation_cache()
+        except OSError as exc:
+            print(f"jaxbind: compilation cache off ({exc})", file=sys.stderr)
     try:
         return args.func(args)
     except KeyboardInterrupt as err:  # SweepInterrupted says what is done and how to resume
