@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -36,7 +35,7 @@ def _params(check):
     out = []
     for name, k in REGISTRY.items():
         marks = []
-        if k.slow:
+        if k.slow is True or (isinstance(k.slow, tuple) and check in k.slow):
             marks.append(pytest.mark.slow)
         if check in k.xfail:
             marks.append(pytest.mark.xfail(strict=True, reason=k.xfail[check]))
@@ -194,20 +193,54 @@ def test_registry_covers_the_listed_kernels():
 SWEEP_KERNELS = ("green_tensor", "mie_efficiencies", "steady_state", "cooling_steady_state")
 
 
-@pytest.mark.parametrize("name", SWEEP_KERNELS)
-def test_sweep_traces_once_across_chunks_and_calls(name):
-    """``jb.sweep`` on a tiny grid (several chunks), called twice: the point function is
-    traced once in total — one compiled chunk program, reused by the second sweep."""
+def _counted_point(name):
+    """A sweep point function of one scalar around the kernel's x0, counting its traces."""
     k = REGISTRY[name]
     x0 = np.asarray(k.x0)
+    calls = []
 
     def point(s):
+        calls.append(1)
         return _inexact(k, k.fn(jnp.asarray(x0, s.dtype) * (1 + 0.01 * s)))[0][1]
 
-    counted = eqx.debug.assert_max_traces(point, max_traces=1)
+    return point, calls
+
+
+@pytest.mark.parametrize("name", SWEEP_KERNELS)
+def test_sweep_traces_once_per_call_across_chunks(name):
+    """``jb.sweep`` on a tiny grid cut into three chunks traces the point function once."""
+    point, calls = _counted_point(name)
+    jb.sweep(point, {"s": np.linspace(-1.0, 1.0, 6)}, chunk_size=2, progress=False)
+    assert len(calls) == 1
+
+
+@pytest.mark.xfail(strict=True, reason="sweep re-traces fn on every call (workflows/sweep.py:159-171: _trace "
+                                       "runs jax.make_jaxpr to fingerprint fn before the compiled-evaluator cache "
+                                       "is consulted); the compile is cached, the trace is not")
+def test_sweep_does_not_retrace_on_a_second_call():
+    """Calling ``jb.sweep`` twice with the same function and grid dtypes traces it once in
+    total (as ``jax.jit`` does), and gives identical results."""
+    point, calls = _counted_point("steady_state")
     grid = {"s": np.linspace(-1.0, 1.0, 6)}
-    a = jb.sweep(counted, grid, chunk_size=2, progress=False)
-    b = jb.sweep(counted, grid, chunk_size=2, progress=False)
-    assert eqx.debug.get_num_traces(counted) == 1
+    a = jb.sweep(point, grid, chunk_size=2, progress=False)
+    b = jb.sweep(point, grid, chunk_size=2, progress=False)
     for v in a.data_vars:
         np.testing.assert_array_equal(a[v].values, b[v].values)
+    assert len(calls) == 1, f"traced {len(calls)} times over two sweeps"
+
+
+# --------------------------------------------------------------------------------------
+# defects found while building the registry
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.xfail(strict=True, reason="GMRES with atol=0 returns p = 0 with status 0 (success) and relative "
+                                       "residual 1.0 (optics/dipoles.py:343-352 trusts lineax's result alone)")
+def test_gmres_success_means_a_small_residual():
+    """A dipole solve reported successful has a residual ≤ its rtol (here: atol = 0, a valid
+    'relative tolerance only' request)."""
+    from kernel_registry import _scene
+
+    s = jax.jit(lambda x: jb.solve_dipoles(*_scene(x), "gmres", rtol=1e-10, atol=0.0, throw=False))(
+        _x("solve_dipoles_gmres"))
+    assert int(s.status) != 0 or float(s.residual) <= 1e-8, (int(s.status), float(s.residual))
