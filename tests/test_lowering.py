@@ -26,7 +26,7 @@ Host-callback policy. The callback of an ``eqx.error_if`` runs only when an erro
 but the conditional's predicate must reach the host, one device→host synchronisation per
 check. A check is therefore acceptable only off the hot path: outside every loop (once per
 call of a user-facing kernel) and never in the ``throw=False`` form that sweeps and batched
-calls use.
+calls use. The vmapped-chunk test below checks a ``throw=False`` kernel has none.
 """
 
 from __future__ import annotations
@@ -300,8 +300,8 @@ def test_dipole_solve_without_throw_has_no_host_callbacks():
 
 
 def test_sweep_chunk_program_has_no_host_callbacks():
-    """The compiled chunk of ``jb.sweep`` (vmap of a throw=False kernel inside the chunk)
-    lowered for CUDA: no host callbacks at all (progress reporting stays on the host)."""
+    """A vmapped chunk of a throw=False kernel, as ``jb.sweep`` compiles per chunk, lowered
+    for CUDA: no host callbacks at all (progress reporting stays on the host)."""
     from kernel_registry import _system
 
     def point(w):
