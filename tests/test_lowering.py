@@ -6,18 +6,19 @@ this CPU-only machine (``jax.jit(f).trace(x).lower(lowering_platforms=("cuda",))
 walked (MLIR operations, following ``func.call`` into private functions) to assert:
 
 * it lowers, and contains no CPU-only custom call (``lapack_*``, ``ducc_*``, ``cpu_*``);
-* the float32 program has no float64 / complex128 value anywhere (no silent promotion);
+* the float32 program does no float64 / complex128 arithmetic (no silent promotion; constants
+  converted to float32 and pure data movement, which XLA folds, are not counted);
 * every float32 matrix product (``stablehlo.dot_general``) carries ``precision = HIGHEST``
   (issue 19 §2: on Ampere/Hopper, XLA runs DEFAULT-precision f32 products in TF32, ~1e-3);
-* no host callback sits inside a loop body (``stablehlo.while``), and kernels called in
-  their ``throw=False`` form have none at all (see the policy below).
+* no host callback sits inside a loop body (``stablehlo.while``), and registry entries that
+  do not call their kernel with ``throw=True`` have none at all (see the policy below).
 
 Host callbacks cannot be lowered for CUDA without a CUDA backend: jax needs the backend
 object to register the Python callback, and fails with "ValueError: the platform for the
 specified backend cpu is different from the lowering platform cuda" (recorded in
 benchmarks/RESULTS.md). ``eqx.error_if`` (``throw=True``) lowers, with the default
 ``EQX_ON_ERROR=raise``, to ``lax.cond(pred, pure_callback(raise), identity)``. So the CUDA
-lowering is done with equinox's error mode set to ``"nan"`` (what ``EQX_ON_ERROR=nan`` gives:
+lowering is done in one fresh subprocess with ``EQX_ON_ERROR=nan`` (what ``EQX_ON_ERROR=nan`` gives:
 a failed check returns NaN, no callback — the setting recommended for GPU sweeps in the
 README), and the host-callback checks read the CPU lowering, which has the same callbacks at
 the same places.
