@@ -234,13 +234,12 @@ def test_sweep_does_not_retrace_on_a_second_call():
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="GMRES with atol=0 returns p = 0 with status 0 (success) and relative "
-                                       "residual 1.0 (optics/dipoles.py:343-352 trusts lineax's result alone)")
 def test_gmres_success_means_a_small_residual():
     """A dipole solve reported successful has a residual ≤ its rtol (here: atol = 0, a valid
-    'relative tolerance only' request)."""
+    'relative tolerance only' request; lineax's GMRES returned x = 0 with "successful" and a
+    relative residual of 1.0 — the solve now checks the residual itself)."""
     from kernel_registry import _scene
 
-    s = jax.jit(lambda x: jb.solve_dipoles(*_scene(x), "gmres", rtol=1e-10, atol=0.0, throw=False))(
+    s = jax.jit(lambda x: jb.solve_dipoles(*_scene(x), jb.GMRES(rtol=1e-10, atol=0.0), throw=False))(
         _x("solve_dipoles_gmres"))
     assert int(s.status) != 0 or float(s.residual) <= 1e-8, (int(s.status), float(s.residual))

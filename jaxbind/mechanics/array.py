@@ -54,6 +54,7 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
+from .._precision import highest_precision
 from .. import constants as Cst
 from .._checks import as_float_array, check_finite, check_passive_index, check_positive, is_concrete
 from .._types import Array
@@ -399,6 +400,7 @@ def _far_field_scaled(arr: TweezerArray):
 
 
 @eqx.filter_jit
+@highest_precision
 def linearize(array: TweezerArray, method: str = "far_field", *, axis: str = "z",
               throw: bool = True) -> LinearizedArray:
     """Linearized optomechanics of a tweezer array around the foci (paper 001 eqs. 71–81).

@@ -255,7 +255,7 @@ class PlaneWave(AbstractBeam):
         dt = rho.dtype
         n = self.direction.astype(dt)
         pol = self.polarization.astype(_complex_dtype(dt))
-        ph = jnp.exp(1j * (jnp.dot(n, rho) + self.phase.astype(dt)))
+        ph = jnp.exp(1j * (jnp.sum(n * rho) + self.phase.astype(dt)))
         E = pol * ph
         return E, jnp.cross(n, E)
 

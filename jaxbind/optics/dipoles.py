@@ -38,6 +38,7 @@ import jax
 import jax.numpy as jnp
 import lineax as lx
 
+from .._precision import highest_precision
 from .. import constants as C
 from .._types import Array
 from ..results import RESULTS, code, message, index as result_index
@@ -388,6 +389,16 @@ def _solve_system(system: DipoleSystem, solver, *, throw: bool, fn: str = "solve
     if exact and not isinstance(solver, (GMRES, *_MATRIX_FREE)):
         bad = bad | (residual > jnp.sqrt(eps))
     result = RESULTS.where((result == RESULTS.successful) & bad, RESULTS.singular, result)
+    if isinstance(solver, (GMRES, *_MATRIX_FREE)):
+        # An iterative solver that reports success must also meet its own tolerance
+        # ‖r‖ ≤ atol + rtol‖b‖ (lineax's GMRES returns x = 0 and "successful" for atol = 0
+        # in some cases): a residual far above it is a breakdown, never a success.
+        rtol = getattr(solver, "rtol", 0.0)
+        atol = getattr(solver, "atol", 0.0)
+        nb = jnp.sqrt(jnp.sum(jnp.abs(b) ** 2))
+        allowed = 10.0 * (rtol + atol / jnp.where(nb > 0, nb, 1.0)) + 100.0 * eps
+        result = RESULTS.where((result == RESULTS.successful) & (residual > allowed),
+                               RESULTS.breakdown, result)
     ok = result == RESULTS.successful
     nan = jnp.asarray(jnp.nan, x.dtype)
     x = jnp.where(ok, x, nan)
@@ -404,6 +415,7 @@ def _solve_system(system: DipoleSystem, solver, *, throw: bool, fn: str = "solve
 
 
 @eqx.filter_jit
+@highest_precision
 def solve_dipoles(
     particles,
     beam,

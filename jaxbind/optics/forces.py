@@ -28,6 +28,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .._precision import highest_precision
 from .. import constants as C
 from ..results import RESULTS
 from .._types import Array
@@ -188,6 +189,7 @@ def _legacy(method, order, rtol, atol, max_steps, restart):
 
 
 @eqx.filter_jit
+@highest_precision
 def optical_forces(particles, beam, solver=None, *, throw: bool = True, method=None, order=None, rtol=None,
                    atol=None, max_steps=None, restart=None) -> Array:
     """Time-averaged optical force on every particle (paper 003 eq. 3, vector form).
@@ -212,6 +214,7 @@ def optical_forces(particles, beam, solver=None, *, throw: bool = True, method=N
 
 
 @eqx.filter_jit
+@highest_precision
 def dipole_forces(particles, beam, solution: DipoleSolution) -> Array:
     """Forces (N, 3) in newtons from an existing :class:`DipoleSolution` (paper 003 eq. 3).
 
@@ -222,6 +225,7 @@ def dipole_forces(particles, beam, solution: DipoleSolution) -> Array:
 
 
 @eqx.filter_jit
+@highest_precision
 def optical_torques(particles, beam, solver=None, *, throw: bool = True, method=None, order=None, rtol=None,
                     atol=None, max_steps=None, restart=None) -> Array:
     """Time-averaged torque on every particle about its centre (paper 001 eq. 9b, dipole limit).
@@ -240,6 +244,7 @@ def optical_torques(particles, beam, solver=None, *, throw: bool = True, method=
 
 
 @eqx.filter_jit
+@highest_precision
 def dipole_torques(particles, beam, solution: DipoleSolution) -> Array:
     """Torques (N, 3) in N·m from an existing :class:`DipoleSolution` (see optical_torques)."""
     prob = dipole_system(particles, beam, throw=False)
@@ -247,6 +252,7 @@ def dipole_torques(particles, beam, solution: DipoleSolution) -> Array:
 
 
 @eqx.filter_jit
+@highest_precision
 def isolated_forces(particles, beam) -> Array:
     """Force (N, 3) in newtons on each particle alone in the beam, F_iso (paper 003 Sec. II)."""
     prob = dipole_system(particles, beam, throw=False)
@@ -261,6 +267,7 @@ def _interparticle_scaled(fn, particles, beam, solver, legacy, throw):
 
 
 @eqx.filter_jit
+@highest_precision
 def interparticle_forces(particles, beam, solver=None, *, throw: bool = True, method=None, order=None,
                          rtol=None, atol=None, max_steps=None, restart=None) -> Array:
     """Force due to the other particles, f_j = F_j − F_j,iso (paper 003 Sec. II).
@@ -307,6 +314,7 @@ def nonreciprocity_from_jacobian(f, jac, unit) -> NonReciprocity:
 
 
 @eqx.filter_jit
+@highest_precision
 def nonreciprocity_factors(particles, beam, solver=None, *, throw: bool = True, method=None, order=None,
                            rtol=None, atol=None, max_steps=None,
                            restart=None) -> NonReciprocity:
@@ -338,6 +346,7 @@ def nonreciprocity_factors(particles, beam, solver=None, *, throw: bool = True, 
 
 
 @eqx.filter_jit
+@highest_precision
 def stiffness_matrix(particles, beam, solver=None, *, throw: bool = True, method=None, order=None, rtol=None,
                      atol=None, max_steps=None, restart=None) -> Array:
     """Optical stiffness K = −∂F/∂r of all particles (N/m), by ``jax.jacfwd`` through the solve.

@@ -61,6 +61,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .._precision import highest_precision
 from .. import constants as C
 from .._checks import as_float_array, check_shape
 from .._types import Array
@@ -329,6 +330,7 @@ def _scalar_pair(name, x, dtype):
     return x.astype(jnp.promote_types(dtype, jnp.complex64))
 
 
+@highest_precision
 def pair_forces_scaled(rho_a, rho_b, alpha_e, alpha_m, beam, *, order: int | None = None,
                        contact=0.0, throw: bool = True) -> PairForces:
     """Forces on two isotropic electric + magnetic dipoles, scaled units (paper 003 eqs. 3–5).
@@ -392,6 +394,7 @@ def _unit(beam, k, rdt):
     return C.force_unit(k, jnp.asarray(beam.reference_amplitude).astype(rdt))
 
 
+@highest_precision
 def pair_forces(particles, beam, *, order: int | None = None, throw: bool = True) -> PairForces:
     """Optical forces on a pair of isotropic electric + magnetic dipoles (paper 003 eqs. 3–5).
 
@@ -420,6 +423,7 @@ def pair_forces(particles, beam, *, order: int | None = None, throw: bool = True
     return PairForces(unit * f, unit * F, nrf0, result)
 
 
+@highest_precision
 def pair_nonreciprocity_factors(particles, beam, *, order: int | None = None,
                                 throw: bool = True) -> NonReciprocity:
     """Zeroth- and first-order non-reciprocity factors of an isotropic pair (paper 003 eqs. 1–2).

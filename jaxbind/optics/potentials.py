@@ -49,6 +49,7 @@ import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
 
+from .._precision import highest_precision
 from .. import constants as C
 from ..results import RESULTS, code
 from .._checks import as_float_array, check_finite, check_positive, check_shape, is_concrete
@@ -243,6 +244,7 @@ def _pair_scaled(s: _Setup):
 # --------------------------------------------------------------------------------------
 
 
+@highest_precision
 def trap_potential(particles, illumination, *, throw: bool = True) -> Float[Array, " n"]:
     """Trap potential of each particle, U_i = −¼ E*(r_i)·Re α_i E(r_i) (J).
 
@@ -294,6 +296,7 @@ class BindingPotentials(eqx.Module):
         return jnp.all(jnp.abs(self.nonconservative) <= 1e-6 * scale)
 
 
+@highest_precision
 def binding_potentials(particles, illumination, *, throw: bool = True) -> BindingPotentials:
     """Per-particle optical-binding potentials with the full Green tensor (paper 002 eq. 29).
 
@@ -320,6 +323,7 @@ def binding_potentials(particles, illumination, *, throw: bool = True) -> Bindin
     return BindingPotentials(*_guard(out, s, throw), result)
 
 
+@highest_precision
 def joint_binding_potential(particles, illumination, *, rtol: float = 1e-6) -> Float[Array, ""]:
     """Joint optical-binding potential V (J) of a *conservative* configuration.
 
@@ -367,6 +371,7 @@ class TotalPotentials(eqx.Module):
         return code(self.result)
 
 
+@highest_precision
 def total_potentials(
     particles,
     illumination,
