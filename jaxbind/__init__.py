@@ -126,13 +126,12 @@ from .quantum.gaussian import (
 )
 from .quantum.observables import (
     collective_occupation as collective_occupation,
-    heat_currents as heat_currents,
     log_negativity as log_negativity,
     occupations as occupations,
     purity as purity,
-    spectrum as spectrum,
     symplectic_eigenvalues as symplectic_eigenvalues,
 )
+from .quantum.response import heat_currents as heat_currents, spectrum as spectrum
 from .quantum.cooling import (
     CoolingParams as CoolingParams,
     linear_rate_occupations as linear_rate_occupations,

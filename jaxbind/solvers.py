@@ -118,7 +118,24 @@ class BlockGMRES(eqx.Module):
 
 
 class Kron(eqx.Module):
-    """Lyapunov solve as one vectorised (Kronecker) linear system, exact, O(n⁶) flops."""
+    """Lyapunov solve as one vectorised (Kronecker) linear system, exact, O(n⁶) flops.
+
+    Attributes:
+        linear_solver: dense solver of the n(n+1)/2 × n(n+1)/2 symmetric-Kronecker system
+            (and of the mean, −A⁻¹b). ``None`` (default) chooses by backend: on CPU the
+            batch-vectorised LU ``jaxbind.quantum.batched_lu.SmallLU`` (one vectorised
+            elimination for a whole ``vmap`` batch; ``benchmarks/bench_gaussian.py`` measures
+            it against ``lineax.LU``), on GPU/TPU ``lineax.LU`` (batched LAPACK/cuSOLVER).
+            Any ``lineax.AbstractLinearSolver`` for square dense systems may be given.
+    """
+
+    linear_solver: lx.AbstractLinearSolver | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        if self.linear_solver is not None and not isinstance(self.linear_solver,
+                                                             lx.AbstractLinearSolver):
+            raise TypeError("Kron.linear_solver must be None or a lineax.AbstractLinearSolver, "
+                            f"got {type(self.linear_solver).__name__}")
 
 
 class Sign(eqx.Module):

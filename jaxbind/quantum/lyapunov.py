@@ -5,14 +5,15 @@ eq. 10) solves the continuous Lyapunov equation. Two solvers, both GPU-capable, 
 with ``jax.vmap`` and free of eigendecompositions (so they stay accurate at and near
 exceptional points, where A is not diagonalizable):
 
-* ``"kron"``: the vectorised equation (A ⊗ 1 + 1 ⊗ A) vec X = −vec D restricted to the
+* :class:`~jaxbind.solvers.Kron`: the vectorised equation (A ⊗ 1 + 1 ⊗ A) vec X = −vec D restricted to the
   n(n+1)/2 independent entries of the symmetric X (D symmetric), solved by LU with partial
-  pivoting (``batched_lu.SmallLU``: under ``vmap`` one vectorised elimination for the whole
-  batch, the operator assembled from A inside it; no per-matrix LAPACK call). Cost
-  O(n⁶/12); best for n ≲ 8 (up to 4 oscillators).
+  pivoting: ``Kron.linear_solver`` (default by backend: on CPU ``batched_lu.SmallLU``, under
+  ``vmap`` one vectorised elimination for the whole batch with the operator assembled from A
+  inside it and no per-matrix LAPACK call; elsewhere ``lineax.LU``). Cost O(n⁶/12); best for
+  n ≲ 8 (up to 4 oscillators).
   Stability comes from the same factorisation (Lyapunov's theorem: A is Hurwitz iff the
   solution Y of A Y + Y Aᵀ + 1 = 0 is positive definite — tested by Cholesky).
-* ``"sign"``: the matrix-sign-function Newton iteration (Roberts 1971; Byers 1987).
+* :class:`~jaxbind.solvers.Sign`: the matrix-sign-function Newton iteration (Roberts 1971; Byers 1987).
   For Z = [[A, D], [0, −Aᵀ]] with A Hurwitz, sign(Z) = [[−1, 2X], [0, 1]]; the Newton
   iteration Z ← (μZ + (μZ)⁻¹)/2 acts blockwise as
 
@@ -37,6 +38,7 @@ and one with eigenvalues on the imaginary axis does not converge.
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Any
 
 import equinox as eqx
@@ -46,7 +48,8 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from .batched_lu import SmallLU, _pd_bt, _solve_bt, vmap_blocked
+from ..solvers import Kron, Sign, deprecated_method
+from .batched_lu import SmallLU, _on_cpu, _pd_bt, _solve_bt, is_positive_definite, vmap_blocked
 
 __all__ = [
     "solve_lyapunov",
@@ -56,7 +59,7 @@ __all__ = [
     "MAX_SIGN_STEPS",
 ]
 
-#: Largest matrix size n for which ``method="auto"`` uses the Kronecker/LU solver.
+#: Largest matrix size n for which ``solver=None`` uses :class:`~jaxbind.solvers.Kron`.
 KRON_MAX_SIZE = 8
 #: Upper bound on sign-function Newton steps (convergence needs ~8–15 in practice; more
 #: only when A has eigenvalues extremely close to the imaginary axis).
@@ -305,26 +308,71 @@ def _check_square(name: str, x) -> None:
         raise ValueError(f"{name} must be a square matrix of shape (n, n), got shape {tuple(s)}")
 
 
+def _kron_lineax(A, D, linear_solver):
+    """Kron solve with a lineax solver on the assembled symmetric-Kronecker matrix (the
+    default off CPU): lineax differentiates it implicitly; stability by Cholesky of Y."""
+    n = A.shape[0]
+    iu, ju = np.triu_indices(n)
+    K = _sym_kron_builder(A[..., None], False)[..., 0]
+    op = lx.MatrixLinearOperator(K)
+    Ds = 0.5 * (D[iu, ju] + D[ju, iu])
+    sol = lx.linear_solve(op, -Ds, linear_solver, throw=False)
+    Kc = jax.lax.stop_gradient(K)
+    ones = (iu == ju).astype(A.dtype)
+    y = lx.linear_solve(lx.MatrixLinearOperator(Kc), -ones, linear_solver, throw=False).value
+    X = _from_upper(sol.value, n)
+    hurwitz = (sol.result == lx.RESULTS.successful) & is_positive_definite(_from_upper(y, n))
+    return X, hurwitz
+
+
+def resolve_solver(solver, n: int, *, method: str | None = None, max_steps: int | None = None,
+                   fn: str = "solve_lyapunov"):
+    """The Lyapunov solver object for ``solver``/the deprecated ``method``/``max_steps``."""
+    if method is not None:
+        if solver is not None:
+            raise ValueError(f"{fn}: pass either solver= or the deprecated method=, not both")
+        if method not in ("auto", "kron", "sign"):
+            raise ValueError(f"method must be 'auto', 'kron' or 'sign', got {method!r}")
+        repl = {"auto": "None", "kron": "jaxbind.solvers.Kron()",
+                "sign": "jaxbind.solvers.Sign(max_steps=...)"}[method]
+        deprecated_method(fn, method, repl)
+        solver = {"auto": None, "kron": Kron(), "sign": Sign()}[method]
+    if max_steps is not None:
+        warnings.warn(f"{fn}(max_steps=...) is deprecated; pass solver=jaxbind.solvers.Sign("
+                      "max_steps=...) instead", DeprecationWarning, stacklevel=3)
+        if isinstance(solver, Sign) or (solver is None and n > KRON_MAX_SIZE):
+            solver = Sign(max_steps=max_steps)  # (Kron has no steps: ignored there, as before)
+    if solver is None:
+        solver = Kron() if n <= KRON_MAX_SIZE else Sign()
+    if not isinstance(solver, (Kron, Sign)):
+        raise TypeError(f"solver must be None, jaxbind.solvers.Kron() or jaxbind.solvers.Sign(), "
+                        f"got {type(solver).__name__}")
+    return solver
+
+
 def solve_lyapunov(
     A: Float[Array, "n n"],
     D: Float[Array, "n n"],
+    solver: Kron | Sign | None = None,
     *,
-    method: str = "auto",
-    max_steps: int = MAX_SIGN_STEPS,
+    method: str | None = None,
+    max_steps: int | None = None,
 ) -> tuple[Float[Array, "n n"], Bool[Array, ""]]:
     """Solve A X + X Aᵀ + D = 0 for X; differentiable by implicit differentiation.
 
-    Steady-state covariance equation of DESIGN.md "Gaussian-moment conventions"
-    (dV/dt = A V + V Aᵀ + D = 0). Note the sign: SciPy's
+    Steady-state covariance equation of the Gaussian-moment conventions (paper 001
+    eqs. 80–81: dV/dt = A V + V Aᵀ + D = 0). Note the sign: SciPy's
     ``solve_continuous_lyapunov(A, Q)`` solves A X + X Aᵀ = Q, i.e. Q = −D.
 
     Args:
         A: (n, n) real drift matrix (any time unit; X is dimensionless when D/A is).
-        D: (n, n) real matrix (symmetric for covariances; ``"kron"`` uses its symmetric
-            part).
-        method: ``"kron"`` (vectorised LU, n ≤ ~8), ``"sign"`` (Newton sign iteration),
-            or ``"auto"`` (kron when n ≤ ``KRON_MAX_SIZE``). Static.
-        max_steps: bound on sign-iteration steps (static).
+        D: (n, n) real matrix (symmetric for covariances; :class:`~jaxbind.solvers.Kron`
+            uses its symmetric part).
+        solver: :class:`~jaxbind.solvers.Kron` (vectorised LU, n ≲ 8; its
+            ``linear_solver`` picks the LU), :class:`~jaxbind.solvers.Sign` (Newton sign
+            iteration, ``Sign.max_steps``), or None: Kron for n ≤ ``KRON_MAX_SIZE``, else Sign.
+        method: deprecated string form (``"auto"``, ``"kron"``, ``"sign"``; warns).
+        max_steps: deprecated; use ``Sign(max_steps=...)`` (warns).
     Returns:
         ``(X, hurwitz)``: the (n, n) solution and a boolean that is True when A is Hurwitz
         (stable) — X is meaningful only then.
@@ -335,26 +383,31 @@ def solve_lyapunov(
     _check_square("D", D)
     if A.shape != D.shape:
         raise ValueError(f"A and D must have the same shape, got A {A.shape} and D {D.shape}")
+    if jnp.iscomplexobj(A) or jnp.iscomplexobj(D):
+        raise TypeError("A and D must be real")
     dtype = jnp.result_type(A, D)
     if not jnp.issubdtype(dtype, jnp.floating):
         dtype = jnp.result_type(float)
     A = A.astype(dtype)
     D = D.astype(dtype)
     n = A.shape[0]
-    if method == "auto":
-        method = "kron" if n <= KRON_MAX_SIZE else "sign"
-    if method not in ("kron", "sign"):
-        raise ValueError(f"method must be 'auto', 'kron' or 'sign', got {method!r}")
+    solver = resolve_solver(solver, n, method=method, max_steps=max_steps)
 
-    if method == "kron":
-        # One batched-LU pass (batched_lu: vectorised across vmap, no per-matrix LAPACK call)
-        # for the right-hand sides −D (symmetric part; the solution of the symmetric problem
-        # is symmetric) and −1 (Lyapunov stability test: A is Hurwitz iff that solution is
-        # positive definite), operator assembled from A inside the kernel; implicit
-        # derivatives (custom JVP through lineax), never through the elimination.
-        X, hurwitz = _kron_lyapunov(A, D)
+    if isinstance(solver, Kron):
+        ls = solver.linear_solver
+        if ls is None:  # backend-aware default (Kron's docstring)
+            ls = SmallLU() if _on_cpu() else lx.LU()
+        if isinstance(ls, SmallLU):
+            # One batched-LU pass (batched_lu: vectorised across vmap, no per-matrix LAPACK
+            # call) for the right-hand sides −D (symmetric part; the solution of the symmetric
+            # problem is symmetric) and −1 (Lyapunov stability test: A is Hurwitz iff that
+            # solution is positive definite), operator assembled from A inside the kernel;
+            # implicit derivatives (custom JVP through lineax), never through the elimination.
+            X, hurwitz = _kron_lyapunov(A, D)
+        else:
+            X, hurwitz = _kron_lineax(A, D, ls)
     else:
-        state = sign_iterates(jax.lax.stop_gradient(A), max_steps)
+        state = sign_iterates(jax.lax.stop_gradient(A), solver.max_steps)
         hurwitz = _hurwitz_from_state(state)
         struct = jax.ShapeDtypeStruct((n, n), dtype)
         op = lx.FunctionLinearOperator(lambda Y: A @ Y + Y @ A.T, struct)
