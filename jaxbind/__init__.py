@@ -138,7 +138,6 @@ from .quantum.cooling import (
     steady_state_occupations as cooling_steady_state,
 )
 from .quantum.cooling_grid import (
-    GRID_COMPILER_OPTIONS as COOLING_GRID_COMPILER_OPTIONS,
     steady_state_grid as cooling_steady_state_grid,
     steady_state_sweep as cooling_steady_state_sweep,
 )
