@@ -197,7 +197,7 @@ class CoolingSteadyState(eqx.Module):
 # --------------------------------------------------------------------------------------
 
 
-def cavity_rates(p: CoolingParams) -> tuple[Array, Array]:
+def cavity_rates(p: CoolingParams) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
     """Cavity-induced anti-Stokes and Stokes rates (A₋, A₊) (paper 004 eqs. 5, 6).
 
     ``"paper"``: A∓ = g² γ/((Δ ∓ ω)² + (γ/2)²).  ``"master_equation"``: the RWA cavity of
@@ -213,13 +213,13 @@ def cavity_rates(p: CoolingParams) -> tuple[Array, Array]:
     return am, ap
 
 
-def optical_damping(p: CoolingParams) -> Array:
+def optical_damping(p: CoolingParams) -> Float[Array, "*batch"]:
     """Optical damping Γ_opt = A₋ − A₊ (paper 004 eq. 7), an energy rate."""
     am, ap = cavity_rates(p)
     return am - ap
 
 
-def optical_occupation(p: CoolingParams) -> Array:
+def optical_occupation(p: CoolingParams) -> Float[Array, "*batch"]:
     """Occupation of the optical reservoir n_opt = A₊/(A₋ − A₊) (paper 004 eq. 8).
 
     Only defined for Γ_opt > 0 (red detuning); otherwise raises through ``eqx.error_if``.
@@ -236,7 +236,7 @@ def _bath_factor(p):
     return 1.0 if p.convention == "paper" else 2.0
 
 
-def effective_bath(p: CoolingParams) -> tuple[Array, Array]:
+def effective_bath(p: CoolingParams) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
     """Effective damping κ'_a and bath occupation n̄'_a of particle A (paper 004 eqs. 9, 10).
 
     κ'_a = κ_a + Γ_opt, n̄'_a = (κ_a n̄_a + Γ_opt n_opt)/κ'_a = (κ_a n̄_a + A₊)/κ'_a (paper
@@ -250,7 +250,7 @@ def effective_bath(p: CoolingParams) -> tuple[Array, Array]:
     return kap, nbar
 
 
-def transfer_rates(p: CoolingParams) -> tuple[Array, Array]:
+def transfer_rates(p: CoolingParams) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
     """Phonon transfer rates (R₊, R₋) = 2(g1 ± g2)²/(κ'_a + κ_b) of eq. 13: R₊ carries B → A
     (term (1 + n_a) n_b), R₋ carries A → B (term n_a (1 + n_b))."""
     kap, _ = effective_bath(p)
@@ -281,7 +281,7 @@ def rate_equations(n: Float[ArrayLike, "2"], p: CoolingParams) -> Float[Array, "
     return jnp.stack([flow + c * kap * (nbar - na), -flow + c * p.kappa_b * (p.nbar_b - nb)])
 
 
-def quadratic_coefficients(p: CoolingParams) -> tuple[Array, ...]:
+def quadratic_coefficients(p: CoolingParams) -> tuple[Float[Array, "*batch"], ...]:
     """Coefficients (A, B, C) of eq. 14 for n_b (eq. 15) and (D, E, F) of eq. C1 for n_a
     (eq. C2).  With β the bath rates of eq. 13 (β_a = κ'_a, β_b = κ_b as printed) and
     R± the transfer rates:  A = (R₊−R₋)β_b/β_a,  B = −(R₊−R₋)(n̄'_a + n̄_b β_b/β_a) − R₊

@@ -219,7 +219,7 @@ def _pairs(model: FockModel, sector: bool):
     return ip, jp
 
 
-def liouvillian_matrix(model: FockModel, *, sector: bool = False) -> Array:
+def liouvillian_matrix(model: FockModel, *, sector: bool = False) -> Complex[Array, "p p"]:
     """Dense matrix of the linear part L₀ of paper 004 eq. 3 (no trace correction) acting on
     the row-major vector of ρ — restricted to the charge-diagonal block (pairs (i, j) with
     q_i = q_j, see ``sector_pairs``) when ``sector``.  Size P² with P = n² or Σ d_q²."""

@@ -24,7 +24,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import as_float_array, check_finite, check_positive, is_concrete
-from .._types import Array, ArrayLike, Complex, Float, Inexact, Int
+from .._types import Array, ArrayLike, Complex, Float, Inexact, Int, Real
 from ..results import RESULTS, code
 
 __all__ = [
@@ -69,7 +69,7 @@ def number(n: int, dtype=None) -> Complex[Array, "n n"]:
     return jnp.diag(jnp.arange(n)).astype(_cdtype(dtype))
 
 
-def embed(op: Inexact[ArrayLike, "m m"], mode: int, dims: tuple[int, ...]) -> Array:
+def embed(op: Inexact[ArrayLike, "m m"], mode: int, dims: tuple[int, ...]) -> Inexact[Array, "n n"]:
     """Single-mode operator ``op`` acting on ``mode`` of the tensor product over ``dims``."""
     dims = tuple(int(d) for d in dims)
     if not 0 <= mode < len(dims):
@@ -83,12 +83,12 @@ def embed(op: Inexact[ArrayLike, "m m"], mode: int, dims: tuple[int, ...]) -> Ar
     return out
 
 
-def mode_operators(dims: tuple[int, ...], dtype=None) -> tuple[Array, ...]:
+def mode_operators(dims: tuple[int, ...], dtype=None) -> tuple[Complex[Array, "n n"], ...]:
     """Annihilation operators of every mode on the full space (first mode slowest)."""
     return tuple(embed(destroy(d, dtype), i, dims) for i, d in enumerate(dims))
 
 
-def fock_state(dims: tuple[int, ...], occupations: tuple[int, ...], dtype=None) -> Array:
+def fock_state(dims: tuple[int, ...], occupations: tuple[int, ...], dtype=None) -> Complex[Array, "n n"]:
     """Density matrix |n_1, n_2, …⟩⟨n_1, n_2, …| (e.g. paper 004's |0⟩_A|2⟩_B|0⟩_C)."""
     if len(occupations) != len(dims) or any(not 0 <= k < d for k, d in zip(occupations, dims)):
         raise ValueError(f"occupations {occupations} do not fit dims {dims}")
@@ -97,7 +97,7 @@ def fock_state(dims: tuple[int, ...], occupations: tuple[int, ...], dtype=None) 
     return jnp.zeros((n, n), _cdtype(dtype)).at[idx, idx].set(1)
 
 
-def thermal_state(dims: tuple[int, ...], nbars: Float[ArrayLike, "m"], dtype=None) -> Array:
+def thermal_state(dims: tuple[int, ...], nbars: Float[ArrayLike, " m"], dtype=None) -> Complex[Array, "n n"]:
     """Product of truncated thermal states with mean occupations ``nbars`` (renormalized)."""
     nbars = as_float_array(nbars, "nbars")
     check_positive("nbars", nbars, allow_zero=True)
@@ -108,14 +108,14 @@ def thermal_state(dims: tuple[int, ...], nbars: Float[ArrayLike, "m"], dtype=Non
     return jnp.diag(p).astype(_cdtype(dtype if dtype is not None else nbars.dtype))
 
 
-def dissipator(x: Array, rho: Array) -> Array:
+def dissipator(x: Complex[Array, "n n"], rho: Complex[Array, "n n"]) -> Complex[Array, "n n"]:
     """D_x ρ = 2xρx† − x†xρ − ρx†x (paper 004 eq. 3)."""
     xd = x.conj().T
     xdx = xd @ x
     return 2 * x @ rho @ xd - xdx @ rho - rho @ xdx
 
 
-def expect(op: Array, rho: Array) -> Array:
+def expect(op: Inexact[Array, "n n"], rho: Inexact[Array, "n n"]) -> Complex[Array, ""]:
     """Tr[op ρ] (complex)."""
     return jnp.einsum("ij,ji->", op, rho)
 
@@ -185,8 +185,9 @@ def _check_charges(model):
                              f"shifts the charge by {nz[0]}")
 
 
-def three_mode_model(g1, g2, g, *, gamma, kappa_a, kappa_b, nbar_a, nbar_b, omega_a=1.0,
-                     omega_b=1.0, delta=1.0, dims=(6, 6, 3), detuning_sign: str = "cooling",
+def three_mode_model(g1: Real, g2: Real, g: Real, *, gamma: Real, kappa_a: Real, kappa_b: Real,
+                     nbar_a: Real, nbar_b: Real, omega_a: Real = 1.0, omega_b: Real = 1.0,
+                     delta: Real = 1.0, dims: tuple[int, ...] = (6, 6, 3), detuning_sign: str = "cooling",
                      frame_frequency=None, trace_correction: bool = True, dtype=None) -> FockModel:
     """Paper 004's cavity + particle A + particle B model (eqs. 2, 3), modes ordered (A, B, C).
 
@@ -252,7 +253,8 @@ def _generator(model):
     return -1j * model.hamiltonian - jnp.einsum("k,kil->il", model.rates, xdx)
 
 
-def liouvillian_apply(model: FockModel, rho: Array, *, trace_correction: bool | None = None):
+def liouvillian_apply(model: FockModel, rho: Complex[Array, "n n"], *,
+                      trace_correction: bool | None = None) -> Complex[Array, "n n"]:
     """dρ/dt of paper 004 eq. 3 (matrix-free), ``trace_correction`` defaults to the model's."""
     tc = model.trace_correction if trace_correction is None else trace_correction
     K = _generator(model)
@@ -265,7 +267,7 @@ def liouvillian_apply(model: FockModel, rho: Array, *, trace_correction: bool | 
     return out
 
 
-def top_populations(rho: Array, dims: tuple[int, ...]) -> Array:
+def top_populations(rho: Complex[Array, "n n"], dims: tuple[int, ...]) -> Float[Array, " modes"]:
     """Population of the highest Fock level of each mode (marginals of diag ρ), (modes,)."""
     p = jnp.real(jnp.diagonal(rho)).reshape(dims)
     out = []
@@ -275,7 +277,8 @@ def top_populations(rho: Array, dims: tuple[int, ...]) -> Array:
     return jnp.stack(out)
 
 
-def diagnostics(rho: Array, dims: tuple[int, ...]):
+def diagnostics(rho: Complex[Array, "n n"], dims: tuple[int, ...]
+                ) -> tuple[Float[Array, ""], Float[Array, ""], Float[Array, ""], Float[Array, " modes"]]:
     """Validity checks of paper 004 Sec. IV: (trace, min diagonal, smallest eigenvalue of the
     Hermitian part, top-Fock-level population per mode)."""
     herm = (rho + rho.conj().T) / 2
@@ -283,7 +286,7 @@ def diagnostics(rho: Array, dims: tuple[int, ...]):
             jnp.linalg.eigvalsh(herm)[0], top_populations(rho, dims))
 
 
-def occupations(rho: Array, dims: tuple[int, ...]) -> Array:
+def occupations(rho: Complex[Array, "n n"], dims: tuple[int, ...]) -> Float[Array, " modes"]:
     """Mean occupation ⟨a_j†a_j⟩ of every mode, (modes,), from the diagonal of ρ."""
     p = jnp.real(jnp.diagonal(rho)).reshape(dims)
     out = []

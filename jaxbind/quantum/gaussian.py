@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import lineax as lx
 import numpy as np
-from jaxtyping import Array, ArrayLike, Bool, Float, Int
+from jaxtyping import Array, ArrayLike, Bool, Float, Inexact, Int
 
 from .. import constants
 from .._checks import check_shape, is_concrete
@@ -100,7 +100,8 @@ class LinearSystem(eqx.Module):
     D: Float[Array, "n n"]
     b: Float[Array, " n"]
 
-    def __init__(self, A: ArrayLike, D: ArrayLike, b: ArrayLike | None = None):
+    def __init__(self, A: Float[ArrayLike, "n n"], D: Float[ArrayLike, "n n"],
+                 b: Float[ArrayLike, " n"] | None = None):
         for name, x in (("A", A), ("D", D), ("b", b)):
             if x is not None:
                 _check_real(name, x)
@@ -145,11 +146,11 @@ class LinearSystem(eqx.Module):
     @classmethod
     def from_lindblad(
         cls,
-        H: ArrayLike,
-        jumps: ArrayLike | None = None,
-        h: ArrayLike | None = None,
+        H: Float[ArrayLike, "n n"],
+        jumps: Inexact[ArrayLike, "k n"] | None = None,
+        h: Float[ArrayLike, " n"] | None = None,
         *,
-        gamma: ArrayLike | None = None,
+        gamma: Inexact[ArrayLike, "n n"] | None = None,
     ) -> "LinearSystem":
         """From a quadratic Hamiltonian and jump operators linear in the quadratures.
 
@@ -198,10 +199,10 @@ class LinearSystem(eqx.Module):
     @classmethod
     def from_modes(
         cls,
-        h: ArrayLike,
-        g: ArrayLike | None = None,
-        jumps_a: ArrayLike | None = None,
-        jumps_adag: ArrayLike | None = None,
+        h: Inexact[ArrayLike, "m m"],
+        g: Inexact[ArrayLike, "m m"] | None = None,
+        jumps_a: Inexact[ArrayLike, "k m"] | None = None,
+        jumps_adag: Inexact[ArrayLike, "k m"] | None = None,
     ) -> "LinearSystem":
         """From a mode-operator Hamiltonian and jump operators linear in a_j, a_j†.
 
@@ -237,13 +238,13 @@ class LinearSystem(eqx.Module):
     @classmethod
     def from_langevin(
         cls,
-        omega: ArrayLike,
-        C: ArrayLike,
-        D: ArrayLike,
-        F: ArrayLike | None = None,
-        mass: ArrayLike = 1.0,
+        omega: Float[ArrayLike, " N"],
+        C: Float[ArrayLike, "N N"],
+        D: Inexact[ArrayLike, "N N"],
+        F: Float[ArrayLike, " N"] | None = None,
+        mass: Float[ArrayLike, "*#N"] = 1.0,
         *,
-        omega_ref: ArrayLike | None = None,
+        omega_ref: Float[ArrayLike, ""] | None = None,
         hbar: float = constants.hbar,
         nonreciprocity: str = "from_D",
     ) -> "LinearSystem":
@@ -330,7 +331,7 @@ class LinearSystem(eqx.Module):
         cls,
         lin,
         *,
-        omega_ref: ArrayLike | None = None,
+        omega_ref: Float[ArrayLike, ""] | None = None,
         gas_damping: bool = True,
         forces: bool = True,
     ) -> "LinearSystem":
@@ -416,7 +417,7 @@ class GaussianState(eqx.Module):
     mean: Float[Array, "*batch n"]
     cov: Float[Array, "*batch n n"]
 
-    def __init__(self, mean: ArrayLike | None, cov: ArrayLike):
+    def __init__(self, mean: Float[ArrayLike, "*batch n"] | None, cov: Float[ArrayLike, "*batch n n"]):
         _check_real("cov", cov)
         cov = jnp.asarray(cov)
         dt = _float_dtype(cov)
@@ -450,14 +451,14 @@ class GaussianState(eqx.Module):
         return cls(None, 0.5 * jnp.eye(2 * n_modes, dtype=dtype))
 
     @classmethod
-    def thermal(cls, n_th: ArrayLike) -> "GaussianState":
+    def thermal(cls, n_th: Float[ArrayLike, "*#m"]) -> "GaussianState":
         """Thermal state with occupations n_th (M,): V = (n̄ + ½) 1 per oscillator."""
         n_th = jnp.atleast_1d(jnp.asarray(n_th))
         dt = _float_dtype(n_th)
         return cls(None, jnp.diag(jnp.repeat(n_th.astype(dt) + 0.5, 2)))
 
     @classmethod
-    def coherent(cls, alpha: ArrayLike) -> "GaussianState":
+    def coherent(cls, alpha: Inexact[ArrayLike, "*#m"]) -> "GaussianState":
         """Coherent state |α⟩ (M,) complex: ⟨z⟩ = √2 Re α, ⟨p⟩ = √2 Im α, V = 1/2."""
         alpha = jnp.atleast_1d(jnp.asarray(alpha))
         dt = _float_dtype(alpha)
@@ -465,7 +466,7 @@ class GaussianState(eqx.Module):
         return cls(mean.astype(dt), 0.5 * jnp.eye(2 * alpha.shape[0], dtype=dt))
 
     @classmethod
-    def squeezed(cls, r: ArrayLike, theta: ArrayLike = 0.0) -> "GaussianState":
+    def squeezed(cls, r: Float[ArrayLike, "*#m"], theta: Float[ArrayLike, "*#m"] = 0.0) -> "GaussianState":
         """Squeezed vacuum per oscillator: variance e^{−2r}/2 along the quadrature
         z cos θ + p sin θ and e^{2r}/2 along the orthogonal one. r, θ: (M,) or scalars."""
         r = jnp.atleast_1d(jnp.asarray(r))
@@ -670,9 +671,9 @@ def _evolve_constant(system: LinearSystem, state: GaussianState, dts):
 def evolve(
     system: LinearSystem | TimeDependentSystem,
     state: GaussianState,
-    ts: ArrayLike,
+    ts: Float[ArrayLike, "*#t"],
     *,
-    t0: ArrayLike = 0.0,
+    t0: Float[ArrayLike, ""] = 0.0,
     rtol: float = 1e-8,
     atol: float = 1e-10,
     max_steps: int = 2**16,

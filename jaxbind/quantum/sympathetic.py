@@ -43,7 +43,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import as_float_array, check_finite, check_positive, is_concrete
-from .._types import Array, Float, Int
+from .._types import Array, Complex, Float, Int
 from ..mechanics.rates import coupling_rates
 from ..results import RESULTS, code
 from ._compat import deprecated_codes
@@ -165,7 +165,7 @@ class SympatheticSteadyState(eqx.Module):
         return code(self.result)
 
 
-def binding_matrices(p: SympatheticParams) -> tuple[Array, Array]:
+def binding_matrices(p: SympatheticParams) -> tuple[Float[Array, "n n"], Complex[Array, "n n"]]:
     """Dimensionless binding constants C (N, N) and Hermitian diffusion D (N, N) (paper 001
     eqs. 81–87 via :func:`jaxbind.mechanics.rates.coupling_rates`; ħ = m = ω = 1 so that
     C = 2g and D_jj = γ_rec p_j).  C_ij − C_ji = 4 Im D_ij holds exactly."""
@@ -259,7 +259,7 @@ def chain_params(n: int, kd: float, phase_step: float, **kwargs) -> SympatheticP
 
 
 def cooling_objective(p: SympatheticParams, target: int = -1, *, penalty: float = 1e6
-                      ) -> tuple[Array, Array]:
+                      ) -> tuple[Float[Array, ""], Int[Array, ""]]:
     """Steady-state occupation of particle ``target`` as a differentiable function of all
     parameters (tweezer phases, positions, powers, cavity detuning and coupling …).
 
