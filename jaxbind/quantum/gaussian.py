@@ -45,12 +45,12 @@ from .._checks import check_shape, is_concrete
 from ..results import RESULTS, code
 from ..solvers import Kron, Sign
 from ._compat import deprecated_codes
-from .batched_lu import default_dense_solver, is_positive_definite
-from .lyapunov import resolve_solver, solve_lyapunov
+from .batched_lu import default_dense_solver
+from .lyapunov import resolve_solver, solve_lyapunov, solve_lyapunov_checked  # noqa: F401 (re-export)
 from .observables import occupations as _occupations
 from .observables import purity as _purity
 from .observables import symplectic_eigenvalues as _symplectic_eigenvalues
-from .phase_space import mode_matrix, symplectic_form
+from .phase_space import mode_matrix, physical_bt, symplectic_form
 
 __all__ = [
     "LinearSystem",
@@ -524,30 +524,10 @@ def _check_system(system):
         raise TypeError(f"system must be a LinearSystem, got {type(system).__name__}")
 
 
-def _physical_matrix(A, D):
-    """Real symmetric embedding [[R, −S], [S, R]] of P = D + (i/2)(AΩ + ΩAᵀ) = R + iS
-    (S antisymmetric): it is positive semi-definite iff P is, with every eigenvalue of P
-    twice."""
-    n = A.shape[-1]
-    Om = symplectic_form(n, A.dtype)
-    S = 0.5 * (A @ Om + Om @ A.T)
-    R = 0.5 * (D + D.T)
-    return jnp.block([[R, -S], [S, R]])
-
-
-def _tolerance(A, D, rtol):
-    if rtol is None:
-        rtol = 1e3 * float(jnp.finfo(A.dtype).eps)
-    return rtol * jnp.maximum(jnp.max(jnp.abs(A)), jnp.max(jnp.abs(D)))
-
-
 def _is_physical(A, D, rtol=None):
-    """The physicality verdict (one implementation, used by :func:`physicality` and
-    :func:`steady_state`): P + tol·1 positive definite ⇔ λ_min(P) > −tol, by Cholesky
-    (batch-vectorised under vmap on CPU; no eigendecomposition)."""
-    M = _physical_matrix(A, D)
-    tol = _tolerance(A, D, rtol)
-    return is_positive_definite(M + tol * jnp.eye(M.shape[-1], dtype=M.dtype))
+    """The physicality verdict of one (A, D) (:func:`~jaxbind.quantum.phase_space.physical_bt`,
+    the one implementation, also run inside the batched kron kernel by :func:`steady_state`)."""
+    return physical_bt(A[..., None], D[..., None], rtol)[0]
 
 
 def steady_state(
@@ -590,13 +570,12 @@ def steady_state(
     A_s = jnp.where(finite, A, -eye)
     D_s = jnp.where(finite, D, eye)
     b_s = jnp.where(finite, b, 0.0)
-    X, hurwitz = solve_lyapunov(A_s, D_s, solver)
+    X, hurwitz, phys = solve_lyapunov_checked(A_s, D_s, solver)
     if isinstance(solver, Kron) and solver.linear_solver is not None:
         mean_solver = solver.linear_solver
     else:
         mean_solver = default_dense_solver(n)
     sol = lx.linear_solve(lx.MatrixLinearOperator(A_s), b_s, mean_solver, throw=False)
-    phys = _is_physical(jax.lax.stop_gradient(A_s), jax.lax.stop_gradient(D_s))
     result = RESULTS.where(
         finite,
         RESULTS.where(hurwitz,

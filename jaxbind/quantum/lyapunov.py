@@ -50,6 +50,7 @@ from jaxtyping import Array, Bool, Float, Int
 
 from ..solvers import Kron, Sign, deprecated_method
 from .batched_lu import SmallLU, _on_cpu, _pd_bt, _solve_bt, is_positive_definite, vmap_blocked
+from .phase_space import physical_bt
 
 __all__ = [
     "solve_lyapunov",
@@ -246,8 +247,10 @@ def _from_upper(x, n):
     return x[_upper_positions(n)]
 
 
-def _kron_bt(A, D):
-    """The whole kron solve for a trailing batch, A, D (n, n, C) → (X (n, n, C), Hurwitz (C,)).
+def _kron_bt(A, D, phys: bool = False):
+    """The whole kron solve for a trailing batch, A, D (n, n, C) → (X (n, n, C), Hurwitz (C,))
+    — and with ``phys`` the physicality verdict (C,) of (A, D) as a third output
+    (:func:`jaxbind.quantum.phase_space.physical_bt`, in the same batch-trailing pass).
 
     Right-hand sides −D (symmetric part) and −1 in one elimination; X expanded from its
     upper-triangle coordinates and Y (the solution for −1) tested for positive definiteness
@@ -262,44 +265,55 @@ def _kron_bt(A, D):
     pos = _upper_positions(n).reshape(-1)
     X = XY[pos, 0].reshape(n, n, C)
     Y = XY[pos, 1].reshape(n, n, C)
+    if phys:
+        return X, _pd_bt(Y), physical_bt(A, D)
     return X, _pd_bt(Y)
 
 
-@jax.custom_batching.custom_vmap
-def _kron_kernel(A, D):
-    X, h = _kron_bt(A[..., None], D[..., None])
-    return X[..., 0], h[0]
+@functools.lru_cache(maxsize=None)
+def _kron_lyapunov_fn(phys: bool):
+    """custom_jvp'd ``(A, D) ↦ (X, Hurwitz[, physical])`` by the batched kron kernel."""
+    n_out = 3 if phys else 2
+    body = functools.partial(_kron_bt, phys=phys)
+
+    @jax.custom_batching.custom_vmap
+    def kernel(A, D):
+        out = body(A[..., None], D[..., None])
+        return (out[0][..., 0],) + tuple(o[0] for o in out[1:])
+
+    @kernel.def_vmap
+    def _rule(axis_size, in_batched, A, D):
+        return vmap_blocked(body, [A, D], list(in_batched), axis_size), (True,) * n_out
+
+    @jax.custom_jvp
+    def solve(A, D):
+        return kernel(A, D)
+
+    @solve.defjvp
+    def _jvp(primals, tangents):
+        # Implicit differentiation: A dX + dX Aᵀ = −(dA X + X dAᵀ + sym dD), solved by lineax
+        # with the same batched LU (its transpose rule gives the adjoint Lyapunov equation for
+        # reverse mode); the elimination itself is never differentiated.
+        A, D = primals
+        dA, dD = tangents
+        out = solve(A, D)
+        X = out[0]
+        n = A.shape[0]
+        idx = np.triu_indices(n)
+        m = idx[0].size
+        rhs = -(dA @ X + X @ dA.T + 0.5 * (dD + dD.T))
+        op = lx.FunctionLinearOperator(lambda v: _apply_sym(A, v), jax.ShapeDtypeStruct((m,), X.dtype))
+        sol = lx.linear_solve(op, rhs[idx], SmallLU(builder=_sym_kron_builder),
+                              state=(jax.lax.stop_gradient(A), False), throw=False)
+        dX = _from_upper(sol.value, n)
+        return out, (dX,) + tuple(np.zeros(np.shape(o), jax.dtypes.float0) for o in out[1:])
+
+    return solve
 
 
-@_kron_kernel.def_vmap
-def _kron_rule(axis_size, in_batched, A, D):
-    out = vmap_blocked(_kron_bt, [A, D], list(in_batched), axis_size)
-    return out, (True, True)
-
-
-@jax.custom_jvp
 def _kron_lyapunov(A, D):
     """(X, Hurwitz) with A X + X Aᵀ + sym(D) = 0 by the batched kron kernel."""
-    return _kron_kernel(A, D)
-
-
-@_kron_lyapunov.defjvp
-def _kron_lyapunov_jvp(primals, tangents):
-    # Implicit differentiation: A dX + dX Aᵀ = −(dA X + X dAᵀ + sym dD), solved by lineax
-    # with the same batched LU (its transpose rule gives the adjoint Lyapunov equation for
-    # reverse mode); the elimination itself is never differentiated.
-    A, D = primals
-    dA, dD = tangents
-    X, h = _kron_lyapunov(A, D)
-    n = A.shape[0]
-    idx = np.triu_indices(n)
-    m = idx[0].size
-    rhs = -(dA @ X + X @ dA.T + 0.5 * (dD + dD.T))
-    op = lx.FunctionLinearOperator(lambda v: _apply_sym(A, v), jax.ShapeDtypeStruct((m,), X.dtype))
-    sol = lx.linear_solve(op, rhs[idx], SmallLU(builder=_sym_kron_builder),
-                          state=(jax.lax.stop_gradient(A), False), throw=False)
-    dX = _from_upper(sol.value, n)
-    return (X, h), (dX, np.zeros(np.shape(h), jax.dtypes.float0))
+    return _kron_lyapunov_fn(False)(A, D)
 
 
 def _check_square(name: str, x) -> None:
@@ -414,3 +428,16 @@ def solve_lyapunov(
         sol = lx.linear_solve(op, -D, _SignLyapunovSolver(), state=state, throw=False)
         X = sol.value
     return X, hurwitz
+
+
+def solve_lyapunov_checked(A, D, solver: Kron | Sign):
+    """(X, Hurwitz, physical) for steady states: :func:`solve_lyapunov` plus the
+    physicality verdict of (A, D) (:func:`jaxbind.quantum.phase_space.physical_bt`), inside
+    the batched kron kernel when that is the solver (one pass over the batch), else
+    separately. A, D: prepared (n, n) real arrays of one dtype; ``solver`` resolved."""
+    if isinstance(solver, Kron) and (solver.linear_solver is None and _on_cpu()
+                                     or isinstance(solver.linear_solver, SmallLU)):
+        return _kron_lyapunov_fn(True)(A, D)
+    X, hurwitz = solve_lyapunov(A, D, solver)
+    phys = physical_bt(jax.lax.stop_gradient(A)[..., None], jax.lax.stop_gradient(D)[..., None])[0]
+    return X, hurwitz, phys
