@@ -61,6 +61,15 @@ per-compile options (``jax.jit(..., compiler_options=...)``, as ``CPU_COMPILER_O
 the old fusion emitters 10 % slower; one single-threaded process pinned per core: 10⁵
 steady states in 0.17 s vs 0.22 s for one two-thread process (≈ 17×, still short).
 A GPU run (this kernel takes the whole batch there) is the open check.
+Issue 15 (session 6): the Kron linear solver is backend-aware (``jaxbind.solvers.Kron``:
+``linear_solver=None`` → SmallLU on CPU, ``lineax.LU`` elsewhere, where SmallLU was never
+measured); ``bench_kron_lu`` times both side by side on the running backend. CPU, B = 2·10⁴,
+load 10–12 on the 2 shared cores, paired rounds: lineax.LU / SmallLU = 2.0–2.4 (values agree
+to 8e-16), so SmallLU stays the CPU default. Issue 20: ``steady_state`` also returns the
+physicality verdict (``RESULTS.not_physical``); it runs inside the same batched kron pass
+(complex Cholesky pivots of D + (i/2)(AΩ + ΩAᵀ), ``phase_space.physical_bt``) and costs
++10–15 % CPU per 6×6 steady state (paired CPU-time rounds, 3.45–3.6 vs 3.0–3.3 µs/point
+under that load; ``solve_lyapunov`` unchanged).
 
 Usage: python benchmarks/bench_gaussian.py [--quick] [--batch B] [--chain N] [--rounds R]
 Timings are best of several repeats after compilation (block_until_ready).
