@@ -193,3 +193,24 @@ def test_jit_vmap_grad_float32():
     s64 = steady_state(oscillator(12, 0.05, 0.3))
     np.testing.assert_allclose(occupations(s32.rho, (12,)), occupations(s64.rho, (12,)),
                                rtol=5e-5)
+
+
+def test_evolution_result_and_lineax_solver_objects():
+    """evolve: a failed ODE solve (max_steps) is its promoted result and NaN with
+    throw=False; steady_state accepts lineax solvers (LU as Direct, GMRES as GMRES)."""
+    import equinox as eqx
+    import lineax as lx
+
+    m = oscillator(4)
+    rho0 = fock_state((4,), (2,))
+    ev = evolve(m, rho0, jnp.array([0.0, 50.0]), max_steps=2, throw=False)
+    assert ev.result == RESULTS.max_steps_reached and np.all(np.isnan(ev.expect))
+    with pytest.raises(eqx.EquinoxRuntimeError):
+        jax.block_until_ready(evolve(m, rho0, jnp.array([0.0, 50.0]), max_steps=2).expect)
+    good = evolve(m, rho0, jnp.array([0.0, 1.0]))
+    assert good.result == RESULTS.successful
+    d = steady_state(m, Direct())
+    np.testing.assert_array_equal(steady_state(m, lx.LU()).rho, d.rho)
+    g = steady_state(m, lx.GMRES(rtol=1e-12, atol=1e-14, max_steps=500, restart=20))
+    np.testing.assert_allclose(g.rho, d.rho, atol=1e-10)
+    assert int(d.status) == int(code(d.result))
