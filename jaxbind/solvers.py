@@ -97,7 +97,11 @@ class GMRES(eqx.Module):
 class BlockGMRES(eqx.Module):
     """GMRES on the block (charge-sector) structure of a Fock Liouvillian, matrix-free.
 
-    Attributes: as :class:`GMRES`.
+    Attributes: as :class:`GMRES`. In ``jaxbind.quantum.fock.steady_state`` (the
+    preconditioned block solver of ``jaxbind.quantum.fock_iterative``) ``max_steps=None``
+    means 400 iterations per solve (the preconditioned system needs tens), ``rtol`` is
+    floored at 10 × the steady-state tolerance (what the dtype can reach), and ``atol``
+    applies to the first solve (Newton corrections use 1e-6 × their rtol).
     """
 
     rtol: float = eqx.field(static=True, default=1e-10)

@@ -339,8 +339,8 @@ def _kron_lineax(A, D, linear_solver):
     return X, hurwitz
 
 
-def resolve_solver(solver, n: int, *, method: str | None = None, max_steps: int | None = None,
-                   fn: str = "solve_lyapunov"):
+def resolve_solver(solver: Kron | Sign | None, n: int, *, method: str | None = None,
+                   max_steps: int | None = None, fn: str = "solve_lyapunov") -> Kron | Sign:
     """The Lyapunov solver object for ``solver``/the deprecated ``method``/``max_steps``."""
     if method is not None:
         if solver is not None:
@@ -430,7 +430,8 @@ def solve_lyapunov(
     return X, hurwitz
 
 
-def solve_lyapunov_checked(A, D, solver: Kron | Sign):
+def solve_lyapunov_checked(A: Float[Array, "n n"], D: Float[Array, "n n"], solver: Kron | Sign
+                           ) -> tuple[Float[Array, "n n"], Bool[Array, ""], Bool[Array, ""]]:
     """(X, Hurwitz, physical) for steady states: :func:`solve_lyapunov` plus the
     physicality verdict of (A, D) (:func:`jaxbind.quantum.phase_space.physical_bt`), inside
     the batched kron kernel when that is the solver (one pass over the batch), else
