@@ -12,7 +12,7 @@ B. Three-mode steady state (cavity + A + B, eq. 3 with Hermitian coupling g2 = 0
 Status of the ≥ 5× target of A (issue 6 §4): MET (session 3, second pass).  10^6 points,
 shared 2-core CPU (AMD Zen 5, AVX-512), OPENBLAS_NUM_THREADS=1, load average 1.9–2.5 (the
 lead's jobs running), best of 30 interleaved rounds, two full runs:
-  steady_state_grid, jit with GRID_COMPILER_OPTIONS   4.5–4.6 ns/pt wall, 4.6–4.7 CPU;
+  steady_state_grid, jit with the grid options        4.5–4.6 ns/pt wall, 4.6–4.7 CPU;
   the same, default XLA options                       7.6–7.7 ns/pt wall, 7.6–7.9 CPU;
   steady_state_grid called eagerly (own cached
       option-compiled executable, params as args)     6.5–6.9 ns/pt wall, 6.9–7.2 CPU;
@@ -22,7 +22,9 @@ lead's jobs running), best of 30 interleaved rounds, two full runs:
   Ratio grid / faster NumPy: 6.7–7.7× wall, 6.7–7.4× CPU (development runs: NumPy 31–43,
   ours 5.1–5.5 → ≥ 6×).  What changed (values bitwise identical, tests check it):
   (1) the 512-bit vector preference ``xla_cpu_prefer_vector_width=512``
-      (``jaxbind.quantum.cooling.GRID_COMPILER_OPTIONS``): XLA CPU asks LLVM for 256-bit
+      (internal since issue 15: ``jaxbind.quantum.cooling_grid._GRID_COMPILER_OPTIONS``,
+      applied by ``steady_state_grid``/``steady_state_sweep`` themselves on CPU when called
+      outside jit — the public path is the "called eagerly" row): XLA CPU asks LLVM for 256-bit
       vectors even on AVX-512 hardware, and this kernel is compute-bound, ~2×;
   (2) blocks of ~2k points instead of ~8k: XLA's parallel-task assigner split the in-loop
       fusions of larger blocks over 2 threads (CPU time 1.5–2× wall for no wall gain).
@@ -54,6 +56,13 @@ jax.config.update("jax_enable_x64", True)
 
 import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
+
+from jaxbind.results import RESULTS, code  # noqa: E402
+
+# the codes of jaxbind.results.RESULTS the closed form gives (invalid_input, no_cooling,
+# no_physical_root, unstable), so the NumPy baseline's statuses compare one to one
+_CODES = tuple(int(code(getattr(RESULTS, k))) for k in (
+    "invalid_input", "no_cooling", "no_physical_root", "unstable"))
 
 
 def best_of(fn, repeats):
@@ -123,8 +132,9 @@ def numpy_sweep(kg, g, g2, gamma, delta, omega, kappa_a, kappa_b, nbar_a, nbar_b
         fb = rp * (1 + na) - rm * na
         j00, j11 = fa - ka, -fb - kappa_b
         stable = (j00 + j11 < 0) & (j00 * j11 + fb * fa > 0)
-        status = np.where(~finite, 3, np.where(ka <= 0, 1, np.where(~phys, 2,
-                                                                     np.where(~stable, 4, 0))))
+        c_in, c_nc, c_np, c_un = _CODES
+        status = np.where(~finite, c_in, np.where(ka <= 0, c_nc, np.where(~phys, c_np,
+                                                                       np.where(~stable, c_un, 0))))
         bad = status != 0
         return np.where(bad, np.nan, na), np.where(bad, np.nan, nb), status.astype(np.int32)
 
@@ -149,9 +159,9 @@ def numpy_roots_point(kg, g, g2, gamma, delta, omega, kappa_a, kappa_b, nbar_a, 
 
 
 def bench_sweep(n_kg, n_g, repeats):
-    from jaxbind.quantum.cooling import (GRID_COMPILER_OPTIONS, CoolingParams,
-                                         steady_state_grid, steady_state_occupations,
-                                         steady_state_sweep)
+    from jaxbind.quantum.cooling import CoolingParams, steady_state_occupations
+    from jaxbind.quantum.cooling_grid import _GRID_COMPILER_OPTIONS as GRID_COMPILER_OPTIONS
+    from jaxbind.quantum.cooling_grid import steady_state_grid, steady_state_sweep
 
     kg = np.geomspace(1.001, 100.0, n_kg)
     g = np.linspace(0.005, 0.1, n_g)
@@ -170,7 +180,7 @@ def bench_sweep(n_kg, n_g, repeats):
         s = steady_state_sweep(CoolingParams.from_kg(kg, FIG2["g2"], g, **consts))
         return s.n_a, s.n_b, s.status
 
-    # GRID_COMPILER_OPTIONS (512-bit vectors) is what steady_state_grid uses by itself when
+    # the internal grid options (512-bit vectors) are what steady_state_grid uses by itself when
     # called outside jit; inside a user's jit it is passed to jax.jit as here
     ours_grid = jax.jit(grid, compiler_options=GRID_COMPILER_OPTIONS)
     ours_grid_default = jax.jit(grid)
@@ -302,7 +312,7 @@ def bench_three_mode(accuracy, repeats, n_max, n_cav, dense_max, qutip_max):
     import qutip
 
     from jaxbind.quantum.fock import occupations, steady_state
-    from jaxbind.quantum.fock_iterative import steady_state_iterative
+    from jaxbind.solvers import BlockGMRES
 
     gref = gaussian_reference()
     t_g, n_ref = best_of(gref, repeats)
@@ -310,7 +320,9 @@ def bench_three_mode(accuracy, repeats, n_max, n_cav, dense_max, qutip_max):
     print(f"\nB. Three-mode steady state (eq. 3, g1 = {FIG3H['g1']}, g2 = 0, g = {FIG3H['g']}, "
           f"κ = {FIG3H['kappa']}, n̄ = {FIG3H['nbar']}, γ = {FIG3H['gamma']});"
           f" exact n = {np.round(n_ref, 6)}")
-    it = jax.jit(lambda m: occupations(steady_state_iterative(m, throw=False).rho, m.dims))
+    # BlockGMRES with the settings of the former steady_state_iterative defaults
+    block = BlockGMRES(rtol=2.2e-13, atol=2.2e-19, max_steps=400, restart=40)
+    it = jax.jit(lambda m: occupations(steady_state(m, block, throw=False).rho, m.dims))
     # convergence study (iterative solver) against the exact Gaussian occupations
     chosen, err = None, None
     for N in range(6, n_max + 1):

@@ -61,6 +61,15 @@ per-compile options (``jax.jit(..., compiler_options=...)``, as ``CPU_COMPILER_O
 the old fusion emitters 10 % slower; one single-threaded process pinned per core: 10⁵
 steady states in 0.17 s vs 0.22 s for one two-thread process (≈ 17×, still short).
 A GPU run (this kernel takes the whole batch there) is the open check.
+Issue 15 (session 6): the Kron linear solver is backend-aware (``jaxbind.solvers.Kron``:
+``linear_solver=None`` → SmallLU on CPU, ``lineax.LU`` elsewhere, where SmallLU was never
+measured); ``bench_kron_lu`` times both side by side on the running backend. CPU, B = 2·10⁴,
+load 10–12 on the 2 shared cores, paired rounds: lineax.LU / SmallLU = 2.0–2.4 (values agree
+to 8e-16), so SmallLU stays the CPU default. Issue 20: ``steady_state`` also returns the
+physicality verdict (``RESULTS.not_physical``); it runs inside the same batched kron pass
+(complex Cholesky pivots of D + (i/2)(AΩ + ΩAᵀ), ``phase_space.physical_bt``) and costs
++10–15 % CPU per 6×6 steady state (paired CPU-time rounds, 3.45–3.6 vs 3.0–3.3 µs/point
+under that load; ``solve_lyapunov`` unchanged).
 
 Usage: python benchmarks/bench_gaussian.py [--quick] [--batch B] [--chain N] [--rounds R]
 Timings are best of several repeats after compilation (block_until_ready).
@@ -80,8 +89,12 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import scipy.linalg as sl  # noqa: E402
 
+import lineax as lx  # noqa: E402
+
+from jaxbind.quantum.batched_lu import SmallLU  # noqa: E402
 from jaxbind.quantum.gaussian import LinearSystem, steady_state  # noqa: E402
 from jaxbind.quantum.lyapunov import solve_lyapunov  # noqa: E402
+from jaxbind.solvers import Kron, Sign  # noqa: E402
 from jaxbind.quantum.models import add_thermal_bath  # noqa: E402
 from jaxbind.quantum.observables import occupations  # noqa: E402
 from _timing import best_wall as best  # noqa: E402
@@ -148,8 +161,9 @@ def bench_batch(B, n_scipy, n_qutip, rows, rounds=4):
     )
     Pj = jnp.asarray(P)
     fs = {}
+    solvers = {"kron": Kron(), "sign": Sign()}
     for method in ("kron", "sign"):
-        one = lambda p, method=method: steady_state(three_modes(p), method=method).cov  # noqa: E731
+        one = lambda p, sv=solvers[method]: steady_state(three_modes(p), sv).cov  # noqa: E731
         if method == "kron":
             # one vmap: the batched LU (quantum/batched_lu.py) cuts the batch into cache-sized
             # blocks itself
@@ -184,6 +198,7 @@ def bench_batch(B, n_scipy, n_qutip, rows, rounds=4):
     r_ss = [s_ / o for s_, o in zip(t_sp, t_kr)]
     r_cv = [s_ / o for s_, o in zip(t_sp, t_cv)]
     t_ours, t_cov, t_scipy = min(t_kr), min(t_cv), min(t_sp)
+    bench_kron_lu(Pj, rows, rounds)
     rows.append((f"{B} × 6×6 steady states (jit, vmap, kron)", t_ours, None))
     rows.append((f"{B} × 6×6 steady states (jit, lax.map of vmapped chunks, sign)", t_sign, None))
     rows.append((f"{B} × solve_lyapunov(A, D) on prebuilt 6×6 (jit, vmap, kron)", t_cov, None))
@@ -231,9 +246,34 @@ def bench_batch(B, n_scipy, n_qutip, rows, rounds=4):
     )
 
 
+def bench_kron_lu(Pj, rows, rounds):
+    """The default Kron linear solver is backend-aware (jaxbind.solvers.Kron): SmallLU (batch-
+    vectorised elimination) on CPU, lineax.LU elsewhere. Measured side by side on this
+    backend, paired rounds, same 6×6 steady states (values agree to rounding)."""
+    fs = {name: jax.jit(jax.vmap(lambda p, sv=Kron(linear_solver=ls): steady_state(three_modes(p), sv).cov))
+          for name, ls in (("SmallLU", SmallLU()), ("lineax.LU", lx.LU()))}
+    out = {k: f(Pj) for k, f in fs.items()}
+    jax.block_until_ready(out)
+    diff = float(jnp.max(jnp.abs(out["SmallLU"] - out["lineax.LU"])) / jnp.max(jnp.abs(out["lineax.LU"])))
+    t = {k: [] for k in fs}
+    for _ in range(rounds):
+        for k, f in fs.items():
+            t[k].append(best(lambda f=f: f(Pj), 2))
+    r = [b / a for a, b in zip(t["SmallLU"], t["lineax.LU"])]
+    B = Pj.shape[0]
+    default = type(Kron().linear_solver or (SmallLU() if jax.default_backend() == "cpu" else lx.LU())).__name__
+    rows.append((f"{B} × 6×6 steady states, Kron(linear_solver=SmallLU()) on {jax.default_backend()}",
+                 min(t["SmallLU"]), None))
+    rows.append((f"{B} × 6×6 steady states, Kron(linear_solver=lineax.LU()) (lineax.LU/SmallLU paired "
+                 f"{min(r):.2f}–{max(r):.2f}; rel. diff {diff:.0e}; default here: {default})",
+                 min(t["lineax.LU"]), min(t["lineax.LU"]) / min(t["SmallLU"])))
+    print(f"[kron LU] {jax.default_backend()}: lineax.LU / SmallLU = {min(r):.2f}–{max(r):.2f} "
+          f"(paired, {rounds} rounds, B = {B})")
+
+
 def bench_chain(N, rows):
     s = chain(N)
-    f = jax.jit(lambda s: steady_state(s, method="sign").cov)
+    f = jax.jit(lambda s: steady_state(s, Sign()).cov)
     V = f(s)
     jax.block_until_ready(V)
     t = best(lambda: f(s), 5)
@@ -251,7 +291,7 @@ def bench_grad(rows, N):
 
     def occ(theta):
         s = LinearSystem(base.A + _perturb(theta, N), base.D)
-        return occupations(steady_state(s, method="sign").cov)[-1]
+        return occupations(steady_state(s, Sign()).cov)[-1]
 
     theta = jnp.zeros(2 * N + 1)
     fwd = jax.jit(occ)

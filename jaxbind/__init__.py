@@ -115,7 +115,7 @@ _MOVED = {
     **{n: ("quantum.fock", n, f"jaxbind.fock.{n}") for n in ("FockModel", "three_mode_model")},
     "fock_evolve": ("quantum.fock", "evolve", "jaxbind.fock.evolve"),
     "fock_steady_state": ("quantum.fock", "steady_state", "jaxbind.fock.steady_state"),
-    "fock_steady_state_iterative": ("quantum.fock", "steady_state",
+    "fock_steady_state_iterative": ("quantum.fock_iterative", "steady_state_iterative",
                                     "jaxbind.fock.steady_state(model, jaxbind.BlockGMRES())"),
     **{n: ("quantum.sympathetic", n, f"jaxbind.sympathetic.{n}") for n in (
         "SympatheticParams", "cooling_objective")},

@@ -97,7 +97,11 @@ class GMRES(eqx.Module):
 class BlockGMRES(eqx.Module):
     """GMRES on the block (charge-sector) structure of a Fock Liouvillian, matrix-free.
 
-    Attributes: as :class:`GMRES`.
+    Attributes: as :class:`GMRES`. In ``jaxbind.quantum.fock.steady_state`` (the
+    preconditioned block solver of ``jaxbind.quantum.fock_iterative``) ``max_steps=None``
+    means 400 iterations per solve (the preconditioned system needs tens), ``rtol`` is
+    floored at 10 × the steady-state tolerance (what the dtype can reach), and ``atol``
+    applies to the first solve (Newton corrections use 1e-6 × their rtol).
     """
 
     rtol: float = eqx.field(static=True, default=1e-10)
@@ -118,7 +122,24 @@ class BlockGMRES(eqx.Module):
 
 
 class Kron(eqx.Module):
-    """Lyapunov solve as one vectorised (Kronecker) linear system, exact, O(n⁶) flops."""
+    """Lyapunov solve as one vectorised (Kronecker) linear system, exact, O(n⁶) flops.
+
+    Attributes:
+        linear_solver: dense solver of the n(n+1)/2 × n(n+1)/2 symmetric-Kronecker system
+            (and of the mean, −A⁻¹b). ``None`` (default) chooses by backend: on CPU the
+            batch-vectorised LU ``jaxbind.quantum.batched_lu.SmallLU`` (one vectorised
+            elimination for a whole ``vmap`` batch; ``benchmarks/bench_gaussian.py`` measures
+            it against ``lineax.LU``), on GPU/TPU ``lineax.LU`` (batched LAPACK/cuSOLVER).
+            Any ``lineax.AbstractLinearSolver`` for square dense systems may be given.
+    """
+
+    linear_solver: lx.AbstractLinearSolver | None = eqx.field(static=True, default=None)
+
+    def __check_init__(self):
+        if self.linear_solver is not None and not isinstance(self.linear_solver,
+                                                             lx.AbstractLinearSolver):
+            raise TypeError("Kron.linear_solver must be None or a lineax.AbstractLinearSolver, "
+                            f"got {type(self.linear_solver).__name__}")
 
 
 class Sign(eqx.Module):

@@ -22,7 +22,8 @@ import jax
 import jax.numpy as jnp
 import optimistix as optx
 
-from .._types import Array
+from .._types import Array, ArrayLike, Complex, Float, Inexact, Int
+from ..results import RESULTS, code
 from .array import LinearizedArray
 
 __all__ = [
@@ -38,12 +39,21 @@ __all__ = [
     "exceptional_points",
     "pt_phase",
     "localization",
-    "EP_SUCCESS",
-    "EP_NOT_CONVERGED",
 ]
 
-EP_SUCCESS = 0
-EP_NOT_CONVERGED = 1
+_DEPRECATED = {"EP_SUCCESS": "successful", "EP_NOT_CONVERGED": "nonlinear_max_steps_reached"}
+
+
+def __getattr__(name):
+    # one release: the integer EP statuses are RESULTS items now
+    if name in _DEPRECATED:
+        import warnings
+
+        warnings.warn(f"jaxbind.mechanics.modes.{name} is deprecated; test "
+                      f"ExceptionalPoints.result against jaxbind.results.RESULTS",
+                      DeprecationWarning, stacklevel=2)
+        return int(code(getattr(RESULTS, _DEPRECATED[name])))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _check_lin(lin):
@@ -51,13 +61,13 @@ def _check_lin(lin):
         raise TypeError(f"lin must be a LinearizedArray (from linearize), got {type(lin).__name__}")
 
 
-def dynamical_matrix(lin: LinearizedArray) -> Array:
+def dynamical_matrix(lin: LinearizedArray) -> Float[Array, "m m"]:
     """Ω² (M, M) in rad²/s² with z̈ = −Ω² z (paper 001 eq. 80 without noise and damping)."""
     _check_lin(lin)
     return lin.stiffness / lin.mass[:, None]
 
 
-def drift_matrix(lin: LinearizedArray) -> Array:
+def drift_matrix(lin: LinearizedArray) -> Float[Array, "n n"]:
     """Drift matrix A (2M, 2M) of d⟨x⟩/dt = A⟨x⟩ + b for x = (z_1, p_1, z_2, p_2, …) in SI
     units (m, kg·m/s), including gas damping ṗ = −γ p (paper 001 eq. 80)."""
     _check_lin(lin)
@@ -71,7 +81,8 @@ def drift_matrix(lin: LinearizedArray) -> Array:
     return A
 
 
-def nonhermitian_hamiltonian(lin: LinearizedArray, omega_ref=None) -> Array:
+def nonhermitian_hamiltonian(lin: LinearizedArray,
+                             omega_ref: Float[ArrayLike, ""] | None = None) -> Complex[Array, "m m"]:
     """RWA dynamical matrix H (M, M) complex, rad/s, frame rotating at ``omega_ref`` (default
     mean ω) — paper 000 eq. 11 generalised (module docstring)."""
     _check_lin(lin)
@@ -87,7 +98,8 @@ def _sort(vals, *vecs):
     return (vals[order],) + tuple(v[:, order] for v in vecs)
 
 
-def eigenfrequencies(lin: LinearizedArray, *, rwa: bool = False, omega_ref=None) -> Array:
+def eigenfrequencies(lin: LinearizedArray, *, rwa: bool = False,
+                     omega_ref: Float[ArrayLike, ""] | None = None) -> Complex[Array, " m"]:
     """Complex normal-mode frequencies (M,) in rad/s, sorted by real part.
 
     full (``rwa=False``): ω_n = √(eig Ω²) with Re ω_n ≥ 0 (paper 001 eq. 86 for N = 2);
@@ -103,7 +115,10 @@ def eigenfrequencies(lin: LinearizedArray, *, rwa: bool = False, omega_ref=None)
     return jnp.sort_complex(vals)
 
 
-def two_mode_eigenfrequencies(g_r, g_a, delta_omega, omega_m=None):
+def two_mode_eigenfrequencies(g_r: Float[ArrayLike, "*#b"], g_a: Float[ArrayLike, "*#b"],
+                              delta_omega: Float[ArrayLike, "*#b"],
+                              omega_m: Float[ArrayLike, "*#b"] | None = None
+                              ) -> Complex[Array, "2 *batch"]:
     """Closed-form eigenfrequencies of two coupled particles (ω_−, ω_+).
 
     RWA (``omega_m`` None): ω_± = ±½ √(δω² − 4 g_a δω + 4 g_r²) (paper 000 eq. 12), relative
@@ -134,13 +149,13 @@ class Modes(eqx.Module):
             → ∞ at an exceptional point).
     """
 
-    values: Array
-    right: Array
-    left: Array
-    petermann: Array
+    values: Complex[Array, " m"]
+    right: Complex[Array, "m m"]
+    left: Complex[Array, "m m"]
+    petermann: Float[Array, " m"]
 
 
-def modes(H) -> Modes:
+def modes(H: Inexact[ArrayLike, "m m"]) -> Modes:
     """Eigenvalues, right/left eigenvectors and Petermann factors of a square matrix ``H``
     (e.g. :func:`nonhermitian_hamiltonian` or :func:`dynamical_matrix`)."""
     H = jnp.asarray(H)
@@ -156,7 +171,7 @@ def modes(H) -> Modes:
     return Modes(vals, R, L, pet)
 
 
-def petermann_factors(H) -> Array:
+def petermann_factors(H: Inexact[ArrayLike, "m m"]) -> Float[Array, " m"]:
     """(M,) Petermann factors of ``H`` (see :class:`Modes`)."""
     return modes(H).petermann
 
@@ -170,16 +185,24 @@ class ExceptionalPoints(eqx.Module):
     """The two detunings δω at which the two-mode spectrum is degenerate.
 
     Attributes:
-        delta_omega: (2,) δω (rate unit of the inputs), lower then upper; NaN where
-            ``status`` is not 0 (no number is reported for a failed search).
-        status: (2,) int32, 0 converged (``EP_SUCCESS``), 1 not converged / no EP
-            (``EP_NOT_CONVERGED``: e.g. |g_a| ≤ |g_r|, the PT-unbroken case).
+        delta_omega: (2,) δω (rate unit of the inputs), lower then upper (failed searches
+            last); NaN unless ``result`` is successful (no number for a failed search).
+        result: (2,) :data:`jaxbind.results.RESULTS` items: ``successful``; the promoted
+            optimistix result of a failed Newton search (e.g. |g_a| ≤ |g_r|, the PT-unbroken
+            case without EPs); ``nonlinear_divergence`` when Newton stopped at a point that
+            is not a root; ``nonfinite`` for non-finite input.
         residual: (2,) |discriminant| at the returned points (relative to g²).
+    ``status`` (deprecated, one release) is the integer code of ``result``.
     """
 
-    delta_omega: Array
-    status: Array
-    residual: Array
+    delta_omega: Float[Array, "2"]
+    result: RESULTS
+    residual: Float[Array, "2"]
+
+    @property
+    def status(self) -> Int[Array, "2"]:
+        """Integer codes of ``result`` (0 = successful)."""
+        return code(self.result)
 
 
 def _two_mode_matrix(g_r, g_a, dw, omega_m):
@@ -192,15 +215,16 @@ def _two_mode_matrix(g_r, g_a, dw, omega_m):
     return jnp.array([[w1**2 + c12, -c12], [-c21, w2**2 + c21]])
 
 
-def exceptional_points(g_r, g_a, *, omega_m=None, rtol: float = 1e-10, atol: float = 1e-12,
-                       max_steps: int = 64) -> ExceptionalPoints:
+def exceptional_points(g_r: Float[ArrayLike, ""], g_a: Float[ArrayLike, ""], *,
+                       omega_m: Float[ArrayLike, ""] | None = None, rtol: float = 1e-10,
+                       atol: float = 1e-12, max_steps: int = 64) -> ExceptionalPoints:
     """Exceptional points in the detuning δω by Newton root finding (optimistix).
 
     Solves disc(δω) = (M_11 − M_22)² + 4 M_12 M_21 = 0 for the numerically assembled
     two-mode matrix M (RWA H_NH of paper 000 eq. 11, or the full Ω² of paper 001 eq. 80 if
     ``omega_m`` is given), from the two starting points 2g_a ± 2|g_a|. The closed form is
     δω = 2g_a ± 2√(g_a² − g_r²) (paper 000 after eq. 12, paper 001 after eq. 87); it exists
-    only for |g_a| > |g_r|, otherwise the search reports ``EP_NOT_CONVERGED``.
+    only for |g_a| > |g_r|, otherwise the search reports a failed ``result``.
 
     Args:
         g_r, g_a: reciprocal and antireciprocal rates (any common rate unit).
@@ -232,18 +256,26 @@ def exceptional_points(g_r, g_a, *, omega_m=None, rtol: float = 1e-10, atol: flo
     def one(x0):
         sol = optx.root_find(disc, solver, x0, args=args, max_steps=max_steps, throw=False)
         res = jnp.abs(disc(sol.value, args))
-        ok = (sol.result == optx.RESULTS.successful) & (res < res_tol) & jnp.isfinite(sol.value)
-        return sol.value, ok, res
+        finite = jnp.isfinite(sol.value) & jnp.isfinite(res)
+        result = RESULTS.where(
+            sol.result != optx.RESULTS.successful, RESULTS.promote(sol.result),
+            RESULTS.where(~finite, RESULTS.nonfinite,
+                          RESULTS.where(res < res_tol, RESULTS.successful,
+                                        RESULTS.nonlinear_divergence)))
+        return sol.value, result, res
 
     ga_s = args[1]
     x0 = jnp.stack([2 * ga_s - 2 * jnp.abs(ga_s) - 0.1, 2 * ga_s + 2 * jnp.abs(ga_s) + 0.1])
-    vals, ok, res = jax.vmap(one)(x0)
-    vals = jnp.sort(vals)
-    status = jnp.where(ok, EP_SUCCESS, EP_NOT_CONVERGED).astype(jnp.int32)
-    return ExceptionalPoints(jnp.where(ok, vals * scale, jnp.nan), status, res)
+    vals, result, res = jax.vmap(one)(x0)
+    ok = result == RESULTS.successful
+    vals = jnp.where(ok, vals * scale, jnp.nan)
+    order = jnp.argsort(vals)  # ascending, NaN (failed) last; result and residual follow
+    result = jax.tree_util.tree_map(lambda v: v[order], result)
+    return ExceptionalPoints(vals[order], result, res[order])
 
 
-def pt_phase(g_r, g_a, delta_omega):
+def pt_phase(g_r: Float[ArrayLike, "*#b"], g_a: Float[ArrayLike, "*#b"],
+             delta_omega: Float[ArrayLike, "*#b"]) -> Int[Array, "*batch"]:
     """Phase of the generalized PT (time-reversal) symmetry, paper 000/001 Fig. 3b.
 
     Returns int32: 0 unbroken with |g_r| ≥ |g_a| (blue), 1 unbroken with |g_a| > |g_r|
@@ -255,7 +287,8 @@ def pt_phase(g_r, g_a, delta_omega):
     return jnp.where(disc < 0, 2, jnp.where(jnp.abs(g_a) > jnp.abs(g_r), 1, 0)).astype(jnp.int32)
 
 
-def localization(vectors, coordinates=None):
+def localization(vectors: Inexact[ArrayLike, "m k"], coordinates: Float[ArrayLike, " m"] | None = None
+                 ) -> tuple[Float[Array, " k"], Float[Array, " k"]]:
     """Skin-effect indicators of eigenvectors (columns of ``vectors`` (M, M)).
 
     Returns:

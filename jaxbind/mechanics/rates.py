@@ -26,28 +26,41 @@ from __future__ import annotations
 
 import equinox as eqx
 import jax.numpy as jnp
+import numpy as np
 
 from .. import constants as Cst
-from .._types import Array
+from .._checks import as_float_array, check_finite, is_concrete
+from .._types import Array, ArrayLike, Complex, Float
 from .array import TweezerArray
 
 __all__ = ["TwoParticleRates", "two_particle_rates", "coupling_rates"]
 
 
-def coupling_rates(phase, kd, G=1.0):
+def coupling_rates(phase: Float[ArrayLike, "*#b"], kd: Float[ArrayLike, "*#b"],
+                   G: Float[ArrayLike, "*#b"] = 1.0
+                   ) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"], Complex[Array, "*batch"]]:
     """Dimensionless two-particle rates (paper 000 eqs. 6, 8) for regime maps.
 
     Args:
-        phase: relative tweezer phase φ = φ_1 − φ_2 (rad).
-        kd: k × tweezer distance (dimensionless, > 0).
+        phase: relative tweezer phase φ = φ_1 − φ_2 (rad), finite.
+        kd: k × tweezer distance (dimensionless, finite and > 0: the rates scale as 1/kd).
         G: coupling constant G of paper 000 eq. A7 (any rate unit; default 1).
     Returns:
         (g_r, g_a, D12) in the unit of G; D12 = (G/kd) sin(kd) cos φ + i g_a is paper 000's
         off-diagonal diffusion (eq. 8, complex).
+    Errors:
+        concrete kd ≤ 0 or non-finite, or non-finite phase: ``ValueError`` naming the
+        argument; under jit/vmap such points give NaN rates (never inf).
     """
-    phase = jnp.asarray(phase)
-    kd = jnp.asarray(kd)
-    g = G / kd
+    phase = as_float_array(phase, "phase")
+    kd = as_float_array(kd, "kd")
+    if is_concrete(kd):
+        k = np.asarray(kd)
+        if not np.all(np.isfinite(k) & (k > 0)):
+            raise ValueError(f"kd must be finite and > 0 (k × tweezer distance), got {k}")
+    check_finite("phase", phase)
+    bad = ~(jnp.isfinite(kd) & (kd > 0))
+    g = jnp.where(bad, jnp.nan, G / jnp.where(bad, 1.0, kd))
     sk, ck = jnp.sin(kd), jnp.cos(kd)
     sp, cp = jnp.sin(phase), jnp.cos(phase)
     g_r = g * ck * cp

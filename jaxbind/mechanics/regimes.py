@@ -29,6 +29,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import as_float_array
+from jaxtyping import Bool
+
+from .._types import Array, ArrayLike, Float, Int
 from .array import TweezerArray
 from .rates import coupling_rates
 
@@ -53,7 +56,10 @@ NONE, RECIPROCAL, DIRECTIONAL, ANTIRECIPROCAL, NOISE = 0, 1, 2, 3, 4
 REGIME_NAMES = ("none", "reciprocal", "directional", "antireciprocal", "noise-correlation")
 
 
-def regime_indicators(g_r, g_a, re_D12):
+def regime_indicators(g_r: Float[ArrayLike, "*#b"], g_a: Float[ArrayLike, "*#b"],
+                      re_D12: Float[ArrayLike, "*#b"]
+                      ) -> tuple[Bool[Array, "*batch"], Bool[Array, "*batch"],
+                                 Bool[Array, "*batch"], Bool[Array, "*batch"]]:
     """The five Fig. 3a conditions (module docstring) as booleans
     (reciprocal, directional, antireciprocal, noise)."""
     g_r, g_a = jnp.asarray(g_r), jnp.asarray(g_a)
@@ -67,7 +73,8 @@ def regime_indicators(g_r, g_a, re_D12):
     return rec, direc, anti, noise
 
 
-def regime(g_r, g_a, re_D12):
+def regime(g_r: Float[ArrayLike, "*#b"], g_a: Float[ArrayLike, "*#b"],
+           re_D12: Float[ArrayLike, "*#b"]) -> Int[Array, "*batch"]:
     """Regime code (int8) of paper 000 Fig. 3a: NONE 0, RECIPROCAL 1, DIRECTIONAL 2,
     ANTIRECIPROCAL 3, NOISE 4 (priority noise > directional > (anti)reciprocal)."""
     rec, direc, anti, noise = regime_indicators(g_r, g_a, re_D12)
@@ -88,7 +95,9 @@ def _rwa_growth(g_r, g_a, dw):
     return jnp.where(broken, 0.5 * jnp.sqrt(jnp.where(broken, neg, 1.0)), 0.0)
 
 
-def regime_point(phase, kd, delta_omega=0.0):
+def regime_point(phase: Float[ArrayLike, "*#b"], kd: Float[ArrayLike, "*#b"],
+                 delta_omega: Float[ArrayLike, "*#b"] = 0.0
+                 ) -> tuple[Int[Array, "*batch"], Float[Array, "*batch"]]:
     """Rates, RWA eigenfrequencies and regime at one (φ, kd) point (the Fig. 3 kernel).
 
     Args:
@@ -96,10 +105,16 @@ def regime_point(phase, kd, delta_omega=0.0):
     Returns:
         (code int8, growth): regime code and max Im ω_± (units of G) of paper 000 eq. 12
         (> 0: PT-broken, one mode grows).
+    Errors:
+        as :func:`~jaxbind.mechanics.rates.coupling_rates` (kd ≤ 0: ``ValueError`` for
+        concrete input; NaN growth and code NONE under jit/vmap).
     """
     g_r, g_a, D12 = coupling_rates(phase, kd)
     dw = jnp.asarray(delta_omega)
-    return regime(g_r, g_a, jnp.real(D12)), _rwa_growth(g_r, g_a, dw)
+    growth = _rwa_growth(g_r, g_a, dw)
+    # a bad point (kd ≤ 0 traced → NaN rates) is NaN, not the 0 of an "unbroken" phase
+    growth = jnp.where(jnp.isnan(g_r) | jnp.isnan(dw), jnp.nan, growth)
+    return regime(g_r, g_a, jnp.real(D12)), growth
 
 
 def _check_axis(name, x):
@@ -110,7 +125,9 @@ def _check_axis(name, x):
     return x
 
 
-def regime_map(phases, kds, delta_omega=0.0, *, batch_size: int = 8):
+def regime_map(phases: Float[ArrayLike, " p"], kds: Float[ArrayLike, " q"],
+               delta_omega: Float[ArrayLike, ""] = 0.0, *, batch_size: int = 8
+               ) -> tuple[Int[Array, "p q"], Float[Array, "p q"]]:
     """Paper 000 Fig. 3a (and the PT growth rate of eq. 12) on the grid phases × kds.
 
     Grid-structured form of :func:`regime_point` (same formulas, identical codes). The rates
@@ -189,24 +206,24 @@ def regime_map(phases, kds, delta_omega=0.0, *, batch_size: int = 8):
 # --------------------------------------------------------------------------------------
 
 
-def chain_positions(n: int, spacing):
+def chain_positions(n: int, spacing: Float[ArrayLike, ""]) -> Float[Array, "n 2"]:
     """(n, 2) foci of a straight chain along e_x with the given spacing (m)."""
     return jnp.stack([jnp.arange(n) * spacing, jnp.zeros(n)], axis=-1)
 
 
-def ring_positions(n: int, radius):
+def ring_positions(n: int, radius: Float[ArrayLike, ""]) -> Float[Array, "n 2"]:
     """(n, 2) foci on a circle of the given radius (m)."""
     t = 2 * jnp.pi * jnp.arange(n) / n
     return radius * jnp.stack([jnp.cos(t), jnp.sin(t)], axis=-1)
 
 
-def grid_positions(nx: int, ny: int, spacing):
+def grid_positions(nx: int, ny: int, spacing: Float[ArrayLike, ""]) -> Float[Array, "k 2"]:
     """(nx·ny, 2) foci of a square lattice (row-major in y) with the given spacing (m)."""
     x, y = np.meshgrid(np.arange(nx), np.arange(ny))
     return jnp.stack([jnp.asarray(x.ravel()), jnp.asarray(y.ravel())], axis=-1) * spacing
 
 
-def unidirectional_chain(n: int, wavelength, *, periods: int = 3, **kwargs) -> TweezerArray:
+def unidirectional_chain(n: int, wavelength: float, *, periods: int = 3, **kwargs) -> TweezerArray:
     """Chain of paper 001 Sec. IV.B.5 item 1: nearest-neighbour phase difference π/4 and
     spacing (2π·periods + π/4)/k, polarization ⟂ the chain.
 

@@ -44,6 +44,8 @@ __all__ = [
     "identity_builder",
     "vmap_blocked",
     "SMALL_LU_MAX_SIZE",
+    "default_dense_solver",
+    "is_positive_definite",
 ]
 
 #: Largest matrix size for which callers should pick :class:`SmallLU` (the elimination is
@@ -253,3 +255,31 @@ class SmallLU(lx.AbstractLinearSolver):
 
     def assume_full_rank(self):
         return True
+
+
+# ----------------------------------------------------------------- backend-aware defaults
+def _on_cpu() -> bool:
+    # the backend jit lowers for (the default one unless the caller pins another device)
+    return jax.default_backend() == "cpu"
+
+
+def default_dense_solver(n: int) -> lx.AbstractLinearSolver:
+    """Default solver for a real (n, n) system inside the Gaussian kernels.
+
+    :class:`SmallLU` on CPU for n ≤ :data:`SMALL_LU_MAX_SIZE` (measured against
+    ``lineax.LU`` under ``vmap`` in ``benchmarks/bench_gaussian.py``: LAPACK's per-matrix call
+    overhead dominates there), ``lineax.LU`` otherwise and on every other backend (where
+    batched LAPACK/cuSOLVER is the natural choice and SmallLU was never measured).
+    """
+    return SmallLU() if _on_cpu() and n <= SMALL_LU_MAX_SIZE else lx.LU()
+
+
+def is_positive_definite(Y):
+    """True when the symmetric Y (n, n) is positive definite (NaN → False), vmap-friendly:
+    :func:`positive_definite` (batch-vectorised Cholesky pivots) on CPU for
+    n ≤ :data:`SMALL_LU_MAX_SIZE` · 2, ``jnp.linalg.cholesky`` otherwise and on other
+    backends."""
+    Y = jnp.asarray(Y)
+    if _on_cpu() and Y.shape[-1] <= 2 * SMALL_LU_MAX_SIZE:
+        return positive_definite(Y)
+    return jnp.all(jnp.isfinite(jnp.linalg.cholesky(Y)))

@@ -43,41 +43,59 @@ factorization ⟨n_a n_b⟩ = ⟨n_a⟩⟨n_b⟩ is a further approximation.
 
 Units: any consistent frequency unit (the paper sets ω = Δ = 1); occupations are numbers.
 
-Errors and statuses: constructors raise ``ValueError`` naming the argument for concrete bad
+Errors and results: constructors raise ``ValueError`` naming the argument for concrete bad
 values (κ_b ≤ 0, γ ≤ 0, n̄ < 0, K_g ≤ 1, non-finite).  The steady-state functions return a
-``CoolingSteadyState`` with a status code (``STATUS_*``); with ``throw=True`` (default) a bad
-status raises through ``eqx.error_if``; with ``throw=False`` (sweeps) bad points carry NaN
-occupations *and* a non-zero status, never a silent number.
+``CoolingSteadyState`` with a ``result`` (:data:`jaxbind.results.RESULTS`: ``invalid_input``,
+``no_cooling``, ``no_physical_root``, ``unstable``, or the promoted optimistix result of the
+root finder); with ``throw=True`` (default) a bad result raises its message; with
+``throw=False`` (sweeps) bad points carry NaN occupations *and* their result, never a silent
+number.  Grid and sweep evaluation of the closed form: :mod:`jaxbind.quantum.cooling_grid`.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import warnings
 
 import diffrax
 import equinox as eqx
 import jax.numpy as jnp
 import lineax as lx
 import optimistix as optx
+from equinox._enum import EnumerationItem  # an item from integer codes (see _result)
 
 from .._checks import as_float_array, check_finite, check_positive, is_concrete
-from .._types import Array, ArrayLike, Float
+from .._types import Array, ArrayLike, Float, Int
+from ..results import RESULTS, code
+from ._compat import deprecated_codes
 
-STATUS_OK = 0
-STATUS_NO_COOLING = 1  # κ'_a ≤ 0: optical anti-damping beats intrinsic damping, no steady state
-STATUS_NO_PHYSICAL_ROOT = 2  # no root with n_a, n_b ≥ 0 (or non-finite result)
-STATUS_INVALID_INPUT = 3  # non-finite parameters (e.g. K_g ≤ 1 given to from_kg under jit)
-STATUS_UNSTABLE = 4  # the fixed point of eq. 13 is not linearly stable
-STATUS_NOT_CONVERGED = 5  # root finder failed
+# integer codes of the RESULTS items the closed form can give (int8 inside the grid kernels)
+_OK = int(code(RESULTS.successful))
+_NO_COOLING = int(code(RESULTS.no_cooling))  # κ'_a ≤ 0: optical anti-damping beats κ_a
+_NO_PHYSICAL_ROOT = int(code(RESULTS.no_physical_root))  # no root with n_a, n_b ≥ 0
+_INVALID_INPUT = int(code(RESULTS.invalid_input))  # non-finite (e.g. K_g ≤ 1 traced)
+_UNSTABLE = int(code(RESULTS.unstable))  # the fixed point of eq. 13 is not linearly stable
 
-STATUS_MESSAGES = {
-    STATUS_OK: "ok",
-    STATUS_NO_COOLING: "effective damping of particle A κ'_a = κ_a + Γ_opt ≤ 0 (cavity heats)",
-    STATUS_NO_PHYSICAL_ROOT: "no steady state with non-negative occupations",
-    STATUS_INVALID_INPUT: "non-finite parameters (K_g ≤ 1 passed to from_kg under jit?)",
-    STATUS_UNSTABLE: "the steady state of eq. 13 is linearly unstable",
-    STATUS_NOT_CONVERGED: "root finding on eq. 13 did not converge",
-}
+_deprecated = deprecated_codes(__name__, {
+    "STATUS_OK": "successful", "STATUS_NO_COOLING": "no_cooling",
+    "STATUS_NO_PHYSICAL_ROOT": "no_physical_root", "STATUS_INVALID_INPUT": "invalid_input",
+    "STATUS_UNSTABLE": "unstable", "STATUS_NOT_CONVERGED": "nonlinear_max_steps_reached"})
+_MOVED = ("steady_state_grid", "steady_state_sweep")
+
+
+def __getattr__(name):
+    # one release: the grid/sweep evaluation lives in cooling_grid (which imports this module)
+    if name in _MOVED:
+        warnings.warn(f"jaxbind.quantum.cooling.{name} moved to "
+                      f"jaxbind.quantum.cooling_grid.{name}", DeprecationWarning, stacklevel=2)
+        from . import cooling_grid
+
+        return getattr(cooling_grid, name)
+    return _deprecated(name)
+
+
+def _result(codes) -> RESULTS:
+    """The RESULTS item (any batch shape) of integer codes."""
+    return EnumerationItem(jnp.asarray(codes, jnp.int32), RESULTS)
 
 _CONVENTIONS = ("paper", "master_equation")
 
@@ -142,7 +160,7 @@ class CoolingParams(eqx.Module):
 
         K_g ≤ 1 (where this parameterization stops describing B → A dominated transfer and
         K_g = 1 is singular) raises ``ValueError`` for concrete input; under jit/vmap it makes
-        g1 NaN so the steady-state functions report ``STATUS_INVALID_INPUT``.
+        g1 NaN so the steady-state functions report ``RESULTS.invalid_input``.
         """
         kg = as_float_array(kg, "kg")
         if is_concrete(kg):
@@ -159,12 +177,19 @@ class CoolingParams(eqx.Module):
         return (self.g1 + self.g2) / (self.g1 - self.g2)
 
 
-class CoolingSteadyState(NamedTuple):
-    """Steady state of eq. 13: occupations n_a, n_b and a status code (``STATUS_*``)."""
+class CoolingSteadyState(eqx.Module):
+    """Steady state of eq. 13: occupations n_a, n_b (any batch shape; NaN unless successful)
+    and ``result`` (a :data:`jaxbind.results.RESULTS` item). ``status`` (deprecated, one
+    release) is its integer code."""
 
-    n_a: Array
-    n_b: Array
-    status: Array
+    n_a: Float[Array, "*batch"]
+    n_b: Float[Array, "*batch"]
+    result: RESULTS
+
+    @property
+    def status(self) -> Int[Array, "*batch"]:
+        """Integer code of ``result`` (0 = successful)."""
+        return code(self.result)
 
 
 # --------------------------------------------------------------------------------------
@@ -172,7 +197,7 @@ class CoolingSteadyState(NamedTuple):
 # --------------------------------------------------------------------------------------
 
 
-def cavity_rates(p: CoolingParams) -> tuple[Array, Array]:
+def cavity_rates(p: CoolingParams) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
     """Cavity-induced anti-Stokes and Stokes rates (A₋, A₊) (paper 004 eqs. 5, 6).
 
     ``"paper"``: A∓ = g² γ/((Δ ∓ ω)² + (γ/2)²).  ``"master_equation"``: the RWA cavity of
@@ -188,13 +213,13 @@ def cavity_rates(p: CoolingParams) -> tuple[Array, Array]:
     return am, ap
 
 
-def optical_damping(p: CoolingParams) -> Array:
+def optical_damping(p: CoolingParams) -> Float[Array, "*batch"]:
     """Optical damping Γ_opt = A₋ − A₊ (paper 004 eq. 7), an energy rate."""
     am, ap = cavity_rates(p)
     return am - ap
 
 
-def optical_occupation(p: CoolingParams) -> Array:
+def optical_occupation(p: CoolingParams) -> Float[Array, "*batch"]:
     """Occupation of the optical reservoir n_opt = A₊/(A₋ − A₊) (paper 004 eq. 8).
 
     Only defined for Γ_opt > 0 (red detuning); otherwise raises through ``eqx.error_if``.
@@ -211,7 +236,7 @@ def _bath_factor(p):
     return 1.0 if p.convention == "paper" else 2.0
 
 
-def effective_bath(p: CoolingParams) -> tuple[Array, Array]:
+def effective_bath(p: CoolingParams) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
     """Effective damping κ'_a and bath occupation n̄'_a of particle A (paper 004 eqs. 9, 10).
 
     κ'_a = κ_a + Γ_opt, n̄'_a = (κ_a n̄_a + Γ_opt n_opt)/κ'_a = (κ_a n̄_a + A₊)/κ'_a (paper
@@ -225,7 +250,7 @@ def effective_bath(p: CoolingParams) -> tuple[Array, Array]:
     return kap, nbar
 
 
-def transfer_rates(p: CoolingParams) -> tuple[Array, Array]:
+def transfer_rates(p: CoolingParams) -> tuple[Float[Array, "*batch"], Float[Array, "*batch"]]:
     """Phonon transfer rates (R₊, R₋) = 2(g1 ± g2)²/(κ'_a + κ_b) of eq. 13: R₊ carries B → A
     (term (1 + n_a) n_b), R₋ carries A → B (term n_a (1 + n_b))."""
     kap, _ = effective_bath(p)
@@ -256,7 +281,7 @@ def rate_equations(n: Float[ArrayLike, "2"], p: CoolingParams) -> Float[Array, "
     return jnp.stack([flow + c * kap * (nbar - na), -flow + c * p.kappa_b * (p.nbar_b - nb)])
 
 
-def quadratic_coefficients(p: CoolingParams) -> tuple[Array, ...]:
+def quadratic_coefficients(p: CoolingParams) -> tuple[Float[Array, "*batch"], ...]:
     """Coefficients (A, B, C) of eq. 14 for n_b (eq. 15) and (D, E, F) of eq. C1 for n_a
     (eq. C2).  With β the bath rates of eq. 13 (β_a = κ'_a, β_b = κ_b as printed) and
     R± the transfer rates:  A = (R₊−R₋)β_b/β_a,  B = −(R₊−R₋)(n̄'_a + n̄_b β_b/β_a) − R₊
@@ -314,24 +339,22 @@ def _stable(na, nb, p, kap, rp, rm):
     return (j00 + j11 < 0) & (j00 * j11 - j01 * j10 > 0)
 
 
-def _finalize(na, nb, status, p, throw, fn):
-    bad = status != STATUS_OK
+def _finalize(na, nb, result, throw):
+    bad = result != RESULTS.successful
     nan = jnp.asarray(jnp.nan, na.dtype)
     na = jnp.where(bad, nan, na)
     nb = jnp.where(bad, nan, nb)
     if throw:
-        msgs = [f"{fn}: no valid steady state: {STATUS_MESSAGES[k]}"
-                for k in range(len(STATUS_MESSAGES))]
-        n = eqx.branched_error_if(jnp.stack([na, nb]), bad, status, msgs)
+        n = result.error_if(jnp.stack([na, nb]), bad)
         na, nb = n[0], n[1]
-    return CoolingSteadyState(na, nb, status)
+    return CoolingSteadyState(na, nb, result)
 
 
 def _input_status(p):
     kap, _ = effective_bath(p)
     finite = jnp.all(jnp.isfinite(jnp.stack([p.g1, p.g2, p.g, p.delta, p.omega])))
-    return jnp.where(~finite, STATUS_INVALID_INPUT,
-                     jnp.where(kap <= 0, STATUS_NO_COOLING, STATUS_OK)).astype(jnp.int32)
+    return jnp.where(~finite, _INVALID_INPUT,
+                     jnp.where(kap <= 0, _NO_COOLING, _OK)).astype(jnp.int32)
 
 
 def _closed_form(p):
@@ -345,15 +368,15 @@ def _closed_form(p):
     # "input finite" and "cooling" depend on the parameters only (cheap on grid axes)
     finite = (jnp.isfinite(p.g1) & jnp.isfinite(p.g2) & jnp.isfinite(p.g)
               & jnp.isfinite(p.delta) & jnp.isfinite(p.omega))
-    pre = jnp.where(finite, jnp.where(kap > 0, STATUS_OK, STATUS_NO_COOLING),
-                    STATUS_INVALID_INPUT).astype(jnp.int8)
+    pre = jnp.where(finite, jnp.where(kap > 0, _OK, _NO_COOLING),
+                    _INVALID_INPUT).astype(jnp.int8)
     # a NaN/inf occupation fails one of the ordered comparisons (NaN) or isfinite (inf)
     phys = okb & oka & (na >= 0) & (nb >= 0) & (na < jnp.inf) & (nb < jnp.inf)
     stable = _stable(na, nb, p, kap, rp, rm)
-    status = jnp.where(pre != STATUS_OK, pre,
-                       jnp.where(phys, jnp.where(stable, STATUS_OK, STATUS_UNSTABLE),
-                                 STATUS_NO_PHYSICAL_ROOT).astype(jnp.int8))
-    bad = status != STATUS_OK
+    status = jnp.where(pre != _OK, pre,
+                       jnp.where(phys, jnp.where(stable, _OK, _UNSTABLE),
+                                 _NO_PHYSICAL_ROOT).astype(jnp.int8))
+    bad = status != _OK
     nan = jnp.asarray(jnp.nan, na.dtype)
     return jnp.where(bad, nan, na), jnp.where(bad, nan, nb), status.astype(jnp.int32)
 
@@ -366,10 +389,10 @@ def steady_state_occupations(p: CoolingParams, *, throw: bool = True) -> Cooling
         p: parameters (one point; vmap over a batched ``CoolingParams`` for sweeps).
         throw: raise (``eqx.error_if``) on a bad status; use ``False`` inside sweeps.
     Returns:
-        ``CoolingSteadyState(n_a, n_b, status)``; occupations are NaN iff status ≠ 0.
+        ``CoolingSteadyState(n_a, n_b, result)``; occupations are NaN unless successful.
     """
     na, nb, status = _closed_form(p)
-    return _finalize(na, nb, status, p, throw, "steady_state_occupations")
+    return _finalize(na, nb, _result(status), throw)
 
 
 def linear_rate_occupations(p: CoolingParams, *, throw: bool = True) -> CoolingSteadyState:
@@ -396,9 +419,9 @@ def linear_rate_occupations(p: CoolingParams, *, throw: bool = True) -> CoolingS
         p: parameters (one point; ``convention="master_equation"`` for eq. 3's rates).
         throw: raise on a bad status (``eqx.error_if``); ``False`` in sweeps.
     Returns:
-        ``CoolingSteadyState(n_a, n_b, status)`` (NaN occupations iff status ≠ 0;
-        ``STATUS_UNSTABLE`` when the linear equations have no stable fixed point,
-        ``STATUS_NO_PHYSICAL_ROOT`` for a negative occupation).
+        ``CoolingSteadyState(n_a, n_b, result)`` (NaN occupations unless successful;
+        ``RESULTS.unstable`` when the linear equations have no stable fixed point,
+        ``RESULTS.no_physical_root`` for a negative occupation).
     """
     kap, nbar = effective_bath(p)
     c = _bath_factor(p)
@@ -418,17 +441,18 @@ def linear_rate_occupations(p: CoolingParams, *, throw: bool = True) -> CoolingS
     status = _input_status(p)
     stable = (m00 + m11 < 0) & (det > 0)
     phys = (na >= 0) & (nb >= 0) & jnp.isfinite(na) & jnp.isfinite(nb)
-    status = jnp.where(status != STATUS_OK, status,
-                       jnp.where(~stable, STATUS_UNSTABLE,
-                                 jnp.where(phys, STATUS_OK, STATUS_NO_PHYSICAL_ROOT)))
-    return _finalize(na, nb, status.astype(jnp.int32), p, throw, "linear_rate_occupations")
+    status = jnp.where(status != _OK, status,
+                       jnp.where(~stable, _UNSTABLE,
+                                 jnp.where(phys, _OK, _NO_PHYSICAL_ROOT)))
+    return _finalize(na, nb, _result(status), throw)
 
 
 def steady_state_occupations_root(p: CoolingParams, *, throw: bool = True, rtol: float = 1e-10,
                                   atol: float = 1e-12, max_steps: int = 256) -> CoolingSteadyState:
     """Steady state of eq. 13 by Newton root finding (optimistix) — independent of the
-    closed forms.  Starts from the uncoupled occupations (n̄'_a, n̄_b); converged roots with a
-    negative occupation or a linearly unstable fixed point get a non-zero status.
+    closed forms.  Starts from the uncoupled occupations (n̄'_a, n̄_b); a failed root find
+    carries the promoted optimistix result, converged roots with a negative occupation or a
+    linearly unstable fixed point ``no_physical_root`` / ``unstable``.
 
     Gradients flow by implicit differentiation (optimistix).  ``rtol``/``atol`` are relative
     to the occupation scale; float32 input should use ``rtol ≳ 1e-6``.
@@ -459,15 +483,15 @@ def steady_state_occupations_root(p: CoolingParams, *, throw: bool = True, rtol:
     n = sol.value * scale
     conv = sol.result == optx.RESULTS.successful
     phys = conv & jnp.all(n >= 0) & jnp.all(jnp.isfinite(n))
-    status = jnp.where(status != STATUS_OK, status,
-                       jnp.where(~conv, STATUS_NOT_CONVERGED,
-                                 jnp.where(phys, STATUS_OK, STATUS_NO_PHYSICAL_ROOT)))
     kap, _ = effective_bath(p)
     rp, rm = transfer_rates(p)
-    status = jnp.where((status == STATUS_OK) & ~_stable(n[0], n[1], p, kap, rp, rm),
-                       STATUS_UNSTABLE, status)
-    return _finalize(n[0], n[1], status.astype(jnp.int32), p, throw,
-                     "steady_state_occupations_root")
+    stable = _stable(n[0], n[1], p, kap, rp, rm)
+    status = jnp.where(status != _OK, status,
+                       jnp.where(conv, jnp.where(phys, jnp.where(stable, _OK, _UNSTABLE),
+                                                 _NO_PHYSICAL_ROOT), _OK))
+    result = RESULTS.where(status != _OK, _result(status),
+                           RESULTS.where(conv, RESULTS.successful, RESULTS.promote(sol.result)))
+    return _finalize(n[0], n[1], result, throw)
 
 
 def evolve_occupations(p: CoolingParams, n0: Float[ArrayLike, "2"], ts: Float[ArrayLike, "t"],
@@ -498,8 +522,3 @@ def evolve_occupations(p: CoolingParams, n0: Float[ArrayLike, "2"], ts: Float[Ar
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
         max_steps=max_steps, throw=True)
     return sol.ys
-
-
-# chunked grid / sweep evaluation of the closed form lives in cooling_grid.py (module size);
-# re-exported here, the public home of the cooling model
-from .cooling_grid import GRID_COMPILER_OPTIONS, steady_state_grid, steady_state_sweep  # noqa: E402,F401

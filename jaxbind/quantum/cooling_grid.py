@@ -1,9 +1,12 @@
 """Fast evaluation of the paper-004 rate-equation steady states over parameter grids and sweeps.
 
 The closed form of :func:`jaxbind.quantum.cooling.steady_state_occupations` (paper 004
-eqs. 14–15, C1–C2, physical root, status codes) evaluated over many points in cache-sized
+eqs. 14–15, C1–C2, physical root, result codes) evaluated over many points in cache-sized
 blocks (``lax.map``), with the separable parts of a grid evaluated once on its axes.  Same
-values and statuses as the per-point function.  Re-exported from ``jaxbind.quantum.cooling``.
+values and results as the per-point function.
+
+On CPU the kernels are compiled with XLA options preferring 512-bit vectors (an internal
+tuning, applied automatically when called outside jit: see ``_GRID_COMPILER_OPTIONS``).
 """
 
 from __future__ import annotations
@@ -13,18 +16,33 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .._checks import is_concrete
-from .cooling import CoolingParams, CoolingSteadyState, _closed_form
+import warnings
 
-#: Per-executable XLA options for grid/sweep kernels on CPU, used automatically by
-#: ``steady_state_grid``/``steady_state_sweep`` when called outside jit; inside your own jit
-#: pass them yourself: ``jax.jit(f, compiler_options=GRID_COMPILER_OPTIONS)``.  XLA CPU asks
+from .._checks import is_concrete
+from .cooling import CoolingParams, CoolingSteadyState, _closed_form, _result
+
+__all__ = ["steady_state_grid", "steady_state_sweep"]
+
+# Per-executable XLA options for the grid/sweep kernels on CPU (internal; not public API),
+# used automatically by ``steady_state_grid``/``steady_state_sweep`` when called outside jit
+# on the CPU backend (a user's own jit gets XLA's defaults, ~1.7× slower on AVX-512
+# CPUs — ``benchmarks/bench_cooling.py`` measures both).  XLA CPU asks
 #: LLVM for 256-bit vectors by default even on AVX-512 hardware; the closed form is
 #: compute-bound (~40 flops, 2 sqrt, 2 div per point, recomputed by XLA in each of the three
 #: output fusions), so 512-bit vectors halve its time (11–14 → 5–6 ns per grid point on the
 #: development CPU, AMD Zen 5).  Results are bitwise identical (no fast-math: elementwise
 #: IEEE operations do not depend on the vector width).  Other ISAs ignore the preference.
-GRID_COMPILER_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
+_GRID_COMPILER_OPTIONS = {"xla_cpu_prefer_vector_width": 512}
+
+
+def __getattr__(name):
+    # one release: the CPU tuning is no longer public API
+    if name == "GRID_COMPILER_OPTIONS":
+        warnings.warn("jaxbind.quantum.cooling_grid.GRID_COMPILER_OPTIONS is internal and will be "
+                      "removed; steady_state_grid/steady_state_sweep apply it on CPU by themselves",
+                      DeprecationWarning, stacklevel=2)
+        return dict(_GRID_COMPILER_OPTIONS)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _chunked(p, rows_per_chunk, shape):
@@ -50,7 +68,11 @@ def _chunked(p, rows_per_chunk, shape):
         return tuple(jnp.broadcast_to(o, block) for o in _closed_form(q))
 
     out = jax.lax.map(run, xs)
-    return CoolingSteadyState(*(o.reshape((-1,) + tuple(shape[1:]))[:n0] for o in out))
+    return tuple(o.reshape((-1,) + tuple(shape[1:]))[:n0] for o in out)
+
+
+def _wrap(na, nb, status):
+    return CoolingSteadyState(na, nb, _result(status))
 
 
 def steady_state_sweep(p: CoolingParams, *, chunk_size: int = 2048) -> CoolingSteadyState:
@@ -71,11 +93,11 @@ def steady_state_sweep(p: CoolingParams, *, chunk_size: int = 2048) -> CoolingSt
             loops this small over threads — larger blocks ran on 2 threads at ~1.5× the CPU
             time for the same wall time).
     Returns:
-        ``CoolingSteadyState`` with fields of the broadcast shape; bad points carry NaN and a
-        non-zero status.
+        ``CoolingSteadyState`` with fields of the broadcast shape; bad points carry NaN and
+        their result.
 
-    Called outside jit (concrete ``p``) it runs a cached executable compiled with
-    ``GRID_COMPILER_OPTIONS``; under your own jit, pass those options to ``jax.jit``.
+    Called outside jit (concrete ``p``) it runs a cached executable, on CPU compiled with
+    512-bit vector preference (module docstring).
     """
     if is_concrete(p):
         return _compiled("sweep")(p, int(chunk_size))
@@ -92,7 +114,7 @@ def _sweep_impl(p, chunk_size):
     flat = [jnp.broadcast_to(x, shape).reshape(n) if jnp.size(x) > 1 else jnp.reshape(x, ())
             for x in leaves]
     out = _chunked(jax.tree_util.tree_unflatten(treedef, flat), chunk_size, (n,))
-    return CoolingSteadyState(*(x.reshape(shape) for x in out))
+    return _wrap(*(x.reshape(shape) for x in out))
 
 
 def steady_state_grid(p: CoolingParams, *, chunk_size: int = 2048) -> CoolingSteadyState:
@@ -113,13 +135,12 @@ def steady_state_grid(p: CoolingParams, *, chunk_size: int = 2048) -> CoolingSte
         chunk_size: target points per block; a block holds at least one leading-axis row
             (≈ 2k, see ``steady_state_sweep``).
     Returns:
-        ``CoolingSteadyState`` with fields of the broadcast shape; bad points carry NaN and a
-        non-zero status.
+        ``CoolingSteadyState`` with fields of the broadcast shape; bad points carry NaN and
+        their result.
 
-    Performance: called outside jit (concrete ``p``) it runs a cached executable compiled
-    with ``GRID_COMPILER_OPTIONS`` (512-bit vectors on AVX-512 CPUs, ~2× faster); inside
-    your own jit pass them yourself, ``jax.jit(f, compiler_options=GRID_COMPILER_OPTIONS)``
-    (compiler options belong to the outermost executable, a nested jit cannot set them).
+    Performance: called outside jit (concrete ``p``) it runs a cached executable, on CPU
+    compiled with a 512-bit vector preference (~1.7× faster on AVX-512 CPUs; compiler
+    options belong to the outermost executable, so a user's own jit gets XLA's defaults).
     """
     if is_concrete(p):
         return _compiled("grid")(p, int(chunk_size))
@@ -135,7 +156,7 @@ def _compiled(kind):
     key = (kind, backend)
     if key not in _COMPILED:
         impl = _grid_impl if kind == "grid" else _sweep_impl
-        opts = GRID_COMPILER_OPTIONS if backend == "cpu" else None
+        opts = _GRID_COMPILER_OPTIONS if backend == "cpu" else None
         _COMPILED[key] = jax.jit(impl, static_argnums=1, compiler_options=opts)
     return _COMPILED[key]
 
@@ -148,6 +169,6 @@ def _grid_impl(p, chunk_size):
     if len(shape) == 0:
         shape = (1,)
         out = _chunked(p, 1, shape)
-        return CoolingSteadyState(*(o.reshape(()) for o in out))
+        return _wrap(*(o.reshape(()) for o in out))
     row = max(1, math.prod(shape[1:]))
-    return _chunked(p, max(1, int(chunk_size) // row), shape)
+    return _wrap(*_chunked(p, max(1, int(chunk_size) // row), shape))

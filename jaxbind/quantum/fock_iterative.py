@@ -32,11 +32,15 @@ non-Hermitian eigenproblem, whose growth rate μ is itself ~ eps·scale small; u
 
 Limits: the eigendecomposition (``jnp.linalg.eig``) runs on CPU; everything else is batched
 matrix products.  Steady states run ``while_loop``s (jit/vmap ok, no reverse-mode autodiff).
+
+Entry point: ``jaxbind.quantum.fock.steady_state(model, solver=BlockGMRES(...))``
+(``steady_state_iterative`` is its deprecated former name).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from typing import NamedTuple
 
 import jax
@@ -44,19 +48,20 @@ import jax.numpy as jnp
 import lineax as lx
 import numpy as np
 
-from .fock import (
-    FockModel,
-    FockSteadyState,
-    _bordered_newton,
-    _generator,
-    _raise_on_status,
-    _steady_status,
-)
+from .._types import Array, ArrayLike, Complex
+from ..results import RESULTS
+from ..solvers import BlockGMRES
+from .fock_model import FockModel, FockSteadyState, _bordered_newton, _finish, _generator, _steady_result
 
-__all__ = ["block_structure", "block_liouvillian_apply", "steady_state_iterative"]
+__all__ = ["block_structure", "block_liouvillian_apply", "block_steady_state",
+           "steady_state_iterative"]
+
+#: Default GMRES iterations per solve of :class:`~jaxbind.solvers.BlockGMRES` with
+#: ``max_steps=None`` (preconditioned: tens suffice; the generic 10 × size would be far more).
+BLOCK_GMRES_MAX_STEPS = 400
 
 
-class _Blocks(NamedTuple):
+class _Blocks(NamedTuple):  # internal static structure (not a result type)
     idx: np.ndarray  # (Q, d) basis indices, −1 = padding
     dest: tuple  # per jump: (Q,) destination block of each block
     valid: tuple  # per jump: (Q,) bool, destination exists
@@ -137,7 +142,8 @@ def _apply(Kb, Xb, rates, dests, v):
     return out
 
 
-def block_liouvillian_apply(model: FockModel, rho_blocks, blocks=None):
+def block_liouvillian_apply(model: FockModel, rho_blocks: Complex[Array, "q d d"],
+                            blocks=None) -> Complex[Array, "q d d"]:
     """L₀ρ (paper 004 eq. 3 without the trace correction) on charge blocks (Q, d, d)."""
     blocks = block_structure(model) if blocks is None else blocks
     Kb, Xb = _operators(model, blocks)
@@ -152,28 +158,54 @@ def _to_dense(vb, idx, n):
     return rho[:n, :n]
 
 
-def steady_state_iterative(model: FockModel, *, rho0=None, tol: float | None = None,
-                           gmres_rtol: float | None = None, restart: int = 40,
-                           max_gmres_steps: int = 400, max_newton: int = 10,
+def steady_state_iterative(model: FockModel, *, rho0: Complex[ArrayLike, "n n"] | None = None,
+                           tol: float | None = None, gmres_rtol: float | None = None,
+                           restart: int = 40, max_gmres_steps: int = 400, max_newton: int = 10,
                            truncation_tol: float = 1e-3, positivity_tol: float | None = None,
                            throw: bool = True) -> FockSteadyState:
+    """Deprecated (one release): ``jaxbind.quantum.fock.steady_state(model,
+    solver=BlockGMRES(rtol=gmres_rtol, max_steps=max_gmres_steps, restart=restart))``."""
+    warnings.warn("steady_state_iterative is deprecated; use jaxbind.quantum.fock.steady_state("
+                  "model, solver=jaxbind.solvers.BlockGMRES(rtol=..., max_steps=..., restart=...))",
+                  DeprecationWarning, stacklevel=2)
+    eps = float(jnp.finfo(model.hamiltonian.dtype).eps)
+    t = 1e2 * eps if tol is None else tol
+    rt = 10 * t if gmres_rtol is None else gmres_rtol  # the old default
+    solver = BlockGMRES(rtol=rt, atol=rt * 1e-6, max_steps=max_gmres_steps, restart=restart)
+    return block_steady_state(model, solver, rho0=rho0, tol=tol, max_newton=max_newton,
+                              truncation_tol=truncation_tol, positivity_tol=positivity_tol,
+                              throw=throw)
+
+
+def block_steady_state(model: FockModel, solver: BlockGMRES = BlockGMRES(), *,
+                       rho0: Complex[ArrayLike, "n n"] | None = None, tol: float | None = None,
+                       max_newton: int = 10, truncation_tol: float = 1e-3,
+                       positivity_tol: float | None = None, throw: bool = True
+                       ) -> FockSteadyState:
     """Steady state of paper 004 eq. 3 (dominant eigenvector of L₀, unit trace) by
-    preconditioned matrix-free GMRES on the charge blocks (module docstring).
+    preconditioned matrix-free GMRES on the charge blocks (module docstring); called by
+    ``jaxbind.quantum.fock.steady_state(model, solver=BlockGMRES(...))``.
 
     Args:
         model: master equation with ``charges`` (e.g. ``three_mode_model``).
+        solver: :class:`~jaxbind.solvers.BlockGMRES` — GMRES tolerance per solve ``rtol``
+            (floored at 10·tol: below that the dtype cannot follow), ``atol`` (first solve;
+            the Newton corrections use 1e-6 × their rtol, as their right-hand side shrinks
+            with the residual), ``restart`` and ``max_steps`` per solve (None:
+            :data:`BLOCK_GMRES_MAX_STEPS`).
         rho0: optional (n, n) initial guess (e.g. a smaller truncation's state, padded).
         tol: relative residual ‖L₀ρ − μρ‖∞ / ‖L₀‖ for convergence (default 1e2·eps).
-        gmres_rtol: GMRES relative tolerance per solve (default 10·tol).
-        restart, max_gmres_steps: GMRES restart length and iteration cap per solve.
         max_newton: Newton steps on (ρ, μ) after the first solve (non-Hermitian H).
-        truncation_tol: top-Fock-level population above which status = STATUS_TRUNCATION.
-        positivity_tol: min eigenvalue below −tol → STATUS_NOT_POSITIVE (default 1e4·eps).
-        throw: raise (``eqx.error_if``) on non-convergence, non-positivity or trace errors
-            (truncation only sets the status).
+        truncation_tol: top-Fock-level population above which the result is
+            ``RESULTS.fock_truncation``.
+        positivity_tol: min eigenvalue below −tol → ``RESULTS.not_positive`` (default 1e4·eps).
+        throw: raise on non-convergence, non-positivity or trace errors (truncation only sets
+            the result).
     Returns:
-        :class:`~jaxbind.quantum.fock.FockSteadyState` (``rho`` dense (n, n)).
+        :class:`~jaxbind.quantum.fock_model.FockSteadyState` (``rho`` dense (n, n)).
     """
+    if not isinstance(solver, BlockGMRES):
+        raise TypeError(f"solver must be a jaxbind.solvers.BlockGMRES, got {type(solver).__name__}")
     blocks = block_structure(model)
     idx = blocks.idx
     n = math.prod(model.dims)
@@ -181,7 +213,8 @@ def steady_state_iterative(model: FockModel, *, rho0=None, tol: float | None = N
     rd = jnp.zeros((), cd).real.dtype
     eps = float(jnp.finfo(cd).eps)
     tol = 1e2 * eps if tol is None else tol
-    gmres_rtol = 10 * tol if gmres_rtol is None else gmres_rtol
+    gmres_rtol = max(solver.rtol, 10 * tol)
+    max_gmres_steps = BLOCK_GMRES_MAX_STEPS if solver.max_steps is None else solver.max_steps
     positivity_tol = 1e4 * eps if positivity_tol is None else positivity_tol
     newton_rtol = max(gmres_rtol, 1e-6)  # inexact Newton: the outer residual decides
     Kb, Xb = _operators(model, blocks)
@@ -216,10 +249,13 @@ def steady_state_iterative(model: FockModel, *, rho0=None, tol: float | None = N
     def gmres(op_fn, rhs, prec_fn, y0, structure, rtol):
         op = lx.FunctionLinearOperator(op_fn, structure)
         pre = lx.FunctionLinearOperator(prec_fn, structure)
-        sol = lx.linear_solve(op, rhs, lx.GMRES(rtol=rtol, atol=rtol * 1e-6,
-                                                max_steps=max_gmres_steps, restart=restart),
+        # the first solve uses the solver's atol; a Newton correction's right-hand side shrinks
+        # with the residual, so its absolute floor is relative (1e-6·rtol) or GMRES stalls
+        atol = solver.atol if rtol == gmres_rtol else 1e-6 * rtol
+        sol = lx.linear_solve(op, rhs, lx.GMRES(rtol=rtol, atol=atol, max_steps=max_gmres_steps,
+                                                restart=solver.restart),
                               options={"preconditioner": pre, "y0": y0}, throw=False)
-        return sol.value, sol.result == lx.RESULTS.successful
+        return sol.value, RESULTS.promote(sol.result)
 
     # 1. trace-constrained linear solve (L₀ + u tᵀ)ρ = u
     if rho0 is None:
@@ -260,8 +296,9 @@ def steady_state_iterative(model: FockModel, *, rho0=None, tol: float | None = N
     # a first solve stopped by max_gmres_steps is refined by Newton; the final residual
     # decides. An inexact inner solve is fine while the outer residual falls (float32 GMRES
     # may not reach newton_rtol); stop once a step no longer improves it.
-    v, mu, k, ok, r = _bordered_newton(L, tr, bordered_solve, resid, v, mu, True,
-                                       max_newton=max_newton, tol=tol, accept_inexact=True)
+    v, mu, k, result, r = _bordered_newton(L, tr, bordered_solve, resid, v, mu,
+                                           RESULTS.successful, max_newton=max_newton, tol=tol,
+                                           accept_inexact=True)
     pair = real[:, :, None] & real[:, None, :]
     v = jnp.where(pair, (v + jnp.conj(jnp.swapaxes(v, -1, -2))) / 2, 0)
     v = v / tr(v)
@@ -276,8 +313,6 @@ def steady_state_iterative(model: FockModel, *, rho0=None, tol: float | None = N
     tp = jnp.stack([jnp.sum(p, axis=tuple(j for j in range(len(model.dims)) if j != i))[-1]
                     for i in range(len(model.dims))])
     rho = _to_dense(v, idx, n)
-    status = _steady_status(ok, r, trace, me, tp, tol=tol, positivity_tol=positivity_tol,
+    result = _steady_result(result, r, trace, me, tp, tol=tol, positivity_tol=positivity_tol,
                             truncation_tol=truncation_tol)
-    if throw:
-        rho = _raise_on_status(rho, status, "fock.steady_state_iterative")
-    return FockSteadyState(rho, mu, r, trace, md, me, tp, status, k)
+    return _finish(rho, mu, r, trace, md, me, tp, result, k, throw)

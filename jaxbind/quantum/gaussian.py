@@ -18,7 +18,14 @@ so that D + (i/2)(AΩ + ΩAᵀ) = Ω Γ Ωᵀ ⪰ 0 — the physicality conditio
 Time is in units of a reference frequency chosen by the constructor (1/ω_ref for
 :meth:`LinearSystem.from_langevin`), so the entries of A and D are O(1) and float32 agrees
 with float64. Builders for baths, feedback and cavities are in :mod:`jaxbind.quantum.models`,
-observables in :mod:`jaxbind.quantum.observables`.
+state observables in :mod:`jaxbind.quantum.observables` (imported here for the
+:class:`GaussianState` methods), system observables (spectra, heat currents) in
+:mod:`jaxbind.quantum.response`.
+
+Results: :class:`SteadyState` carries a ``result`` (an item of :data:`jaxbind.results.RESULTS`):
+``successful``, ``nonfinite_input`` (A, D or b not finite), ``unstable`` (A not Hurwitz) or
+``not_physical`` (D + (i/2)(AΩ + ΩAᵀ) not ⪰ 0, the :func:`physicality` test); its mean and
+covariance are NaN unless successful.
 """
 
 from __future__ import annotations
@@ -31,12 +38,19 @@ import jax
 import jax.numpy as jnp
 import lineax as lx
 import numpy as np
-from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Int
+from jaxtyping import Array, ArrayLike, Bool, Float, Inexact, Int
 
 from .. import constants
 from .._checks import check_shape, is_concrete
-from .batched_lu import SMALL_LU_MAX_SIZE, SmallLU
-from .lyapunov import solve_lyapunov
+from ..results import RESULTS, code
+from ..solvers import Kron, Sign
+from ._compat import deprecated_codes
+from .batched_lu import default_dense_solver
+from .lyapunov import resolve_solver, solve_lyapunov, solve_lyapunov_checked  # noqa: F401 (re-export)
+from .observables import occupations as _occupations
+from .observables import purity as _purity
+from .observables import symplectic_eigenvalues as _symplectic_eigenvalues
+from .phase_space import mode_matrix, physical_bt, symplectic_form
 
 __all__ = [
     "LinearSystem",
@@ -44,9 +58,6 @@ __all__ = [
     "GaussianState",
     "SteadyState",
     "Physicality",
-    "STATUS_OK",
-    "STATUS_UNSTABLE",
-    "STATUS_NONFINITE",
     "symplectic_form",
     "mode_matrix",
     "steady_state",
@@ -54,24 +65,11 @@ __all__ = [
     "physicality",
 ]
 
-STATUS_OK = 0  #: steady state found
-STATUS_UNSTABLE = 1  #: A is not Hurwitz (max Re λ ≥ 0): no steady state exists
-STATUS_NONFINITE = 2  #: A, D or b contains NaN/inf
-
-
-def symplectic_form(n: int, dtype=None) -> Float[Array, "n n"]:
-    """Ω = ⊕ [[0, 1], [−1, 0]] for n quadratures ordered (z1, p1, z2, p2, …); [x, xᵀ] = iΩ."""
-    if n % 2:
-        raise ValueError(f"number of quadratures must be even, got {n}")
-    w = jnp.array([[0.0, 1.0], [-1.0, 0.0]], dtype=dtype)
-    return jnp.kron(jnp.eye(n // 2, dtype=dtype), w)
-
-
-def mode_matrix(n_modes: int, dtype=None) -> Complex[Array, "m n"]:
-    """T with a = T x: a_j = (z_j + i p_j)/√2 for the interleaved quadrature ordering."""
-    cdt = jnp.result_type(dtype or float, jnp.complex64)
-    t = jnp.array([1.0, 1j], dtype=cdt) / np.sqrt(2.0)
-    return jnp.kron(jnp.eye(n_modes, dtype=cdt), t[None, :])
+#: deprecated integer statuses (one release): the codes of the RESULTS items
+__getattr__ = deprecated_codes(__name__, {"STATUS_OK": "successful",
+                                          "STATUS_UNSTABLE": "unstable",
+                                          "STATUS_NONFINITE": "nonfinite_input",
+                                          "STATUS_NOT_PHYSICAL": "not_physical"})
 
 
 def _float_dtype(*xs):
@@ -102,7 +100,8 @@ class LinearSystem(eqx.Module):
     D: Float[Array, "n n"]
     b: Float[Array, " n"]
 
-    def __init__(self, A: ArrayLike, D: ArrayLike, b: ArrayLike | None = None):
+    def __init__(self, A: Float[ArrayLike, "n n"], D: Float[ArrayLike, "n n"],
+                 b: Float[ArrayLike, " n"] | None = None):
         for name, x in (("A", A), ("D", D), ("b", b)):
             if x is not None:
                 _check_real(name, x)
@@ -147,11 +146,11 @@ class LinearSystem(eqx.Module):
     @classmethod
     def from_lindblad(
         cls,
-        H: ArrayLike,
-        jumps: ArrayLike | None = None,
-        h: ArrayLike | None = None,
+        H: Float[ArrayLike, "n n"],
+        jumps: Inexact[ArrayLike, "k n"] | None = None,
+        h: Float[ArrayLike, " n"] | None = None,
         *,
-        gamma: ArrayLike | None = None,
+        gamma: Inexact[ArrayLike, "n n"] | None = None,
     ) -> "LinearSystem":
         """From a quadratic Hamiltonian and jump operators linear in the quadratures.
 
@@ -200,10 +199,10 @@ class LinearSystem(eqx.Module):
     @classmethod
     def from_modes(
         cls,
-        h: ArrayLike,
-        g: ArrayLike | None = None,
-        jumps_a: ArrayLike | None = None,
-        jumps_adag: ArrayLike | None = None,
+        h: Inexact[ArrayLike, "m m"],
+        g: Inexact[ArrayLike, "m m"] | None = None,
+        jumps_a: Inexact[ArrayLike, "k m"] | None = None,
+        jumps_adag: Inexact[ArrayLike, "k m"] | None = None,
     ) -> "LinearSystem":
         """From a mode-operator Hamiltonian and jump operators linear in a_j, a_j†.
 
@@ -239,13 +238,13 @@ class LinearSystem(eqx.Module):
     @classmethod
     def from_langevin(
         cls,
-        omega: ArrayLike,
-        C: ArrayLike,
-        D: ArrayLike,
-        F: ArrayLike | None = None,
-        mass: ArrayLike = 1.0,
+        omega: Float[ArrayLike, " N"],
+        C: Float[ArrayLike, "N N"],
+        D: Inexact[ArrayLike, "N N"],
+        F: Float[ArrayLike, " N"] | None = None,
+        mass: Float[ArrayLike, "*#N"] = 1.0,
         *,
-        omega_ref: ArrayLike | None = None,
+        omega_ref: Float[ArrayLike, ""] | None = None,
         hbar: float = constants.hbar,
         nonreciprocity: str = "from_D",
     ) -> "LinearSystem":
@@ -332,7 +331,7 @@ class LinearSystem(eqx.Module):
         cls,
         lin,
         *,
-        omega_ref: ArrayLike | None = None,
+        omega_ref: Float[ArrayLike, ""] | None = None,
         gas_damping: bool = True,
         forces: bool = True,
     ) -> "LinearSystem":
@@ -418,7 +417,7 @@ class GaussianState(eqx.Module):
     mean: Float[Array, "*batch n"]
     cov: Float[Array, "*batch n n"]
 
-    def __init__(self, mean: ArrayLike | None, cov: ArrayLike):
+    def __init__(self, mean: Float[ArrayLike, "*batch n"] | None, cov: Float[ArrayLike, "*batch n n"]):
         _check_real("cov", cov)
         cov = jnp.asarray(cov)
         dt = _float_dtype(cov)
@@ -431,6 +430,14 @@ class GaussianState(eqx.Module):
         mean = jnp.asarray(mean, dt)
         if mean.shape != cov.shape[:-1]:
             raise ValueError(f"mean must have shape {cov.shape[:-1]}, got {mean.shape}")
+        if is_concrete(cov):
+            c = np.asarray(cov)
+            if not np.all(np.isfinite(c)):
+                raise ValueError("cov must be finite")
+            scale = max(float(np.max(np.abs(c))), float(np.finfo(c.dtype).tiny))
+            asym = float(np.max(np.abs(c - np.swapaxes(c, -1, -2))))
+            if asym > 100 * np.finfo(c.dtype).eps * scale:
+                raise ValueError(f"cov must be symmetric (V = Vᵀ), got max |V − Vᵀ| = {asym:.3g}")
         self.mean, self.cov = mean, cov
 
     @property
@@ -444,14 +451,14 @@ class GaussianState(eqx.Module):
         return cls(None, 0.5 * jnp.eye(2 * n_modes, dtype=dtype))
 
     @classmethod
-    def thermal(cls, n_th: ArrayLike) -> "GaussianState":
+    def thermal(cls, n_th: Float[ArrayLike, "*#m"]) -> "GaussianState":
         """Thermal state with occupations n_th (M,): V = (n̄ + ½) 1 per oscillator."""
         n_th = jnp.atleast_1d(jnp.asarray(n_th))
         dt = _float_dtype(n_th)
         return cls(None, jnp.diag(jnp.repeat(n_th.astype(dt) + 0.5, 2)))
 
     @classmethod
-    def coherent(cls, alpha: ArrayLike) -> "GaussianState":
+    def coherent(cls, alpha: Inexact[ArrayLike, "*#m"]) -> "GaussianState":
         """Coherent state |α⟩ (M,) complex: ⟨z⟩ = √2 Re α, ⟨p⟩ = √2 Im α, V = 1/2."""
         alpha = jnp.atleast_1d(jnp.asarray(alpha))
         dt = _float_dtype(alpha)
@@ -459,7 +466,7 @@ class GaussianState(eqx.Module):
         return cls(mean.astype(dt), 0.5 * jnp.eye(2 * alpha.shape[0], dtype=dt))
 
     @classmethod
-    def squeezed(cls, r: ArrayLike, theta: ArrayLike = 0.0) -> "GaussianState":
+    def squeezed(cls, r: Float[ArrayLike, "*#m"], theta: Float[ArrayLike, "*#m"] = 0.0) -> "GaussianState":
         """Squeezed vacuum per oscillator: variance e^{−2r}/2 along the quadrature
         z cos θ + p sin θ and e^{2r}/2 along the orthogonal one. r, θ: (M,) or scalars."""
         r = jnp.atleast_1d(jnp.asarray(r))
@@ -473,85 +480,115 @@ class GaussianState(eqx.Module):
         return cls(None, jax.scipy.linalg.block_diag(*blocks))
 
     def occupations(self) -> Float[Array, "*batch m"]:
-        """⟨a_j†a_j⟩ including the coherent part |⟨a_j⟩|²."""
-        from .observables import occupations
-
-        return occupations(self.cov, self.mean)
+        """⟨a_j†a_j⟩ including the coherent part |⟨a_j⟩|² (every leading batch/time axis)."""
+        return _occupations(self.cov, self.mean)
 
     def purity(self) -> Float[Array, "*batch"]:
-        """Tr ρ² = 1/(2^M √det V)."""
-        from .observables import purity
-
-        return purity(self.cov)
+        """Tr ρ² = 1/(2^M √det V) (every leading batch/time axis)."""
+        return _purity(self.cov)
 
     def symplectic_eigenvalues(self) -> Float[Array, "*batch m"]:
-        """Symplectic eigenvalues ν_j ≥ 1/2 (ascending)."""
-        from .observables import symplectic_eigenvalues
-
-        return symplectic_eigenvalues(self.cov)
+        """Symplectic eigenvalues ν_j ≥ 1/2 (ascending; every leading batch/time axis)."""
+        return _symplectic_eigenvalues(self.cov)
 
 
 class SteadyState(eqx.Module):
-    """Result of :func:`steady_state`: mean, covariance, and status (``STATUS_*``).
+    """Result of :func:`steady_state`: mean (n,), covariance (n, n) and ``result``.
 
-    When ``status != STATUS_OK`` mean and cov are NaN (no steady state exists or the
-    input was not finite) — check ``status`` (or ``ok``) rather than the numbers.
+    ``result`` is an item of :data:`jaxbind.results.RESULTS` (``successful``,
+    ``nonfinite_input``, ``unstable``, ``not_physical``); unless it is successful, mean and
+    cov are NaN — test ``result == RESULTS.successful`` (or ``ok``) rather than the numbers.
+    ``status`` (deprecated, one release) is its integer code.
     """
 
     mean: Float[Array, " n"]
     cov: Float[Array, "n n"]
-    status: Int[Array, ""]
+    result: RESULTS
+
+    @property
+    def status(self) -> Int[Array, ""]:
+        """Integer code of ``result`` (``jaxbind.results.code``; 0 = successful)."""
+        return code(self.result)
 
     @property
     def ok(self) -> Bool[Array, ""]:
-        return self.status == STATUS_OK
+        return self.result == RESULTS.successful
 
     @property
     def state(self) -> GaussianState:
         return GaussianState(self.mean, self.cov)
 
 
+def _check_system(system):
+    if not isinstance(system, LinearSystem):
+        raise TypeError(f"system must be a LinearSystem, got {type(system).__name__}")
+
+
+def _is_physical(A, D, rtol=None):
+    """The physicality verdict of one (A, D) (:func:`~jaxbind.quantum.phase_space.physical_bt`,
+    the one implementation, also run inside the batched kron kernel by :func:`steady_state`)."""
+    return physical_bt(A[..., None], D[..., None], rtol)[0]
+
+
 def steady_state(
-    system: LinearSystem, *, method: str = "auto", throw: bool = False
+    system: LinearSystem,
+    solver: Kron | Sign | None = None,
+    *,
+    throw: bool = False,
+    method: str | None = None,
 ) -> SteadyState:
-    """Steady state: A V + V Aᵀ + D = 0 and ⟨x⟩ = −A⁻¹ b (docs/conventions.md).
+    """Steady state: A V + V Aᵀ + D = 0 and ⟨x⟩ = −A⁻¹ b (paper 001 eqs. 80–81; docs/conventions.md).
 
     Solved without eigendecomposition (accurate at exceptional points; GPU-capable) by
     :func:`jaxbind.quantum.lyapunov.solve_lyapunov`; gradients are implicit (adjoint
-    Lyapunov equation), valid under jit/vmap/grad/jacfwd.
+    Lyapunov equation), valid under jit/vmap/grad/jacfwd. The model is also checked for
+    complete positivity (the :func:`physicality` test): an unphysical model (e.g. a
+    diffusion matrix that is not positive semi-definite, or non-reciprocal coupling without
+    its correlated noise) has no quantum steady state and is reported, never solved into
+    negative occupations.
 
     Args:
         system: :class:`LinearSystem`.
-        method: ``"auto"`` | ``"kron"`` | ``"sign"`` (static; see ``solve_lyapunov``).
-        throw: if True raise (``eqx.error_if``) when no steady state exists; default
-            False returns a status (use False inside vmapped sweeps).
+        solver: :class:`~jaxbind.solvers.Kron` or :class:`~jaxbind.solvers.Sign` (static);
+            None: Kron for n ≤ 8 quadratures, else Sign. ``Kron.linear_solver`` picks the LU
+            (default by backend, see :class:`~jaxbind.solvers.Kron`).
+        throw: if True raise (``EquinoxRuntimeError`` with the RESULTS message) unless the
+            result is successful; default False returns the result (use False inside
+            vmapped sweeps).
+        method: deprecated string form (``"auto"``, ``"kron"``, ``"sign"``; warns).
     Returns:
-        :class:`SteadyState` with mean (n,), cov (n, n) (dimensionless) and status.
+        :class:`SteadyState` with mean (n,), cov (n, n) (dimensionless) and ``result``
+        (precedence: ``nonfinite_input``, ``unstable``, ``not_physical``).
     """
-    if not isinstance(system, LinearSystem):
-        raise TypeError(f"system must be a LinearSystem, got {type(system).__name__}")
+    _check_system(system)
     A, D, b = system.A, system.D, system.b
     n = A.shape[0]
+    solver = resolve_solver(solver, n, method=method, fn="steady_state")
     finite = jnp.all(jnp.isfinite(A)) & jnp.all(jnp.isfinite(D)) & jnp.all(jnp.isfinite(b))
     eye = jnp.eye(n, dtype=A.dtype)
     # Keep non-finite points away from the solvers (a bad point never poisons a vmap).
     A_s = jnp.where(finite, A, -eye)
     D_s = jnp.where(finite, D, eye)
     b_s = jnp.where(finite, b, 0.0)
-    X, hurwitz = solve_lyapunov(A_s, D_s, method=method)
-    # small systems: batch-vectorised LU (no per-matrix LAPACK call under vmap)
-    mean_solver = SmallLU() if n <= SMALL_LU_MAX_SIZE else lx.LU()
-    mean = -lx.linear_solve(lx.MatrixLinearOperator(A_s), b_s, mean_solver, throw=False).value
-    status = jnp.where(finite, jnp.where(hurwitz, STATUS_OK, STATUS_UNSTABLE), STATUS_NONFINITE)
-    ok = status == STATUS_OK
+    X, hurwitz, phys = solve_lyapunov_checked(A_s, D_s, solver)
+    if isinstance(solver, Kron) and solver.linear_solver is not None:
+        mean_solver = solver.linear_solver
+    else:
+        mean_solver = default_dense_solver(n)
+    sol = lx.linear_solve(lx.MatrixLinearOperator(A_s), b_s, mean_solver, throw=False)
+    result = RESULTS.where(
+        finite,
+        RESULTS.where(hurwitz,
+                      RESULTS.where(phys, RESULTS.promote(sol.result), RESULTS.not_physical),
+                      RESULTS.unstable),
+        RESULTS.nonfinite_input,
+    )
+    ok = result == RESULTS.successful
     cov = jnp.where(ok, 0.5 * (X + X.T), jnp.nan)
-    mean = jnp.where(ok, mean, jnp.nan)
+    mean = jnp.where(ok, -sol.value, jnp.nan)
     if throw:
-        cov = eqx.error_if(cov, status == STATUS_NONFINITE, "steady_state: system contains NaN/inf")
-        cov = eqx.error_if(
-            cov, status == STATUS_UNSTABLE, "steady_state: A is not Hurwitz (max Re λ ≥ 0): no steady state"
-        )
-    return SteadyState(mean, cov, status.astype(jnp.int32))
+        cov = result.error_if(cov, ~ok)
+    return SteadyState(mean, cov, result)
 
 
 class Physicality(eqx.Module):
@@ -566,24 +603,23 @@ def physicality(system: LinearSystem, *, rtol: float | None = None) -> Physicali
     """Check D + (i/2)(AΩ + ΩAᵀ) ⪰ 0 (complete positivity of the Gaussian semigroup).
 
     A non-reciprocal drift without the correlated noise of paper 001 eq. 81 violates it.
-    Never raises.
+    Never raises on values (a non-:class:`LinearSystem` argument is a ``TypeError``).
+    :func:`steady_state` applies the same verdict.
 
     Args:
         system: :class:`LinearSystem`.
         rtol: tolerance relative to max(|A|, |D|) for the verdict (default 1e3·eps).
     Returns:
         :class:`Physicality` with the ascending eigenvalues, the smallest one (rate
-        units) and ``is_physical`` (smallest ≥ −rtol·scale).
+        units) and ``is_physical`` (smallest > −rtol·scale).
     """
+    _check_system(system)
     A, D = system.A, system.D
     n = A.shape[0]
     Om = symplectic_form(n, A.dtype)
     P = D.astype(jnp.result_type(D, jnp.complex64)) + 0.5j * (A @ Om + Om @ A.T)
     ev = jnp.linalg.eigvalsh(P)
-    if rtol is None:
-        rtol = 1e3 * float(jnp.finfo(A.dtype).eps)
-    scale = jnp.maximum(jnp.max(jnp.abs(A)), jnp.max(jnp.abs(D)))
-    return Physicality(ev, ev[0], ev[0] >= -rtol * scale)
+    return Physicality(ev, ev[0], _is_physical(A, D, rtol))
 
 
 # ---------------------------------------------------------------------------- dynamics
@@ -614,9 +650,9 @@ def _evolve_constant(system: LinearSystem, state: GaussianState, dts):
 def evolve(
     system: LinearSystem | TimeDependentSystem,
     state: GaussianState,
-    ts: ArrayLike,
+    ts: Float[ArrayLike, "*#t"],
     *,
-    t0: ArrayLike = 0.0,
+    t0: Float[ArrayLike, ""] = 0.0,
     rtol: float = 1e-8,
     atol: float = 1e-10,
     max_steps: int = 2**16,
@@ -639,9 +675,16 @@ def evolve(
     Returns:
         :class:`GaussianState` with mean (T, n) and cov (T, n, n).
     """
+    if not isinstance(state, GaussianState):
+        raise TypeError(f"state must be a GaussianState, got {type(state).__name__}")
     ts = jnp.atleast_1d(jnp.asarray(ts))
     if ts.ndim != 1:
         raise ValueError(f"ts must be a 1-D array of times, got shape {ts.shape}")
+    if jnp.iscomplexobj(ts):
+        raise TypeError(f"ts must be real, got dtype {ts.dtype}")
+    for name, x in (("ts", ts), ("t0", t0)):
+        if is_concrete(x) and not np.all(np.isfinite(np.asarray(x))):
+            raise ValueError(f"{name} must be finite, got {np.asarray(x)}")
     if state.cov.ndim != 2:
         raise ValueError(f"state must be a single Gaussian state, got cov shape {state.cov.shape}")
     if isinstance(system, LinearSystem):

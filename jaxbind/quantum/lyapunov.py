@@ -5,14 +5,15 @@ eq. 10) solves the continuous Lyapunov equation. Two solvers, both GPU-capable, 
 with ``jax.vmap`` and free of eigendecompositions (so they stay accurate at and near
 exceptional points, where A is not diagonalizable):
 
-* ``"kron"``: the vectorised equation (A ⊗ 1 + 1 ⊗ A) vec X = −vec D restricted to the
+* :class:`~jaxbind.solvers.Kron`: the vectorised equation (A ⊗ 1 + 1 ⊗ A) vec X = −vec D restricted to the
   n(n+1)/2 independent entries of the symmetric X (D symmetric), solved by LU with partial
-  pivoting (``batched_lu.SmallLU``: under ``vmap`` one vectorised elimination for the whole
-  batch, the operator assembled from A inside it; no per-matrix LAPACK call). Cost
-  O(n⁶/12); best for n ≲ 8 (up to 4 oscillators).
+  pivoting: ``Kron.linear_solver`` (default by backend: on CPU ``batched_lu.SmallLU``, under
+  ``vmap`` one vectorised elimination for the whole batch with the operator assembled from A
+  inside it and no per-matrix LAPACK call; elsewhere ``lineax.LU``). Cost O(n⁶/12); best for
+  n ≲ 8 (up to 4 oscillators).
   Stability comes from the same factorisation (Lyapunov's theorem: A is Hurwitz iff the
   solution Y of A Y + Y Aᵀ + 1 = 0 is positive definite — tested by Cholesky).
-* ``"sign"``: the matrix-sign-function Newton iteration (Roberts 1971; Byers 1987).
+* :class:`~jaxbind.solvers.Sign`: the matrix-sign-function Newton iteration (Roberts 1971; Byers 1987).
   For Z = [[A, D], [0, −Aᵀ]] with A Hurwitz, sign(Z) = [[−1, 2X], [0, 1]]; the Newton
   iteration Z ← (μZ + (μZ)⁻¹)/2 acts blockwise as
 
@@ -37,6 +38,7 @@ and one with eigenvalues on the imaginary axis does not converge.
 from __future__ import annotations
 
 import functools
+import warnings
 from typing import Any
 
 import equinox as eqx
@@ -46,7 +48,9 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array, Bool, Float, Int
 
-from .batched_lu import SmallLU, _pd_bt, _solve_bt, vmap_blocked
+from ..solvers import Kron, Sign, deprecated_method
+from .batched_lu import SmallLU, _on_cpu, _pd_bt, _solve_bt, is_positive_definite, vmap_blocked
+from .phase_space import physical_bt
 
 __all__ = [
     "solve_lyapunov",
@@ -56,7 +60,7 @@ __all__ = [
     "MAX_SIGN_STEPS",
 ]
 
-#: Largest matrix size n for which ``method="auto"`` uses the Kronecker/LU solver.
+#: Largest matrix size n for which ``solver=None`` uses :class:`~jaxbind.solvers.Kron`.
 KRON_MAX_SIZE = 8
 #: Upper bound on sign-function Newton steps (convergence needs ~8–15 in practice; more
 #: only when A has eigenvalues extremely close to the imaginary axis).
@@ -243,8 +247,10 @@ def _from_upper(x, n):
     return x[_upper_positions(n)]
 
 
-def _kron_bt(A, D):
-    """The whole kron solve for a trailing batch, A, D (n, n, C) → (X (n, n, C), Hurwitz (C,)).
+def _kron_bt(A, D, phys: bool = False):
+    """The whole kron solve for a trailing batch, A, D (n, n, C) → (X (n, n, C), Hurwitz (C,))
+    — and with ``phys`` the physicality verdict (C,) of (A, D) as a third output
+    (:func:`jaxbind.quantum.phase_space.physical_bt`, in the same batch-trailing pass).
 
     Right-hand sides −D (symmetric part) and −1 in one elimination; X expanded from its
     upper-triangle coordinates and Y (the solution for −1) tested for positive definiteness
@@ -259,44 +265,55 @@ def _kron_bt(A, D):
     pos = _upper_positions(n).reshape(-1)
     X = XY[pos, 0].reshape(n, n, C)
     Y = XY[pos, 1].reshape(n, n, C)
+    if phys:
+        return X, _pd_bt(Y), physical_bt(A, D)
     return X, _pd_bt(Y)
 
 
-@jax.custom_batching.custom_vmap
-def _kron_kernel(A, D):
-    X, h = _kron_bt(A[..., None], D[..., None])
-    return X[..., 0], h[0]
+@functools.lru_cache(maxsize=None)
+def _kron_lyapunov_fn(phys: bool):
+    """custom_jvp'd ``(A, D) ↦ (X, Hurwitz[, physical])`` by the batched kron kernel."""
+    n_out = 3 if phys else 2
+    body = functools.partial(_kron_bt, phys=phys)
+
+    @jax.custom_batching.custom_vmap
+    def kernel(A, D):
+        out = body(A[..., None], D[..., None])
+        return (out[0][..., 0],) + tuple(o[0] for o in out[1:])
+
+    @kernel.def_vmap
+    def _rule(axis_size, in_batched, A, D):
+        return vmap_blocked(body, [A, D], list(in_batched), axis_size), (True,) * n_out
+
+    @jax.custom_jvp
+    def solve(A, D):
+        return kernel(A, D)
+
+    @solve.defjvp
+    def _jvp(primals, tangents):
+        # Implicit differentiation: A dX + dX Aᵀ = −(dA X + X dAᵀ + sym dD), solved by lineax
+        # with the same batched LU (its transpose rule gives the adjoint Lyapunov equation for
+        # reverse mode); the elimination itself is never differentiated.
+        A, D = primals
+        dA, dD = tangents
+        out = solve(A, D)
+        X = out[0]
+        n = A.shape[0]
+        idx = np.triu_indices(n)
+        m = idx[0].size
+        rhs = -(dA @ X + X @ dA.T + 0.5 * (dD + dD.T))
+        op = lx.FunctionLinearOperator(lambda v: _apply_sym(A, v), jax.ShapeDtypeStruct((m,), X.dtype))
+        sol = lx.linear_solve(op, rhs[idx], SmallLU(builder=_sym_kron_builder),
+                              state=(jax.lax.stop_gradient(A), False), throw=False)
+        dX = _from_upper(sol.value, n)
+        return out, (dX,) + tuple(np.zeros(np.shape(o), jax.dtypes.float0) for o in out[1:])
+
+    return solve
 
 
-@_kron_kernel.def_vmap
-def _kron_rule(axis_size, in_batched, A, D):
-    out = vmap_blocked(_kron_bt, [A, D], list(in_batched), axis_size)
-    return out, (True, True)
-
-
-@jax.custom_jvp
 def _kron_lyapunov(A, D):
     """(X, Hurwitz) with A X + X Aᵀ + sym(D) = 0 by the batched kron kernel."""
-    return _kron_kernel(A, D)
-
-
-@_kron_lyapunov.defjvp
-def _kron_lyapunov_jvp(primals, tangents):
-    # Implicit differentiation: A dX + dX Aᵀ = −(dA X + X dAᵀ + sym dD), solved by lineax
-    # with the same batched LU (its transpose rule gives the adjoint Lyapunov equation for
-    # reverse mode); the elimination itself is never differentiated.
-    A, D = primals
-    dA, dD = tangents
-    X, h = _kron_lyapunov(A, D)
-    n = A.shape[0]
-    idx = np.triu_indices(n)
-    m = idx[0].size
-    rhs = -(dA @ X + X @ dA.T + 0.5 * (dD + dD.T))
-    op = lx.FunctionLinearOperator(lambda v: _apply_sym(A, v), jax.ShapeDtypeStruct((m,), X.dtype))
-    sol = lx.linear_solve(op, rhs[idx], SmallLU(builder=_sym_kron_builder),
-                          state=(jax.lax.stop_gradient(A), False), throw=False)
-    dX = _from_upper(sol.value, n)
-    return (X, h), (dX, np.zeros(np.shape(h), jax.dtypes.float0))
+    return _kron_lyapunov_fn(False)(A, D)
 
 
 def _check_square(name: str, x) -> None:
@@ -305,26 +322,71 @@ def _check_square(name: str, x) -> None:
         raise ValueError(f"{name} must be a square matrix of shape (n, n), got shape {tuple(s)}")
 
 
+def _kron_lineax(A, D, linear_solver):
+    """Kron solve with a lineax solver on the assembled symmetric-Kronecker matrix (the
+    default off CPU): lineax differentiates it implicitly; stability by Cholesky of Y."""
+    n = A.shape[0]
+    iu, ju = np.triu_indices(n)
+    K = _sym_kron_builder(A[..., None], False)[..., 0]
+    op = lx.MatrixLinearOperator(K)
+    Ds = 0.5 * (D[iu, ju] + D[ju, iu])
+    sol = lx.linear_solve(op, -Ds, linear_solver, throw=False)
+    Kc = jax.lax.stop_gradient(K)
+    ones = (iu == ju).astype(A.dtype)
+    y = lx.linear_solve(lx.MatrixLinearOperator(Kc), -ones, linear_solver, throw=False).value
+    X = _from_upper(sol.value, n)
+    hurwitz = (sol.result == lx.RESULTS.successful) & is_positive_definite(_from_upper(y, n))
+    return X, hurwitz
+
+
+def resolve_solver(solver: Kron | Sign | None, n: int, *, method: str | None = None,
+                   max_steps: int | None = None, fn: str = "solve_lyapunov") -> Kron | Sign:
+    """The Lyapunov solver object for ``solver``/the deprecated ``method``/``max_steps``."""
+    if method is not None:
+        if solver is not None:
+            raise ValueError(f"{fn}: pass either solver= or the deprecated method=, not both")
+        if method not in ("auto", "kron", "sign"):
+            raise ValueError(f"method must be 'auto', 'kron' or 'sign', got {method!r}")
+        repl = {"auto": "None", "kron": "jaxbind.solvers.Kron()",
+                "sign": "jaxbind.solvers.Sign(max_steps=...)"}[method]
+        deprecated_method(fn, method, repl)
+        solver = {"auto": None, "kron": Kron(), "sign": Sign()}[method]
+    if max_steps is not None:
+        warnings.warn(f"{fn}(max_steps=...) is deprecated; pass solver=jaxbind.solvers.Sign("
+                      "max_steps=...) instead", DeprecationWarning, stacklevel=3)
+        if isinstance(solver, Sign) or (solver is None and n > KRON_MAX_SIZE):
+            solver = Sign(max_steps=max_steps)  # (Kron has no steps: ignored there, as before)
+    if solver is None:
+        solver = Kron() if n <= KRON_MAX_SIZE else Sign()
+    if not isinstance(solver, (Kron, Sign)):
+        raise TypeError(f"solver must be None, jaxbind.solvers.Kron() or jaxbind.solvers.Sign(), "
+                        f"got {type(solver).__name__}")
+    return solver
+
+
 def solve_lyapunov(
     A: Float[Array, "n n"],
     D: Float[Array, "n n"],
+    solver: Kron | Sign | None = None,
     *,
-    method: str = "auto",
-    max_steps: int = MAX_SIGN_STEPS,
+    method: str | None = None,
+    max_steps: int | None = None,
 ) -> tuple[Float[Array, "n n"], Bool[Array, ""]]:
     """Solve A X + X Aᵀ + D = 0 for X; differentiable by implicit differentiation.
 
-    Steady-state covariance equation of docs/conventions.md ("Gaussian moments")
-    (dV/dt = A V + V Aᵀ + D = 0). Note the sign: SciPy's
+    Steady-state covariance equation of the Gaussian-moment conventions (paper 001
+    eqs. 80–81: dV/dt = A V + V Aᵀ + D = 0). Note the sign: SciPy's
     ``solve_continuous_lyapunov(A, Q)`` solves A X + X Aᵀ = Q, i.e. Q = −D.
 
     Args:
         A: (n, n) real drift matrix (any time unit; X is dimensionless when D/A is).
-        D: (n, n) real matrix (symmetric for covariances; ``"kron"`` uses its symmetric
-            part).
-        method: ``"kron"`` (vectorised LU, n ≤ ~8), ``"sign"`` (Newton sign iteration),
-            or ``"auto"`` (kron when n ≤ ``KRON_MAX_SIZE``). Static.
-        max_steps: bound on sign-iteration steps (static).
+        D: (n, n) real matrix (symmetric for covariances; :class:`~jaxbind.solvers.Kron`
+            uses its symmetric part).
+        solver: :class:`~jaxbind.solvers.Kron` (vectorised LU, n ≲ 8; its
+            ``linear_solver`` picks the LU), :class:`~jaxbind.solvers.Sign` (Newton sign
+            iteration, ``Sign.max_steps``), or None: Kron for n ≤ ``KRON_MAX_SIZE``, else Sign.
+        method: deprecated string form (``"auto"``, ``"kron"``, ``"sign"``; warns).
+        max_steps: deprecated; use ``Sign(max_steps=...)`` (warns).
     Returns:
         ``(X, hurwitz)``: the (n, n) solution and a boolean that is True when A is Hurwitz
         (stable) — X is meaningful only then.
@@ -335,29 +397,48 @@ def solve_lyapunov(
     _check_square("D", D)
     if A.shape != D.shape:
         raise ValueError(f"A and D must have the same shape, got A {A.shape} and D {D.shape}")
+    if jnp.iscomplexobj(A) or jnp.iscomplexobj(D):
+        raise TypeError("A and D must be real")
     dtype = jnp.result_type(A, D)
     if not jnp.issubdtype(dtype, jnp.floating):
         dtype = jnp.result_type(float)
     A = A.astype(dtype)
     D = D.astype(dtype)
     n = A.shape[0]
-    if method == "auto":
-        method = "kron" if n <= KRON_MAX_SIZE else "sign"
-    if method not in ("kron", "sign"):
-        raise ValueError(f"method must be 'auto', 'kron' or 'sign', got {method!r}")
+    solver = resolve_solver(solver, n, method=method, max_steps=max_steps)
 
-    if method == "kron":
-        # One batched-LU pass (batched_lu: vectorised across vmap, no per-matrix LAPACK call)
-        # for the right-hand sides −D (symmetric part; the solution of the symmetric problem
-        # is symmetric) and −1 (Lyapunov stability test: A is Hurwitz iff that solution is
-        # positive definite), operator assembled from A inside the kernel; implicit
-        # derivatives (custom JVP through lineax), never through the elimination.
-        X, hurwitz = _kron_lyapunov(A, D)
+    if isinstance(solver, Kron):
+        ls = solver.linear_solver
+        if ls is None:  # backend-aware default (Kron's docstring)
+            ls = SmallLU() if _on_cpu() else lx.LU()
+        if isinstance(ls, SmallLU):
+            # One batched-LU pass (batched_lu: vectorised across vmap, no per-matrix LAPACK
+            # call) for the right-hand sides −D (symmetric part; the solution of the symmetric
+            # problem is symmetric) and −1 (Lyapunov stability test: A is Hurwitz iff that
+            # solution is positive definite), operator assembled from A inside the kernel;
+            # implicit derivatives (custom JVP through lineax), never through the elimination.
+            X, hurwitz = _kron_lyapunov(A, D)
+        else:
+            X, hurwitz = _kron_lineax(A, D, ls)
     else:
-        state = sign_iterates(jax.lax.stop_gradient(A), max_steps)
+        state = sign_iterates(jax.lax.stop_gradient(A), solver.max_steps)
         hurwitz = _hurwitz_from_state(state)
         struct = jax.ShapeDtypeStruct((n, n), dtype)
         op = lx.FunctionLinearOperator(lambda Y: A @ Y + Y @ A.T, struct)
         sol = lx.linear_solve(op, -D, _SignLyapunovSolver(), state=state, throw=False)
         X = sol.value
     return X, hurwitz
+
+
+def solve_lyapunov_checked(A: Float[Array, "n n"], D: Float[Array, "n n"], solver: Kron | Sign
+                           ) -> tuple[Float[Array, "n n"], Bool[Array, ""], Bool[Array, ""]]:
+    """(X, Hurwitz, physical) for steady states: :func:`solve_lyapunov` plus the
+    physicality verdict of (A, D) (:func:`jaxbind.quantum.phase_space.physical_bt`), inside
+    the batched kron kernel when that is the solver (one pass over the batch), else
+    separately. A, D: prepared (n, n) real arrays of one dtype; ``solver`` resolved."""
+    if isinstance(solver, Kron) and (solver.linear_solver is None and _on_cpu()
+                                     or isinstance(solver.linear_solver, SmallLU)):
+        return _kron_lyapunov_fn(True)(A, D)
+    X, hurwitz = solve_lyapunov(A, D, solver)
+    phys = physical_bt(jax.lax.stop_gradient(A)[..., None], jax.lax.stop_gradient(D)[..., None])[0]
+    return X, hurwitz, phys

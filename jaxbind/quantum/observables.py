@@ -1,19 +1,25 @@
-"""Observables of Gaussian states and linear systems (papers 000, 001; docs/conventions.md).
+"""Observables of Gaussian states (papers 000, 001; quadrature conventions in
+:mod:`jaxbind.quantum.phase_space` and docs/conventions.md).
 
 Covariances V = ½⟨{Δx, Δxᵀ}⟩ in quadratures (z1, p1, z2, p2, …), vacuum V = 1/2, mode
-operators a_j = (z_j + i p_j)/√2. All functions take one state (no batch axes; use vmap).
+operators a_j = (z_j + i p_j)/√2. :func:`occupations`, :func:`purity` and
+:func:`symplectic_eigenvalues` accept leading batch/time axes (…, n, n) (e.g. the output of
+:func:`jaxbind.quantum.gaussian.evolve`); the other functions take one state (use vmap).
+Observables of a *system* (noise spectra, heat currents) are in
+:mod:`jaxbind.quantum.response`.
 """
 
 from __future__ import annotations
 
+import warnings
 from typing import Sequence
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Complex, Float
 
-from .gaussian import LinearSystem, mode_matrix, symplectic_form
+from .._checks import is_concrete
+from .phase_space import mode_matrix, symplectic_form
 
 __all__ = [
     "occupations",
@@ -26,8 +32,6 @@ __all__ = [
     "symplectic_eigenvalues",
     "purity",
     "log_negativity",
-    "spectrum",
-    "heat_currents",
 ]
 
 
@@ -40,21 +44,52 @@ def _square(name, V):
     return V
 
 
-def occupations(V: Float[Array, "n n"], mean: Float[Array, " n"] | None = None) -> Float[Array, " m"]:
+def _stacked(name, V):
+    """A (…, n, n) real covariance (leading batch/time axes allowed)."""
+    V = jnp.asarray(V)
+    if V.ndim < 2 or V.shape[-1] != V.shape[-2] or V.shape[-1] % 2:
+        raise ValueError(f"{name} must be a covariance of shape (..., n, n) with n = 2M even, "
+                         f"got shape {V.shape}")
+    if jnp.iscomplexobj(V):
+        raise TypeError(f"{name} must be real, got dtype {V.dtype}")
+    if not jnp.issubdtype(V.dtype, jnp.floating):
+        V = V.astype(jnp.result_type(float))
+    return V
+
+
+def occupations(V: Float[Array, "*batch n n"],
+                mean: Float[Array, "*batch n"] | None = None) -> Float[Array, "*batch m"]:
     """Oscillator occupations n_j = (V_zz + V_pp − 1)/2 (+ (⟨z⟩² + ⟨p⟩²)/2 if ``mean``).
 
+    A physical covariance obeys the uncertainty relation, hence V_zz + V_pp ≥ 1 (n_j ≥ 0).
+    A covariance below the vacuum (n_j < −√eps·max(1, V_zz + V_pp): more than rounding) is
+    not a quantum state: concrete input raises ``ValueError`` naming ``V``; under
+    jit/vmap those occupations are NaN (never a negative number).
+
     Args:
-        V: (2M, 2M) covariance (dimensionless).
-        mean: optional (2M,) mean quadratures; adds the coherent part |⟨a_j⟩|².
+        V: (…, 2M, 2M) covariance (dimensionless), leading batch/time axes allowed.
+        mean: optional (…, 2M) mean quadratures; adds the coherent part |⟨a_j⟩|².
     Returns:
-        (M,) mean phonon numbers.
+        (…, M) mean phonon numbers.
     """
-    V = _square("V", V)
-    d = jnp.diagonal(V)
-    n = 0.5 * (d[0::2] + d[1::2] - 1.0)
+    V = _stacked("V", V)
+    d = jnp.diagonal(V, axis1=-2, axis2=-1)
+    s = d[..., 0::2] + d[..., 1::2]
+    n = 0.5 * (s - 1.0)
+    tol = jnp.sqrt(jnp.finfo(V.dtype).eps) * jnp.maximum(1.0, jnp.abs(s))
+    below = n < -tol
+    if is_concrete(V) and bool(np.any(np.asarray(below))):
+        j = np.argwhere(np.asarray(below))[0]
+        raise ValueError(
+            f"V is below the vacuum (violates the uncertainty relation V_zz + V_pp ≥ 1): "
+            f"occupation {float(np.asarray(n)[tuple(j)]):.6g} of mode {int(j[-1])}"
+            + (f" at batch index {tuple(int(i) for i in j[:-1])}" if len(j) > 1 else ""))
+    n = jnp.where(below, jnp.nan, n)
     if mean is not None:
         mean = jnp.asarray(mean)
-        n = n + 0.5 * (mean[0::2] ** 2 + mean[1::2] ** 2)
+        if mean.shape != V.shape[:-1]:
+            raise ValueError(f"mean must have shape {V.shape[:-1]}, got {mean.shape}")
+        n = n + 0.5 * (mean[..., 0::2] ** 2 + mean[..., 1::2] ** 2)
     return n
 
 
@@ -111,25 +146,25 @@ def epr_variance(V: Float[Array, "n n"], j: int = 0, k: int = 1) -> Float[Array,
     return uz @ V @ uz + up @ V @ up
 
 
-def symplectic_eigenvalues(V: Float[Array, "n n"]) -> Float[Array, " m"]:
+def symplectic_eigenvalues(V: Float[Array, "*batch n n"]) -> Float[Array, "*batch m"]:
     """Symplectic eigenvalues ν_j (ascending; ν ≥ 1/2 for physical states).
 
     Eigenvalues ±ν of iΩV, computed from the Hermitian Lᵀ(iΩ)L with V = LLᵀ (Cholesky;
-    V must be positive definite).
+    V must be positive definite, otherwise NaN). Leading batch/time axes allowed.
     """
-    V = _square("V", V)
-    n = V.shape[0]
+    V = _stacked("V", V)
+    n = V.shape[-1]
     L = jnp.linalg.cholesky(V)
     Om = symplectic_form(n, V.dtype)
-    M = 1j * (L.T @ Om @ L)
+    M = 1j * (jnp.swapaxes(L, -1, -2) @ Om @ L)
     ev = jnp.linalg.eigvalsh(M)
-    return ev[n // 2 :]
+    return ev[..., n // 2 :]
 
 
-def purity(V: Float[Array, "n n"]) -> Float[Array, ""]:
-    """Tr ρ² = 1/(2^M √det V) (1 for pure states)."""
-    V = _square("V", V)
-    m = V.shape[0] // 2
+def purity(V: Float[Array, "*batch n n"]) -> Float[Array, "*batch"]:
+    """Tr ρ² = 1/(2^M √det V) (1 for pure states). Leading batch/time axes allowed."""
+    V = _stacked("V", V)
+    m = V.shape[-1] // 2
     _, logdet = jnp.linalg.slogdet(V)
     return jnp.exp(-m * jnp.log(2.0) - 0.5 * logdet)
 
@@ -159,58 +194,15 @@ def log_negativity(V: Float[Array, "n n"], partition: Sequence[int] | ArrayLike)
     return jnp.sum(jnp.maximum(0.0, -jnp.log(2.0 * nu)))
 
 
-def spectrum(system: LinearSystem, omega: ArrayLike) -> Complex[Array, "n n"]:
-    """Symmetrized power spectral density matrix S(ω) = (A + iω)⁻¹ D (Aᵀ − iω)⁻¹.
-
-    Convention x(ω) = ∫ x(t) e^{iωt} dt, S_ij(ω) = ∫ ½⟨{Δx_i(t), Δx_j(0)}⟩ e^{iωt} dt, so
-    ∫ S(ω) dω/2π = V (steady state). S is Hermitian; its diagonal is real and ≥ 0 and
-    even in ω (S(−ω) = S(ω)*). For the experimentally measured displacement PSD of
-    particle j use S[2j, 2j] (times ħ/(m ω_ref) for m²/Hz-type units).
-
-    Args:
-        system: stable :class:`LinearSystem` (time unit 1/ω_ref).
-        omega: scalar angular frequency in units of ω_ref (vmap for many).
-    Returns:
-        (n, n) complex PSD matrix (units of 1/ω_ref).
-    """
-    A, D = system.A, system.D
-    n = A.shape[0]
-    omega = jnp.asarray(omega)
-    if omega.ndim != 0:
-        raise ValueError(f"omega must be a scalar (use jax.vmap for many), got shape {omega.shape}")
-    cdt = jnp.result_type(A.dtype, jnp.complex64)
-    G = jnp.linalg.solve(A.astype(cdt) + 1j * omega * jnp.eye(n, dtype=cdt), jnp.eye(n, dtype=cdt))
-    S = G @ D.astype(cdt) @ G.conj().T
-    return 0.5 * (S + S.conj().T)
+_MOVED = {"spectrum", "heat_currents"}
 
 
-def heat_currents(system: LinearSystem, V: Float[Array, "n n"]) -> Float[Array, "m m"]:
-    """Energy currents between oscillators and from their local baths.
+def __getattr__(name):
+    # one-release shims: the system observables moved to jaxbind.quantum.response
+    if name in _MOVED:
+        warnings.warn(f"jaxbind.quantum.observables.{name} moved to jaxbind.quantum.response.{name}",
+                      DeprecationWarning, stacklevel=2)
+        from . import response
 
-    With the local Hamiltonian blocks H_k = sym(−Ω A)_kk (ħω_ref units) and local energies
-    E_k = ½ tr(H_k V_kk), dE_k/dt = Σ_k' J_kk' where
-    J_kk' = tr(H_k A_kk' V_k'k) (k' ≠ k) is the flow from oscillator k' into k and
-    J_kk = tr(H_k A_kk V_kk) + ½ tr(H_k D_kk) the net flow from k's local environment
-    (damping + noise). In a steady state every row sums to zero.
-
-    Args:
-        system: :class:`LinearSystem`.
-        V: (n, n) covariance (e.g. ``steady_state(system).cov``).
-    Returns:
-        (M, M) currents in units of ħω_ref·ω_ref (quanta of the reference frequency per
-        unit time).
-    """
-    V = _square("V", V)
-    A, D = system.A, system.D
-    n = A.shape[0]
-    m = n // 2
-    Om = symplectic_form(n, A.dtype)
-    Hf = -Om @ A
-    Hf = 0.5 * (Hf + Hf.T)
-    blk = lambda X: X.reshape(m, 2, m, 2).transpose(0, 2, 1, 3)  # noqa: E731  [k, k', 2, 2]
-    Hk = jnp.diagonal(blk(Hf), axis1=0, axis2=1).transpose(2, 0, 1)  # (m, 2, 2)
-    Ab, Vb, Db = blk(A), blk(V), blk(D)
-    # J[k, k'] = tr(H_k A_kk' V_k'k)
-    J = jnp.einsum("kab,kjbc,jkca->kj", Hk, Ab, Vb)
-    local = 0.5 * jnp.einsum("kab,kkba->k", Hk, Db)
-    return J + jnp.diag(local)
+        return getattr(response, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

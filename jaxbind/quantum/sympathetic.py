@@ -29,33 +29,32 @@ K_g = C_01/C_10 = (g_r + g_a)/(g_r − g_a).  :func:`rate_equation_params` build
 :class:`~jaxbind.quantum.cooling.CoolingParams` (``convention="master_equation"``, whose κ are
 amplitude rates = energy rates / 2) including the recoil heating in the bath occupations.
 
-Errors/statuses: constructors raise ``ValueError`` naming the argument (concrete input);
-:func:`steady_occupations` and :func:`cooling_objective` return a status (``STATUS_*`` of
-:mod:`jaxbind.quantum.gaussian`, plus ``STATUS_NOT_PHYSICAL`` for a recoil diffusion matrix
-that is not positive semidefinite), never NaN in the objective.
+Errors/results: constructors raise ``ValueError`` naming the argument (concrete input);
+:func:`steady_occupations` returns the ``result`` of the Gaussian steady state
+(:data:`jaxbind.results.RESULTS`: ``unstable``, ``nonfinite_input``, or ``not_physical`` for a
+recoil diffusion matrix that is not positive semidefinite) and :func:`cooling_objective`
+its integer code, never NaN in the objective.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .._checks import as_float_array, check_finite, check_positive, is_concrete
-from .._types import Array
+from .._types import Array, Complex, Float, Int
 from ..mechanics.rates import coupling_rates
+from ..results import RESULTS, code
+from ._compat import deprecated_codes
 from .cooling import CoolingParams
-from .gaussian import STATUS_OK, LinearSystem, physicality, steady_state
+from .gaussian import LinearSystem, steady_state
 from .models import add_cavity, add_thermal_bath
 from .observables import occupations
 
 __all__ = [
     "SympatheticParams",
     "SympatheticSteadyState",
-    "STATUS_NOT_PHYSICAL",
     "RECOIL_PER_G",
     "binding_matrices",
     "sympathetic_system",
@@ -65,7 +64,8 @@ __all__ = [
     "cooling_objective",
 ]
 
-STATUS_NOT_PHYSICAL = 3  #: the Gaussian generator violates D + (i/2)(AΩ + ΩAᵀ) ⪰ 0
+#: deprecated integer status (one release): the code of RESULTS.not_physical
+__getattr__ = deprecated_codes(__name__, {"STATUS_NOT_PHYSICAL": "not_physical"})
 #: γ_rec/G of paper 001's closed forms (jaxbind.mechanics.rates module docstring):
 #: D_jj = (kF0/4)(2/15)α²(5κ'² + 2), G = C kd/(2mω) = F0 k α² κ'²/(4mω) for polarization
 #: ⟂ the line, so γ_rec/G = 4(5κ'² + 2)/(30κ'²) → 14/15 for k' = k (z_R ≫ 1/k).  It keeps
@@ -151,14 +151,21 @@ class SympatheticParams(eqx.Module):
         return self.kx.shape[0]
 
 
-class SympatheticSteadyState(NamedTuple):
-    """Steady occupations (N particles, then the cavity) and a status (0 = ok)."""
+class SympatheticSteadyState(eqx.Module):
+    """Steady occupations n (N particles, then the cavity) and ``result`` (a
+    :data:`jaxbind.results.RESULTS` item; n is NaN unless successful). ``status``
+    (deprecated, one release) is its integer code."""
 
-    n: Array
-    status: Array
+    n: Float[Array, " m"]
+    result: RESULTS
+
+    @property
+    def status(self) -> Int[Array, ""]:
+        """Integer code of ``result`` (0 = successful)."""
+        return code(self.result)
 
 
-def binding_matrices(p: SympatheticParams) -> tuple[Array, Array]:
+def binding_matrices(p: SympatheticParams) -> tuple[Float[Array, "n n"], Complex[Array, "n n"]]:
     """Dimensionless binding constants C (N, N) and Hermitian diffusion D (N, N) (paper 001
     eqs. 81–87 via :func:`jaxbind.mechanics.rates.coupling_rates`; ħ = m = ω = 1 so that
     C = 2g and D_jj = γ_rec p_j).  C_ij − C_ji = 4 Im D_ij holds exactly."""
@@ -213,19 +220,17 @@ def steady_occupations(p: SympatheticParams, *, correlated_noise: bool = True
     :func:`~jaxbind.quantum.gaussian.steady_state`).
 
     Returns:
-        ``SympatheticSteadyState(n (N+1,), status)``: status 1 = unstable (gaussian
-        ``STATUS_UNSTABLE``), 2 = non-finite, 3 = ``STATUS_NOT_PHYSICAL`` (generator not
-        completely positive, :func:`~jaxbind.quantum.gaussian.physicality`); n is NaN iff
-        status ≠ 0.
+        ``SympatheticSteadyState(n (N+1,), result)``: ``RESULTS.unstable``,
+        ``RESULTS.nonfinite_input`` or ``RESULTS.not_physical`` (generator not completely
+        positive — for ``correlated_noise=True`` when γ_rec is too small for Γ = 2D ⪰ 0 —
+        the test of :func:`~jaxbind.quantum.gaussian.physicality`, applied by
+        ``steady_state``); n is NaN unless successful.
     """
     sysm = sympathetic_system(p, correlated_noise=correlated_noise)
     ss = steady_state(sysm)
-    # complete positivity (for correlated_noise=True: Γ = 2D ⪰ 0, γ_rec large enough)
-    phys = physicality(jax.lax.stop_gradient(sysm)).is_physical
-    st = jnp.where(ss.status != STATUS_OK, ss.status,
-                   jnp.where(phys, STATUS_OK, STATUS_NOT_PHYSICAL)).astype(jnp.int32)
     n = occupations(ss.cov)
-    return SympatheticSteadyState(jnp.where(st == STATUS_OK, n, jnp.nan), st)
+    return SympatheticSteadyState(jnp.where(ss.result == RESULTS.successful, n, jnp.nan),
+                                  ss.result)
 
 
 def rate_equation_params(p: SympatheticParams) -> CoolingParams:
@@ -254,7 +259,7 @@ def chain_params(n: int, kd: float, phase_step: float, **kwargs) -> SympatheticP
 
 
 def cooling_objective(p: SympatheticParams, target: int = -1, *, penalty: float = 1e6
-                      ) -> tuple[Array, Array]:
+                      ) -> tuple[Float[Array, ""], Int[Array, ""]]:
     """Steady-state occupation of particle ``target`` as a differentiable function of all
     parameters (tweezer phases, positions, powers, cavity detuning and coupling …).
 
@@ -263,12 +268,13 @@ def cooling_objective(p: SympatheticParams, target: int = -1, *, penalty: float 
         target: particle index (default: last = the target particle).
         penalty: finite value returned where no physical steady state exists.
     Returns:
-        (occupation, status): occupation is ``penalty`` (never NaN) when status ≠ 0.
+        (occupation, status): occupation is ``penalty`` (never NaN) when status ≠ 0; status
+        is the integer code (``jaxbind.results.code``) of the steady state's result.
     """
     if not isinstance(target, (int, np.integer)) or not -p.n <= target < p.n:
         raise ValueError(f"target must be an integer particle index in [{-p.n}, {p.n}), got "
                          f"{target!r}")
     s = steady_occupations(p)
-    ok = s.status == STATUS_OK
+    ok = s.result == RESULTS.successful
     val = s.n[target]
     return jnp.where(ok, jnp.where(ok, val, 0.0), jnp.asarray(penalty, val.dtype)), s.status

@@ -9,8 +9,6 @@ import pytest
 
 from jaxbind.mechanics.array import TweezerArray, linearize
 from jaxbind.mechanics.modes import (
-    EP_NOT_CONVERGED,
-    EP_SUCCESS,
     drift_matrix,
     dynamical_matrix,
     eigenfrequencies,
@@ -33,6 +31,9 @@ from jaxbind.mechanics.regimes import (
     unidirectional_chain,
 )
 
+from jaxbind.results import RESULTS, code  # noqa: E402
+
+EP_SUCCESS = int(code(RESULTS.successful))
 LAM = 1550e-9
 K = 2 * np.pi / LAM
 lin_ff = eqx.filter_jit(linearize)
@@ -91,8 +92,8 @@ def test_exceptional_points_vs_closed_form():
             ref = np.sort(2 * ga + np.array([-2, 2]) * np.sqrt(ga**2 - gr**2))
             np.testing.assert_allclose(ep.delta_omega[i], ref, rtol=1e-8, atol=1e-10)
             assert np.all(ep.status[i] == EP_SUCCESS)
-        else:  # PT-unbroken for every δω: no EP, a status and no number
-            assert np.all(ep.status[i] == EP_NOT_CONVERGED)
+        else:  # PT-unbroken for every δω: no EP, a (failed) result and no number
+            assert np.all(ep.status[i] != EP_SUCCESS)
             assert np.all(np.isnan(ep.delta_omega[i]))
     # the full (non-RWA) matrix of eq. 80 has the same EPs (eq. 86 discriminant)
     full = exceptional_points(0.3, 1.0, omega_m=1e3)
@@ -194,3 +195,23 @@ def test_bad_input(two):
     with pytest.raises(TypeError, match="LinearizedArray"):
         dynamical_matrix(jnp.ones((2, 2)))
     assert dynamical_matrix(lin).shape == (2, 2)
+
+
+def test_exceptional_point_results_and_bad_rates():
+    """A failed EP search carries the promoted optimistix result (not a boolean) and NaN;
+    coupling_rates at kd = 0 is an error naming kd (NaN under jit, never inf)."""
+    ep = exceptional_points(1.0, 0.3)  # |g_a| < |g_r|: no EP
+    assert isinstance(ep.result, type(RESULTS.successful))
+    assert not np.any(np.asarray(ep.result == RESULTS.successful))
+    assert np.all(np.isnan(ep.delta_omega)) and ep.status.dtype == jnp.int32
+    ok = exceptional_points(0.3, 1.0)
+    assert np.all(np.asarray(ok.result == RESULTS.successful))
+    with pytest.raises(ValueError, match="kd must be finite and > 0"):
+        coupling_rates(0.0, 0.0)
+    with pytest.raises(ValueError, match="phase must be finite"):
+        coupling_rates(np.nan, 1.0)
+    g_r, g_a, d12 = jax.jit(coupling_rates)(jnp.array([0.3, 0.3]), jnp.array([0.0, 2.0]))
+    assert np.isnan(g_r[0]) and np.isnan(g_a[0]) and np.isnan(d12[0])
+    np.testing.assert_allclose(g_r[1], np.cos(2.0) * np.cos(0.3) / 2.0, rtol=1e-14)
+    code_, growth = jax.jit(regime_point)(0.3, 0.0)
+    assert np.isnan(growth)

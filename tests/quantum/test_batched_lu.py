@@ -109,6 +109,7 @@ def test_kron_lyapunov_gradients_wrt_A_and_D_vs_central_differences():
     # custom JVP of the batched kron solve: forward and reverse mode, under vmap, for
     # asymmetric perturbations of D (only its symmetric part enters) and of A
     from jaxbind.quantum.lyapunov import solve_lyapunov
+    from jaxbind.solvers import Kron
 
     rng = np.random.default_rng(6)
     n = 4
@@ -117,7 +118,7 @@ def test_kron_lyapunov_gradients_wrt_A_and_D_vs_central_differences():
     W = rng.standard_normal((n, n))
 
     def f(A, D):
-        return jnp.sum(W * solve_lyapunov(A, D, method="kron")[0])
+        return jnp.sum(W * solve_lyapunov(A, D, Kron())[0])
 
     gA, gD = jax.jit(jax.vmap(jax.grad(f, argnums=(0, 1))))(A, D)
     eps = 1e-6
@@ -129,8 +130,8 @@ def test_kron_lyapunov_gradients_wrt_A_and_D_vs_central_differences():
             fdD = (f(A[b], D[b] + E) - f(A[b], D[b] - E)) / (2 * eps)
             np.testing.assert_allclose(gA[b, i, j], fdA, rtol=1e-6, atol=1e-9)
             np.testing.assert_allclose(gD[b, i, j], fdD, rtol=1e-6, atol=1e-9)
-    jf = jax.jacfwd(lambda a: solve_lyapunov(a, D[0], method="kron")[0])(A[0])
-    jr = jax.jacrev(lambda a: solve_lyapunov(a, D[0], method="kron")[0])(A[0])
+    jf = jax.jacfwd(lambda a: solve_lyapunov(a, D[0], Kron())[0])(A[0])
+    jr = jax.jacrev(lambda a: solve_lyapunov(a, D[0], Kron())[0])(A[0])
     np.testing.assert_allclose(jf, jr, rtol=1e-9, atol=1e-12)
 
 

@@ -7,8 +7,6 @@ import pytest
 import qutip
 
 from jaxbind.quantum.fock import (
-    STATUS_OK,
-    STATUS_TRUNCATION,
     FockModel,
     destroy,
     dissipator,
@@ -25,6 +23,12 @@ from jaxbind.quantum.fock import (
     thermal_state,
     three_mode_model,
 )
+
+from jaxbind.results import RESULTS, code  # noqa: E402
+from jaxbind.solvers import GMRES, Direct  # noqa: E402
+
+STATUS_OK = int(code(RESULTS.successful))
+STATUS_TRUNCATION = int(code(RESULTS.fock_truncation))
 
 FIG3 = dict(gamma=1.0, kappa_a=0.01, kappa_b=0.01, nbar_a=1.0, nbar_b=1.0)
 
@@ -123,8 +127,12 @@ def test_trace_correction_is_normalized_linear_evolution_and_steady_state():
     assert s.growth_rate > 0  # Appendix A's claim (trace correction vanishes) fails here
     np.testing.assert_allclose(liouvillian_apply(m, s.rho), 0, atol=1e-12)
     # matrix-free GMRES Newton from the evolved state agrees with the dense solver
-    sg = steady_state(m, method="gmres", rho0=ev.rho_final, throw=False)
+    sg = steady_state(m, GMRES(rtol=1e-10, atol=1e-13, max_steps=2000, restart=50),
+                      rho0=ev.rho_final, throw=False)
     np.testing.assert_allclose(sg.rho, s.rho, atol=1e-8)
+    with pytest.warns(DeprecationWarning, match="method='gmres'"):
+        old = steady_state(m, method="gmres", rho0=ev.rho_final, throw=False)
+    np.testing.assert_array_equal(old.rho, sg.rho)
 
 
 def test_liouvillian_matrix_matches_apply(rng):
@@ -141,6 +149,10 @@ def test_truncation_status_and_bad_input():
     assert int(s.status) == STATUS_TRUNCATION and s.top_population[0] > 0.1
     with pytest.raises(ValueError, match="method"):
         steady_state(oscillator(3), method="eig")
+    with pytest.raises(TypeError, match="solver must be"):
+        steady_state(oscillator(3), "dense")
+    with pytest.raises(TypeError, match="model must be a FockModel"):
+        steady_state(np.eye(3), Direct())
     with pytest.raises(ValueError, match="rates"):
         FockModel(number(3), destroy(3)[None], jnp.array([-1.0]), (3,))
     with pytest.raises(ValueError, match="hamiltonian"):
@@ -181,3 +193,24 @@ def test_jit_vmap_grad_float32():
     s64 = steady_state(oscillator(12, 0.05, 0.3))
     np.testing.assert_allclose(occupations(s32.rho, (12,)), occupations(s64.rho, (12,)),
                                rtol=5e-5)
+
+
+def test_evolution_result_and_lineax_solver_objects():
+    """evolve: a failed ODE solve (max_steps) is its promoted result and NaN with
+    throw=False; steady_state accepts lineax solvers (LU as Direct, GMRES as GMRES)."""
+    import equinox as eqx
+    import lineax as lx
+
+    m = oscillator(4)
+    rho0 = fock_state((4,), (2,))
+    ev = evolve(m, rho0, jnp.array([0.0, 50.0]), max_steps=2, throw=False)
+    assert ev.result == RESULTS.max_steps_reached and np.all(np.isnan(ev.expect))
+    with pytest.raises(eqx.EquinoxRuntimeError):
+        jax.block_until_ready(evolve(m, rho0, jnp.array([0.0, 50.0]), max_steps=2).expect)
+    good = evolve(m, rho0, jnp.array([0.0, 1.0]))
+    assert good.result == RESULTS.successful
+    d = steady_state(m, Direct())
+    np.testing.assert_array_equal(steady_state(m, lx.LU()).rho, d.rho)
+    g = steady_state(m, lx.GMRES(rtol=1e-12, atol=1e-14, max_steps=500, restart=20))
+    np.testing.assert_allclose(g.rho, d.rho, atol=1e-10)
+    assert int(d.status) == int(code(d.result))

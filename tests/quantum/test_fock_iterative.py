@@ -8,8 +8,6 @@ import numpy as np
 import pytest
 
 from jaxbind.quantum.fock import (
-    STATUS_OK,
-    STATUS_TRUNCATION,
     FockModel,
     destroy,
     number,
@@ -18,13 +16,18 @@ from jaxbind.quantum.fock import (
     three_mode_model,
 )
 from jaxbind.quantum.fock_iterative import steady_state_iterative
+from jaxbind.results import RESULTS, code
+from jaxbind.solvers import BlockGMRES
+
+STATUS_OK = int(code(RESULTS.successful))
+STATUS_TRUNCATION = int(code(RESULTS.fock_truncation))
 
 FIG3 = dict(gamma=1.0, kappa_a=0.01, kappa_b=0.01, nbar_a=1.0, nbar_b=1.0)
 
 
 @eqx.filter_jit
 def _solve(m):
-    s = steady_state_iterative(m, throw=False)
+    s = steady_state(m, BlockGMRES(), throw=False)
     return occupations(s.rho, m.dims), s
 
 
@@ -96,11 +99,21 @@ def test_float32_and_bad_input():
         assert s32.rho.dtype == jnp.complex64 and int(s32.status) == STATUS_OK
         np.testing.assert_allclose(n32, n64, rtol=rtol)
     with pytest.raises(ValueError, match="charges"):
-        steady_state_iterative(FockModel(number(3), destroy(3)[None], jnp.array([1.0]), (3,)))
-    # a non-converged solve is an error when thrown, a status otherwise
+        steady_state(FockModel(number(3), destroy(3)[None], jnp.array([1.0]), (3,)), BlockGMRES())
+    # a non-converged solve is an error when thrown, a result (and NaN state) otherwise
     m = three_mode_model(0.4, 0.1, 0.1, dims=(3, 3, 2), **FIG3)
-    s = steady_state_iterative(m, max_gmres_steps=1, restart=1, max_newton=0, throw=False)
-    assert int(s.status) == 4
-    with pytest.raises(eqx.EquinoxRuntimeError, match="did not converge"):
-        jax.block_until_ready(steady_state_iterative(m, max_gmres_steps=1, restart=1,
-                                                     max_newton=0).rho)
+    few = BlockGMRES(max_steps=1, restart=1)
+    s = steady_state(m, few, max_newton=0, throw=False)
+    assert s.result == RESULTS.nonlinear_max_steps_reached and np.all(np.isnan(s.rho))
+    with pytest.raises(eqx.EquinoxRuntimeError, match="maximum number of steps"):
+        jax.block_until_ready(steady_state(m, few, max_newton=0).rho)
+
+
+def test_deprecated_entry_point_warns_and_agrees():
+    m = three_mode_model(0.4, 0.1, 0.1, dims=(3, 3, 2), **FIG3)
+    with pytest.warns(DeprecationWarning, match="BlockGMRES"):
+        old = steady_state_iterative(m, throw=False)
+    new = steady_state(m, BlockGMRES(rtol=1e-13, atol=1e-19, max_steps=400, restart=40),
+                       throw=False)
+    np.testing.assert_allclose(old.rho, new.rho, atol=1e-13)
+    assert old.result == new.result

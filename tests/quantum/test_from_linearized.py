@@ -8,7 +8,10 @@ import pytest
 
 from jaxbind import constants as Cst
 from jaxbind.mechanics.array import TweezerArray, linearize
-from jaxbind.quantum.gaussian import STATUS_OK, LinearSystem, physicality, steady_state
+from jaxbind.quantum.gaussian import LinearSystem, physicality, steady_state
+from jaxbind.results import RESULTS, code
+
+STATUS_OK = int(code(RESULTS.successful))
 from jaxbind.quantum.observables import occupations
 
 LAM = 1550e-9

@@ -8,9 +8,6 @@ import pytest
 import scipy.linalg as sl
 
 from jaxbind.quantum.gaussian import (
-    STATUS_NONFINITE,
-    STATUS_OK,
-    STATUS_UNSTABLE,
     LinearSystem,
     physicality,
     steady_state,
@@ -18,6 +15,13 @@ from jaxbind.quantum.gaussian import (
 from jaxbind.quantum.lyapunov import is_hurwitz, solve_lyapunov
 from jaxbind.quantum.models import add_thermal_bath, from_nonhermitian, quantum_noise
 from jaxbind.quantum.observables import occupations
+from jaxbind.results import RESULTS, code
+from jaxbind.solvers import Kron, Sign
+
+STATUS_OK = int(code(RESULTS.successful))
+STATUS_UNSTABLE = int(code(RESULTS.unstable))
+STATUS_NONFINITE = int(code(RESULTS.nonfinite_input))
+SOLVERS = {"kron": Kron(), "sign": Sign()}
 
 
 def _stable(rng, n, margin=0.3):
@@ -33,7 +37,7 @@ def _psd(rng, n):
 @pytest.mark.parametrize("method,n", [("kron", 4), ("kron", 8), ("sign", 6), ("sign", 30)])
 def test_lyapunov_vs_scipy(rng, method, n):
     A, D = _stable(rng, n), _psd(rng, n)
-    X, ok = jax.jit(lambda a, d: solve_lyapunov(a, d, method=method))(A, D)
+    X, ok = jax.jit(lambda a, d: solve_lyapunov(a, d, SOLVERS[method]))(A, D)
     ref = sl.solve_continuous_lyapunov(A, -D)
     assert bool(ok)
     np.testing.assert_allclose(X, ref, rtol=1e-10, atol=1e-11 * np.abs(ref).max())
@@ -43,7 +47,7 @@ def test_lyapunov_vs_scipy(rng, method, n):
 def test_lyapunov_near_exceptional_point(method):
     # Two coupled damped modes at (δ = 0) and near (δ = 1e-7) an exceptional point:
     # A = −γ + [[0, 1], [δ, 0]] ⊗ … is defective at δ = 0 (Jordan block).
-    solve = jax.jit(lambda a, d: solve_lyapunov(a, d, method=method))
+    solve = jax.jit(lambda a, d: solve_lyapunov(a, d, SOLVERS[method]))
     for delta in (0.0, 1e-7, 1e-4):
         J = np.array([[-0.2, 1.0, 0, 0], [delta, -0.2, 1.0, 0], [0, 0, -0.2, 1.0], [0, 0, delta, -0.2]])
         D = np.diag([1.0, 0.5, 0.2, 1.0])
@@ -100,7 +104,7 @@ def test_steady_state_grad_vs_fd(method):
     p0 = jnp.array([1.0, 1.1, 0.05, 0.1, 0.02])
 
     def f(p):
-        return occupations(steady_state(_chain_system(p), method=method).cov)[1]
+        return occupations(steady_state(_chain_system(p), SOLVERS[method]).cov)[1]
 
     g = jax.jit(jax.grad(f))(p0)
     gf = jax.jit(jax.jacfwd(f))(p0)
@@ -134,7 +138,7 @@ def test_vmap_jit_grad_many_systems(key):
 def test_float32_matches_float64():
     p64 = np.array([1.0, 1.1, 0.05, 0.1, 0.02])
     for method in ("kron", "sign"):
-        f = jax.jit(lambda p: steady_state(_chain_system(p), method=method).cov)
+        f = jax.jit(lambda p: steady_state(_chain_system(p), SOLVERS[method]).cov)
         v64 = f(jnp.asarray(p64))
         v32 = f(jnp.asarray(p64, jnp.float32))
         assert v32.dtype == jnp.float32
@@ -225,3 +229,104 @@ def test_nonhermitian_completion_gradients_finite_at_degeneracies(kind):
     fd = (quantum_noise(A + 1e-6 * dA) - quantum_noise(A - 1e-6 * dA)) / 2e-6
     assert np.all(np.isfinite(np.asarray(jv)))
     np.testing.assert_allclose(jv, fd, atol=1e-7)
+
+
+# ------------------------------------------------ solver objects, results, bad input (issues 15, 20)
+def test_deprecated_method_strings_warn_and_agree(rng):
+    s = _chain_system(jnp.array([1.0, 1.1, 0.05, 0.1, 0.02]))
+    new = steady_state(s, Sign(max_steps=40)).cov
+    with pytest.warns(DeprecationWarning, match="method='sign'"):
+        old = steady_state(s, method="sign").cov
+    np.testing.assert_array_equal(old, new)
+    A, D = _stable(rng, 4), _psd(rng, 4)
+    with pytest.warns(DeprecationWarning, match="method='kron'"):
+        X, _ = solve_lyapunov(A, D, method="kron")
+    np.testing.assert_array_equal(X, solve_lyapunov(A, D, Kron())[0])
+    with pytest.warns(DeprecationWarning, match="Sign"):
+        solve_lyapunov(A, D, method="sign", max_steps=30)
+    with pytest.raises(TypeError, match="solver must be"):
+        steady_state(s, "kron")
+    import jaxbind.quantum.gaussian as g
+
+    with pytest.warns(DeprecationWarning, match="RESULTS.unstable"):
+        assert g.STATUS_UNSTABLE == int(code(RESULTS.unstable))
+
+
+def test_kron_lineax_lu_matches_small_lu_and_scipy(rng):
+    """Kron(linear_solver=lineax.LU()) — the default off CPU — against SciPy, the batched LU,
+    its implicit gradient and the stability test (it must be correct on CPU too)."""
+    import lineax as lx
+
+    lu = Kron(linear_solver=lx.LU())
+    A, D = _stable(rng, 6), _psd(rng, 6)
+    X, ok = jax.jit(lambda a, d: solve_lyapunov(a, d, lu))(A, D)
+    np.testing.assert_allclose(X, sl.solve_continuous_lyapunov(A, -D), rtol=1e-10)
+    assert bool(ok)
+    assert not bool(solve_lyapunov(jnp.array([[0.1, 1.0], [-1.0, 0.0]]), jnp.eye(2), lu)[1])
+    p0 = jnp.array([1.0, 1.1, 0.05, 0.1, 0.02])
+    f = lambda p, sv: occupations(steady_state(_chain_system(p), sv).cov)[1]  # noqa: E731
+    np.testing.assert_allclose(jax.grad(f)(p0, lu), jax.grad(f)(p0, Kron()), rtol=1e-9)
+    res = jax.vmap(lambda p: steady_state(_chain_system(p), lu))(jnp.stack([p0, p0 * 1.01]))
+    assert np.all(np.asarray(res.status) == STATUS_OK)
+
+
+def test_unphysical_diffusion_is_reported_not_solved():
+    """LinearSystem(−0.1·1 + J, −1): A is Hurwitz but D is negative: no quantum steady state
+    (today's Lyapunov solution has n = −5.5). Carries RESULTS.not_physical and NaN; throw
+    raises it; in a batch its neighbour is unaffected."""
+    J = np.array([[0.0, 1.0], [-1.0, 0.0]])
+    bad = LinearSystem(-0.1 * np.eye(2) + J, -np.eye(2))
+    assert not bool(physicality(bad).is_physical)
+    res = steady_state(bad)
+    assert res.result == RESULTS.not_physical and int(res.status) == int(code(RESULTS.not_physical))
+    assert np.all(np.isnan(res.cov)) and np.all(np.isnan(res.mean))
+    with pytest.raises(Exception, match="not physical"):
+        steady_state(bad, throw=True).cov.block_until_ready()
+    good = add_thermal_bath(LinearSystem.from_lindblad(np.eye(2)), 0, 0.2, 1.0)
+    both = jax.tree_util.tree_map(lambda a, b: jnp.stack([a, b]), good, bad)
+    out = jax.jit(jax.vmap(steady_state))(both)
+    assert list(np.asarray(out.status)) == [STATUS_OK, int(code(RESULTS.not_physical))]
+    np.testing.assert_allclose(occupations(out.cov[0]), [1.0], rtol=1e-12)
+
+
+def test_bad_arguments_are_named():
+    with pytest.raises(TypeError, match="system must be a LinearSystem"):
+        physicality(np.eye(2))
+    with pytest.raises(TypeError, match="system must be a LinearSystem"):
+        steady_state(np.eye(2))
+    # a covariance below the vacuum (n = −0.49) is not a state
+    with pytest.raises(ValueError, match="V is below the vacuum"):
+        occupations(0.01 * np.eye(2))
+    nan = jax.jit(occupations)(jnp.asarray(0.01 * np.eye(4)).at[2, 2].set(1.0).at[3, 3].set(1.0))
+    assert np.isnan(nan[0]) and float(nan[1]) == pytest.approx(0.5)
+    from jaxbind.quantum.gaussian import GaussianState, evolve
+
+    with pytest.raises(ValueError, match="cov must be symmetric"):
+        GaussianState(None, np.array([[1.0, 0.3], [0.0, 1.0]]))
+    s = add_thermal_bath(LinearSystem.from_lindblad(np.eye(2)), 0, 0.2, 1.0)
+    with pytest.raises(ValueError, match="ts must be finite"):
+        evolve(s, GaussianState.vacuum(1), np.array([0.0, np.nan, 1.0]))
+
+
+def test_state_methods_on_time_stacked_state():
+    """GaussianState.occupations/purity/symplectic_eigenvalues on the (T, n, n) output of
+    evolve equal the per-slice values (closed form: thermalisation n(t) = n̄(1 − e^{−κt}))."""
+    from jaxbind.quantum.gaussian import GaussianState, evolve
+    from jaxbind.quantum.observables import purity, symplectic_eigenvalues
+
+    s = LinearSystem.from_lindblad(np.diag([1.0, 1.0, 1.3, 1.3]))
+    s = add_thermal_bath(add_thermal_bath(s, 0, 0.2, 1.5), 1, 0.1, 0.5)
+    ts = jnp.array([0.0, 0.5, 2.0])
+    st = evolve(s, GaussianState.coherent(np.array([0.3 + 0.1j, -0.2j])), ts)
+    assert st.cov.shape == (3, 4, 4)
+    occ, pur, nu = st.occupations(), st.purity(), st.symplectic_eigenvalues()
+    assert occ.shape == (3, 2) and pur.shape == (3,) and nu.shape == (3, 2)
+    for t in range(3):
+        one = GaussianState(st.mean[t], st.cov[t])
+        np.testing.assert_allclose(occ[t], one.occupations(), rtol=1e-13)
+        np.testing.assert_allclose(pur[t], purity(st.cov[t]), rtol=1e-13)
+        np.testing.assert_allclose(nu[t], symplectic_eigenvalues(st.cov[t]), rtol=1e-13)
+    # independent check: thermal part n̄(1 − e^{−κt}) of each oscillator; ν_j = n_th,j + ½
+    nth = np.array([1.5 * (1 - np.exp(-0.2 * ts)), 0.5 * (1 - np.exp(-0.1 * ts))]).T
+    np.testing.assert_allclose(np.sort(nu, axis=-1), np.sort(nth + 0.5, axis=-1), rtol=1e-10)
+    np.testing.assert_allclose(pur, 1 / np.prod(2 * nth + 1, axis=-1), rtol=1e-10)

@@ -17,14 +17,13 @@ from jaxbind.quantum.models import add_thermal_bath
 from jaxbind.quantum.observables import (
     collective_occupation,
     epr_variance,
-    heat_currents,
     log_negativity,
     mode_correlations,
     occupations,
     purity,
-    spectrum,
     symplectic_eigenvalues,
 )
+from jaxbind.quantum.response import heat_currents, spectrum
 
 
 def _pair(w=1.0, g=0.1, k=0.2, n1=2.0, n2=0.5):

@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 
 from jaxbind.quantum.gaussian import (
-    STATUS_OK,
-    STATUS_UNSTABLE,
     GaussianState,
     LinearSystem,
     TimeDependentSystem,
@@ -27,6 +25,10 @@ from jaxbind.quantum.models import (
     feedforward_margin,
 )
 from jaxbind.quantum.observables import collective_occupation, log_negativity, min_quadrature_variance
+from jaxbind.results import RESULTS, code  # noqa: E402
+
+STATUS_OK = int(code(RESULTS.successful))
+STATUS_UNSTABLE = int(code(RESULTS.unstable))
 
 
 def pair(g, kd, phi, gamma_rec, domega=0.0):

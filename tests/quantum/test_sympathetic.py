@@ -8,10 +8,9 @@ import pytest
 
 from jaxbind.mechanics.rates import coupling_rates
 from jaxbind.quantum.cooling import CoolingParams, effective_bath, steady_state_occupations
-from jaxbind.quantum.gaussian import STATUS_UNSTABLE, physicality
+from jaxbind.quantum.gaussian import physicality
 from jaxbind.quantum.sympathetic import (
     RECOIL_PER_G,
-    STATUS_NOT_PHYSICAL,
     SympatheticParams,
     binding_matrices,
     chain_params,
@@ -20,6 +19,10 @@ from jaxbind.quantum.sympathetic import (
     sympathetic_system,
 )
 from jaxbind.quantum.sympathetic import steady_occupations as _steady_occupations
+from jaxbind.results import RESULTS, code
+
+STATUS_UNSTABLE = int(code(RESULTS.unstable))
+STATUS_NOT_PHYSICAL = int(code(RESULTS.not_physical))
 
 # one compilation per model shape (eager evaluation re-traces the Lyapunov solver each call)
 steady_occupations = eqx.filter_jit(_steady_occupations)
