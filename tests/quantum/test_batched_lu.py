@@ -37,10 +37,10 @@ def test_unbatched_vector_rhs_and_mixed_batching():
     rng = np.random.default_rng(1)
     M = _hard_matrices(rng, 1, 6)[0]
     b = rng.standard_normal(6)
-    np.testing.assert_allclose(bl.solve_small(M, b), np.linalg.solve(M, b), rtol=1e-11)
+    np.testing.assert_allclose(jax.jit(bl.solve_small)(M, b), np.linalg.solve(M, b), rtol=1e-11)
     # batched right-hand sides, one matrix (in_batched = (False, True)), and nested vmap
     bs = rng.standard_normal((4, 5, 6))
-    X = jax.vmap(jax.vmap(lambda v: bl.solve_small(M, v)))(bs)
+    X = jax.jit(jax.vmap(jax.vmap(lambda v: bl.solve_small(M, v))))(bs)
     np.testing.assert_allclose(X, np.linalg.solve(M, bs[..., None])[..., 0], rtol=1e-10)
 
 
@@ -67,7 +67,7 @@ def test_small_lu_lineax_gradients_match_dense_autodiff():
 
 def test_singular_gives_nonfinite_not_garbage():
     M = np.ones((2, 4, 4))
-    X = jax.vmap(bl.solve_small)(M, np.ones((2, 4)))
+    X = jax.jit(jax.vmap(bl.solve_small))(M, np.ones((2, 4)))
     assert not np.all(np.isfinite(np.asarray(X)))
 
 

@@ -88,8 +88,8 @@ def test_closed_form_matches_root_finding():
     from 1⁺ (transfer rates ~1e10 × bath rates) to 30; the result zeroes eq. 13."""
     kgs = jnp.array([1.001, 1.05, 1.5, 3.0, 30.0] * 2)
     gs = jnp.array([0.05] * 5 + [0.01] * 5)
-    s = jax.vmap(lambda k, g: steady_state_occupations(fig2(k, g)))(kgs, gs)
-    r = jax.vmap(lambda k, g: steady_state_occupations_root(fig2(k, g)))(kgs, gs)
+    s = jax.jit(jax.vmap(lambda k, g: steady_state_occupations(fig2(k, g))))(kgs, gs)
+    r = jax.jit(jax.vmap(lambda k, g: steady_state_occupations_root(fig2(k, g))))(kgs, gs)
     np.testing.assert_allclose([r.n_a, r.n_b], [s.n_a, s.n_b], rtol=1e-10)
     for k, g, na, nb in zip(kgs, gs, s.n_a, s.n_b):
         p = fig2(float(k), float(g))

@@ -127,7 +127,8 @@ def test_vmap_jit_grad_many_systems(key):
         s = _chain_system(P[i])
         ref = sl.solve_continuous_lyapunov(np.asarray(s.A), -np.asarray(s.D))
         np.testing.assert_allclose(res.cov[i], ref, rtol=1e-10, atol=1e-13)
-    grads = jax.vmap(jax.grad(lambda p: occupations(steady_state(_chain_system(p)).cov)[1]))(P[:4])
+    grads = jax.jit(jax.vmap(jax.grad(lambda p: occupations(steady_state(_chain_system(p)).cov)[1])))(
+        P[:4])
     assert grads.shape == (4, 5) and np.all(np.isfinite(grads))
 
 
