@@ -131,8 +131,8 @@ def test_kron_lyapunov_gradients_wrt_A_and_D_vs_central_differences():
             fdD = (fj(A[b], D[b] + E) - fj(A[b], D[b] - E)) / (2 * eps)
             np.testing.assert_allclose(gA[b, i, j], fdA, rtol=1e-6, atol=1e-9)
             np.testing.assert_allclose(gD[b, i, j], fdD, rtol=1e-6, atol=1e-9)
-    jf = jax.jacfwd(lambda a: solve_lyapunov(a, D[0], method="kron")[0])(A[0])
-    jr = jax.jacrev(lambda a: solve_lyapunov(a, D[0], method="kron")[0])(A[0])
+    jf = jax.jit(jax.jacfwd(lambda a: solve_lyapunov(a, D[0], method="kron")[0]))(A[0])
+    jr = jax.jit(jax.jacrev(lambda a: solve_lyapunov(a, D[0], method="kron")[0]))(A[0])
     np.testing.assert_allclose(jf, jr, rtol=1e-9, atol=1e-12)
 
 

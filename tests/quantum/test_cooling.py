@@ -292,7 +292,7 @@ def test_grid_matches_per_point_jit_vmap_grad_float32():
         k, gg = (x.ravel() for x in jnp.meshgrid(kg[2:], g, indexing="ij"))
         return jnp.sum(jax.vmap(lambda a, b: steady_state_occupations(
             CoolingParams.from_kg(a, g2, b, **FIG2)).n_b)(k, gg))
-    np.testing.assert_allclose(jax.grad(total_nb)(0.1), jax.grad(total_nb_points)(0.1),
+    np.testing.assert_allclose(jax.jit(jax.grad(total_nb))(0.1), jax.jit(jax.grad(total_nb_points))(0.1),
                                rtol=1e-12)
     # float32 inputs: float32 outputs, ~1e-5 relative to float64
     f32 = {k: np.float32(v) for k, v in FIG2.items()}
