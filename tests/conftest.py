@@ -1,6 +1,8 @@
-"""Test configuration: x64 on for the default run, seeded PRNG keys, jaxtyping checks."""
+"""Test configuration: x64 on for the default run, seeded PRNG keys, per-test time limits."""
 
+import faulthandler
 import os
+import sys
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -32,3 +34,59 @@ def key():
 def rng():
     """A seeded NumPy generator for reference computations."""
     return np.random.default_rng(20261121)
+
+
+# --- time limits ---------------------------------------------------------------------------
+# Two limits per test (pyproject.toml sets `timeout` and `timeout_method = "signal"`):
+#  1. pytest-timeout's SIGALRM: after `timeout` seconds (wall clock) the test FAILS with
+#     "Timeout (>Ns) from pytest-timeout" and the stacks of its threads; the worker lives on
+#     and runs the next test. A Python signal handler runs once the interpreter regains
+#     control, i.e. after the XLA call in progress returns — so a slow test (a busy machine)
+#     fails cleanly, at most one compile/execute later.
+#  2. A hang backstop for what a signal handler cannot end: a deadlock inside XLA's C++
+#     runtime (all threads idle, the main thread never returns to Python). faulthandler's
+#     watchdog thread (C, needs no GIL) dumps every thread's stack to the real stderr and
+#     exits the worker `HANG_GRACE_S` after the timeout ("Timeout (h:mm:ss)!", then the
+#     stacks: the test function is in the main thread's); xdist reports that test as crashed
+#     (a failure — nothing is rerun).
+HANG_GRACE_S = float(os.environ.get("JAXBIND_TEST_HANG_GRACE_S", 300.0))
+_STDERR = None  # a dup of the real stderr (fd 2 is redirected to a file while tests run)
+
+
+def pytest_configure(config):
+    global _STDERR
+    try:
+        _STDERR = os.fdopen(os.dup(sys.__stderr__.fileno()), "w")
+    except (AttributeError, OSError, ValueError):  # no usable stderr: no backstop
+        _STDERR = None
+
+
+def _timeout_s(item) -> float:
+    """The pytest-timeout limit in force for ``item`` (marker, then --timeout, then ini)."""
+    m = item.get_closest_marker("timeout")
+    if m is not None and (m.args or "timeout" in m.kwargs):
+        t = m.args[0] if m.args else m.kwargs["timeout"]
+    else:
+        t = item.config.getoption("timeout", None)
+        if t is None:
+            try:
+                t = item.config.getini("timeout")
+            except ValueError:  # pytest-timeout not installed
+                t = None
+    try:
+        return float(t or 0.0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    t = _timeout_s(item)
+    armed = t > 0 and _STDERR is not None
+    if armed:
+        faulthandler.dump_traceback_later(t + HANG_GRACE_S, exit=True, file=_STDERR)
+    try:
+        yield
+    finally:
+        if armed:
+            faulthandler.cancel_dump_traceback_later()

@@ -182,8 +182,8 @@ def test_jit_vmap_grad():
     assert out.shape == (2, 3) and bool(jnp.all(out < 0))
     np.testing.assert_allclose(float(out[1, 1]), float(_energy(500e-9, 300.0, R)), rtol=1e-13)
     # Force along r by autodiff (attractive), against finite differences (test only).
-    force = jax.vmap(jax.grad(lambda r: -casimir_polder_energy(r, 300.0, R) / (C.k_B * 300.0)
-                              * 1e-6))(rs)
+    force = jax.jit(jax.vmap(jax.grad(
+        lambda r: -casimir_polder_energy(r, 300.0, R) / (C.k_B * 300.0) * 1e-6)))(rs)
     assert bool(jnp.all(force < 0))
     check_jvp(jax.jit(lambda x: casimir_polder(x[0] * 1e-6, x[1], R).energy_kT),
               jnp.array([0.6, 300.0]), eps=1e-7, rtol=1e-6, atol=1e-12)

@@ -58,7 +58,8 @@ BEAMS = {
 }
 
 
-@pytest.mark.parametrize("beam_name", list(BEAMS))
+@pytest.mark.parametrize(  # the focused beam (field gradients) in the default suite; ~8 CPU-s each
+    "beam_name", [b if b == "tweezer" else pytest.param(b, marks=pytest.mark.slow) for b in BEAMS])
 def test_matches_general_coupled_dipole_engine(beam_name, rng):
     """Random positions, different particles, random α̃e, α̃m: equal to the N-particle
     solve_dipoles/optical_forces/interparticle_forces path (dense LU, Born series)."""

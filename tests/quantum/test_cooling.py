@@ -94,8 +94,8 @@ def test_closed_form_matches_root_finding():
     from 1⁺ (transfer rates ~1e10 × bath rates) to 30; the result zeroes eq. 13."""
     kgs = jnp.array([1.001, 1.05, 1.5, 3.0, 30.0] * 2)
     gs = jnp.array([0.05] * 5 + [0.01] * 5)
-    s = jax.vmap(lambda k, g: steady_state_occupations(fig2(k, g)))(kgs, gs)
-    r = jax.vmap(lambda k, g: steady_state_occupations_root(fig2(k, g)))(kgs, gs)
+    s = jax.jit(jax.vmap(lambda k, g: steady_state_occupations(fig2(k, g))))(kgs, gs)
+    r = jax.jit(jax.vmap(lambda k, g: steady_state_occupations_root(fig2(k, g))))(kgs, gs)
     np.testing.assert_allclose([r.n_a, r.n_b], [s.n_a, s.n_b], rtol=1e-10)
     for k, g, na, nb in zip(kgs, gs, s.n_a, s.n_b):
         p = fig2(float(k), float(g))
@@ -298,7 +298,7 @@ def test_grid_matches_per_point_jit_vmap_grad_float32():
         k, gg = (x.ravel() for x in jnp.meshgrid(kg[2:], g, indexing="ij"))
         return jnp.sum(jax.vmap(lambda a, b: steady_state_occupations(
             CoolingParams.from_kg(a, g2, b, **FIG2)).n_b)(k, gg))
-    np.testing.assert_allclose(jax.grad(total_nb)(0.1), jax.grad(total_nb_points)(0.1),
+    np.testing.assert_allclose(jax.jit(jax.grad(total_nb))(0.1), jax.jit(jax.grad(total_nb_points))(0.1),
                                rtol=1e-12)
     # float32 inputs: float32 outputs, ~1e-5 relative to float64
     f32 = {k: np.float32(v) for k, v in FIG2.items()}

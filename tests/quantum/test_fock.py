@@ -59,14 +59,14 @@ def test_damped_thermal_oscillator():
     """Steady state → thermal state with n̄; ⟨n⟩(t) = n̄ + (n0 − n̄) e^{−2κt} (D_x convention)."""
     kappa, nbar = 0.05, 0.5
     m = oscillator(24, kappa, nbar)
-    s = steady_state(m)
+    s = jax.jit(steady_state)(m)  # one compile (eager: op by op)
     p = (nbar / (1 + nbar)) ** np.arange(24)
     np.testing.assert_allclose(occupations(s.rho, (24,)), [nbar], rtol=1e-9)
     np.testing.assert_allclose(np.diag(s.rho).real, p / p.sum(), atol=1e-12)
     np.testing.assert_allclose(s.growth_rate, 0, atol=1e-13)
     assert int(s.status) == STATUS_OK
     # the full (non-sector) space gives the same
-    s2 = steady_state(oscillator(8, kappa, nbar), sector=False)
+    s2 = jax.jit(lambda m: steady_state(m, sector=False))(oscillator(8, kappa, nbar))
     p8 = p[:8] / p[:8].sum()  # detailed balance makes the truncated state exactly geometric
     np.testing.assert_allclose(occupations(s2.rho, (8,)), [np.sum(np.arange(8) * p8)],
                                rtol=1e-10)
@@ -177,7 +177,7 @@ def test_jit_vmap_grad_float32():
 
     g1s = jnp.array([0.2, 0.4])
     v = jax.jit(jax.vmap(nb_ss))(g1s)
-    np.testing.assert_allclose(v[1], nb_ss(0.4), rtol=1e-10)
+    np.testing.assert_allclose(v[1], jax.jit(nb_ss)(0.4), rtol=1e-10)
 
     def nb_t(x):  # short evolution is differentiable (diffrax)
         m = three_mode_model(x[0], 0.1, x[1], dims=dims, **FIG3)
@@ -188,9 +188,10 @@ def test_jit_vmap_grad_float32():
     g = jax.jit(jax.grad(nb_t))(x)
     f = jax.jit(nb_t)
     np.testing.assert_allclose(g @ v, (f(x + 1e-5 * v) - f(x - 1e-5 * v)) / 2e-5, rtol=1e-5)
-    s32 = steady_state(oscillator(12, 0.05, 0.3, dtype=jnp.complex64), throw=False)
+    ss = jax.jit(lambda m: steady_state(m, throw=False))  # one compile per dtype
+    s32 = ss(oscillator(12, 0.05, 0.3, dtype=jnp.complex64))
     assert s32.rho.dtype == jnp.complex64
-    s64 = steady_state(oscillator(12, 0.05, 0.3))
+    s64 = ss(oscillator(12, 0.05, 0.3))
     np.testing.assert_allclose(occupations(s32.rho, (12,)), occupations(s64.rho, (12,)),
                                rtol=5e-5)
 

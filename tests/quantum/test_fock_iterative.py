@@ -62,6 +62,7 @@ def test_agrees_with_dense(g2):
     assert (float(s.growth_rate) > 1e-3) == (g2 > 0)
 
 
+@pytest.mark.slow  # ~20 CPU-s; test_agrees_with_dense checks this solver by default
 def test_converges_to_gaussian_closed_form():
     """Cold baths (n̄ = 0.1): at (7, 7, 3) the Fock tail is ~1e-7, the iterative state matches
     the exact Gaussian occupations of the same linear master equation to 1e-5."""

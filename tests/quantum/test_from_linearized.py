@@ -86,7 +86,7 @@ def test_float32_agrees_with_float64(phi):
                           temperature=1e-3))
         s = LinearSystem.from_linearized(lin)
         assert s.A.dtype == dtype and s.D.dtype == dtype
-        ss = steady_state(s)
+        ss = eqx.filter_jit(steady_state)(s)  # one compile per dtype (eager: op by op)
         return np.asarray(occupations(ss.cov)), int(ss.status)
 
     o64, st64 = occ(jnp.float64)
