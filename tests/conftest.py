@@ -6,6 +6,7 @@ import sys
 
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=1")
 os.environ.setdefault("MPLBACKEND", "Agg")
+os.environ.setdefault("JAXBIND_NO_CACHE", "1")  # CLI tests: no persistent XLA cache in $HOME
 # jaxlib's CPU LAPACK calls run on SciPy's OpenBLAS, whose worker threads busy-wait after
 # each call: with two pytest workers on two cores that made identical programs 10–100×
 # slower. One BLAS thread per worker (read when OpenBLAS loads, so before numpy/scipy).
