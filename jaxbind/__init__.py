@@ -155,6 +155,7 @@ from .quantum.sympathetic import (
     cooling_objective as cooling_objective,
     steady_occupations as sympathetic_occupations,
 )
+from .quantum.nonhermitian import (NonHermitianSystem as NonHermitianSystem, three_mode_system as nonhermitian_three_mode_system, evolve as nonhermitian_evolve, steady_state as nonhermitian_steady_state)  # noqa: E501
 
 # workflows
 from .workflows.grid import Grid as Grid

@@ -48,6 +48,10 @@ class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
     bad_temperature = "the temperature must be positive and finite"
     kernel_error = "the kernel raised when this point was evaluated alone"
     not_computed = "not computed yet (unfinished sweep store)"
+    finite_time_divergence = (
+        "no steady state: the trace-normalised non-Hermitian (paper 004 eq. 3) Gaussian state "
+        "diverges at a finite time (Riccati blow-up)"
+    )
 
 
 def code(result) -> jnp.ndarray:
