@@ -295,7 +295,8 @@ class NonHermitianEvolution(eqx.Module):
 
 def evolve(model: NonHermitianSystem, state0: GaussianState | None, ts: Float[ArrayLike, " t"],
            *, rtol: float = 1e-8, atol: float = 1e-10, max_steps: int = 100_000,
-           blowup: float = 1e8, throw: bool = False) -> NonHermitianEvolution:
+           blowup: float = 1e8, adjoint: diffrax.AbstractAdjoint | None = None,
+           throw: bool = False) -> NonHermitianEvolution:
     """Integrate (N1)–(N3) with diffrax (adaptive Tsit5) from the Gaussian ``state0``.
 
     Args:
@@ -304,6 +305,10 @@ def evolve(model: NonHermitianSystem, state0: GaussianState | None, ts: Float[Ar
         ts: (t,) increasing output times; ts[0] is the initial time.
         blowup: the integration stops with ``finite_time_divergence`` once max|V_jk| exceeds
             this (vacuum = ½); outputs after that time are NaN.
+        adjoint: diffrax adjoint (default ``RecursiveCheckpointAdjoint``: reverse mode);
+            ``diffrax.ForwardMode()`` for forward-mode derivatives (e.g. Taylor coefficients in
+            an initial-state parameter, as paper 004's Fock initial state |2⟩ is the x² term of
+            Σ xⁿ|n⟩⟨n| ∝ a thermal state).
         throw: raise on a failure instead of returning its result code.
     Returns:
         :class:`NonHermitianEvolution`.
@@ -316,22 +321,24 @@ def evolve(model: NonHermitianSystem, state0: GaussianState | None, ts: Float[Ar
         raise ValueError(f"ts must be a 1-d array of at least 2 times, got shape {ts.shape}")
     if is_concrete(ts) and np.any(np.diff(np.asarray(ts)) <= 0):
         raise ValueError("ts must be strictly increasing")
+    adjoint = diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint
     m, V, lz, mu, t_end, result = _evolve(model, state0, ts, rtol=rtol, atol=atol,
-                                          max_steps=max_steps, blowup=blowup)
+                                          max_steps=max_steps, blowup=blowup, adjoint=adjoint)
     if throw:
         V = result.error_if(V, result != RESULTS.successful)
     return NonHermitianEvolution(m, V, lz, mu, t_end, result)
 
 
 @eqx.filter_jit
-def _evolve(model, state0, ts, *, rtol, atol, max_steps, blowup):
+def _evolve(model, state0, ts, *, rtol, atol, max_steps, blowup, adjoint):
     y0 = (state0.mean.astype(ts.dtype), state0.cov.astype(ts.dtype), jnp.zeros((), ts.dtype))
     args = (model, _shifted_diffusion(model))
     saveat = diffrax.SaveAt(subs=[diffrax.SubSaveAt(ts=ts), diffrax.SubSaveAt(t1=True)])
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(_rhs), diffrax.Tsit5(), ts[0], ts[-1], None, y0, args=args,
         saveat=saveat, stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
-        event=diffrax.Event(_blowup_event(blowup)), max_steps=max_steps, throw=False)
+        event=diffrax.Event(_blowup_event(blowup)), max_steps=max_steps, adjoint=adjoint,
+        throw=False)
     (m, V, lz), (_, V1, _) = sol.ys
     t_end = sol.ts[1][0]
     diverged = (sol.result == diffrax.RESULTS.event_occurred)
