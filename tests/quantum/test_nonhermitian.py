@@ -150,3 +150,27 @@ def test_throw_raises_the_divergence_message():
     P3 = dict(gamma=1.0, kappa_a=0.01, kappa_b=0.01, nbar_a=1.0, nbar_b=1.0)
     with pytest.raises(Exception, match="finite time"):
         nh.steady_state(nh.three_mode_system(0.11, 0.1, 0.1, **P3), throw=True)
+
+
+@pytest.mark.slow
+def test_fock_initial_state_by_taylor_coefficient_matches_fock_solver():
+    # Σ_n xⁿ|n⟩⟨n| = ρ_th(x/(1−x))/(1−x): the evolution of |0,1,0⟩ is the x¹ coefficient of the
+    # (unnormalised) Gaussian evolution; forward mode through diffrax (adjoint=ForwardMode).
+    import diffrax
+
+    g1, g2, g = G_WEAK
+    ts = jnp.linspace(0.0, 10.0, 3)
+    model = nh.three_mode_system(g1, g2, g, **WEAK)
+
+    def moments(x):
+        st = GaussianState.thermal(jnp.stack([0 * x, x / (1 - x), 0 * x]))
+        ev = nh.evolve(model, st, ts, adjoint=diffrax.ForwardMode())
+        Z = jnp.exp(ev.log_trace) / (1 - x)
+        return jnp.concatenate([Z[:, None], Z[:, None] * ev.occupations()], 1)
+
+    c1 = jax.jacfwd(moments)(0.0)
+    n_exact = c1[:, 1:] / c1[:, :1]
+    dims = (4, 4, 3)
+    fe = fock.evolve(fock.three_mode_model(g1, g2, g, dims=dims, **WEAK),
+                     fock.fock_state(dims, (0, 1, 0)), ts)
+    np.testing.assert_allclose(n_exact, fe.expect, rtol=1e-4, atol=1e-7)
