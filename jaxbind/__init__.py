@@ -42,6 +42,8 @@ _TOP = {
     "quantum.gaussian": ["LinearSystem", "GaussianState", "SteadyState", "steady_state",
                          "evolve", "physicality"],
     "quantum.observables": ["occupations", "log_negativity"],
+    "quantum.nonhermitian": ["NonHermitianSystem", "nonhermitian_three_mode_system",
+                             "nonhermitian_evolve", "nonhermitian_steady_state"],
     "workflows.grid": ["Grid"],
     "workflows.sweep": ["sweep"],
     "workflows.optimize": ["optimize", "OptimizeResult"],
@@ -59,7 +61,7 @@ _FAMILIES = {
     "drive_states": "optics.drive_states", "rates": "mechanics.rates",
     "regimes": "mechanics.regimes",
     "observables": "quantum.observables", "cooling": "quantum.cooling", "fock": "quantum.fock",
-    "sympathetic": "quantum.sympathetic",
+    "sympathetic": "quantum.sympathetic", "nonhermitian": "quantum.nonhermitian",
 }
 
 #: names that left the top level: old name → (module, attribute, new spelling)

@@ -51,6 +51,10 @@ class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
     not_computed = "not computed yet (unfinished sweep store)"
     not_trapped = "a particle is not trapped (non-positive isolated stiffness)"
     kernel_status = "the kernel reported a failure in its own integer `status` output (see kernel_status)"
+    finite_time_divergence = (
+        "no steady state: the trace-normalised non-Hermitian (paper 004 eq. 3) Gaussian state "
+        "diverges at a finite time (Riccati blow-up)"
+    )
 
 
 def code(result) -> jnp.ndarray:
