@@ -60,7 +60,12 @@ class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
 def code(result) -> jnp.ndarray:
     """The int32 code of an item of :data:`RESULTS` (any batch shape)."""
     if isinstance(result, EnumerationItem):
-        return jnp.asarray(result._value, jnp.int32)
+        v = result._value
+        if isinstance(v, (np.ndarray, np.integer, int)):
+            # a concrete item (e.g. RESULTS.overlap): NumPy, so int(code(...)) also works in
+            # a module first imported inside a trace (no staged jnp op)
+            return np.asarray(v, np.int32)
+        return jnp.asarray(v, jnp.int32)
     raise TypeError(f"result must be a RESULTS item, got {type(result).__name__}")
 
 

@@ -182,15 +182,16 @@ def sympathetic_cooling_point(kg, g, g2=0.1, gamma=1.0, delta=1.0, omega=1.0, ka
     """Steady-state phonon numbers n_a, n_b of non-reciprocal sympathetic cooling versus the
     non-reciprocity K_g (paper 004 eqs. 13–15, Fig. 2).
 
-    g1 = g2 (K_g + 1)/(K_g − 1); rates in units of the trap frequency ω. Returns a
-    ``status`` leaf (jaxbind.quantum.cooling.STATUS_*), so failed points are labelled, not NaN.
+    g1 = g2 (K_g + 1)/(K_g − 1); rates in units of the trap frequency ω. Returns the
+    steady state's ``result`` (a :data:`jaxbind.RESULTS` item): the sweep stores its code in
+    ``status`` (decoded by the store's code table) and failed points read NaN.
     """
     from jaxbind.quantum.cooling import CoolingParams, steady_state_occupations
 
     p = CoolingParams.from_kg(kg, g2, g, gamma=gamma, delta=delta, omega=omega, kappa_a=kappa_a,
                               kappa_b=kappa_b, nbar_a=nbar_a, nbar_b=nbar_b)
     s = steady_state_occupations(p, throw=False)
-    return {"n_a": s.n_a, "n_b": s.n_b, "status": s.status}
+    return {"n_a": s.n_a, "n_b": s.n_b, "result": s.result}
 
 
 def regime_map_point(phase, kd, delta_omega=0.0):
@@ -253,15 +254,13 @@ declare(
 declare(
     sympathetic_cooling_point, headline="n_b",
     units={k: "1" for k in ("kg", "g", "g2", "gamma", "delta", "omega", "kappa_a", "kappa_b",
-                            "nbar_a", "nbar_b", "n_a", "n_b", "status")},
+                            "nbar_a", "nbar_b", "n_a", "n_b")},
     labels={"kg": "non-reciprocity K_g", "g": "cavity coupling g / ω", "g2": "coupling g2 / ω",
             "gamma": "cavity decay γ / ω", "delta": "cavity detuning Δ / ω",
             "omega": "trap frequency ω", "kappa_a": "damping κ_A / ω", "kappa_b": "damping κ_B / ω",
             "nbar_a": "bath occupation n̄_A", "nbar_b": "bath occupation n̄_B",
             "n_a": "phonon number n_A (cooled particle)",
-            "n_b": "phonon number n_B (target particle)", "status": "status"},
-    categories={"status": ("ok", "no cooling", "no physical root", "invalid input", "unstable",
-                           "not converged")},
+            "n_b": "phonon number n_B (target particle)"},
 )
 declare(
     regime_map_point, headline="regime",
