@@ -424,10 +424,11 @@ _xfail("precision",
        "products need precision=HIGHEST (or a jax.default_matmul_precision('highest') context in the "
        "kernel); lineax's GMRES dots need the user-level JAX_DEFAULT_MATMUL_PRECISION=highest — see "
        "benchmarks/RESULTS.md 'GPU readiness' for the source lines",
-       "solve_dipoles_gmres", "optical_forces_gmres", "evolve", "log_negativity", "spectrum",
+       "solve_dipoles_gmres", "optical_forces_gmres",
        "fock_steady_state_dense", "fock_steady_state_iterative", "fock_steady_state_nonhermitian")
-# (optics and mechanics kernels trace under jaxbind._precision.highest_precision; the GMRES
-# entries keep lineax's Krylov products, which only the user-level setting reaches)
+# (the optics, mechanics and Gaussian kernels trace under jaxbind._precision.highest_precision;
+# the GMRES entries keep lineax's Krylov products, which only the user-level setting reaches;
+# the Fock steady states keep products lowered inside lineax/diffrax solves)
 _xfail("callbacks",
        "no throw=False form: the kernel's input checks (eqx.error_if) always lower to host callbacks "
        "(lax.cond + pure_callback, a device→host sync per check on a GPU), also inside sweeps; needs "

@@ -57,6 +57,7 @@ import numpy as np
 import optimistix as optx
 from equinox._enum import EnumerationItem  # results from integer codes (see _from_diffrax)
 
+from .._precision import highest_precision
 from .._checks import as_float_array
 from .._types import Array, ArrayLike, Complex, Float
 from ..results import RESULTS, code
@@ -148,6 +149,7 @@ def _from_diffrax(r) -> RESULTS:
 
 
 
+@highest_precision
 def evolve(model: FockModel, rho0: Complex[ArrayLike, "n n"], ts: Float[ArrayLike, " t"],
            observables: Complex[ArrayLike, "m n n"] | None = None, *, rtol: float = 1e-7,
            atol: float = 1e-9, max_steps: int = 1_000_000, throw: bool = True) -> FockEvolution:
@@ -277,6 +279,7 @@ def _resolve_fock_solver(solver, method, gmres_rtol, gmres_max_steps):
     return solver, None
 
 
+@highest_precision
 def steady_state(model: FockModel, solver: Direct | GMRES | BlockGMRES | lx.AbstractLinearSolver
                  | None = None, *, sector: bool | None = None,
                  rho0: Complex[ArrayLike, "n n"] | None = None, tol: float | None = None,

@@ -40,6 +40,7 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Inexact, Int
 
+from .._precision import highest_precision
 from .. import constants
 from .._checks import check_shape, is_concrete
 from ..results import RESULTS, code
@@ -530,6 +531,7 @@ def _is_physical(A, D, rtol=None):
     return physical_bt(A[..., None], D[..., None], rtol)[0]
 
 
+@highest_precision
 def steady_state(
     system: LinearSystem,
     solver: Kron | Sign | None = None,
@@ -647,6 +649,7 @@ def _evolve_constant(system: LinearSystem, state: GaussianState, dts):
     return jax.vmap(one)(dts)
 
 
+@highest_precision
 def evolve(
     system: LinearSystem | TimeDependentSystem,
     state: GaussianState,

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Complex, Float
 
+from .._precision import highest_precision
 from .._checks import is_concrete
 from .phase_space import mode_matrix, symplectic_form
 
@@ -169,6 +170,7 @@ def purity(V: Float[Array, "*batch n n"]) -> Float[Array, "*batch"]:
     return jnp.exp(-m * jnp.log(2.0) - 0.5 * logdet)
 
 
+@highest_precision
 def log_negativity(V: Float[Array, "n n"], partition: Sequence[int] | ArrayLike) -> Float[Array, ""]:
     """Logarithmic negativity E_N = Σ_j max(0, −ln 2ν̃_j) across a bipartition.
 

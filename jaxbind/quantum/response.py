@@ -9,6 +9,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Complex, Float
 
+from .._precision import highest_precision
 from .gaussian import LinearSystem
 from .observables import _square
 from .phase_space import symplectic_form
@@ -21,6 +22,7 @@ def _check_system(system):
         raise TypeError(f"system must be a LinearSystem, got {type(system).__name__}")
 
 
+@highest_precision
 def spectrum(system: LinearSystem, omega: Float[ArrayLike, ""]) -> Complex[Array, "n n"]:
     """Symmetrized power spectral density matrix S(ω) = (A + iω)⁻¹ D (Aᵀ − iω)⁻¹.
 
@@ -47,6 +49,7 @@ def spectrum(system: LinearSystem, omega: Float[ArrayLike, ""]) -> Complex[Array
     return 0.5 * (S + S.conj().T)
 
 
+@highest_precision
 def heat_currents(system: LinearSystem, V: Float[Array, "n n"]) -> Float[Array, "m m"]:
     """Energy currents between oscillators and from their local baths.
 
