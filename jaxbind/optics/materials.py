@@ -26,6 +26,7 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jax.lax import complex as lax_complex
 import numpy as np
 
 from .. import constants
@@ -37,6 +38,8 @@ __all__ = [
     "DrudeLorentz",
     "Permittivity",
     "Sellmeier",
+    "SILICON_GREEN_2008",
+    "TabulatedIndex",
     "clausius_mossotti",
     "clausius_mossotti_scaled",
     "radiative_correction_scaled",
@@ -301,6 +304,82 @@ def _scalar_eps_checked(eps, name: str = "eps"):
     if not jnp.issubdtype(eps.dtype, jnp.inexact):
         eps = eps.astype(jnp.result_type(float))
     return eps
+
+
+class TabulatedIndex(Permittivity):
+    """Complex refractive index n + iκ tabulated against vacuum wavelength (measured data).
+
+    ε(ω) = (n + iκ)² with n, κ linearly interpolated in the vacuum wavelength λ = 2πc/ω
+    (clamped to the end values outside the table; differentiable in ω inside it). Tabulated
+    data carry no causal continuation, so ε(iξ) is undefined (an error, not a number): use a
+    fitted model (:class:`Sellmeier`, :class:`DrudeLorentz`) for Casimir–Polder sums.
+
+    Args:
+        wavelengths: (M,) increasing vacuum wavelengths (m).
+        n, kappa: (M,) real and imaginary parts of the index (n > 0, κ ≥ 0).
+    """
+
+    wavelengths: Float[Array, " m"] = eqx.field(converter=np.asarray)
+    n: Float[Array, " m"] = eqx.field(converter=np.asarray)
+    kappa: Float[Array, " m"] = eqx.field(converter=np.asarray)
+
+    def __check_init__(self):
+        lam, n, k = (np.asarray(v, float) for v in (self.wavelengths, self.n, self.kappa))
+        if lam.ndim != 1 or lam.shape[0] < 2 or n.shape != lam.shape or k.shape != lam.shape:
+            raise ValueError("wavelengths, n and kappa must be 1-D arrays of the same length ≥ 2, "
+                             f"got shapes {lam.shape}, {n.shape}, {k.shape}")
+        if not (np.all(np.isfinite(lam)) and np.all(lam > 0) and np.all(np.diff(lam) > 0)):
+            raise ValueError("wavelengths must be finite, positive and increasing")
+        if not (np.all(np.isfinite(n)) and np.all(n > 0)):
+            raise ValueError("n must be finite and positive")
+        if not (np.all(np.isfinite(k)) and np.all(k >= 0)):
+            raise ValueError("kappa must be finite and non-negative (absorption)")
+
+    def index_at_wavelength(self, wavelength: Float[ArrayLike, "..."]) -> Inexact[Array, "..."]:
+        """Complex n + iκ at vacuum ``wavelength`` (m, > 0), linear interpolation."""
+        lam = _real_frequency(wavelength, "wavelength", positive=True)
+        rdt = jnp.result_type(lam.dtype, jnp.float32)
+        # interpolate in µm: float32-safe (metres squared would lose digits)
+        x = lam.astype(rdt) * 1e6
+        t = jnp.asarray(np.asarray(self.wavelengths) * 1e6, rdt)
+        n = jnp.interp(x, t, jnp.asarray(self.n, rdt))
+        k = jnp.interp(x, t, jnp.asarray(self.kappa, rdt))
+        return lax_complex(n, k)
+
+    def permittivity(self, omega):
+        """ε = (n + iκ)² at angular frequency ``omega`` (rad/s, > 0)."""
+        omega = _real_frequency(omega, "omega", positive=True)
+        m = self.index_at_wavelength(_TWO_PI_C / omega)
+        return m * m
+
+    def permittivity_imag(self, xi):
+        """Undefined for tabulated data (no causal continuation): always an error."""
+        raise ValueError("permittivity_imag: a TabulatedIndex has no continuation to imaginary "
+                         "frequency; fit a Sellmeier or DrudeLorentz model for Matsubara sums")
+
+    @classmethod
+    def silicon_green_2008(cls) -> "TabulatedIndex":
+        """Intrinsic crystalline silicon at 300 K, 400–800 nm: M. A. Green, Sol. Energy Mater.
+        Sol. Cells 92, 1305 (2008), Table 1 (n, κ every 10 nm)."""
+        t = SILICON_GREEN_2008
+        return cls(t[:, 0] * 1e-6, t[:, 1], t[:, 2])
+
+
+# Intrinsic crystalline silicon at 300 K, M. A. Green, Sol. Energy Mater. Sol. Cells 92,
+# 1305 (2008), Table 1: vacuum wavelength (µm), n, κ (0.40–0.80 µm).
+SILICON_GREEN_2008 = np.array([
+    [0.40, 5.613, 0.296], [0.41, 5.330, 0.227], [0.42, 5.119, 0.176], [0.43, 4.949, 0.138],
+    [0.44, 4.812, 0.107], [0.45, 4.691, 0.086], [0.46, 4.587, 0.071], [0.47, 4.497, 0.062],
+    [0.48, 4.419, 0.055], [0.49, 4.350, 0.049], [0.50, 4.294, 0.044], [0.51, 4.241, 0.039],
+    [0.52, 4.193, 0.036], [0.53, 4.151, 0.033], [0.54, 4.112, 0.030], [0.55, 4.077, 0.028],
+    [0.56, 4.045, 0.026], [0.57, 4.015, 0.024], [0.58, 3.988, 0.023], [0.59, 3.963, 0.021],
+    [0.60, 3.940, 0.020], [0.61, 3.918, 0.018], [0.62, 3.898, 0.017], [0.63, 3.879, 0.016],
+    [0.64, 3.861, 0.015], [0.65, 3.844, 0.014], [0.66, 3.828, 0.013], [0.67, 3.813, 0.013],
+    [0.68, 3.798, 0.012], [0.69, 3.784, 0.011], [0.70, 3.772, 0.011], [0.71, 3.759, 0.010],
+    [0.72, 3.748, 0.010], [0.73, 3.737, 0.009], [0.74, 3.727, 0.008], [0.75, 3.717, 0.008],
+    [0.76, 3.708, 0.007], [0.77, 3.699, 0.007], [0.78, 3.691, 0.006], [0.79, 3.683, 0.006],
+    [0.80, 3.675, 0.005],
+])
 
 
 def _scalar_eps(eps, name: str = "eps"):

@@ -8,7 +8,7 @@ passive. :func:`kerker_nrf_loss` measures the mean squared deviation from ½ ove
 of kL (via :func:`jaxbind.optics.forces.nonreciprocity_factors`); :func:`silicon_kerker_loss`
 evaluates it for a real silicon sphere of radius a at vacuum wavelength λ through the
 dipolar Mie coefficients (:func:`jaxbind.optics.mie.scaled_dipole_polarizabilities`), with
-silicon's index from Green (2008) — paper 003 only picked a = 45 nm, λ = 420 nm and says it
+silicon's index from Green (2008) (:class:`jaxbind.optics.materials.TabulatedIndex`) — paper 003 only picked a = 45 nm, λ = 420 nm and says it
 did not optimise them.
 """
 
@@ -18,14 +18,15 @@ import math
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from .. import constants as Cst
 from .._types import Array
 from ..optics.beams import PlaneWave
 from ..optics.forces import nonreciprocity_factors
+from ..optics.materials import SILICON_GREEN_2008, TabulatedIndex
 from ..optics.mie import scaled_dipole_polarizabilities
 from ..optics.particles import Particles
+from ..solvers import Born, Direct
 
 __all__ = [
     "SILICON_GREEN_2008",
@@ -36,34 +37,14 @@ __all__ = [
     "silicon_kerker_loss",
 ]
 
-# Intrinsic crystalline silicon at 300 K, M. A. Green, Sol. Energy Mater. Sol. Cells 92,
-# 1305 (2008), Table 1: vacuum wavelength (µm), n, κ (0.40–0.80 µm).
-SILICON_GREEN_2008 = np.array([
-    [0.40, 5.613, 0.296], [0.41, 5.330, 0.227], [0.42, 5.119, 0.176], [0.43, 4.949, 0.138],
-    [0.44, 4.812, 0.107], [0.45, 4.691, 0.086], [0.46, 4.587, 0.071], [0.47, 4.497, 0.062],
-    [0.48, 4.419, 0.055], [0.49, 4.350, 0.049], [0.50, 4.294, 0.044], [0.51, 4.241, 0.039],
-    [0.52, 4.193, 0.036], [0.53, 4.151, 0.033], [0.54, 4.112, 0.030], [0.55, 4.077, 0.028],
-    [0.56, 4.045, 0.026], [0.57, 4.015, 0.024], [0.58, 3.988, 0.023], [0.59, 3.963, 0.021],
-    [0.60, 3.940, 0.020], [0.61, 3.918, 0.018], [0.62, 3.898, 0.017], [0.63, 3.879, 0.016],
-    [0.64, 3.861, 0.015], [0.65, 3.844, 0.014], [0.66, 3.828, 0.013], [0.67, 3.813, 0.013],
-    [0.68, 3.798, 0.012], [0.69, 3.784, 0.011], [0.70, 3.772, 0.011], [0.71, 3.759, 0.010],
-    [0.72, 3.748, 0.010], [0.73, 3.737, 0.009], [0.74, 3.727, 0.008], [0.75, 3.717, 0.008],
-    [0.76, 3.708, 0.007], [0.77, 3.699, 0.007], [0.78, 3.691, 0.006], [0.79, 3.683, 0.006],
-    [0.80, 3.675, 0.005],
-])
+_SILICON = TabulatedIndex.silicon_green_2008()
 
 
 def silicon_index(wavelength) -> Array:
-    """Complex refractive index n + iκ of silicon at vacuum ``wavelength`` (m), linear
-    interpolation of Green (2008) between 400 and 800 nm (clamped outside; differentiable
-    in the wavelength)."""
-    lam = jnp.asarray(wavelength)
-    rdt = jnp.result_type(lam.dtype, jnp.float32)
-    t = jnp.asarray(SILICON_GREEN_2008, rdt)
-    x = lam.astype(rdt) * 1e6
-    n = jnp.interp(x, t[:, 0], t[:, 1])
-    kap = jnp.interp(x, t[:, 0], t[:, 2])
-    return n + 1j * kap
+    """Complex refractive index n + iκ of silicon at vacuum ``wavelength`` (m): Green (2008)
+    between 400 and 800 nm (:meth:`jaxbind.optics.materials.TabulatedIndex.silicon_green_2008`;
+    linear interpolation, clamped outside, differentiable in the wavelength)."""
+    return _SILICON.index_at_wavelength(wavelength)
 
 
 def kerker_pair_nrf(alpha_e, alpha_m, kL, *, method: str = "born", order: int = 1):
@@ -90,7 +71,10 @@ def kerker_pair_nrf(alpha_e, alpha_m, kL, *, method: str = "born", order: int = 
     ps = Particles(pos, jnp.full((2,), 1e-3, rdt), alpha_e=jnp.stack([ae, ae]),
                    alpha_m=jnp.stack([am, am]))
     beam = PlaneWave(lam, 1.0, direction=(1.0, 0.0, 0.0), polarization=(0.0, 0.0, 1.0))
-    nr = nonreciprocity_factors(ps, beam, method, order=order, throw=False)
+    if method not in ("born", "direct"):
+        raise ValueError(f"method must be 'born' or 'direct', got {method!r}")
+    solver = Born(order=order) if method == "born" else Direct()
+    nr = nonreciprocity_factors(ps, beam, solver, throw=False)
     return nr.zeroth[0], nr.first[0, 0, 0]
 
 

@@ -300,3 +300,24 @@ def test_traced_bad_input_is_an_error_not_nan():
     with pytest.raises(Exception, match="non-finite"):
         h(jnp.asarray(2e15)).block_until_ready()
     np.testing.assert_allclose(radiative_correction_scaled(jnp.asarray(0.0)), 0.0)
+
+
+def test_tabulated_index_silicon_green_2008():
+    """The tabulated silicon of Green (2008) returns the table at its nodes, interpolates
+    linearly between them, ε = (n + iκ)², and refuses imaginary frequencies and bad tables."""
+    from jaxbind.optics.materials import TabulatedIndex
+
+    si = TabulatedIndex.silicon_green_2008()
+    np.testing.assert_allclose(complex(si.index_at_wavelength(420e-9)), 5.119 + 0.176j, rtol=1e-12)
+    np.testing.assert_allclose(complex(si.index_at_wavelength(425e-9)),
+                               (5.119 + 4.949) / 2 + 0.5j * (0.176 + 0.138), rtol=1e-12)
+    np.testing.assert_allclose(complex(si.permittivity_at_wavelength(600e-9)), (3.940 + 0.020j) ** 2,
+                               rtol=1e-12)
+    g = jax.grad(lambda lam: jnp.real(si.index_at_wavelength(lam)))(425e-9)
+    np.testing.assert_allclose(float(g), (4.949 - 5.119) / 10e-9, rtol=1e-9)
+    with pytest.raises(ValueError, match="imaginary frequency"):
+        si.permittivity_imag(1e15)
+    with pytest.raises(ValueError, match="increasing"):
+        TabulatedIndex([2e-7, 1e-7], [1.5, 1.5], [0.0, 0.0])
+    with pytest.raises(ValueError, match="kappa"):
+        TabulatedIndex([1e-7, 2e-7], [1.5, 1.5], [0.0, -0.1])
