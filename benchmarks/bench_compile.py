@@ -107,7 +107,7 @@ CASES: dict[str, tuple[str, str]] = {
         "jb.solve_dipoles(particles, beam)"),
     "optical_forces": (_TWEEZERS, "jb.optical_forces(particles, beam)"),
     "stiffness_matrix": (_TWEEZERS, "jb.stiffness_matrix(particles, beam)"),
-    "pair_forces": (_TWEEZERS, "jb.pair_forces(particles, beam)"),
+    "pair_forces": (_TWEEZERS, "jb.pair.pair_forces(particles, beam)"),
     "linearize_far_field_n16": (_ARRAY16, "jb.linearize(arr)"),
     "linearize_exact_n16": (_ARRAY16, "jb.linearize(arr, method='exact')"),
     "two_particle_rates": (_ARRAY2, "jb.two_particle_rates(arr)"),
@@ -116,10 +116,10 @@ CASES: dict[str, tuple[str, str]] = {
                    "jb.evolve(system, state, ts)"),
     "occupations_6x6": ("V = np.eye(6) * 1.5", "jb.occupations(V)"),
     "fock_steady_state": (
-        "model = jb.three_mode_model(0.1, 0.0, 0.05, gamma=1.0, kappa_a=1e-2, kappa_b=1e-2, "
+        "model = jb.fock.three_mode_model(0.1, 0.0, 0.05, gamma=1.0, kappa_a=1e-2, kappa_b=1e-2, "
         "nbar_a=0.5, nbar_b=0.5, dims=(4, 4, 2))",
-        "jb.fock_steady_state(model)"),
-    "cooling_steady_state": ("p = jb.CoolingParams(0.05, 0.02, 0.1)", "jb.cooling_steady_state(p)"),
+        "jb.fock.steady_state(model)"),
+    "cooling_steady_state": ("p = jb.cooling.CoolingParams(0.05, 0.02, 0.1)", "jb.cooling.steady_state_occupations(p)"),
     "sweep_grid": (
         "def fn(x, y):\n    return {'f': jnp.sin(x) * jnp.cos(y)}\n"
         "grid = {'x': np.linspace(0, 1, 8), 'y': np.linspace(0, 1, 4)}",

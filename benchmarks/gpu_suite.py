@@ -142,7 +142,7 @@ def _chain(n, g=0.05, k=0.02):
 
 def row_chain(n, repeats):
     A, D = _chain(n)
-    tc, t, V = _compile_and_time(lambda A, D: jb.steady_state(jb.LinearSystem(A, D), method="sign").cov,
+    tc, t, V = _compile_and_time(lambda A, D: jb.steady_state(jb.LinearSystem(A, D), jb.Sign()).cov,
                                  (A, D), repeats)
     # Lyapunov residual A V + V Aᵀ + D = 0, relative
     Vn, An, Dn = (np.asarray(v) for v in (V, A, D))
@@ -155,8 +155,8 @@ def row_mie(n, repeats):
     rng = np.random.default_rng(0)
     m = jnp.asarray(rng.uniform(1.3, 2.0, n) + 1j * rng.uniform(0.0, 0.1, n))
     x = jnp.asarray(rng.uniform(0.1, 10.0, n))
-    n_max = jb.wiscombe_n_max(10.0)
-    n_start = jb.required_n_start(float(np.max(np.abs(np.asarray(m) * np.asarray(x)))), n_max)
+    n_max = jb.mie.wiscombe_n_max(10.0)
+    n_start = jb.mie.required_n_start(float(np.max(np.abs(np.asarray(m) * np.asarray(x)))), n_max)
 
     def f(m, x):
         e = jax.lax.map(lambda mx: jb.mie_efficiencies(mx[0], mx[1], n_max, n_start=n_start),
@@ -172,7 +172,7 @@ def row_mie(n, repeats):
 def row_regime(n, repeats):
     phis = jnp.linspace(0.0, np.pi, n)
     kds = jnp.linspace(0.01, 4 * np.pi, n)
-    tc, t, (codes, growth) = _compile_and_time(lambda p, k: jb.regime_map(p, k, 0.3), (phis, kds), repeats)
+    tc, t, (codes, growth) = _compile_and_time(lambda p, k: jb.regimes.regime_map(p, k, 0.3), (phis, kds), repeats)
     ok = bool(np.all(np.isfinite(np.asarray(growth))))
     return dict(case=f"regime map {n} × {n} (φ, kd) (f64)", size=n * n, compile_s=tc, time_s=t,
                 check=f"finite growth rates: {ok}", ok=ok)

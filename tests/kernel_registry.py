@@ -100,7 +100,7 @@ def green_tensor(x):
 
 @kernel([0.9, 0.35, -0.4])
 def green_tensor_derivative(x):
-    return jb.green_tensor_derivative(x * LAM, _k(x))
+    return jb.green.green_tensor_derivative(x * LAM, _k(x))
 
 
 @kernel([0.0, 0.1, 0.0, 1.3, 0.0, 0.2, 0.4, 2.2, -0.3])
@@ -130,7 +130,7 @@ def dipole_polarizabilities(x):
 
 @kernel([3.5, 0.05, 1.2])
 def scaled_dipole_polarizabilities(x):
-    return jb.scaled_dipole_polarizabilities(jax_complex(x[0], x[1]), x[2])
+    return jb.mie.scaled_dipole_polarizabilities(jax_complex(x[0], x[1]), x[2])
 
 
 @kernel([2.1, 0.02, 1.0])
@@ -182,29 +182,29 @@ def _scene(x, n=3, model="mie"):
 
 
 def _gmres(x):
-    """GMRES tolerances reachable in the dtype of ``x`` (the defaults rtol=1e-10, atol=1e-12
-    cannot be met in float32, which then reports 'not converged', correctly)."""
-    return dict(rtol=1e-5, atol=1e-6) if x.dtype == jnp.float32 else dict(rtol=1e-10, atol=1e-12)
+    """GMRES with tolerances reachable in the dtype of ``x`` (the defaults rtol=1e-10,
+    atol=1e-12 cannot be met in float32, which then reports 'not converged', correctly)."""
+    return jb.GMRES(rtol=1e-5, atol=1e-6) if x.dtype == jnp.float32 else jb.GMRES(rtol=1e-10, atol=1e-12)
 
 
-def _dipoles(x, method, **kw):
-    s = jb.solve_dipoles(*_scene(x), method, **kw)
+def _dipoles(x, solver):
+    s = jb.solve_dipoles(*_scene(x), solver)
     return dict(p=s.p, m=s.m, status=s.status)
 
 
 @kernel(_X_PARTICLES, throws=True)
 def solve_dipoles_direct(x):
-    return _dipoles(x, "direct")
+    return _dipoles(x, jb.Direct())
 
 
 @kernel(_X_PARTICLES, throws=True, slow=True)
 def solve_dipoles_born(x):
-    return _dipoles(x, "born", order=2)
+    return _dipoles(x, jb.Born(order=2))
 
 
 @kernel(_X_PARTICLES, throws=True, slow=True)
 def solve_dipoles_gmres(x):
-    return _dipoles(x, "gmres", **_gmres(x))
+    return _dipoles(x, _gmres(x))
 
 
 @kernel(_X_PARTICLES, throws=True)
@@ -214,7 +214,7 @@ def optical_forces(x):
 
 @kernel(_X_PARTICLES, throws=True, slow=True)
 def optical_forces_gmres(x):
-    return jb.optical_forces(*_scene(x), "gmres", **_gmres(x))
+    return jb.optical_forces(*_scene(x), _gmres(x))
 
 
 @kernel(_X_PARTICLES, throws=True, f32_rtol=1e-4,
@@ -236,24 +236,24 @@ _X_PAIR = [0.0, 0.0, 0.0, 1.9, 0.01, -0.02, 0.7]
         f32_reason="f (interparticle) = F − F_iso and nrf0 a ratio of differences of f (paper 003 eqs. 1, 3–5): "
                    "float32 round-off of the total force shows at ~2e-5 of max|f| (measured 1.8e-5, 1.9e-5)")
 def pair_forces(x):
-    r = jb.pair_forces(*_scene(x, n=2))
+    r = jb.pair.pair_forces(*_scene(x, n=2))
     return dict(f=r.f, F=r.F, nrf0=r.nrf0, status=r.status)
 
 
 @kernel(_X_PARTICLES, throws=True, slow=True)
 def trap_potential(x):  # potentials: electric dipoles only
-    return jb.trap_potential(*_scene(x, model="clausius_mossotti"))
+    return jb.potentials.trap_potential(*_scene(x, model="clausius_mossotti"))
 
 
 @kernel(_X_PARTICLES, throws=True, slow=True)
 def binding_potentials(x):
-    r = jb.binding_potentials(*_scene(x, model="clausius_mossotti"))
+    r = jb.potentials.binding_potentials(*_scene(x, model="clausius_mossotti"))
     return r
 
 
 @kernel([1.0, 1.0, 1.0], throws=True)
 def casimir_polder(x):
-    r = jb.casimir_polder(x[0] * 500e-9, x[1] * 300.0, x[2] * 100e-9, n_terms=16, n_tail=16)
+    r = jb.casimir.casimir_polder(x[0] * 500e-9, x[1] * 300.0, x[2] * 100e-9, n_terms=16, n_tail=16)
     return dict(energy_kT=r.energy_kT, status=r.status)
 
 
@@ -356,7 +356,7 @@ def log_negativity(x):
 
 @kernel(_X_SYS + [0.9])
 def spectrum(x):
-    return jb.spectrum(_system(x[:6]), x[6])
+    return jb.quantum.response.spectrum(_system(x[:6]), x[6])
 
 
 # --------------------------------------------------------------------------------------
@@ -366,9 +366,9 @@ def spectrum(x):
 
 @kernel([0.1, 0.05, 0.05])
 def cooling_steady_state(x):
-    p = jb.CoolingParams(x[0], x[1], x[2], gamma=1.0, delta=1.0, omega=1.0, kappa_a=1e-4, kappa_b=1e-4,
+    p = jb.cooling.CoolingParams(x[0], x[1], x[2], gamma=1.0, delta=1.0, omega=1.0, kappa_a=1e-4, kappa_b=1e-4,
                          nbar_a=20.0, nbar_b=20.0)
-    r = jb.cooling_steady_state(p, throw=False)
+    r = jb.cooling.steady_state_occupations(p, throw=False)
     return dict(n_a=r.n_a, n_b=r.n_b, status=r.status)
 
 
@@ -377,7 +377,7 @@ _FOCK = dict(gamma=1.0, kappa_a=0.05, kappa_b=0.05, nbar_a=0.05, nbar_b=0.05, di
 
 
 def _fock_model(x, g2=0.0):
-    return jb.three_mode_model(x[0], jnp.asarray(g2, x.dtype), x[1], **_FOCK, dtype=x.dtype)
+    return jb.fock.three_mode_model(x[0], jnp.asarray(g2, x.dtype), x[1], **_FOCK, dtype=x.dtype)
 
 
 def _fock_out(s):
@@ -387,7 +387,7 @@ def _fock_out(s):
 @kernel(_X_FOCK, f32_rtol=3e-5,
         f32_reason="dense LU of the 324×324 Liouvillian, rates 0.05…1 (condition ≳ γ/κ = 20): measured 1.05e-5", slow=True)
 def fock_steady_state_dense(x):
-    return _fock_out(jb.fock_steady_state(_fock_model(x), method="dense", truncation_tol=0.05, throw=False))
+    return _fock_out(jb.fock.steady_state(_fock_model(x), jb.Direct(), truncation_tol=0.05, throw=False))
 
 
 @kernel(_X_FOCK, slow=True)
@@ -400,7 +400,7 @@ def fock_steady_state_iterative(x):
         f32_reason="g2 ≠ 0: non-Hermitian eigenproblem with growth rate μ ≪ γ, condition ~ γ/κ; "
                    "meaningful to ~1e-2 in float32 (quantum/fock_iterative.py docstring)")
 def fock_steady_state_nonhermitian(x):
-    return _fock_out(jb.fock_steady_state(_fock_model(x, 0.05), method="dense", truncation_tol=0.05,
+    return _fock_out(jb.fock.steady_state(_fock_model(x, 0.05), jb.Direct(), truncation_tol=0.05,
                                           throw=False))
 
 

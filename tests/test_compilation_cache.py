@@ -151,8 +151,8 @@ def test_new_python_scalars_do_not_recompile_mie_or_beams():
     assert _n_compiles(lambda: beam_and_fields(0.3, 0.5, 2e-7)) == 0
     xs = jnp.linspace(-1e-6, 1e-6, 5)
     beam = jb.PlaneWave(1064e-9, 1e9, polarization=(0.0, 1.0, 0.0))
-    _n_compiles(lambda: jb.intensity_map(beam, xs, xs, z=0.0))
-    assert _n_compiles(lambda: jb.intensity_map(beam, xs, xs, z=1e-7)) == 0
+    _n_compiles(lambda: jb.beams.intensity_map(beam, xs, xs, z=0.0))
+    assert _n_compiles(lambda: jb.beams.intensity_map(beam, xs, xs, z=1e-7)) == 0
     assert _n_compiles(lambda: jb.PlaneWave(532e-9, 2e9, direction=(0.0, 1.0, 0.0),
                                             polarization=(1.0, 0.0, 1j))) == 0
 
@@ -162,13 +162,13 @@ def test_materials_and_ellipsoids_run_as_one_program():
 
     _n_compiles(lambda: jb.clausius_mossotti(2.1 + 0.1j, 100e-9, 5.9e6))
     assert _n_compiles(lambda: jb.clausius_mossotti(2.3 + 0.2j, 120e-9, 6.1e6)) == 0
-    _n_compiles(lambda: jb.rotation_matrix(0.1, 0.2, 0.3))
-    assert _n_compiles(lambda: jb.rotation_matrix(0.4, 0.5, 0.6)) == 0
-    _n_compiles(lambda: jb.depolarization_factors(jnp.array([1.0, 2.0, 3.0])))
-    assert _n_compiles(lambda: jb.depolarization_factors(jnp.array([1.0, 1.5, 4.0]))) == 0
-    assert _n_compiles(lambda: jb.susceptibility_tensor(2.1, jnp.array([0.2, 0.3, 0.5]))) <= 1
+    _n_compiles(lambda: jb.ellipsoids.rotation_matrix(0.1, 0.2, 0.3))
+    assert _n_compiles(lambda: jb.ellipsoids.rotation_matrix(0.4, 0.5, 0.6)) == 0
+    _n_compiles(lambda: jb.ellipsoids.depolarization_factors(jnp.array([1.0, 2.0, 3.0])))
+    assert _n_compiles(lambda: jb.ellipsoids.depolarization_factors(jnp.array([1.0, 1.5, 4.0]))) == 0
+    assert _n_compiles(lambda: jb.ellipsoids.susceptibility_tensor(2.1, jnp.array([0.2, 0.3, 0.5]))) <= 1
     # concrete bad input is still a ValueError naming the argument (host-side check)
     with pytest.raises(ValueError, match="radius"):
         jb.clausius_mossotti(2.1, -1e-7, 5.9e6)
     with pytest.raises(ValueError, match="semi_axes"):
-        jb.depolarization_factors(jnp.array([1.0, 0.0, 3.0]))
+        jb.ellipsoids.depolarization_factors(jnp.array([1.0, 0.0, 3.0]))
