@@ -7,7 +7,7 @@ in its own sub-namespace, re-exported from its subpackage:
 * layers: ``jb.optics``, ``jb.mechanics``, ``jb.quantum``, ``jb.workflows``;
 * families: ``jb.green``, ``jb.mie``, ``jb.materials``, ``jb.ellipsoids``, ``jb.beams``,
   ``jb.pair``, ``jb.potentials``, ``jb.casimir``, ``jb.drive_states``, ``jb.rates``,
-  ``jb.regimes`` (modes: ``jb.mechanics.modes``), ``jb.observables``, ``jb.cooling``, ``jb.fock``,
+  ``jb.regimes`` (modes: ``jb.mechanics.modes``), ``jb.observables``, ``jb.cooling``, ``jb.fock``, ``jb.nonhermitian``,
   ``jb.sympathetic``, ``jb.contrib`` (backend-specific speed-ups), ``jb.plot``;
 * ``jb.constants``, ``jb.solvers``, ``jb.results``.
 
@@ -42,8 +42,6 @@ _TOP = {
     "quantum.gaussian": ["LinearSystem", "GaussianState", "SteadyState", "steady_state",
                          "evolve", "physicality"],
     "quantum.observables": ["occupations", "log_negativity"],
-    "quantum.nonhermitian": ["NonHermitianSystem", "nonhermitian_three_mode_system",
-                             "nonhermitian_evolve", "nonhermitian_steady_state"],
     "workflows.grid": ["Grid"],
     "workflows.sweep": ["sweep"],
     "workflows.optimize": ["optimize", "OptimizeResult"],
