@@ -7,8 +7,9 @@ in its own sub-namespace, re-exported from its subpackage:
 * layers: ``jb.optics``, ``jb.mechanics``, ``jb.quantum``, ``jb.workflows``;
 * families: ``jb.green``, ``jb.mie``, ``jb.materials``, ``jb.ellipsoids``, ``jb.beams``,
   ``jb.pair``, ``jb.potentials``, ``jb.casimir``, ``jb.drive_states``, ``jb.rates``,
-  ``jb.regimes`` (modes: ``jb.mechanics.modes``), ``jb.observables``, ``jb.cooling``, ``jb.fock``, ``jb.nonhermitian``,
-  ``jb.sympathetic``, ``jb.contrib`` (backend-specific speed-ups), ``jb.plot``;
+  ``jb.regimes`` (modes: ``jb.mechanics.modes``), ``jb.observables``, ``jb.cooling``,
+  ``jb.fock``, ``jb.nonhermitian``, ``jb.sympathetic``, ``jb.contrib`` (backend-specific
+  speed-ups), ``jb.plot``;
 * ``jb.constants``, ``jb.solvers``, ``jb.results``.
 
 Imports are lazy (PEP 562, through ``lazy_loader``): ``import jaxbind`` does not import JAX,
