@@ -62,6 +62,16 @@ def pytest_configure(config):
         _STDERR = None
 
 
+def pytest_unconfigure(config):
+    global _STDERR
+    import faulthandler
+
+    faulthandler.cancel_dump_traceback_later()
+    if _STDERR is not None:
+        _STDERR.close()
+        _STDERR = None
+
+
 def _timeout_s(item) -> float:
     """The pytest-timeout limit in force for ``item`` (marker, then --timeout, then ini)."""
     m = item.get_closest_marker("timeout")
