@@ -185,6 +185,26 @@ def _check_charges(model):
                              f"shifts the charge by {nz[0]}")
 
 
+def three_mode_parameters(g1, g2, g, gamma, kappa_a, kappa_b, nbar_a, nbar_b, omega_a, omega_b,
+                          delta, detuning_sign):
+    """Validated parameters of paper 004's three-mode model (eqs. 1–3), shared by the Fock
+    (:func:`three_mode_model`) and the Gaussian (:mod:`jaxbind.quantum.nonhermitian`) forms:
+    finite values, non-negative rates and occupations, ``detuning_sign`` "cooling" or "eq2".
+    Returns the 11 values as arrays, in argument order."""
+    if detuning_sign not in ("cooling", "eq2"):
+        raise ValueError(f"detuning_sign must be 'cooling' or 'eq2', got {detuning_sign!r}")
+    names = ("g1", "g2", "g", "gamma", "kappa_a", "kappa_b", "nbar_a", "nbar_b", "omega_a",
+             "omega_b", "delta")
+    vals = [as_float_array(v, k) for k, v in zip(names, (g1, g2, g, gamma, kappa_a, kappa_b,
+                                                          nbar_a, nbar_b, omega_a, omega_b,
+                                                          delta))]
+    for k, v in zip(names, vals):
+        check_finite(k, v)
+    for k, v in zip(names[3:8], vals[3:8]):
+        check_positive(k, v, allow_zero=True)
+    return vals
+
+
 def three_mode_model(g1: Real, g2: Real, g: Real, *, gamma: Real, kappa_a: Real, kappa_b: Real,
                      nbar_a: Real, nbar_b: Real, omega_a: Real = 1.0, omega_b: Real = 1.0,
                      delta: Real = 1.0, dims: tuple[int, ...] = (6, 6, 3), detuning_sign: str = "cooling",
@@ -210,17 +230,8 @@ def three_mode_model(g1: Real, g2: Real, g: Real, *, gamma: Real, kappa_a: Real,
             nbar_a, nbar_b: mechanical rates and bath occupations; omega_a, omega_b, delta:
             frequencies; dims: (N_A, N_B, N_C) truncations.
     """
-    if detuning_sign not in ("cooling", "eq2"):
-        raise ValueError(f"detuning_sign must be 'cooling' or 'eq2', got {detuning_sign!r}")
-    names = ("g1", "g2", "g", "gamma", "kappa_a", "kappa_b", "nbar_a", "nbar_b", "omega_a",
-             "omega_b", "delta")
-    vals = [as_float_array(v, k) for k, v in zip(names, (g1, g2, g, gamma, kappa_a, kappa_b,
-                                                          nbar_a, nbar_b, omega_a, omega_b,
-                                                          delta))]
-    for k, v in zip(names, vals):
-        check_finite(k, v)
-    for k, v in zip(names[3:8], vals[3:8]):
-        check_positive(k, v, allow_zero=True)
+    vals = three_mode_parameters(g1, g2, g, gamma, kappa_a, kappa_b, nbar_a, nbar_b, omega_a,
+                                 omega_b, delta, detuning_sign)
     g1, g2, g, gamma, ka, kb, na, nb, wa, wb, delta = vals
     dims = tuple(int(d) for d in dims)
     if len(dims) != 3 or min(dims) < 2:

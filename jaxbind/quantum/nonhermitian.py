@@ -91,8 +91,9 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from .._checks import as_float_array, check_finite, check_positive, is_concrete
+from .._checks import as_float_array, check_positive, is_concrete
 from ..results import RESULTS
+from .fock_model import three_mode_parameters
 from .gaussian import GaussianState, LinearSystem, mode_matrix, symplectic_form
 from .lyapunov import solve_lyapunov
 from .models import add_thermal_bath
@@ -189,15 +190,8 @@ def three_mode_system(g1, g2, g, *, gamma, kappa_a, kappa_b, nbar_a, nbar_b, ome
             + g(a†c + a c†),
         κ_a(1+n̄_a) D_a + κ_a n̄_a D_a† + κ_b(1+n̄_b) D_b + κ_b n̄_b D_b† + γ D_c.
     """
-    if detuning_sign not in ("cooling", "eq2"):
-        raise ValueError(f"detuning_sign must be 'cooling' or 'eq2', got {detuning_sign!r}")
-    names = ("g1", "g2", "g", "gamma", "kappa_a", "kappa_b", "nbar_a", "nbar_b", "omega_a",
-             "omega_b", "delta")
-    vals = [as_float_array(v, k) for k, v in zip(names, (g1, g2, g, gamma, kappa_a, kappa_b,
-                                                          nbar_a, nbar_b, omega_a, omega_b,
-                                                          delta))]
-    for k, v in zip(names, vals):
-        check_finite(k, v)
+    vals = three_mode_parameters(g1, g2, g, gamma, kappa_a, kappa_b, nbar_a, nbar_b, omega_a,
+                                 omega_b, delta, detuning_sign)
     g1, g2, g, gamma, ka, kb, na, nb, wa, wb, delta = vals
     s = 1.0 if detuning_sign == "cooling" else -1.0
     wf = wa if frame_frequency is None else as_float_array(frame_frequency, "frame_frequency")
