@@ -77,20 +77,10 @@ def _compile_and_time(fn, args, repeats):
 
 
 def _tweezer_array(n, dtype):
-    """N = n silica spheres (r = 50 nm) near the foci of an n-tweezer square array."""
-    lam = 1064e-9
-    side = int(np.ceil(np.sqrt(n)))
-    ij = np.stack(np.meshgrid(np.arange(side), np.arange(side), indexing="ij"), -1).reshape(-1, 2)[:n]
-    foci = np.zeros((n, 3))
-    foci[:, :2] = ij * 2.0e-6
-    rng = np.random.default_rng(0)
-    pos = foci + rng.normal(scale=20e-9, size=foci.shape)
-    beam = jb.CoherentBeams.from_tweezers(jnp.full(n, 0.05, dtype), jnp.asarray(lam, dtype), jnp.asarray(foci, dtype),
-                                          waist=jnp.asarray(0.8e-6, dtype),
-                                          phases=jnp.asarray(rng.uniform(0, 2 * np.pi, n), dtype))
-    particles = jb.Particles(jnp.asarray(pos, dtype), jnp.asarray(50e-9, dtype), index=1.45,
-                             model="clausius_mossotti")
-    return particles, beam
+    """The N-dipole tweezer-array scene of bench_dipoles.py (the CPU row it is compared with)."""
+    from bench_dipoles import tweezer_array
+
+    return tweezer_array(n, dtype)
 
 
 def row_dipoles(n, repeats, dtype):
