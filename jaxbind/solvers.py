@@ -68,7 +68,28 @@ class Born(eqx.Module):
         _check_int("Born.order", self.order, 0)
 
 
-class GMRES(eqx.Module):
+class _KrylovSettings(eqx.Module):
+    """Settings shared by the GMRES solvers (fields and checks written once)."""
+
+    rtol: float = eqx.field(static=True, default=1e-10)
+    atol: float = eqx.field(static=True, default=1e-12)
+    max_steps: int | None = eqx.field(static=True, default=None)
+    restart: int = eqx.field(static=True, default=30)
+
+    def __check_init__(self):
+        name = type(self).__name__
+        _check_tol(f"{name}.rtol", self.rtol)
+        _check_tol(f"{name}.atol", self.atol)
+        _check_int(f"{name}.max_steps", self.max_steps, 1, optional=True)
+        _check_int(f"{name}.restart", self.restart, 1)
+
+    def lineax(self, size: int) -> lx.GMRES:
+        """The ``lineax.GMRES`` for a system of ``size`` unknowns."""
+        steps = 10 * size if self.max_steps is None else self.max_steps
+        return lx.GMRES(rtol=self.rtol, atol=self.atol, max_steps=steps, restart=self.restart)
+
+
+class GMRES(_KrylovSettings):
     """Matrix-free restarted GMRES (``lineax.GMRES``).
 
     Attributes:
@@ -77,24 +98,8 @@ class GMRES(eqx.Module):
         restart: Krylov subspace length before a restart.
     """
 
-    rtol: float = eqx.field(static=True, default=1e-10)
-    atol: float = eqx.field(static=True, default=1e-12)
-    max_steps: int | None = eqx.field(static=True, default=None)
-    restart: int = eqx.field(static=True, default=30)
 
-    def __check_init__(self):
-        _check_tol("GMRES.rtol", self.rtol)
-        _check_tol("GMRES.atol", self.atol)
-        _check_int("GMRES.max_steps", self.max_steps, 1, optional=True)
-        _check_int("GMRES.restart", self.restart, 1)
-
-    def lineax(self, size: int) -> lx.GMRES:
-        """The ``lineax.GMRES`` for a system of ``size`` unknowns."""
-        steps = 10 * size if self.max_steps is None else self.max_steps
-        return lx.GMRES(rtol=self.rtol, atol=self.atol, max_steps=steps, restart=self.restart)
-
-
-class BlockGMRES(eqx.Module):
+class BlockGMRES(_KrylovSettings):
     """GMRES on the block (charge-sector) structure of a Fock Liouvillian, matrix-free.
 
     Attributes: as :class:`GMRES`. In ``jaxbind.quantum.fock.steady_state`` (the
@@ -103,22 +108,6 @@ class BlockGMRES(eqx.Module):
     floored at 10 × the steady-state tolerance (what the dtype can reach), and ``atol``
     applies to the first solve (Newton corrections use 1e-6 × their rtol).
     """
-
-    rtol: float = eqx.field(static=True, default=1e-10)
-    atol: float = eqx.field(static=True, default=1e-12)
-    max_steps: int | None = eqx.field(static=True, default=None)
-    restart: int = eqx.field(static=True, default=30)
-
-    def __check_init__(self):
-        _check_tol("BlockGMRES.rtol", self.rtol)
-        _check_tol("BlockGMRES.atol", self.atol)
-        _check_int("BlockGMRES.max_steps", self.max_steps, 1, optional=True)
-        _check_int("BlockGMRES.restart", self.restart, 1)
-
-    def lineax(self, size: int) -> lx.GMRES:
-        """The ``lineax.GMRES`` for a system of ``size`` unknowns."""
-        steps = 10 * size if self.max_steps is None else self.max_steps
-        return lx.GMRES(rtol=self.rtol, atol=self.atol, max_steps=steps, restart=self.restart)
 
 
 class Kron(eqx.Module):
