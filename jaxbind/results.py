@@ -59,6 +59,10 @@ class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
         "the stochastic trajectory became non-finite during integration (time step too large "
         "for the trap, or a particle left its trap)"
     )
+    particle_escaped = (
+        "a particle left its trap during the stochastic integration (a displacement beyond the "
+        "model's escape distance)"
+    )
     not_stabilizable = (
         "no optimal (LQG) feedback: the feedback cannot stabilise an unstable mode or the "
         "measurement cannot detect it (the algebraic Riccati equation has no stabilising solution)"

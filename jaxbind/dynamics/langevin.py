@@ -36,7 +36,7 @@ Time step: an explicit second-order scheme applied to an undamped oscillator mul
 energy by 1 + (ω dt)⁴/4 per step (stability polynomial 1 + z + z²/2 at z = iω dt), i.e.
 a numerical heating rate ω⁴ dt³/4. :func:`simulate` warns when dt > T_min/20 (T_min the
 fastest linearized trap period) or when this numerical heating exceeds 10 % of the smallest
-physical damping rate.
+physical damping rate; and when a feedback filter's cut-off ω_c has ω_c dt > 2π/20.
 """
 
 from __future__ import annotations
@@ -92,6 +92,9 @@ class LangevinModel(eqx.Module):
             the time-step check and the harmonic energies of :class:`Trajectories`.
         recoil: (M, M) real symmetric recoil force diffusion divided by ħ (N/m): Re D of
             :func:`~jaxbind.mechanics.linearize` (paper 001 eq. 79), or zeros.
+        escape: () displacement (m) beyond which a particle counts as lost from its trap
+            (its trajectory gets the result ``particle_escaped``); default ∞, and the
+            smallest tweezer waist for :meth:`from_array`.
         solver: the coupled-dipole solver of :func:`~jaxbind.optics.forces.optical_forces`
             (None: its default).
     """
@@ -102,10 +105,11 @@ class LangevinModel(eqx.Module):
     temperature: Float[Array, ""]
     omega: Float[Array, " M"]
     recoil: Float[Array, "M M"]
+    escape: Float[Array, ""]
     solver: object = None
 
     def __init__(self, particles, beam, *, omega, gamma=0.0, temperature=0.0, recoil=None,
-                 solver=None):
+                 escape=np.inf, solver=None):
         if not isinstance(particles, Particles):
             raise TypeError(f"particles must be Particles, got {type(particles).__name__}")
         n = particles.positions.shape[0]
@@ -123,6 +127,7 @@ class LangevinModel(eqx.Module):
         if recoil.shape != (3 * n, 3 * n):
             raise ValueError(f"recoil must have shape ({3 * n}, {3 * n}), got {recoil.shape}")
         self.recoil = 0.5 * (recoil + recoil.T).astype(rdt)
+        self.escape = as_float_array(escape, "escape").astype(rdt)
         self.solver = solver
 
     def __check_init__(self):
@@ -132,6 +137,9 @@ class LangevinModel(eqx.Module):
         check_positive("temperature", self.temperature, allow_zero=True)
         check_positive("omega", self.omega)
         check_finite("recoil", self.recoil)
+        if self.escape.shape != ():
+            raise ValueError(f"escape must be a scalar, got shape {self.escape.shape}")
+        check_positive("escape", self.escape)
         if self.particles.density is None:
             raise ValueError("particles: the Langevin model needs densities (masses)")
 
@@ -151,7 +159,8 @@ class LangevinModel(eqx.Module):
         lin = linearize(array, "exact", axis="xyz", throw=True)
         rec = jnp.real(lin.D) if recoil else None
         return cls(array.particles(), array.beam(), omega=lin.omega, gamma=array.gamma,
-                   temperature=array.temperature, recoil=rec, solver=solver)
+                   temperature=array.temperature, recoil=rec, escape=jnp.min(array.waists),
+                   solver=solver)
 
     @property
     def n_dof(self) -> int:
@@ -166,9 +175,13 @@ class LangevinModel(eqx.Module):
         """(M,) optical forces (N) at the reference positions + displacements (M,) m: the
         engine's :func:`~jaxbind.optics.forces.optical_forces` (NaN if its solve fails)."""
         n = self.particles.positions.shape[0]
-        x = self.particles.positions + jnp.reshape(displacements, (n, 3))
+        d = jnp.asarray(displacements)
+        finite = jnp.all(jnp.isfinite(d))
+        # a non-finite state never reaches the engine's checks: its forces are NaN instead
+        d = jnp.where(finite, d, 0.0)
+        x = self.particles.positions + jnp.reshape(d, (n, 3))
         f = optical_forces(self.particles.with_positions(x), self.beam, self.solver, throw=False)
-        return jnp.reshape(f, (3 * n,))
+        return jnp.where(finite, jnp.reshape(f, (3 * n,)), jnp.nan)
 
 
 class ColdDamping(eqx.Module):
@@ -249,6 +262,13 @@ def _check_step(model, feedback, dt):
                       f"trap period {period:.3g} s; the integration is inaccurate (reduce dt)",
                       stacklevel=3)
         return
+    if feedback is not None and is_concrete(feedback.cutoff):
+        wc = float(feedback.cutoff)
+        if wc * h > 2 * math.pi / _STEPS_PER_PERIOD:
+            warnings.warn(f"simulate: the feedback filter cut-off ω_c = {wc:.3g} rad/s is not "
+                          f"resolved: ω_c dt = {wc * h:.3g} > 2π/{_STEPS_PER_PERIOD} (reduce dt "
+                          "or the cut-off)", stacklevel=3)
+            return
     damp = np.asarray(model.gamma, float)
     if feedback is not None and is_concrete(feedback.gain):
         damp = np.min(damp) + np.min(np.asarray(feedback.gain, float))
@@ -293,7 +313,9 @@ def simulate(
         progress: show a tqdm progress bar (:class:`diffrax.TqdmProgressMeter`).
     Returns:
         :class:`Trajectories`; a trajectory whose state became non-finite has result
-        ``trajectory_nonfinite`` and NaN time series (the others are unaffected).
+        ``trajectory_nonfinite``, one in which a particle moved further than
+        ``model.escape`` from its reference position ``particle_escaped``; their time series
+        are NaN and no statistic uses them (the others are unaffected).
     """
     if not isinstance(model, LangevinModel):
         raise TypeError(f"model must be a LangevinModel, got {type(model).__name__}")
@@ -402,7 +424,10 @@ def _simulate_body(model, feedback, x0, v0, key, dt, n_steps, n_traj, save_every
                                   adjoint=adjoint)
         ys = sol.ys
         finite = jnp.all(jnp.isfinite(ys))
-        result = RESULTS.where(finite, RESULTS.successful, RESULTS.trajectory_nonfinite)
+        disp = jnp.reshape(ys[:, :M], (ys.shape[0], M // 3, 3)) / k
+        inside = jnp.all(jnp.sum(disp**2, axis=-1) <= model.escape**2)
+        result = RESULTS.where(inside, RESULTS.successful, RESULTS.particle_escaped)
+        result = RESULTS.where(finite, result, RESULTS.trajectory_nonfinite)
         result = RESULTS.where(sol.result == diffrax.RESULTS.successful, result,
                                RESULTS.max_steps_reached)
         ok = result == RESULTS.successful

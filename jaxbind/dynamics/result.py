@@ -50,9 +50,10 @@ class Trajectories(eqx.Module):
             without feedback.
         mass: (M,) mass of the particle of each degree of freedom (kg).
         omega: (M,) linearized trap frequencies (rad/s), used by :meth:`mean_energy`.
-        result: (n,) :data:`jaxbind.RESULTS` items: ``successful`` or
+        result: (n,) :data:`jaxbind.RESULTS` items: ``successful``,
             ``trajectory_nonfinite`` (the state became non-finite, e.g. a time step too
-            large for the trap or a particle that left it); x, v are NaN for those.
+            large for the trap) or ``particle_escaped`` (a particle moved further than the
+            model's escape distance); x, v are NaN for those.
     """
 
     ts: Float[Array, " T"]
