@@ -13,6 +13,7 @@ The stage between :mod:`jaxbind.mechanics` and :mod:`jaxbind.quantum` in the pip
 """
 
 from .langevin import ColdDamping, LangevinModel, simulate
+from .limit_cycles import LimitCycle, limit_cycle
 from .result import Trajectories
 
-__all__ = ["LangevinModel", "ColdDamping", "simulate", "Trajectories"]
+__all__ = ["LangevinModel", "ColdDamping", "simulate", "Trajectories", "LimitCycle", "limit_cycle"]

@@ -76,16 +76,31 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 
 def _sign(H, steps):
+    """Matrix sign by Newton's iteration with determinant scaling, stopped at convergence
+    (relative change ≤ 100 eps) or after ``steps`` iterations."""
     n = H.shape[0]
+    tol = 100.0 * jnp.finfo(H.dtype).eps
 
-    def body(_, Z):
+    def step(Z):
         Zi = jnp.linalg.inv(Z)
         _, logdet = jnp.linalg.slogdet(Z)
         c = jnp.exp(logdet / n)
         c = jnp.where(jnp.isfinite(c) & (c > 0), c, 1.0)
         return 0.5 * (Z / c + c * Zi)
 
-    return jax.lax.fori_loop(0, steps, body, H)
+    def cond(state):
+        k, _, change = state
+        return (k < steps) & (change > tol)
+
+    def body(state):
+        k, Z, _ = state
+        Zn = step(Z)
+        change = jnp.max(jnp.abs(Zn - Z)) / jnp.maximum(jnp.max(jnp.abs(Zn)), 1e-300)
+        change = jnp.where(jnp.isfinite(change), change, 0.0)  # a NaN stops (and is reported)
+        return k + 1, Zn, change
+
+    _, Z, _ = jax.lax.while_loop(cond, body, (0, H, jnp.asarray(jnp.inf, H.dtype)))
+    return Z
 
 
 def _residual(a, G, Q, X):
