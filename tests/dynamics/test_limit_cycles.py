@@ -64,3 +64,15 @@ def test_no_successful_trajectory_is_a_code(rng):
     assert bool(jnp.all(jnp.isnan(lc.amplitude)))
     with pytest.raises(ValueError, match="reference"):
         limit_cycle(tr, reference=5)
+
+
+def test_dynamics_stage_imports_no_later_stage():
+    """dynamics sits between mechanics and quantum: importing it loads neither quantum nor
+    workflows (docs/architecture.md, one-way data flow)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, jaxbind.dynamics, jaxbind.dynamics.limit_cycles; "
+            "bad = [m for m in sys.modules if m.startswith(('jaxbind.quantum', 'jaxbind.workflows'))]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
