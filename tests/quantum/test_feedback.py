@@ -205,3 +205,26 @@ def test_vmap_and_grad_in_efficiency_and_rate():
     fd = (cold(s, 1e-3, 0.5, 0.01 + 1e-6, 20.0).occupations.sum()
           - cold(s, 1e-3, 0.5, 0.01 - 1e-6, 20.0).occupations.sum()) / 2e-6
     assert float(cd) == pytest.approx(float(fd), rel=1e-4)
+
+
+@pytest.mark.slow
+def test_gradient_through_the_array_design():
+    """d(total LQG occupation)/d(tweezer phase) through linearize → from_linearized →
+    lqg_cooling equals central differences of the same pipeline (joint array + feedback design)."""
+    from jaxbind.mechanics.array import TweezerArray, linearize
+
+    lam = 1550e-9
+
+    def total(phi):
+        arr = TweezerArray(jnp.array([[0.0, 0.0], [1.25 * lam, 0.0]]), powers=0.3,
+                           wavelength=lam, NA=0.6, phases=jnp.stack([phi, 0.0]),
+                           polarization_angles=np.pi / 2, radii=50e-9, index=1.45,
+                           density=2200.0, gamma=1e3, temperature=300.0)
+        s = LinearSystem.from_linearized(linearize(arr), forces=False)
+        return jnp.sum(lqg_cooling(s, 1e-2, 0.8, 1e-3).occupations)
+
+    g = float(jax.jit(jax.grad(total))(0.3))
+    f = jax.jit(total)
+    h = 3e-3  # the occupations are ~5e5: smaller steps drown in round-off
+    fd = float((f(0.3 + h) - f(0.3 - h)) / (2 * h))
+    assert g == pytest.approx(fd, rel=1e-3)
