@@ -139,7 +139,8 @@ class LangevinModel(eqx.Module):
         check_finite("recoil", self.recoil)
         if self.escape.shape != ():
             raise ValueError(f"escape must be a scalar, got shape {self.escape.shape}")
-        check_positive("escape", self.escape)
+        if is_concrete(self.escape) and not float(self.escape) > 0:  # ∞ (the default) allowed
+            raise ValueError(f"escape must be positive (or inf), got {float(self.escape)}")
         if self.particles.density is None:
             raise ValueError("particles: the Langevin model needs densities (masses)")
 

@@ -160,6 +160,9 @@ def test_bad_input(model):
         LangevinModel(p, b, omega=1e6, temperature=-1.0)
     with pytest.raises(ValueError, match="omega"):
         LangevinModel(p, b, omega=0.0)
+    with pytest.raises(ValueError, match="escape"):
+        LangevinModel(p, b, omega=1e6, escape=0.0)
+    assert float(LangevinModel(p, b, omega=1e6).escape) == np.inf  # the default: never escaped
     with pytest.raises(ValueError, match="cutoff"):
         ColdDamping(gain=1.0, cutoff=0.0)
     with pytest.raises(ValueError, match="gain"):
