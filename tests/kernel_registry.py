@@ -327,6 +327,25 @@ def steady_state(x):
     return dict(cov=s.cov, status=s.status)
 
 
+@kernel([0.3, -1.2, 0.5, 0.8, 0.1, -0.4, 0.7, 0.2, -0.3], slow=True)
+def solve_care(x):
+    a = x.reshape(3, 3)
+    X, res = jb.feedback.solve_care(a, jnp.eye(3, dtype=x.dtype), jnp.eye(3, dtype=x.dtype))
+    return dict(X=X, status=jb.results.code(res))
+
+
+@kernel(_X_SYS + [0.05, 0.6], slow=True)
+def lqg_cooling(x):
+    r = jb.feedback.lqg_cooling(_system(x[:6]), x[6], x[7], jnp.asarray(1e-2, x.dtype))
+    return dict(occupations=r.occupations, status=jb.results.code(r.result))
+
+
+@kernel(_X_SYS + [0.05, 0.6, 0.1, 10.0], slow=True)
+def cold_damping(x):
+    r = jb.feedback.cold_damping(_system(x[:6]), x[6], x[7], x[8], x[9])
+    return dict(occupations=r.occupations, status=jb.results.code(r.result))
+
+
 @kernel(_X_SYS, slow=True)
 def evolve(x):
     s = _system(x)
