@@ -64,9 +64,9 @@ from .beams import AbstractBeam, CoherentBeams, _as_rho, _complex_dtype, _host
 __all__ = ["FocusedBeam", "focused_array", "aperture_transmission", "required_order",
            "DEFAULT_ORDER"]
 
-#: default number of Gauss–Legendre nodes in θ (accurate to ≤ 1e-10 within ~5 λ of the focus
-#: at NA ≤ 0.95; see :func:`required_order`)
-DEFAULT_ORDER = 64
+#: default number of Gauss–Legendre nodes in θ: relative accuracy ≤ 1e-8 within 10 λ of the
+#: focus for NA ≤ 0.95 and filling ≥ 0.3 (see :func:`required_order`)
+DEFAULT_ORDER = 48
 _M_MAX = 2  # largest azimuthal harmonic of the refracted polarization
 _N_DFT = 8  # samples of a(θ, φ) for its harmonics (exact for degree ≤ 3)
 
@@ -83,16 +83,21 @@ def required_order(NA, extent, rtol=1e-8, n_medium=1.0, wavelength=1.0, filling=
     focus (same length unit as ``wavelength``).
 
     The θ-integrand oscillates with total phase Φ = n k0 |r| θ_m over [0, θ_m]; Gauss–Legendre
-    with N nodes is converged once N exceeds ≈ Φ/2 + a few nodes per decade of accuracy, and
-    the Gaussian pupil adds a term for strong underfilling (a narrow Gaussian needs nodes to
-    resolve it).  The constants are calibrated in tests/optics/test_focused.py
-    (``test_required_order_is_sufficient``).  Concrete inputs only (returns a Python int).
+    converges spectrally once N exceeds ≈ 0.3 Φ, plus a few nodes per decade of accuracy and
+    a few more to resolve a narrow (underfilled) Gaussian pupil:
+
+        N = ⌈0.4 Φ + 0.8 log10(1/rtol) + 2/f0 + 2⌉.
+
+    Calibrated against order 300 (benchmarks/bench_beams.py's NumPy quadrature) for NA 0.3 –
+    0.95, f0 0.3 – 2, |r| ≤ 1 – 10 λ, rtol 1e-6 and 1e-10: the formula over-estimates the
+    needed order by 10–40 % (e.g. NA 0.9, f0 = 1, 3 λ: 14 needed for 1e-6, formula 18);
+    re-checked in tests/optics/test_focused.py.  Concrete inputs only (a Python int).
     """
     na, n, lam, f0 = (float(np.asarray(v)) for v in (NA, n_medium, wavelength, filling))
     theta_m = math.asin(min(na / n, 1.0))
     phi = n * (2 * math.pi / lam) * float(extent) * theta_m
     digits = max(-math.log10(float(rtol)), 1.0)
-    return int(math.ceil(0.5 * phi + 1.6 * digits + 2.0 * digits / max(f0, 0.25) + 4))
+    return int(math.ceil(0.4 * phi + 0.8 * digits + 2.0 / f0 + 2.0))
 
 
 def _gauss_legendre(order):
@@ -132,14 +137,14 @@ class FocusedBeam(AbstractBeam):
         order: Gauss–Legendre nodes in θ (static int); default :data:`DEFAULT_ORDER`.
         extent, rtol: with these, the constructor warns when ``order`` is below
             :func:`required_order` (NA, extent, rtol) — the order needed for relative accuracy
-            ``rtol`` at distances ≤ ``extent`` (m) from the focus (default extent 3 λ).
+            ``rtol`` at distances ≤ ``extent`` (m) from the focus (default 10 λ, 1e-8).
         radial_mask: optional callable M(r) of the normalised pupil radius r = sin θ/sin θ_m
             ∈ [0, 1] (complex amplitude/phase), jnp-traceable; keeps the Bessel (1-D) path.
         pupil_mask: optional callable M(u, v) of the normalised back-aperture coordinates
             (u² + v² ≤ 1) of the ray that forms each plane wave (the objective inverts the
             image: a pupil point at azimuth φ_p sends its plane wave along azimuth φ_p + π);
             jnp-traceable; switches to the 2-D product quadrature.  A linear phase
-            M = exp(i γ u) moves the focus by Δx = −γ/(k0 NA) (a tilt on an SLM).
+            M = exp(i γ u) moves the focus by Δx = +γ/(k0 NA) (a tilt on an SLM).
         azimuthal_order: trapezoid nodes in φ for the 2-D path (static int, default 64).
 
     Masks are static (hashed) callables: close over NumPy/JAX constants; a new mask object
@@ -222,7 +227,7 @@ class FocusedBeam(AbstractBeam):
         if not (isinstance(azimuthal_order, (int, np.integer)) and azimuthal_order >= 8):
             raise ValueError(f"azimuthal_order must be an integer ≥ 8, got {azimuthal_order!r}")
         if is_concrete((NA, n_medium, wavelength, filling)):
-            ext = 3.0 * float(np.asarray(wavelength)) if extent is None else float(extent)
+            ext = 10.0 * float(np.asarray(wavelength)) if extent is None else float(extent)
             need = required_order(NA, ext, rtol, n_medium, wavelength, filling)
             if int(order) < need:
                 warnings.warn(
