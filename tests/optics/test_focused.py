@@ -152,19 +152,29 @@ def test_pupil_masks():
 
 
 # ------------------------------------------------------------------------ Maxwell
-@pytest.mark.parametrize("NA", [0.6, 0.95])
+@eqx.filter_jit
+def _jac_fields(b, rho):
+    return jax.jacfwd(lambda r: jnp.stack([jnp.real(b.fields_scaled(r)[0]),
+                                           jnp.imag(b.fields_scaled(r)[0])]))(rho)
+
+
+@eqx.filter_jit
+def _jac_gradients(b, rho):
+    return jax.jacfwd(lambda r: jnp.stack([jnp.real(b.field_gradients_scaled(r)[0]),
+                                           jnp.imag(b.field_gradients_scaled(r)[0])]))(rho)
+
+
+@pytest.mark.parametrize("NA", [0.6, pytest.param(0.95, marks=pytest.mark.slow)])
 def test_maxwell_divergence_helmholtz_faraday(NA):
     n = 1.2
     b = beam(NA, n_medium=n, polarization=(1.0, 0.5j))
     rho = jnp.asarray([0.7, -0.4, 0.9])
     E, H, dE, dH = _eval(b, rho)
     # closed-form gradients = autodiff of the fields
-    jr = jax.jacfwd(lambda r: jnp.stack([jnp.real(b.fields_scaled(r)[0]),
-                                         jnp.imag(b.fields_scaled(r)[0])]))(rho)
+    jr = _jac_fields(b, rho)
     np.testing.assert_allclose(np.asarray(dE), np.asarray(jr[0] + 1j * jr[1]), atol=1e-12)
     # second derivatives of the closed-form gradient by jacfwd
-    hess = jax.jacfwd(lambda r: jnp.stack([jnp.real(b.field_gradients_scaled(r)[0]),
-                                           jnp.imag(b.field_gradients_scaled(r)[0])]))(rho)
+    hess = _jac_gradients(b, rho)
     hess = hess[0] + 1j * hess[1]  # [i, j, l] = ∂_l ∂_j E_i
     lap = jnp.einsum("ijj->i", hess)
     scale = float(jnp.max(jnp.abs(E)))
@@ -177,7 +187,7 @@ def test_maxwell_divergence_helmholtz_faraday(NA):
 
 
 # ------------------------------------------------------------------------ power
-@pytest.mark.parametrize("f0", [0.5, 1.0])
+@pytest.mark.parametrize("f0", [0.5, pytest.param(1.0, marks=pytest.mark.slow)])
 def test_flux_through_planes_equals_transmitted_power(f0):
     P = 0.3
     b = beam(0.8, power=P, filling=f0)
@@ -216,14 +226,24 @@ def test_low_na_limit_is_the_paraxial_gaussian():
 
 
 # ------------------------------------------------------------------------ quadrature order
-def test_required_order_is_sufficient_and_warns():
-    NA, ext, tol = 0.9, 4 * LAM, 1e-8
-    need = required_order(NA, ext, tol, 1.0, LAM, 1.0)
+NA_ORD, EXT_ORD, TOL_ORD = 0.9, 4 * LAM, 1e-8
+
+
+def test_required_order_warns():
+    need = required_order(NA_ORD, EXT_ORD, TOL_ORD, 1.0, LAM, 1.0)
     with pytest.warns(UserWarning, match=f"order={need}"):
-        FocusedBeam(0.1, LAM, NA, order=need - 4, extent=ext, rtol=tol)
+        FocusedBeam(0.1, LAM, NA_ORD, order=need - 4, extent=EXT_ORD, rtol=TOL_ORD)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        ok = FocusedBeam(0.1, LAM, NA, order=need, extent=ext, rtol=tol)
+        FocusedBeam(0.1, LAM, NA_ORD, order=need, extent=EXT_ORD, rtol=TOL_ORD)
+        FocusedBeam(0.1, LAM, NA_ORD)  # the default order covers 10 λ at rtol 1e-8
+
+
+@pytest.mark.slow
+def test_required_order_is_sufficient():
+    NA, ext, tol = NA_ORD, EXT_ORD, TOL_ORD
+    need = required_order(NA, ext, tol, 1.0, LAM, 1.0)
+    ok = FocusedBeam(0.1, LAM, NA, order=need, extent=ext, rtol=tol)
     fine = FocusedBeam(0.1, LAM, NA, order=200, extent=ext)
     rng = np.random.default_rng(3)
     d = rng.normal(size=(24, 3))
@@ -266,7 +286,12 @@ def test_jit_vmap_grad_float32():
     for a, c in zip(o32, (E, H, dE, dH)):
         assert float(jnp.max(jnp.abs(a - c))) < 1e-5 * float(jnp.max(jnp.abs(c)))
 
-    # grad of the focal intensity w.r.t. NA, filling, power and focus vs central differences
+
+
+@pytest.mark.slow
+def test_grad_parameters_vs_central_differences():
+    """grad of the intensity w.r.t. NA, filling, power and focus (beam built under the trace)."""
+    @jax.jit
     def intensity(params, r):
         na, f0, p, fx = params
         bb = FocusedBeam(p, LAM, na, filling=f0, focus=jnp.stack([fx, 0.0, 0.0]))
