@@ -362,21 +362,19 @@ class FocusedBeam(AbstractBeam):
                        axis=-1)  # (T, 7), index m + 3
         im = jnp.asarray(np.array([1j**m for m in range(-_M_MAX, _M_MAX + 1)]), cdt)  # (5,)
         pz = wt * jnp.exp(1j * n * c * z)  # (T,)
-        mid = Cm[:, 1:6]  # m = −2 … 2
         coef = pz[:, None] * im[None, :]  # (T, 5)
-        E = _es("tm,tm,tmc->c", coef, mid, am)
-        H = _es("tm,tm,tmc->c", coef, mid, bm)
+        mid = Cm[:, 1:6]  # m = −2 … 2
+        AB = jnp.concatenate([am, bm], axis=-1)  # (T, 5, 6): E and H̃ amplitudes
         if not with_grad:
-            return E, H
+            out = _es("tm,tmc->c", coef * mid, AB)
+            return out[:3], out[3:]
         lo, hi = Cm[:, 0:5], Cm[:, 2:7]  # C_{m−1}, C_{m+1}
         half_q = (0.5 * q).astype(cdt)[:, None]
-        dx = half_q * (lo - hi)
-        dy = 1j * half_q * (lo + hi)
-        dz = (1j * n * c).astype(cdt)[:, None] * mid
-        G = jnp.stack([dx, dy, dz], -1)  # (T, 5, 3) over j
-        dE = _es("tm,tmj,tmc->cj", coef, G, am)
-        dH = _es("tm,tmj,tmc->cj", coef, G, bm)
-        return E, H, dE, dH
+        X = jnp.stack([mid, half_q * (lo - hi), 1j * half_q * (lo + hi),
+                       (1j * n * c).astype(cdt)[:, None] * mid])  # (4, T, 5): 1, ∂x, ∂y, ∂z
+        # one contraction over (θ, m): under vmap a single (4P × 5T) @ (5T × 6) product
+        out = _es("ktm,tmc->kc", X * coef[None], AB)  # (4, 6)
+        return out[0, :3], out[0, 3:], out[1:, :3].T, out[1:, 3:].T
 
     def _grid_parts(self, d, dt, with_grad):
         """2-D product quadrature (any pupil mask): direct plane-wave sum."""
