@@ -18,8 +18,8 @@ Rotationally symmetric pupils (uniform polarization, radial, azimuthal; a radial
 — the φ integral is analytic: a(θ, φ) is a trigonometric polynomial of degree ≤ 2 in φ,
 a = Σ_m a_m(θ) e^{imφ}, and ∫ e^{imφ} e^{iu cos(φ−φ_r)} dφ = 2π i^m J_m(u) e^{imφ_r}; for
 x polarization this is N&H eq. 3.66 with its integrals I00, I01, I02.  The θ integral is a
-fixed Gauss–Legendre sum of ``order`` nodes; spatial derivatives use
-(∂_x ∓ i∂_y)... i.e. ∂_x[J_m e^{imφ}] = (q/2)(J_{m−1}e^{i(m−1)φ} − J_{m+1}e^{i(m+1)φ}) and
+fixed Gauss–Legendre sum of ``order`` nodes; spatial derivatives use the Bessel recurrences
+∂_x[J_m e^{imφ}] = (q/2)(J_{m−1}e^{i(m−1)φ} − J_{m+1}e^{i(m+1)φ}) and
 ∂_y[J_m e^{imφ}] = (iq/2)(J_{m−1}e^{i(m−1)φ} + J_{m+1}e^{i(m+1)φ}) (q = n sin θ), so the
 gradients are closed forms of the same sums.  A general pupil mask M(u, v) breaks the symmetry:
 then a 2-D product rule (Gauss–Legendre in θ × ``azimuthal_order``-point trapezoid in φ,
@@ -62,7 +62,7 @@ from ._bessel import bessel_lambdas
 from .beams import AbstractBeam, CoherentBeams, _as_rho, _complex_dtype, _host
 
 __all__ = ["FocusedBeam", "focused_array", "aperture_transmission", "required_order",
-           "DEFAULT_ORDER"]
+           "flux_through_plane", "DEFAULT_ORDER"]
 
 #: default number of Gauss–Legendre nodes in θ: relative accuracy ≤ 1e-8 within 10 λ of the
 #: focus for NA ≤ 0.95 and filling ≥ 0.3 (see :func:`required_order`)
