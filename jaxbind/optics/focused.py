@@ -422,7 +422,7 @@ class FocusedBeam(AbstractBeam):
 
 
 def focused_array(powers, wavelength, foci, NA, n_medium=1.0, filling=1.0, phases=0.0,
-                  polarization=(1.0, 0.0), **kwargs) -> CoherentBeams:
+                  polarization=(1.0, 0.0), polarization_angles=None, **kwargs) -> CoherentBeams:
     """N focused beams of one objective (displaced foci, e.g. from an SLM or AOD) as one
     :class:`~jaxbind.optics.beams.CoherentBeams` holding a stacked :class:`FocusedBeam`.
 
@@ -435,6 +435,8 @@ def focused_array(powers, wavelength, foci, NA, n_medium=1.0, filling=1.0, phase
         foci: (N, 3) focal positions (m), finite.
         NA, n_medium, filling, polarization: shared objective settings (see FocusedBeam).
         phases: scalar or (N,) phases (rad).
+        polarization_angles: optional scalar or (N,) linear-polarization angles ψ from e_x
+            (rad), instead of a shared ``polarization``: Jones vector (cos ψ, sin ψ) per focus.
         **kwargs: order, extent, rtol, radial_mask, pupil_mask, azimuthal_order.
     """
     foci = as_float_array(foci, "foci")
@@ -458,9 +460,16 @@ def focused_array(powers, wavelength, foci, NA, n_medium=1.0, filling=1.0, phase
         raise ValueError(f"powers must be positive, got {np.asarray(powers)}")
     template = FocusedBeam(1.0, wavelength, NA, n_medium, filling, polarization, **kwargs)
     stack = lambda leaf: jnp.broadcast_to(leaf, (n,) + jnp.shape(leaf))  # noqa: E731
+    if polarization_angles is not None:
+        if template.mode != "uniform":
+            raise ValueError("polarization_angles needs a uniform (Jones) polarization")
+        psi = per("polarization_angles", polarization_angles)
+        pols = jnp.stack([jnp.cos(psi), jnp.sin(psi)], -1).astype(template.polarization.dtype)
+    else:
+        pols = stack(template.polarization)
     leaves = (powers.astype(template.power.dtype), stack(template.wavelength),
               stack(template.NA), stack(template.n_medium), stack(template.filling),
-              stack(template.polarization), phases.astype(template.phase.dtype),
+              pols, phases.astype(template.phase.dtype),
               foci.astype(template.focus.dtype))
     tw = eqx.tree_at(lambda t: (t.power, t.wavelength, t.NA, t.n_medium, t.filling,
                                 t.polarization, t.phase, t.focus), template, leaves)

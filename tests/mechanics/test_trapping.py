@@ -105,3 +105,34 @@ def test_grad_of_trap_frequency_wrt_na_and_filling():
         e = jnp.zeros(2).at[i].set(1e-5)
         fd = (wx(p0 + e) - wx(p0 - e)) / 2e-5
         assert float(g[i]) == pytest.approx(float(fd), rel=1e-5)
+
+
+@pytest.mark.slow
+def test_tweezer_array_with_focus():
+    """TweezerArray(focus=FocusedBeam): the array's beam is the coherent sum of focused beams,
+    linearize(method="exact") gives the focused-field trap frequencies (= trap_frequencies for
+    one tweezer) and the binding C between neighbouring focused tweezers; the paraxial
+    far-field closed forms refuse it."""
+    fb = FocusedBeam(1.0, LAM, 0.8, filling=1.0, order=32, extent=4 * LAM)
+    one = jb.TweezerArray(jnp.zeros((1, 3)), powers=0.2, wavelength=LAM, radii=A, alpha=ALPHA,
+                          density=RHO_SILICA, focus=fb)
+    lin = jb.linearize(one, method="exact", axis="xyz")
+    ref = trap_frequencies(one.particles(), FocusedBeam(0.2, LAM, 0.8, filling=1.0, order=32,
+                                                        extent=4 * LAM))
+    np.testing.assert_allclose(np.asarray(lin.omega), np.asarray(ref).ravel(), rtol=1e-10)
+    with pytest.raises(ValueError, match="far-field"):
+        jb.linearize(one)
+    with pytest.raises(ValueError, match="neither waists nor NA"):
+        jb.TweezerArray(jnp.zeros((1, 3)), powers=0.2, wavelength=LAM, radii=A, alpha=ALPHA,
+                        density=RHO_SILICA, focus=fb, NA=0.8)
+    two = jb.TweezerArray(jnp.asarray([[0.0, 0.0, 0.0], [3e-6, 0.0, 0.0]]), powers=0.2,
+                          wavelength=LAM, radii=A, alpha=ALPHA, density=RHO_SILICA, focus=fb,
+                          polarization_angles=math.pi / 2, phases=jnp.asarray([0.0, 0.4]))
+    r = jnp.asarray([1.0e-6, 0.2e-6, 0.1e-6])
+    parts = [FocusedBeam(0.2, LAM, 0.8, filling=1.0, order=32, extent=4 * LAM, phase=ph, focus=f,
+                         polarization=(0.0, 1.0)) for ph, f in ((0.0, (0, 0, 0)), (0.4, (3e-6, 0, 0)))]
+    np.testing.assert_allclose(np.asarray(two.beam().fields(r)[0]),
+                               sum(np.asarray(b.fields(r)[0]) for b in parts), rtol=1e-10)
+    lin2 = jb.linearize(two, method="exact", axis="z")
+    C = np.asarray(lin2.C)
+    assert np.all(np.isfinite(C)) and abs(C[0, 1]) > 0

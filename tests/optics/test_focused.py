@@ -271,6 +271,13 @@ def test_focused_array_is_the_coherent_sum():
     np.testing.assert_allclose(np.asarray(E), Es, rtol=1e-12)
     np.testing.assert_allclose(np.asarray(H), Hs, rtol=1e-12)
     np.testing.assert_allclose(np.asarray(dE), dEs, rtol=1e-12)
+    # per-focus linear polarizations
+    psi = np.array([0.0, 0.5, 1.2])
+    arr2 = focused_array(powers, LAM, foci, 0.8, filling=0.9, phases=phases, polarization_angles=psi)
+    E2 = sum(np.asarray(FocusedBeam(p, LAM, 0.8, filling=0.9, phase=ph, focus=f,
+                                    polarization=(np.cos(a), np.sin(a))).fields(r)[0])
+             for p, ph, f, a in zip(powers, phases, foci, psi))
+    np.testing.assert_allclose(np.asarray(arr2.fields(r)[0]), E2, rtol=1e-12)
 
 
 # ------------------------------------------------------------------------ transforms
