@@ -161,6 +161,20 @@ def plane_wave_fields(x):
     return beam.fields(x[:3] * LAM)
 
 
+@kernel([0.3, -0.2, 0.5, 0.8])
+def focused_beam_fields(x):
+    """Vectorial focused beam (Richards–Wolf), x = (position in λ, NA); every input in x's dtype."""
+    dt = x.dtype
+    cdt = jnp.result_type(dt, jnp.complex64)
+    beam = jb.beams.FocusedBeam(jnp.asarray(0.2, dt), jnp.asarray(LAM, dt), x[3],
+                                n_medium=jnp.asarray(1.0, dt), filling=jnp.asarray(1.0, dt),
+                                polarization=jnp.asarray([1.0, 0.0], cdt), phase=jnp.zeros((), dt),
+                                focus=jnp.zeros(3, dt), order=24, extent=2 * LAM)
+    E, H = beam.fields(x[:3] * LAM)
+    dE, dH = beam.field_gradients(x[:3] * LAM)
+    return dict(E=E, H=H, dE=dE, dH=dH)
+
+
 # --------------------------------------------------------------------------------------
 # optics: self-consistent dipoles, forces, pair kernel, potentials, Casimir–Polder
 # --------------------------------------------------------------------------------------
@@ -454,7 +468,7 @@ _xfail("callbacks",
        "throw=False → NaN + result code (issue 15 §3)",
        "green_tensor", "green_tensor_derivative", "green_matrix", "mie_coefficients", "mie_efficiencies",
        "dipole_polarizabilities", "scaled_dipole_polarizabilities", "clausius_mossotti", "tweezer_fields",
-       "tweezer_field_gradients", "plane_wave_fields", "two_particle_rates")
+       "tweezer_field_gradients", "plane_wave_fields", "two_particle_rates", "focused_beam_fields")
 for _check in ("grad", "vmap_grad"):
     _xfail(_check, "not differentiable: RuntimeError 'Unexpected tangent. lineax.linear_solve(..., state=...) "
            "cannot be autodifferentiated' (quantum/fock.py dense solve reuses a solver state)",
