@@ -77,7 +77,7 @@ D = np.eye(6)
 system = jb.LinearSystem(A, D)
 """
 
-_README = """
+_README = """  # README.md "Example", verbatim
 lam = 1064e-9
 k = 2 * jnp.pi / lam
 G = jb.green_tensor(jnp.array([2e-6, 0.0, 0.0]), k)
@@ -88,8 +88,8 @@ beam = jb.CoherentBeams.from_tweezers(powers=jnp.array([0.2, 0.2]), wavelength=l
 particles = jb.Particles(jnp.array([[0.0, 0, 0], [2e-6, 0, 0]]), 100e-9, index=1.45, model="mie")
 F = jb.optical_forces(particles, beam)
 K = jb.stiffness_matrix(particles, beam)
-dF = jax.grad(lambda d: jb.optical_forces(particles.with_positions(
-        jnp.array([[0.0, 0, 0], [d, 0, 0]])), beam)[1, 0])(2e-6)
+dF = jax.jit(jax.grad(lambda d: jb.optical_forces(particles.with_positions(
+        jnp.array([[0.0, 0, 0], [d, 0, 0]])), beam)[1, 0]))(2e-6)
 """
 
 CASES: dict[str, tuple[str, str]] = {
