@@ -114,7 +114,7 @@ CASES: dict[str, tuple[str, str]] = {
     "steady_state_6x6": (_SYS6, "jb.steady_state(system)"),
     "evolve_6x6": (_SYS6 + "\nstate = jb.GaussianState(None, np.eye(6))\nts = np.linspace(0, 1, 5)",
                    "jb.evolve(system, state, ts)"),
-    "spectrum_6x6": (_SYS6, "jb.spectrum(system, 0.5)"),
+    "spectrum_6x6": (_SYS6, "jb.quantum.response.spectrum(system, 0.5)"),
     "occupations_6x6": ("V = np.eye(6) * 1.5", "jb.occupations(V)"),
     "fock_steady_state": (
         "model = jb.fock.three_mode_model(0.1, 0.0, 0.05, gamma=1.0, kappa_a=1e-2, kappa_b=1e-2, "
