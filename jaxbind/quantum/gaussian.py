@@ -40,6 +40,7 @@ import lineax as lx
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Inexact, Int
 
+from .._entry import compiled_entry
 from .._precision import highest_precision
 from .. import constants
 from .._checks import check_shape, is_concrete
@@ -531,6 +532,8 @@ def _is_physical(A, D, rtol=None):
     return physical_bt(A[..., None], D[..., None], rtol)[0]
 
 
+@compiled_entry(inline_if=lambda b: b.arguments["method"] is not None
+                or isinstance(b.arguments["solver"], str))
 @highest_precision
 def steady_state(
     system: LinearSystem,
@@ -627,6 +630,7 @@ def physicality(system: LinearSystem, *, rtol: float | None = None) -> Physicali
 # ---------------------------------------------------------------------------- dynamics
 
 
+@eqx.filter_jit  # one program per shape (eager: ~30 op-by-op compilations; issue 15 §10)
 def _evolve_constant(system: LinearSystem, state: GaussianState, dts):
     A, D, b = system.A, system.D, system.b
     n = A.shape[0]
