@@ -148,8 +148,19 @@ def _add(a: _Modes, b: _Modes) -> _Modes:
     return _Modes(*(x + y for x, y in zip(a, b)))
 
 
+def _singular(*dens):
+    """True where one of the complex denominators (Cx) of the pair solve vanishes or is not
+    finite: the pair system is singular there."""
+    bad = False
+    for d in dens:
+        a2 = d.re * d.re + d.im * d.im
+        bad = bad | ~(a2 > 0) | ~jnp.isfinite(a2)
+    return bad
+
+
 def _exact_moments(pr, yA, yB, aA, bA, aB, bB):
-    """Self-consistent moments (u_A, u_B) of the pair (module docstring)."""
+    """Self-consistent moments (u_A, u_B) of the pair (module docstring) and a flag: the
+    pair system is singular."""
     f1, h = pr.f1, pr.h
     f1s, hs, fh = f1 * f1, h * h, f1 * h
     # 1 − K_A K_B with K_A = D_A G₋, K_B = D_B G₊
@@ -157,7 +168,8 @@ def _exact_moments(pr, yA, yB, aA, bA, aB, bB):
     m01 = -(aA * fh * (aB - bB))
     m10 = -(bA * fh * (bB - aB))
     m11 = 1.0 - bA * (bB * f1s - aB * hs)
-    inv_det = (m00 * m11 - m01 * m10).inv()
+    det = m00 * m11 - m01 * m10
+    inv_det = det.inv()
     rhs = _add(yA, _propagate(pr, yB.scale(aB, bB), -1.0)).scale(aA, bA)
 
     def solve(r0, r1):
@@ -166,11 +178,12 @@ def _exact_moments(pr, yA, yB, aA, bA, aB, bB):
     p1, m1 = solve(rhs.p1, rhs.m1)
     p2, m2 = solve(rhs.p2, rhs.m2)
     gl2 = pr.gl * pr.gl
-    px = rhs.px * (1.0 - aA * aB * gl2).inv()
-    mx = rhs.mx * (1.0 - bA * bB * gl2).inv()
+    den_p, den_m = 1.0 - aA * aB * gl2, 1.0 - bA * bB * gl2
+    px = rhs.px * den_p.inv()
+    mx = rhs.mx * den_m.inv()
     uA = _Modes(px, mx, p1, m1, p2, m2)
     uB = _add(yB, _propagate(pr, uA, 1.0)).scale(aB, bB)
-    return uA, uB
+    return uA, uB, _singular(det, den_p, den_m)
 
 
 def _born_moments(pr, yA, yB, aA, bA, aB, bB, order):
@@ -273,7 +286,7 @@ def _kernel(rho_a, rho_b, ae, am, beam, order, contact, throw, axis=None):
     pr = _propagators(rho)
     x0A, x0B = yA.scale(aA, bA), yB.scale(aB, bB)
     if order is None:
-        xA, xB = _exact_moments(pr, yA, yB, aA, bA, aB, bB)
+        xA, xB, singular = _exact_moments(pr, yA, yB, aA, bA, aB, bB)
         sA, sB = xA, xB
     elif order == 0:
         xA, xB = x0A, x0B
@@ -281,6 +294,8 @@ def _kernel(rho_a, rho_b, ae, am, beam, order, contact, throw, axis=None):
         sA = sB = zero
     else:
         xA, xB, sA, sB = _born_moments(pr, yA, yB, aA, bA, aB, bB, order)
+    if order is not None:
+        singular = jnp.zeros((), bool)  # a finite number of scattering events solves nothing
 
     def forces(inc, x, x0, src, s):
         dp, dm = _add(x, _Modes(*(-v for v in x0))).vectors()
@@ -301,7 +316,10 @@ def _kernel(rho_a, rho_b, ae, am, beam, order, contact, throw, axis=None):
     fB, FB = forces(incB, xB, x0B, sA, 1.0)
     f = jnp.stack([jnp.stack(fA), jnp.stack(fB)])
     F = jnp.stack([jnp.stack(FA), jnp.stack(FB)])
-    bad = ~(jnp.all(jnp.isfinite(f)) & jnp.all(jnp.isfinite(F)))
+    # "singular" from the pair system's denominators, not from a reduction over the outputs:
+    # a reduction over f, F makes XLA CPU materialise and re-evaluate the whole kernel
+    # (≈ 15× slower Born-1 sweeps, benchmarks/bench_dipoles.py)
+    bad = singular
     result = RESULTS.where(overlap, RESULTS.overlap,
                            RESULTS.where(bad, RESULTS.singular, RESULTS.successful))
     ok = result == RESULTS.successful
