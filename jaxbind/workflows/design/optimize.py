@@ -9,7 +9,7 @@ trainable leaves of an arbitrary pytree / ``eqx.Module`` of parameters:
 * a per-leaf *trainable* filter (a pytree prefix of bools, a callable, or
   :func:`trainable_only`) splits the parameters with ``eqx.partition``/``eqx.combine``, so one
   can optimise only the phases, only the distances, …;
-* constraints by reparametrization (:class:`jaxbind.workflows.constraints.Constrained`
+* constraints by reparametrization (:class:`jaxbind.workflows.design.constraints.Constrained`
   leaves are resolved to their physical value before the loss sees them; only their latent
   variable is trained) or by projection (``project(params) -> params`` after every step);
 * :func:`optimize_restarts` runs many initial guesses in parallel — ``vmap`` over restarts
@@ -37,9 +37,9 @@ import jax.tree_util as jtu
 import numpy as np
 import optax
 
-from .._checks import is_concrete
-from ..results import RESULTS, code
-from .._types import Array
+from ..._checks import is_concrete
+from ...results import RESULTS, code
+from ..._types import Array
 from .constraints import Constrained, resolve
 
 __all__ = [
@@ -473,7 +473,7 @@ def optimize(loss: Callable, params, optimizer: optax.GradientTransformation | N
         trainable: which leaves to optimise (see :func:`trainable_mask`); the others are
             held fixed.
         project: optional ``params -> params`` applied after every update (projection
-            constraints, e.g. :func:`~jaxbind.workflows.constraints.project_min_distance`).
+            constraints, e.g. :func:`~jaxbind.workflows.design.constraints.project_min_distance`).
         gtol: stop when ‖∇L‖₂ ≤ gtol. ftol: stop when |ΔL| ≤ ftol·|L| between steps.
         loop: "scan" (fixed step count) or "while" (early stop); default "while" iff a
             tolerance is given.

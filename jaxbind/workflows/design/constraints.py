@@ -1,6 +1,6 @@
 """Constraints for gradient-based design: reparametrizations and projections.
 
-Two mechanisms, both used by :func:`jaxbind.workflows.optimize.optimize`:
+Two mechanisms, both used by :func:`jaxbind.workflows.design.optimize.optimize`:
 
 * **Reparametrization** — a :class:`Constrained` leaf holds an unconstrained latent
   variable u and a transform; the loss only ever sees ``transform.forward(u)``, which lies in
@@ -40,8 +40,8 @@ import jax.numpy as jnp
 import jax.tree_util as jtu
 import numpy as np
 
-from .._checks import as_float_array, check_finite, check_positive, is_concrete
-from .._types import Array
+from ..._checks import as_float_array, check_finite, check_positive, is_concrete
+from ..._types import Array
 
 __all__ = [
     "AbstractTransform",
@@ -235,7 +235,7 @@ class Passive(AbstractTransform):
 class Constrained(eqx.Module):
     """A parameter stored as an unconstrained latent variable plus its transform.
 
-    Only ``latent`` is trained by :func:`~jaxbind.workflows.optimize.optimize`; use
+    Only ``latent`` is trained by :func:`~jaxbind.workflows.design.optimize.optimize`; use
     :func:`constrained` to build one from a physical value and :func:`resolve` (or
     ``.value``) to read the physical value.
     """

@@ -1,7 +1,7 @@
 """Objective library for inverse design of optical-binding arrays (coupling, EPs, cooling).
 
 Every objective is a pure, differentiable function of one design point returning a real
-scalar to *minimise* with :func:`jaxbind.workflows.optimize.optimize`; none re-implements
+scalar to *minimise* with :func:`jaxbind.workflows.design.optimize.optimize`; none re-implements
 physics — they call :mod:`jaxbind.mechanics` and :mod:`jaxbind.quantum`:
 
 * :func:`pair_array` / :func:`pair_coupling_loss` — reach target two-particle rates
@@ -29,7 +29,7 @@ physics — they call :mod:`jaxbind.mechanics` and :mod:`jaxbind.quantum`:
   estimate for the same parameters.
 
 The one-way Kerker pair objectives (paper 003) are in
-:mod:`jaxbind.workflows.objectives_kerker`.
+:mod:`jaxbind.workflows.design.objectives_kerker`.
 """
 
 from __future__ import annotations
@@ -37,14 +37,14 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 
-from .._types import Array
-from ..mechanics.array import TweezerArray, linearize
-from ..mechanics.modes import two_mode_eigenfrequencies
-from ..mechanics.rates import coupling_rates, two_particle_rates
-from ..quantum.cooling import CoolingParams, steady_state_occupations
-from ..quantum.gaussian import LinearSystem, steady_state
-from ..quantum.models import add_cavity, add_thermal_bath
-from ..quantum.observables import occupations
+from ..._types import Array
+from ...mechanics.array import TweezerArray, linearize
+from ...mechanics.modes import two_mode_eigenfrequencies
+from ...mechanics.rates import coupling_rates, two_particle_rates
+from ...quantum.cooling import CoolingParams, steady_state_occupations
+from ...quantum.gaussian import LinearSystem, steady_state
+from ...quantum.models import add_cavity, add_thermal_bath
+from ...quantum.observables import occupations
 
 __all__ = [
     "pair_array",

@@ -19,14 +19,14 @@ import math
 import jax
 import jax.numpy as jnp
 
-from .. import constants as Cst
-from .._types import Array
-from ..optics.beams import PlaneWave
-from ..optics.forces import nonreciprocity_factors
-from ..optics.materials import SILICON_GREEN_2008, TabulatedIndex
-from ..optics.mie import scaled_dipole_polarizabilities
-from ..optics.particles import Particles
-from ..solvers import Born, Direct
+from ... import constants as Cst
+from ..._types import Array
+from ...optics.beams import PlaneWave
+from ...optics.forces import nonreciprocity_factors
+from ...optics.materials import SILICON_GREEN_2008, TabulatedIndex
+from ...optics.mie import scaled_dipole_polarizabilities
+from ...optics.particles import Particles
+from ...solvers import Born, Direct
 
 __all__ = [
     "SILICON_GREEN_2008",

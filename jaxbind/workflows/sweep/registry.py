@@ -32,11 +32,11 @@ import math
 import textwrap
 
 REGISTRY = {
-    "green_tensor": "jaxbind.workflows.registry:green_scan",
-    "regime_map": "jaxbind.workflows.registry:regime_map_point",
-    "mie_efficiencies": "jaxbind.workflows.registry:mie_efficiency_point",
-    "nonreciprocity_pair": "jaxbind.workflows.registry:nonreciprocity_pair",
-    "sympathetic_cooling": "jaxbind.workflows.registry:sympathetic_cooling_point",
+    "green_tensor": "jaxbind.workflows.sweep.registry:green_scan",
+    "regime_map": "jaxbind.workflows.sweep.registry:regime_map_point",
+    "mie_efficiencies": "jaxbind.workflows.sweep.registry:mie_efficiency_point",
+    "nonreciprocity_pair": "jaxbind.workflows.sweep.registry:nonreciprocity_pair",
+    "sympathetic_cooling": "jaxbind.workflows.sweep.registry:sympathetic_cooling_point",
 }
 
 

@@ -54,7 +54,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import ConfigError, _check_keys, _Ctx, _is_num
+from ..config import ConfigError, _check_keys, _Ctx, _is_num
 
 __all__ = ["OptimizeConfig", "OBJECTIVES", "parse_optimize_config", "load_optimize_config",
            "run_optimize_config"]
@@ -221,7 +221,7 @@ def _loss_and_init(cfg: OptimizeConfig):
     import jax
     import jax.numpy as jnp
 
-    from ..mechanics.array import TweezerArray
+    from ...mechanics.array import TweezerArray
     from .constraints import Bounded, Periodic, constrained
     from .objectives import ep_loss, pair_array, pair_coupling_loss, pt_splitting_loss
     from .objectives_kerker import silicon_kerker_loss
