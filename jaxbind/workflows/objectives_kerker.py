@@ -1,0 +1,5 @@
+"""Deprecated module path: moved to :mod:`jaxbind.workflows.design.objectives_kerker` (removed in the next release)."""
+
+from ._moved import moved_module as _moved_module
+
+_moved_module("objectives_kerker")
