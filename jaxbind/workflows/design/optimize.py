@@ -39,7 +39,7 @@ import optax
 
 from ..._checks import is_concrete
 from ...results import RESULTS, code
-from ..._types import Array
+from ..._types import Array, Bool, Float, Int, PRNGKeyArray
 from .constraints import Constrained, resolve
 
 __all__ = [
@@ -97,15 +97,15 @@ class OptimizeResult(eqx.Module):
     """
 
     params: Any
-    loss: Array
-    loss_history: Array
-    grad_norm_history: Array
-    n_steps: Array
+    loss: Float[Array, ""]
+    loss_history: Float[Array, " steps"]
+    grad_norm_history: Float[Array, " steps"]
+    n_steps: Int[Array, ""]
     result: RESULTS
-    converged: Array
-    restart_losses: Array | None = None
+    converged: Bool[Array, ""]
+    restart_losses: Float[Array, " R"] | None = None
     restart_results: RESULTS | None = None
-    best_restart: Array | None = None
+    best_restart: Int[Array, ""] | None = None
     all_params: Any = None
 
     @property
@@ -450,8 +450,9 @@ def _report(status, n_steps, throw, what):
     warnings.warn(msg, OptimizationWarning, stacklevel=3)
 
 
-def optimize(loss: Callable, params, optimizer: optax.GradientTransformation | None = None,
-             steps: int = 1000, *, args=None, trainable=None, project: Callable | None = None,
+def optimize(loss: Callable, params: Any, optimizer: optax.GradientTransformation | None = None,
+             steps: int = 1000, *, args: Any = None, trainable: Any = None,
+             project: Callable | None = None,
              gtol: float | None = None, ftol: float | None = None, loop: str | None = None,
              progress: bool = False, progress_every: int = 10, throw: bool = False
              ) -> OptimizeResult:
@@ -503,9 +504,10 @@ def optimize(loss: Callable, params, optimizer: optax.GradientTransformation | N
     return OptimizeResult(eqx.combine(p, static), l, lh, gh, n, result, converged)
 
 
-def optimize_restarts(loss: Callable, init, optimizer: optax.GradientTransformation | None = None,
-                      steps: int = 1000, *, n_restarts: int | None = None, key=None, args=None,
-                      trainable=None, project: Callable | None = None,
+def optimize_restarts(loss: Callable, init: Any, optimizer: optax.GradientTransformation | None = None,
+                      steps: int = 1000, *, n_restarts: int | None = None,
+                      key: PRNGKeyArray | None = None, args: Any = None, trainable: Any = None,
+                      project: Callable | None = None,
                       gtol: float | None = None, ftol: float | None = None,
                       loop: str | None = None, progress: bool = False,
                       progress_every: int = 10, throw: bool = False) -> OptimizeResult:

@@ -114,9 +114,14 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+import os
 
 import jax
 import numpy as np
+
+if TYPE_CHECKING:  # optional dependency, imported when a sweep returns
+    import xarray
 
 from ._chunks import cached_evaluator, Evaluator, quiet_callbacks, Spec, trace
 from .grid import Grid, as_grid
@@ -274,9 +279,14 @@ class _SigInt:
             signal.signal(signal.SIGINT, self.old)
 
 
-def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, devices=None,
-          executor=None, store=None, resume=True, overwrite=False, progress=True, fill_value=None,
-          output_dims=None, units=None, compiler_options=None, max_retries=2, max_inflight=None):
+def sweep(fn: Callable[..., Any], grid: Grid | Mapping[str, Any], *, batch_size: int | None = None,
+          memory_budget: int | str = "auto", chunk_size: int | None = None,
+          devices: int | Sequence[jax.Device] | None = None, executor: Any = None,
+          store: str | os.PathLike | None = None, resume: bool = True, overwrite: bool = False,
+          progress: bool | Callable[[int, int], Any] = True, fill_value: complex | None = None,
+          output_dims: Mapping[str, tuple[str, ...]] | None = None,
+          units: Mapping[str, str] | None = None, compiler_options: Mapping[str, Any] | None = None,
+          max_retries: int = 2, max_inflight: int | None = None) -> xarray.Dataset:
     """Evaluate ``fn`` on every point of ``grid``; chunked, sharded, checkpointed, verified.
 
     See the module docstring for the contract (status codes, declarations, resume, locking,

@@ -24,7 +24,7 @@ import hashlib
 import keyword
 import math
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Any, Iterable, Mapping
 
 import numpy as np
 
@@ -76,7 +76,7 @@ class _Factor:
 class Grid:
     """The cartesian product of factors (see the module docstring for the constructors)."""
 
-    def __init__(self, factors=()):
+    def __init__(self, factors: Iterable[_Factor] = ()) -> None:
         factors = tuple(factors)
         names: list[str] = []
         dims: list[str] = []
@@ -232,7 +232,7 @@ def _jsonable(x):
     return [x.real, x.imag] if isinstance(x, complex) else x
 
 
-def as_grid(grid) -> Grid:
+def as_grid(grid: Grid | Mapping[str, Any]) -> Grid:
     """A :class:`Grid` from a ``Grid`` or a mapping ``name → 1-D values`` (cartesian)."""
     if isinstance(grid, Grid):
         if not grid.factors:

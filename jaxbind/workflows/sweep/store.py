@@ -433,7 +433,7 @@ def names_of(meta) -> list:
     return [o[0] for o in meta["outputs"]]
 
 
-def verify_store(path) -> VerifyReport:
+def verify_store(path: str | os.PathLike) -> VerifyReport:
     """Check every chunk of a sweep store: done flags, existence and checksums of each file.
 
     Returns a :class:`VerifyReport` naming each missing or damaged chunk file (data of a
