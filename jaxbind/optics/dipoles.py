@@ -423,7 +423,7 @@ def _solve_system(system: DipoleSystem, solver, *, throw: bool, fn: str = "solve
 def solve_dipoles(
     particles: Particles | Sequence[Particle],
     beam: AbstractBeam,
-    solver: Direct | Born | GMRES | None = None,
+    solver: Direct | Born | GMRES | lx.AbstractLinearSolver | str | None = None,
     *,
     throw: bool = True,
     method: str | None = None,
