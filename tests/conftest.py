@@ -26,11 +26,17 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # feed deliberately wrong types or shapes to check the library's own error messages are marked
 # `@pytest.mark.unchecked`.
 TYPECHECKED = (
+    "jaxbind.optics.beams",
     "jaxbind.optics.casimir",
+    "jaxbind.optics.dipoles",
     "jaxbind.optics.drive_states",
+    "jaxbind.optics.ellipsoids",
     "jaxbind.optics.green",
     "jaxbind.optics.materials",
     "jaxbind.optics.mie",
+    "jaxbind.optics.pair",
+    "jaxbind.optics.potentials",
+    "jaxbind.workflows",
 )
 TYPECHECKER = "beartype.beartype(conf=beartype.BeartypeConf(is_pep484_tower=True))"
 _CHECK = os.environ.get("JAXBIND_TYPECHECK", "1")
