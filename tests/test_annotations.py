@@ -29,23 +29,7 @@ _BARE = re.compile(r"(?<![\w.])(?:jax\.|jnp\.|np\.|numpy\.)?(?:Array|ArrayLike|n
 
 #: callables still without complete annotations: (name, reason). Every entry is re-checked
 #: below (a fixed one must leave the list), so the list only shrinks.
-_LEAD = ("optics/particles.py, optics/forces.py and mechanics/array.py are being rewired "
-         "on main (scatterer model objects); annotated after that merge")
-PENDING: dict[str, str] = {
-    "jaxbind.LinearizedArray": _LEAD,
-    "jaxbind.Particle": _LEAD,
-    "jaxbind.Particles": _LEAD,
-    "jaxbind.TweezerArray": _LEAD,
-    "jaxbind.interparticle_forces": _LEAD,
-    "jaxbind.nonreciprocity_factors": _LEAD,
-    "jaxbind.optical_forces": _LEAD,
-    "jaxbind.optical_torques": _LEAD,
-    "jaxbind.optics.NonReciprocity": _LEAD,
-    "jaxbind.optics.dipole_forces": _LEAD,
-    "jaxbind.optics.dipole_torques": _LEAD,
-    "jaxbind.optics.isolated_forces": _LEAD,
-    "jaxbind.stiffness_matrix": _LEAD,
-}
+PENDING: dict[str, str] = {}
 
 
 def _strip_jaxtyping(text: str) -> str:
