@@ -140,7 +140,8 @@ class TweezerArray(eqx.Module):
     temperature: Array
     model: ScattererModel = DEFAULT_MODEL
 
-    def __init__(self, positions: RealDtype[ArrayLike, "n 3"] | Sequence[Sequence[float]],
+    def __init__(self, positions: RealDtype[ArrayLike, "n 2"] | RealDtype[ArrayLike, "n 3"]
+                 | Sequence[Sequence[float]],
                  powers: RealLike | Sequence[float], wavelength: Real, *,
                  waists: RealLike | Sequence[float] | None = None, NA: RealLike | Sequence[float] | None = None,
                  phases: RealLike | Sequence[float] = 0.0, polarization_angles: RealLike | Sequence[float] = 0.0,

@@ -435,7 +435,7 @@ def stiffness_matrix(particles: Particles | Particle | Sequence[Particle], beam:
                      throw: bool = True, method: str | None = None, order: int | None = None,
                      rtol: float | None = None, atol: float | None = None, max_steps: int | None = None,
                      restart: int | None = None
-                     ) -> Float[Array, "3*n 3*n"]:
+                     ) -> Float[Array, "m m"]:
     """Optical stiffness K = −∂F/∂r of all particles (N/m), by ``jax.jacfwd`` through the solve.
 
     Args: as :func:`optical_forces`.
