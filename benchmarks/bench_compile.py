@@ -77,7 +77,7 @@ D = np.eye(6)
 system = jb.LinearSystem(A, D)
 """
 
-_README = """
+_README = """  # README.md "Example", verbatim
 lam = 1064e-9
 k = 2 * jnp.pi / lam
 G = jb.green_tensor(jnp.array([2e-6, 0.0, 0.0]), k)
@@ -88,8 +88,8 @@ beam = jb.CoherentBeams.from_tweezers(powers=jnp.array([0.2, 0.2]), wavelength=l
 particles = jb.Particles(jnp.array([[0.0, 0, 0], [2e-6, 0, 0]]), 100e-9, index=1.45, model=jb.MieDipole())
 F = jb.optical_forces(particles, beam)
 K = jb.stiffness_matrix(particles, beam)
-dF = jax.grad(lambda d: jb.optical_forces(particles.with_positions(
-        jnp.array([[0.0, 0, 0], [d, 0, 0]])), beam)[1, 0])(2e-6)
+dF = jax.jit(jax.grad(lambda d: jb.optical_forces(particles.with_positions(
+        jnp.array([[0.0, 0, 0], [d, 0, 0]])), beam)[1, 0]))(2e-6)
 """
 
 CASES: dict[str, tuple[str, str]] = {
@@ -114,6 +114,7 @@ CASES: dict[str, tuple[str, str]] = {
     "steady_state_6x6": (_SYS6, "jb.steady_state(system)"),
     "evolve_6x6": (_SYS6 + "\nstate = jb.GaussianState(None, np.eye(6))\nts = np.linspace(0, 1, 5)",
                    "jb.evolve(system, state, ts)"),
+    "spectrum_6x6": (_SYS6, "jb.quantum.response.spectrum(system, 0.5)"),
     "occupations_6x6": ("V = np.eye(6) * 1.5", "jb.occupations(V)"),
     "fock_steady_state": (
         "model = jb.fock.three_mode_model(0.1, 0.0, 0.05, gamma=1.0, kappa_a=1e-2, kappa_b=1e-2, "
@@ -123,6 +124,11 @@ CASES: dict[str, tuple[str, str]] = {
     "sweep_grid": (
         "def fn(x, y):\n    return {'f': jnp.sin(x) * jnp.cos(y)}\n"
         "grid = {'x': np.linspace(0, 1, 8), 'y': np.linspace(0, 1, 4)}",
+        "jb.sweep(fn, grid, progress=False)"),
+    "sweep_green_tensor": (
+        "k = 2 * jnp.pi / 1064e-9\n"
+        "def fn(d):\n    return {'G': jb.green_tensor(jnp.stack([d, 0.0 * d, 0.0 * d]), k)}\n"
+        "grid = {'d': np.linspace(1e-6, 3e-6, 64)}",
         "jb.sweep(fn, grid, progress=False)"),
     "optimize_5_steps": (
         "def loss(p):\n    return jnp.sum((p - 1.0) ** 2)\np0 = jnp.zeros(3)",

@@ -130,8 +130,9 @@ def bench_array(n, repeats, f32):
     F = ours(ps, beam).block_until_ready()  # compile
     t_ours = best_of(lambda: ours(ps, beam).block_until_ready(), repeats)
 
-    A = np.asarray(dipole_system(ps, beam, throw=False).matrix())
-    b = np.asarray((prob.alpha[:, None] * prob.y).reshape(-1))
+    system = dipole_system(ps, beam, throw=False)
+    A = np.asarray(system.matrix())
+    b = np.asarray(system.rhs().reshape(-1))
     t_np = best_of(lambda: np.linalg.solve(A, b), repeats)
     x_np = np.linalg.solve(A, b)
     # consistency: our dipoles equal NumPy's solution of the same system

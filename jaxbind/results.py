@@ -56,6 +56,18 @@ class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
         "no steady state: the trace-normalised non-Hermitian (paper 004 eq. 3) Gaussian state "
         "diverges at a finite time (Riccati blow-up)"
     )
+    trajectory_nonfinite = (
+        "the stochastic trajectory became non-finite during integration (time step too large "
+        "for the trap, or a particle left its trap)"
+    )
+    particle_escaped = (
+        "a particle left its trap during the stochastic integration (a displacement beyond the "
+        "model's escape distance)"
+    )
+    not_stabilizable = (
+        "no optimal (LQG) feedback: the feedback cannot stabilise an unstable mode or the "
+        "measurement cannot detect it (the algebraic Riccati equation has no stabilising solution)"
+    )
 
 
 def code(result: EnumerationItem) -> Int[Array, "*batch"] | Int[np.ndarray, "*batch"]:

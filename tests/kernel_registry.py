@@ -161,6 +161,20 @@ def plane_wave_fields(x):
     return beam.fields(x[:3] * LAM)
 
 
+@kernel([0.3, -0.2, 0.5, 0.8])
+def focused_beam_fields(x):
+    """Vectorial focused beam (Richards–Wolf), x = (position in λ, NA); every input in x's dtype."""
+    dt = x.dtype
+    cdt = jnp.result_type(dt, jnp.complex64)
+    beam = jb.beams.FocusedBeam(jnp.asarray(0.2, dt), jnp.asarray(LAM, dt), x[3],
+                                n_medium=jnp.asarray(1.0, dt), filling=jnp.asarray(1.0, dt),
+                                polarization=jnp.asarray([1.0, 0.0], cdt), phase=jnp.zeros((), dt),
+                                focus=jnp.zeros(3, dt), order=24, extent=2 * LAM)
+    E, H = beam.fields(x[:3] * LAM)
+    dE, dH = beam.field_gradients(x[:3] * LAM)
+    return dict(E=E, H=H, dE=dE, dH=dH)
+
+
 # --------------------------------------------------------------------------------------
 # optics: self-consistent dipoles, forces, pair kernel, potentials, Casimir–Polder
 # --------------------------------------------------------------------------------------
@@ -327,6 +341,25 @@ def steady_state(x):
     return dict(cov=s.cov, status=s.status)
 
 
+@kernel([0.3, -1.2, 0.5, 0.8, 0.1, -0.4, 0.7, 0.2, -0.3], slow=True)
+def solve_care(x):
+    a = x.reshape(3, 3)
+    X, res = jb.feedback.solve_care(a, jnp.eye(3, dtype=x.dtype), jnp.eye(3, dtype=x.dtype))
+    return dict(X=X, status=jb.results.code(res))
+
+
+@kernel(_X_SYS + [0.05, 0.6], slow=True)
+def lqg_cooling(x):
+    r = jb.feedback.lqg_cooling(_system(x[:6]), x[6], x[7], jnp.asarray(1e-2, x.dtype))
+    return dict(occupations=r.occupations, status=jb.results.code(r.result))
+
+
+@kernel(_X_SYS + [0.05, 0.6, 0.1, 10.0], slow=True)
+def cold_damping(x):
+    r = jb.feedback.cold_damping(_system(x[:6]), x[6], x[7], x[8], x[9])
+    return dict(occupations=r.occupations, status=jb.results.code(r.result))
+
+
 @kernel(_X_SYS, slow=True)
 def evolve(x):
     s = _system(x)
@@ -435,7 +468,7 @@ _xfail("callbacks",
        "throw=False → NaN + result code (issue 15 §3)",
        "green_tensor", "green_tensor_derivative", "green_matrix", "mie_coefficients", "mie_efficiencies",
        "dipole_polarizabilities", "scaled_dipole_polarizabilities", "clausius_mossotti", "tweezer_fields",
-       "tweezer_field_gradients", "plane_wave_fields", "two_particle_rates")
+       "tweezer_field_gradients", "plane_wave_fields", "two_particle_rates", "focused_beam_fields")
 for _check in ("grad", "vmap_grad"):
     _xfail(_check, "not differentiable: RuntimeError 'Unexpected tangent. lineax.linear_solve(..., state=...) "
            "cannot be autodifferentiated' (quantum/fock.py dense solve reuses a solver state)",

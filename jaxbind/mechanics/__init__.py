@@ -8,11 +8,12 @@ import lazy_loader as _lazy
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["array", "exact", "rates", "modes", "regimes"],
+    submodules=["array", "exact", "rates", "modes", "regimes", "trapping"],
     submod_attrs={
         "array": ["TweezerArray", "LinearizedArray", "linearize"],
         "rates": ["two_particle_rates", "coupling_rates", "TwoParticleRates"],
         "modes": ["eigenfrequencies", "exceptional_points", "dynamical_matrix", "modes"],
         "regimes": ["regime_map", "unidirectional_chain"],
+        "trapping": ["trap_frequencies"],
     },
 )

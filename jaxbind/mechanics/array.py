@@ -61,6 +61,7 @@ from collections.abc import Sequence
 
 from .._types import Array, ArrayLike, Complex, Float, NumLike, Real, RealDtype, RealLike
 from ..optics.beams import CoherentBeams
+from ..optics.focused import FocusedBeam, focused_array
 from ..optics.particles import Particles
 from ..optics.scatterers import DEFAULT_MODEL, DipoleModel, ScattererModel, as_model
 from ..results import RESULTS, code, message, index as result_index
@@ -117,6 +118,15 @@ class TweezerArray(eqx.Module):
             ``method="exact"`` forces) or :class:`~jaxbind.optics.scatterers.ClausiusMossotti`
             (electric dipole with radiative correction, the model of papers 000–001). The far
             field closed forms use Re α̃_e of either.
+        focus: optional :class:`~jaxbind.optics.focused.FocusedBeam`, the objective model
+            (its NA, n_medium, filling, quadrature order and pupil masks; its power, phase,
+            focus, polarization and wavelength are ignored): every tweezer is then the
+            vectorial (Richards–Wolf) focal field of that objective at its focus, with the
+            array's powers (input powers), phases and polarization angles, so
+            ``linearize(method="exact")`` gives trap frequencies and binding from the exact
+            focused fields of all tweezers. ``waists``/``NA`` are then omitted (``waists``
+            becomes the objective's paraxial waist λ/(π f0 NA), used for overlap checks);
+            the far-field closed forms are paraxial and refuse a focused array.
 
     The singular keywords ``waist=`` and ``radius=`` are deprecated spellings of ``waists=``
     and ``radii=`` (the names of the stored attributes, like ``powers`` and ``phases``).
@@ -139,6 +149,7 @@ class TweezerArray(eqx.Module):
     gamma: Array
     temperature: Array
     model: ScattererModel = DEFAULT_MODEL
+    focus: FocusedBeam | None = None
 
     def __init__(self, positions: RealDtype[ArrayLike, "n 2"] | RealDtype[ArrayLike, "n 3"]
                  | Sequence[Sequence[float]],
@@ -150,7 +161,7 @@ class TweezerArray(eqx.Module):
                  alpha: NumLike | Sequence[complex] | None = None, density: RealLike | Sequence[float],
                  gamma: RealLike | Sequence[float] = 0.0, temperature: Real = 0.0,
                  model: ScattererModel | str | None = None, waist: RealLike | Sequence[float] | None = None,
-                 radius: RealLike | Sequence[float] | None = None) -> None:
+                 radius: RealLike | Sequence[float] | None = None, focus: FocusedBeam | None = None) -> None:
         waists = _renamed("waist", waist, "waists", waists)
         radii = _renamed("radius", radius, "radii", radii)
         if radii is None:
@@ -184,12 +195,20 @@ class TweezerArray(eqx.Module):
                                  f"tweezer), got {tuple(a.shape)}")
             return a
 
-        if (waists is None) == (NA is None):
+        if focus is not None:
+            if not isinstance(focus, FocusedBeam):
+                raise TypeError(f"focus must be a FocusedBeam, got {type(focus).__name__}")
+            if waists is not None or NA is not None:
+                raise ValueError("TweezerArray: with focus=, give neither waists nor NA "
+                                 "(the objective's NA and filling set the focus)")
+        elif (waists is None) == (NA is None):
             raise ValueError("TweezerArray: give exactly one of waists and NA")
         lam = as_float_array(wavelength, "wavelength")
         if lam.shape != ():
             raise ValueError(f"wavelength must be a scalar, got shape {tuple(lam.shape)}")
-        if waists is not None:
+        if focus is not None:
+            w = per("waists", lam / (jnp.pi * focus.filling * focus.NA))
+        elif waists is not None:
             w = per("waists", waists)
         else:
             na = per("NA", NA)
@@ -212,6 +231,7 @@ class TweezerArray(eqx.Module):
         self.gamma = per("gamma", gamma)
         self.temperature = as_float_array(temperature, "temperature")
         self.model = as_model(model)
+        self.focus = focus
 
     def __check_init__(self):
         if not isinstance(self.model, DipoleModel):
@@ -260,8 +280,17 @@ class TweezerArray(eqx.Module):
 
     @property
     def rayleigh_ranges(self):
-        """(N,) z_R = π w0²/λ (m)."""
-        return jnp.pi * self.waists**2 / self.wavelength
+        """(N,) z_R = π w0²/λ (m); for a focused array the effective value from the focal
+        field's on-axis Gouy phase gradient, k_eff = n k − 1/z_R (the same for every tweezer)."""
+        if self.focus is None:
+            return jnp.pi * self.waists**2 / self.wavelength
+        f = self.focus
+        b = FocusedBeam(1.0, self.wavelength, f.NA, f.n_medium, f.filling, order=f.order,
+                        extent=self.wavelength)
+        E, _, dE, _ = b.fields_and_gradients_scaled(jnp.zeros(3, self.positions.dtype))
+        kappa = jnp.imag(dE[0, 2] / E[0])  # k_eff / k
+        zr = 1.0 / (self.k * (f.n_medium - kappa))
+        return jnp.broadcast_to(zr, (self.n,))
 
     @property
     def masses(self):
@@ -274,7 +303,15 @@ class TweezerArray(eqx.Module):
         return jnp.sqrt(4.0 * self.powers / (jnp.pi * self.waists**2 * Cst.c * Cst.epsilon0))
 
     def beam(self) -> CoherentBeams:
-        """The coherent tweezer field (paper 001 eq. 69) as a :class:`CoherentBeams`."""
+        """The coherent tweezer field (paper 001 eq. 69) as a :class:`CoherentBeams`
+        (vectorial focused beams when the array has a ``focus``)."""
+        if self.focus is not None:
+            f = self.focus
+            return focused_array(self.powers, self.wavelength, self.positions, f.NA,
+                                 f.n_medium, f.filling, phases=self.phases,
+                                 polarization_angles=self.polarization_angles, order=f.order,
+                                 extent=self.wavelength, radial_mask=f.radial_mask,
+                                 pupil_mask=f.pupil_mask, azimuthal_order=f.azimuthal_order)
         return CoherentBeams.from_tweezers(self.powers, self.wavelength, self.positions,
                                            waist=self.waists, phases=self.phases,
                                            polarization_angles=self.polarization_angles)
@@ -438,6 +475,9 @@ def linearize(array: TweezerArray, method: str = "far_field", *, axis: str = "z"
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if axis not in _AXES:
         raise ValueError(f"axis must be one of {tuple(_AXES)}, got {axis!r}")
+    if method == "far_field" and getattr(array, "focus", None) is not None:
+        raise ValueError("method: the far-field closed forms are paraxial; a TweezerArray with "
+                         "focus= needs method='exact'")
     if method == "far_field" and axis != "z":
         raise ValueError("axis: the far-field closed forms describe the z motion only "
                          "(paper 001 Sec. IV.A); use method='exact' for other axes")

@@ -30,6 +30,7 @@ import numpy as np
 
 from .. import constants as Cst
 from .._checks import as_float_array, check_finite, is_concrete
+from .._entry import compiled_entry
 from .._types import Array, ArrayLike, Complex, Float
 from .array import TweezerArray
 
@@ -107,6 +108,7 @@ class TwoParticleRates(eqx.Module):
     mass: Float[Array, ""]
 
 
+@compiled_entry  # one program per eager call (issue 15 §10)
 def two_particle_rates(array: TweezerArray) -> TwoParticleRates:
     """Closed-form optical-binding constants of a two-tweezer array (paper 001 eqs. 82–87,
     paper 000 eqs. 6–9 and A7); see the module docstring for the formulas.

@@ -35,7 +35,20 @@ from .._checks import (
 from .._types import (Array, ArrayLike, CVec3, CVec3Like, Float, Real, RealDtype, RealLike,
                       Tensor3, Vec3Like)
 
-__all__ = ["AbstractBeam", "PlaneWave", "Tweezer", "CoherentBeams", "intensity_map"]
+__all__ = ["AbstractBeam", "PlaneWave", "Tweezer", "CoherentBeams", "intensity_map",
+           "FocusedBeam", "focused_array", "aperture_transmission"]
+
+#: the vectorial focused beam lives in ``optics.focused`` (it imports this module); its public
+#: names are re-exported here lazily so that ``jb.beams`` is the one beams family
+_FOCUSED = ("FocusedBeam", "focused_array", "aperture_transmission")
+
+
+def __getattr__(name):
+    if name in _FOCUSED:
+        from . import focused
+
+        return getattr(focused, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # Relative tolerance for "polarization ⟂ direction" (|n·ε| ≤ tol |ε|).
 _PERP_TOL = 1e-6

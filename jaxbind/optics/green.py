@@ -53,6 +53,7 @@ import numpy as np
 from jax import lax
 
 from .._checks import check_shape, is_concrete
+from .._entry import compiled_entry, host_checked
 from .._types import Array, ArrayLike, Float, Inexact, Number
 from . import _propagator as P
 
@@ -84,16 +85,32 @@ def _real_vec3(x, name: str):
     return x
 
 
+def _host_separation(r, name: str, fn: str):
+    """The value checks of :func:`_checked_separation` on a concrete r, on the host (the same
+    ``EquinoxRuntimeError`` messages; structural errors are left to the trace)."""
+    v = np.asarray(r)
+    if v.shape != (3,) or np.iscomplexobj(v):
+        return
+    if not np.issubdtype(v.dtype, np.floating):
+        v = v.astype(np.result_type(float))
+    if not np.all(np.isfinite(v)):
+        raise eqx.EquinoxRuntimeError(f"{fn}: {name} contains non-finite values")
+    if np.sum(v * v) == 0:
+        raise eqx.EquinoxRuntimeError(f"{fn}: {name} = 0 (coincident points) is singular")
+
+
 def _checked_separation(r, name: str, fn: str):
     """Validate a separation vector; returns (r, |r|, n) with gradient-safe norm.
 
-    r = 0 and non-finite entries are value errors (``eqx.error_if``); the norm is computed
-    from a substituted value there so that no NaN can reach a gradient.
+    r = 0 and non-finite entries are value errors (``eqx.error_if``; checked on the host
+    instead for an eager call, :func:`_pair_entry`); the norm is computed from a substituted
+    value there so that no NaN can reach a gradient.
     """
     r = _real_vec3(r, name)
-    r = eqx.error_if(r, ~jnp.all(jnp.isfinite(r)), f"{fn}: {name} contains non-finite values")
     r2 = jnp.sum(r * r)
-    r = eqx.error_if(r, r2 == 0, f"{fn}: {name} = 0 (coincident points) is singular")
+    if not host_checked():
+        r = eqx.error_if(r, ~jnp.all(jnp.isfinite(r)), f"{fn}: {name} contains non-finite values")
+        r = eqx.error_if(r, r2 == 0, f"{fn}: {name} = 0 (coincident points) is singular")
     safe = r2 > 0
     rn = jnp.sqrt(jnp.where(safe, r2, 1.0))
     return r, rn, r / rn
@@ -106,16 +123,38 @@ def _complex_k(k, rdtype, fn: str, name: str = "k"):
         raise ValueError(f"{fn}: {name} must be a scalar, got shape {k_arr.shape}")
     ctype = jnp.result_type(rdtype, k, 1j)
     if is_concrete(k_arr):
-        kv = complex(np.asarray(k_arr))
-        if not (np.isfinite(kv.real) and np.isfinite(kv.imag)):
-            raise ValueError(f"{fn}: {name} must be finite, got {kv}")
-        if kv.real < 0 or kv.imag < 0:
-            raise ValueError(f"{fn}: {name} must have Re {name} ≥ 0 and Im {name} ≥ 0 (outgoing, "
-                             f"decaying waves; e.g. k = iξ/c at imaginary frequency), got {kv}")
+        _host_k(k_arr, fn, name)
     kc = jnp.asarray(k, dtype=ctype)
-    bad = ~jnp.isfinite(kc) | (jnp.real(kc) < 0) | (jnp.imag(kc) < 0)
-    kc = eqx.error_if(kc, bad, f"{fn}: {name} must be finite with Re {name} ≥ 0 and Im {name} ≥ 0")
+    if not host_checked():
+        bad = ~jnp.isfinite(kc) | (jnp.real(kc) < 0) | (jnp.imag(kc) < 0)
+        kc = eqx.error_if(kc, bad, f"{fn}: {name} must be finite with Re {name} ≥ 0 and Im {name} ≥ 0")
     return kc
+
+
+def _host_k(k, fn: str, name: str = "k"):
+    """Value checks of a concrete scalar wavenumber (``ValueError`` naming it)."""
+    v = np.asarray(k)
+    if v.ndim != 0:
+        return  # the trace raises the shape error
+    kv = complex(v)
+    if not (np.isfinite(kv.real) and np.isfinite(kv.imag)):
+        raise ValueError(f"{fn}: {name} must be finite, got {kv}")
+    if kv.real < 0 or kv.imag < 0:
+        raise ValueError(f"{fn}: {name} must have Re {name} ≥ 0 and Im {name} ≥ 0 (outgoing, "
+                         f"decaying waves; e.g. k = iξ/c at imaginary frequency), got {kv}")
+
+
+def _pair_entry(fn: str, r: str = "r", k: str | None = "k"):
+    """:func:`~jaxbind._entry.compiled_entry` for a single-pair tensor: an eager call checks
+    the separation (and wavenumber) on the host and runs one callback-free compiled program;
+    a Python-scalar wavenumber is traced, not re-compiled per value (issue 15 §10)."""
+
+    def check(bound):
+        _host_separation(bound.arguments[r], r, fn)
+        if k is not None:
+            _host_k(bound.arguments[k], fn, k)
+
+    return compiled_entry(scalars=() if k is None else (k,), host_check=check)
 
 
 # --------------------------------------------------------------------------------------
@@ -142,6 +181,7 @@ def _cross_matrix(n):
 # --------------------------------------------------------------------------------------
 
 
+@_pair_entry("green_tensor")
 def green_tensor(r: Float[ArrayLike, "3"], k: Number) -> Inexact[Array, "3 3"]:
     """Free-space electric dyadic Green tensor Ḡ(r) (1/m³), normalized so that E = Ḡ p / ε0.
 
@@ -173,6 +213,7 @@ class GreenParts(NamedTuple):
     far: Inexact[Array, "3 3"]
 
 
+@_pair_entry("green_tensor_parts")
 def green_tensor_parts(r: Float[ArrayLike, "3"], k: Number) -> GreenParts:
     """Split Ḡ(r) into its near, intermediate and far-field parts (each 1/m³).
 
@@ -197,6 +238,7 @@ def green_tensor_parts(r: Float[ArrayLike, "3"], k: Number) -> GreenParts:
     return GreenParts(ph * long, (-1j * u) * ph * long, (u * u) * ph * (eye - nn))
 
 
+@_pair_entry("static_green_tensor", k=None)
 def static_green_tensor(r: Float[ArrayLike, "3"]) -> Float[Array, "3 3"]:
     """Electrostatic dipole Green tensor G0(r) = (3 r⊗r − r² 1)/(4π r⁵) (1/m³).
 
@@ -212,6 +254,7 @@ def static_green_tensor(r: Float[ArrayLike, "3"]) -> Float[Array, "3 3"]:
     return (3.0 * _outer(n) - jnp.eye(3, dtype=r.dtype)) / (4.0 * math.pi * rn**3)
 
 
+@_pair_entry("cross_green_tensor")
 def cross_green_tensor(r: Float[ArrayLike, "3"], k: Number) -> Inexact[Array, "3 3"]:
     """Cross (electric↔magnetic) propagator Ḡc(r) (1/m³), Ḡc v = k³/(4π) e^{iρ}(1/ρ+i/ρ²) n×v.
 
@@ -233,6 +276,7 @@ def cross_green_tensor(r: Float[ArrayLike, "3"], k: Number) -> Inexact[Array, "3
     return c * _cross_matrix(n)
 
 
+@_pair_entry("green_tensor_derivative")
 def green_tensor_derivative(r: Float[ArrayLike, "3"], k: Number) -> Inexact[Array, "3 3 3"]:
     """Spatial derivative D[a, b, c] = ∂Ḡ_ab/∂r_c of the Green tensor (1/m⁴), closed form.
 
@@ -270,6 +314,7 @@ def green_tensor_derivative(r: Float[ArrayLike, "3"], k: Number) -> Inexact[Arra
 # --------------------------------------------------------------------------------------
 
 
+@_pair_entry("green_scaled", "rho_vec", "kscale")
 def green_scaled(rho_vec: Float[ArrayLike, "3"], kscale: Number = 1.0) -> Inexact[Array, "3 3"]:
     """Dimensionless Green tensor g(ρ) = 4π Ḡ/k³ with Ḡ(r) = k³ g(k r)/(4π); Ẽ = g p̃.
 
@@ -290,6 +335,7 @@ def green_scaled(rho_vec: Float[ArrayLike, "3"], kscale: Number = 1.0) -> Inexac
     return P.evaluate(P.F1, u) * eye + P.evaluate(P.F2, u) * _outer(n)
 
 
+@_pair_entry("cross_green_scaled", "rho_vec", None)
 def cross_green_scaled(rho_vec: Float[ArrayLike, "3"]) -> Inexact[Array, "3 3"]:
     """Dimensionless cross propagator gc(ρ) v = e^{iρ}(1/ρ + i/ρ²)(n × v).
 

@@ -61,6 +61,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .._entry import compiled_entry
 from .._precision import highest_precision
 from .. import constants as C
 from .._checks import as_float_array, check_shape
@@ -68,7 +69,8 @@ from .._types import Array, ArrayLike, Float, Num, Real, RealDtype
 from .beams import AbstractBeam
 from ._fastmath import Cx, ccross, cx, sincos
 from ._pair_frame import _incident, _lin, _pair_frame, _static_frame
-from ..results import RESULTS, code
+from ..results import RESULTS, code, message
+from ..results import index as result_index
 from . import _propagator as P
 from .forces import NonReciprocity, _ratio, nonreciprocity_from_jacobian
 from .particles import Particle, Particles, as_particles
@@ -396,6 +398,17 @@ def _unit(beam, k, rdt):
     return C.force_unit(k, jnp.asarray(beam.reference_amplitude).astype(rdt))
 
 
+# host-side messages of an eager throw=True (the same texts as the traced checks of _kernel)
+_PAIR_MESSAGES = [
+    "pair_forces: particles 0 and 1 overlap (centre distance ≤ sum of radii)"
+    if i == result_index(RESULTS.overlap) else
+    "pair_forces: non-finite forces (singular pair system)"
+    if i == result_index(RESULTS.singular) else message(i)
+    for i in range(len(RESULTS._index_to_message))
+]
+
+
+@compiled_entry(messages=_PAIR_MESSAGES)
 @highest_precision
 def pair_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam, *,
                 order: int | None = None, throw: bool = True) -> PairForces:

@@ -57,6 +57,7 @@ import numpy as np
 import optimistix as optx
 from equinox._enum import EnumerationItem  # results from integer codes (see _from_diffrax)
 
+from .._entry import compiled_entry
 from .._precision import highest_precision
 from .._checks import as_float_array
 from .._types import Array, ArrayLike, Complex, Float, Int
@@ -280,6 +281,9 @@ def _resolve_fock_solver(solver, method, gmres_rtol, gmres_max_steps):
     return solver, None
 
 
+@compiled_entry(tolerate=(RESULTS.fock_truncation,),
+                inline_if=lambda b: isinstance(b.arguments["solver"], str) or any(
+                    b.arguments[k] is not None for k in ("method", "gmres_rtol", "gmres_max_steps")))
 @highest_precision
 def steady_state(model: FockModel, solver: Direct | GMRES | BlockGMRES | lx.AbstractLinearSolver
                  | None = None, *, sector: bool | None = None,

@@ -41,6 +41,7 @@ import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Inexact, Int
 from .._types import Real  # a real scalar that may be a Python int
 
+from .._entry import compiled_entry
 from .._precision import highest_precision
 from .. import constants
 from .._checks import check_shape, is_concrete
@@ -533,6 +534,8 @@ def _is_physical(A, D, rtol=None):
     return physical_bt(A[..., None], D[..., None], rtol)[0]
 
 
+@compiled_entry(inline_if=lambda b: b.arguments["method"] is not None
+                or isinstance(b.arguments["solver"], str))
 @highest_precision
 def steady_state(
     system: LinearSystem,
@@ -629,6 +632,7 @@ def physicality(system: LinearSystem, *, rtol: float | None = None) -> Physicali
 # ---------------------------------------------------------------------------- dynamics
 
 
+@eqx.filter_jit  # one program per shape (eager: ~30 op-by-op compilations; issue 15 §10)
 def _evolve_constant(system: LinearSystem, state: GaussianState, dts):
     A, D, b = system.A, system.D, system.b
     n = A.shape[0]

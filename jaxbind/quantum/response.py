@@ -10,6 +10,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Complex, Float
 from .._types import Real  # a real scalar that may be a Python int
 
+from .._entry import compiled_entry
 from .._precision import highest_precision
 from .gaussian import LinearSystem
 from .observables import _square
@@ -23,6 +24,7 @@ def _check_system(system):
         raise TypeError(f"system must be a LinearSystem, got {type(system).__name__}")
 
 
+@compiled_entry(scalars=("omega",))  # one program per eager call; omega traced
 @highest_precision
 def spectrum(system: LinearSystem, omega: Real) -> Complex[Array, "n n"]:
     """Symmetrized power spectral density matrix S(ω) = (A + iω)⁻¹ D (Aᵀ − iω)⁻¹.

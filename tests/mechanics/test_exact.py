@@ -12,6 +12,7 @@ from jaxbind.mechanics.array import TweezerArray, linearize
 from jaxbind.mechanics.exact import _exact_diffusion_scaled
 from jaxbind.optics.dipoles import solve_dipoles
 from jaxbind.optics.forces import isolated_forces, optical_forces, stiffness_matrix
+from jaxbind.optics.scatterers import ClausiusMossotti
 
 from helpers import check_jvp
 
@@ -20,14 +21,16 @@ K = 2 * np.pi / LAM
 
 
 def make(phases, dtype=jnp.float64):
-    """Four dissimilar particles close enough for near-field and multiple scattering."""
+    """Four dissimilar particles close enough for near-field and multiple scattering; electric
+    dipoles (ClausiusMossotti), the model the structured Jacobian of mechanics/exact.py serves
+    (MieDipole particles take the jacfwd path, tested in test_array.py)."""
     pos = np.array([[0.0, 0.0], [1.3, 0.2], [0.4, 1.5], [1.9, 1.7]]) * 1e-6
     return TweezerArray(jnp.asarray(pos, dtype), powers=jnp.asarray([0.3, 0.2, 0.25, 0.35], dtype),
                         wavelength=jnp.asarray(LAM, dtype),
                         waists=jnp.asarray([0.7e-6, 0.8e-6, 0.75e-6, 0.72e-6], dtype),
                         phases=phases, polarization_angles=jnp.asarray([0.3, 1.2, 2.0, 0.8], dtype),
                         radii=jnp.asarray([60e-9, 80e-9, 70e-9, 90e-9], dtype), index=1.45 + 0.01j,
-                        density=jnp.asarray(2200.0, dtype))
+                        density=jnp.asarray(2200.0, dtype), model=ClausiusMossotti())
 
 
 PHASES = np.array([0.4, 1.9, 2.8, 0.1])
