@@ -34,9 +34,9 @@ from jaxbind.optics.beams import CoherentBeams  # noqa: E402
 from jaxbind.optics.forces import stiffness_matrix  # noqa: E402
 from jaxbind.optics.particles import Particles  # noqa: E402
 from jaxbind.optics.scatterers import ClausiusMossotti  # noqa: E402
-from jaxbind.workflows.constraints import Bounded, constrained  # noqa: E402
-from jaxbind.workflows.objectives import pair_array, pair_coupling_loss  # noqa: E402
-from jaxbind.workflows.optimize import optimize, optimize_restarts  # noqa: E402
+from jaxbind.workflows.design.constraints import Bounded, constrained  # noqa: E402
+from jaxbind.workflows.design.objectives import pair_array, pair_coupling_loss  # noqa: E402
+from jaxbind.workflows.design.optimize import optimize, optimize_restarts  # noqa: E402
 from _timing import best_wall as best_of  # noqa: E402
 
 LAM = 1064e-9

@@ -97,7 +97,7 @@ def measure(f):
 def green_result(kr):
     """The registry's Green-tensor kernel with a result leaf instead of raising at kr = 0."""
     from jaxbind.results import RESULTS
-    from jaxbind.workflows.registry import green_scan
+    from jaxbind.workflows.sweep.registry import green_scan
 
     bad = kr == 0
     g = green_scan(jnp.where(bad, 1.0, kr))["g"]
@@ -107,15 +107,15 @@ def green_result(kr):
 def green_in_loop(kr):
     """The same kernel with its eqx.error_if inside a loop body: not rewritten to a per-point
     flag, so a chunk holding kr = 0 raises and goes through the bisection fallback."""
-    from jaxbind.workflows.registry import green_scan
+    from jaxbind.workflows.sweep.registry import green_scan
 
     g0 = jnp.zeros((3, 3), jnp.result_type(kr, 1j))
     return {"g": jax.lax.fori_loop(0, 1, lambda i, c: c + green_scan(kr)["g"], g0)}
 
 
 def cliff(n_points, repeats):
-    from jaxbind.workflows import _chunks
-    from jaxbind.workflows.registry import green_scan
+    from jaxbind.workflows.sweep import _chunks
+    from jaxbind.workflows.sweep.registry import green_scan
 
     kr = np.linspace(0.0, 20.0, n_points)
     rows = []

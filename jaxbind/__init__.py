@@ -44,9 +44,9 @@ _TOP = {
     "quantum.gaussian": ["LinearSystem", "GaussianState", "SteadyState", "steady_state",
                          "evolve", "physicality"],
     "quantum.observables": ["occupations", "log_negativity"],
-    "workflows.grid": ["Grid"],
-    "workflows.sweep": ["sweep"],
-    "workflows.optimize": ["optimize", "OptimizeResult"],
+    "workflows.sweep.grid": ["Grid"],
+    "workflows.sweep.driver": ["sweep"],
+    "workflows.design.optimize": ["optimize", "OptimizeResult"],
     "_compilation_cache": ["enable_compilation_cache"],
 }
 
@@ -125,8 +125,8 @@ _MOVED = {
     "sympathetic_occupations": ("quantum.sympathetic", "steady_occupations",
                                 "jaxbind.sympathetic.steady_occupations"),
     # workflows
-    "optimize_restarts": ("workflows.optimize", "optimize_restarts",
-                          "jaxbind.workflows.optimize.optimize_restarts"),
+    "optimize_restarts": ("workflows.design.optimize", "optimize_restarts",
+                          "jaxbind.workflows.design.optimize_restarts"),
 }
 
 #: removed names (no replacement in the public API) → why

@@ -29,6 +29,8 @@ from __future__ import annotations
 
 import math
 
+from ._types import NumLike, RealLike
+
 # Exact SI defining constants
 c = 299_792_458.0  # speed of light in vacuum, m/s
 h = 6.626_070_15e-34  # Planck constant, J s
@@ -46,7 +48,7 @@ amu = 1.660_539_066_60e-27  # atomic mass unit, kg
 eps0 = epsilon0
 
 
-def wavenumber(wavelength, medium_index=1.0):
+def wavenumber(wavelength: RealLike, medium_index: RealLike = 1.0) -> RealLike:
     """Wavenumber k = 2π n / λ (rad/m) for vacuum wavelength λ (m) in a medium of index n."""
     return 2.0 * math.pi * medium_index / wavelength
 
@@ -54,41 +56,41 @@ def wavenumber(wavelength, medium_index=1.0):
 # --- scaling to/from internal dimensionless units -------------------------------------
 
 
-def scale_length(r, k):
+def scale_length(r: RealLike, k: RealLike) -> RealLike:
     """ρ = k r (dimensionless) from a length r (m) and wavenumber k (rad/m)."""
     return r * k
 
 
-def unscale_length(rho, k):
+def unscale_length(rho: RealLike, k: RealLike) -> RealLike:
     """r = ρ / k (m)."""
     return rho / k
 
 
-def scale_polarizability(alpha, k):
+def scale_polarizability(alpha: NumLike, k: RealLike) -> NumLike:
     """α̃ = k³ α / (4π ε0) from an electric polarizability α (C·m²/V = F·m²)."""
     return alpha * (k**3 / (4.0 * math.pi * epsilon0))
 
 
-def unscale_polarizability(alpha_t, k):
+def unscale_polarizability(alpha_t: NumLike, k: RealLike) -> NumLike:
     """α = 4π ε0 α̃ / k³ (C·m²/V)."""
     return alpha_t * (4.0 * math.pi * epsilon0 / k**3)
 
 
-def scale_magnetic_polarizability(alpha_m, k):
+def scale_magnetic_polarizability(alpha_m: NumLike, k: RealLike) -> NumLike:
     """α̃m = k³ αm / (4π) from a magnetic polarizability αm (m³, m = αm H)."""
     return alpha_m * (k**3 / (4.0 * math.pi))
 
 
-def unscale_magnetic_polarizability(alpha_mt, k):
+def unscale_magnetic_polarizability(alpha_mt: NumLike, k: RealLike) -> NumLike:
     """αm = 4π α̃m / k³ (m³)."""
     return alpha_mt * (4.0 * math.pi / k**3)
 
 
-def force_unit(k, E0):
+def force_unit(k: RealLike, E0: RealLike) -> RealLike:
     """The SI value (N) of one unit of scaled force: 4π ε0 E0² / k²."""
     return 4.0 * math.pi * epsilon0 * E0**2 / k**2
 
 
-def field_amplitude_from_intensity(intensity):
+def field_amplitude_from_intensity(intensity: RealLike) -> RealLike:
     """Plane-wave amplitude E0 (V/m) from intensity I (W/m²): I = c ε0 E0² / 2."""
     return (2.0 * intensity / (c * epsilon0)) ** 0.5

@@ -10,7 +10,20 @@ data get a discrete legend with the category names.
 
 from __future__ import annotations
 
+import os
+from typing import TYPE_CHECKING, Any, Sequence
+
 import numpy as np
+from jaxtyping import ArrayLike, Shaped
+
+if TYPE_CHECKING:  # matplotlib is imported when a figure is made
+    from matplotlib.axes import Axes
+    from matplotlib.collections import QuadMesh
+    from matplotlib.colors import Normalize
+    from matplotlib.figure import Figure
+
+#: plot data: arrays of any shape or nested sequences of numbers
+Data = Shaped[ArrayLike, "..."] | Sequence[Any]
 
 DPI = 150  #: resolution of saved figures (dots per inch)
 DECADES = 2.0  #: data spanning more than this many decades get a log / symlog scale
@@ -34,8 +47,9 @@ def _plt():
     return plt
 
 
-def green_components(kr, parts: dict, title="Free-space Green tensor along r ∥ x: near, "
-                     "intermediate and far-field parts", note="", wavelength=None):
+def green_components(kr: Data, parts: dict, title: str = "Free-space Green tensor along r ∥ x: "
+                     "near, intermediate and far-field parts", note: str = "",
+                     wavelength: float | None = None) -> Figure:
     """|Ḡ_ij| (in units of k³/4π) vs kr on log axes.
 
     Args:
@@ -62,8 +76,9 @@ def green_components(kr, parts: dict, title="Free-space Green tensor along r ∥
     return fig
 
 
-def mie_spectra(x, curves: dict, title="Mie efficiencies of a sphere versus size parameter",
-                note="", wavelength=None):
+def mie_spectra(x: Data, curves: dict,
+                title: str = "Mie efficiencies of a sphere versus size parameter", note: str = "",
+                wavelength: float | None = None) -> Figure:
     """Efficiency curves vs size parameter x. Labels "<quantity>, <material>": one colour per
     material, dashed for backscattering. With ``wavelength`` (m) a top axis shows the sphere
     radius a = x/k in nm."""
@@ -86,8 +101,9 @@ def mie_spectra(x, curves: dict, title="Mie efficiencies of a sphere versus size
     return fig
 
 
-def field_map(xs, ys, intensity, markers=None,
-              title="Focal-plane intensity of a coherent tweezer array", note=""):
+def field_map(xs: Data, ys: Data, intensity: Data, markers: Data | None = None,
+              title: str = "Focal-plane intensity of a coherent tweezer array",
+              note: str = "") -> Figure:
     """Intensity map (W/m², shape (ny, nx)) on a grid, positions in metres, optional foci markers."""
     plt = _plt()
     from mpl_toolkits.axes_grid1 import make_axes_locatable
@@ -110,8 +126,9 @@ def field_map(xs, ys, intensity, markers=None,
     return fig
 
 
-def regime_map(phases, kds, codes, names,
-               title="Regimes of optical binding between two trapped particles", note=""):
+def regime_map(phases: Data, kds: Data, codes: Data, names: Sequence[str],
+               title: str = "Regimes of optical binding between two trapped particles",
+               note: str = "") -> Figure:
     """Categorical map of regime codes over (φ, kd) with a discrete legend of the names."""
     plt = _plt()
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=DPI)
@@ -124,9 +141,9 @@ def regime_map(phases, kds, codes, names,
     return fig
 
 
-def occupations_vs_phase(phases, occ, rates: dict,
-                         title="Phonon numbers of two optically bound, feedback-cooled particles",
-                         note=""):
+def occupations_vs_phase(phases: Data, occ: Data, rates: dict,
+                         title: str = "Phonon numbers of two optically bound, feedback-cooled "
+                         "particles", note: str = "") -> Figure:
     """Steady-state phonon occupations (left axis) and coupling rates (right axis) vs φ.
 
     The legend sits above the axes, so it never hides a curve."""
@@ -164,7 +181,7 @@ def occupations_vs_phase(phases, occ, rates: dict,
 # --- shared helpers ------------------------------------------------------------------------------
 
 
-def save(fig, path, dpi: int = DPI) -> str:
+def save(fig: Figure, path: str | os.PathLike, dpi: int = DPI) -> str:
     """Save ``fig`` at ``dpi`` (≥ :data:`DPI` by default) without clipping, and close it."""
     plt = _plt()
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
@@ -180,7 +197,7 @@ def _finite(values):
     return a[np.isfinite(a)]
 
 
-def display_unit(unit, values=None):
+def display_unit(unit: str, values: Data | None = None) -> tuple[float, str]:
     """(scale, shown unit) for showing ``values`` (SI, in ``unit``) as ``values / scale``.
 
     Prefixable SI units get the prefix that puts the largest magnitude in [1, 1000):
@@ -209,7 +226,7 @@ def axis_label(label: str, unit: str) -> str:
     return f"{label} ({unit})" if unit else label
 
 
-def choose_norm(values, norm: str = "auto"):
+def choose_norm(values: Data, norm: str = "auto") -> Normalize:
     """Colour normalisation for ``values``: ``"linear"``, ``"log"``, ``"symlog"`` or ``"auto"``.
 
     ``"auto"`` picks ``LogNorm`` for positive data spanning more than :data:`DECADES` decades,
@@ -232,7 +249,7 @@ def choose_norm(values, norm: str = "auto"):
     return Normalize(vmin=float(v.min()), vmax=float(v.max()))
 
 
-def scale_kind(values, norm: str = "auto") -> str:
+def scale_kind(values: Data, norm: str = "auto") -> str:
     """The scale :func:`choose_norm` uses: ``"linear"``, ``"log"`` or ``"symlog"``."""
     if norm not in ("auto", "linear", "log", "symlog"):
         raise ValueError(f"norm must be 'auto', 'linear', 'log' or 'symlog', got {norm!r}")
@@ -263,7 +280,8 @@ _CATEGORY_COLOURS = ("0.82", "tab:blue", "tab:green", "tab:orange", "tab:purple"
                      "tab:brown", "tab:pink", "tab:olive", "tab:cyan")
 
 
-def categorical_map(ax, x, y, codes, names, *, legend_title=None):
+def categorical_map(ax: Axes, x: Data, y: Data, codes: Data, names: Sequence[str], *,
+                    legend_title: str | None = None) -> QuadMesh:
     """Draw integer ``codes`` (shape (len(y), len(x))) as a categorical map with a discrete
     legend naming each category that occurs (colour ``i`` ↔ ``names[i]``)."""
     from matplotlib.colors import BoundaryNorm, ListedColormap
@@ -282,8 +300,9 @@ def categorical_map(ax, x, y, codes, names, *, legend_title=None):
     return mesh
 
 
-def sweep_figure(values, coords, *, label: str, unit: str = "1", categories=None,
-                 norm: str = "auto", title: str = "", note: str = ""):
+def sweep_figure(values: Data, coords: Sequence[tuple], *, label: str, unit: str = "1",
+                 categories: Sequence[str] | None = None, norm: str = "auto", title: str = "",
+                 note: str = "") -> Figure:
     """The figure of one sweep output over a 1-D or 2-D grid.
 
     Args:

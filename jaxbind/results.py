@@ -26,6 +26,7 @@ from equinox._enum import EnumerationItem  # not re-exported by equinox
 import jax.numpy as jnp
 import numpy as np
 import optimistix as optx
+from jaxtyping import Array, ArrayLike, Int, Shaped
 
 __all__ = ["RESULTS", "code", "code_table", "index", "message", "where_nonfinite"]
 
@@ -69,7 +70,7 @@ class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
     )
 
 
-def code(result) -> jnp.ndarray:
+def code(result: EnumerationItem) -> Int[Array, "*batch"] | Int[np.ndarray, "*batch"]:
     """The int32 code of an item of :data:`RESULTS` (any batch shape)."""
     if isinstance(result, EnumerationItem):
         v = result._value
@@ -81,7 +82,7 @@ def code(result) -> jnp.ndarray:
     raise TypeError(f"result must be a RESULTS item, got {type(result).__name__}")
 
 
-def index(result) -> int:
+def index(result: EnumerationItem) -> int:
     """The integer code of a concrete item of :data:`RESULTS` as a Python int (pure NumPy, so
     safe in module-level constants even when a module is first imported inside a trace)."""
     if isinstance(result, EnumerationItem):
@@ -103,7 +104,8 @@ def message(c: int) -> str:
     return table[c] or "successful"
 
 
-def where_nonfinite(result, *arrays):
+def where_nonfinite(result: EnumerationItem, *arrays: Shaped[ArrayLike, "..."] | None
+                    ) -> EnumerationItem:
     """``result`` unless it is successful and some array is non-finite: then ``nonfinite``."""
     ok = jnp.asarray(True)
     for a in arrays:

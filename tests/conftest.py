@@ -1,4 +1,5 @@
-"""Test configuration: x64 on for the default run, seeded PRNG keys, per-test time limits."""
+"""Test configuration: runtime type checking, x64 on for the default run, seeded PRNG keys,
+per-test time limits."""
 
 import faulthandler
 import os
@@ -12,6 +13,43 @@ os.environ.setdefault("JAXBIND_NO_CACHE", "1")  # CLI tests: no persistent XLA c
 # slower. One BLAS thread per worker (read when OpenBLAS loads, so before numpy/scipy).
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+# --- runtime type checking ---------------------------------------------------------------------
+# The jaxtyping annotations of the modules below are checked at run time in every test:
+# jaxtyping's import hook wraps each function and dataclass / eqx.Module of these modules in
+# `@jaxtyped(typechecker=beartype)` as they are imported (so before any test imports jaxbind;
+# under `jit` the checks run once per trace). PEP 484's numeric tower: a `float` parameter
+# accepts an int. (The hook is installed here rather than through jaxtyping's pytest option
+# `--jaxtyping-packages`, whose parser cannot combine several packages with a configured
+# checker.) The list only holds modules whose tests pass under the check; add a module once its
+# test files do. `JAXBIND_TYPECHECK=0` turns the checks off (e.g. to time them),
+# `JAXBIND_TYPECHECK=jaxbind` (a comma-separated list) checks other modules; tests that
+# feed deliberately wrong types or shapes to check the library's own error messages are marked
+# `@pytest.mark.unchecked`.
+TYPECHECKED = (
+    "jaxbind.optics.beams",
+    "jaxbind.optics.casimir",
+    "jaxbind.optics.dipoles",
+    "jaxbind.optics.drive_states",
+    "jaxbind.optics.ellipsoids",
+    "jaxbind.optics.green",
+    "jaxbind.optics.materials",
+    "jaxbind.optics.mie",
+    "jaxbind.optics.pair",
+    "jaxbind.optics.potentials",
+    "jaxbind.workflows",
+)
+TYPECHECKER = "beartype.beartype(conf=beartype.BeartypeConf(is_pep484_tower=True))"
+_CHECK = os.environ.get("JAXBIND_TYPECHECK", "1")
+if _CHECK not in ("0", "1"):  # e.g. JAXBIND_TYPECHECK=jaxbind: check another list of modules
+    TYPECHECKED = tuple(m.strip() for m in _CHECK.split(",") if m.strip())
+if _CHECK != "0":
+    _early = sorted(m for m in sys.modules if m.startswith(TYPECHECKED))
+    if _early:  # pragma: no cover - a plugin imported jaxbind before this file
+        raise RuntimeError(f"runtime type checks cannot wrap modules already imported: {_early}")
+    from jaxtyping import install_import_hook
+
+    install_import_hook(TYPECHECKED, TYPECHECKER)
+
 import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
@@ -23,6 +61,23 @@ jax.config.update("jax_cpu_enable_async_dispatch", False)
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _runtime_type_checks(request):
+    """Tests marked ``unchecked`` run without the runtime type checks: they pass wrong types
+    or shapes on purpose, to test the library's own error messages."""
+    if request.node.get_closest_marker("unchecked") is None:
+        yield
+        return
+    import jaxtyping
+
+    before = jaxtyping.config.jaxtyping_disable
+    jaxtyping.config.update("jaxtyping_disable", True)
+    try:
+        yield
+    finally:
+        jaxtyping.config.update("jaxtyping_disable", before)
 
 
 @pytest.fixture

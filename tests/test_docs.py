@@ -109,7 +109,7 @@ def test_architecture_tables_name_existing_functions():
         cells = [x.strip() for x in line.strip().strip("|").split("|")]
         if not line.startswith("| ") or len(cells) != 3:
             continue
-        modules = re.findall(r"`((?:optics|mechanics|quantum|workflows|contrib)\.\w+)`", cells[1])
+        modules = re.findall(r"`((?:optics|mechanics|quantum|workflows|contrib)(?:\.\w+)+)`", cells[1])
         if not modules:
             continue
         mods = [importlib.import_module(f"jaxbind.{m}") for m in modules]

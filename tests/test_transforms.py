@@ -214,7 +214,7 @@ def test_sweep_traces_once_per_call_across_chunks(name):
     assert len(calls) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="sweep re-traces fn on every call (workflows/sweep.py:159-171: _trace "
+@pytest.mark.xfail(strict=True, reason="sweep re-traces fn on every call (workflows/sweep/driver.py:159-171: _trace "
                                        "runs jax.make_jaxpr to fingerprint fn before the compiled-evaluator cache "
                                        "is consulted); the compile is cached, the trace is not")
 def test_sweep_does_not_retrace_on_a_second_call():

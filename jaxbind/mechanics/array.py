@@ -57,7 +57,9 @@ import numpy as np
 from .._precision import highest_precision
 from .. import constants as Cst
 from .._checks import as_float_array, check_finite, check_passive_index, check_positive, is_concrete
-from .._types import Array
+from collections.abc import Sequence
+
+from .._types import Array, ArrayLike, Complex, Float, NumLike, Real, RealDtype, RealLike
 from ..optics.beams import CoherentBeams
 from ..optics.focused import FocusedBeam, focused_array
 from ..optics.particles import Particles
@@ -149,10 +151,17 @@ class TweezerArray(eqx.Module):
     model: ScattererModel = DEFAULT_MODEL
     focus: FocusedBeam | None = None
 
-    def __init__(self, positions, powers, wavelength, *, waists=None, NA=None, phases=0.0,
-                 polarization_angles=0.0, radii=None, index=None, alpha=None, density,
-                 gamma=0.0, temperature=0.0, model=None, waist=None,
-                 radius=None, focus=None):
+    def __init__(self, positions: RealDtype[ArrayLike, "n 2"] | RealDtype[ArrayLike, "n 3"]
+                 | Sequence[Sequence[float]],
+                 powers: RealLike | Sequence[float], wavelength: Real, *,
+                 waists: RealLike | Sequence[float] | None = None, NA: RealLike | Sequence[float] | None = None,
+                 phases: RealLike | Sequence[float] = 0.0, polarization_angles: RealLike | Sequence[float] = 0.0,
+                 radii: RealLike | Sequence[float] | None = None,
+                 index: NumLike | Sequence[complex] | None = None,
+                 alpha: NumLike | Sequence[complex] | None = None, density: RealLike | Sequence[float],
+                 gamma: RealLike | Sequence[float] = 0.0, temperature: Real = 0.0,
+                 model: ScattererModel | str | None = None, waist: RealLike | Sequence[float] | None = None,
+                 radius: RealLike | Sequence[float] | None = None, focus: FocusedBeam | None = None) -> None:
         waists = _renamed("waist", waist, "waists", waists)
         radii = _renamed("radius", radius, "radii", radii)
         if radii is None:
@@ -360,16 +369,16 @@ class LinearizedArray(eqx.Module):
             ``singular``) for "exact"; every array is NaN unless successful.
     """
 
-    omega: Array
-    C: Array
-    K: Array
-    F: Array
-    D: Array
-    mass: Array
-    gamma: Array
-    temperature: Array
-    wavenumber: Array
-    k_eff: Array
+    omega: Float[Array, " M"]
+    C: Float[Array, "M M"]
+    K: Float[Array, " M"]
+    F: Float[Array, " M"]
+    D: Complex[Array, "M M"]
+    mass: Float[Array, " M"]
+    gamma: Float[Array, " M"]
+    temperature: Float[Array, ""]
+    wavenumber: Float[Array, ""]
+    k_eff: Float[Array, " M"]
     axis: str = eqx.field(static=True)
     method: str = eqx.field(static=True)
     result: RESULTS

@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 import optimistix as optx
 
-from .._types import Array, ArrayLike, Complex, Float, Inexact, Int
+from .._types import Array, ArrayLike, Complex, Float, Inexact, Int, Real
 from ..results import RESULTS, code
 from .array import LinearizedArray
 
@@ -82,7 +82,7 @@ def drift_matrix(lin: LinearizedArray) -> Float[Array, "n n"]:
 
 
 def nonhermitian_hamiltonian(lin: LinearizedArray,
-                             omega_ref: Float[ArrayLike, ""] | None = None) -> Complex[Array, "m m"]:
+                             omega_ref: Real | None = None) -> Complex[Array, "m m"]:
     """RWA dynamical matrix H (M, M) complex, rad/s, frame rotating at ``omega_ref`` (default
     mean ω) — paper 000 eq. 11 generalised (module docstring)."""
     _check_lin(lin)
@@ -99,7 +99,7 @@ def _sort(vals, *vecs):
 
 
 def eigenfrequencies(lin: LinearizedArray, *, rwa: bool = False,
-                     omega_ref: Float[ArrayLike, ""] | None = None) -> Complex[Array, " m"]:
+                     omega_ref: Real | None = None) -> Complex[Array, " m"]:
     """Complex normal-mode frequencies (M,) in rad/s, sorted by real part.
 
     full (``rwa=False``): ω_n = √(eig Ω²) with Re ω_n ≥ 0 (paper 001 eq. 86 for N = 2);
@@ -215,8 +215,8 @@ def _two_mode_matrix(g_r, g_a, dw, omega_m):
     return jnp.array([[w1**2 + c12, -c12], [-c21, w2**2 + c21]])
 
 
-def exceptional_points(g_r: Float[ArrayLike, ""], g_a: Float[ArrayLike, ""], *,
-                       omega_m: Float[ArrayLike, ""] | None = None, rtol: float = 1e-10,
+def exceptional_points(g_r: Real, g_a: Real, *,
+                       omega_m: Real | None = None, rtol: float = 1e-10,
                        atol: float = 1e-12, max_steps: int = 64) -> ExceptionalPoints:
     """Exceptional points in the detuning δω by Newton root finding (optimistix).
 

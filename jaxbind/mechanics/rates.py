@@ -87,25 +87,25 @@ class TwoParticleRates(eqx.Module):
         mass: () √(m_1 m_2) (kg), the m of g = C/(2mω_m).
     """
 
-    kd: Array
-    phase: Array
-    omega: Array
-    omega_m: Array
-    delta_omega: Array
-    C: Array
-    C12: Array
-    C21: Array
-    D12: Array
-    D11: Array
-    D22: Array
-    g: Array
-    g_r: Array
-    g_a: Array
-    G: Array
-    delta_H0: Array
-    F: Array
-    gamma_rec: Array
-    mass: Array
+    kd: Float[Array, ""]
+    phase: Float[Array, ""]
+    omega: Float[Array, "2"]
+    omega_m: Float[Array, ""]
+    delta_omega: Float[Array, ""]
+    C: Float[Array, ""]
+    C12: Float[Array, ""]
+    C21: Float[Array, ""]
+    D12: Complex[Array, ""]
+    D11: Float[Array, ""]
+    D22: Float[Array, ""]
+    g: Float[Array, ""]
+    g_r: Float[Array, ""]
+    g_a: Float[Array, ""]
+    G: Float[Array, ""]
+    delta_H0: Float[Array, "2"]
+    F: Float[Array, "2"]
+    gamma_rec: Float[Array, "2"]
+    mass: Float[Array, ""]
 
 
 @compiled_entry  # one program per eager call (issue 15 §10)

@@ -29,9 +29,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import as_float_array
+from typing import Any
+
 from jaxtyping import Bool
 
-from .._types import Array, ArrayLike, Float, Int
+from .._types import Array, ArrayLike, Float, Int, Real
 from .array import TweezerArray
 from .rates import coupling_rates
 
@@ -126,7 +128,7 @@ def _check_axis(name, x):
 
 
 def regime_map(phases: Float[ArrayLike, " p"], kds: Float[ArrayLike, " q"],
-               delta_omega: Float[ArrayLike, ""] = 0.0, *, batch_size: int = 8
+               delta_omega: Real = 0.0, *, batch_size: int = 8
                ) -> tuple[Int[Array, "p q"], Float[Array, "p q"]]:
     """Paper 000 Fig. 3a (and the PT growth rate of eq. 12) on the grid phases × kds.
 
@@ -206,24 +208,25 @@ def regime_map(phases: Float[ArrayLike, " p"], kds: Float[ArrayLike, " q"],
 # --------------------------------------------------------------------------------------
 
 
-def chain_positions(n: int, spacing: Float[ArrayLike, ""]) -> Float[Array, "n 2"]:
+def chain_positions(n: int, spacing: Real) -> Float[Array, "n 2"]:
     """(n, 2) foci of a straight chain along e_x with the given spacing (m)."""
     return jnp.stack([jnp.arange(n) * spacing, jnp.zeros(n)], axis=-1)
 
 
-def ring_positions(n: int, radius: Float[ArrayLike, ""]) -> Float[Array, "n 2"]:
+def ring_positions(n: int, radius: Real) -> Float[Array, "n 2"]:
     """(n, 2) foci on a circle of the given radius (m)."""
     t = 2 * jnp.pi * jnp.arange(n) / n
     return radius * jnp.stack([jnp.cos(t), jnp.sin(t)], axis=-1)
 
 
-def grid_positions(nx: int, ny: int, spacing: Float[ArrayLike, ""]) -> Float[Array, "k 2"]:
+def grid_positions(nx: int, ny: int, spacing: Real) -> Float[Array, "k 2"]:
     """(nx·ny, 2) foci of a square lattice (row-major in y) with the given spacing (m)."""
     x, y = np.meshgrid(np.arange(nx), np.arange(ny))
     return jnp.stack([jnp.asarray(x.ravel()), jnp.asarray(y.ravel())], axis=-1) * spacing
 
 
-def unidirectional_chain(n: int, wavelength: float, *, periods: int = 3, **kwargs) -> TweezerArray:
+def unidirectional_chain(n: int, wavelength: float, *, periods: int = 3, **kwargs: Any
+                         ) -> TweezerArray:
     """Chain of paper 001 Sec. IV.B.5 item 1: nearest-neighbour phase difference π/4 and
     spacing (2π·periods + π/4)/k, polarization ⟂ the chain.
 

@@ -32,7 +32,8 @@ from .._checks import (
     error_if_nonfinite,
     is_concrete,
 )
-from .._types import Array, ArrayLike, CVec3, Float, Tensor3
+from .._types import (Array, ArrayLike, CVec3, CVec3Like, Float, Real, RealDtype, RealLike,
+                      Tensor3, Vec3Like)
 
 __all__ = ["AbstractBeam", "PlaneWave", "Tweezer", "CoherentBeams", "intensity_map",
            "FocusedBeam", "focused_array", "aperture_transmission"]
@@ -183,7 +184,7 @@ class AbstractBeam(eqx.Module):
         rho = _as_rho(rho)
         return jax.jacfwd(self.fields_scaled)(rho)
 
-    def fields(self, r: Float[ArrayLike, "3"]) -> tuple[CVec3, CVec3]:
+    def fields(self, r: RealDtype[ArrayLike, "3"]) -> tuple[CVec3, CVec3]:
         """Electric (V/m) and magnetic (A/m) field at position ``r`` (3,) in metres.
 
         Thin wrapper around :meth:`fields_scaled`: E = E0 Ẽ(k r), H = E0 H̃(k r)/Z0
@@ -191,7 +192,7 @@ class AbstractBeam(eqx.Module):
         """
         return _fields_si(self, _as_rho(r, "r"))
 
-    def field_gradients(self, r: Float[ArrayLike, "3"]) -> tuple[Tensor3, Tensor3]:
+    def field_gradients(self, r: RealDtype[ArrayLike, "3"]) -> tuple[Tensor3, Tensor3]:
         """(∂E_i/∂r_j in V/m², ∂H_i/∂r_j in A/m²) at ``r`` (3,) in metres, each (3, 3)
         (one jitted program)."""
         return _field_gradients_si(self, _as_rho(r, "r"))
@@ -221,8 +222,9 @@ class PlaneWave(AbstractBeam):
     polarization: Array
     phase: Array
 
-    def __init__(self, wavelength, intensity, direction=(0.0, 0.0, 1.0),
-                 polarization=(1.0, 0.0, 0.0), phase=0.0):
+    def __init__(self, wavelength: RealLike, intensity: RealLike,
+                 direction: Vec3Like = (0.0, 0.0, 1.0), polarization: CVec3Like = (1.0, 0.0, 0.0),
+                 phase: RealLike = 0.0) -> None:
         wavelength = _traced_positive("wavelength", as_float_array(wavelength, "wavelength"))
         intensity = _traced_positive("intensity", as_float_array(intensity, "intensity"))
         phase = as_float_array(phase, "phase")
@@ -331,8 +333,9 @@ class Tweezer(AbstractBeam):
     polarization_angle: Array
     focus: Array
 
-    def __init__(self, power, wavelength, waist=None, NA=None, phase=0.0,
-                 polarization_angle=0.0, focus=(0.0, 0.0, 0.0)):
+    def __init__(self, power: RealLike, wavelength: RealLike, waist: RealLike | None = None,
+                 NA: RealLike | None = None, phase: RealLike = 0.0,
+                 polarization_angle: RealLike = 0.0, focus: Vec3Like = (0.0, 0.0, 0.0)) -> None:
         if (waist is None) == (NA is None):
             raise ValueError("Tweezer: give exactly one of waist and NA")
         power = _traced_positive("power", as_float_array(power, "power"))
@@ -446,7 +449,8 @@ class CoherentBeams(AbstractBeam):
     beams: tuple
     stacked: tuple = eqx.field(static=True)
 
-    def __init__(self, beams: Sequence[AbstractBeam], stacked: Sequence[bool] | None = None):
+    def __init__(self, beams: Sequence[AbstractBeam], stacked: Sequence[bool] | None = None
+                 ) -> None:
         beams = tuple(beams)
         if len(beams) == 0:
             raise ValueError("beams must contain at least one beam")
@@ -569,7 +573,9 @@ class CoherentBeams(AbstractBeam):
 # --------------------------------------------------------------------------------------
 
 
-def intensity_map(beam: AbstractBeam, xs, ys, z=0.0) -> Float[Array, "ny nx"]:
+def intensity_map(beam: AbstractBeam, xs: RealDtype[ArrayLike, " nx"] | Sequence[float],
+                  ys: RealDtype[ArrayLike, " ny"] | Sequence[float], z: Real = 0.0
+                  ) -> Float[Array, "ny nx"]:
     """Intensity c ε0 |E|²/2 (W/m²) on the grid (xs × ys) in the plane z (m).
 
     Args:

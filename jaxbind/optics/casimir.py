@@ -59,7 +59,7 @@ import numpy as np
 from .. import constants as C
 from ..results import RESULTS, code, message, index as result_index
 from .._checks import as_float_array, check_shape, is_concrete
-from .._types import Array, ArrayLike, Float
+from .._types import Array, ArrayLike, Float, Real, RealLike
 from .materials import DrudeLorentz, Permittivity
 
 __all__ = [
@@ -93,12 +93,12 @@ def _silica():
     return DrudeLorentz.silica()
 
 
-def matsubara_frequency(n, temperature):
+def matsubara_frequency(n: RealLike, temperature: RealLike) -> Float[Array, "..."]:
     """ξ_n = 2π n k_B T/ħ (rad/s) for integer n ≥ 0 and temperature T (K)."""
     return _XI_PER_K * jnp.asarray(n) * jnp.asarray(temperature)
 
 
-def thermal_wavelength(temperature):
+def thermal_wavelength(temperature: RealLike) -> Float[Array, "..."]:
     """λ_T = ħ c/(k_B T) (m), the thermal length of paper 002 Sec. IV A (T in K)."""
     return C.hbar * C.c / (C.k_B * jnp.asarray(temperature))
 
@@ -123,8 +123,8 @@ def _gauss_legendre(n: int, dtype):
 
 
 def casimir_polder_sum(
-    separation: Float[ArrayLike, ""],
-    temperature: Float[ArrayLike, ""],
+    separation: Real,
+    temperature: Real,
     material: Permittivity | None = None,
     material_b: Permittivity | None = None,
     *,
@@ -195,8 +195,8 @@ class CasimirPolder(eqx.Module):
             non-positive radii, non-finite separation). Energies are NaN unless successful.
     """
 
-    energy: Array
-    energy_kT: Array
+    energy: Float[Array, "*batch"]
+    energy_kT: Float[Array, "*batch"]
     result: RESULTS
 
     @property
@@ -212,10 +212,10 @@ def _scalar(x, name):
 
 
 def casimir_polder(
-    separation: Float[ArrayLike, ""],
-    temperature: Float[ArrayLike, ""],
-    radius_a: Float[ArrayLike, ""],
-    radius_b: Float[ArrayLike, ""] | None = None,
+    separation: Real,
+    temperature: Real,
+    radius_a: Real,
+    radius_b: Real | None = None,
     material: Permittivity | None = None,
     material_b: Permittivity | None = None,
     *,
@@ -279,10 +279,10 @@ def casimir_polder(
 
 
 def casimir_polder_energy(
-    separation: Float[ArrayLike, ""],
-    temperature: Float[ArrayLike, ""],
-    radius_a: Float[ArrayLike, ""],
-    radius_b: Float[ArrayLike, ""] | None = None,
+    separation: Real,
+    temperature: Real,
+    radius_a: Real,
+    radius_b: Real | None = None,
     material: Permittivity | None = None,
     material_b: Permittivity | None = None,
     *,
@@ -301,16 +301,16 @@ def casimir_polder_energy(
 class CasimirPolderLimits(NamedTuple):
     """Asymptotic forms of the Casimir–Polder energy (J), see :func:`casimir_polder_limits`."""
 
-    near: Array
-    intermediate: Array
-    far: Array
+    near: Float[Array, "*batch"]
+    intermediate: Float[Array, "*batch"]
+    far: Float[Array, "*batch"]
 
 
 def casimir_polder_limits(
-    separation,
-    temperature,
-    radius_a,
-    radius_b=None,
+    separation: RealLike,
+    temperature: Real,
+    radius_a: Real,
+    radius_b: Real | None = None,
     material: Permittivity | None = None,
     material_b: Permittivity | None = None,
     *,

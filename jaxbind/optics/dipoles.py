@@ -40,12 +40,15 @@ import lineax as lx
 
 from .._precision import highest_precision
 from .. import constants as C
-from .._types import Array
+from typing import Sequence
+
+from .._types import Array, Bool, Complex, Float, Inexact, Int
 from ..results import RESULTS, code, message, index as result_index
 from ..solvers import GMRES, Born, Direct, deprecated_method
 from . import _propagator as P
 from .green import coupled_green_matrix_scaled, green_matrix_scaled
-from .particles import as_particles
+from .beams import AbstractBeam
+from .particles import Particle, Particles, as_particles
 
 __all__ = [
     "DipoleSolution",
@@ -79,14 +82,14 @@ class DipoleSolution(eqx.Module):
         k: wavenumber (rad/m); E0: reference field amplitude (V/m) of the beam.
     """
 
-    p: Array
-    m: Array | None
-    source_p: Array
-    source_m: Array | None
+    p: Complex[Array, "n 3"]
+    m: Complex[Array, "n 3"] | None
+    source_p: Complex[Array, "n 3"]
+    source_m: Complex[Array, "n 3"] | None
     result: RESULTS
-    residual: Array
-    k: Array
-    E0: Array
+    residual: Float[Array, ""]
+    k: Float[Array, "..."]
+    E0: Float[Array, "..."]
 
     @property
     def status(self):
@@ -215,14 +218,14 @@ class DipoleSystem(eqx.Module):
         k: wavenumber (rad/m); E0: reference amplitude (V/m) of the beam.
     """
 
-    rho: Array
-    y: Array
-    alpha: Array
+    rho: Float[Array, "n 3"]
+    y: Complex[Array, "K 3"]
+    alpha: Inexact[Array, " K"] | Inexact[Array, "K 3 3"]
     magnetic: bool = eqx.field(static=True)
-    overlap: Array
-    worst: Array
-    k: Array
-    E0: Array
+    overlap: Bool[Array, ""]
+    worst: Int[Array, ""]
+    k: Float[Array, "..."]
+    E0: Float[Array, "..."]
 
     @property
     def n(self) -> int:
@@ -260,7 +263,8 @@ class DipoleSystem(eqx.Module):
         return _apply_pol(self.alpha, self.y)
 
 
-def dipole_system(particles, beam, *, throw: bool = True) -> DipoleSystem:
+def dipole_system(particles: Particles | Sequence[Particle], beam: AbstractBeam, *,
+                  throw: bool = True) -> DipoleSystem:
     """The scaled coupled-dipole system of ``particles`` in ``beam`` (module docstring).
 
     Args:
@@ -417,9 +421,9 @@ def _solve_system(system: DipoleSystem, solver, *, throw: bool, fn: str = "solve
 @eqx.filter_jit
 @highest_precision
 def solve_dipoles(
-    particles,
-    beam,
-    solver=None,
+    particles: Particles | Sequence[Particle],
+    beam: AbstractBeam,
+    solver: Direct | Born | GMRES | lx.AbstractLinearSolver | str | None = None,
     *,
     throw: bool = True,
     method: str | None = None,

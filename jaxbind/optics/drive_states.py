@@ -44,7 +44,7 @@ import jax.numpy as jnp
 
 from .. import constants as C
 from .._checks import as_float_array, check_finite, check_positive, check_shape, is_concrete
-from .._types import Array
+from .._types import Array, Float, RealLike
 
 __all__ = [
     "CoherentState",
@@ -180,7 +180,8 @@ class CoherentMixture(eqx.Module):
         return jnp.sum(self.weights * jnp.abs(self.betas) ** 2)
 
 
-def potential_factor(state, reference_photon_number) -> Array:
+def potential_factor(state: CoherentState | SqueezedVacuum | CatState | CoherentMixture,
+                     reference_photon_number: RealLike) -> Float[Array, "..."]:
     """Factor U_state/U_coh = ⟨a†a⟩_state / |β|² for every drive-induced potential.
 
     Multiply the coherent-state (laser) trap or binding potentials computed for |β|² =
@@ -199,7 +200,8 @@ def potential_factor(state, reference_photon_number) -> Array:
     return state.photon_number() / n_ref
 
 
-def photon_number_in_mode(intensity, wavelength, mode_volume) -> Array:
+def photon_number_in_mode(intensity: RealLike, wavelength: RealLike, mode_volume: RealLike
+                          ) -> Float[Array, "..."]:
     """Mean photon number of a travelling single mode, ⟨n⟩ = I V/(ħ ω c).
 
     Args:
@@ -223,7 +225,7 @@ def photon_number_in_mode(intensity, wavelength, mode_volume) -> Array:
     return (i / 1e10) * (v / lam**3) * ((lam / 1e-6) ** 4 * unit)
 
 
-def squeezing_for_photon_number(n) -> Array:
+def squeezing_for_photon_number(n: RealLike) -> Float[Array, "..."]:
     """Squeezing parameter r with sinh² r = n (n ≥ 0): r = asinh(√n)."""
     n = as_float_array(n, "n")
     check_positive("n", n, allow_zero=True)
@@ -231,13 +233,14 @@ def squeezing_for_photon_number(n) -> Array:
     return jnp.arcsinh(jnp.sqrt(n))
 
 
-def squeezing_for_intensity(intensity, wavelength, mode_volume) -> Array:
+def squeezing_for_intensity(intensity: RealLike, wavelength: RealLike, mode_volume: RealLike
+                            ) -> Float[Array, "..."]:
     """Squeezing r of a squeezed vacuum whose potentials equal those of a laser of intensity I
     in a mode of volume V: sinh² r = I V/(ħωc) (paper 002 Sec. III D; module docstring)."""
     return squeezing_for_photon_number(photon_number_in_mode(intensity, wavelength, mode_volume))
 
 
-def squeezing_db(r) -> Array:
+def squeezing_db(r: RealLike) -> Float[Array, "..."]:
     """Squeezing in decibels, 10 log10(e^{2r}) = 20 r log10(e) (r ≥ 0)."""
     r = as_float_array(r, "r")
     check_positive("r", r, allow_zero=True)

@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import constants
 from .._checks import as_float_array, check_finite, check_positive, check_shape
-from .._types import Array, ArrayLike, Float, Inexact, Tensor3, Vec3
+from .._types import Array, ArrayLike, Float, Inexact, Number, Real, Tensor3, Vec3
 from .materials import _complex_dtype, _scalar_eps, _scalar_eps_checked, radiative_correction_scaled
 
 # Carlson duplication steps: each shrinks the relative spread of (x, y, z) by 4 and the
@@ -125,7 +125,7 @@ _SPHEROID_SERIES_RADIUS = 0.1  # |1 − q²| below which the series replaces the
 
 
 def spheroid_depolarization_factors(
-    equatorial: Float[ArrayLike, ""], polar: Float[ArrayLike, ""]
+    equatorial: Real, polar: Real
 ) -> Vec3:
     """Closed-form depolarization factors of a spheroid (semi-axes a, a, c).
 
@@ -166,7 +166,7 @@ def spheroid_depolarization_factors(
 
 
 def rotation_matrix(
-    alpha: Float[ArrayLike, ""], beta: Float[ArrayLike, ""], gamma: Float[ArrayLike, ""]
+    alpha: Real, beta: Real, gamma: Real
 ) -> Float[Array, "3 3"]:
     """Rotation R(α, β, γ) = R_z(α) R_y(β) R_z(γ), Euler angles z-y′-z″ (paper 001 eq. 8).
 
@@ -205,7 +205,7 @@ def _rotation_matrix(al, be, ga):
     return rz(al) @ ry(be) @ rz(ga)
 
 
-def susceptibility_tensor(eps: Inexact[ArrayLike, ""], depolarization: Float[ArrayLike, "3"]) -> Tensor3:
+def susceptibility_tensor(eps: Number, depolarization: Float[ArrayLike, "3"]) -> Tensor3:
     """Body-frame susceptibility tensor χ = (ε−1)/(1 + N(ε−1)), paper 001 eq. 24.
 
     Args:
@@ -295,7 +295,7 @@ class Ellipsoid(eqx.Module):
         eps = _scalar_eps(self.eps)
         return self._to_frame(_principal_chi(eps, self.depolarization_factors()), frame)
 
-    def polarizability_scaled(self, k: Float[ArrayLike, ""], *, radiative: bool = True,
+    def polarizability_scaled(self, k: Real, *, radiative: bool = True,
                               frame: str = "lab") -> Tensor3:
         """Dimensionless polarizability tensor α̃ = k³ α/(4π ε0) = (k a1)(k a2)(k a3) χ/3.
 
@@ -320,7 +320,7 @@ class Ellipsoid(eqx.Module):
             diag = radiative_correction_scaled(diag)
         return self._to_frame(diag, frame)
 
-    def polarizability(self, k: Float[ArrayLike, ""] | None = None, *,
+    def polarizability(self, k: Real | None = None, *,
                        radiative: bool | None = None, frame: str = "lab") -> Tensor3:
         """Polarizability tensor α = ε0 V χ in C·m²/V (paper 001 eq. 24 with p = α E).
 

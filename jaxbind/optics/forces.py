@@ -24,14 +24,17 @@ Torque (paper 001 eq. 9b in the dipole limit, including the radiation-reaction s
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import lineax as lx
 
 from .._precision import highest_precision
 from .. import constants as C
 from ..results import RESULTS
-from .._types import Array
+from .._types import Array, Float
 from . import _propagator as P
 from .dipoles import (
     DipoleSolution,
@@ -43,7 +46,9 @@ from .dipoles import (
     dipole_system,
     resolve_solver,
 )
-from .particles import Particles, as_particles
+from ..solvers import GMRES, Born, Direct
+from .beams import AbstractBeam
+from .particles import Particle, Particles, as_particles
 
 __all__ = [
     "optical_forces",
@@ -221,8 +226,12 @@ def _legacy(method, order, rtol, atol, max_steps, restart):
 
 @eqx.filter_jit
 @highest_precision
-def optical_forces(particles, beam, solver=None, *, throw: bool = True, method=None, order=None, rtol=None,
-                   atol=None, max_steps=None, restart=None) -> Array:
+def optical_forces(particles: Particles | Particle | Sequence[Particle], beam: AbstractBeam,
+                   solver: Direct | Born | GMRES | lx.AbstractLinearSolver | str | None = None, *,
+                   throw: bool = True, method: str | None = None, order: int | None = None,
+                   rtol: float | None = None, atol: float | None = None, max_steps: int | None = None,
+                   restart: int | None = None
+                   ) -> Float[Array, "n 3"]:
     """Time-averaged optical force on every particle (paper 003 eq. 3, vector form).
 
     Solves the coupled dipoles (:func:`~jaxbind.optics.dipoles.solve_dipoles` with the same
@@ -254,7 +263,8 @@ def optical_forces(particles, beam, solver=None, *, throw: bool = True, method=N
 
 @eqx.filter_jit
 @highest_precision
-def dipole_forces(particles, beam, solution: DipoleSolution) -> Array:
+def dipole_forces(particles: Particles | Particle | Sequence[Particle], beam: AbstractBeam,
+                  solution: DipoleSolution) -> Float[Array, "n 3"]:
     """Forces (N, 3) in newtons from an existing :class:`DipoleSolution` (paper 003 eq. 3).
 
     NaN where the solution failed (its ``result`` says why).
@@ -265,8 +275,12 @@ def dipole_forces(particles, beam, solution: DipoleSolution) -> Array:
 
 @eqx.filter_jit
 @highest_precision
-def optical_torques(particles, beam, solver=None, *, throw: bool = True, method=None, order=None, rtol=None,
-                    atol=None, max_steps=None, restart=None) -> Array:
+def optical_torques(particles: Particles | Particle | Sequence[Particle], beam: AbstractBeam,
+                    solver: Direct | Born | GMRES | lx.AbstractLinearSolver | str | None = None, *,
+                    throw: bool = True, method: str | None = None, order: int | None = None,
+                    rtol: float | None = None, atol: float | None = None, max_steps: int | None = None,
+                    restart: int | None = None
+                    ) -> Float[Array, "n 3"]:
     """Time-averaged torque on every particle about its centre (paper 001 eq. 9b, dipole limit).
 
     T = ½Re(p* × E_loc) + (μ0/2)Re(m* × H_loc) − k³/(12πε0) Im(p* × p) − μ0k³/(12π) Im(m* × m):
@@ -288,7 +302,8 @@ def optical_torques(particles, beam, solver=None, *, throw: bool = True, method=
 
 @eqx.filter_jit
 @highest_precision
-def dipole_torques(particles, beam, solution: DipoleSolution) -> Array:
+def dipole_torques(particles: Particles | Particle | Sequence[Particle], beam: AbstractBeam,
+                   solution: DipoleSolution) -> Float[Array, "n 3"]:
     """Torques (N, 3) in N·m from an existing :class:`DipoleSolution` (see optical_torques)."""
     prob = dipole_system(particles, beam, throw=False)
     return (_force_unit(prob) / prob.k) * _torques_scaled(prob, solution)
@@ -296,7 +311,8 @@ def dipole_torques(particles, beam, solution: DipoleSolution) -> Array:
 
 @eqx.filter_jit
 @highest_precision
-def isolated_forces(particles, beam) -> Array:
+def isolated_forces(particles: Particles | Particle | Sequence[Particle], beam: AbstractBeam
+                    ) -> Float[Array, "n 3"]:
     """Force (N, 3) in newtons on each particle alone in the beam, F_iso (paper 003 Sec. II)."""
     ps = as_particles(particles)
     if not ps.dipolar:
@@ -314,8 +330,12 @@ def _interparticle_scaled(fn, particles, beam, solver, legacy, throw):
 
 @eqx.filter_jit
 @highest_precision
-def interparticle_forces(particles, beam, solver=None, *, throw: bool = True, method=None, order=None,
-                         rtol=None, atol=None, max_steps=None, restart=None) -> Array:
+def interparticle_forces(particles: Particles | Particle | Sequence[Particle], beam: AbstractBeam,
+                         solver: Direct | Born | GMRES | lx.AbstractLinearSolver | str | None = None, *,
+                         throw: bool = True, method: str | None = None, order: int | None = None,
+                         rtol: float | None = None, atol: float | None = None, max_steps: int | None = None,
+                         restart: int | None = None
+                         ) -> Float[Array, "n 3"]:
     """Force due to the other particles, f_j = F_j − F_j,iso (paper 003 Sec. II).
 
     Arguments as :func:`optical_forces`. Returns (N, 3) newtons (NaN for a failed solve with
@@ -343,10 +363,10 @@ class NonReciprocity(eqx.Module):
     axis) the factor is reported as 0.
     """
 
-    zeroth: Array
-    first: Array
-    f: Array
-    jacobian: Array
+    zeroth: Float[Array, "3"]
+    first: Float[Array, "2 3 3"]
+    f: Float[Array, "2 3"]
+    jacobian: Float[Array, "2 3 2 3"]
 
 
 def _ratio(s, d):
@@ -366,9 +386,12 @@ def nonreciprocity_from_jacobian(f, jac, unit) -> NonReciprocity:
 
 @eqx.filter_jit
 @highest_precision
-def nonreciprocity_factors(particles, beam, solver=None, *, throw: bool = True, method=None, order=None,
-                           rtol=None, atol=None, max_steps=None,
-                           restart=None) -> NonReciprocity:
+def nonreciprocity_factors(particles: Particles | Particle | Sequence[Particle], beam: AbstractBeam,
+                           solver: Direct | Born | GMRES | lx.AbstractLinearSolver | str | None = None, *,
+                           throw: bool = True, method: str | None = None, order: int | None = None,
+                           rtol: float | None = None, atol: float | None = None, max_steps: int | None = None,
+                           restart: int | None = None
+                           ) -> NonReciprocity:
     """Zeroth- and first-order non-reciprocity factors of two particles (paper 003 eqs. 1–2).
 
     NRF⁽⁰⁾_α = |α·(f_A + f_B)| / (|α·(f_A − f_B)| + |α·(f_A + f_B)|) and
@@ -407,8 +430,12 @@ def nonreciprocity_factors(particles, beam, solver=None, *, throw: bool = True, 
 
 @eqx.filter_jit
 @highest_precision
-def stiffness_matrix(particles, beam, solver=None, *, throw: bool = True, method=None, order=None, rtol=None,
-                     atol=None, max_steps=None, restart=None) -> Array:
+def stiffness_matrix(particles: Particles | Particle | Sequence[Particle], beam: AbstractBeam,
+                     solver: Direct | Born | GMRES | lx.AbstractLinearSolver | str | None = None, *,
+                     throw: bool = True, method: str | None = None, order: int | None = None,
+                     rtol: float | None = None, atol: float | None = None, max_steps: int | None = None,
+                     restart: int | None = None
+                     ) -> Float[Array, "m m"]:
     """Optical stiffness K = −∂F/∂r of all particles (N/m), by ``jax.jacfwd`` through the solve.
 
     Args: as :func:`optical_forces`.

@@ -54,7 +54,7 @@ from jax import lax
 
 from .._checks import check_shape, is_concrete
 from .._entry import compiled_entry, host_checked
-from .._types import Array, ArrayLike, Float, Inexact
+from .._types import Array, ArrayLike, Float, Inexact, Number
 from . import _propagator as P
 
 # Levi-Civita tensor: (n × v)_a = Σ_kb ε_akb n_k v_b, so the cross-product matrix is ε·n.
@@ -182,7 +182,7 @@ def _cross_matrix(n):
 
 
 @_pair_entry("green_tensor")
-def green_tensor(r: Float[ArrayLike, "3"], k) -> Inexact[Array, "3 3"]:
+def green_tensor(r: Float[ArrayLike, "3"], k: Number) -> Inexact[Array, "3 3"]:
     """Free-space electric dyadic Green tensor Ḡ(r) (1/m³), normalized so that E = Ḡ p / ε0.
 
     Paper 000 (after eq. 1) / paper 001 eq. 57; equals k² times the Green tensor of paper 002
@@ -208,13 +208,13 @@ def green_tensor(r: Float[ArrayLike, "3"], k) -> Inexact[Array, "3 3"]:
 class GreenParts(NamedTuple):
     """Near (1/r³), intermediate (1/r²) and far (1/r) parts of Ḡ; their sum is Ḡ (1/m³)."""
 
-    near: Array
-    intermediate: Array
-    far: Array
+    near: Inexact[Array, "3 3"]
+    intermediate: Inexact[Array, "3 3"]
+    far: Inexact[Array, "3 3"]
 
 
 @_pair_entry("green_tensor_parts")
-def green_tensor_parts(r: Float[ArrayLike, "3"], k) -> GreenParts:
+def green_tensor_parts(r: Float[ArrayLike, "3"], k: Number) -> GreenParts:
     """Split Ḡ(r) into its near, intermediate and far-field parts (each 1/m³).
 
     Paper 001 eq. 57 term by term, each carrying the retardation phase e^{ikr}:
@@ -255,7 +255,7 @@ def static_green_tensor(r: Float[ArrayLike, "3"]) -> Float[Array, "3 3"]:
 
 
 @_pair_entry("cross_green_tensor")
-def cross_green_tensor(r: Float[ArrayLike, "3"], k) -> Inexact[Array, "3 3"]:
+def cross_green_tensor(r: Float[ArrayLike, "3"], k: Number) -> Inexact[Array, "3 3"]:
     """Cross (electric↔magnetic) propagator Ḡc(r) (1/m³), Ḡc v = k³/(4π) e^{iρ}(1/ρ+i/ρ²) n×v.
 
     Tensor form of ψ in paper 003 eq. 5 (in vacuum c Ḡc v = ψ(r) n × v), derived from
@@ -277,7 +277,7 @@ def cross_green_tensor(r: Float[ArrayLike, "3"], k) -> Inexact[Array, "3 3"]:
 
 
 @_pair_entry("green_tensor_derivative")
-def green_tensor_derivative(r: Float[ArrayLike, "3"], k) -> Inexact[Array, "3 3 3"]:
+def green_tensor_derivative(r: Float[ArrayLike, "3"], k: Number) -> Inexact[Array, "3 3 3"]:
     """Spatial derivative D[a, b, c] = ∂Ḡ_ab/∂r_c of the Green tensor (1/m⁴), closed form.
 
     Differentiating Ḡ = (α(kr) 1 + β(kr) n⊗n)/(4πr³) (paper 001 eq. 57) with
@@ -315,7 +315,7 @@ def green_tensor_derivative(r: Float[ArrayLike, "3"], k) -> Inexact[Array, "3 3 
 
 
 @_pair_entry("green_scaled", "rho_vec", "kscale")
-def green_scaled(rho_vec: Float[ArrayLike, "3"], kscale=1.0) -> Inexact[Array, "3 3"]:
+def green_scaled(rho_vec: Float[ArrayLike, "3"], kscale: Number = 1.0) -> Inexact[Array, "3 3"]:
     """Dimensionless Green tensor g(ρ) = 4π Ḡ/k³ with Ḡ(r) = k³ g(k r)/(4π); Ẽ = g p̃.
 
     Paper 001 eq. 57 in the scaled units of :mod:`jaxbind.constants`.
@@ -351,7 +351,7 @@ def cross_green_scaled(rho_vec: Float[ArrayLike, "3"]) -> Inexact[Array, "3 3"]:
     return P.evaluate(P.H, rho) * _cross_matrix(n)
 
 
-def dipole_field_scaled(d: Float[ArrayLike, "3"], q) -> Inexact[Array, "3"]:
+def dipole_field_scaled(d: Float[ArrayLike, "3"], q: Inexact[ArrayLike, "3"]) -> Inexact[Array, "3"]:
     """Scaled field g(d) q of a dipole q̃ at separation d = observer − source (ρ units).
 
     Paper 001 eq. 57 in scaled units, without the input checks of :func:`green_scaled`: for
@@ -439,7 +439,7 @@ def _green_blocks(rho, coef):
     return c[..., 0] * eye + c[..., 2] * dd, c[..., 1] * eye + c[..., 3] * dd
 
 
-def green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, "3n 3n"]:
+def green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, "3*n 3*n"]:
     """Dimensionless dipole–dipole interaction matrix, block (i, j) = g(ρ_i − ρ_j), diagonal 0.
 
     Paper 001 eq. 57 (scaled): the scattered fields at every dipole are Ẽ_scat = M p̃ with
@@ -459,7 +459,7 @@ def green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, "3n 3n"]
     return lax.complex(re, im).reshape(3 * num, 3 * num)
 
 
-def coupled_green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, "6n 6n"]:
+def coupled_green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, "6*n 6*n"]:
     """Interaction matrix of N electric + magnetic dipoles, (Ẽ_scat, H̃_scat) = M (p̃, m̃).
 
     Paper 003 eqs. 4–5 generalized to N particles and full tensors, scaled units: unknowns
@@ -488,7 +488,7 @@ def coupled_green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, 
     return lax.complex(re, im).reshape(6 * num, 6 * num)
 
 
-def green_matrix(positions: Float[ArrayLike, "n 3"], k) -> Inexact[Array, "3n 3n"]:
+def green_matrix(positions: Float[ArrayLike, "n 3"], k: Number) -> Inexact[Array, "3*n 3*n"]:
     """SI dipole interaction matrix, block (i, j) = Ḡ(r_i − r_j) (1/m³), zero diagonal blocks.
 
     Paper 001 eq. 57; E_scat = M p / ε0 with p stacked (p_1x, p_1y, p_1z, p_2x, …). Computed

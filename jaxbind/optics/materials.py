@@ -31,7 +31,7 @@ import numpy as np
 
 from .. import constants
 from .._checks import as_float_array, check_finite, check_positive, check_shape, is_concrete
-from .._types import Array, ArrayLike, Float, Inexact
+from .._types import Array, ArrayLike, Float, Inexact, Number, Real
 
 __all__ = [
     "ConstantIndex",
@@ -400,7 +400,7 @@ def radiative_correction_scaled(alpha0_t: Inexact[ArrayLike, "..."]) -> Inexact[
 
 
 def clausius_mossotti_scaled(
-    eps: Inexact[ArrayLike, ""], ka: Float[ArrayLike, ""], *, radiative: bool = True
+    eps: Number, ka: Real, *, radiative: bool = True
 ) -> Inexact[Array, ""]:
     """Dimensionless sphere polarizability α̃ = k³α/(4πε0) (paper 002 after eq. 35).
 
@@ -426,9 +426,9 @@ def clausius_mossotti_scaled(
 
 
 def clausius_mossotti(
-    eps: Inexact[ArrayLike, ""],
-    radius: Float[ArrayLike, ""],
-    k: Float[ArrayLike, ""] | None = None,
+    eps: Number,
+    radius: Real,
+    k: Real | None = None,
     *,
     radiative: bool | None = None,
 ) -> Inexact[Array, ""]:

@@ -22,7 +22,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Complex, Float
+from jaxtyping import Array, ArrayLike, Complex, Float, Inexact
+
+from .._types import NumLike, Real, RealLike  # Real: a real scalar that may be a Python int
 
 from .. import constants
 from .._checks import check_positive, check_shape, is_concrete
@@ -59,7 +61,7 @@ def _margin(w):
 # --------------------------------------------------------------------------------------
 
 
-def wiscombe_n_max(x) -> int:
+def wiscombe_n_max(x: RealLike) -> int:
     """Number of Mie orders for a converged series: ⌈x + 4 x^{1/3} + 2⌉ (Wiscombe 1980, B&H).
 
     Args:
@@ -78,7 +80,7 @@ def wiscombe_n_max(x) -> int:
     return max(1, math.ceil(xmax + 4.0 * xmax ** (1.0 / 3.0) + 2.0))
 
 
-def required_n_start(max_abs_mx, n_max: int) -> int:
+def required_n_start(max_abs_mx: RealLike, n_max: int) -> int:
     """Smallest accurate static start order of the downward recurrence.
 
     n_start = max(n_max + 16, ⌈w + 16 + 4 w^{1/3}⌉) with w the largest max(|m x|, x) the
@@ -249,12 +251,12 @@ class MieEfficiencies(eqx.Module):
         g: asymmetry parameter ⟨cos θ⟩, B&H eq. 4.79 (0 when qsca = 0).
     """
 
-    qext: Array
-    qsca: Array
-    qabs: Array
-    qback: Array
-    qfwd: Array
-    g: Array
+    qext: Float[Array, "*batch"]
+    qsca: Float[Array, "*batch"]
+    qabs: Float[Array, "*batch"]
+    qback: Float[Array, "*batch"]
+    qfwd: Float[Array, "*batch"]
+    g: Float[Array, "*batch"]
 
     @property
     def forward_backward_ratio(self) -> Array:
@@ -264,8 +266,8 @@ class MieEfficiencies(eqx.Module):
 
 
 def mie_coefficients(
-    m: Complex[ArrayLike, ""] | Float[ArrayLike, ""],
-    x: Float[ArrayLike, ""],
+    m: Complex[ArrayLike, ""] | Real,
+    x: Real,
     n_max: int,
     *,
     n_start: int | None = None,
@@ -314,8 +316,8 @@ def _coefficients_jit(m, x, n_max: int, n_start: int):
 
 
 def mie_efficiencies(
-    m: Complex[ArrayLike, ""] | Float[ArrayLike, ""],
-    x: Float[ArrayLike, ""],
+    m: Complex[ArrayLike, ""] | Real,
+    x: Real,
     n_max: int,
     *,
     n_start: int | None = None,
@@ -371,13 +373,13 @@ class DipolePolarizabilities(NamedTuple):
     α̃e = k³ α_e/(4π ε), α̃m = k³ α_m/(4π), dimensionless.
     """
 
-    alpha_e: Array
-    alpha_m: Array
+    alpha_e: Inexact[Array, "*batch"]
+    alpha_m: Inexact[Array, "*batch"]
 
 
 def scaled_dipole_polarizabilities(
-    m: Complex[ArrayLike, ""] | Float[ArrayLike, ""],
-    x: Float[ArrayLike, ""],
+    m: Complex[ArrayLike, ""] | Real,
+    x: Real,
     *,
     n_start: int | None = None,
 ) -> DipolePolarizabilities:
@@ -402,10 +404,10 @@ def scaled_dipole_polarizabilities(
 
 
 def dipole_polarizabilities(
-    m: Complex[ArrayLike, ""] | Float[ArrayLike, ""],
-    radius: Float[ArrayLike, ""],
-    wavelength: Float[ArrayLike, ""],
-    medium_index: Float[ArrayLike, ""] = 1.0,
+    m: Complex[ArrayLike, ""] | Real,
+    radius: Real,
+    wavelength: Real,
+    medium_index: Real = 1.0,
     *,
     n_start: int | None = None,
 ) -> DipolePolarizabilities:
@@ -462,11 +464,11 @@ def _kerker_sign(kind) -> float:
 
 
 def kerker_polarizabilities(
-    alpha_e: ArrayLike,
+    alpha_e: NumLike,
     kind: int = 2,
     *,
     units: str = "scaled",
-    medium_index: ArrayLike = 1.0,
+    medium_index: RealLike = 1.0,
 ) -> DipolePolarizabilities:
     """Ideal Kerker particle: the magnetic polarizability matching a given electric one.
 
@@ -495,7 +497,7 @@ def kerker_polarizabilities(
     raise ValueError(f"units must be 'scaled' or 'si', got {units!r}")
 
 
-def kerker_deviation(alpha_e: ArrayLike, alpha_m: ArrayLike, kind: int = 2) -> Array:
+def kerker_deviation(alpha_e: NumLike, alpha_m: NumLike, kind: int = 2) -> Float[Array, "..."]:
     """Distance from the ideal Kerker condition, |α̃m ∓ α̃e| / (|α̃e| + |α̃m|) ∈ [0, 1].
 
     Scaled polarizabilities (paper 003: α̃m = +α̃e for kind 1, −α̃e for kind 2). 0 means

@@ -55,7 +55,7 @@ constant pair frame, ≈ 2.5× faster in sweeps).
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import NamedTuple, Sequence
 
 import equinox as eqx
 import jax
@@ -65,7 +65,7 @@ from .._entry import compiled_entry
 from .._precision import highest_precision
 from .. import constants as C
 from .._checks import as_float_array, check_shape
-from .._types import Array
+from .._types import Array, ArrayLike, Float, Num, Real, RealDtype
 from .beams import AbstractBeam
 from ._fastmath import Cx, ccross, cx, sincos
 from ._pair_frame import _incident, _lin, _pair_frame, _static_frame
@@ -73,7 +73,7 @@ from ..results import RESULTS, code, message
 from ..results import index as result_index
 from . import _propagator as P
 from .forces import NonReciprocity, _ratio, nonreciprocity_from_jacobian
-from .particles import as_particles
+from .particles import Particle, Particles, as_particles
 
 __all__ = [
     "PairForces",
@@ -238,9 +238,9 @@ class PairForces(eqx.Module):
             (non-finite); f, F and nrf0 are NaN unless successful.
     """
 
-    f: Array
-    F: Array
-    nrf0: Array
+    f: Float[Array, "2 3"]
+    F: Float[Array, "2 3"]
+    nrf0: Float[Array, "3"]
     result: RESULTS
 
     @property
@@ -351,8 +351,10 @@ def _scalar_pair(name, x, dtype):
 
 
 @highest_precision
-def pair_forces_scaled(rho_a, rho_b, alpha_e, alpha_m, beam, *, order: int | None = None,
-                       contact=0.0, throw: bool = True) -> PairForces:
+def pair_forces_scaled(rho_a: RealDtype[ArrayLike, "3"], rho_b: RealDtype[ArrayLike, "3"],
+                       alpha_e: Num[ArrayLike, "2"], alpha_m: Num[ArrayLike, "2"],
+                       beam: AbstractBeam, *, order: int | None = None, contact: Real = 0.0,
+                       throw: bool = True) -> PairForces:
     """Forces on two isotropic electric + magnetic dipoles, scaled units (paper 003 eqs. 3–5).
 
     The closed-form pair-frame solution of the module docstring: the same physics as
@@ -426,7 +428,8 @@ _PAIR_MESSAGES = [
 
 @compiled_entry(messages=_PAIR_MESSAGES)
 @highest_precision
-def pair_forces(particles, beam, *, order: int | None = None, throw: bool = True) -> PairForces:
+def pair_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam, *,
+                order: int | None = None, throw: bool = True) -> PairForces:
     """Optical forces on a pair of isotropic electric + magnetic dipoles (paper 003 eqs. 3–5).
 
     Closed-form two-particle solution (module docstring) of the coupled dipoles in any beam;
@@ -455,8 +458,8 @@ def pair_forces(particles, beam, *, order: int | None = None, throw: bool = True
 
 
 @highest_precision
-def pair_nonreciprocity_factors(particles, beam, *, order: int | None = None,
-                                throw: bool = True) -> NonReciprocity:
+def pair_nonreciprocity_factors(particles: Particles | Sequence[Particle], beam: AbstractBeam, *,
+                                order: int | None = None, throw: bool = True) -> NonReciprocity:
     """Zeroth- and first-order non-reciprocity factors of an isotropic pair (paper 003 eqs. 1–2).
 
     Same result as :func:`~jaxbind.optics.forces.nonreciprocity_factors` (A = 0, B = 1)

@@ -30,7 +30,8 @@ import jax.numpy as jnp
 
 from .. import constants as C
 from .._checks import as_float_array, check_finite, check_passive_index, check_positive, is_concrete
-from .._types import Array
+from .._types import (Array, ArrayLike, Num, NumLike, Number, Real, RealDtype, RealLike,
+                      Vec3Like)
 from .scatterers import DEFAULT_MODEL, DipoleModel, ScattererModel, as_model
 
 __all__ = ["Particle", "Particles", "as_particles"]
@@ -82,8 +83,10 @@ class Particle(eqx.Module):
     density: Array | None = None
     model: ScattererModel = DEFAULT_MODEL
 
-    def __init__(self, position, radius, alpha_e=None, alpha_m=None, index=None,
-                 density=None, model=None):
+    def __init__(self, position: Vec3Like, radius: Real,
+                 alpha_e: Number | Num[ArrayLike, "3 3"] | None = None,
+                 alpha_m: Number | Num[ArrayLike, "3 3"] | None = None, index: Number | None = None,
+                 density: Real | None = None, model: ScattererModel | str | None = None) -> None:
         self.position = as_float_array(position, "position")
         self.radius = as_float_array(radius, "radius")
         self.alpha_e = None if alpha_e is None else _as_complex(alpha_e)
@@ -125,8 +128,13 @@ class Particles(eqx.Module):
     density: Array | None = None
     model: ScattererModel = DEFAULT_MODEL
 
-    def __init__(self, positions, radii, alpha_e=None, alpha_m=None, index=None,
-                 density=None, model=None):
+    def __init__(self, positions: RealDtype[ArrayLike, "n 3"] | Sequence[Sequence[float]],
+                 radii: RealLike | Sequence[float],
+                 alpha_e: NumLike | Sequence[complex] | None = None,
+                 alpha_m: NumLike | Sequence[complex] | None = None,
+                 index: NumLike | Sequence[complex] | None = None,
+                 density: RealLike | Sequence[float] | None = None,
+                 model: ScattererModel | str | None = None) -> None:
         positions = as_float_array(positions, "positions")
         if positions.ndim != 2 or positions.shape[-1] != 3:
             raise ValueError(f"positions must have shape (N, 3), got {tuple(positions.shape)}")

@@ -53,12 +53,14 @@ from .._precision import highest_precision
 from .. import constants as C
 from ..results import RESULTS, code
 from .._checks import as_float_array, check_finite, check_positive, check_shape, is_concrete
-from .._types import Array, Float
+from typing import Any, Callable, Sequence
+
+from .._types import Array, ArrayLike, Bool, Float, Real, RealDtype, RealLike
 from .beams import AbstractBeam, CoherentBeams
 from .casimir import casimir_polder_sum
 from .green import green_matrix_scaled
 from .materials import DrudeLorentz, Permittivity, clausius_mossotti
-from .particles import Particles, as_particles
+from .particles import Particle, Particles, as_particles
 
 __all__ = [
     "FlatTweezers",
@@ -93,12 +95,13 @@ class FlatTweezers(eqx.Module):
         wavelength: vacuum wavelength λ (m, > 0).
     """
 
-    intensities: Array
-    phases: Array
-    polarization_angles: Array
-    wavelength: Array
+    intensities: Float[Array, " n"]
+    phases: Float[Array, " n"]
+    polarization_angles: Float[Array, " n"]
+    wavelength: Float[Array, ""]
 
-    def __init__(self, intensities, phases, polarization_angles, wavelength):
+    def __init__(self, intensities: RealLike | Sequence[float], phases: RealLike | Sequence[float],
+                 polarization_angles: RealLike | Sequence[float], wavelength: Real) -> None:
         self.intensities = as_float_array(intensities, "intensities")
         n = self.intensities.shape[0] if self.intensities.ndim == 1 else None
         self.phases = as_float_array(phases, "phases")
@@ -246,7 +249,8 @@ def _pair_scaled(s: _Setup):
 
 
 @highest_precision
-def trap_potential(particles, illumination, *, throw: bool = True) -> Float[Array, " n"]:
+def trap_potential(particles: Particles | Particle | Sequence[Particle], illumination: AbstractBeam | FlatTweezers,
+                   *, throw: bool = True) -> Float[Array, " n"]:
     """Trap potential of each particle, U_i = −¼ E*(r_i)·Re α_i E(r_i) (J).
 
     Paper 002 eq. 28 / B9, paper 000 eq. 3 (single-particle, first order in α).
@@ -278,10 +282,10 @@ class BindingPotentials(eqx.Module):
             value is then NaN).
     """
 
-    per_particle: Array
-    pairwise: Array
-    lamb_shift: Array
-    nonconservative: Array
+    per_particle: Float[Array, " n"]
+    pairwise: Float[Array, "n n"]
+    lamb_shift: Float[Array, ""]
+    nonconservative: Float[Array, " n"]
     result: RESULTS
 
     @property
@@ -298,7 +302,8 @@ class BindingPotentials(eqx.Module):
 
 
 @highest_precision
-def binding_potentials(particles, illumination, *, throw: bool = True) -> BindingPotentials:
+def binding_potentials(particles: Particles | Particle | Sequence[Particle], illumination: AbstractBeam | FlatTweezers,
+                       *, throw: bool = True) -> BindingPotentials:
     """Per-particle optical-binding potentials with the full Green tensor (paper 002 eq. 29).
 
     U_i = −(1/2ε0) Σ_{j≠i} Re[(α_i E_i)*·Ḡ(r_i − r_j)(α_j E_j)], to second order in α
@@ -325,7 +330,8 @@ def binding_potentials(particles, illumination, *, throw: bool = True) -> Bindin
 
 
 @highest_precision
-def joint_binding_potential(particles, illumination, *, rtol: float = 1e-6) -> Float[Array, ""]:
+def joint_binding_potential(particles: Particles | Particle | Sequence[Particle], illumination: AbstractBeam | FlatTweezers,
+                            *, rtol: float = 1e-6) -> Float[Array, ""]:
     """Joint optical-binding potential V (J) of a *conservative* configuration.
 
     Equals every U_i (N = 2) and the Lamb-shift potential of paper 000 eq. 4 / paper 001
@@ -360,10 +366,10 @@ class TotalPotentials(eqx.Module):
             is then NaN).
     """
 
-    trap: Array
-    binding: Array
-    casimir: Array
-    total: Array
+    trap: Float[Array, " n"]
+    binding: Float[Array, " n"]
+    casimir: Float[Array, " n"]
+    total: Float[Array, " n"]
     result: RESULTS
 
     @property
@@ -374,9 +380,9 @@ class TotalPotentials(eqx.Module):
 
 @highest_precision
 def total_potentials(
-    particles,
-    illumination,
-    temperature,
+    particles: Particles | Particle | Sequence[Particle],
+    illumination: AbstractBeam | FlatTweezers,
+    temperature: Real,
     material: Permittivity | None = None,
     *,
     casimir: bool = True,
@@ -437,17 +443,17 @@ _POL = {"x": 0.0, "y": 0.5 * math.pi}
 
 
 def tweezer_pair(
-    separation,
-    delta_phi=0.0,
+    separation: RealDtype[ArrayLike, "3"] | RealDtype[ArrayLike, ""] | Sequence[float],
+    delta_phi: Real = 0.0,
     *,
-    intensity=1e10,
-    wavelength=1064e-9,
-    radius=100e-9,
+    intensity: Real = 1e10,
+    wavelength: Real = 1064e-9,
+    radius: Real = 100e-9,
     material: Permittivity | None = None,
-    polarizations=("y", "y"),
+    polarizations: tuple[str, str] = ("y", "y"),
     profile: str = "flat",
-    waist=None,
-):
+    waist: Real | None = None,
+) -> tuple[Particles, FlatTweezers | CoherentBeams]:
     """Two silica spheres in two tweezers, the setting of paper 002 Sec. IV (Figs. 3–6).
 
     Sphere A at the origin, sphere B at ``separation`` ((3,) m, or a scalar x along e_x);
@@ -503,7 +509,10 @@ def tweezer_pair(
     return ps, ill
 
 
-def potential_minima(f, grid, *, max_count: int = 16, rtol: float = 1e-10):
+def potential_minima(f: Callable[[Float[Array, ""]], Float[Array, ""]],
+                     grid: RealDtype[ArrayLike, " G"] | Sequence[float], *, max_count: int = 16,
+                     rtol: float = 1e-10
+                     ) -> tuple[Float[Array, " m"], Float[Array, " m"], Bool[Array, " m"]]:
     """Local minima of a scalar function of one variable, bracketed on a grid and refined.
 
     f' = ``jax.grad(f)`` is evaluated on ``grid``; every sign change from − to + brackets a

@@ -105,7 +105,7 @@ DEFAULT_MODEL = MieDipole()
 _STRING_MODELS = {"mie": MieDipole(), "clausius_mossotti": ClausiusMossotti()}
 
 
-def as_model(model, name: str = "model") -> ScattererModel:
+def as_model(model: ScattererModel | str | None, name: str = "model") -> ScattererModel:
     """A :class:`ScattererModel` from a model object (returned as is), ``None`` (the default
     :class:`MieDipole`) or one of the deprecated strings "mie" / "clausius_mossotti"
     (``DeprecationWarning``; removed after one release)."""

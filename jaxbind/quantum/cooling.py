@@ -64,7 +64,7 @@ import optimistix as optx
 from equinox._enum import EnumerationItem  # an item from integer codes (see _result)
 
 from .._checks import as_float_array, check_finite, check_positive, is_concrete
-from .._types import Array, ArrayLike, Float, Int
+from .._types import Array, ArrayLike, Float, Int, RealLike
 from ..results import RESULTS, code
 from ._compat import deprecated_codes
 
@@ -129,8 +129,10 @@ class CoolingParams(eqx.Module):
     nbar_b: Array
     convention: str = eqx.field(static=True, default="paper")
 
-    def __init__(self, g1, g2, g, gamma=1.0, delta=1.0, omega=1.0, kappa_a=1e-4, kappa_b=1e-4,
-                 nbar_a=20.0, nbar_b=20.0, convention="paper"):
+    def __init__(self, g1: RealLike, g2: RealLike, g: RealLike, gamma: RealLike = 1.0,
+                 delta: RealLike = 1.0, omega: RealLike = 1.0, kappa_a: RealLike = 1e-4,
+                 kappa_b: RealLike = 1e-4, nbar_a: RealLike = 20.0, nbar_b: RealLike = 20.0,
+                 convention: str = "paper") -> None:
         names = ("g1", "g2", "g", "gamma", "delta", "omega", "kappa_a", "kappa_b", "nbar_a",
                  "nbar_b")
         vals = (g1, g2, g, gamma, delta, omega, kappa_a, kappa_b, nbar_a, nbar_b)

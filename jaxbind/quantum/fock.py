@@ -60,7 +60,7 @@ from equinox._enum import EnumerationItem  # results from integer codes (see _fr
 from .._entry import compiled_entry
 from .._precision import highest_precision
 from .._checks import as_float_array
-from .._types import Array, ArrayLike, Complex, Float
+from .._types import Array, ArrayLike, Complex, Float, Int
 from ..results import RESULTS, code
 from ..solvers import GMRES, BlockGMRES, Direct, deprecated_method
 from ._compat import deprecated_codes
@@ -237,7 +237,8 @@ def liouvillian_matrix(model: FockModel, *, sector: bool = False) -> Complex[Arr
     return m
 
 
-def sector_pairs(model: FockModel, sector: bool = True) -> tuple[np.ndarray, np.ndarray]:
+def sector_pairs(model: FockModel, sector: bool = True
+                 ) -> tuple[Int[np.ndarray, " p"], Int[np.ndarray, " p"]]:
     """Row/column indices (i_p, j_p) of the unknowns used by the steady-state solver."""
     return _pairs(model, sector)
 

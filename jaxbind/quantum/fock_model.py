@@ -22,6 +22,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .._checks import as_float_array, check_finite, check_positive, is_concrete
 from .._types import Array, ArrayLike, Complex, Float, Inexact, Int, Real
@@ -51,20 +52,20 @@ __all__ = [
 # --------------------------------------------------------------------------------------
 
 
-def _cdtype(dtype=None):
+def _cdtype(dtype: DTypeLike | None = None):
     if dtype is None:
         return jnp.result_type(complex)
     return jnp.result_type(dtype, jnp.complex64)
 
 
-def destroy(n: int, dtype=None) -> Complex[Array, "n n"]:
+def destroy(n: int, dtype: DTypeLike | None = None) -> Complex[Array, "n n"]:
     """Annihilation operator a|k⟩ = √k |k−1⟩ truncated to Fock levels 0..n−1."""
     if n < 1:
         raise ValueError(f"n must be ≥ 1, got {n}")
     return jnp.diag(jnp.sqrt(jnp.arange(1, n)), 1).astype(_cdtype(dtype))
 
 
-def number(n: int, dtype=None) -> Complex[Array, "n n"]:
+def number(n: int, dtype: DTypeLike | None = None) -> Complex[Array, "n n"]:
     """Number operator a†a = diag(0, …, n−1)."""
     return jnp.diag(jnp.arange(n)).astype(_cdtype(dtype))
 
@@ -83,12 +84,12 @@ def embed(op: Inexact[ArrayLike, "m m"], mode: int, dims: tuple[int, ...]) -> In
     return out
 
 
-def mode_operators(dims: tuple[int, ...], dtype=None) -> tuple[Complex[Array, "n n"], ...]:
+def mode_operators(dims: tuple[int, ...], dtype: DTypeLike | None = None) -> tuple[Complex[Array, "n n"], ...]:
     """Annihilation operators of every mode on the full space (first mode slowest)."""
     return tuple(embed(destroy(d, dtype), i, dims) for i, d in enumerate(dims))
 
 
-def fock_state(dims: tuple[int, ...], occupations: tuple[int, ...], dtype=None) -> Complex[Array, "n n"]:
+def fock_state(dims: tuple[int, ...], occupations: tuple[int, ...], dtype: DTypeLike | None = None) -> Complex[Array, "n n"]:
     """Density matrix |n_1, n_2, …⟩⟨n_1, n_2, …| (e.g. paper 004's |0⟩_A|2⟩_B|0⟩_C)."""
     if len(occupations) != len(dims) or any(not 0 <= k < d for k, d in zip(occupations, dims)):
         raise ValueError(f"occupations {occupations} do not fit dims {dims}")
@@ -97,7 +98,7 @@ def fock_state(dims: tuple[int, ...], occupations: tuple[int, ...], dtype=None) 
     return jnp.zeros((n, n), _cdtype(dtype)).at[idx, idx].set(1)
 
 
-def thermal_state(dims: tuple[int, ...], nbars: Float[ArrayLike, " m"], dtype=None) -> Complex[Array, "n n"]:
+def thermal_state(dims: tuple[int, ...], nbars: Float[ArrayLike, " m"], dtype: DTypeLike | None = None) -> Complex[Array, "n n"]:
     """Product of truncated thermal states with mean occupations ``nbars`` (renormalized)."""
     nbars = as_float_array(nbars, "nbars")
     check_positive("nbars", nbars, allow_zero=True)
@@ -141,9 +142,9 @@ class FockModel(eqx.Module):
             :mod:`jaxbind.quantum.fock_iterative` run on traced models).
     """
 
-    hamiltonian: Array
-    jump_ops: Array
-    rates: Array
+    hamiltonian: Inexact[Array, "n n"]
+    jump_ops: Inexact[Array, "k n n"]
+    rates: Float[Array, " k"]
     dims: tuple = eqx.field(static=True)
     trace_correction: bool = eqx.field(static=True, default=True)
     charges: tuple | None = eqx.field(static=True, default=None)
@@ -208,7 +209,7 @@ def three_mode_parameters(g1, g2, g, gamma, kappa_a, kappa_b, nbar_a, nbar_b, om
 def three_mode_model(g1: Real, g2: Real, g: Real, *, gamma: Real, kappa_a: Real, kappa_b: Real,
                      nbar_a: Real, nbar_b: Real, omega_a: Real = 1.0, omega_b: Real = 1.0,
                      delta: Real = 1.0, dims: tuple[int, ...] = (6, 6, 3), detuning_sign: str = "cooling",
-                     frame_frequency=None, trace_correction: bool = True, dtype=None) -> FockModel:
+                     frame_frequency: Real | None = None, trace_correction: bool = True, dtype: DTypeLike | None = None) -> FockModel:
     """Paper 004's cavity + particle A + particle B model (eqs. 2, 3), modes ordered (A, B, C).
 
         H = s Δ c†c + ω_a a†a + ω_b b†b + (g1 − g2) a b† + (g1 + g2) a† b + g(a†c + a c†)

@@ -39,6 +39,7 @@ import jax.numpy as jnp
 import lineax as lx
 import numpy as np
 from jaxtyping import Array, ArrayLike, Bool, Float, Inexact, Int
+from .._types import Real  # a real scalar that may be a Python int
 
 from .._entry import compiled_entry
 from .._precision import highest_precision
@@ -103,7 +104,7 @@ class LinearSystem(eqx.Module):
     b: Float[Array, " n"]
 
     def __init__(self, A: Float[ArrayLike, "n n"], D: Float[ArrayLike, "n n"],
-                 b: Float[ArrayLike, " n"] | None = None):
+                 b: Float[ArrayLike, " n"] | None = None) -> None:
         for name, x in (("A", A), ("D", D), ("b", b)):
             if x is not None:
                 _check_real(name, x)
@@ -246,7 +247,7 @@ class LinearSystem(eqx.Module):
         F: Float[ArrayLike, " N"] | None = None,
         mass: Float[ArrayLike, "*#N"] = 1.0,
         *,
-        omega_ref: Float[ArrayLike, ""] | None = None,
+        omega_ref: Real | None = None,
         hbar: float = constants.hbar,
         nonreciprocity: str = "from_D",
     ) -> "LinearSystem":
@@ -333,7 +334,7 @@ class LinearSystem(eqx.Module):
         cls,
         lin,
         *,
-        omega_ref: Float[ArrayLike, ""] | None = None,
+        omega_ref: Real | None = None,
         gas_damping: bool = True,
         forces: bool = True,
     ) -> "LinearSystem":
@@ -419,7 +420,8 @@ class GaussianState(eqx.Module):
     mean: Float[Array, "*batch n"]
     cov: Float[Array, "*batch n n"]
 
-    def __init__(self, mean: Float[ArrayLike, "*batch n"] | None, cov: Float[ArrayLike, "*batch n n"]):
+    def __init__(self, mean: Float[ArrayLike, "*batch n"] | None,
+                 cov: Float[ArrayLike, "*batch n n"]) -> None:
         _check_real("cov", cov)
         cov = jnp.asarray(cov)
         dt = _float_dtype(cov)
@@ -659,7 +661,7 @@ def evolve(
     state: GaussianState,
     ts: Float[ArrayLike, "*#t"],
     *,
-    t0: Float[ArrayLike, ""] = 0.0,
+    t0: Real = 0.0,
     rtol: float = 1e-8,
     atol: float = 1e-10,
     max_steps: int = 2**16,

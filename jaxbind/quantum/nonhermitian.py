@@ -91,6 +91,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
+from .._types import Real, RealDtype
+
 from .._checks import as_float_array, check_positive, is_concrete
 from ..results import RESULTS
 from .fock_model import three_mode_parameters
@@ -123,7 +125,8 @@ class NonHermitianSystem(eqx.Module):
     S: Float[Array, "n n"]
     s0: Float[Array, ""]
 
-    def __init__(self, system: LinearSystem, S: ArrayLike, s0: ArrayLike = 0.0):
+    def __init__(self, system: LinearSystem, S: RealDtype[ArrayLike, "n n"],
+                 s0: Real = 0.0) -> None:
         if not isinstance(system, LinearSystem):
             raise TypeError(f"system must be a LinearSystem, got {type(system).__name__}")
         if jnp.iscomplexobj(jnp.asarray(S)):
@@ -179,9 +182,10 @@ class NonHermitianSystem(eqx.Module):
         return cls(system, 0.5 * (S + S.T), -0.5 * jnp.real(jnp.trace(ha)))
 
 
-def three_mode_system(g1, g2, g, *, gamma, kappa_a, kappa_b, nbar_a, nbar_b, omega_a=1.0,
-                      omega_b=1.0, delta=1.0, detuning_sign: str = "cooling",
-                      frame_frequency=None) -> NonHermitianSystem:
+def three_mode_system(g1: Real, g2: Real, g: Real, *, gamma: Real, kappa_a: Real,
+                      kappa_b: Real, nbar_a: Real, nbar_b: Real, omega_a: Real = 1.0,
+                      omega_b: Real = 1.0, delta: Real = 1.0, detuning_sign: str = "cooling",
+                      frame_frequency: Real | None = None) -> NonHermitianSystem:
     """Paper 004's particle A + particle B + cavity model (eqs. 2, 3), modes ordered (A, B, C),
     the same model as :func:`jaxbind.quantum.fock.three_mode_model` (see there for the
     detuning sign and the rotating frame ω_f, default ω_a):

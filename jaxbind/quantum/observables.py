@@ -16,7 +16,7 @@ from typing import Sequence
 
 import jax.numpy as jnp
 import numpy as np
-from jaxtyping import Array, ArrayLike, Complex, Float
+from jaxtyping import Array, ArrayLike, Complex, Float, Int, Num
 
 from .._precision import highest_precision
 from .._checks import is_concrete
@@ -103,7 +103,7 @@ def mode_correlations(V: Float[Array, "n n"]) -> Complex[Array, "m m"]:
     return T.conj() @ V.astype(T.dtype) @ T.T - 0.5 * jnp.eye(m, dtype=T.dtype)
 
 
-def mode_covariance(V: Float[Array, "n n"], u: ArrayLike) -> Float[Array, "2 2"]:
+def mode_covariance(V: Float[Array, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, "2 2"]:
     """2×2 covariance of the quadratures X = (c + c†)/√2, P = (c − c†)/(√2 i) of the
     collective mode c = Σ_j u_j a_j (e.g. u = (1, ±i)/√2 for (a1 ± i a2)/√2, paper 001 eq. 89;
     u = (−1, 1)/√2 for a₋ = (a2 − a1)/√2, eq. 92)."""
@@ -117,19 +117,19 @@ def mode_covariance(V: Float[Array, "n n"], u: ArrayLike) -> Float[Array, "2 2"]
     return R @ V @ R.T
 
 
-def collective_occupation(V: Float[Array, "n n"], u: ArrayLike) -> Float[Array, ""]:
+def collective_occupation(V: Float[Array, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, ""]:
     """⟨Δc†Δc⟩ of the collective mode c = Σ u_j a_j: (tr mode_covariance − |u|²)/2."""
     u = jnp.asarray(u)
     return 0.5 * (jnp.trace(mode_covariance(V, u)) - jnp.sum(jnp.abs(u) ** 2))
 
 
-def min_quadrature_variance(V: Float[Array, "n n"], u: ArrayLike) -> Float[Array, ""]:
+def min_quadrature_variance(V: Float[Array, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, ""]:
     """Smallest variance over the rotated quadratures of c = Σ u_j a_j (squashing:
     < |u|²/2 means squeezed below the zero-point width, paper 000 eq. B6)."""
     return jnp.linalg.eigvalsh(mode_covariance(V, u))[0]
 
 
-def quadrature_variance(V: Float[Array, "n n"], u: ArrayLike) -> Float[Array, ""]:
+def quadrature_variance(V: Float[Array, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, ""]:
     """Variance uᵀ V u of the real quadrature combination u·x."""
     V = _square("V", V)
     u = jnp.asarray(u, V.dtype)
@@ -171,7 +171,7 @@ def purity(V: Float[Array, "*batch n n"]) -> Float[Array, "*batch"]:
 
 
 @highest_precision
-def log_negativity(V: Float[Array, "n n"], partition: Sequence[int] | ArrayLike) -> Float[Array, ""]:
+def log_negativity(V: Float[Array, "n n"], partition: Sequence[int] | Int[ArrayLike, " p"]) -> Float[Array, ""]:
     """Logarithmic negativity E_N = Σ_j max(0, −ln 2ν̃_j) across a bipartition.
 
     ν̃ are the symplectic eigenvalues of the partially transposed covariance (momenta of

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 from jaxtyping import Array, ArrayLike, Complex, Float
+from .._types import Real  # a real scalar that may be a Python int
 
 from .._entry import compiled_entry
 from .._precision import highest_precision
@@ -25,7 +26,7 @@ def _check_system(system):
 
 @compiled_entry(scalars=("omega",))  # one program per eager call; omega traced
 @highest_precision
-def spectrum(system: LinearSystem, omega: Float[ArrayLike, ""]) -> Complex[Array, "n n"]:
+def spectrum(system: LinearSystem, omega: Real) -> Complex[Array, "n n"]:
     """Symmetrized power spectral density matrix S(ω) = (A + iω)⁻¹ D (Aᵀ − iω)⁻¹.
 
     Convention x(ω) = ∫ x(t) e^{iωt} dt, S_ij(ω) = ∫ ½⟨{Δx_i(t), Δx_j(0)}⟩ e^{iωt} dt, so

@@ -43,7 +43,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import as_float_array, check_finite, check_positive, is_concrete
-from .._types import Array, Complex, Float, Int
+from typing import Any, Sequence
+
+from .._types import Array, Complex, Float, Int, Real, RealLike
 from ..mechanics.rates import coupling_rates
 from ..results import RESULTS, code
 from ._compat import deprecated_codes
@@ -106,9 +108,12 @@ class SympatheticParams(eqx.Module):
     compensate: bool = eqx.field(static=True, default=True)
     nearest_neighbour: bool = eqx.field(static=True, default=False)
 
-    def __init__(self, kx, phases, powers=1.0, G=1e-3, gamma_rec=None, kappa=1e-3, nbar=20.0,
-                 g_c=0.02, delta=1.0, kappa_c=0.2, *, cavity_kind="beam_splitter",
-                 compensate=True, nearest_neighbour=False):
+    def __init__(self, kx: RealLike | Sequence[float], phases: RealLike | Sequence[float],
+                 powers: RealLike | Sequence[float] = 1.0, G: Real = 1e-3,
+                 gamma_rec: Real | None = None, kappa: RealLike | Sequence[float] = 1e-3,
+                 nbar: RealLike | Sequence[float] = 20.0, g_c: Real = 0.02, delta: Real = 1.0,
+                 kappa_c: Real = 0.2, *, cavity_kind: str = "beam_splitter",
+                 compensate: bool = True, nearest_neighbour: bool = False) -> None:
         kx = jnp.atleast_1d(as_float_array(kx, "kx"))
         if kx.ndim != 1:
             raise ValueError(f"kx must have shape (N,), got {kx.shape}")
@@ -249,7 +254,7 @@ def rate_equation_params(p: SympatheticParams) -> CoolingParams:
                          nbar_b=nb[1], convention="master_equation")
 
 
-def chain_params(n: int, kd: float, phase_step: float, **kwargs) -> SympatheticParams:
+def chain_params(n: int, kd: float, phase_step: float, **kwargs: Any) -> SympatheticParams:
     """Equally spaced chain: kx_j = j·kd, phases φ_j = j·phase_step (a phase gradient sets
     the direction of the binding, paper 000); cavity on particle 0, target particle n − 1."""
     if not isinstance(n, (int, np.integer)) or n < 1:

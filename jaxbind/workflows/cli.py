@@ -13,7 +13,7 @@ resumable: rerun the same command).
 ``jaxbind verify STORE`` checks that every finished chunk of a sweep store exists and matches
 its checksum and names each missing or damaged file (exit status 1 if any).
 
-``jaxbind optimize CONFIG.toml`` validates the config (:mod:`jaxbind.workflows.optimize_config`;
+``jaxbind optimize CONFIG.toml`` validates the config (:mod:`jaxbind.workflows.design.optimize_config`;
 same error style, exit status 2), runs parallel restarts of a built-in objective and writes
 ``<name>.json`` (best design, loss, status, restart losses) and ``<name>.png`` (loss history).
 
@@ -85,7 +85,7 @@ name = "pair"
 """
 
 #: What each objective of ``jaxbind optimize`` does (the keys are those of
-#: :data:`jaxbind.workflows.optimize_config.OBJECTIVES`; a test checks they agree).
+#: :data:`jaxbind.workflows.design.optimize_config.OBJECTIVES`; a test checks they agree).
 OBJECTIVE_HELP = {
     "pair_coupling": "tune (kd, phase) of a tweezer pair to target rates g_r, g_a (units of g)",
     "ep_placement": "place an exceptional point of the pair at the detuning delta_omega",
@@ -133,7 +133,7 @@ def _cmd_demo(args) -> int:
 
 def _cmd_sweep(args) -> int:
     from .config import ConfigError, load_config
-    from . import registry
+    from .sweep import registry
 
     if args.list:
         import shutil
@@ -194,7 +194,7 @@ def _sweep_exit_code(summary) -> int:
 
 def _cmd_verify(args) -> int:
     """``jaxbind verify STORE…``: exit 0 if every done chunk verifies, 1 if not, 2 on error."""
-    from .store import SweepStoreError, verify_store
+    from .sweep.store import SweepStoreError, verify_store
 
     rc = 0
     for path in args.stores:
@@ -215,7 +215,7 @@ def _cmd_verify(args) -> int:
 
 def _cmd_optimize(args) -> int:
     from .config import ConfigError
-    from .optimize_config import OBJECTIVES, load_optimize_config, run_optimize_config
+    from .design.optimize_config import OBJECTIVES, load_optimize_config, run_optimize_config
 
     if args.list:
         for name, (params, target) in sorted(OBJECTIVES.items()):

@@ -10,7 +10,7 @@ the file, line, table, key and value. Unknown tables or keys are errors. Schema 
 ``[sample]`` are required)::
 
     [sweep]
-    function = "mie_efficiencies"   # a name in jaxbind.workflows.registry.REGISTRY
+    function = "mie_efficiencies"   # a name in jaxbind.workflows.sweep.registry.REGISTRY
     title = "Mie efficiency map"     # optional, used in the figure / summary
 
     [fixed]                          # fixed keyword arguments of the function
@@ -68,8 +68,8 @@ from typing import Annotated, Any, Literal, Optional, Union
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 
-from . import registry
-from .grid import Grid
+from .sweep import registry
+from .sweep.grid import Grid
 
 __all__ = ["ConfigError", "SweepConfig", "load_config", "parse_config"]
 
@@ -469,7 +469,7 @@ def _outputs(ctx, fn, grid, fixed) -> dict:
     """Trace the function once (abstractly, no compute): output names → (shape, dtype)."""
     import jax
 
-    from ._chunks import trace
+    from .sweep._chunks import trace
 
     dtypes = tuple(np.dtype(jax.dtypes.canonicalize_dtype(v.dtype)).str for _, v in grid.param_factor().values())
     try:

@@ -114,8 +114,8 @@ def _regime_figure(out: Path, n: int):
 
     from jaxbind import plot
     from jaxbind.mechanics.regimes import REGIME_NAMES
-    from jaxbind.workflows.registry import regime_map_point
-    from jaxbind.workflows.sweep import sweep
+    from jaxbind.workflows.sweep.registry import regime_map_point
+    from jaxbind.workflows.sweep.driver import sweep
 
     phases = np.linspace(0.0, 2 * np.pi, n)
     kds = np.linspace(1.0, 20.0, n)

@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from .config import SweepConfig
-from .store import STATUS_CODES
-from .sweep import sweep
+from .sweep.store import STATUS_CODES
+from .sweep.driver import sweep
 
 
 def _executor(run: dict):
@@ -127,7 +127,7 @@ def _write_netcdf(ds, path) -> str:
 
 def _meta(cfg: SweepConfig):
     """The registry function's presentation metadata (units, labels, headline, categories)."""
-    from . import registry
+    from .sweep import registry
 
     fn = getattr(cfg.fn, "func", cfg.fn)  # cfg.fn is functools.partial(fn, **fixed)
     if not hasattr(fn, "units"):

@@ -205,6 +205,7 @@ def test_overlap_error_names_pair_and_sweep_status():
     assert np.isfinite(np.asarray(g)[1])
 
 
+@pytest.mark.unchecked  # wrong types and shapes on purpose: the library's own messages
 def test_bad_input_errors():
     with pytest.raises(ValueError, match="alpha_e"):
         Particles(np.zeros((2, 3)), 1e-8, alpha_e=np.ones(3))

@@ -389,6 +389,7 @@ def test_float32_matches_float64(rng):
 @pytest.mark.parametrize(
     "fn", [lambda r: gt(r, K), lambda r: cgt(r, K), sgt, lambda r: gtd(r, K), lambda r: gtp(r, K), gs, cgs]
 )
+@pytest.mark.unchecked  # wrong shapes and dtypes on purpose: the library's own messages
 def test_bad_separation_raises(fn):
     with pytest.raises(JIT_ERROR, match="coincident"):
         fn(jnp.zeros(3))
@@ -400,6 +401,7 @@ def test_bad_separation_raises(fn):
         fn(jnp.ones(3, dtype=complex))
 
 
+@pytest.mark.unchecked  # wrong shapes and dtypes on purpose: the library's own messages
 def test_bad_input_errors_under_jit_and_matrices():
     # eager calls raise EquinoxRuntimeError; under jax.jit it surfaces as a JaxRuntimeError
     # carrying the same message

@@ -37,7 +37,7 @@ def test_sweep_writes_store_netcdf_png_json(tmp_path, capsys):
         assert (out / f).exists(), f
     s = json.loads((out / "g.json").read_text())
     assert s["function"] == "green_tensor" and s["n_points"] == 18
-    from jaxbind.workflows.store import ERROR
+    from jaxbind.workflows.sweep.store import ERROR
 
     assert s["status_counts"] == {"0": 16, str(ERROR): 2}  # kr = 0 is singular, for both angles
     ds = xr.open_zarr(out / "g.zarr")
@@ -129,7 +129,7 @@ def test_entry_point_help_imports_no_jax():
 
 
 def test_sweep_list_shows_whole_descriptions(capsys):
-    from jaxbind.workflows import registry
+    from jaxbind.workflows.sweep import registry
 
     assert main(["sweep", "--list"]) == 0
     out = " ".join(capsys.readouterr().out.split())
@@ -148,7 +148,7 @@ def test_help_example_and_example_files_validate():
     sweeps = sorted((ROOT / "examples").glob("*.toml"))  # optimize configs: examples/optimize/
     assert len(sweeps) >= 5
     used = {load_config(p).function for p in sweeps}
-    from jaxbind.workflows import registry
+    from jaxbind.workflows.sweep import registry
 
     assert used == set(registry.REGISTRY)  # one example per sweep function at least
     for p in sorted((ROOT / "examples").rglob("*.toml")):  # no "a = 1; b = 2" lines

@@ -8,7 +8,7 @@ import pytest
 
 from jaxbind.workflows.cli import main
 from jaxbind.workflows.config import ConfigError
-from jaxbind.workflows.optimize_config import parse_optimize_config
+from jaxbind.workflows.design.optimize_config import parse_optimize_config
 
 CFG = """\
 [optimize]
@@ -89,7 +89,7 @@ def test_every_objective_has_an_example_config_that_validates():
     from pathlib import Path
 
     from jaxbind.workflows.cli import OBJECTIVE_HELP, OPTIMIZE_EXAMPLE
-    from jaxbind.workflows.optimize_config import OBJECTIVES, load_optimize_config
+    from jaxbind.workflows.design.optimize_config import OBJECTIVES, load_optimize_config
 
     assert set(OBJECTIVE_HELP) == set(OBJECTIVES)
     parse_optimize_config(OPTIMIZE_EXAMPLE, "help-example.toml")  # the one in --help
@@ -102,7 +102,7 @@ def test_progress_bar_counts_steps_after_compilation(capsys):
     import jax.numpy as jnp
     import optax
 
-    from jaxbind.workflows.optimize import optimize_restarts
+    from jaxbind.workflows.design.optimize import optimize_restarts
 
     r = optimize_restarts(lambda x: (x - 1.0) ** 2, jnp.array([0.0, 2.0, 3.0]), optax.adam(0.1),
                           40, progress=True, progress_every=10)

@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from jaxbind.workflows import registry
+from jaxbind.workflows.sweep import registry
 from jaxbind.workflows.config import ConfigError, load_config, parse_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

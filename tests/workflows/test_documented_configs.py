@@ -13,7 +13,7 @@ def _schema_block(doc: str) -> str:
     return "\n".join(lines).split("\n\nComplete")[0]
 
 
-@pytest.mark.parametrize("module", ["jaxbind.workflows.config", "jaxbind.workflows.optimize_config"])
+@pytest.mark.parametrize("module", ["jaxbind.workflows.config", "jaxbind.workflows.design.optimize_config"])
 def test_docstring_schema_is_valid_toml(module):
     doc = importlib.import_module(module).__doc__
     data = tomllib.loads(_schema_block(doc))

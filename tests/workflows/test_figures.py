@@ -10,7 +10,7 @@ import pytest
 from matplotlib.colors import LogNorm, Normalize, SymLogNorm
 
 from jaxbind import plot
-from jaxbind.workflows import registry
+from jaxbind.workflows.sweep import registry
 
 
 def _dpi(path):

@@ -11,7 +11,7 @@ import optax
 
 from jaxbind.mechanics.array import TweezerArray
 from jaxbind.mechanics.rates import two_particle_rates
-from jaxbind.workflows.objectives import pair_array, pair_coupling_loss
+from jaxbind.workflows.design.objectives import pair_array, pair_coupling_loss
 
 # kd − 2π ∈ [1.0, 1.5], φ ∈ [0.1, 0.8]: there (g_r, g_a)/g = (cos kd cos φ, sin kd sin φ)
 # is one-to-one (Jacobian sin(φ − kd) sin(φ + kd) ≠ 0), so the inverse design is well posed.

@@ -14,8 +14,8 @@ from jaxbind.mechanics.modes import exceptional_points
 from jaxbind.mechanics.rates import two_particle_rates
 from jaxbind.optics.mie import kerker_deviation
 from jaxbind.quantum.gaussian import physicality
-from jaxbind.workflows.constraints import Bounded, constrained
-from jaxbind.workflows.objectives import (
+from jaxbind.workflows.design.constraints import Bounded, constrained
+from jaxbind.workflows.design.objectives import (
     ArrayDesign,
     CoolingDesign,
     cooling_loss,
@@ -27,12 +27,12 @@ from jaxbind.workflows.objectives import (
     pair_coupling_loss,
     pt_splitting_loss,
 )
-from jaxbind.workflows.objectives_kerker import (
+from jaxbind.workflows.design.objectives_kerker import (
     kerker_nrf_loss,
     silicon_index,
     silicon_kerker_loss,
 )
-from jaxbind.workflows.optimize import optimize, optimize_restarts
+from jaxbind.workflows.design.optimize import optimize, optimize_restarts
 
 LAM = 1064e-9
 

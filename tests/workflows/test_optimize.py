@@ -11,7 +11,7 @@ import optax
 import pytest
 
 from jaxbind.results import RESULTS, code
-from jaxbind.workflows.constraints import (
+from jaxbind.workflows.design.constraints import (
     Bounded,
     Constrained,
     MinDistance,
@@ -27,7 +27,7 @@ from jaxbind.workflows.constraints import (
     resolve,
     wrap_phase,
 )
-from jaxbind.workflows.optimize import (
+from jaxbind.workflows.design.optimize import (
     OptimizationWarning,
     optimize,
     optimize_restarts,

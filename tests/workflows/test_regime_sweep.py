@@ -6,8 +6,8 @@ import math
 import numpy as np
 
 from jaxbind.mechanics.regimes import ANTIRECIPROCAL, DIRECTIONAL, NOISE, RECIPROCAL
-from jaxbind.workflows.grid import Grid
-from jaxbind.workflows.registry import regime_map_point, resolve
+from jaxbind.workflows.sweep.grid import Grid
+from jaxbind.workflows.sweep.registry import regime_map_point, resolve
 from jaxbind.workflows.sweep import sweep
 
 

@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 
 from jaxbind.results import code_table
-from jaxbind.workflows import store as store_mod
+from jaxbind.workflows.sweep import store as store_mod
 from jaxbind.workflows.cli import main as cli_main
-from jaxbind.workflows.store import OK, PENDING, StoreLock, StoreLockedError, verify_store
+from jaxbind.workflows.sweep.store import OK, PENDING, StoreLock, StoreLockedError, verify_store
 from jaxbind.workflows.sweep import sweep
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -219,7 +219,7 @@ def test_lock_heartbeat_staleness(tmp_path, monkeypatch):
 _SIGINT = """
 import sys, time
 sys.path.insert(0, {testdir!r})
-from jaxbind.workflows import registry, store
+from jaxbind.workflows.sweep import registry, store
 real = store.ZarrSink.write
 def slow_write(self, b, values, status):
     real(self, b, values, status)

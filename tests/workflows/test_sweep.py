@@ -17,9 +17,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxbind.workflows.grid import Grid
+from jaxbind.workflows.sweep.grid import Grid
 from jaxbind.results import RESULTS, code, code_table, message
-from jaxbind.workflows.store import (ERROR, KERNEL_STATUS, NONFINITE, OK, PENDING, SweepStoreError,
+from jaxbind.workflows.sweep.store import (ERROR, KERNEL_STATUS, NONFINITE, OK, PENDING, SweepStoreError,
                                      ZarrSink)
 from jaxbind.workflows.sweep import sweep
 
@@ -181,7 +181,7 @@ def test_real_kernel_green_tensor_closed_form_and_singular_point():
 
 def test_real_kernel_mie_against_miepython():
     miepython = pytest.importorskip("miepython")
-    from jaxbind.workflows.registry import mie_efficiency_point
+    from jaxbind.workflows.sweep.registry import mie_efficiency_point
 
     ms, xs = np.array([1.33, 1.5, 2.0]), np.array([0.3, 1.0, 3.0])
     ds = sweep(partial(mie_efficiency_point, m_imag=0.01, n_max=12), {"m_real": ms, "x": xs}, progress=False)
@@ -493,7 +493,7 @@ def test_nonfinite_component_detected_per_point_across_chunks(monkeypatch):
     np.testing.assert_array_equal(ds.c.values, np.where(bad, -1.0, xs - 1j * xs))
     np.testing.assert_array_equal(ds.v.values[:, 1], np.where(bad, -1.0, 2.0 * xs))
     # the same with the finiteness check compiled into the chunk (the accelerator path)
-    from jaxbind.workflows import _chunks
+    from jaxbind.workflows.sweep import _chunks
 
     monkeypatch.setattr(_chunks, "_HOST_CHECK_PLATFORMS", ())
     monkeypatch.setattr(_chunks, "_EVAL_CACHE", {})
@@ -505,7 +505,7 @@ def test_nonfinite_component_detected_per_point_across_chunks(monkeypatch):
 def test_cpu_chunks_are_cache_sized_unless_chunk_size_given(monkeypatch):
     """On CPU the budget-derived chunk is capped to _CPU_CHUNK_BYTES of inputs+outputs (not
     when chunk_size is explicit); the values do not depend on the chunking."""
-    from jaxbind.workflows import sweep as sweep_mod
+    from jaxbind.workflows.sweep import driver as sweep_mod
 
     xs, ys = np.linspace(0, 3, 40), np.linspace(0.5, 2.0, 30)
     one = sweep(wave, {"x": xs, "y": ys}, progress=False)
@@ -534,7 +534,7 @@ def test_grid_array_mutated_between_sweeps_is_not_served_stale():
 def test_raising_kernel_bad_points_found_by_bisection_not_point_by_point(monkeypatch):
     """One bad point in a 64-point chunk costs O(log n) vectorised evaluations, not 64 calls;
     all other points get exactly their vectorised values."""
-    from jaxbind.workflows import _chunks
+    from jaxbind.workflows.sweep import _chunks
 
     calls = []
     real = _chunks.Evaluator._run_flat
@@ -578,7 +578,7 @@ def test_compiler_options_reach_the_chunk_compilation():
 
 def test_a_chunk_of_mostly_bad_points_is_bounded_by_point_by_point_cost(monkeypatch):
     """Bisection stops after its budget of chunk evaluations; the rest go point by point."""
-    from jaxbind.workflows import _chunks
+    from jaxbind.workflows.sweep import _chunks
 
     calls = []
     real = _chunks.Evaluator._run_flat

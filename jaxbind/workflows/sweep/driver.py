@@ -1,7 +1,7 @@
 """Large parameter sweeps: chunked, sharded, distributed, checkpointed, verified (docs/architecture.md, "Scale-out").
 
 ``sweep(fn, grid)`` evaluates a pure JAX function of one parameter point on every point of a
-grid (:mod:`jaxbind.workflows.grid`) and returns an :class:`xarray.Dataset` whose coordinates
+grid (:mod:`jaxbind.workflows.sweep.grid`) and returns an :class:`xarray.Dataset` whose coordinates
 are the grid and whose variables are the outputs of ``fn`` plus ``status``.
 
 Contract for ``fn``
@@ -33,7 +33,7 @@ carry): 0 successful, ``RESULTS.nonfinite`` a non-finite output (NaN/inf),
 ``RESULTS.kernel_error`` the point raised when evaluated alone, ``RESULTS.not_computed`` not
 computed yet (unfinished store), any other code as reported by the kernel. For every point
 with status ≠ 0 all outputs read NaN (float), NaN + NaN·j (complex) or the integer sentinel
-of :func:`jaxbind.workflows.store.fill_for`; mask with ``ds.where(ds.status == 0)``.
+of :func:`jaxbind.workflows.sweep.store.fill_for`; mask with ``ds.where(ds.status == 0)``.
 
 * **Preferred: result-returning kernels.** If the output pytree has a top-level ``result``
   leaf (a ``RESULTS`` item, e.g. the ``result`` field of every jaxbind result type, called
@@ -80,7 +80,7 @@ and its checksum matches); missing or damaged chunks are recomputed and reported
 name (a ``RuntimeWarning`` and ``sweep_stats["damaged"]``). ``verify_store(path)`` /
 ``jaxbind verify STORE`` run the same check without computing. While a sweep writes a store
 it holds ``<store>.lock``; a second sweep on the same store is refused with
-:class:`~jaxbind.workflows.store.StoreLockedError` naming the owner (a stale lock of a dead
+:class:`~jaxbind.workflows.sweep.store.StoreLockedError` naming the owner (a stale lock of a dead
 process is taken over). Ctrl-C (SIGINT) stops after the chunk being written and raises
 :class:`SweepInterrupted` (a ``KeyboardInterrupt`` with a one-line message); the store is
 resumable. A second Ctrl-C interrupts at once (still resumable: an unfinished chunk is
@@ -90,7 +90,7 @@ Executors
 ---------
 ``executor=`` runs chunks elsewhere; exactly what is supported (a Dask ``Client``, an
 Executor factory, or a ``concurrent.futures.Executor`` instance) and how broken pools are
-recreated is in :mod:`jaxbind.workflows.executors`. Each chunk is a pure, picklable task; a
+recreated is in :mod:`jaxbind.workflows.sweep.executors`. Each chunk is a pure, picklable task; a
 worker traces and compiles once and caches the executable; the driver writes results, so
 workers need no shared filesystem. A task that fails (worker died) is resubmitted up to
 ``max_retries`` times. On a cluster::
@@ -114,9 +114,14 @@ import threading
 import time
 import warnings
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
+import os
 
 import jax
 import numpy as np
+
+if TYPE_CHECKING:  # optional dependency, imported when a sweep returns
+    import xarray
 
 from ._chunks import cached_evaluator, Evaluator, quiet_callbacks, Spec, trace
 from .grid import Grid, as_grid
@@ -274,9 +279,14 @@ class _SigInt:
             signal.signal(signal.SIGINT, self.old)
 
 
-def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, devices=None,
-          executor=None, store=None, resume=True, overwrite=False, progress=True, fill_value=None,
-          output_dims=None, units=None, compiler_options=None, max_retries=2, max_inflight=None):
+def sweep(fn: Callable[..., Any], grid: Grid | Mapping[str, Any], *, batch_size: int | None = None,
+          memory_budget: int | str = "auto", chunk_size: int | None = None,
+          devices: int | Sequence[jax.Device] | None = None, executor: Any = None,
+          store: str | os.PathLike | None = None, resume: bool = True, overwrite: bool = False,
+          progress: bool | Callable[[int, int], Any] = True, fill_value: complex | None = None,
+          output_dims: Mapping[str, tuple[str, ...]] | None = None,
+          units: Mapping[str, str] | None = None, compiler_options: Mapping[str, Any] | None = None,
+          max_retries: int = 2, max_inflight: int | None = None) -> xarray.Dataset:
     """Evaluate ``fn`` on every point of ``grid``; chunked, sharded, checkpointed, verified.
 
     See the module docstring for the contract (status codes, declarations, resume, locking,
@@ -292,7 +302,7 @@ def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, d
         chunk_size: maximum points per chunk (overrides the budget; for tests and tuning).
         devices: local devices to shard chunks over (None: all; int: the first n).
         executor: a dask ``Client``, a ``concurrent.futures.Executor`` or a zero-argument
-            function returning one (see :mod:`jaxbind.workflows.executors`).
+            function returning one (see :mod:`jaxbind.workflows.sweep.executors`).
         store: path of a zarr store written chunk by chunk (None: in memory).
         resume: continue an existing store written by the same sweep (True) or refuse (False).
         overwrite: discard an existing store first.
@@ -315,7 +325,7 @@ def sweep(fn, grid, *, batch_size=None, memory_budget="auto", chunk_size=None, d
 
     Raises:
         SweepInterrupted: on Ctrl-C (the store is resumable).
-        jaxbind.workflows.store.StoreLockedError: another sweep is writing ``store``.
+        jaxbind.workflows.sweep.store.StoreLockedError: another sweep is writing ``store``.
     """
     t0 = time.perf_counter()
     g = as_grid(grid)

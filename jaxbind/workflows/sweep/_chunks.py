@@ -1,7 +1,7 @@
 """Evaluation of sweep chunks: tracing, the compiled chunk program, per-point status, fallback.
 
 Internal to :mod:`jaxbind.workflows.sweep` (see its docstring for the contract) and
-:mod:`jaxbind.workflows.executors` (workers build the same :class:`Evaluator` from a
+:mod:`jaxbind.workflows.sweep.executors` (workers build the same :class:`Evaluator` from a
 :class:`Spec` and ``fn``; neither module imports the other). The names without a leading
 underscore are this package-private module's interface to those modules.
 """
@@ -335,7 +335,7 @@ def _host_status(vals, st, n, zeros):
 
 def _fill_bad(vals, st, fill, keep=()):
     """Replace the outputs of points with status ≠ 0 by the fill of their dtype (host, in
-    place; NaN for floats, see :func:`jaxbind.workflows.store.fill_for`), except outputs in
+    place; NaN for floats, see :func:`jaxbind.workflows.sweep.store.fill_for`), except outputs in
     ``keep`` (the kernel's own raw status)."""
     if not st.any():  # OK == 0; the common case costs one pass over the status only
         return vals
