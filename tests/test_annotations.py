@@ -29,18 +29,7 @@ _BARE = re.compile(r"(?<![\w.])(?:jax\.|jnp\.|np\.|numpy\.)?(?:Array|ArrayLike|n
 
 #: callables still without complete annotations: (name, reason). Every entry is re-checked
 #: below (a fixed one must leave the list), so the list only shrinks.
-_NEW = "new public API merged from main at the end of session 7 (dynamics, feedback, focused beams)"
-PENDING: dict[str, str] = {
-    "jaxbind.dynamics.ColdDamping": _NEW,
-    "jaxbind.dynamics.LangevinModel": _NEW,
-    "jaxbind.feedback.conditional_covariance": _NEW,
-    "jaxbind.feedback.position_measurement": _NEW,
-    "jaxbind.feedback.solve_care": _NEW,
-    "jaxbind.mechanics.trap_frequencies": _NEW,
-    "jaxbind.optics.FocusedBeam": _NEW,
-    "jaxbind.optics.aperture_transmission": _NEW,
-    "jaxbind.optics.focused_array": _NEW,
-}
+PENDING: dict[str, str] = {}
 
 
 def _strip_jaxtyping(text: str) -> str:

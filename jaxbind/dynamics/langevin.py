@@ -48,13 +48,16 @@ import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import lineax as lx
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float, PRNGKeyArray
 
 from .. import constants as Cst
 from .._checks import as_float_array, check_finite, check_positive, is_concrete
 from ..mechanics.array import TweezerArray, linearize
+from ..optics.beams import AbstractBeam
 from ..optics.forces import optical_forces
+from ..solvers import Born, Direct, GMRES
 from ..optics.particles import Particles
 from ..results import RESULTS
 from .result import Trajectories
@@ -108,8 +111,12 @@ class LangevinModel(eqx.Module):
     escape: Float[Array, ""]
     solver: object = None
 
-    def __init__(self, particles, beam, *, omega, gamma=0.0, temperature=0.0, recoil=None,
-                 escape=np.inf, solver=None):
+    def __init__(self, particles: Particles, beam: AbstractBeam, *,
+                 omega: Float[ArrayLike, "*m"], gamma: Float[ArrayLike, "*m"] = 0.0,
+                 temperature: Float[ArrayLike, ""] = 0.0,
+                 recoil: Float[ArrayLike, "m m"] | None = None,
+                 escape: Float[ArrayLike, ""] = np.inf,
+                 solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None) -> None:
         if not isinstance(particles, Particles):
             raise TypeError(f"particles must be Particles, got {type(particles).__name__}")
         n = particles.positions.shape[0]
@@ -218,7 +225,9 @@ class ColdDamping(eqx.Module):
     imprecision: Float[Array, "*M"]
     position_gain: Float[Array, "*M"]
 
-    def __init__(self, gain, cutoff, imprecision=0.0, position_gain=0.0):
+    def __init__(self, gain: Float[ArrayLike, "*m"], cutoff: Float[ArrayLike, "*m"],
+                 imprecision: Float[ArrayLike, "*m"] = 0.0,
+                 position_gain: Float[ArrayLike, "*m"] = 0.0) -> None:
         self.gain = as_float_array(gain, "gain")
         self.cutoff = as_float_array(cutoff, "cutoff")
         self.imprecision = as_float_array(imprecision, "imprecision")

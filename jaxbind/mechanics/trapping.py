@@ -18,15 +18,23 @@ from __future__ import annotations
 import equinox as eqx
 import jax.numpy as jnp
 
-from .._types import Array, Float
+from typing import Sequence
+
+import lineax as lx
+
+from .._types import Array, ArrayLike, Float
+from ..optics.beams import AbstractBeam
 from ..optics.forces import stiffness_matrix
-from ..optics.particles import as_particles
+from ..optics.particles import Particle, Particles, as_particles
+from ..solvers import Born, Direct, GMRES
 
 __all__ = ["trap_frequencies"]
 
 
 @eqx.filter_jit
-def trap_frequencies(particles, beam, solver=None, *, masses=None,
+def trap_frequencies(particles: Particles | Sequence[Particle], beam: AbstractBeam,
+                     solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None, *,
+                     masses: Float[ArrayLike, "*n"] | None = None,
                      throw: bool = True) -> Float[Array, "n 3"]:
     """Angular trap frequencies ω_x, ω_y, ω_z (rad/s) of every particle, (N, 3).
 

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Callable
+from typing import Callable, Sequence
 
 import equinox as eqx
 import jax
@@ -57,7 +57,7 @@ import numpy as np
 
 from .. import constants as C
 from .._checks import as_float_array, check_finite, check_shape, is_concrete
-from .._types import Array, ArrayLike, Float
+from .._types import Array, ArrayLike, Float, Num, Real, RealLike, Vec3Like
 from ._bessel import bessel_lambdas
 from .beams import AbstractBeam, CoherentBeams, _as_rho, _complex_dtype, _host
 
@@ -71,7 +71,7 @@ _M_MAX = 2  # largest azimuthal harmonic of the refracted polarization
 _N_DFT = 8  # samples of a(θ, φ) for its harmonics (exact for degree ≤ 3)
 
 
-def aperture_transmission(filling):
+def aperture_transmission(filling: RealLike) -> Float[Array, "..."]:
     """Fraction of a Gaussian input beam's power inside the back aperture,
     T = 1 − exp(−2/f0²) (f0 = w_in/R, R the aperture radius)."""
     f0 = jnp.asarray(filling)
@@ -170,11 +170,13 @@ class FocusedBeam(AbstractBeam):
     radial_mask: Callable | None = eqx.field(static=True)
     pupil_mask: Callable | None = eqx.field(static=True)
 
-    def __init__(self, power, wavelength, NA, n_medium=1.0, filling=1.0,
-                 polarization=(1.0, 0.0), phase=0.0, focus=(0.0, 0.0, 0.0), *,
-                 order: int | None = None, extent=None, rtol: float = 1e-8,
+    def __init__(self, power: Real, wavelength: Real, NA: Real, n_medium: Real = 1.0,
+                 filling: Real = 1.0,
+                 polarization: Num[ArrayLike, "2"] | Sequence[complex] | str = (1.0, 0.0),
+                 phase: Real = 0.0, focus: Vec3Like = (0.0, 0.0, 0.0), *,
+                 order: int | None = None, extent: Real | None = None, rtol: float = 1e-8,
                  radial_mask: Callable | None = None, pupil_mask: Callable | None = None,
-                 azimuthal_order: int = 64):
+                 azimuthal_order: int = 64) -> None:
         power = as_float_array(power, "power")
         wavelength = as_float_array(wavelength, "wavelength")
         NA = as_float_array(NA, "NA")
@@ -421,8 +423,11 @@ class FocusedBeam(AbstractBeam):
         return self._parts(rho, True)
 
 
-def focused_array(powers, wavelength, foci, NA, n_medium=1.0, filling=1.0, phases=0.0,
-                  polarization=(1.0, 0.0), polarization_angles=None, **kwargs) -> CoherentBeams:
+def focused_array(powers: RealLike, wavelength: Real, foci: Float[ArrayLike, "n 3"], NA: Real,
+                  n_medium: Real = 1.0, filling: Real = 1.0, phases: RealLike = 0.0,
+                  polarization: Num[ArrayLike, "2"] | Sequence[complex] | str = (1.0, 0.0),
+                  polarization_angles: RealLike | None = None,
+                  **kwargs: object) -> CoherentBeams:
     """N focused beams of one objective (displaced foci, e.g. from an SLM or AOD) as one
     :class:`~jaxbind.optics.beams.CoherentBeams` holding a stacked :class:`FocusedBeam`.
 

@@ -109,7 +109,8 @@ def _residual(a, G, Q, X):
 
 @highest_precision
 def solve_care(a: Float[ArrayLike, "n n"], G: Float[ArrayLike, "n n"],
-               Q: Float[ArrayLike, "n n"], *, max_steps: int = 60):
+               Q: Float[ArrayLike, "n n"], *,
+               max_steps: int = 60) -> tuple[Float[Array, "n n"], RESULTS]:
     """Stabilising solution X of aᵀX + X a − X G X + Q = 0 (G, Q symmetric ⪰ 0).
 
     SciPy's ``solve_continuous_are(a, b, q, r)`` is the case G = b r⁻¹ bᵀ. Sign-function
@@ -171,7 +172,8 @@ def _input_ok(*conds):
 
 
 def position_measurement(system: LinearSystem, rates: Float[ArrayLike, "*m"],
-                         efficiency: Float[ArrayLike, ""] = 1.0):
+                         efficiency: Float[ArrayLike, ""] = 1.0
+                         ) -> tuple[LinearSystem, Float[Array, "m n"]]:
     """Continuous position measurement of every oscillator (module docstring).
 
     Args:
@@ -191,7 +193,8 @@ def position_measurement(system: LinearSystem, rates: Float[ArrayLike, "*m"],
     return LinearSystem(system.A, system.D + D, system.b), C
 
 
-def conditional_covariance(system: LinearSystem, C: Float[Array, "k n"]):
+def conditional_covariance(system: LinearSystem, C: Float[Array, "k n"]
+                           ) -> tuple[Float[Array, "n n"], RESULTS]:
     """Kalman–Bucy steady-state conditional covariance: A V + V Aᵀ + D − V CᵀC V = 0.
 
     Returns:
