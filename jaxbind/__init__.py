@@ -61,6 +61,7 @@ _FAMILIES = {
     "regimes": "mechanics.regimes",
     "observables": "quantum.observables", "cooling": "quantum.cooling", "fock": "quantum.fock",
     "sympathetic": "quantum.sympathetic", "nonhermitian": "quantum.nonhermitian",
+    "multipoles": "optics.multipoles",
 }
 
 #: names that left the top level: old name → (module, attribute, new spelling)

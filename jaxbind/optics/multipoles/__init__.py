@@ -12,11 +12,11 @@ from .incident import beam_coefficients, plane_wave_coefficients
 from .solve import MultipoleSolution, MultipoleSystem
 from .tmatrix import as_tmatrices, dipole_tmatrices, mie_tmatrix, mie_tmatrices
 from .translation import translation_matrix
-from .vswf import expansion_fields, n_coefficients, vswf
+from .vswf import expansion_fields, n_coefficients
 
 __all__ = [
     "Multipole", "solve_multipoles", "multipole_forces", "cross_sections", "CrossSections",
     "multipole_system", "MultipoleSystem", "MultipoleSolution", "beam_coefficients",
     "plane_wave_coefficients", "mie_tmatrix", "mie_tmatrices", "dipole_tmatrices",
-    "as_tmatrices", "translation_matrix", "vswf", "expansion_fields", "n_coefficients",
+    "as_tmatrices", "translation_matrix", "expansion_fields", "n_coefficients",
 ]

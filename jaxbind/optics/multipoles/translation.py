@@ -13,9 +13,10 @@ per l_max on the host, from
 1. the scalar addition theorem (Gumerov & Duraiswami, *Fast Multipole Methods for the
    Helmholtz Equation in Three Dimensions*, 2004, eq. 3.2.27 with orthonormal Y):
    h_l Y_lm(r + t) = Σ_{l'm'} 4π Σ_p i^{l'+p−l} h_p(|t|) Y_{p,m−m'}(t̂) G(lm; l'm'; p)
-   j_{l'} Y_{l'm'}(r), |r| < |t|, with the Gaunt coefficient G = ∫ Y_lm Y*_{l'm'} Y*_{p,m−m'}
-   evaluated **exactly** (Racah's formula for the 3j symbols in rational integer arithmetic,
-   one square root at the end: no factorial cancellation in floating point);
+   j_{l'} Y_{l'm'}(r), |r| < |t|, with the Gaunt coefficients G = ∫ Y_lm Y*_{l'm'} Y*_{p,m−m'}
+   integrated exactly (for their polynomial degree) by a Gauss product rule in float64 from
+   the stable Legendre recurrence — no factorials, so no cancellation; the tests check them
+   against Racah's formula evaluated in exact integer arithmetic (:func:`wigner3j`);
 2. the Cartesian components of the VSWFs as scalar waves: M_lm = L ψ_lm/√(l(l+1)) (ladder
    operators) and N = ∇̃ × M with the gradient formulas of the scalar waves (Gumerov &
    Duraiswami 2004, eqs. 2.2.8–2.2.10), which hold for j_l and h_l alike;
@@ -25,7 +26,7 @@ per l_max on the host, from
 
 At run time only h_p (upward recurrence, stable for the outgoing function) and Y_pq (stable
 normalised Legendre recurrence) are evaluated, by :mod:`.vswf`; the product W·u is one small
-matrix–vector product per particle pair. Accuracy: the weights are exact to 1 ulp; the
+matrix–vector product per particle pair. Accuracy: the weights are exact to round-off (~1e-15); the
 translated field agrees with the addition theorem to ~1e-13 (float64) and ~1e-6 (float32)
 relative for l_max ≤ 6 and k|d| ≥ 2 (tests/optics/test_multipoles.py); for large l_max at small
 k|d| the terms h_p ~ (2p−1)!!/(k d)^{p+1} grow and the float32 range (3e38) is reached
@@ -41,7 +42,7 @@ from fractions import Fraction
 import jax.numpy as jnp
 import numpy as np
 
-from .vswf import n_coefficients, scalar_index, spherical_harmonics, spherical_hn
+from .vswf import scalar_index, spherical_harmonics, spherical_hn
 
 __all__ = ["wigner3j", "gaunt", "translation_weights", "translation_matrix"]
 
@@ -63,11 +64,15 @@ def _wigner3j_sq_sign(j1, j2, j3, m1, m2, m3):
     pre = tri * f(j1 + m1) * f(j1 - m1) * f(j2 + m2) * f(j2 - m2) * f(j3 + m3) * f(j3 - m3)
     tmin = max(0, j2 - j3 - m1, j1 - j3 + m2)
     tmax = min(j1 + j2 - j3, j1 - m1, j2 + m2)
-    s = Fraction(0)
+    # every denominator divides K! (K = j1 + j2 + j3: multinomial), so the alternating sum
+    # is one exact integer over K!
+    K = f(j1 + j2 + j3)
+    num = 0
     for t in range(tmin, tmax + 1):
         den = (f(t) * f(j3 - j2 + t + m1) * f(j3 - j1 + t - m2) * f(j1 + j2 - j3 - t)
                * f(j1 - t - m1) * f(j2 - t + m2))
-        s += Fraction((-1) ** t, den)
+        num += (-1) ** t * (K // den)
+    s = Fraction(num, K)
     if s == 0:
         return 0, Fraction(0)
     sign = (-1) ** (j1 - j2 - m3) * (1 if s > 0 else -1)
@@ -96,24 +101,28 @@ def gaunt(l1, m1, l2, m2, l3, m3) -> float:
 
 
 def _scalar_translation(l_src: int, l_dst: int):
-    """W[s', s, P] with ψ^out_s(r + t) = Σ_{s'} (Σ_P W h_p Y_P(t̂)) ψ^reg_{s'}(r)."""
+    """W[s', s, P] with ψ^out_s(r + t) = Σ_{s'} (Σ_P W h_p Y_P(t̂)) ψ^reg_{s'}(r).
+
+    All Gaunt coefficients G = ∫ Y_lm Y*_{l'm'} Y*_{pq} dΩ at once, by a Gauss–Legendre ×
+    trapezoidal product rule that is exact for their polynomial degree (≤ 2(l_src + l_dst)),
+    in float64 from the stable Legendre recurrence; :func:`gaunt` (exact 3j symbols) checks
+    them in the tests.
+    """
+    from .incident import _quadrature
+
     p_max = l_src + l_dst
-    W = np.zeros(((l_dst + 1) ** 2, (l_src + 1) ** 2, (p_max + 1) ** 2), complex)
-    for l in range(l_src + 1):
-        for m in range(-l, l + 1):
-            for lp in range(l_dst + 1):
-                for mp in range(-lp, lp + 1):
-                    q = m - mp
-                    for p in range(abs(l - lp), l + lp + 1):
-                        if abs(q) > p or (l + lp + p) % 2:
-                            continue
-                        # G = ∫ Y_lm Y*_{l'm'} Y*_{pq} = (−1)^{m'+q} ∫ Y_lm Y_{l',−m'} Y_{p,−q}
-                        g = (-1) ** ((mp + q) % 2) * gaunt(l, m, lp, -mp, p, -q)
-                        if g == 0.0:
-                            continue
-                        W[scalar_index(lp, mp), scalar_index(l, m), scalar_index(p, q)] += (
-                            4.0 * math.pi * (1j ** ((lp + p - l) % 4)) * g)
-    return W
+    n_theta = p_max + 1
+    pts, wts = _quadrature(n_theta, 2 * p_max + 2)
+    Y = np.stack([spherical_harmonics(p_max, u, xp=np) for u in pts])  # (Q, n_P)
+    ys = Y[:, : (l_src + 1) ** 2]
+    yd = Y[:, : (l_dst + 1) ** 2]
+    A = (ys[:, :, None] * np.conj(yd)[:, None, :] * wts[:, None, None]).reshape(len(wts), -1)
+    G = (A.T @ np.conj(Y)).reshape((l_src + 1) ** 2, (l_dst + 1) ** 2, -1)  # [s, s', P]
+    G[np.abs(G) < 1e-13] = 0.0
+    deg = np.concatenate([[l] * (2 * l + 1) for l in range(p_max + 1)])
+    ph = 1j ** ((deg[: (l_dst + 1) ** 2, None, None] + deg[None, None, :]
+                 - deg[None, : (l_src + 1) ** 2, None]) % 4)
+    return 4.0 * math.pi * ph * np.transpose(G, (1, 0, 2))
 
 
 def _gradient(l_max: int):
@@ -173,7 +182,7 @@ def _vswf_to_cartesian(l_max: int):
                 UM[1, scalar_index(l, m - 1), v] += 0.5j * norm * cm
             UM[2, scalar_index(l, m), v] += norm * m
     C = _curl(_gradient(ls))
-    UN = np.einsum("ascn,cnv->asv", C, UM)
+    UN = np.einsum("ascn,cnv->asv", C, UM, optimize=True)
     return np.concatenate([UN, UM], axis=-1), UM, C
 
 
@@ -186,14 +195,12 @@ def translation_weights(l_src: int, l_dst: int) -> np.ndarray:
     about x_i, d = x_i − x_j (module docstring).
     """
     U_src, _, _ = _vswf_to_cartesian(l_src)  # (3, (l_src+2)², n_src)
-    _, UM_dst, C_dst = _vswf_to_cartesian(l_dst)  # (3, (l_dst+2)², ·)
-    S = _scalar_translation(l_src + 1, l_dst + 1)  # (s', s, P)
-    T = np.einsum("tsP,csn->ctnP", S, U_src)  # translated Cartesian coefficients
-    PM = UM_dst.conj()  # projection ⟨X_v, ·⟩
-    b = np.einsum("ctv,ctnP->vnP", PM, T)
-    curlT = np.einsum("atcs,csnP->atnP", C_dst, T)
-    a = np.einsum("atv,atnP->vnP", PM, curlT)
-    W = np.concatenate([a, b], axis=0)
+    _, UM_dst, C_dst = _vswf_to_cartesian(l_dst)  # (3, (l_dst+2)², ·), curl (3, t, 3, t)
+    S = _scalar_translation(l_src + 1, l_dst + 1)  # (t, s, P)
+    PM = UM_dst.conj()  # projection b = ⟨X_v, F⟩
+    VN = np.einsum("atv,atcu->vcu", PM, C_dst, optimize=True)  # a = ⟨X_v, ∇̃ × F⟩
+    V = np.concatenate([VN, np.transpose(PM, (2, 0, 1))], axis=0)  # (n_dst, 3, t)
+    W = sum(np.einsum("it,tsP,sj->ijP", V[:, c], S, U_src[c], optimize=True) for c in range(3))
     W[np.abs(W) < 1e-15 * np.max(np.abs(W))] = 0.0
     return W
 

@@ -28,12 +28,13 @@ Numerics (all jit/vmap/grad-safe):
   values and gradients are finite on the axis (θ = 0, π);
 * j_l by Miller's downward recurrence normalised with the sum rule Σ (2l+1) j_l² = 1
   (Abramowitz & Stegun 10.1.50) where ρ < l_max (no division by a possibly vanishing j_0),
-  by the upward recurrence where ρ ≥ l_max (stable there); h_l = j_l + i y_l with y_l by
-  the upward recurrence (the dominant solution, stable for all l).
+  by the upward recurrence where ρ ≥ l_max (stable there); h_l = h_l^{(1)} by the upward
+  recurrence (the dominant solution, stable for all l).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -85,38 +86,54 @@ def _legendre_q_table(l_max: int):
     return start, a, b
 
 
-def spherical_harmonics(l_max: int, rhat):
+@functools.lru_cache(maxsize=None)
+def _harmonic_gather(l_max: int):
+    """Static index tables mapping the (l, |m|) table to the (l² + l + m) vector."""
+    n = (l_max + 1) ** 2
+    src = np.zeros(n, int)
+    neg = np.zeros(n, bool)
+    sign = np.ones(n)
+    for l in range(l_max + 1):
+        for m in range(-l, l + 1):
+            i = scalar_index(l, m)
+            src[i] = l * (l_max + 1) + abs(m)
+            neg[i] = m < 0
+            sign[i] = -1.0 if (m < 0 and m % 2) else 1.0
+    return src, neg, sign
+
+
+def spherical_harmonics(l_max: int, rhat, xp=jnp):
     """Y_lm(r̂) for l = 0..l_max, all m, at index l² + l + m: ((l_max+1)²,) complex.
 
     Args:
         l_max: static maximum degree.
         rhat: (3,) direction (need not be normalised; must be non-zero).
+        xp: array module (``jax.numpy``, or ``numpy`` for host tables in float64).
     """
-    rhat = jnp.asarray(rhat)
+    rhat = xp.asarray(rhat)
     rdt = rhat.dtype
-    cdt = jnp.result_type(rdt, jnp.complex64)
-    r = jnp.sqrt(jnp.sum(rhat * rhat))
+    cdt = np.result_type(rdt, np.complex64)
+    r = xp.sqrt(xp.sum(rhat * rhat))
     c = rhat[2] / r
-    w = jax.lax.complex(rhat[0], rhat[1]) / r.astype(cdt)  # sin θ e^{iφ}
+    w = (rhat[0] + 1j * rhat[1]).astype(cdt) / r  # sin θ e^{iφ}
     start, a, b = _legendre_q_table(l_max)
-    out = [None] * ((l_max + 1) ** 2)
-    wm = jnp.ones((), cdt)
-    for m in range(l_max + 1):
-        q_prev2 = None
-        q_prev = jnp.asarray(start[m], rdt)
-        qs = {m: q_prev}
-        for l in range(m + 1, l_max + 1):
-            q = a[l, m] * (c * q_prev - (b[l, m] * q_prev2 if q_prev2 is not None else 0.0))
-            q_prev2, q_prev = q_prev, q
-            qs[l] = q
-        sign = -1.0 if m % 2 else 1.0
-        for l in range(m, l_max + 1):
-            y = qs[l].astype(cdt) * wm
-            out[scalar_index(l, m)] = y
-            if m > 0:
-                out[scalar_index(l, -m)] = sign * jnp.conj(y)
-        wm = wm * w
-    return jnp.stack(out)
+    ms = np.arange(l_max + 1)
+    # Q_l^m for all m at once, recurrence in l (rows l, columns m; 0 where m > l)
+    rows = [xp.asarray(np.where(ms == 0, start, 0.0), rdt)]
+    prev2 = xp.zeros(l_max + 1, rdt)
+    for l in range(1, l_max + 1):
+        prev = rows[-1]
+        rec = a[l] * (c * prev - b[l] * prev2)
+        rows.append(xp.where(xp.asarray(ms == l), xp.asarray(start, rdt), xp.asarray(rec, rdt)))
+        prev2 = prev
+    Q = xp.stack(rows)  # (l_max + 1, l_max + 1)
+    powers = [xp.ones((), cdt)]
+    for _ in range(l_max):
+        powers.append(powers[-1] * w)
+    table = (Q.astype(cdt) * xp.stack(powers)[None, :]).reshape(-1)
+    src, neg, sign = _harmonic_gather(l_max)
+    y = table[src]
+    return xp.where(xp.asarray(neg), xp.asarray(sign) * xp.conj(y), y)
 
 
 def spherical_jn(l_max: int, x):
@@ -125,22 +142,23 @@ def spherical_jn(l_max: int, x):
     xs = jnp.where(x > 0, x, 1.0)
     inv = 1.0 / xs
     n_start = l_max + _MILLER_MARGIN
+
     # Miller: f_{n−1} = (2n+1)/x f_n − f_{n+1} from f_{n_start+1} = 0, f_{n_start} = 1,
     # rescaled every step (log of the scale kept) so nothing overflows at small x.
-    f_next = jnp.zeros_like(xs)
-    f = jnp.ones_like(xs)
-    norm = (2.0 * n_start + 1.0) * f * f
-    logc = jnp.zeros_like(xs)
-    vals, logs = [None] * (l_max + 1), [None] * (l_max + 1)
-    for n in range(n_start, 0, -1):
+    def step(carry, n):
+        f, f_next, norm, logc = carry
         f_prev = (2.0 * n + 1.0) * inv * f - f_next
         s = jnp.abs(f_prev) + jnp.abs(f)
         f_next, f = f / s, f_prev / s
         norm = norm / (s * s) + (2.0 * n - 1.0) * f * f
         logc = logc + jnp.log(s)
-        if n - 1 <= l_max:
-            vals[n - 1], logs[n - 1] = f, logc
-    vals, logs = jnp.stack(vals), jnp.stack(logs)
+        return (f, f_next, norm, logc), (f, logc)
+
+    one = jnp.ones_like(xs)
+    init = (one, 0.0 * one, (2.0 * n_start + 1.0) * one, 0.0 * one)
+    ns = jnp.arange(n_start, 0, -1, dtype=xs.dtype)
+    (_, _, norm, logc), (vals, logs) = jax.lax.scan(step, init, ns)
+    vals, logs = vals[::-1][: l_max + 1], logs[::-1][: l_max + 1]  # orders 0..l_max
     down = vals * jnp.exp(logs - logc) / jnp.sqrt(norm)
     sx, cx = jnp.sin(xs), jnp.cos(xs)
     j0 = sx * inv
@@ -155,34 +173,44 @@ def spherical_jn(l_max: int, x):
 
 
 def spherical_hn(l_max: int, x):
-    """h_l^{(1)}(x) = j_l + i y_l for l = 0..l_max ((l_max+1,) complex, real x > 0)."""
+    """h_l^{(1)}(x) for l = 0..l_max ((l_max+1,) complex, real x > 0), by the upward
+    recurrence h_{l+1} = (2l+1)/x h_l − h_{l−1} from h_0 = −i e^{ix}/x, h_1 = −e^{ix}(x+i)/x²
+    (stable: h_l is the dominant solution; its real part j_l is then accurate relative to
+    |h_l|, which is all the outgoing waves need)."""
     x = jnp.asarray(x)
     cdt = jnp.result_type(x.dtype, jnp.complex64)
-    j = spherical_jn(l_max, x)
     inv = 1.0 / x
-    sx, cx = jnp.sin(x), jnp.cos(x)
-    y = [-cx * inv, (-cx * inv - sx) * inv]
+    e = jax.lax.complex(jnp.cos(x), jnp.sin(x)).astype(cdt)
+    h = [-1j * e * inv, -e * (x + 1j) * inv * inv]
     for n in range(1, l_max):
-        y.append((2.0 * n + 1.0) * inv * y[n] - y[n - 1])
-    y = jnp.stack(y[: l_max + 1])
-    return jax.lax.complex(j, y).astype(cdt)
+        h.append((2.0 * n + 1.0) * inv * h[n] - h[n - 1])
+    return jnp.stack(h[: l_max + 1])
 
 
-def _ladder(l_max: int, Y):
-    """X_lm (Cartesian components) for l = 1..l_max: (l_max(l_max+2), 3) complex."""
-    rows = []
+@functools.lru_cache(maxsize=None)
+def _ladder_tables(l_max: int):
+    """Static gathers/weights of X_lm = L Y_lm/√(l(l+1)) (ladder operators L±, L_z)."""
+    nv = l_max * (l_max + 2)
+    ip, im, iz = np.zeros(nv, int), np.zeros(nv, int), np.zeros(nv, int)
+    cp, cm, cz = np.zeros(nv), np.zeros(nv), np.zeros(nv)
     for l in range(1, l_max + 1):
         norm = 1.0 / math.sqrt(l * (l + 1.0))
         for m in range(-l, l + 1):
-            cp = math.sqrt((l - m) * (l + m + 1.0))  # L+ Y_lm = cp Y_{l,m+1}
-            cm = math.sqrt((l + m) * (l - m + 1.0))  # L− Y_lm = cm Y_{l,m−1}
-            yp = cp * Y[scalar_index(l, m + 1)] if m < l else 0.0
-            ym = cm * Y[scalar_index(l, m - 1)] if m > -l else 0.0
-            lx = 0.5 * (yp + ym)
-            ly = -0.5j * (yp - ym)
-            lz = m * Y[scalar_index(l, m)]
-            rows.append(norm * jnp.stack([jnp.asarray(lx) + 0 * lz, jnp.asarray(ly) + 0 * lz, lz]))
-    return jnp.stack(rows)
+            v = vswf_index(l, m)
+            iz[v], cz[v] = scalar_index(l, m), norm * m
+            if m < l:  # L+ Y_lm = √((l−m)(l+m+1)) Y_{l,m+1}
+                ip[v], cp[v] = scalar_index(l, m + 1), norm * math.sqrt((l - m) * (l + m + 1.0))
+            if m > -l:  # L− Y_lm = √((l+m)(l−m+1)) Y_{l,m−1}
+                im[v], cm[v] = scalar_index(l, m - 1), norm * math.sqrt((l + m) * (l - m + 1.0))
+    return ip, im, iz, cp, cm, cz
+
+
+def _ladder(l_max: int, Y, xp=jnp):
+    """X_lm (Cartesian components) for l = 1..l_max: (l_max(l_max+2), 3) complex."""
+    ip, im, iz, cp, cm, cz = _ladder_tables(l_max)
+    yp = cp * Y[ip]
+    ym = cm * Y[im]
+    return xp.stack([0.5 * (yp + ym), -0.5j * (yp - ym), cz * Y[iz]], axis=-1)
 
 
 def vswf(l_max: int, rho, kind: str = "regular"):
