@@ -7,7 +7,9 @@ coefficients), :mod:`.solve` (multiple scattering), :mod:`.forces` (forces, cros
 :mod:`.api` (public entry points and the :class:`Multipole` model).
 """
 
-from .api import CrossSections, Multipole, cross_sections, multipole_forces, multipole_system, solve_multipoles
+from .api import (CrossSections, Multipole, cross_sections, multipole_forces,
+                  multipole_interparticle_forces, multipole_isolated_forces, multipole_system,
+                  solve_multipoles)
 from .incident import beam_coefficients, plane_wave_coefficients
 from .solve import MultipoleSolution, MultipoleSystem
 from .tmatrix import as_tmatrices, dipole_tmatrices, mie_tmatrix, mie_tmatrices
@@ -15,7 +17,8 @@ from .translation import translation_matrix
 from .vswf import expansion_fields, n_coefficients
 
 __all__ = [
-    "Multipole", "solve_multipoles", "multipole_forces", "cross_sections", "CrossSections",
+    "Multipole", "solve_multipoles", "multipole_forces", "multipole_isolated_forces",
+    "multipole_interparticle_forces", "cross_sections", "CrossSections",
     "multipole_system", "MultipoleSystem", "MultipoleSolution", "beam_coefficients",
     "plane_wave_coefficients", "mie_tmatrix", "mie_tmatrices", "dipole_tmatrices",
     "as_tmatrices", "translation_matrix", "expansion_fields", "n_coefficients",

@@ -17,7 +17,8 @@ from .solve import MultipoleSolution, MultipoleSystem, check_overlap, solve_syst
 from .tmatrix import as_tmatrices, dipole_tmatrices, mie_tmatrices
 
 __all__ = ["Multipole", "multipole_system", "solve_multipoles", "multipole_forces",
-           "cross_sections", "CrossSections"]
+           "multipole_isolated_forces", "multipole_interparticle_forces", "cross_sections",
+           "CrossSections"]
 
 
 def _check_l_max(l_max):
@@ -104,6 +105,26 @@ def multipole_forces(particles, beam, l_max: int, solver=None, *, tmatrix=None,
     return C.force_unit(system.k, system.E0) * F
 
 
+@eqx.filter_jit
+@highest_precision
+def multipole_isolated_forces(particles, beam, l_max: int, *, tmatrix=None):
+    """Force (N, 3) in newtons on each particle alone in the beam (no multiple scattering),
+    F_iso of paper 003 Sec. II, multipoles to l_max."""
+    system = multipole_system(particles, beam, l_max, tmatrix=tmatrix, throw=False,
+                              fn="multipole_isolated_forces")
+    F = forces_scaled(system.rhs(), system.incident, l_max)
+    return C.force_unit(system.k, system.E0) * F
+
+
+@eqx.filter_jit
+@highest_precision
+def multipole_interparticle_forces(particles, beam, l_max: int, solver=None, *, tmatrix=None,
+                                   throw: bool = True):
+    """Force due to the other particles, f = F − F_iso (paper 003 Sec. II), (N, 3) newtons."""
+    F = multipole_forces(particles, beam, l_max, solver, tmatrix=tmatrix, throw=throw)
+    return F - multipole_isolated_forces(particles, beam, l_max, tmatrix=tmatrix)
+
+
 class CrossSections(eqx.Module):
     """Extinction, scattering and absorption cross-sections (m²) of a cluster, relative to
     the beam's reference intensity I0 = E0²/(2Z0), and the solve's ``result``."""
@@ -145,6 +166,14 @@ class Multipole(ScattererModel):
     def optical_forces(self, particles, beam, solver=None, *, throw: bool = True):
         """(N, 3) forces in newtons (as :func:`jaxbind.optics.forces.optical_forces`)."""
         return multipole_forces(particles, beam, self.l_max, solver, throw=throw)
+
+    def isolated_forces(self, particles, beam):
+        """(N, 3) forces on each particle alone (see :func:`multipole_isolated_forces`)."""
+        return multipole_isolated_forces(particles, beam, self.l_max)
+
+    def interparticle_forces(self, particles, beam, solver=None, *, throw: bool = True):
+        """f = F − F_iso (N, 3) newtons (see :func:`multipole_interparticle_forces`)."""
+        return multipole_interparticle_forces(particles, beam, self.l_max, solver, throw=throw)
 
     def solve(self, particles, beam, solver=None, *, throw: bool = True):
         """:func:`solve_multipoles` at this model's l_max."""

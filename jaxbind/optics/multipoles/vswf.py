@@ -123,7 +123,7 @@ def spherical_harmonics(l_max: int, rhat, xp=jnp):
     prev2 = xp.zeros(l_max + 1, rdt)
     for l in range(1, l_max + 1):
         prev = rows[-1]
-        rec = a[l] * (c * prev - b[l] * prev2)
+        rec = xp.asarray(a[l], rdt) * (c * prev - xp.asarray(b[l], rdt) * prev2)
         rows.append(xp.where(xp.asarray(ms == l), xp.asarray(start, rdt), xp.asarray(rec, rdt)))
         prev2 = prev
     Q = xp.stack(rows)  # (l_max + 1, l_max + 1)
@@ -133,7 +133,7 @@ def spherical_harmonics(l_max: int, rhat, xp=jnp):
     table = (Q.astype(cdt) * xp.stack(powers)[None, :]).reshape(-1)
     src, neg, sign = _harmonic_gather(l_max)
     y = table[src]
-    return xp.where(xp.asarray(neg), xp.asarray(sign) * xp.conj(y), y)
+    return xp.where(xp.asarray(neg), xp.asarray(sign, rdt) * xp.conj(y), y)
 
 
 def spherical_jn(l_max: int, x):
@@ -208,6 +208,8 @@ def _ladder_tables(l_max: int):
 def _ladder(l_max: int, Y, xp=jnp):
     """X_lm (Cartesian components) for l = 1..l_max: (l_max(l_max+2), 3) complex."""
     ip, im, iz, cp, cm, cz = _ladder_tables(l_max)
+    rdt = Y.real.dtype
+    cp, cm, cz = (xp.asarray(v, rdt) for v in (cp, cm, cz))
     yp = cp * Y[ip]
     ym = cm * Y[im]
     return xp.stack([0.5 * (yp + ym), -0.5j * (yp - ym), cz * Y[iz]], axis=-1)
