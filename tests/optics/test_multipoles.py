@@ -168,9 +168,10 @@ def _standing_beam():
 def test_lmax1_equals_coupled_dipoles():
     """l_max = 1 with Mie T-matrices = the coupled electric + magnetic dipole engine
     (MieDipole polarizabilities) to ≤ 1e-10 (plane wave; the projected beam below)."""
-    ps = Particles(POS3, 100e-9, index=1.45 + 0.01j)
+    ps = Particles(POS3, 100e-9, index=1.45 + 0.01j)  # model=MieDipole() (the default)
     beam = _oblique_plane_wave()
-    F1 = multipole_forces(ps, beam, 1)
+    # through the public entry point: jb.optical_forces hands non-dipole models to the model
+    F1 = optical_forces(Particles(POS3, 100e-9, index=1.45 + 0.01j, model=Multipole(l_max=1)), beam)
     Fd = optical_forces(ps, beam)
     assert np.abs(F1 - Fd).max() <= 1e-10 * np.abs(Fd).max()
 
@@ -181,6 +182,27 @@ def test_lmax1_equals_coupled_dipoles_projected_beam():
     F1 = multipole_forces(ps, _standing_beam(), 1)
     Fd = optical_forces(ps, _standing_beam())
     assert np.abs(F1 - Fd).max() <= 1e-10 * np.abs(Fd).max()
+
+
+@pytest.mark.slow
+def test_end_to_end_stiffness_and_nonreciprocity():
+    """Particles(model=Multipole(l_max)) through jb.stiffness_matrix and
+    jb.nonreciprocity_factors: l_max = 1 equals the dipole engine; l_max = 3 runs (finite)."""
+    import jaxbind as jb
+
+    pos = np.array([[0.0, 0.0, 0.0], [0.8e-6, 0.1e-6, 0.0]])
+    beam = _oblique_plane_wave()
+    ref = Particles(pos, 100e-9, index=1.45)
+    mp1 = Particles(pos, 100e-9, index=1.45, model=Multipole(l_max=1))
+    K1, Kd = jb.stiffness_matrix(mp1, beam), jb.stiffness_matrix(ref, beam)
+    assert np.abs(K1 - Kd).max() <= 1e-9 * np.abs(Kd).max()
+    n1, nd = jb.nonreciprocity_factors(mp1, beam), jb.nonreciprocity_factors(ref, beam)
+    np.testing.assert_allclose(n1.f, nd.f, atol=1e-9 * np.abs(nd.f).max())
+    np.testing.assert_allclose(n1.zeroth, nd.zeroth, atol=1e-8)
+    mp3 = Particles(pos, 100e-9, index=1.45, model=Multipole(l_max=3))
+    K3 = jb.stiffness_matrix(mp3, beam)
+    assert K3.shape == (6, 6) and np.all(np.isfinite(K3))
+    assert 1e-4 < np.abs(K3 - Kd).max() / np.abs(Kd).max() < 0.2  # multipoles matter, a bit
 
 
 @pytest.mark.slow
