@@ -153,6 +153,11 @@ class Multipole(ScattererModel):
     """Spheres as multipoles up to degree ``l_max`` (T-matrix engine of
     :mod:`jaxbind.optics.multipoles`); l_max = 1 is the Mie dipole model.
 
+    Use it as the scatterer model of particles given by their index:
+    ``Particles(positions, radii, index=1.45, model=Multipole(l_max=3))``; then
+    ``jb.optical_forces``, ``interparticle_forces``, ``stiffness_matrix`` and
+    ``nonreciprocity_factors`` run through this engine (torques are not implemented yet).
+
     Args:
         l_max: static truncation degree (≥ 1). Converged for l_max ≳ ka + 4 (ka)^{1/3} + 2
             (Wiscombe) for the largest sphere, and larger for touching spheres.
