@@ -26,6 +26,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import lineax as lx
+import numpy as np
 
 from ...results import RESULTS, code, message
 from ...solvers import GMRES, Born, Direct
@@ -47,22 +48,33 @@ def truncate(c, l_from: int, l_to: int):
     return jnp.concatenate([jnp.pad(a, pad), jnp.pad(b, pad)], axis=-1)
 
 
+def _rows(l_from: int, l_to: int) -> np.ndarray:
+    """Static positions of the degree-≤ l_to entries inside a degree-≤ l_from vector."""
+    nf, nt = n_coefficients(l_from) // 2, n_coefficients(l_to) // 2
+    return np.concatenate([np.arange(nt), nf + np.arange(nt)])
+
+
 def _pair_translation(rho_i, rho_j, same, l_src, l_dst):
     d = jnp.where(same, jnp.ones_like(rho_i), rho_i - rho_j)  # safe stand-in on the diagonal
     A = translation_matrix(l_src, l_dst, d)
     return jnp.where(same, jnp.zeros_like(A), A)
 
 
-def interaction_matrix(rho, l_src: int, l_dst: int):
-    """Dense (N n_dst, N n_src) matrix of the translations A(ρ_i − ρ_j), zero blocks i = j."""
+def interaction_blocks(rho, l_src: int, l_dst: int):
+    """(N, N, n_dst, n_src) translations A(ρ_i − ρ_j), zero blocks i = j."""
     n = rho.shape[0]
     idx = jnp.arange(n)
 
     def row(ri, i):
         return jax.vmap(lambda rj, j: _pair_translation(ri, rj, i == j, l_src, l_dst))(rho, idx)
 
-    blocks = jax.vmap(row)(rho, idx)  # (N, N, n_dst, n_src)
-    nd, ns = blocks.shape[2], blocks.shape[3]
+    return jax.vmap(row)(rho, idx)
+
+
+def interaction_matrix(rho, l_src: int, l_dst: int):
+    """Dense (N n_dst, N n_src) matrix of the translations A(ρ_i − ρ_j), zero blocks i = j."""
+    blocks = interaction_blocks(rho, l_src, l_dst)
+    n, nd, ns = blocks.shape[0], blocks.shape[2], blocks.shape[3]
     return jnp.transpose(blocks, (0, 2, 1, 3)).reshape(n * nd, n * ns)
 
 
@@ -176,24 +188,32 @@ def solve_system(system: MultipoleSystem, solver, *, throw: bool, fn: str) -> Mu
     b = system.rhs()
     result = RESULTS.where(system.overlap, RESULTS.overlap, RESULTS.successful)
     iterative = isinstance(solver, (GMRES, *_MATRIX_FREE))
+    keep = _rows(L + 1, L)
+    TA = lambda Ap: jnp.einsum("iab,ib->ia", system.tmatrix, Ap[:, keep])  # noqa: E731
+    if iterative or isinstance(solver, Born):
+        # matrix-free: the translations (to degree L + 1, the forces need it) on the fly
+        interact = lambda p: apply_interaction(system.rho, p, L, L + 1)  # noqa: E731
+    else:
+        blocks = interaction_blocks(system.rho, L, L + 1)  # (N, N, n₁, n), formed once
+        interact = lambda p: jnp.einsum("ijab,jb->ia", blocks, p)  # noqa: E731
+    apply = lambda p: p - TA(interact(p))  # noqa: E731
     if isinstance(solver, Born):
-        def step(_, p):
-            return b + jnp.einsum("iab,ib->ia", system.tmatrix,
-                                  apply_interaction(system.rho, p, L, L))
-
-        p = jax.lax.fori_loop(0, solver.order, step, b)
+        p = jax.lax.fori_loop(0, solver.order, lambda _, p: b + TA(interact(p)), b)
     else:
         if iterative:
             struct = jax.ShapeDtypeStruct((n * nc,), b.dtype)
-            op = lx.FunctionLinearOperator(lambda v: system.apply(v.reshape(n, nc)).reshape(-1), struct)
+            op = lx.FunctionLinearOperator(lambda v: apply(v.reshape(n, nc)).reshape(-1), struct)
             lsolver = solver.lineax(n * nc) if isinstance(solver, GMRES) else solver
         else:
-            op = lx.MatrixLinearOperator(system.matrix())
+            M = jnp.transpose(blocks[:, :, keep, :], (0, 2, 1, 3)).reshape(n * nc, n * nc)
+            TM = jnp.einsum("iab,ibc->iac", system.tmatrix, M.reshape(n, nc, n * nc))
+            op = lx.MatrixLinearOperator(jnp.eye(n * nc, dtype=b.dtype) - TM.reshape(n * nc, n * nc))
             lsolver = lx.LU() if isinstance(solver, Direct) else solver
         sol = lx.linear_solve(op, b.reshape(-1), solver=lsolver, throw=False)
         p = sol.value.reshape(n, nc)
         result = RESULTS.where(result == RESULTS.successful, RESULTS.promote(sol.result), result)
-    residual = _rel_residual(system.apply(p) - b, b)
+    scattered = interact(p)  # (N, n₁): the other particles' waves at each particle
+    residual = _rel_residual(p - TA(scattered) - b, b)
     eps = jnp.finfo(system.rho.dtype).eps
     bad = ~(jnp.all(jnp.isfinite(p)) & jnp.isfinite(residual))
     if not iterative and not isinstance(solver, Born):
@@ -210,6 +230,6 @@ def solve_system(system: MultipoleSystem, solver, *, throw: bool, fn: str) -> Mu
     p = jnp.where(ok, p, nan)
     if throw:
         p = eqx.branched_error_if(p, ~ok, code(result), _messages(fn))
-    exciting = system.incident + apply_interaction(system.rho, p, L, L + 1)
+    exciting = system.incident + jnp.where(ok, scattered, nan)
     return MultipoleSolution(p, exciting, system.incident, system.rho, result, residual, L,
                              system.k, system.E0)
