@@ -9,6 +9,12 @@ cluster in a 1064-nm plane wave, l_max = 2 (system dimension 16 N), float64 CPU:
   plus the plane-wave expansion and the scattered coefficients (no forces: treams has none),
   on the same problem. The ratio peer/ours is printed (> 1: ours faster).
 
+Status (session 1, 2-core host shared by 8 agents, loaded): N = 100, l_max = 2: 1.7 s per
+call, first call 9.0 s (before sharing one translation kernel per solve: 3.4 s / 30 s). The
+peer's published CPU figure for N = 200 is ≈ 0.39 s (assembly + solve): not met yet; treams
+0.4.7 needs scipy < 1.17 and was not kept installed, so no side-by-side row was measured.
+N = 200, GPU rows, the gradient ratio and N = 1000 GMRES memory are still to be measured.
+
 Usage: python benchmarks/bench_multipoles.py [--n 100 200] [--lmax 2] [--repeat 3]
 """
 
