@@ -62,7 +62,7 @@ _FAMILIES = {
     "regimes": "mechanics.regimes",
     "observables": "quantum.observables", "cooling": "quantum.cooling", "fock": "quantum.fock",
     "sympathetic": "quantum.sympathetic", "nonhermitian": "quantum.nonhermitian",
-    "dynamics": "dynamics", "feedback": "quantum.feedback",
+    "dynamics": "dynamics", "feedback": "quantum.feedback", "multipoles": "optics.multipoles",
 }
 
 #: names that left the top level: old name → (module, attribute, new spelling)

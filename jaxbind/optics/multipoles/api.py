@@ -1,0 +1,189 @@
+"""Public entry points of the multipole engine and the :class:`Multipole` scatterer model."""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax.numpy as jnp
+
+from ..._precision import highest_precision
+from ... import constants as C
+from ...results import RESULTS
+from ..dipoles import resolve_solver
+from ..particles import as_particles
+from ..scatterers import ScattererModel
+from .forces import cross_sections_scaled, forces_scaled
+from .incident import beam_coefficients
+from .solve import MultipoleSolution, MultipoleSystem, check_overlap, solve_system
+from .tmatrix import as_tmatrices, dipole_tmatrices, mie_tmatrices
+
+__all__ = ["Multipole", "multipole_system", "solve_multipoles", "multipole_forces",
+           "multipole_isolated_forces", "multipole_interparticle_forces", "cross_sections",
+           "CrossSections"]
+
+
+def _check_l_max(l_max):
+    if isinstance(l_max, bool) or not isinstance(l_max, int):
+        raise TypeError(f"l_max must be a Python int (it is static), got {type(l_max).__name__}")
+    if l_max < 1:
+        raise ValueError(f"l_max must be ≥ 1, got {l_max}")
+    return l_max
+
+
+def multipole_system(particles, beam, l_max: int, *, tmatrix=None, throw: bool = True,
+                     fn: str = "solve_multipoles") -> MultipoleSystem:
+    """The scaled multiple-scattering system of ``particles`` in ``beam`` (see :mod:`.solve`).
+
+    T-matrices: ``tmatrix`` if given (shape-checked, see
+    :func:`~jaxbind.optics.multipoles.tmatrix.as_tmatrices`); else Mie spheres from the
+    particles' ``index`` and radii; else (particles given by isotropic polarizabilities) the
+    point-dipole T-matrix.
+    """
+    l_max = _check_l_max(l_max)
+    ps = as_particles(particles)
+    rdt = ps.positions.dtype
+    k = jnp.asarray(beam.k).astype(rdt)
+    E0 = jnp.asarray(beam.reference_amplitude).astype(rdt)
+    rho, overlap, worst = check_overlap(ps.positions * k, ps.radii.astype(rdt) * k, throw, fn)
+    n = ps.n
+    if tmatrix is not None:
+        T = as_tmatrices(tmatrix, n, l_max)
+    elif ps.index is not None:
+        T = jnp.asarray(_diag(mie_tmatrices(ps.index, ps.radii.astype(rdt) * k, l_max)))
+    else:
+        ae, am = ps.polarizabilities_scaled(k)
+        if ae.ndim != 1 or (am is not None and am.ndim != 1):
+            raise ValueError(f"{fn}: tensor polarizabilities are not supported by the multipole "
+                             "engine; pass tmatrix= or isotropic alpha_e / alpha_m")
+        T = _diag(dipole_tmatrices(ae, am, l_max))
+    cdt = jnp.result_type(rdt, jnp.complex64)
+    a = beam_coefficients(beam, rho, l_max + 1)
+    return MultipoleSystem(rho, T.astype(cdt), a.astype(cdt), l_max, overlap, worst, k, E0)
+
+
+def _diag(d):
+    return jnp.einsum("ia,ab->iab", d, jnp.eye(d.shape[1], dtype=d.dtype))
+
+
+@eqx.filter_jit
+@highest_precision
+def solve_multipoles(particles, beam, l_max: int, solver=None, *, tmatrix=None,
+                     throw: bool = True) -> MultipoleSolution:
+    """Self-consistent multipole coefficients of N particles in a beam (multiple scattering).
+
+    Args:
+        particles: :class:`~jaxbind.optics.particles.Particles` (index + radii: Mie spheres;
+            isotropic polarizabilities: point dipoles).
+        beam: any beam of :mod:`jaxbind.optics.beams`.
+        l_max: static truncation degree (≥ 1); 1 reproduces the coupled dipoles.
+        solver: :class:`~jaxbind.solvers.Direct` (default), :class:`~jaxbind.solvers.GMRES`,
+            :class:`~jaxbind.solvers.Born` or a lineax solver.
+        tmatrix: optional user T-matrices (see :func:`multipole_system`).
+        throw: raise on a failed solve; ``throw=False`` gives NaN + ``result``.
+    Returns:
+        :class:`~jaxbind.optics.multipoles.solve.MultipoleSolution`.
+    """
+    solver = resolve_solver("solve_multipoles", solver)
+    system = multipole_system(particles, beam, l_max, tmatrix=tmatrix, throw=throw)
+    return solve_system(system, solver, throw=throw, fn="solve_multipoles")
+
+
+@eqx.filter_jit
+@highest_precision
+def multipole_forces(particles, beam, l_max: int, solver=None, *, tmatrix=None,
+                     throw: bool = True):
+    """Time-averaged optical force (N, 3) in newtons on every particle, multipoles to l_max.
+
+    Same units and conventions as :func:`jaxbind.optics.forces.optical_forces` (which it
+    equals for l_max = 1 and Mie-dipole particles). Arguments as :func:`solve_multipoles`;
+    NaN for a failed point with ``throw=False``.
+    """
+    solver = resolve_solver("multipole_forces", solver)
+    system = multipole_system(particles, beam, l_max, tmatrix=tmatrix, throw=throw,
+                              fn="multipole_forces")
+    sol = solve_system(system, solver, throw=throw, fn="multipole_forces")
+    F = forces_scaled(sol.p, sol.exciting, l_max)
+    return C.force_unit(system.k, system.E0) * F
+
+
+@eqx.filter_jit
+@highest_precision
+def multipole_isolated_forces(particles, beam, l_max: int, *, tmatrix=None):
+    """Force (N, 3) in newtons on each particle alone in the beam (no multiple scattering),
+    F_iso of paper 003 Sec. II, multipoles to l_max."""
+    system = multipole_system(particles, beam, l_max, tmatrix=tmatrix, throw=False,
+                              fn="multipole_isolated_forces")
+    F = forces_scaled(system.rhs(), system.incident, l_max)
+    return C.force_unit(system.k, system.E0) * F
+
+
+@eqx.filter_jit
+@highest_precision
+def multipole_interparticle_forces(particles, beam, l_max: int, solver=None, *, tmatrix=None,
+                                   throw: bool = True):
+    """Force due to the other particles, f = F − F_iso (paper 003 Sec. II), (N, 3) newtons."""
+    F = multipole_forces(particles, beam, l_max, solver, tmatrix=tmatrix, throw=throw)
+    return F - multipole_isolated_forces(particles, beam, l_max, tmatrix=tmatrix)
+
+
+class CrossSections(eqx.Module):
+    """Extinction, scattering and absorption cross-sections (m²) of a cluster, relative to
+    the beam's reference intensity I0 = E0²/(2Z0), and the solve's ``result``."""
+
+    extinction: jnp.ndarray
+    scattering: jnp.ndarray
+    absorption: jnp.ndarray
+    result: RESULTS
+
+
+@eqx.filter_jit
+@highest_precision
+def cross_sections(particles, beam, l_max: int, solver=None, *, tmatrix=None,
+                   throw: bool = True) -> CrossSections:
+    """Cluster cross-sections by the optical theorem (see :mod:`.forces`)."""
+    solver = resolve_solver("cross_sections", solver)
+    system = multipole_system(particles, beam, l_max, tmatrix=tmatrix, throw=throw,
+                              fn="cross_sections")
+    sol = solve_system(system, solver, throw=throw, fn="cross_sections")
+    ext, sca, ab = cross_sections_scaled(sol.p, sol.exciting, sol.incident, l_max)
+    u = 1.0 / system.k**2
+    return CrossSections(u * ext, u * sca, u * ab, sol.result)
+
+
+class Multipole(ScattererModel):
+    """Spheres as multipoles up to degree ``l_max`` (T-matrix engine of
+    :mod:`jaxbind.optics.multipoles`); l_max = 1 is the Mie dipole model.
+
+    Use it as the scatterer model of particles given by their index:
+    ``Particles(positions, radii, index=1.45, model=Multipole(l_max=3))``; then
+    ``jb.optical_forces``, ``interparticle_forces``, ``stiffness_matrix`` and
+    ``nonreciprocity_factors`` run through this engine (torques are not implemented yet).
+
+    Args:
+        l_max: static truncation degree (≥ 1). Converged for l_max ≳ ka + 4 (ka)^{1/3} + 2
+            (Wiscombe) for the largest sphere, and larger for touching spheres.
+    """
+
+    l_max: int = eqx.field(static=True, default=3)
+
+    def __check_init__(self):
+        _check_l_max(self.l_max)
+
+    def optical_forces(self, particles, beam, solver=None, *, throw: bool = True):
+        """(N, 3) forces in newtons (as :func:`jaxbind.optics.forces.optical_forces`)."""
+        return multipole_forces(particles, beam, self.l_max, solver, throw=throw)
+
+    def isolated_forces(self, particles, beam):
+        """(N, 3) forces on each particle alone (see :func:`multipole_isolated_forces`)."""
+        return multipole_isolated_forces(particles, beam, self.l_max)
+
+    def interparticle_forces(self, particles, beam, solver=None, *, throw: bool = True):
+        """f = F − F_iso (N, 3) newtons (see :func:`multipole_interparticle_forces`)."""
+        return multipole_interparticle_forces(particles, beam, self.l_max, solver, throw=throw)
+
+    def solve(self, particles, beam, solver=None, *, throw: bool = True):
+        """:func:`solve_multipoles` at this model's l_max."""
+        return solve_multipoles(particles, beam, self.l_max, solver, throw=throw)
+
+    def cross_sections(self, particles, beam, solver=None, *, throw: bool = True):
+        """:func:`cross_sections` at this model's l_max."""
+        return cross_sections(particles, beam, self.l_max, solver, throw=throw)

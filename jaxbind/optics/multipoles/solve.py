@@ -1,0 +1,235 @@
+"""The coupled multi-particle T-matrix system and its solve (multiple scattering).
+
+Each particle i scatters the field exciting it, the incident beam plus the fields scattered by
+all other particles (Mackowski, J. Opt. Soc. Am. A 11, 2851 (1994) eq. 3; Mishchenko et al.
+2002 §5.9):
+
+    p_i = T_i ( a_i + Σ_{j≠i} A(ρ_i − ρ_j) p_j ),
+
+i.e. (1 − T A) p = T a with T block-diagonal (single-particle T-matrices, :mod:`.tmatrix`),
+A the translation matrices of :mod:`.translation` and a the incident regular-wave
+coefficients of :mod:`.incident`. Writing the system in this form is the block-diagonal (T)
+preconditioning of (T⁻¹ − A) p = a.
+
+Solvers (objects of :mod:`jaxbind.solvers`): :class:`~jaxbind.solvers.Direct` (default;
+dense LU through lineax, memory O(N² l_max⁴)), :class:`~jaxbind.solvers.GMRES` (matrix-free,
+translations formed on the fly, O(N l_max⁴) memory), :class:`~jaxbind.solvers.Born`
+``(order)`` (scattering events), or a lineax solver. A configuration whose circumscribing
+spheres intersect (centre distance < sum of radii: the addition theorem does not hold
+there) raises with ``throw=True`` (naming the pair for N ≤ 24) and gives NaN and
+``RESULTS.overlap`` with ``throw=False`` (same criterion and code as the dipole engine).
+"""
+
+from __future__ import annotations
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import lineax as lx
+import numpy as np
+
+from ...results import RESULTS, code, message
+from ...solvers import GMRES, Born, Direct
+from ..dipoles import _MATRIX_FREE, _NAMED_PAIRS_MAX_N, _messages, _overlap, _rel_residual
+from .translation import translation_matrix
+from .vswf import n_coefficients
+
+__all__ = ["MultipoleSystem", "MultipoleSolution", "truncate", "interaction_matrix",
+           "apply_interaction", "solve_system"]
+
+
+def truncate(c, l_from: int, l_to: int):
+    """Coefficients (..., n(l_from)) → (..., n(l_to)) (drop or zero-pad degrees)."""
+    nf, nt = n_coefficients(l_from) // 2, n_coefficients(l_to) // 2
+    a, b = c[..., :nf], c[..., nf:]
+    if nt <= nf:
+        return jnp.concatenate([a[..., :nt], b[..., :nt]], axis=-1)
+    pad = [(0, 0)] * (c.ndim - 1) + [(0, nt - nf)]
+    return jnp.concatenate([jnp.pad(a, pad), jnp.pad(b, pad)], axis=-1)
+
+
+def _rows(l_from: int, l_to: int) -> np.ndarray:
+    """Static positions of the degree-≤ l_to entries inside a degree-≤ l_from vector."""
+    nf, nt = n_coefficients(l_from) // 2, n_coefficients(l_to) // 2
+    return np.concatenate([np.arange(nt), nf + np.arange(nt)])
+
+
+def _pair_translation(rho_i, rho_j, same, l_src, l_dst):
+    d = jnp.where(same, jnp.ones_like(rho_i), rho_i - rho_j)  # safe stand-in on the diagonal
+    A = translation_matrix(l_src, l_dst, d)
+    return jnp.where(same, jnp.zeros_like(A), A)
+
+
+def interaction_blocks(rho, l_src: int, l_dst: int):
+    """(N, N, n_dst, n_src) translations A(ρ_i − ρ_j), zero blocks i = j."""
+    n = rho.shape[0]
+    idx = jnp.arange(n)
+
+    def row(ri, i):
+        return jax.vmap(lambda rj, j: _pair_translation(ri, rj, i == j, l_src, l_dst))(rho, idx)
+
+    return jax.vmap(row)(rho, idx)
+
+
+def interaction_matrix(rho, l_src: int, l_dst: int):
+    """Dense (N n_dst, N n_src) matrix of the translations A(ρ_i − ρ_j), zero blocks i = j."""
+    blocks = interaction_blocks(rho, l_src, l_dst)
+    n, nd, ns = blocks.shape[0], blocks.shape[2], blocks.shape[3]
+    return jnp.transpose(blocks, (0, 2, 1, 3)).reshape(n * nd, n * ns)
+
+
+def apply_interaction(rho, p, l_src: int, l_dst: int):
+    """Σ_{j≠i} A(ρ_i − ρ_j) p_j for every i, matrix-free: (N, n_dst)."""
+    n = rho.shape[0]
+    idx = jnp.arange(n)
+
+    def one(ri, i):
+        def term(rj, j, pj):
+            return _pair_translation(ri, rj, i == j, l_src, l_dst) @ pj
+
+        return jnp.sum(jax.vmap(term)(rho, idx, p), axis=0)
+
+    return jax.lax.map(lambda a: one(*a), (rho, idx), batch_size=min(n, 64))
+
+
+class MultipoleSystem(eqx.Module):
+    """The scaled system (1 − T A) p = T a of N particles (module docstring).
+
+    Attributes:
+        rho: (N, 3) scaled centres k x (a spread-out substitute where ``overlap``).
+        tmatrix: (N, n, n) single-particle T-matrices, n = 2 l_max(l_max + 2).
+        incident: (N, n₁) incident coefficients to degree l_max + 1 (the forces need one
+            degree more than the solve).
+        l_max: static truncation degree.
+        overlap, worst: bool flag and flat index i·N + j of the closest pair.
+        k, E0: wavenumber (rad/m) and reference amplitude (V/m) of the beam.
+    """
+
+    rho: jax.Array
+    tmatrix: jax.Array
+    incident: jax.Array
+    l_max: int = eqx.field(static=True)
+    overlap: jax.Array
+    worst: jax.Array
+    k: jax.Array
+    E0: jax.Array
+
+    @property
+    def n(self) -> int:
+        return self.rho.shape[0]
+
+    def rhs(self):
+        return jnp.einsum("iab,ib->ia", self.tmatrix, truncate(self.incident, self.l_max + 1, self.l_max))
+
+    def apply(self, p):
+        """(1 − T A) p, matrix-free, p (N, n)."""
+        Ap = apply_interaction(self.rho, p, self.l_max, self.l_max)
+        return p - jnp.einsum("iab,ib->ia", self.tmatrix, Ap)
+
+    def matrix(self):
+        """1 − T A as a dense (N n, N n) matrix."""
+        M = interaction_matrix(self.rho, self.l_max, self.l_max)
+        n, nc = self.tmatrix.shape[0], self.tmatrix.shape[1]
+        TM = jnp.einsum("iab,ibc->iac", self.tmatrix, M.reshape(n, nc, n * nc)).reshape(n * nc, n * nc)
+        return jnp.eye(n * nc, dtype=TM.dtype) - TM
+
+
+class MultipoleSolution(eqx.Module):
+    """Scattered coefficients of every particle (scaled units).
+
+    Attributes:
+        p: (N, n) outgoing-wave coefficients [a; b] of each particle (NaN if the solve failed).
+        exciting: (N, n₁) regular coefficients (degree ≤ l_max + 1) of the field exciting each
+            particle: incident plus the waves scattered by the others.
+        incident: (N, n₁) regular coefficients of the incident beam alone.
+        rho: (N, 3) scaled centres.
+        result: :data:`jaxbind.RESULTS` item; residual: relative residual of the system.
+        l_max: static truncation; k, E0: wavenumber and reference amplitude.
+    """
+
+    p: jax.Array
+    exciting: jax.Array
+    incident: jax.Array
+    rho: jax.Array
+    result: RESULTS
+    residual: jax.Array
+    l_max: int = eqx.field(static=True)
+    k: jax.Array
+    E0: jax.Array
+
+    @property
+    def status(self):
+        return code(self.result)
+
+
+def _pair_messages(n, fn):
+    return [f"{fn}: particles {i} and {j} overlap (their circumscribing spheres intersect; "
+            "the addition theorem does not hold there)" for i, j in
+            (divmod(f, n) for f in range(n * n))]
+
+
+def check_overlap(rho, radii_scaled, throw: bool, fn: str):
+    """(ρ or a spread-out substitute, overlap flag, worst pair); raises with ``throw``."""
+    n = rho.shape[0]
+    overlap, worst = _overlap(rho, radii_scaled)
+    if throw:
+        if n <= _NAMED_PAIRS_MAX_N:
+            rho = eqx.branched_error_if(rho, overlap, worst, _pair_messages(n, fn))
+        else:
+            rho = eqx.error_if(rho, overlap, f"{fn}: " + message(code(RESULTS.overlap)))
+    spread = jnp.zeros_like(rho).at[:, 0].set(10.0 * jnp.arange(n, dtype=rho.dtype))
+    return jnp.where(overlap, spread, rho), overlap, worst
+
+
+def solve_system(system: MultipoleSystem, solver, *, throw: bool, fn: str) -> MultipoleSolution:
+    """Solve ``system`` with a solver object (module docstring)."""
+    n, L = system.n, system.l_max
+    nc = n_coefficients(L)
+    b = system.rhs()
+    result = RESULTS.where(system.overlap, RESULTS.overlap, RESULTS.successful)
+    iterative = isinstance(solver, (GMRES, *_MATRIX_FREE))
+    keep = _rows(L + 1, L)
+    TA = lambda Ap: jnp.einsum("iab,ib->ia", system.tmatrix, Ap[:, keep])  # noqa: E731
+    if iterative or isinstance(solver, Born):
+        # matrix-free: the translations (to degree L + 1, the forces need it) on the fly
+        interact = lambda p: apply_interaction(system.rho, p, L, L + 1)  # noqa: E731
+    else:
+        blocks = interaction_blocks(system.rho, L, L + 1)  # (N, N, n₁, n), formed once
+        interact = lambda p: jnp.einsum("ijab,jb->ia", blocks, p)  # noqa: E731
+    apply = lambda p: p - TA(interact(p))  # noqa: E731
+    if isinstance(solver, Born):
+        p = jax.lax.fori_loop(0, solver.order, lambda _, p: b + TA(interact(p)), b)
+    else:
+        if iterative:
+            struct = jax.ShapeDtypeStruct((n * nc,), b.dtype)
+            op = lx.FunctionLinearOperator(lambda v: apply(v.reshape(n, nc)).reshape(-1), struct)
+            lsolver = solver.lineax(n * nc) if isinstance(solver, GMRES) else solver
+        else:
+            M = jnp.transpose(blocks[:, :, keep, :], (0, 2, 1, 3)).reshape(n * nc, n * nc)
+            TM = jnp.einsum("iab,ibc->iac", system.tmatrix, M.reshape(n, nc, n * nc))
+            op = lx.MatrixLinearOperator(jnp.eye(n * nc, dtype=b.dtype) - TM.reshape(n * nc, n * nc))
+            lsolver = lx.LU() if isinstance(solver, Direct) else solver
+        sol = lx.linear_solve(op, b.reshape(-1), solver=lsolver, throw=False)
+        p = sol.value.reshape(n, nc)
+        result = RESULTS.where(result == RESULTS.successful, RESULTS.promote(sol.result), result)
+    scattered = interact(p)  # (N, n₁): the other particles' waves at each particle
+    residual = _rel_residual(p - TA(scattered) - b, b)
+    eps = jnp.finfo(system.rho.dtype).eps
+    bad = ~(jnp.all(jnp.isfinite(p)) & jnp.isfinite(residual))
+    if not iterative and not isinstance(solver, Born):
+        bad = bad | (residual > jnp.sqrt(eps))
+    result = RESULTS.where((result == RESULTS.successful) & bad, RESULTS.singular, result)
+    if iterative:
+        rtol, atol = getattr(solver, "rtol", 0.0), getattr(solver, "atol", 0.0)
+        nb = jnp.sqrt(jnp.sum(jnp.abs(b) ** 2))
+        allowed = 10.0 * (rtol + atol / jnp.where(nb > 0, nb, 1.0)) + 100.0 * eps
+        result = RESULTS.where((result == RESULTS.successful) & (residual > allowed),
+                               RESULTS.breakdown, result)
+    ok = result == RESULTS.successful
+    nan = jnp.asarray(jnp.nan, p.dtype)
+    p = jnp.where(ok, p, nan)
+    if throw:
+        p = eqx.branched_error_if(p, ~ok, code(result), _messages(fn))
+    exciting = system.incident + jnp.where(ok, scattered, nan)
+    return MultipoleSolution(p, exciting, system.incident, system.rho, result, residual, L,
+                             system.k, system.E0)
