@@ -45,6 +45,7 @@ from jaxbind.mechanics.exact import _exact_diffusion_scaled  # noqa: E402
 from jaxbind.mechanics.regimes import regime_map  # noqa: E402
 from jaxbind.optics.dipoles import solve_dipoles  # noqa: E402
 from jaxbind.optics.forces import dipole_forces, isolated_forces  # noqa: E402
+from jaxbind.optics.scatterers import ClausiusMossotti  # noqa: E402
 from _timing import best_wall_cpu as best_of  # noqa: E402
 
 
@@ -151,7 +152,10 @@ def make_array(n, lam=1550e-9):
     rng = np.random.default_rng(0)
     pos = (grid * 3.0 + rng.uniform(-0.5, 0.5, (n, 2))) * 1e-6
     return TweezerArray(pos, powers=0.3, wavelength=lam, NA=0.6, phases=rng.uniform(0, 6, n),
-                        polarization_angles=np.pi / 2, radii=50e-9, index=1.45, density=2200.0)
+                        polarization_angles=np.pi / 2, radii=50e-9, index=1.45, density=2200.0,
+                        # electric dipoles: the structured implicit Jacobian (MieDipole
+                        # particles, with magnetic dipoles, take the jacfwd path)
+                        model=ClausiusMossotti())
 
 
 def fd_linearize(arr, h=1e-10):

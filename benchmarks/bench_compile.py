@@ -54,7 +54,7 @@ lam = 1064e-9
 beam = jb.CoherentBeams.from_tweezers(powers=jnp.array([0.2, 0.2]), wavelength=lam, NA=0.6,
                                       foci=jnp.array([[0.0, 0, 0], [2e-6, 0, 0]]),
                                       phases=jnp.array([0.0, jnp.pi / 4]))
-particles = jb.Particles(jnp.array([[0.0, 0, 0], [2e-6, 0, 0]]), 100e-9, index=1.45, model="mie")
+particles = jb.Particles(jnp.array([[0.0, 0, 0], [2e-6, 0, 0]]), 100e-9, index=1.45, model=jb.MieDipole())
 """
 
 _ARRAY16 = """
@@ -85,7 +85,7 @@ alpha_e, alpha_m = jb.dipole_polarizabilities(1.45, 100e-9, lam)
 beam = jb.CoherentBeams.from_tweezers(powers=jnp.array([0.2, 0.2]), wavelength=lam, NA=0.6,
                                       foci=jnp.array([[0.0, 0, 0], [2e-6, 0, 0]]),
                                       phases=jnp.array([0.0, jnp.pi / 4]))
-particles = jb.Particles(jnp.array([[0.0, 0, 0], [2e-6, 0, 0]]), 100e-9, index=1.45, model="mie")
+particles = jb.Particles(jnp.array([[0.0, 0, 0], [2e-6, 0, 0]]), 100e-9, index=1.45, model=jb.MieDipole())
 F = jb.optical_forces(particles, beam)
 K = jb.stiffness_matrix(particles, beam)
 dF = jax.grad(lambda d: jb.optical_forces(particles.with_positions(

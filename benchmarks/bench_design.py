@@ -33,6 +33,7 @@ from jaxbind.mechanics.array import TweezerArray  # noqa: E402
 from jaxbind.optics.beams import CoherentBeams  # noqa: E402
 from jaxbind.optics.forces import stiffness_matrix  # noqa: E402
 from jaxbind.optics.particles import Particles  # noqa: E402
+from jaxbind.optics.scatterers import ClausiusMossotti  # noqa: E402
 from jaxbind.workflows.constraints import Bounded, constrained  # noqa: E402
 from jaxbind.workflows.objectives import pair_array, pair_coupling_loss  # noqa: E402
 from jaxbind.workflows.optimize import optimize, optimize_restarts  # noqa: E402
@@ -55,7 +56,7 @@ def coupling_problem(n):
         pw = 0.05 * jnp.exp(theta[4 * n:])
         beam = CoherentBeams.from_tweezers(pw, LAM, foci, waist=0.8e-6, phases=ph)
         ps = Particles(pos, jnp.full((n,), 75e-9), index=jnp.full((n,), 1.45 + 0j),
-                       model="clausius_mossotti")
+                       model=ClausiusMossotti())
         S = stiffness_matrix(ps, beam, throw=False).reshape(n, 3, n, 3)
         off = (1.0 - jnp.eye(n))[:, None, :, None]
         return jnp.sum((S * off - target) ** 2) / jnp.sum(target**2)
@@ -66,7 +67,7 @@ def coupling_problem(n):
                                        rng.normal(scale=0.1, size=n)])
     S_t = jax.jit(lambda th: stiffness_matrix(
         Particles(foci + th[: 3 * n].reshape(n, 3) / K, jnp.full((n,), 75e-9), index=jnp.full((n,), 1.45 + 0j),
-                  model="clausius_mossotti"),
+                  model=ClausiusMossotti()),
         CoherentBeams.from_tweezers(0.05 * jnp.exp(th[4 * n:]), LAM, foci, waist=0.8e-6,
                                     phases=th[3 * n: 4 * n]), throw=False))(jnp.asarray(t_theta))
     target = S_t.reshape(n, 3, n, 3) * (1.0 - jnp.eye(n))[:, None, :, None]

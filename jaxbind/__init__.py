@@ -5,7 +5,7 @@ holds the everyday physics, the solver objects and the result enumeration; each 
 in its own sub-namespace, re-exported from its subpackage:
 
 * layers: ``jb.optics``, ``jb.mechanics``, ``jb.quantum``, ``jb.workflows``;
-* families: ``jb.green``, ``jb.mie``, ``jb.materials``, ``jb.ellipsoids``, ``jb.beams``,
+* families: ``jb.green``, ``jb.mie``, ``jb.scatterers``, ``jb.materials``, ``jb.ellipsoids``, ``jb.beams``,
   ``jb.pair``, ``jb.potentials``, ``jb.casimir``, ``jb.drive_states``, ``jb.rates``,
   ``jb.regimes`` (modes: ``jb.mechanics.modes``), ``jb.observables``, ``jb.cooling``,
   ``jb.fock``, ``jb.nonhermitian``, ``jb.sympathetic``, ``jb.contrib`` (backend-specific
@@ -34,6 +34,7 @@ _TOP = {
     "optics.mie": ["mie_coefficients", "mie_efficiencies", "dipole_polarizabilities"],
     "optics.beams": ["PlaneWave", "Tweezer", "CoherentBeams"],
     "optics.particles": ["Particle", "Particles"],
+    "optics.scatterers": ["MieDipole", "ClausiusMossotti"],
     "optics.dipoles": ["solve_dipoles", "DipoleSolution"],
     "optics.forces": ["optical_forces", "optical_torques", "interparticle_forces",
                       "nonreciprocity_factors", "stiffness_matrix"],
@@ -56,7 +57,7 @@ _FAMILIES = {
     "plot": "plot",
     "green": "optics.green", "mie": "optics.mie", "materials": "optics.materials",
     "ellipsoids": "optics.ellipsoids", "beams": "optics.beams", "pair": "optics.pair",
-    "potentials": "optics.potentials", "casimir": "optics.casimir",
+    "scatterers": "optics.scatterers", "potentials": "optics.potentials", "casimir": "optics.casimir",
     "drive_states": "optics.drive_states", "rates": "mechanics.rates",
     "regimes": "mechanics.regimes",
     "observables": "quantum.observables", "cooling": "quantum.cooling", "fock": "quantum.fock",

@@ -169,7 +169,7 @@ def plane_wave_fields(x):
 _X_PARTICLES = [0.0, 0.02, 0.01, 1.9, -0.03, 0.02, 0.9, 0.4, -0.05, 0.7]
 
 
-def _scene(x, n=3, model="mie"):
+def _scene(x, n=3, model=None):
     """(particles, beam) for ``n`` = 2 or 3 silica spheres (r = 100 nm, Mie) in two tweezers."""
     dt = x.dtype
     pos = x[: 3 * n].reshape(n, 3) * LAM
@@ -242,12 +242,12 @@ def pair_forces(x):
 
 @kernel(_X_PARTICLES, throws=True, slow=True)
 def trap_potential(x):  # potentials: electric dipoles only
-    return jb.potentials.trap_potential(*_scene(x, model="clausius_mossotti"))
+    return jb.potentials.trap_potential(*_scene(x, model=jb.ClausiusMossotti()))
 
 
 @kernel(_X_PARTICLES, throws=True, slow=True)
 def binding_potentials(x):
-    r = jb.potentials.binding_potentials(*_scene(x, model="clausius_mossotti"))
+    r = jb.potentials.binding_potentials(*_scene(x, model=jb.ClausiusMossotti()))
     return r
 
 

@@ -296,7 +296,7 @@ def test_dipole_solve_without_throw_has_no_host_callbacks():
     from kernel_registry import _scene
 
     x = jnp.asarray(REGISTRY["solve_dipoles_direct"].x0)
-    cbs = _callbacks(lambda x: jb.solve_dipoles(*_scene(x, model="clausius_mossotti"), throw=False).p, x)
+    cbs = _callbacks(lambda x: jb.solve_dipoles(*_scene(x, model=jb.ClausiusMossotti()), throw=False).p, x)
     assert not cbs, f"{len(cbs)} host callbacks"
 
 

@@ -60,6 +60,7 @@ from .._checks import as_float_array, check_finite, check_passive_index, check_p
 from .._types import Array
 from ..optics.beams import CoherentBeams
 from ..optics.particles import Particles
+from ..optics.scatterers import DEFAULT_MODEL, DipoleModel, ScattererModel, as_model
 from ..results import RESULTS, code, message, index as result_index
 from .exact import exact_linearization
 
@@ -108,9 +109,12 @@ class TweezerArray(eqx.Module):
         density: scalar or (N,) mass densities (kg/m³), > 0 (mass = density·4πa³/3).
         gamma: scalar or (N,) gas damping rates (1/s, energy-damping convention ṗ = −γp), ≥ 0.
         temperature: gas temperature (K), ≥ 0.
-        model: polarizability model with ``index``: "clausius_mossotti" (default; electric
-            dipole with radiative correction, the papers' model) or "mie" (dipolar Mie
-            coefficients, adds a magnetic dipole used by ``method="exact"`` forces).
+        model: scatterer model with ``index`` (:mod:`jaxbind.optics.scatterers`):
+            :class:`~jaxbind.optics.scatterers.MieDipole` (default, as everywhere; dipolar
+            Mie coefficients, electric and magnetic dipole — the magnetic one enters the
+            ``method="exact"`` forces) or :class:`~jaxbind.optics.scatterers.ClausiusMossotti`
+            (electric dipole with radiative correction, the model of papers 000–001). The far
+            field closed forms use Re α̃_e of either.
 
     The singular keywords ``waist=`` and ``radius=`` are deprecated spellings of ``waists=``
     and ``radii=`` (the names of the stored attributes, like ``powers`` and ``phases``).
@@ -132,11 +136,11 @@ class TweezerArray(eqx.Module):
     density: Array
     gamma: Array
     temperature: Array
-    model: str = eqx.field(static=True, default="clausius_mossotti")
+    model: ScattererModel = DEFAULT_MODEL
 
     def __init__(self, positions, powers, wavelength, *, waists=None, NA=None, phases=0.0,
                  polarization_angles=0.0, radii=None, index=None, alpha=None, density,
-                 gamma=0.0, temperature=0.0, model="clausius_mossotti", waist=None,
+                 gamma=0.0, temperature=0.0, model=None, waist=None,
                  radius=None):
         waists = _renamed("waist", waist, "waists", waists)
         radii = _renamed("radius", radius, "radii", radii)
@@ -198,11 +202,12 @@ class TweezerArray(eqx.Module):
         self.density = per("density", density)
         self.gamma = per("gamma", gamma)
         self.temperature = as_float_array(temperature, "temperature")
-        self.model = model
+        self.model = as_model(model)
 
     def __check_init__(self):
-        if self.model not in ("clausius_mossotti", "mie"):
-            raise ValueError(f"model must be 'clausius_mossotti' or 'mie', got {self.model!r}")
+        if not isinstance(self.model, DipoleModel):
+            raise TypeError(f"model: a TweezerArray is linearized with the coupled-dipole engine; "
+                            f"{type(self.model).__name__} is not a DipoleModel")
         if self.temperature.shape != ():
             raise ValueError(f"temperature must be a scalar, got shape {self.temperature.shape}")
         for name, v in (("powers", self.powers), ("wavelength", self.wavelength),

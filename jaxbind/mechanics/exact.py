@@ -8,7 +8,12 @@ eq. 68, paper 000 eq. 5) applied to the self-consistent dipoles p̃_i(x):
     2 D_μν/ħ² = ∫dΩ Σ_s B_μ(n,s) B_ν(n,s)*,   B_μ = ∂/∂x_μ Σ_i t_ns*·p_i(x) e^{−ik n·r_i},
 
 evaluated in closed form with W(R) = ⟨(1 − n⊗n) e^{in·R}⟩_Ω = Im g(R) and its first and second
-derivatives (:func:`_angular_kernel`), so no angular quadrature is needed.
+derivatives (:func:`_angular_kernel`), so no angular quadrature is needed. Particles with
+magnetic dipoles radiate the far-field amplitude (1 − n⊗n)(p̃_i − n × m̃_i) (scaled units,
+m̃ = k³Z0 m/(4πE0)); with q_i = (p̃_i, m̃_i) the polarization sum is q_iᵀ K q_l* with the
+6×6 kernel K = [[W, iX], [−iX, W]], X(R) = [∇j0(R)]_× (from ⟨n e^{in·R}⟩_Ω = −i∇j0(R) and
+(n × a)·(n × b) = aᵀ(1 − n⊗n)b; :func:`_angular_kernel_em`), so the identity
+C − Cᵀ = 4 Im D/ħ (paper 001) holds for electric-and-magnetic dipole particles too.
 
 The Jacobians of forces and dipoles w.r.t. the displacements are exact (autodiff, no finite
 differences) and structured (:func:`_electric_exact_scaled`): implicit differentiation of
@@ -16,7 +21,7 @@ the dipole solve with one LU factorization shared by all tangents, pair derivati
 Green tensor by ``jax.jacfwd``, and the multiple-scattering term as one matrix product —
 O(N²) + O(N³)-BLAS instead of ``jax.jacfwd`` through the dense pair matrices (O(N³)
 elementwise work and memory: 0.12–0.2× of finite differences at N = 16 before, see
-benchmarks/RESULTS.md). Particles with magnetic dipoles (``model="mie"``) still use
+benchmarks/RESULTS.md). Particles with magnetic dipoles (``model=MieDipole()``, the default) use
 ``jax.jacfwd`` through :func:`~jaxbind.optics.dipoles.solve_dipoles`.
 """
 
@@ -98,23 +103,38 @@ def _angular_kernel(R):
     return eye * (s0 + 2.0 * s1) + 4.0 * jnp.outer(R, R) * s2
 
 
+def _angular_kernel_em(R):
+    """6×6 kernel ⟨…⟩_Ω of electric + magnetic dipoles (module docstring), as a real pair
+    (Re K, Im K): K = [[W, iX], [−iX, W]], X = [∇j0(R)]_×, ∇j0 = 2 s'(u) R."""
+    u = jnp.dot(R, R)
+    W = _angular_kernel(R)
+    v = 2.0 * _sinc_derivative(1, u) * R
+    z = jnp.zeros_like(v[0])
+    X = jnp.array([[z, -v[2], v[1]], [v[2], z, -v[0]], [-v[1], v[0], z]])
+    O = jnp.zeros((3, 3), R.dtype)
+    return jnp.stack([jnp.block([[W, O], [O, W]]), jnp.block([[O, X], [-X, O]])])
+
+
 def _exact_diffusion_scaled(rho, p, dp, axes):
     """⟨B̃_μ B̃_ν*⟩_Ω (M, M) complex (module docstring), scaled units.
 
-    Args: rho (N,3) positions ×k; p (N,3) scaled dipoles; dp (N,3,M) ∂p̃_i/∂ρ_μ;
+    Args: rho (N,3) positions ×k; p (N,3) scaled dipoles, or (N,6) electric and magnetic
+    moments q = (p̃, m̃); dp (N,3|6,M) their derivatives ∂/∂ρ_μ;
     axes: tuple of Cartesian axes of the degrees of freedom μ = (j, a).
     """
     n = rho.shape[0]
     na = len(axes)
+    nq = p.shape[-1]
     R = rho[None, :, :] - rho[:, None, :]  # R[i, l] = ρ_l − ρ_i
     Rf = R.reshape(-1, 3)
-    W = jax.vmap(_angular_kernel)(Rf)                                  # (NN,3,3)
-    dW = jax.vmap(jax.jacfwd(_angular_kernel))(Rf)                     # (NN,3,3,3)
-    ddW = jax.vmap(jax.jacfwd(jax.jacfwd(_angular_kernel)))(Rf)        # (NN,3,3,3,3)
+    kern = _angular_kernel if nq == 3 else _angular_kernel_em
+    W, dW, ddW = (jax.vmap(f)(Rf) for f in (kern, jax.jacfwd(kern), jax.jacfwd(jax.jacfwd(kern))))
+    if nq != 3:  # the 6×6 kernel comes as a real pair (autodiff of real functions only)
+        W, dW, ddW = (x[:, 0] + 1j * x[:, 1] for x in (W, dW, ddW))
     ax = jnp.asarray(axes)
-    W = W.reshape(n, n, 3, 3)
-    dW = dW.reshape(n, n, 3, 3, 3)[..., ax]                            # [i,l,a,c,axis]
-    ddW = ddW.reshape(n, n, 3, 3, 3, 3)[..., ax, :][..., ax]           # [i,l,a,c,ax,ax]
+    W = W.reshape(n, n, nq, nq)
+    dW = dW.reshape(n, n, nq, nq, 3)[..., ax]                          # [i,l,a,c,axis]
+    ddW = ddW.reshape(n, n, nq, nq, 3, 3)[..., ax, :][..., ax]         # [i,l,a,c,ax,ax]
     cdt = dp.dtype
     W = W.astype(cdt)
     dW = dW.astype(cdt)
@@ -126,10 +146,10 @@ def _exact_diffusion_scaled(rho, p, dp, axes):
     X = jnp.einsum("ilac,lcn->ian", W, dpc)
     T1 = jnp.einsum("iam,ian->mn", dp, X)
     # T2_μν = Σ_i a_iμ^T ∂_b W(ρ_j' − ρ_i) p_j'*,  ν = (j', b)
-    Y = jnp.einsum("ilacb,lc->ialb", dW, pc).reshape(n, 3, M)
+    Y = jnp.einsum("ilacb,lc->ialb", dW, pc).reshape(n, nq, M)
     T2 = jnp.einsum("iam,ian->mn", dp, Y)
     # T3_μν = −Σ_l p_j^T ∂_a W(ρ_l − ρ_j) a_lν*,  μ = (j, a)
-    Z = jnp.einsum("jb,jlbcx->jxlc", p, dW).reshape(M, n, 3)
+    Z = jnp.einsum("jb,jlbcx->jxlc", p, dW).reshape(M, n, nq)
     T3 = -jnp.einsum("mlc,lcn->mn", Z, dpc)
     # T4_μν = −p_j^T ∂_a∂_b W(ρ_j' − ρ_j) p_j'*
     T4 = -jnp.einsum("jb,jlbcxy,lc->jxly", p, ddW, pc).reshape(M, M)
@@ -309,8 +329,9 @@ def exact_linearization(arr, axes, throw=True):
 
 
 def _generic_jacobians(arr, axes, throw):
-    """(JF, JF_iso (N/m), F (N), p̃, ∂p̃/∂ρ, result) by ``jax.jacfwd`` through solve_dipoles (any
-    particles, incl. magnetic dipoles; O(N³) forward-mode work, see _electric_exact_scaled)."""
+    """(JF, JF_iso (N/m), F (N), q̃, ∂q̃/∂ρ, result) by ``jax.jacfwd`` through solve_dipoles (any
+    particles, incl. magnetic dipoles; O(N³) forward-mode work, see _electric_exact_scaled);
+    q̃ = p̃ (N, 3), or (p̃, m̃) (N, 6) with magnetic dipoles."""
     rdt = arr.positions.dtype
     k = arr.k.astype(rdt)
     beam = arr.beam()
@@ -325,9 +346,10 @@ def _generic_jacobians(arr, axes, throw):
         sol = solve_dipoles(ps, beam, Direct(), throw=throw)
         F = dipole_forces(ps, beam, sol)[:, ax].reshape(-1)
         Fi = isolated_forces(ps, beam)[:, ax].reshape(-1)
-        return (F, Fi, sol.p), (F, sol.p, sol.result)
+        q = sol.p if sol.m is None else jnp.concatenate([sol.p, sol.m], axis=-1)
+        return (F, Fi, q), (F, q, sol.result)
 
     x0 = jnp.zeros((n * na,), rdt)
-    (JF, JFi, Jp), (F, p, result) = jax.jacfwd(f, has_aux=True)(x0)
-    # Jacobians are per metre; ∂p̃/∂ρ = (∂p̃/∂r)/k.
-    return JF, JFi, F, p, Jp / k, result
+    (JF, JFi, Jq), (F, q, result) = jax.jacfwd(f, has_aux=True)(x0)
+    # Jacobians are per metre; ∂q̃/∂ρ = (∂q̃/∂r)/k.
+    return JF, JFi, F, q, Jq / k, result

@@ -1,5 +1,5 @@
 """jaxbind.optics: Green tensors, materials, Mie theory, beams, particles, the coupled-dipole
-solve, forces, torques, the pair kernel, potentials, Casimir–Polder, drive states.
+solve, scatterer models, forces, torques, the pair kernel, potentials, Casimir–Polder, drive states.
 
 Submodules and their public names are imported lazily on first use (``lazy_loader``).
 """
@@ -8,7 +8,7 @@ import lazy_loader as _lazy
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["green", "materials", "mie", "ellipsoids", "beams", "particles", "dipoles",
+    submodules=["green", "materials", "mie", "ellipsoids", "beams", "particles", "scatterers", "dipoles",
                 "forces", "pair", "potentials", "casimir", "drive_states"],
     submod_attrs={
         "green": ["green_tensor", "green_matrix", "cross_green_tensor", "green_tensor_derivative",
@@ -18,6 +18,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "mie": ["mie_coefficients", "mie_efficiencies", "dipole_polarizabilities"],
         "beams": ["PlaneWave", "Tweezer", "CoherentBeams", "intensity_map"],
         "particles": ["Particle", "Particles"],
+        "scatterers": ["ScattererModel", "DipoleModel", "MieDipole", "ClausiusMossotti"],
         "dipoles": ["solve_dipoles", "DipoleSolution", "dipole_system", "DipoleSystem"],
         "forces": ["optical_forces", "optical_torques", "interparticle_forces", "dipole_forces",
                    "dipole_torques", "isolated_forces", "nonreciprocity_factors",

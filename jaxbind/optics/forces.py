@@ -43,7 +43,7 @@ from .dipoles import (
     dipole_system,
     resolve_solver,
 )
-from .particles import as_particles
+from .particles import Particles, as_particles
 
 __all__ = [
     "optical_forces",
@@ -173,6 +173,37 @@ def _solve(fn, particles, beam, solver, legacy, throw):
     return prob, sol
 
 
+def _model_solver(fn, solver, legacy):
+    """The solver for a non-dipole model: deprecated keyword settings resolved the same way."""
+    if solver is None and all(v is None for v in legacy.values()):
+        return None
+    return resolve_solver(fn, solver, **legacy)
+
+
+def _model_method(ps, name):
+    """``ps.model.<name>`` of a non-dipole scatterer model (TypeError naming what is missing)."""
+    f = getattr(ps.model, name, None)
+    if f is None:
+        raise TypeError(f"particles: the scatterer model {type(ps.model).__name__} provides no "
+                        f"{name}")
+    return f
+
+
+def _single(ps, i):
+    """Particle ``i`` (traced index allowed) of ``ps`` as a one-particle Particles."""
+    take = (lambda x: None if x is None else jax.lax.dynamic_slice_in_dim(x, i, 1, axis=0))
+    return Particles(take(ps.positions), take(ps.radii), alpha_e=take(ps.alpha_e),
+                     alpha_m=take(ps.alpha_m), index=take(ps.index), density=take(ps.density),
+                     model=ps.model)
+
+
+def _model_isolated(ps, beam, solver, throw):
+    """(N, 3) forces (N) on each particle of a non-dipole model alone in the beam."""
+    forces = _model_method(ps, "optical_forces")
+    one = lambda i: forces(_single(ps, i), beam, solver, throw=throw)[0]  # noqa: E731
+    return jax.vmap(one)(jnp.arange(ps.n))
+
+
 def _nan_unless_ok(x, sol):
     """Outputs of a failed solve are NaN (the dipoles already are; isolated terms are not)."""
     return jnp.where(sol.result == RESULTS.successful, x, jnp.asarray(jnp.nan, x.dtype))
@@ -205,11 +236,19 @@ def optical_forces(particles, beam, solver=None, *, throw: bool = True, method=N
         throw: raise on a failed solve; with ``throw=False`` a failed point's forces are NaN
             (read the code with :func:`~jaxbind.optics.dipoles.solve_dipoles` and
             :func:`dipole_forces` in sweeps).
+    Particles whose scatterer model is not a
+    :class:`~jaxbind.optics.scatterers.DipoleModel` (e.g. multipoles) are handed to
+    ``particles.model.optical_forces(particles, beam, solver, throw=throw)``.
+
     Returns:
         (N, 3) forces in newtons.
     """
-    prob, sol = _solve("optical_forces", particles, beam, solver,
-                       _legacy(method, order, rtol, atol, max_steps, restart), throw)
+    legacy = _legacy(method, order, rtol, atol, max_steps, restart)
+    ps = as_particles(particles)
+    if not ps.dipolar:
+        return _model_method(ps, "optical_forces")(
+            ps, beam, _model_solver("optical_forces", solver, legacy), throw=throw)
+    prob, sol = _solve("optical_forces", ps, beam, solver, legacy, throw)
     return _force_unit(prob) * _forces_scaled(prob, sol, beam)
 
 
@@ -234,12 +273,16 @@ def optical_torques(particles, beam, solver=None, *, throw: bool = True, method=
     the last two terms are the radiation-reaction self field, so a lossless isotropic sphere
     feels no torque and an absorbing one in circularly polarized light feels σ_abs I/ω.
 
-    Args: as :func:`optical_forces`.
+    Args: as :func:`optical_forces` (non-dipole models: ``particles.model.optical_torques``).
     Returns:
         (N, 3) torques in N·m.
     """
-    prob, sol = _solve("optical_torques", particles, beam, solver,
-                       _legacy(method, order, rtol, atol, max_steps, restart), throw)
+    legacy = _legacy(method, order, rtol, atol, max_steps, restart)
+    ps = as_particles(particles)
+    if not ps.dipolar:
+        return _model_method(ps, "optical_torques")(
+            ps, beam, _model_solver("optical_torques", solver, legacy), throw=throw)
+    prob, sol = _solve("optical_torques", ps, beam, solver, legacy, throw)
     return (_force_unit(prob) / prob.k) * _torques_scaled(prob, sol)
 
 
@@ -255,7 +298,10 @@ def dipole_torques(particles, beam, solution: DipoleSolution) -> Array:
 @highest_precision
 def isolated_forces(particles, beam) -> Array:
     """Force (N, 3) in newtons on each particle alone in the beam, F_iso (paper 003 Sec. II)."""
-    prob = dipole_system(particles, beam, throw=False)
+    ps = as_particles(particles)
+    if not ps.dipolar:
+        return _model_isolated(ps, beam, None, False)
+    prob = dipole_system(ps, beam, throw=False)
     return _force_unit(prob) * _isolated_scaled(prob, beam)
 
 
@@ -275,8 +321,13 @@ def interparticle_forces(particles, beam, solver=None, *, throw: bool = True, me
     Arguments as :func:`optical_forces`. Returns (N, 3) newtons (NaN for a failed solve with
     ``throw=False``).
     """
-    prob, f = _interparticle_scaled("interparticle_forces", particles, beam, solver,
-                                    _legacy(method, order, rtol, atol, max_steps, restart), throw)
+    legacy = _legacy(method, order, rtol, atol, max_steps, restart)
+    ps = as_particles(particles)
+    if not ps.dipolar:
+        solver = _model_solver("interparticle_forces", solver, legacy)
+        F = _model_method(ps, "optical_forces")(ps, beam, solver, throw=throw)
+        return F - _model_isolated(ps, beam, solver, throw)
+    prob, f = _interparticle_scaled("interparticle_forces", ps, beam, solver, legacy, throw)
     return _force_unit(prob) * f
 
 
@@ -334,6 +385,15 @@ def nonreciprocity_factors(particles, beam, solver=None, *, throw: bool = True, 
     if ps.n != 2:
         raise ValueError(f"nonreciprocity_factors needs exactly 2 particles, got {ps.n}")
     legacy = _legacy(method, order, rtol, atol, max_steps, restart)
+    if not ps.dipolar:
+        solver = _model_solver("nonreciprocity_factors", solver, legacy)
+
+        def f_model(pos):
+            f = interparticle_forces(ps.with_positions(pos), beam, solver, throw=throw)
+            return f, f
+
+        jac, f = jax.jacfwd(f_model, has_aux=True)(ps.positions)
+        return nonreciprocity_from_jacobian(f, jac, jnp.ones((), f.dtype))
     solver = resolve_solver("nonreciprocity_factors", solver, **legacy)
 
     def f_of(pos):
@@ -357,7 +417,9 @@ def stiffness_matrix(particles, beam, solver=None, *, throw: bool = True, method
         forces are non-conservative (paper 000 eq. 1, paper 001 eqs. 76–77).
     """
     ps = as_particles(particles)
-    solver = resolve_solver("stiffness_matrix", solver, **_legacy(method, order, rtol, atol, max_steps, restart))
+    legacy = _legacy(method, order, rtol, atol, max_steps, restart)
+    solver = (resolve_solver("stiffness_matrix", solver, **legacy) if ps.dipolar
+              else _model_solver("stiffness_matrix", solver, legacy))
 
     def F(pos):
         return optical_forces(ps.with_positions(pos), beam, solver, throw=throw)

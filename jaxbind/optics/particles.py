@@ -3,13 +3,17 @@
 A particle is described either directly by its polarizabilities — the electric α_e
 (C·m²/V, p = α_e E) and optionally the magnetic α_m (m³, m = α_m H, paper 003 after eq. 3),
 each a scalar (isotropic) or a 3×3 tensor (ellipsoids, rotated; paper 001 eq. 24) — or by
-its complex refractive index, from which the polarizabilities follow at the wavelength of
-the illumination:
+its complex refractive index, from which a scatterer model (:mod:`jaxbind.optics.scatterers`,
+an ``eqx.Module`` passed in) gives the polarizabilities at the wavelength of the illumination:
 
-* ``model="mie"``: α̃_e = (3i/2) a1, α̃_m = (3i/2) b1 from the dipolar Mie coefficients
-  (electric *and* magnetic dipole, exact for the dipolar part of a sphere of any size);
-* ``model="clausius_mossotti"``: α̃_e = (ka)³(ε−1)/(ε+2) with the radiative correction,
-  electric only (paper 002 after eq. 35).
+* ``model=MieDipole()`` (the default, everywhere): α̃_e = (3i/2) a1, α̃_m = (3i/2) b1 from the
+  dipolar Mie coefficients (electric *and* magnetic dipole, exact for the dipolar part of a
+  sphere of any size);
+* ``model=ClausiusMossotti()``: α̃_e = (ka)³(ε−1)/(ε+2) with the radiative correction,
+  electric only (paper 002 after eq. 35; the model of papers 000–002).
+
+The strings ``"mie"`` and ``"clausius_mossotti"`` still work for one release
+(``DeprecationWarning``).
 
 :class:`Particle` is one particle; :class:`Particles` holds N particles as stacked arrays
 (no Python list inside kernels). Every dipole kernel accepts either a :class:`Particles` or
@@ -22,16 +26,14 @@ import math
 from typing import Sequence
 
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 
 from .. import constants as C
 from .._checks import as_float_array, check_finite, check_passive_index, check_positive, is_concrete
 from .._types import Array
+from .scatterers import DEFAULT_MODEL, DipoleModel, ScattererModel, as_model
 
 __all__ = ["Particle", "Particles", "as_particles"]
-
-_MODELS = ("mie", "clausius_mossotti")
 
 
 def _complex_dtype(real_dtype):
@@ -67,8 +69,9 @@ class Particle(eqx.Module):
             ideal Kerker particles have α_m = ∓α_e/ε0.
         index: complex refractive index of a sphere relative to vacuum (instead of α_e).
         density: mass density kg/m³ (optional; gives :attr:`mass`).
-        model: "mie" (α_e, α_m from a1, b1) or "clausius_mossotti" (α_e only), used with
-            ``index``.
+        model: scatterer model used with ``index`` (:mod:`jaxbind.optics.scatterers`):
+            :class:`~jaxbind.optics.scatterers.MieDipole` (default; α_e, α_m from a1, b1) or
+            :class:`~jaxbind.optics.scatterers.ClausiusMossotti` (α_e only).
     """
 
     position: Array
@@ -77,17 +80,17 @@ class Particle(eqx.Module):
     alpha_m: Array | None = None
     index: Array | None = None
     density: Array | None = None
-    model: str = eqx.field(static=True, default="mie")
+    model: ScattererModel = DEFAULT_MODEL
 
     def __init__(self, position, radius, alpha_e=None, alpha_m=None, index=None,
-                 density=None, model="mie"):
+                 density=None, model=None):
         self.position = as_float_array(position, "position")
         self.radius = as_float_array(radius, "radius")
         self.alpha_e = None if alpha_e is None else _as_complex(alpha_e)
         self.alpha_m = None if alpha_m is None else _as_complex(alpha_m)
         self.index = None if index is None else _as_complex(index)
         self.density = None if density is None else as_float_array(density, "density")
-        self.model = model
+        self.model = as_model(model)
 
     def __check_init__(self):
         _validate(self, lead=())
@@ -110,7 +113,8 @@ class Particles(eqx.Module):
         alpha_m: (N,) or (N, 3, 3) magnetic polarizabilities (m³), or None.
         index: (N,) complex refractive indices (or a scalar, broadcast), instead of alpha_e.
         density: (N,) densities kg/m³ (or a scalar), optional.
-        model: "mie" or "clausius_mossotti" (with ``index``), see the module docstring.
+        model: scatterer model used with ``index`` (default
+            :class:`~jaxbind.optics.scatterers.MieDipole`), see the module docstring.
     """
 
     positions: Array
@@ -119,10 +123,10 @@ class Particles(eqx.Module):
     alpha_m: Array | None = None
     index: Array | None = None
     density: Array | None = None
-    model: str = eqx.field(static=True, default="mie")
+    model: ScattererModel = DEFAULT_MODEL
 
     def __init__(self, positions, radii, alpha_e=None, alpha_m=None, index=None,
-                 density=None, model="mie"):
+                 density=None, model=None):
         positions = as_float_array(positions, "positions")
         if positions.ndim != 2 or positions.shape[-1] != 3:
             raise ValueError(f"positions must have shape (N, 3), got {tuple(positions.shape)}")
@@ -140,7 +144,7 @@ class Particles(eqx.Module):
         self.alpha_m = per(alpha_m, "alpha_m", True)
         self.index = per(index, "index", True)
         self.density = per(density, "density")
-        self.model = model
+        self.model = as_model(model)
 
     def __check_init__(self):
         _validate(self, lead=(self.positions.shape[0],))
@@ -153,7 +157,16 @@ class Particles(eqx.Module):
     @property
     def magnetic(self) -> bool:
         """True when the particles carry magnetic dipoles (static)."""
-        return self.alpha_m is not None or (self.index is not None and self.model == "mie")
+        if self.alpha_m is not None:
+            return True
+        return (self.index is not None and isinstance(self.model, DipoleModel)
+                and self.model.magnetic)
+
+    @property
+    def dipolar(self) -> bool:
+        """True when the coupled-dipole engine describes these particles (static): given
+        polarizabilities, or ``index`` with a :class:`~jaxbind.optics.scatterers.DipoleModel`."""
+        return self.index is None or isinstance(self.model, DipoleModel)
 
     @property
     def masses(self):
@@ -186,9 +199,10 @@ class Particles(eqx.Module):
                 vals = [v * jnp.eye(3, dtype=v.dtype) if jnp.ndim(v) == 0 else v for v in vals]
             return jnp.stack(vals)
 
-        models = {p.model for p in ps}
-        if len(models) != 1:
-            raise ValueError(f"all particles must use the same model, got {sorted(models)}")
+        models = [p.model for p in ps]
+        if any(m != models[0] for m in models[1:]):
+            raise ValueError("all particles must use the same model, got "
+                             f"{sorted({repr(m) for m in models})}")
         return cls(
             positions=jnp.stack([p.position for p in ps]),
             radii=jnp.stack([p.radius for p in ps]),
@@ -196,7 +210,7 @@ class Particles(eqx.Module):
             alpha_m=gather("alpha_m", True),
             index=gather("index", False),
             density=gather("density", False),
-            model=models.pop(),
+            model=models[0],
         )
 
     def with_positions(self, positions) -> "Particles":
@@ -219,26 +233,16 @@ class Particles(eqx.Module):
             if self.alpha_m is not None:
                 am = (self.alpha_m / (4.0 * math.pi)).astype(cdt) * k**3
             return ae, am
+        if not isinstance(self.model, DipoleModel):
+            raise TypeError(f"{type(self.model).__name__} is not a dipole model: these particles "
+                            "have no polarizabilities (use the model's own solve, e.g. "
+                            "optical_forces, which hands them to it)")
         ka = k * self.radii.astype(rdt)
-        m = self.index.astype(cdt)
-        if self.model == "clausius_mossotti":
-            from .materials import clausius_mossotti_scaled
-
-            return jax.vmap(lambda mm, x: clausius_mossotti_scaled(mm * mm, x))(m, ka), None
-        from .mie import mie_coefficients
-
-        def one(mm, x):
-            a, b = mie_coefficients(mm, x, 1)
-            return 1.5j * a[0], 1.5j * b[0]
-
-        ae, am = jax.vmap(one)(m, ka)
-        return ae.astype(cdt), am.astype(cdt)
+        return self.model.polarizabilities_scaled(self.index.astype(cdt), ka)
 
 
 def _validate(p, lead):
     """Shared structural and concrete-value checks (ValueError naming the argument)."""
-    if p.model not in _MODELS:
-        raise ValueError(f"model must be one of {_MODELS}, got {p.model!r}")
     pos_name = "position" if lead == () else "positions"
     pos = p.position if lead == () else p.positions
     want = (3,) if lead == () else lead + (3,)

@@ -259,9 +259,10 @@ def _prepare(particles, illumination) -> _Setup:
         raise TypeError("illumination must be a beam (jaxbind.optics.beams) or FlatTweezers, "
                         f"got {type(illumination).__name__}")
     ps = as_particles(particles)
-    if ps.alpha_m is not None or (ps.index is not None and ps.model == "mie"):
-        raise ValueError("potentials support electric dipoles only: give alpha_e without "
-                         "alpha_m, or index with model='clausius_mossotti'")
+    if ps.magnetic or not ps.dipolar:
+        raise ValueError("particles: potentials support electric dipoles only (paper 002): give "
+                         "alpha_e without alpha_m, or index with model=ClausiusMossotti() "
+                         "(jaxbind.optics.scatterers)")
     rdt = ps.positions.dtype
     k = jnp.asarray(illumination.k).astype(rdt)
     e0 = jnp.asarray(illumination.reference_amplitude).astype(rdt)

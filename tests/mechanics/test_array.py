@@ -8,7 +8,8 @@ import pytest
 
 from jaxbind import constants as Cst
 from jaxbind.mechanics.array import TweezerArray, linearize
-from jaxbind.mechanics.exact import _angular_kernel
+from jaxbind.mechanics.exact import _angular_kernel, _angular_kernel_em
+from jaxbind.optics.scatterers import ClausiusMossotti
 from jaxbind.mechanics.rates import coupling_rates, two_particle_rates
 from jaxbind.optics.green import green_scaled
 
@@ -20,13 +21,13 @@ rates = eqx.filter_jit(two_particle_rates)
 
 
 def pair(kd, phi=0.0, psi=(np.pi / 2, np.pi / 2), beta=0.0, powers=(0.3, 0.3), a=50e-9,
-         NA=0.6, dtype=jnp.float64):
+         NA=0.6, dtype=jnp.float64, model=None):
     d = kd / K
     pos = jnp.array([[0.0, 0.0], [d * np.cos(beta), d * np.sin(beta)]], dtype)
     return TweezerArray(pos, powers=jnp.asarray(powers, dtype), wavelength=jnp.asarray(LAM, dtype),
                         NA=jnp.asarray(NA, dtype), phases=jnp.asarray([phi, 0.0], dtype),
                         polarization_angles=jnp.asarray(psi, dtype), radii=jnp.asarray(a, dtype),
-                        index=1.45, density=jnp.asarray(2200.0, dtype))
+                        index=1.45, density=jnp.asarray(2200.0, dtype), model=model)
 
 
 def random_array(rng, n, a=50e-9):
@@ -53,6 +54,30 @@ def test_angular_kernel_is_imag_green_tensor():
     np.testing.assert_allclose(_angular_kernel(jnp.zeros(3)), 2 / 3 * np.eye(3), atol=1e-15)
     H0 = jax.jit(jax.jacfwd(jax.jacfwd(_angular_kernel)))(jnp.zeros(3))
     np.testing.assert_allclose(-H0[0, 0, 2, 2], 4 / 15, rtol=1e-12)
+
+
+def test_em_angular_kernel_is_the_polarization_sum():
+    """The 6×6 diffusion kernel equals the angular average of the far-field polarization sum
+    of electric + magnetic dipoles, (a − n×b)ᵀ(1 − n⊗n)(c − n×d)* e^{in·R}, by quadrature."""
+    x, wx = np.polynomial.legendre.leggauss(48)
+    ph = np.linspace(0, 2 * np.pi, 96, endpoint=False)
+    ct, p_ = np.meshgrid(x, ph, indexing="ij")
+    st = np.sqrt(1 - ct**2)
+    n = np.stack([st * np.cos(p_), st * np.sin(p_), ct], -1).reshape(-1, 3)
+    w = (np.repeat(wx, ph.size) * (2 * np.pi / ph.size) / (4 * np.pi))
+    rng = np.random.default_rng(3)
+    q1 = rng.normal(size=6) + 1j * rng.normal(size=6)
+    q2 = rng.normal(size=6) + 1j * rng.normal(size=6)
+
+    def amp(q):  # transverse far-field amplitude (1 − nn)(p − n × m)
+        v = q[:3] - np.cross(n, q[3:])
+        return v - n * np.sum(n * v, -1, keepdims=True)
+
+    for R in ([1.3, -0.4, 0.7], [0.3, 2.9, 0.1], [0.0, 0.0, 0.0]):
+        quad = np.sum(w * np.sum(amp(q1) * np.conj(amp(q2)), -1) * np.exp(1j * n @ np.array(R)))
+        Kr, Ki = _angular_kernel_em(jnp.asarray(R))
+        np.testing.assert_allclose(q1 @ (np.asarray(Kr) + 1j * np.asarray(Ki)) @ np.conj(q2),
+                                   quad, rtol=1e-10, atol=1e-12)
 
 
 def test_two_particle_closed_forms_match_general_far_field():
@@ -131,12 +156,14 @@ def test_far_field_identities_random_arrays(rng):
 
 @pytest.fixture(scope="module")
 def exact_batch():
-    """One vmapped, jitted exact linearization of 2-particle arrays (one compilation)."""
+    """One vmapped, jitted exact linearization of 2-particle arrays (one compilation), with the
+    papers' electric-dipole model (the far-field closed forms are derived for it)."""
     kds = np.array([2 * np.pi * 4 + 0.7, 2 * np.pi * 16 + 0.7, 2 * np.pi * 64 + 0.7, 2 * np.pi * 256 + 0.7])
     phis = np.array([0.4, 1.9, 2.8, 0.4])
 
     def build(kd, phi):
-        return pair(kd, phi=phi, psi=(0.3, 1.2), beta=0.9, powers=(0.3, 0.2), a=30e-9)
+        return pair(kd, phi=phi, psi=(0.3, 1.2), beta=0.9, powers=(0.3, 0.2), a=30e-9,
+                    model=ClausiusMossotti())
 
     arrs = jax.vmap(build)(jnp.asarray(kds), jnp.asarray(phis))
     lin_e = eqx.filter_jit(eqx.filter_vmap(lambda a: linearize(a, "exact")))(arrs)
@@ -144,8 +171,23 @@ def exact_batch():
     return kds, arrs, lin_e, lin_f
 
 
-def test_exact_identities(exact_batch):
-    _, _, lin, _ = exact_batch
+@pytest.fixture(scope="module")
+def exact_batch_magnetic():
+    """Exact linearization with the default MieDipole model (electric + magnetic dipoles) of
+    100-nm spheres, where the magnetic dipole (b₁) changes C and D at the 1e-3 level."""
+    kds = jnp.array([2 * np.pi * 2 + 0.7, 2 * np.pi * 9 + 1.9])
+    arrs = jax.vmap(lambda kd: pair(kd, phi=1.1, psi=(0.3, 1.2), beta=0.9, powers=(0.3, 0.2),
+                                    a=100e-9))(kds)
+    assert arrs.model.magnetic  # the default model (MieDipole) has magnetic dipoles
+    return eqx.filter_jit(eqx.filter_vmap(lambda a: linearize(a, "exact")))(arrs)
+
+
+@pytest.mark.parametrize("which", ["electric", "magnetic"])
+def test_exact_identities(which, request):
+    """C − Cᵀ = 4 Im D/ħ (paper 001) for electric dipoles and, with the 6×6 angular kernel of
+    the diffusion, for electric + magnetic (MieDipole) particles; D Hermitian and positive."""
+    lin = (request.getfixturevalue("exact_batch")[2] if which == "electric"
+           else request.getfixturevalue("exact_batch_magnetic"))
     for b in range(lin.C.shape[0]):
         C = np.asarray(lin.C[b])
         D = np.asarray(lin.D[b])

@@ -11,6 +11,7 @@ from jaxbind import constants as C
 from jaxbind.optics.beams import CoherentBeams, PlaneWave
 from jaxbind.optics.dipoles import solve_dipoles
 from jaxbind.results import RESULTS, code
+from jaxbind.optics.scatterers import ClausiusMossotti
 from jaxbind.solvers import GMRES, Born, Direct
 
 SUCCESS, OVERLAP, NOT_CONVERGED, SINGULAR = (
@@ -265,7 +266,7 @@ def test_particle_stacking_and_mass():
 
 def test_clausius_mossotti_particles():
     eps = 2.1
-    ps = Particles([[0.0, 0, 0]], 50e-9, index=np.sqrt(eps), model="clausius_mossotti")
+    ps = Particles([[0.0, 0, 0]], 50e-9, index=np.sqrt(eps), model=ClausiusMossotti())
     ae, am = ps.polarizabilities_scaled(K)
     a0 = (K * 50e-9) ** 3 * (eps - 1) / (eps + 2)
     np.testing.assert_allclose(ae, [a0 / (1 - 2j / 3 * a0)], rtol=1e-12)

@@ -297,7 +297,7 @@ def test_kerker_pair_matches_paper003_scalar_equations(order):
 
 
 def test_mie_model_particles():
-    """Particles(index=…, model="mie"): α̃_e = (3i/2) a1, α̃_m = (3i/2) b1 (scipy Bessels)."""
+    """Particles(index=…) with the default MieDipole model: α̃_e = (3i/2) a1, α̃_m = (3i/2) b1 (scipy Bessels)."""
     a1, b1 = _mie_a1_b1(N_SI, K * A_SI)
     ae, am = Particles([[0.0, 0, 0]], A_SI, index=N_SI).polarizabilities_scaled(K)
     np.testing.assert_allclose([ae[0], am[0]], [1.5j * a1, 1.5j * b1], rtol=1e-10)
