@@ -636,10 +636,10 @@ def _flat_beam(fn, particles, tweezers):
     if tweezers.n != ps.n:
         raise ValueError(f"{fn}: FlatTweezers has {tweezers.n} tweezers but there are {ps.n} "
                          "particles (one tweezer per particle)")
-    if ps.magnetic:
+    if ps.magnetic or not ps.dipolar:
         raise ValueError(f"{fn}: flat tweezers carry no magnetic field (H = 0 at the field "
                          "antinode): give electric-dipole particles (alpha_e without alpha_m, "
-                         "or an electric-dipole model)")
+                         "or index with model=ClausiusMossotti())")
     return ps, tweezers.as_beam(jax.lax.stop_gradient(ps.positions))
 
 
