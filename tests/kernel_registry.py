@@ -271,6 +271,17 @@ def binding_potentials(x):
     return r
 
 
+# paper 002's flat-tweezer pair; x = (separation in µm, Δφ)
+@kernel([1.0067, 0.8], throws=True, slow=True)
+def flat_tweezer_forces(x):
+    return jb.potentials.flat_tweezer_forces(*jb.potentials.tweezer_pair(x[0] * 1e-6, x[1]))
+
+
+@kernel([1.0067, 0.8], throws=True, slow=True)
+def flat_tweezer_stiffness(x):
+    return jb.potentials.flat_tweezer_stiffness(*jb.potentials.tweezer_pair(x[0] * 1e-6, x[1]))
+
+
 @kernel([1.0, 1.0, 1.0], throws=True)
 def casimir_polder(x):
     r = jb.casimir.casimir_polder(x[0] * 500e-9, x[1] * 300.0, x[2] * 100e-9, n_terms=16, n_tail=16)

@@ -32,6 +32,14 @@ Illumination is either any beam of :mod:`jaxbind.optics.beams` (each particle se
 field at its position) or :class:`FlatTweezers`, paper 002's single-mode "flat tweezer
 profile": particle j sees only its own tweezer, with a position-independent amplitude.
 
+Forces and stiffness in flat tweezers: :meth:`FlatTweezers.as_beam` turns the flat tweezers
+into a beam (:class:`FlatTweezerBeam`) that the one force engine of
+:mod:`jaxbind.optics.forces` accepts, and :func:`flat_tweezer_forces` /
+:func:`flat_tweezer_stiffness` call :func:`~jaxbind.optics.forces.optical_forces` /
+:func:`~jaxbind.optics.forces.stiffness_matrix` with it: the full coupled-dipole forces
+(all scattering orders, the polarizabilities as given), whose O(α²) part is −∂U_i/∂r_i of
+the per-particle potentials above.
+
 Units: SI at the API; kernels work in the scaled units of :mod:`jaxbind.constants`, where
 the energy unit is ℰ = 4πε0 E0²/k³ and Ũ_trap = −¼ Ẽ*·α̃ Ẽ, Ũ_ij = −½ Re[p̃_i*·g p̃_j],
 p̃ = α̃ Ẽ. Polarizabilities are taken as Re α̃ (the conservative part; the imaginary part —
@@ -60,10 +68,14 @@ from .beams import AbstractBeam, CoherentBeams
 from .casimir import casimir_polder_sum
 from .green import green_matrix_scaled
 from .materials import DrudeLorentz, Permittivity, clausius_mossotti
+from .forces import optical_forces, stiffness_matrix
 from .particles import Particle, Particles, as_particles
 
 __all__ = [
     "FlatTweezers",
+    "FlatTweezerBeam",
+    "flat_tweezer_forces",
+    "flat_tweezer_stiffness",
     "BindingPotentials",
     "TotalPotentials",
     "trap_potential",
@@ -150,6 +162,71 @@ class FlatTweezers(eqx.Module):
         pol = jnp.stack([jnp.cos(psi), jnp.sin(psi), jnp.zeros_like(psi)], axis=-1)
         ph = jnp.exp(1j * self.phases.astype(dt))
         return (amp * ph)[:, None] * pol
+
+    def as_beam(self, foci) -> "FlatTweezerBeam":
+        """These tweezers as a beam for the force engine, tweezer j centred on ``foci[j]``
+        ((N, 3) m; normally the particle positions): see :class:`FlatTweezerBeam`."""
+        return FlatTweezerBeam(self, foci)
+
+
+class FlatTweezerBeam(AbstractBeam):
+    """:class:`FlatTweezers` as a beam of :mod:`jaxbind.optics.beams` (paper 002 Sec. IV).
+
+    Tweezer j is centred on ``foci[j]`` and flat: the incident field at ρ is that of the
+    tweezer whose focus is nearest, Ẽ(ρ) = Ẽ_j, with ∂Ẽ/∂ρ = 0 (piecewise constant on the
+    Voronoi cells of the foci). A particle displaced from its focus by less than half the
+    focus spacing therefore sees its own tweezer's field, independent of its position — the
+    flat-profile model — and the forces and stiffness of
+    :func:`~jaxbind.optics.forces.optical_forces` / :func:`~jaxbind.optics.forces.stiffness_matrix`
+    are purely interparticle (the incident field exerts no force).
+
+    The flat model has no propagation direction (each sphere sits at a field antinode), so
+    H̃ = 0: use it with electric-dipole particles only (:func:`flat_tweezer_forces` checks).
+
+    Args:
+        tweezers: the :class:`FlatTweezers` (N tweezers).
+        foci: (N, 3) tweezer centres (m).
+    """
+
+    tweezers: FlatTweezers
+    foci: Array
+
+    def __init__(self, tweezers: FlatTweezers, foci):
+        if not isinstance(tweezers, FlatTweezers):
+            raise TypeError(f"tweezers must be FlatTweezers, got {type(tweezers).__name__}")
+        self.tweezers = tweezers
+        self.foci = as_float_array(foci, "foci")
+
+    def __check_init__(self):
+        check_shape("foci", self.foci, (self.tweezers.n, 3))
+        check_finite("foci", self.foci)
+
+    @property
+    def wavelength(self):
+        return self.tweezers.wavelength
+
+    @property
+    def k(self):
+        return self.tweezers.k
+
+    @property
+    def reference_amplitude(self):
+        return self.tweezers.reference_amplitude
+
+    def fields_scaled(self, rho):
+        """(Ẽ_j, 0) of the tweezer j whose focus is nearest to ρ = k r."""
+        rho = jnp.asarray(rho)
+        dt = rho.dtype
+        c = jax.lax.stop_gradient(self.foci.astype(dt) * jnp.asarray(self.k).astype(dt))
+        j = jnp.argmin(jnp.sum((rho[None, :] - c) ** 2, axis=-1))
+        E = self.tweezers.fields_scaled_at(c)[j]
+        return E, jnp.zeros_like(E)
+
+    def field_gradients_scaled(self, rho):
+        """Zero (flat profile): two (3, 3) complex zeros."""
+        rho = jnp.asarray(rho)
+        z = jnp.zeros((3, 3), jnp.result_type(rho.dtype, jnp.complex64))
+        return z, z
 
 
 def _fields(illumination, rho):
@@ -554,3 +631,67 @@ def potential_minima(f: Callable[[Float[Array, ""]], Float[Array, ""]],
     x = jax.vmap(refine)(lo, hi, valid)
     x = jnp.where(valid, x, grid[0])
     return x, jax.vmap(f)(x), valid
+
+
+# --------------------------------------------------------------------------------------
+# forces and stiffness in flat tweezers (the force engine of optics/forces.py)
+# --------------------------------------------------------------------------------------
+
+
+def _flat_beam(fn, particles, tweezers):
+    ps = as_particles(particles)
+    if not isinstance(tweezers, FlatTweezers):
+        raise TypeError(f"{fn}: tweezers must be FlatTweezers, got {type(tweezers).__name__}")
+    if tweezers.n != ps.n:
+        raise ValueError(f"{fn}: FlatTweezers has {tweezers.n} tweezers but there are {ps.n} "
+                         "particles (one tweezer per particle)")
+    if ps.magnetic or not ps.dipolar:
+        raise ValueError(f"{fn}: flat tweezers carry no magnetic field (H = 0 at the field "
+                         "antinode): give electric-dipole particles (alpha_e without alpha_m, "
+                         "or index with model=ClausiusMossotti())")
+    return ps, tweezers.as_beam(jax.lax.stop_gradient(ps.positions))
+
+
+@highest_precision
+def flat_tweezer_forces(particles, tweezers: FlatTweezers, solver=None, *,
+                        throw: bool = True) -> Float[Array, "n 3"]:
+    """Optical forces (N, 3) in N on particles in paper 002's flat tweezers (particle j in tweezer j).
+
+    The coupled-dipole force of :func:`~jaxbind.optics.forces.optical_forces` (paper 003
+    eq. 3) with the flat-profile illumination of :class:`FlatTweezerBeam` (tweezer j centred
+    on particle j): F_i = ½ Re[p_i*·∇E_scat(r_i)], all scattering orders. To second order in
+    α it is F_i = −∂U_i/∂r_i of the per-particle binding potentials (paper 002 eq. 29 /
+    C7, :func:`binding_potentials`); for Δφ ∉ {0, π} the forces are non-conservative
+    (F_A + F_B ≠ 0).
+
+    Args:
+        particles: N electric-dipole particles (e.g. from :func:`tweezer_pair`).
+        tweezers: :class:`FlatTweezers` with N tweezers.
+        solver: as :func:`~jaxbind.optics.dipoles.solve_dipoles` (default ``Direct()``).
+        throw: raise on a failed solve (overlap, ...); ``False`` gives NaN forces.
+    Returns:
+        (N, 3) forces in newtons.
+    """
+    ps, beam = _flat_beam("flat_tweezer_forces", particles, tweezers)
+    return optical_forces(ps, beam, solver, throw=throw)
+
+
+@highest_precision
+def flat_tweezer_stiffness(particles, tweezers: FlatTweezers, solver=None, *,
+                           throw: bool = True) -> Float[Array, "3n 3n"]:
+    """Stiffness matrix K = −∂F/∂r (3N, 3N) in N/m of particles in flat tweezers.
+
+    :func:`~jaxbind.optics.forces.stiffness_matrix` with the illumination of
+    :class:`FlatTweezerBeam` (tweezers centred on the particles and fixed while they move):
+    K[3i + a, 3j + b] = −∂F_{i,a}/∂r_{j,b}. The incident field is flat, so the forces
+    depend on separations only and K has (at least) three zero modes, the common
+    translations (Σ_j K[:, 3j + b] = 0). The linearized relative motion m r̈ = −K r is
+    stable when the other eigenvalues are real and positive (paper 002 Fig. 6 for
+    non-conservative pairs; paper 000 eq. 1).
+
+    Args: as :func:`flat_tweezer_forces`.
+    Returns:
+        (3N, 3N) real, non-symmetric for non-conservative forces.
+    """
+    ps, beam = _flat_beam("flat_tweezer_stiffness", particles, tweezers)
+    return stiffness_matrix(ps, beam, solver, throw=throw)
