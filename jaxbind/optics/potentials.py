@@ -55,6 +55,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import lineax as lx
 import optimistix as optx
 
 from .._precision import highest_precision
@@ -68,6 +69,7 @@ from .beams import AbstractBeam, CoherentBeams
 from .casimir import casimir_polder_sum
 from .green import green_matrix_scaled
 from .materials import DrudeLorentz, Permittivity, clausius_mossotti
+from ..solvers import Born, Direct, GMRES
 from .forces import optical_forces, stiffness_matrix
 from .particles import Particle, Particles, as_particles
 
@@ -191,7 +193,7 @@ class FlatTweezerBeam(AbstractBeam):
     tweezers: FlatTweezers
     foci: Array
 
-    def __init__(self, tweezers: FlatTweezers, foci):
+    def __init__(self, tweezers: FlatTweezers, foci: Float[ArrayLike, "n 3"]) -> None:
         if not isinstance(tweezers, FlatTweezers):
             raise TypeError(f"tweezers must be FlatTweezers, got {type(tweezers).__name__}")
         self.tweezers = tweezers
@@ -653,7 +655,8 @@ def _flat_beam(fn, particles, tweezers):
 
 
 @highest_precision
-def flat_tweezer_forces(particles, tweezers: FlatTweezers, solver=None, *,
+def flat_tweezer_forces(particles: Particles | Sequence[Particle], tweezers: FlatTweezers,
+                        solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None, *,
                         throw: bool = True) -> Float[Array, "n 3"]:
     """Optical forces (N, 3) in N on particles in paper 002's flat tweezers (particle j in tweezer j).
 
@@ -677,8 +680,9 @@ def flat_tweezer_forces(particles, tweezers: FlatTweezers, solver=None, *,
 
 
 @highest_precision
-def flat_tweezer_stiffness(particles, tweezers: FlatTweezers, solver=None, *,
-                           throw: bool = True) -> Float[Array, "3n 3n"]:
+def flat_tweezer_stiffness(particles: Particles | Sequence[Particle], tweezers: FlatTweezers,
+                           solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None,
+                           *, throw: bool = True) -> Float[Array, "3*n 3*n"]:
     """Stiffness matrix K = −∂F/∂r (3N, 3N) in N/m of particles in flat tweezers.
 
     :func:`~jaxbind.optics.forces.stiffness_matrix` with the illumination of
