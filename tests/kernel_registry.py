@@ -64,6 +64,10 @@ class Kernel:
 
 REGISTRY: dict[str, Kernel] = {}
 
+# Entries whose eager (op-by-op) call costs ≳ 1 CPU-s: their "jit vs eager" check runs in
+# `make test-all`; vmap, grad, vmap∘grad and float32 (all jitted) stay in the default suite.
+JIT_EAGER_SLOW = ("jit",)
+
 
 def kernel(x0, **kw):
     """Decorator: register ``fn`` under its own name with base point ``x0``."""
@@ -103,7 +107,7 @@ def green_tensor_derivative(x):
     return jb.green.green_tensor_derivative(x * LAM, _k(x))
 
 
-@kernel([0.0, 0.1, 0.0, 1.3, 0.0, 0.2, 0.4, 2.2, -0.3])
+@kernel([0.0, 0.1, 0.0, 1.3, 0.0, 0.2, 0.4, 2.2, -0.3], slow=JIT_EAGER_SLOW)
 def green_matrix(x):
     return jb.green_matrix(x.reshape(3, 3) * LAM, _k(x))
 
@@ -118,7 +122,7 @@ def mie_coefficients(x):
     return jb.mie_coefficients(jax_complex(x[0], x[1]), x[2], 6)
 
 
-@kernel([1.45, 0.01, 1.3])
+@kernel([1.45, 0.01, 1.3], slow=JIT_EAGER_SLOW)
 def mie_efficiencies(x):
     return jb.mie_efficiencies(jax_complex(x[0], x[1]), x[2], 8)
 
@@ -192,7 +196,7 @@ def _dipoles(x, solver):
     return dict(p=s.p, m=s.m, status=s.status)
 
 
-@kernel(_X_PARTICLES, throws=True)
+@kernel(_X_PARTICLES, throws=True, slow=JIT_EAGER_SLOW)
 def solve_dipoles_direct(x):
     return _dipoles(x, jb.Direct())
 
@@ -207,7 +211,7 @@ def solve_dipoles_gmres(x):
     return _dipoles(x, _gmres(x))
 
 
-@kernel(_X_PARTICLES, throws=True)
+@kernel(_X_PARTICLES, throws=True, slow=JIT_EAGER_SLOW)
 def optical_forces(x):
     return jb.optical_forces(*_scene(x))
 
@@ -251,7 +255,7 @@ def binding_potentials(x):
     return r
 
 
-@kernel([1.0, 1.0, 1.0], throws=True)
+@kernel([1.0, 1.0, 1.0], throws=True, slow=JIT_EAGER_SLOW)
 def casimir_polder(x):
     r = jb.casimir.casimir_polder(x[0] * 500e-9, x[1] * 300.0, x[2] * 100e-9, n_terms=16, n_tail=16)
     return dict(energy_kT=r.energy_kT, status=r.status)
@@ -280,7 +284,7 @@ def _lin(lin):
     return dict(omega=lin.omega, C=lin.C, K=lin.K, F=lin.F, D=lin.D)
 
 
-@kernel(_X_ARRAY, throws=True)
+@kernel(_X_ARRAY, throws=True, slow=JIT_EAGER_SLOW)
 def linearize_far_field(x):
     return _lin(jb.linearize(_array(x), "far_field"))
 
@@ -290,13 +294,13 @@ def linearize_exact(x):
     return _lin(jb.linearize(_array(x), "exact"))
 
 
-@kernel(_X_ARRAY)
+@kernel(_X_ARRAY, slow=JIT_EAGER_SLOW)
 def two_particle_rates(x):
     r = jb.two_particle_rates(_array(x))
     return dict(g=r.g, g_r=r.g_r, g_a=r.g_a, G=r.G, C12=r.C12, C21=r.C21, D12=r.D12)
 
 
-@kernel(_X_ARRAY, throws=True)
+@kernel(_X_ARRAY, throws=True, slow=JIT_EAGER_SLOW)
 def eigenfrequencies(x):
     # sorted: the eigenvalues here are non-degenerate, so the order is stable near x0
     w = jb.eigenfrequencies(jb.linearize(_array(x), "far_field"))
