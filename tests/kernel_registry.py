@@ -67,6 +67,9 @@ REGISTRY: dict[str, Kernel] = {}
 # Entries whose eager (op-by-op) call costs ≳ 1 CPU-s: their "jit vs eager" check runs in
 # `make test-all`; vmap, grad, vmap∘grad and float32 (all jitted) stay in the default suite.
 JIT_EAGER_SLOW = ("jit",)
+# ... and also the vmap∘grad composition where that program alone costs ≳ 2.5 CPU-s (grad and
+# vmap are still checked separately by default).
+HEAVY_VMAP_GRAD = ("jit", "vmap_grad")
 
 
 def kernel(x0, **kw):
@@ -122,7 +125,7 @@ def mie_coefficients(x):
     return jb.mie_coefficients(jax_complex(x[0], x[1]), x[2], 6)
 
 
-@kernel([1.45, 0.01, 1.3], slow=JIT_EAGER_SLOW)
+@kernel([1.45, 0.01, 1.3], slow=HEAVY_VMAP_GRAD)
 def mie_efficiencies(x):
     return jb.mie_efficiencies(jax_complex(x[0], x[1]), x[2], 8)
 
@@ -196,7 +199,7 @@ def _dipoles(x, solver):
     return dict(p=s.p, m=s.m, status=s.status)
 
 
-@kernel(_X_PARTICLES, throws=True, slow=JIT_EAGER_SLOW)
+@kernel(_X_PARTICLES, throws=True, slow=HEAVY_VMAP_GRAD)
 def solve_dipoles_direct(x):
     return _dipoles(x, jb.Direct())
 
@@ -211,7 +214,7 @@ def solve_dipoles_gmres(x):
     return _dipoles(x, _gmres(x))
 
 
-@kernel(_X_PARTICLES, throws=True, slow=JIT_EAGER_SLOW)
+@kernel(_X_PARTICLES, throws=True, slow=HEAVY_VMAP_GRAD)
 def optical_forces(x):
     return jb.optical_forces(*_scene(x))
 
@@ -325,7 +328,7 @@ def _system(x):
     return jb.LinearSystem(A, D)
 
 
-@kernel(_X_SYS, slow=("jit",))
+@kernel(_X_SYS, slow=HEAVY_VMAP_GRAD)
 def steady_state(x):
     s = jb.steady_state(_system(x))
     return dict(cov=s.cov, status=s.status)
