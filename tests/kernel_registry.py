@@ -64,6 +64,13 @@ class Kernel:
 
 REGISTRY: dict[str, Kernel] = {}
 
+# Entries whose eager (op-by-op) call costs ≳ 1 CPU-s: their "jit vs eager" check runs in
+# `make test-all`; vmap, grad, vmap∘grad and float32 (all jitted) stay in the default suite.
+JIT_EAGER_SLOW = ("jit",)
+# ... and also the vmap∘grad composition where that program alone costs ≳ 2.5 CPU-s (grad and
+# vmap are still checked separately by default).
+HEAVY_VMAP_GRAD = ("jit", "vmap_grad")
+
 
 def kernel(x0, **kw):
     """Decorator: register ``fn`` under its own name with base point ``x0``."""
@@ -103,7 +110,7 @@ def green_tensor_derivative(x):
     return jb.green.green_tensor_derivative(x * LAM, _k(x))
 
 
-@kernel([0.0, 0.1, 0.0, 1.3, 0.0, 0.2, 0.4, 2.2, -0.3])
+@kernel([0.0, 0.1, 0.0, 1.3, 0.0, 0.2, 0.4, 2.2, -0.3], slow=JIT_EAGER_SLOW)
 def green_matrix(x):
     return jb.green_matrix(x.reshape(3, 3) * LAM, _k(x))
 
@@ -118,7 +125,7 @@ def mie_coefficients(x):
     return jb.mie_coefficients(jax_complex(x[0], x[1]), x[2], 6)
 
 
-@kernel([1.45, 0.01, 1.3])
+@kernel([1.45, 0.01, 1.3], slow=HEAVY_VMAP_GRAD)
 def mie_efficiencies(x):
     return jb.mie_efficiencies(jax_complex(x[0], x[1]), x[2], 8)
 
@@ -206,7 +213,7 @@ def _dipoles(x, solver):
     return dict(p=s.p, m=s.m, status=s.status)
 
 
-@kernel(_X_PARTICLES, throws=True)
+@kernel(_X_PARTICLES, throws=True, slow=HEAVY_VMAP_GRAD)
 def solve_dipoles_direct(x):
     return _dipoles(x, jb.Direct())
 
@@ -221,7 +228,7 @@ def solve_dipoles_gmres(x):
     return _dipoles(x, _gmres(x))
 
 
-@kernel(_X_PARTICLES, throws=True)
+@kernel(_X_PARTICLES, throws=True, slow=HEAVY_VMAP_GRAD)
 def optical_forces(x):
     return jb.optical_forces(*_scene(x))
 
@@ -282,7 +289,7 @@ def flat_tweezer_stiffness(x):
     return jb.potentials.flat_tweezer_stiffness(*jb.potentials.tweezer_pair(x[0] * 1e-6, x[1]))
 
 
-@kernel([1.0, 1.0, 1.0], throws=True)
+@kernel([1.0, 1.0, 1.0], throws=True, slow=JIT_EAGER_SLOW)
 def casimir_polder(x):
     r = jb.casimir.casimir_polder(x[0] * 500e-9, x[1] * 300.0, x[2] * 100e-9, n_terms=16, n_tail=16)
     return dict(energy_kT=r.energy_kT, status=r.status)
@@ -311,7 +318,7 @@ def _lin(lin):
     return dict(omega=lin.omega, C=lin.C, K=lin.K, F=lin.F, D=lin.D)
 
 
-@kernel(_X_ARRAY, throws=True)
+@kernel(_X_ARRAY, throws=True, slow=JIT_EAGER_SLOW)
 def linearize_far_field(x):
     return _lin(jb.linearize(_array(x), "far_field"))
 
@@ -321,13 +328,13 @@ def linearize_exact(x):
     return _lin(jb.linearize(_array(x), "exact"))
 
 
-@kernel(_X_ARRAY)
+@kernel(_X_ARRAY, slow=JIT_EAGER_SLOW)
 def two_particle_rates(x):
     r = jb.two_particle_rates(_array(x))
     return dict(g=r.g, g_r=r.g_r, g_a=r.g_a, G=r.G, C12=r.C12, C21=r.C21, D12=r.D12)
 
 
-@kernel(_X_ARRAY, throws=True)
+@kernel(_X_ARRAY, throws=True, slow=JIT_EAGER_SLOW)
 def eigenfrequencies(x):
     # sorted: the eigenvalues here are non-degenerate, so the order is stable near x0
     w = jb.eigenfrequencies(jb.linearize(_array(x), "far_field"))
@@ -352,7 +359,7 @@ def _system(x):
     return jb.LinearSystem(A, D)
 
 
-@kernel(_X_SYS, slow=("jit",))
+@kernel(_X_SYS, slow=HEAVY_VMAP_GRAD)
 def steady_state(x):
     s = jb.steady_state(_system(x))
     return dict(cov=s.cov, status=s.status)

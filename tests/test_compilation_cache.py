@@ -97,6 +97,7 @@ def test_second_process_hits_the_cache(tmp_path):
     assert any(tmp_path.iterdir())
 
 
+@pytest.mark.slow  # ~4 CPU-s of fresh processes; the compile counts it reports are tested below
 def test_bench_compile_quick_runs(tmp_path):
     """benchmarks/bench_compile.py --quick: each case in a fresh process, table + JSON."""
     out = tmp_path / "r.json"

@@ -4,9 +4,14 @@ import importlib.util
 import json
 from pathlib import Path
 
+import pytest
+
 SUITE = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu_suite.py"
 
 
+# ~13 CPU-s (every row compiled at smoke size): in `make test-all`; the kernels it times are
+# each tested in the default suite (tests/test_transforms.py and the physics tests).
+@pytest.mark.slow
 def test_gpu_suite_smoke(tmp_path, capsys):
     spec = importlib.util.spec_from_file_location("gpu_suite", SUITE)
     suite = importlib.util.module_from_spec(spec)

@@ -61,9 +61,15 @@ STRUCTURAL = {"stablehlo.constant", "stablehlo.convert", "stablehlo.broadcast_in
               "func.call", "func.return", "stablehlo.return"}
 
 
+def _heavy(name) -> bool:
+    """Registry entries marked ``slow`` (heavy programs): their lowering checks run in
+    ``make test-all``; the default suite traces and lowers only the other kernels."""
+    return REGISTRY[name].slow is True
+
+
 def _param(name, check):
     k = REGISTRY[name]
-    marks = []
+    marks = [pytest.mark.slow] if _heavy(name) else []
     if check in k.xfail:
         marks.append(pytest.mark.xfail(strict=True, reason=k.xfail[check]))
     return pytest.param(name, marks=marks, id=name)
@@ -94,9 +100,14 @@ def summarize(lowering) -> dict:
 
 def cuda_summaries() -> dict:
     """{name: {"f64"|"f32": summary or {"error": message}}} for every registry kernel lowered
-    for CUDA, computed in ONE fresh subprocess with ``EQX_ON_ERROR=nan`` (a fresh process so
-    that no jaxpr traced earlier with the raise mode is reused from jax's caches)."""
-    return _cuda_summaries(tuple(REGISTRY), None)
+    for CUDA, computed in fresh subprocesses with ``EQX_ON_ERROR=nan`` (a fresh process so
+    that no jaxpr traced earlier with the raise mode is reused from jax's caches): one for the
+    default-suite kernels, one for the heavy (``slow``) ones."""
+    return {n: v for heavy in (False, True) for n, v in _cuda_summaries(_group(heavy), None).items()}
+
+
+def _group(heavy: bool) -> tuple:
+    return tuple(n for n in REGISTRY if _heavy(n) == heavy)
 
 
 @functools.cache
@@ -205,7 +216,10 @@ NAMES = list(REGISTRY)
 
 
 def _cuda(name, dtype_label, precision=None):
-    s = _cuda_summaries(tuple(REGISTRY) if precision is None else HIGHEST_CHECK, precision)[name][dtype_label]
+    names = _group(_heavy(name))
+    if precision is not None:
+        names = tuple(n for n in HIGHEST_CHECK if n in names)
+    s = _cuda_summaries(names, precision)[name][dtype_label]
     assert "error" not in s, f"{name} ({dtype_label}) does not lower for CUDA: {s.get('error')}"
     return s
 
@@ -247,7 +261,8 @@ def test_float32_matrix_products_request_full_precision(name):
 HIGHEST_CHECK = ("solve_dipoles_gmres", "linearize_exact", "evolve", "fock_steady_state_iterative")
 
 
-@pytest.mark.parametrize("name", HIGHEST_CHECK)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[pytest.mark.slow] if _heavy(n) else [], id=n)
+                                  for n in HIGHEST_CHECK])
 def test_user_level_highest_precision_reaches_every_product(name):
     """The README's recipe for float32 on a GPU today: JAX_DEFAULT_MATMUL_PRECISION=highest
     (or jax.config.update("jax_default_matmul_precision", "highest")) gives every product of

@@ -584,11 +584,19 @@ def intensity_map(beam: AbstractBeam, xs: RealDtype[ArrayLike, " nx"] | Sequence
     Returns:
         (ny, nx) intensities, I[j, i] = I(xs[i], ys[j], z), so that
         ``plt.pcolormesh(xs, ys, I)`` plots it directly.
+    Raises:
+        ValueError: a concrete ``xs``, ``ys`` or ``z`` with a NaN/inf entry (or a wrong
+            shape), naming the argument; under jit the same check is an ``eqx.error_if``
+            naming the argument (no silently NaN map).
     """
     xs = as_float_array(xs, "xs")
     ys = as_float_array(ys, "ys")
+    z = as_float_array(z, "z")
     check_shape("xs", xs, (None,))
     check_shape("ys", ys, (None,))
+    check_shape("z", z, ())
+    for name, v in (("xs", xs), ("ys", ys), ("z", z)):
+        check_finite(name, v)
     dt = jnp.result_type(xs.dtype, ys.dtype)
     # z as an array (not a Python float, which the jit below would treat as static and
     # recompile for every new plane)
@@ -598,6 +606,10 @@ def intensity_map(beam: AbstractBeam, xs: RealDtype[ArrayLike, " nx"] | Sequence
 
 @eqx.filter_jit
 def _intensity_map(beam, xs, ys, zs):
+    # traced inputs (a jitted caller): the same checks as the concrete ones above
+    xs = error_if_nonfinite(xs, "xs")
+    ys = error_if_nonfinite(ys, "ys")
+    zs = error_if_nonfinite(zs, "z")
     dt = xs.dtype
     k = jnp.asarray(beam.k).astype(dt)
     e0 = jnp.asarray(beam.reference_amplitude).astype(dt)

@@ -6,6 +6,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from jaxbind import constants as Cst
 from jaxbind.mechanics.array import TweezerArray, linearize
@@ -51,6 +52,10 @@ def reference(arr):
     return S, S_iso, F, p, dp
 
 
+# ~22 CPU-s (jacfwd through the 4-particle solve): in `make test-all`. The default suite keeps
+# the exact linearization's physics (tests/mechanics/test_array.py: exact identities, O(1/kd)
+# agreement with the far field, Gouy correction, jit∘vmap), its float32 and its gradient below.
+@pytest.mark.slow
 def test_exact_jacobian_matches_forward_mode_through_the_solve():
     arr = make(PHASES)
     lin = lin_exact(arr, "xyz")

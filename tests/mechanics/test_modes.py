@@ -36,7 +36,14 @@ from jaxbind.results import RESULTS, code  # noqa: E402
 EP_SUCCESS = int(code(RESULTS.successful))
 LAM = 1550e-9
 K = 2 * np.pi / LAM
+# One compiled program per check instead of op-by-op dispatch (each eager op on a new shape
+# compiles its own XLA program): keeps the file within the default suite's budget.
 lin_ff = eqx.filter_jit(linearize)
+rates = eqx.filter_jit(two_particle_rates)
+eigs = eqx.filter_jit(eigenfrequencies)
+drift = eqx.filter_jit(drift_matrix)
+eq12 = jax.jit(two_mode_eigenfrequencies)
+modes_j = jax.jit(modes)
 
 
 def pair(kd, phi, powers=(0.3, 0.28), gamma=0.0):
@@ -49,16 +56,16 @@ def pair(kd, phi, powers=(0.3, 0.28), gamma=0.0):
 @pytest.fixture(scope="module")
 def two():
     arr = pair(2 * np.pi * 3 + 0.8, 1.1)
-    return lin_ff(arr), two_particle_rates(arr)
+    return lin_ff(arr), rates(arr)
 
 
 def test_full_eigenfrequencies_match_eq86(two):
     lin, tp = two
-    w = eigenfrequencies(lin)
-    ref = two_mode_eigenfrequencies(tp.g_r, tp.g_a, tp.delta_omega, tp.omega_m)
+    w = eigs(lin)
+    ref = eq12(tp.g_r, tp.g_a, tp.delta_omega, tp.omega_m)
     np.testing.assert_allclose(np.sort_complex(np.asarray(ref)), w, rtol=1e-12)
     # drift matrix (eq. 80): eigenvalues ∓iω_n
-    ev = np.linalg.eigvals(np.asarray(drift_matrix(lin)))
+    ev = np.linalg.eigvals(np.asarray(drift(lin)))
     np.testing.assert_allclose(np.sort(np.abs(ev.imag)), np.sort(np.concatenate([w.real, w.real])),
                                rtol=1e-10)
 
@@ -69,16 +76,16 @@ def test_rwa_matrix_is_paper_000_eq11(two):
     dw, gr, ga = tp.delta_omega, tp.g_r, tp.g_a
     H11 = np.array([[-dw / 2 + ga, -gr - ga], [-gr + ga, dw / 2 - ga]])
     np.testing.assert_allclose(H, H11 + gr * np.eye(2), rtol=1e-12, atol=1e-12 * abs(tp.g))
-    w = eigenfrequencies(lin, rwa=True, omega_ref=tp.omega_m)
-    ref = tp.omega_m + gr + two_mode_eigenfrequencies(gr, ga, dw)  # eq. 12
+    w = eigs(lin, rwa=True, omega_ref=tp.omega_m)
+    ref = tp.omega_m + gr + np.asarray(eq12(gr, ga, dw))  # eq. 12
     np.testing.assert_allclose(np.sort_complex(np.asarray(ref)), w, rtol=1e-12)
     # the RWA and the full spectra agree to O((δω/ω)², g/ω)
-    np.testing.assert_allclose(w.real, eigenfrequencies(lin).real, rtol=(dw / tp.omega_m) ** 2)
+    np.testing.assert_allclose(w.real, eigs(lin).real, rtol=(dw / tp.omega_m) ** 2)
 
 
 def test_gas_damping_in_drift(two):
     arr = pair(2 * np.pi * 3 + 0.8, 1.1, gamma=50.0)
-    ev = np.linalg.eigvals(np.asarray(drift_matrix(lin_ff(arr))))
+    ev = np.linalg.eigvals(np.asarray(drift(lin_ff(arr))))
     np.testing.assert_allclose(ev.real, -25.0, rtol=1e-6)
 
 
@@ -96,23 +103,26 @@ def test_exceptional_points_vs_closed_form():
             assert np.all(ep.status[i] != EP_SUCCESS)
             assert np.all(np.isnan(ep.delta_omega[i]))
     # the full (non-RWA) matrix of eq. 80 has the same EPs (eq. 86 discriminant)
-    full = exceptional_points(0.3, 1.0, omega_m=1e3)
+    full = jax.jit(lambda gr, ga: exceptional_points(gr, ga, omega_m=1e3))(0.3, 1.0)
     np.testing.assert_allclose(full.delta_omega, 2 + np.array([-2, 2]) * np.sqrt(0.91), rtol=1e-8)
 
 
 def test_ep_spectrum_petermann_and_pt_phase():
     gr, ga = 0.3, 1.0
-    ep = exceptional_points(gr, ga).delta_omega
-    H = lambda dw: jnp.array([[-dw / 2 + ga, -gr - ga], [-gr + ga, dw / 2 - ga]])  # eq. 11
-    near = modes(H(ep[0] - 1e-8))
+    ep = np.asarray(jax.jit(exceptional_points)(gr, ga).delta_omega)
+    H = lambda dw: np.array([[-dw / 2 + ga, -gr - ga], [-gr + ga, dw / 2 - ga]])  # eq. 11
+    near = modes_j(H(ep[0] - 1e-8))
     assert np.all(near.petermann > 1e3)  # diverges at the EP
-    herm = modes(H(0.7).at[0, 1].set(-gr).at[1, 0].set(-gr))  # g_a = 0 off-diagonal: Hermitian
+    Hh = H(0.7)
+    Hh[0, 1] = Hh[1, 0] = -gr  # g_a = 0 off-diagonal: Hermitian
+    herm = modes_j(Hh)
     np.testing.assert_allclose(herm.petermann, 1.0, rtol=1e-10)
     np.testing.assert_allclose(near.left.conj().T @ near.right, np.eye(2), atol=1e-6)
     dws = jnp.linspace(-2, 6, 81)
     gas = jnp.linspace(-1.5, 1.5, 61)
-    ph = jax.vmap(lambda a: pt_phase(gr, a, dws))(gas)
-    im = jax.vmap(lambda a: jnp.abs(two_mode_eigenfrequencies(gr, a, dws).imag).max(0))(gas)
+    ph, im = jax.jit(lambda gas: (jax.vmap(lambda a: pt_phase(gr, a, dws))(gas),
+                                  jax.vmap(lambda a: jnp.abs(two_mode_eigenfrequencies(gr, a, dws).imag)
+                                           .max(0))(gas)))(gas)
     np.testing.assert_array_equal(np.asarray(ph) == 2, np.asarray(im) > 1e-12)
     assert np.all(np.asarray(ph)[np.abs(gas) <= gr] == 0)
 
@@ -160,9 +170,10 @@ def test_chain_sign_pattern_and_skin_indicators():
     # skin-effect indicator on the nearest-neighbour Hatano-Nelson limit: every right
     # eigenvector piles up at the edge the stronger hopping points to
     hn = jnp.diag(jnp.full(n - 1, -1.0), 1) + jnp.diag(jnp.full(n - 1, -0.2), -1)
-    ipr, centre = localization(modes(hn).right)
+    loc = jax.jit(lambda h: localization(modes(h).right))
+    ipr, centre = loc(hn)
     assert np.all(np.asarray(centre) < -0.3) and np.all(np.asarray(ipr) > 1.0 / n)
-    ipr_h, centre_h = localization(modes(hn + hn.T).right)
+    ipr_h, centre_h = loc(hn + hn.T)
     assert abs(float(np.mean(centre_h))) < 1e-8
 
 
@@ -174,18 +185,24 @@ def test_transformations_and_float32():
                                [0.5 / np.sqrt(0.25 - 0.09), 2.0 / np.sqrt(4 - 0.09)], rtol=1e-10)
     # regime_point's real-discriminant growth rate equals max Im of eq. 12
     P, Q = jnp.meshgrid(jnp.linspace(0.01, 3.1, 23), jnp.linspace(0.1, 6.0, 19))
+
+    @jax.jit
+    def growth_and_eq12(p, q, dw):
+        _, grow = jax.vmap(regime_point, in_axes=(0, 0, None))(p, q, dw)
+        gr_, ga_, _ = coupling_rates(p, q)
+        return grow, jnp.max(jnp.imag(two_mode_eigenfrequencies(gr_, ga_, dw)), axis=0)
+
     for dw in (0.0, 0.2, -0.35):
-        _, grow = jax.vmap(regime_point, in_axes=(0, 0, None))(P.ravel(), Q.ravel(), dw)
-        gr_, ga_, _ = coupling_rates(P.ravel(), Q.ravel())
-        ref = jnp.max(jnp.imag(two_mode_eigenfrequencies(gr_, ga_, dw)), axis=0)
+        grow, ref = growth_and_eq12(P.ravel(), Q.ravel(), dw)
         np.testing.assert_allclose(grow, ref, atol=1e-12)
         assert dw == 0.0 or np.any(np.asarray(grow) > 0)
-    code32, gr32 = regime_point(jnp.float32(0.7), jnp.float32(2.1), jnp.float32(0.3))
-    code64, gr64 = regime_point(0.7, 2.1, 0.3)
+    rp = jax.jit(regime_point)
+    code32, gr32 = rp(jnp.float32(0.7), jnp.float32(2.1), jnp.float32(0.3))
+    code64, gr64 = rp(0.7, 2.1, 0.3)
     assert int(code32) == int(code64) and gr32.dtype == jnp.float32
     np.testing.assert_allclose(gr32, gr64, rtol=1e-5, atol=1e-7)
-    ep32 = exceptional_points(jnp.float32(0.3), jnp.float32(1.0), rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(ep32.delta_omega, exceptional_points(0.3, 1.0).delta_omega, rtol=1e-5)
+    ep32 = jax.jit(lambda a, b: exceptional_points(a, b, rtol=1e-5, atol=1e-6))(jnp.float32(0.3), jnp.float32(1.0))
+    np.testing.assert_allclose(ep32.delta_omega, jax.jit(exceptional_points)(0.3, 1.0).delta_omega, rtol=1e-5)
 
 
 def test_bad_input(two):

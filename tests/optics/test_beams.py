@@ -374,6 +374,30 @@ def test_other_bad_input():
         CoherentBeams.from_tweezers([0.1], LAM, [[0, 0, 0]], NA=1.5)
 
 
+def test_intensity_map_bad_input():
+    """issue 20 §2: a NaN/inf grid or plane is an error naming the argument, never a
+    silently NaN map — a ValueError for concrete input, eqx.error_if under jit."""
+    tw, xs = tweezer(), np.linspace(-1e-6, 1e-6, 3)
+    bad = xs.copy()
+    bad[1] = np.nan
+    with pytest.raises(ValueError, match="xs must be finite"):
+        intensity_map(tw, bad, xs)
+    with pytest.raises(ValueError, match="ys must be finite"):
+        intensity_map(tw, xs, np.where(xs > 0, np.inf, xs))
+    with pytest.raises(ValueError, match="z must be finite"):
+        intensity_map(tw, xs, xs, z=float("nan"))
+    with pytest.raises(ValueError, match="z must have shape"):
+        intensity_map(tw, xs, xs, z=np.zeros(2))
+    traced = jax.jit(lambda x, y, z: intensity_map(tw, x, y, z))
+    assert np.isfinite(np.asarray(traced(xs, xs, 0.0))).all()
+    with pytest.raises(Exception, match="xs contains non-finite"):
+        traced(bad, xs, 0.0)
+    with pytest.raises(Exception, match="ys contains non-finite"):
+        traced(xs, bad, 0.0)
+    with pytest.raises(Exception, match="z contains non-finite"):
+        traced(xs, xs, np.nan)
+
+
 def test_traced_bad_values_raise():
     """Under jit the parameter values are unknown at construction: eqx.error_if guards."""
     focal = jax.jit(lambda p: tweezer(power=p).fields(jnp.zeros(3))[0])
