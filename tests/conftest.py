@@ -41,6 +41,7 @@ TYPECHECKED = (
     "jaxbind.optics.green",
     "jaxbind.optics.materials",
     "jaxbind.optics.mie",
+    "jaxbind.optics.multipoles",
     "jaxbind.optics.pair",
     "jaxbind.optics.potentials",
     "jaxbind.workflows",

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import equinox as eqx
 import jax.numpy as jnp
+import lineax as lx
 
 from ..._precision import highest_precision
 from ... import constants as C
+from ..._types import Array, Float, NumLike
 from ...results import RESULTS
+from ...solvers import GMRES, Born, Direct
+from ..beams import AbstractBeam
 from ..dipoles import resolve_solver
-from ..particles import as_particles
+from ..particles import Particle, Particles, as_particles
 from ..scatterers import ScattererModel
 from .forces import cross_sections_scaled, forces_scaled
 from .incident import beam_coefficients
@@ -29,7 +35,8 @@ def _check_l_max(l_max):
     return l_max
 
 
-def multipole_system(particles, beam, l_max: int, *, tmatrix=None, throw: bool = True,
+def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
+                     *, tmatrix: NumLike | None = None, throw: bool = True,
                      fn: str = "solve_multipoles") -> MultipoleSystem:
     """The scaled multiple-scattering system of ``particles`` in ``beam`` (see :mod:`.solve`).
 
@@ -66,8 +73,9 @@ def _diag(d):
 
 @eqx.filter_jit
 @highest_precision
-def solve_multipoles(particles, beam, l_max: int, solver=None, *, tmatrix=None,
-                     throw: bool = True) -> MultipoleSolution:
+def solve_multipoles(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
+                     solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None, *,
+                     tmatrix: NumLike | None = None, throw: bool = True) -> MultipoleSolution:
     """Self-consistent multipole coefficients of N particles in a beam (multiple scattering).
 
     Args:
@@ -89,8 +97,9 @@ def solve_multipoles(particles, beam, l_max: int, solver=None, *, tmatrix=None,
 
 @eqx.filter_jit
 @highest_precision
-def multipole_forces(particles, beam, l_max: int, solver=None, *, tmatrix=None,
-                     throw: bool = True):
+def multipole_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
+                     solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None, *,
+                     tmatrix: NumLike | None = None, throw: bool = True) -> Float[Array, "n 3"]:
     """Time-averaged optical force (N, 3) in newtons on every particle, multipoles to l_max.
 
     Same units and conventions as :func:`jaxbind.optics.forces.optical_forces` (which it
@@ -107,7 +116,9 @@ def multipole_forces(particles, beam, l_max: int, solver=None, *, tmatrix=None,
 
 @eqx.filter_jit
 @highest_precision
-def multipole_isolated_forces(particles, beam, l_max: int, *, tmatrix=None):
+def multipole_isolated_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam,
+                              l_max: int, *, tmatrix: NumLike | None = None
+                              ) -> Float[Array, "n 3"]:
     """Force (N, 3) in newtons on each particle alone in the beam (no multiple scattering),
     F_iso of paper 003 Sec. II, multipoles to l_max."""
     system = multipole_system(particles, beam, l_max, tmatrix=tmatrix, throw=False,
@@ -118,8 +129,11 @@ def multipole_isolated_forces(particles, beam, l_max: int, *, tmatrix=None):
 
 @eqx.filter_jit
 @highest_precision
-def multipole_interparticle_forces(particles, beam, l_max: int, solver=None, *, tmatrix=None,
-                                   throw: bool = True):
+def multipole_interparticle_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam,
+                                   l_max: int,
+                                   solver: Direct | Born | GMRES | lx.AbstractLinearSolver
+                                   | None = None, *, tmatrix: NumLike | None = None,
+                                   throw: bool = True) -> Float[Array, "n 3"]:
     """Force due to the other particles, f = F − F_iso (paper 003 Sec. II), (N, 3) newtons."""
     F = multipole_forces(particles, beam, l_max, solver, tmatrix=tmatrix, throw=throw)
     return F - multipole_isolated_forces(particles, beam, l_max, tmatrix=tmatrix)
@@ -129,16 +143,17 @@ class CrossSections(eqx.Module):
     """Extinction, scattering and absorption cross-sections (m²) of a cluster, relative to
     the beam's reference intensity I0 = E0²/(2Z0), and the solve's ``result``."""
 
-    extinction: jnp.ndarray
-    scattering: jnp.ndarray
-    absorption: jnp.ndarray
+    extinction: Float[Array, ""]
+    scattering: Float[Array, ""]
+    absorption: Float[Array, ""]
     result: RESULTS
 
 
 @eqx.filter_jit
 @highest_precision
-def cross_sections(particles, beam, l_max: int, solver=None, *, tmatrix=None,
-                   throw: bool = True) -> CrossSections:
+def cross_sections(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
+                   solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None, *,
+                   tmatrix: NumLike | None = None, throw: bool = True) -> CrossSections:
     """Cluster cross-sections by the optical theorem (see :mod:`.forces`)."""
     solver = resolve_solver("cross_sections", solver)
     system = multipole_system(particles, beam, l_max, tmatrix=tmatrix, throw=throw,

@@ -21,18 +21,22 @@
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._types import Array, ArrayLike, Complex, Float, Num, Real, RealDtype
 from ..beams import AbstractBeam, PlaneWave
 from .vswf import _ladder, n_coefficients, spherical_harmonics, spherical_jn, vswf_index
 
 __all__ = ["plane_wave_coefficients", "beam_coefficients", "projection_radius"]
 
 
-def plane_wave_coefficients(direction, polarization, l_max: int):
+def plane_wave_coefficients(direction: RealDtype[ArrayLike, "3"] | Sequence[float],
+                            polarization: Num[ArrayLike, "3"] | Sequence[complex],
+                            l_max: int) -> Complex[Array, " nc"]:
     """[a; b] of ε̂ e^{i k̂·ρ} about ρ = 0: (n_coefficients(l_max),) complex (closed form)."""
     direction = jnp.asarray(direction)
     cdt = jnp.result_type(direction.dtype, jnp.complex64)
@@ -81,7 +85,9 @@ def _projected(beam, center, l_max: int, radius, n_theta: int):
     return jnp.concatenate([-1j * fac * pe, fac * ph])
 
 
-def beam_coefficients(beam, centers, l_max: int, *, radius=None, n_theta=None):
+def beam_coefficients(beam: AbstractBeam, centers: Float[ArrayLike, "n 3"], l_max: int, *,
+                      radius: Real | None = None, n_theta: int | None = None
+                      ) -> Complex[Array, "n nc"]:
     """Regular-wave coefficients [a; b] of ``beam`` about each scaled centre.
 
     Args:

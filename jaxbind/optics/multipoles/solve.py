@@ -28,6 +28,7 @@ import jax.numpy as jnp
 import lineax as lx
 import numpy as np
 
+from ..._types import Array, Bool, Complex, Float, Int
 from ...results import RESULTS, code, message
 from ...solvers import GMRES, Born, Direct
 from ..dipoles import _MATRIX_FREE, _NAMED_PAIRS_MAX_N, _messages, _overlap, _rel_residual
@@ -105,14 +106,14 @@ class MultipoleSystem(eqx.Module):
         k, E0: wavenumber (rad/m) and reference amplitude (V/m) of the beam.
     """
 
-    rho: jax.Array
-    tmatrix: jax.Array
-    incident: jax.Array
+    rho: Float[Array, "n 3"]
+    tmatrix: Complex[Array, "n nc nc"]
+    incident: Complex[Array, "n nc1"]
     l_max: int = eqx.field(static=True)
-    overlap: jax.Array
-    worst: jax.Array
-    k: jax.Array
-    E0: jax.Array
+    overlap: Bool[Array, ""]
+    worst: Int[Array, ""]
+    k: Float[Array, "..."]
+    E0: Float[Array, "..."]
 
     @property
     def n(self) -> int:
@@ -147,15 +148,15 @@ class MultipoleSolution(eqx.Module):
         l_max: static truncation; k, E0: wavenumber and reference amplitude.
     """
 
-    p: jax.Array
-    exciting: jax.Array
-    incident: jax.Array
-    rho: jax.Array
+    p: Complex[Array, "n nc"]
+    exciting: Complex[Array, "n nc1"]
+    incident: Complex[Array, "n nc1"]
+    rho: Float[Array, "n 3"]
     result: RESULTS
-    residual: jax.Array
+    residual: Float[Array, ""]
     l_max: int = eqx.field(static=True)
-    k: jax.Array
-    E0: jax.Array
+    k: Float[Array, "..."]
+    E0: Float[Array, "..."]
 
     @property
     def status(self):

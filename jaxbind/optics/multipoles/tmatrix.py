@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._types import Array, ArrayLike, Complex, Inexact, Num, NumLike, Real, RealDtype
 from .vswf import n_coefficients
 
 __all__ = ["mie_tmatrix", "mie_tmatrices", "dipole_tmatrices", "as_tmatrices", "degrees"]
@@ -32,7 +33,8 @@ def degrees(l_max: int) -> np.ndarray:
     return np.concatenate([half, half])
 
 
-def mie_tmatrix(index, ka, l_max: int):
+def mie_tmatrix(index: Complex[ArrayLike, ""] | Real, ka: Real, l_max: int
+                ) -> Complex[Array, " nc"]:
     """Diagonal of the Mie T-matrix of one sphere: (n_coefficients(l_max),) complex.
 
     Args:
@@ -48,12 +50,15 @@ def mie_tmatrix(index, ka, l_max: int):
     return jnp.concatenate([-a[l[:nv] - 1], -b[l[:nv] - 1]])
 
 
-def mie_tmatrices(index, ka, l_max: int):
+def mie_tmatrices(index: Num[ArrayLike, " n"], ka: RealDtype[ArrayLike, " n"], l_max: int
+                  ) -> Complex[Array, "n nc"]:
     """(N, n) diagonals of the Mie T-matrices of N spheres (index, ka: (N,))."""
     return jax.vmap(lambda m, x: mie_tmatrix(m, x, l_max))(index, ka)
 
 
-def dipole_tmatrices(alpha_e, alpha_m, l_max: int):
+def dipole_tmatrices(alpha_e: Inexact[ArrayLike, " n"],
+                     alpha_m: Inexact[ArrayLike, " n"] | None,
+                     l_max: int) -> Inexact[Array, "n nc"]:
     """(N, n) diagonals for isotropic point dipoles of scaled polarizabilities α̃_e, α̃_m (N,)
     (α̃_m may be None): (2i/3)α̃ on the l = 1 entries, 0 above."""
     nv = n_coefficients(l_max) // 2
@@ -63,7 +68,8 @@ def dipole_tmatrices(alpha_e, alpha_m, l_max: int):
     return jnp.concatenate([te, tm], axis=1)
 
 
-def as_tmatrices(tmatrix, n: int, l_max: int, name: str = "tmatrix"):
+def as_tmatrices(tmatrix: NumLike, n: int, l_max: int, name: str = "tmatrix"
+                 ) -> Complex[Array, "n nc nc"]:
     """User T-matrices as (N, n_c, n_c) (a single (n_c, n_c) is broadcast); shape-checked.
 
     A (N, n_c) or (n_c,) array is read as the diagonals.

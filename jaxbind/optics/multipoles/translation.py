@@ -38,10 +38,12 @@ from __future__ import annotations
 import functools
 import math
 from fractions import Fraction
+from typing import Sequence
 
 import jax.numpy as jnp
 import numpy as np
 
+from ..._types import Array, ArrayLike, Complex, RealDtype
 from .vswf import scalar_index, spherical_harmonics, spherical_hn
 
 __all__ = ["wigner3j", "gaunt", "translation_weights", "translation_matrix"]
@@ -205,7 +207,8 @@ def translation_weights(l_src: int, l_dst: int) -> np.ndarray:
     return W
 
 
-def translation_matrix(l_src: int, l_dst: int, d):
+def translation_matrix(l_src: int, l_dst: int, d: RealDtype[ArrayLike, "3"] | Sequence[float]
+                       ) -> Complex[Array, "n_dst n_src"]:
     """A(d) (n_coefficients(l_dst), n_coefficients(l_src)) complex for the scaled
     displacement d = k (x_i − x_j) (3,), |d| > 0 (module docstring)."""
     d = jnp.asarray(d)

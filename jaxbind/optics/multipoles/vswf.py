@@ -36,10 +36,13 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from ..._types import Array, ArrayLike, Complex, Num, RealDtype
 
 __all__ = [
     "n_coefficients",
@@ -246,7 +249,9 @@ def vswf(l_max: int, rho, kind: str = "regular"):
     return N, M
 
 
-def expansion_fields(coeffs, rho, kind: str = "regular"):
+def expansion_fields(coeffs: Num[ArrayLike, " nc"],
+                     rho: RealDtype[ArrayLike, "3"] | Sequence[float],
+                     kind: str = "regular") -> tuple[Complex[Array, "3"], Complex[Array, "3"]]:
     """(Ẽ, H̃) of the expansion Ẽ = Σ a N + b M at ρ (3,): (3,) complex each.
 
     Args:
