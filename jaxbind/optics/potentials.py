@@ -682,7 +682,7 @@ def flat_tweezer_forces(particles: Particles | Sequence[Particle], tweezers: Fla
 @highest_precision
 def flat_tweezer_stiffness(particles: Particles | Sequence[Particle], tweezers: FlatTweezers,
                            solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None,
-                           *, throw: bool = True) -> Float[Array, "3*n 3*n"]:
+                           *, throw: bool = True) -> Float[Array, "m m"]:
     """Stiffness matrix K = −∂F/∂r (3N, 3N) in N/m of particles in flat tweezers.
 
     :func:`~jaxbind.optics.forces.stiffness_matrix` with the illumination of
