@@ -374,6 +374,7 @@ def test_other_bad_input():
         CoherentBeams.from_tweezers([0.1], LAM, [[0, 0, 0]], NA=1.5)
 
 
+@pytest.mark.unchecked  # a wrong-shape z on purpose: the library's own error is under test
 def test_intensity_map_bad_input():
     """issue 20 §2: a NaN/inf grid or plane is an error naming the argument, never a
     silently NaN map — a ValueError for concrete input, eqx.error_if under jit."""
