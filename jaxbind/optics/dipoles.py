@@ -357,46 +357,42 @@ def _messages(fn):
             for i, m in enumerate(RESULTS._index_to_message)]
 
 
-def _solve_system(system: DipoleSystem, solver, *, throw: bool, fn: str = "solve_dipoles"):
-    """Solve ``system`` with a solver object; the one coupled-dipole solve of jaxbind."""
-    K = system.y.shape[0]
-    b = system.rhs()  # A y, (K, 3)
-    result = RESULTS.where(system.overlap, RESULTS.overlap, RESULTS.successful)
-    exact = True
-    if isinstance(solver, Born):
-        exact = False
+def linear_solve(solver, b, apply, matrix):
+    """(x, lineax result) of M x = b for a flat right-hand side ``b`` — the one dispatch of
+    solver objects to lineax, shared by the coupled-dipole and multipole engines.
 
-        def step(_, carry):
-            _, cur = carry
-            return cur, b + _apply_pol(system.alpha, system.interaction(cur))
-
-        src, x = jax.lax.fori_loop(0, solver.order, step, (jnp.zeros_like(b), b))
+    ``apply`` (flat → flat, x ↦ M x) serves :class:`~jaxbind.solvers.GMRES` and matrix-free
+    lineax solvers; ``matrix()`` (dense M, built only when needed) serves
+    :class:`~jaxbind.solvers.Direct` (``lineax.LU``) and any other lineax solver.
+    """
+    if isinstance(solver, (GMRES, *_MATRIX_FREE)):
+        op = lx.FunctionLinearOperator(apply, jax.ShapeDtypeStruct(b.shape, b.dtype))
+        lsolver = solver.lineax(b.size) if isinstance(solver, GMRES) else solver
     else:
-        if isinstance(solver, (GMRES, *_MATRIX_FREE)):
-            struct = jax.ShapeDtypeStruct((3 * K,), b.dtype)
-            op = lx.FunctionLinearOperator(lambda v: system.apply(v.reshape(K, 3)).reshape(-1), struct)
-            lsolver = solver.lineax(3 * K) if isinstance(solver, GMRES) else solver
-        else:
-            op = lx.MatrixLinearOperator(system.matrix())
-            lsolver = lx.LU() if isinstance(solver, Direct) else solver
-        sol = lx.linear_solve(op, b.reshape(-1), solver=lsolver, throw=False)
-        x = sol.value.reshape(K, 3)
-        src = x
-        result = RESULTS.where(result == RESULTS.successful, RESULTS.promote(sol.result), result)
+        op = lx.MatrixLinearOperator(matrix())
+        lsolver = lx.LU() if isinstance(solver, Direct) else solver
+    sol = lx.linear_solve(op, b, solver=lsolver, throw=False)
+    return sol.value, sol.result
 
-    residual = _rel_residual(system.apply(x) - b, b)
-    finite = jnp.all(jnp.isfinite(x)) & jnp.isfinite(residual)
-    eps = jnp.finfo(system.rho.dtype).eps
-    # LU is backward stable, so a genuine direct solve has residual ~ eps; a large one means
-    # a (numerically) singular system. Iterative solvers report their own convergence.
-    bad = ~finite
-    if exact and not isinstance(solver, (GMRES, *_MATRIX_FREE)):
+
+def classify_solution(x, residual, b, result, solver, *, throw: bool, fn: str, dtype):
+    """The one result rule of a coupled solve: (x NaN unless successful, result).
+
+    ``result`` enters as the overlap/lineax verdict. A non-finite solution or residual, or (for
+    a direct solve, which is backward stable) a residual above √eps, is ``singular``; an
+    iterative solver that reports success must also meet its own tolerance
+    ‖r‖ ≤ atol + rtol‖b‖ (lineax's GMRES returns x = 0 and "successful" for atol = 0 in some
+    cases), else ``breakdown``. Born iterations (``solver`` a :class:`Born`) are judged only
+    on finiteness. With ``throw`` the error check is attached after the NaN mask (a check on
+    a value a later ``where`` discards can be folded away).
+    """
+    iterative = isinstance(solver, (GMRES, *_MATRIX_FREE))
+    eps = jnp.finfo(dtype).eps
+    bad = ~(jnp.all(jnp.isfinite(x)) & jnp.isfinite(residual))
+    if not iterative and not isinstance(solver, Born):
         bad = bad | (residual > jnp.sqrt(eps))
     result = RESULTS.where((result == RESULTS.successful) & bad, RESULTS.singular, result)
-    if isinstance(solver, (GMRES, *_MATRIX_FREE)):
-        # An iterative solver that reports success must also meet its own tolerance
-        # ‖r‖ ≤ atol + rtol‖b‖ (lineax's GMRES returns x = 0 and "successful" for atol = 0
-        # in some cases): a residual far above it is a breakdown, never a success.
+    if iterative:
         rtol = getattr(solver, "rtol", 0.0)
         atol = getattr(solver, "atol", 0.0)
         nb = jnp.sqrt(jnp.sum(jnp.abs(b) ** 2))
@@ -404,12 +400,33 @@ def _solve_system(system: DipoleSystem, solver, *, throw: bool, fn: str = "solve
         result = RESULTS.where((result == RESULTS.successful) & (residual > allowed),
                                RESULTS.breakdown, result)
     ok = result == RESULTS.successful
-    nan = jnp.asarray(jnp.nan, x.dtype)
-    x = jnp.where(ok, x, nan)
-    src = jnp.where(ok, src, nan)
+    x = jnp.where(ok, x, jnp.asarray(jnp.nan, x.dtype))
     if throw:
-        # after the NaN mask: a check on a value a later `where` discards can be folded away
         x = eqx.branched_error_if(x, ~ok, code(result), _messages(fn))
+    return x, result
+
+
+def _solve_system(system: DipoleSystem, solver, *, throw: bool, fn: str = "solve_dipoles"):
+    """Solve ``system`` with a solver object; the one coupled-dipole solve of jaxbind."""
+    K = system.y.shape[0]
+    b = system.rhs()  # A y, (K, 3)
+    result = RESULTS.where(system.overlap, RESULTS.overlap, RESULTS.successful)
+    if isinstance(solver, Born):
+        def step(_, carry):
+            _, cur = carry
+            return cur, b + _apply_pol(system.alpha, system.interaction(cur))
+
+        src, x = jax.lax.fori_loop(0, solver.order, step, (jnp.zeros_like(b), b))
+    else:
+        xf, lres = linear_solve(solver, b.reshape(-1),
+                                lambda v: system.apply(v.reshape(K, 3)).reshape(-1),
+                                system.matrix)
+        x = src = xf.reshape(K, 3)
+        result = RESULTS.where(result == RESULTS.successful, RESULTS.promote(lres), result)
+    residual = _rel_residual(system.apply(x) - b, b)
+    x, result = classify_solution(x, residual, b, result, solver, throw=throw, fn=fn,
+                                  dtype=system.rho.dtype)
+    src = jnp.where(result == RESULTS.successful, src, jnp.asarray(jnp.nan, src.dtype))
     n = system.n
     if system.magnetic:
         p, m, sp, sm = x[:n], x[n:], src[:n], src[n:]

@@ -25,13 +25,13 @@ from __future__ import annotations
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import lineax as lx
 import numpy as np
 
 from ..._types import Array, Bool, Complex, Float, Int
 from ...results import RESULTS, code, message
-from ...solvers import GMRES, Born, Direct
-from ..dipoles import _MATRIX_FREE, _NAMED_PAIRS_MAX_N, _messages, _overlap, _rel_residual
+from ...solvers import GMRES, Born
+from ..dipoles import (_MATRIX_FREE, _NAMED_PAIRS_MAX_N, _overlap, _rel_residual,
+                       classify_solution, linear_solve)
 from .translation import translation_matrix
 from .vswf import n_coefficients
 
@@ -201,36 +201,21 @@ def solve_system(system: MultipoleSystem, solver, *, throw: bool, fn: str) -> Mu
     if isinstance(solver, Born):
         p = jax.lax.fori_loop(0, solver.order, lambda _, p: b + TA(interact(p)), b)
     else:
-        if iterative:
-            struct = jax.ShapeDtypeStruct((n * nc,), b.dtype)
-            op = lx.FunctionLinearOperator(lambda v: apply(v.reshape(n, nc)).reshape(-1), struct)
-            lsolver = solver.lineax(n * nc) if isinstance(solver, GMRES) else solver
-        else:
+        def matrix():
             M = jnp.transpose(blocks[:, :, keep, :], (0, 2, 1, 3)).reshape(n * nc, n * nc)
             TM = jnp.einsum("iab,ibc->iac", system.tmatrix, M.reshape(n, nc, n * nc))
-            op = lx.MatrixLinearOperator(jnp.eye(n * nc, dtype=b.dtype) - TM.reshape(n * nc, n * nc))
-            lsolver = lx.LU() if isinstance(solver, Direct) else solver
-        sol = lx.linear_solve(op, b.reshape(-1), solver=lsolver, throw=False)
-        p = sol.value.reshape(n, nc)
-        result = RESULTS.where(result == RESULTS.successful, RESULTS.promote(sol.result), result)
+            return jnp.eye(n * nc, dtype=b.dtype) - TM.reshape(n * nc, n * nc)
+
+        pf, lres = linear_solve(solver, b.reshape(-1),
+                                lambda v: apply(v.reshape(n, nc)).reshape(-1), matrix)
+        p = pf.reshape(n, nc)
+        result = RESULTS.where(result == RESULTS.successful, RESULTS.promote(lres), result)
     scattered = interact(p)  # (N, n₁): the other particles' waves at each particle
     residual = _rel_residual(p - TA(scattered) - b, b)
-    eps = jnp.finfo(system.rho.dtype).eps
-    bad = ~(jnp.all(jnp.isfinite(p)) & jnp.isfinite(residual))
-    if not iterative and not isinstance(solver, Born):
-        bad = bad | (residual > jnp.sqrt(eps))
-    result = RESULTS.where((result == RESULTS.successful) & bad, RESULTS.singular, result)
-    if iterative:
-        rtol, atol = getattr(solver, "rtol", 0.0), getattr(solver, "atol", 0.0)
-        nb = jnp.sqrt(jnp.sum(jnp.abs(b) ** 2))
-        allowed = 10.0 * (rtol + atol / jnp.where(nb > 0, nb, 1.0)) + 100.0 * eps
-        result = RESULTS.where((result == RESULTS.successful) & (residual > allowed),
-                               RESULTS.breakdown, result)
+    p, result = classify_solution(p, residual, b, result, solver, throw=throw, fn=fn,
+                                  dtype=system.rho.dtype)
     ok = result == RESULTS.successful
     nan = jnp.asarray(jnp.nan, p.dtype)
-    p = jnp.where(ok, p, nan)
-    if throw:
-        p = eqx.branched_error_if(p, ~ok, code(result), _messages(fn))
     exciting = system.incident + jnp.where(ok, scattered, nan)
     return MultipoleSolution(p, exciting, system.incident, system.rho, result, residual, L,
                              system.k, system.E0)
