@@ -200,7 +200,7 @@ class ExceptionalPoints(eqx.Module):
     residual: Float[Array, "2"]
 
     @property
-    def status(self) -> Int[Array, "2"]:
+    def status(self) -> Int[Array, "*batch 2"]:
         """Integer codes of ``result`` (0 = successful)."""
         return code(self.result)
 

@@ -337,7 +337,7 @@ class FockSteadyState(eqx.Module):
     newton_steps: Int[Array, ""]
 
     @property
-    def status(self) -> Int[Array, ""]:
+    def status(self) -> Int[Array, "*batch"]:
         """Integer code of ``result`` (0 = successful)."""
         return code(self.result)
 

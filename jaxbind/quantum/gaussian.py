@@ -510,7 +510,7 @@ class SteadyState(eqx.Module):
     result: RESULTS
 
     @property
-    def status(self) -> Int[Array, ""]:
+    def status(self) -> Int[Array, "*batch"]:
         """Integer code of ``result`` (``jaxbind.results.code``; 0 = successful)."""
         return code(self.result)
 

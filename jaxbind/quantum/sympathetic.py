@@ -165,7 +165,7 @@ class SympatheticSteadyState(eqx.Module):
     result: RESULTS
 
     @property
-    def status(self) -> Int[Array, ""]:
+    def status(self) -> Int[Array, "*batch"]:
         """Integer code of ``result`` (0 = successful)."""
         return code(self.result)
 
