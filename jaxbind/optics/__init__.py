@@ -8,7 +8,7 @@ import lazy_loader as _lazy
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["green", "materials", "mie", "ellipsoids", "beams", "focused", "particles",
+    submodules=["green", "materials", "mie", "ellipsoids", "beams", "focused", "pupil", "particles",
                 "scatterers", "dipoles",
                 "forces", "pair", "potentials", "casimir", "drive_states"],
     submod_attrs={
@@ -18,7 +18,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
                       "clausius_mossotti"],
         "mie": ["mie_coefficients", "mie_efficiencies", "dipole_polarizabilities"],
         "beams": ["PlaneWave", "Tweezer", "CoherentBeams", "intensity_map"],
-        "focused": ["FocusedBeam", "focused_array", "aperture_transmission"],
+        "focused": ["FocusedBeam", "focused_array", "aperture_transmission", "SampledPupil"],
         "particles": ["Particle", "Particles"],
         "scatterers": ["ScattererModel", "DipoleModel", "MieDipole", "ClausiusMossotti"],
         "dipoles": ["solve_dipoles", "DipoleSolution", "dipole_system", "DipoleSystem"],

@@ -36,11 +36,11 @@ from .._types import (Array, ArrayLike, CVec3, CVec3Like, Float, Real, RealDtype
                       Tensor3, Vec3Like)
 
 __all__ = ["AbstractBeam", "PlaneWave", "Tweezer", "CoherentBeams", "intensity_map",
-           "FocusedBeam", "focused_array", "aperture_transmission"]
+           "FocusedBeam", "focused_array", "aperture_transmission", "SampledPupil"]
 
 #: the vectorial focused beam lives in ``optics.focused`` (it imports this module); its public
 #: names are re-exported here lazily so that ``jb.beams`` is the one beams family
-_FOCUSED = ("FocusedBeam", "focused_array", "aperture_transmission")
+_FOCUSED = ("FocusedBeam", "focused_array", "aperture_transmission", "SampledPupil")
 
 
 def __getattr__(name):

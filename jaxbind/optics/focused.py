@@ -60,9 +60,10 @@ from .._checks import as_float_array, check_finite, check_shape, is_concrete
 from .._types import Array, ArrayLike, Float, Num, Real, RealLike, Vec3Like
 from ._bessel import bessel_lambdas
 from .beams import AbstractBeam, CoherentBeams, _as_rho, _complex_dtype, _host
+from .pupil import SampledPupil
 
 __all__ = ["FocusedBeam", "focused_array", "aperture_transmission", "required_order",
-           "flux_through_plane", "DEFAULT_ORDER"]
+           "flux_through_plane", "SampledPupil", "DEFAULT_ORDER"]
 
 #: default number of Gauss–Legendre nodes in θ: relative accuracy ≤ 1e-8 within 10 λ of the
 #: focus for NA ≤ 0.95 and filling ≥ 0.3 (see :func:`required_order`)
@@ -149,7 +150,10 @@ class FocusedBeam(AbstractBeam):
             (u² + v² ≤ 1) of the ray that forms each plane wave (the objective inverts the
             image: a pupil point at azimuth φ_p sends its plane wave along azimuth φ_p + π);
             jnp-traceable; switches to the 2-D product quadrature.  A linear phase
-            M = exp(i γ u) moves the focus by Δx = +γ/(k0 NA) (a tilt on an SLM).
+            M = exp(i γ u) moves the focus by Δx = +γ/(k0 NA) (a tilt on an SLM).  Or a
+            :class:`~jaxbind.optics.pupil.SampledPupil` (phase/amplitude arrays on a grid,
+            e.g. an SLM pattern): then the mask is a pytree field of the beam — differentiable
+            w.r.t. its samples, vmappable, and a new pattern does not recompile.
         azimuthal_order: trapezoid nodes in φ for the 2-D path (static int, default 64).
 
     Masks are static (hashed) callables: close over NumPy/JAX constants; a new mask object
@@ -169,13 +173,15 @@ class FocusedBeam(AbstractBeam):
     azimuthal_order: int = eqx.field(static=True)
     radial_mask: Callable | None = eqx.field(static=True)
     pupil_mask: Callable | None = eqx.field(static=True)
+    pupil: SampledPupil | None
 
     def __init__(self, power: Real, wavelength: Real, NA: Real, n_medium: Real = 1.0,
                  filling: Real = 1.0,
                  polarization: Num[ArrayLike, "2"] | Sequence[complex] | str = (1.0, 0.0),
                  phase: Real = 0.0, focus: Vec3Like = (0.0, 0.0, 0.0), *,
                  order: int | None = None, extent: Real | None = None, rtol: float = 1e-8,
-                 radial_mask: Callable | None = None, pupil_mask: Callable | None = None,
+                 radial_mask: Callable | None = None,
+                 pupil_mask: Callable | SampledPupil | None = None,
                  azimuthal_order: int = 64) -> None:
         power = as_float_array(power, "power")
         wavelength = as_float_array(wavelength, "wavelength")
@@ -253,7 +259,13 @@ class FocusedBeam(AbstractBeam):
         self.order = int(order)
         self.azimuthal_order = int(azimuthal_order)
         self.radial_mask = radial_mask
-        self.pupil_mask = pupil_mask
+        if isinstance(pupil_mask, SampledPupil):
+            self.pupil_mask, self.pupil = None, pupil_mask
+        else:
+            if pupil_mask is not None and not callable(pupil_mask):
+                raise TypeError("pupil_mask must be a callable M(u, v) or a SampledPupil, got "
+                                f"{type(pupil_mask).__name__}")
+            self.pupil_mask, self.pupil = pupil_mask, None
 
     # ---------------------------------------------------------------- interface
     @property
@@ -388,7 +400,9 @@ class FocusedBeam(AbstractBeam):
         kx, ky = s2 * jnp.cos(phi), s2 * jnp.sin(phi)
         kz = c2 + jnp.zeros_like(kx)
         s_m = self.sin_theta_max.astype(dt)
-        mask = jnp.asarray(self.pupil_mask(-kx / s_m, -ky / s_m))
+        u, v = -kx / s_m, -ky / s_m
+        mask = (jnp.asarray(self.pupil_mask(u, v)) if self.pupil_mask is not None
+                else self.pupil(u, v))
         n = self.n_medium.astype(dt)
         ph = jnp.exp(1j * n * (kx * d[0] + ky * d[1] + kz * d[2]))
         w = (wt[:, None] / M) * mask * ph  # (T, M)
@@ -403,7 +417,8 @@ class FocusedBeam(AbstractBeam):
 
     def _parts(self, rho, with_grad):
         d, dt = self._local(rho)
-        fn = self._grid_parts if self.pupil_mask is not None else self._bessel_parts
+        two_d = self.pupil_mask is not None or self.pupil is not None
+        fn = self._grid_parts if two_d else self._bessel_parts
         out = fn(d, dt, with_grad)
         g = self._global_phase(dt)
         return tuple(g * o for o in out)
@@ -478,6 +493,8 @@ def focused_array(powers: RealLike, wavelength: Real, foci: Float[ArrayLike, "n 
               foci.astype(template.focus.dtype))
     tw = eqx.tree_at(lambda t: (t.power, t.wavelength, t.NA, t.n_medium, t.filling,
                                 t.polarization, t.phase, t.focus), template, leaves)
+    if template.pupil is not None:  # one SLM pattern shared by every focus
+        tw = eqx.tree_at(lambda t: t.pupil, tw, jax.tree_util.tree_map(stack, template.pupil))
     return CoherentBeams((tw,), stacked=(True,))
 
 
