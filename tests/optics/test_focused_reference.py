@@ -4,7 +4,8 @@ Reference: miepy 1.1.0 (tests/data/make_focused_reference.py writes
 tests/data/focused_miepy.json): silica spheres (n = 1.45, λ = 1064 nm) at and near the focus
 of ``miepy.sources.gaussian_beam``, its own VSH projection, T-matrix solve and force formula.
 
-The matched convention (docs/api/beams.md, "Matching other codes' focused beams"): miepy's
+The matched convention (jaxbind.optics.focused module docstring, "Matching other codes'
+focused Gaussian beams"): miepy's
 focused Gaussian has the far-field amplitude exp(−(k w tan θ/2)²) for θ ≤ θ_c (the angular
 spectrum of a focal-plane Gaussian of waist w), and its power P is that of the *untruncated*
 spectrum.  A :class:`FocusedBeam` has the aplanatic pupil e^{−sin²θ/(f0² sin²θ_m)} √cos θ and

@@ -37,6 +37,7 @@ REGISTRY = {
     "mie_efficiencies": "jaxbind.workflows.sweep.registry:mie_efficiency_point",
     "nonreciprocity_pair": "jaxbind.workflows.sweep.registry:nonreciprocity_pair",
     "sympathetic_cooling": "jaxbind.workflows.sweep.registry:sympathetic_cooling_point",
+    "focused_trap": "jaxbind.workflows.sweep.registry:focused_trap_point",
 }
 
 
@@ -215,6 +216,33 @@ def regime_map_point(phase, kd, delta_omega=0.0):
             "regime": code.astype(jnp.int32), "growth": growth}
 
 
+def focused_trap_point(NA, power, radius=75e-9, filling=1.0, wavelength=1064e-9, index=1.45,
+                       density=2200.0):
+    """Trap frequencies ω_x, ω_y, ω_z and the scattering force of a sphere at the focus of a
+    vectorial (Richards–Wolf) focused beam, x-polarized, in vacuum.
+
+    ``NA`` numerical aperture, ``power`` input power P (W; P × (1 − e^{−2/f0²}) reaches the
+    focus), ``filling`` f0 = input waist / aperture radius, ``wavelength`` λ (m); the sphere
+    (``radius`` m, real ``index``, ``density`` kg/m³) is a MieDipole.  ω = √(κ/m) from the
+    autodiff stiffness −∂F/∂r at the focus (``jaxbind.mechanics.trapping``), rad/s, NaN on an
+    untrapped axis; ``fz`` the axial (scattering) force at the focus in N.
+    """
+    import jax.numpy as jnp
+
+    from jaxbind.mechanics.trapping import trap_frequencies
+    from jaxbind.optics.focused import FocusedBeam
+    from jaxbind.optics.forces import optical_forces
+    from jaxbind.optics.particles import Particles
+
+    beam = FocusedBeam(power, wavelength, NA, filling=filling, order=40,
+                       extent=2.0 * wavelength)
+    ps = Particles(jnp.zeros((1, 3), jnp.result_type(NA, float)), radius, index=index,
+                   density=density)
+    w = trap_frequencies(ps, beam, throw=False)[0]
+    fz = optical_forces(ps, beam, throw=False)[0, 2]
+    return {"omega_x": w[0], "omega_y": w[1], "omega_z": w[2], "fz": fz}
+
+
 # --- presentation metadata (module docstring) -------------------------------------------------
 
 _XYZ = "xyz"
@@ -273,4 +301,16 @@ declare(
     # the names of jaxbind.mechanics.regimes.REGIME_NAMES (a test checks they agree)
     categories={"regime": ("none", "reciprocal", "directional", "antireciprocal",
                            "noise-correlation")},
+)
+declare(
+    focused_trap_point, headline="omega_x",
+    units={"NA": "1", "power": "W", "radius": "m", "filling": "1", "wavelength": "m",
+           "index": "1", "density": "kg/m³", "omega_x": "rad/s", "omega_y": "rad/s",
+           "omega_z": "rad/s", "fz": "N"},
+    labels={"NA": "numerical aperture NA", "power": "input power P",
+            "radius": "particle radius a", "filling": "filling factor f0",
+            "wavelength": "wavelength λ", "index": "refractive index n",
+            "density": "particle density ρ", "omega_x": "trap frequency ω_x",
+            "omega_y": "trap frequency ω_y", "omega_z": "trap frequency ω_z",
+            "fz": "scattering force F_z at the focus"},
 )
