@@ -136,3 +136,46 @@ def test_tweezer_array_with_focus():
     lin2 = jb.linearize(two, method="exact", axis="z")
     C = np.asarray(lin2.C)
     assert np.all(np.isfinite(C)) and abs(C[0, 1]) > 0
+
+
+def pupil_moment_frequencies(a, NA, P, f0, alpha, rho):
+    """ω_x, ω_y, ω_z of the gradient force U = −α|E|²/4 (real α) at the focus of an aplanatic
+    x-polarized focused Gaussian, in closed form from second moments of the pupil.
+
+    Derivation (here, not from a paper): expand Novotny & Hecht eq. 3.66 to second order about
+    the focus, J0(u) ≈ 1 − u²/4, J1(u) ≈ u/2, J2(u) ≈ u²/8, e^{ikz cos θ} ≈ 1 + ikz c − (kz c)²/2;
+    with w(θ) = e^{−s²/(f0² s_m²)} √c s (s = sin θ, c = cos θ) and the pupil moments
+    A0 = ∫w(1+c), A2 = ∫w(1+c)s², B2 = ∫w(1−c)s², D = ∫w s², M1 = ∫w(1+c)c, M2 = ∫w(1+c)c²,
+    |E|² = |E(0)|² (1 − q_a (k r_a)²) with q_x = [A0(A2/2 − B2/4) − D²]/A0² (D from E_z),
+    q_y = (A2/2 + B2/4)/A0, q_z = (A0 M2 − M1²)/A0², so κ_a = (α/2) k² q_a |E(0)|² and
+    |E(0)|² = Z0 k² P A0²/(π f0² s_m²) (the FocusedBeam power normalisation).
+    """
+    from scipy.integrate import quad
+
+    k = 2 * math.pi / LAM
+    from jaxbind.constants import Z0
+    tm = math.asin(NA)
+
+    def I(g):  # noqa: E743
+        f = lambda t: (math.exp(-(math.sin(t) / (f0 * NA)) ** 2) * math.sqrt(math.cos(t))  # noqa
+                       * math.sin(t) * g(math.sin(t), math.cos(t)))
+        return quad(f, 0, tm, epsabs=0, epsrel=1e-13)[0]
+
+    A0, A2 = I(lambda s, c: 1 + c), I(lambda s, c: (1 + c) * s * s)
+    B2, D = I(lambda s, c: (1 - c) * s * s), I(lambda s, c: s * s)
+    M1, M2 = I(lambda s, c: (1 + c) * c), I(lambda s, c: (1 + c) * c * c)
+    q = np.array([(A0 * (A2 / 2 - B2 / 4) - D * D) / A0**2, (A2 / 2 + B2 / 4) / A0,
+                  (A0 * M2 - M1 * M1) / A0**2])
+    E02 = Z0 * k**2 * P * A0**2 / (math.pi * f0**2 * NA**2)
+    m = rho * 4 / 3 * math.pi * a**3
+    return np.sqrt(0.5 * alpha * k**2 * q * E02 / m)
+
+
+def test_trap_frequencies_equal_pupil_moment_closed_form(focused):
+    """A real polarizability (gradient force only): the autodiff stiffness through the engine
+    equals the closed-form second moments of the aplanatic pupil (NA 0.8, f0 = 1)."""
+    alpha = ALPHA.real
+    ps = jb.Particles(jnp.zeros((1, 3)), A, alpha_e=alpha + 0j, density=RHO_SILICA)
+    w = np.asarray(trap_frequencies(ps, focused)[0])
+    ref = pupil_moment_frequencies(A, 0.8, 0.2, 1.0, alpha, RHO_SILICA)
+    np.testing.assert_allclose(w, ref, rtol=1e-9)
