@@ -182,6 +182,22 @@ def focused_beam_fields(x):
     return dict(E=E, H=H, dE=dE, dH=dH)
 
 
+@kernel([0.3, -0.2, 0.5, 0.8] + [0.1 * ((3 * i) % 7 - 3) for i in range(16)])
+def sampled_pupil_fields(x):
+    """Focused beam through a sampled (SLM) pupil, x = (position in λ, NA, 4×4 phase samples)."""
+    dt = x.dtype
+    cdt = jnp.result_type(dt, jnp.complex64)
+    pupil = jb.beams.SampledPupil(phase=x[4:].reshape(4, 4))
+    beam = jb.beams.FocusedBeam(jnp.asarray(0.2, dt), jnp.asarray(LAM, dt), x[3],
+                                n_medium=jnp.asarray(1.0, dt), filling=jnp.asarray(1.0, dt),
+                                polarization=jnp.asarray([1.0, 0.0], cdt), phase=jnp.zeros((), dt),
+                                focus=jnp.zeros(3, dt), order=16, extent=LAM, pupil_mask=pupil,
+                                azimuthal_order=16)
+    E, H = beam.fields(x[:3] * LAM)
+    dE, dH = beam.field_gradients(x[:3] * LAM)
+    return dict(E=E, H=H, dE=dE, dH=dH)
+
+
 # --------------------------------------------------------------------------------------
 # optics: self-consistent dipoles, forces, pair kernel, potentials, Casimir–Polder
 # --------------------------------------------------------------------------------------
@@ -492,7 +508,8 @@ _xfail("callbacks",
        "throw=False → NaN + result code (issue 15 §3)",
        "green_tensor", "green_tensor_derivative", "green_matrix", "mie_coefficients", "mie_efficiencies",
        "dipole_polarizabilities", "scaled_dipole_polarizabilities", "clausius_mossotti", "tweezer_fields",
-       "tweezer_field_gradients", "plane_wave_fields", "two_particle_rates", "focused_beam_fields")
+       "tweezer_field_gradients", "plane_wave_fields", "two_particle_rates", "focused_beam_fields",
+       "sampled_pupil_fields")
 for _check in ("grad", "vmap_grad"):
     _xfail(_check, "not differentiable: RuntimeError 'Unexpected tangent. lineax.linear_solve(..., state=...) "
            "cannot be autodifferentiated' (quantum/fock.py dense solve reuses a solver state)",

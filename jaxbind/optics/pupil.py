@@ -19,6 +19,7 @@ the quadrature's pupil sampling.
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -57,7 +58,8 @@ def _interpolate(values, u, v):
     iv, wv = _axis(v, values.shape[1])
     padded = _pad(_pad(values, 0), 1)
     patch = padded[iu[..., :, None], iv[..., None, :]]  # (..., 4, 4)
-    return jnp.einsum("...a,...b,...ab->...", wu, wv, patch)
+    return jnp.einsum("...a,...b,...ab->...", wu, wv, patch,
+                      precision=jax.lax.Precision.HIGHEST)  # full float32 (jaxbind._precision)
 
 
 class SampledPupil(eqx.Module):
