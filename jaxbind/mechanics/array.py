@@ -311,7 +311,8 @@ class TweezerArray(eqx.Module):
                                  f.n_medium, f.filling, phases=self.phases,
                                  polarization_angles=self.polarization_angles, order=f.order,
                                  extent=self.wavelength, radial_mask=f.radial_mask,
-                                 pupil_mask=f.pupil_mask, azimuthal_order=f.azimuthal_order)
+                                 pupil_mask=f.pupil if f.pupil is not None else f.pupil_mask,
+                                 azimuthal_order=f.azimuthal_order)
         return CoherentBeams.from_tweezers(self.powers, self.wavelength, self.positions,
                                            waist=self.waists, phases=self.phases,
                                            polarization_angles=self.polarization_angles)

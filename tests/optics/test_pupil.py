@@ -132,6 +132,12 @@ def test_float32_and_focused_array():
     r = jnp.asarray([0.4e-6, 0.1e-6, 0.2e-6])
     ref = sum(np.asarray(beam(sampled(12), focus=tuple(f)).fields(r)[0]) for f in foci)
     np.testing.assert_allclose(np.asarray(arr.fields(r)[0]), ref, rtol=1e-12)
+    # a tweezer array built on an objective with an SLM pattern keeps the pattern
+    import jaxbind as jb
+
+    ta = jb.TweezerArray(jnp.asarray(foci), powers=0.2, wavelength=LAM, radii=50e-9,
+                         alpha=1e-32 + 0j, density=2200.0, focus=beam(sampled(12)))
+    np.testing.assert_allclose(np.asarray(ta.beam().fields(r)[0]), ref, rtol=1e-12)
 
 
 @pytest.mark.unchecked
