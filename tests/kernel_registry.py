@@ -244,6 +244,12 @@ def multipole_forces(x):
     return jb.multipoles.multipole_forces(*_scene(x), 2)
 
 
+@kernel(_X_PARTICLES, throws=True, slow=True)
+def multipole_torques(x):
+    """Multipole torques (l_max = 2) on the same tweezer scene (beam by projection)."""
+    return jb.multipoles.multipole_torques(*_scene(x), 2)
+
+
 @kernel(_X_PARTICLES, throws=True, f32_rtol=1e-4,
         f32_reason="f_j = F_j − F_j,iso (paper 003 Sec. II) is a difference: here max|F|/max|f| ≈ 43, so "
                    "float32 round-off of F (9e-7 of max|F|, measured) is 4e-5 of max|f|", slow=True)

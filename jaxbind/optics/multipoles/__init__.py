@@ -9,7 +9,7 @@ coefficients), :mod:`.solve` (multiple scattering), :mod:`.forces` (forces, cros
 
 from .api import (CrossSections, Multipole, cross_sections, multipole_forces,
                   multipole_interparticle_forces, multipole_isolated_forces, multipole_system,
-                  solve_multipoles)
+                  multipole_torques, solve_multipoles)
 from .incident import beam_coefficients, plane_wave_coefficients
 from .solve import MultipoleSolution, MultipoleSystem
 from .tmatrix import as_tmatrices, dipole_tmatrices, mie_tmatrix, mie_tmatrices
@@ -17,7 +17,7 @@ from .translation import translation_matrix
 from .vswf import expansion_fields, n_coefficients
 
 __all__ = [
-    "Multipole", "solve_multipoles", "multipole_forces", "multipole_isolated_forces",
+    "Multipole", "solve_multipoles", "multipole_forces", "multipole_torques", "multipole_isolated_forces",
     "multipole_interparticle_forces", "cross_sections", "CrossSections",
     "multipole_system", "MultipoleSystem", "MultipoleSolution", "beam_coefficients",
     "plane_wave_coefficients", "mie_tmatrix", "mie_tmatrices", "dipole_tmatrices",

@@ -17,12 +17,13 @@ from ..beams import AbstractBeam
 from ..dipoles import resolve_solver
 from ..particles import Particle, Particles, as_particles
 from ..scatterers import ScattererModel
-from .forces import cross_sections_scaled, forces_scaled
+from .forces import cross_sections_scaled, forces_scaled, torques_scaled
 from .incident import beam_coefficients
 from .solve import MultipoleSolution, MultipoleSystem, check_overlap, solve_system
 from .tmatrix import as_tmatrices, dipole_tmatrices, mie_tmatrices
 
 __all__ = ["Multipole", "multipole_system", "solve_multipoles", "multipole_forces",
+           "multipole_torques",
            "multipole_isolated_forces", "multipole_interparticle_forces", "cross_sections",
            "CrossSections"]
 
@@ -116,6 +117,27 @@ def multipole_forces(particles: Particles | Sequence[Particle], beam: AbstractBe
 
 @eqx.filter_jit
 @highest_precision
+def multipole_torques(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
+                      solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None, *,
+                      tmatrix: NumLike | None = None, throw: bool = True) -> Float[Array, "n 3"]:
+    """Time-averaged optical torque (N, 3) in N·m on every particle about its centre,
+    multipoles to l_max (angular-momentum flux, :func:`.forces.torques_scaled`).
+
+    Same units and conventions as :func:`jaxbind.optics.forces.optical_torques` (which it
+    equals for l_max = 1 and Mie-dipole particles); a single absorbing sphere in circularly
+    polarised light feels σ_abs I/ω. Arguments as :func:`solve_multipoles`; NaN for a failed
+    point with ``throw=False``.
+    """
+    solver = resolve_solver("multipole_torques", solver)
+    system = multipole_system(particles, beam, l_max, tmatrix=tmatrix, throw=throw,
+                              fn="multipole_torques")
+    sol = solve_system(system, solver, throw=throw, fn="multipole_torques")
+    T = torques_scaled(sol.p, sol.exciting, l_max)
+    return (C.force_unit(system.k, system.E0) / system.k) * T
+
+
+@eqx.filter_jit
+@highest_precision
 def multipole_isolated_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam,
                               l_max: int, *, tmatrix: NumLike | None = None
                               ) -> Float[Array, "n 3"]:
@@ -171,7 +193,7 @@ class Multipole(ScattererModel):
     Use it as the scatterer model of particles given by their index:
     ``Particles(positions, radii, index=1.45, model=Multipole(l_max=3))``; then
     ``jb.optical_forces``, ``interparticle_forces``, ``stiffness_matrix`` and
-    ``nonreciprocity_factors`` run through this engine (torques are not implemented yet).
+    ``nonreciprocity_factors`` and ``jb.optical_torques`` run through this engine.
 
     Args:
         l_max: static truncation degree (≥ 1). Converged for l_max ≳ ka + 4 (ka)^{1/3} + 2
@@ -186,6 +208,10 @@ class Multipole(ScattererModel):
     def optical_forces(self, particles, beam, solver=None, *, throw: bool = True):
         """(N, 3) forces in newtons (as :func:`jaxbind.optics.forces.optical_forces`)."""
         return multipole_forces(particles, beam, self.l_max, solver, throw=throw)
+
+    def optical_torques(self, particles, beam, solver=None, *, throw: bool = True):
+        """(N, 3) torques in N·m (as :func:`jaxbind.optics.forces.optical_torques`)."""
+        return multipole_torques(particles, beam, self.l_max, solver, throw=throw)
 
     def isolated_forces(self, particles, beam):
         """(N, 3) forces on each particle alone (see :func:`multipole_isolated_forces`)."""
