@@ -246,8 +246,21 @@ def multipole_forces(x):
 
 @kernel(_X_PARTICLES, throws=True, slow=True)
 def multipole_torques(x):
-    """Multipole torques (l_max = 2) on the same tweezer scene (beam by projection)."""
-    return jb.multipoles.multipole_torques(*_scene(x), 2)
+    """Multipole torques (l_max = 2) on the scene's absorbing spheres in two interfering
+    elliptically polarised plane waves (in linearly polarised tweezers the torque is only the
+    interference of scattered waves, ~1e-3 of its natural scale, and a lossless sphere feels
+    none: the output would be round-off)."""
+    ps, _ = _scene(x)
+    dt = x.dtype
+    cdt = jnp.result_type(dt, jnp.complex64)
+    beam = jb.CoherentBeams([
+        jb.PlaneWave(jnp.asarray(LAM, dt), jnp.asarray(1e9, dt), direction=jnp.asarray([0.0, 0.0, 1.0], dt),
+                     polarization=jnp.asarray([1.0, 0.7j, 0.0], cdt) / jnp.sqrt(jnp.asarray(1.49, dt))),
+        jb.PlaneWave(jnp.asarray(LAM, dt), jnp.asarray(4e8, dt), direction=jnp.asarray([0.6, 0.0, -0.8], dt),
+                     polarization=jnp.asarray([0.0, 1.0, 0.0], cdt), phase=x[-1]),
+    ])
+    ps = jb.Particles(ps.positions, ps.radii, index=jnp.asarray(1.45 + 0.1j, ps.index.dtype))
+    return jb.multipoles.multipole_torques(ps, beam, 2)
 
 
 @kernel(_X_PARTICLES, throws=True, f32_rtol=1e-4,
