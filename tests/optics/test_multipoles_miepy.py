@@ -110,9 +110,18 @@ def test_cluster_of_eight_equals_miepy(name):
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["silica", "silicon"])
 def test_convergence_in_lmax_against_miepy(name):
-    """Force vs l_max = 1..8: equal to miepy at each l_max (its truncation); the public force
-    (exciting field to l_max + 1) converges faster and equals miepy's converged (l_max = 10)
-    force; torques equal miepy at each l_max."""
+    """Force vs l_max = 1..8: equal to miepy at each l_max (its truncation); torques equal at
+    each l_max; the public force (exciting field to l_max + 1) is closer to the converged
+    force (miepy, l_max = 10) than miepy's at every l_max and equals it at l_max = 8.
+
+    Measured max-component error relative to max|F| (public jaxbind / miepy at the same l_max):
+    silica a = 200 nm, d = 0.5 λ (gap 132 nm): l_max 1: 0.12 / 0.65, 2: 2.3e-3 / 0.038,
+    3: 2.1e-4 / 3.0e-3, 5: 2.1e-5 / 5.7e-5, 8: 1.7e-7 / 5.5e-7; silicon a = 90 nm, d = 0.5 λ
+    (gap 30 nm, index 5.1): 1: 0.060 / 0.53, 2: 0.023 / 0.051, 3: 8.1e-3 / 0.018,
+    4: 1.5e-3 / 5.2e-3, 8: 1.5e-5 / 3.2e-5, limited there by the reference itself (miepy's
+    l_max = 9 and 10 differ by 8e-6). At the same truncation the two codes differ by 4.7e-10
+    at every l_max (the SI constants, c and ε0, of the two codes).
+    """
     lam, m = float(REF[f"{name}_lam"]), complex(REF[f"{name}_index"])
     pos, a = REF[f"{name}_conv_pos"], float(REF[f"{name}_conv_a"])
     Fm, Tm = REF[f"{name}_conv_F"], REF[f"{name}_conv_T"]
@@ -123,5 +132,6 @@ def test_convergence_in_lmax_against_miepy(name):
         _check_pair(F, T, Fm[L - 1], Tm[L - 1], m.imag == 0, f"{name} l_max = {L}")
         err_pub.append(np.abs(Fp - conv).max() / np.abs(conv).max())
         err_mp.append(np.abs(Fm[L - 1] - conv).max() / np.abs(conv).max())
-    assert all(p <= q for p, q in zip(err_pub[:5], err_mp[:5])), (err_pub, err_mp)
-    assert err_pub[-1] < 1e-6, err_pub
+    assert all(p < q for p, q in zip(err_pub, err_mp)), (err_pub, err_mp)
+    assert all(err_pub[i + 1] < err_pub[i] for i in range(7)), err_pub
+    assert err_pub[-1] < (1e-6 if name == "silica" else 3e-5), err_pub
