@@ -15,6 +15,7 @@ from .incident import beam_coefficients, plane_wave_coefficients
 from .solve import MultipoleSolution, MultipoleSystem
 from .tmatrix import as_tmatrices, dipole_tmatrices, mie_tmatrix, mie_tmatrices
 from .translation import translation_matrix
+from .truncation import TruncationWarning, wiscombe_l_max
 from .vswf import expansion_fields, n_coefficients
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "multipole_interparticle_forces", "cross_sections", "CrossSections",
     "multipole_system", "MultipoleSystem", "MultipoleSolution", "beam_coefficients",
     "plane_wave_coefficients", "mie_tmatrix", "mie_tmatrices", "dipole_tmatrices",
-    "as_tmatrices", "CoreShell", "coreshell_coefficients", "coreshell_tmatrix", "translation_matrix", "expansion_fields", "n_coefficients",
+    "as_tmatrices", "CoreShell", "coreshell_coefficients", "coreshell_tmatrix",
+    "TruncationWarning", "wiscombe_l_max", "translation_matrix", "expansion_fields", "n_coefficients",
 ]

@@ -22,6 +22,7 @@ from .coreshell import CoreShell
 from .incident import beam_coefficients
 from .solve import MultipoleSolution, MultipoleSystem, check_overlap, solve_system
 from .tmatrix import as_tmatrices, dipole_tmatrices, mie_tmatrices
+from .truncation import warns_truncation
 
 __all__ = ["Multipole", "multipole_system", "solve_multipoles", "multipole_forces",
            "multipole_torques",
@@ -80,6 +81,7 @@ def _diag(d):
     return jnp.einsum("ia,ab->iab", d, jnp.eye(d.shape[1], dtype=d.dtype))
 
 
+@warns_truncation
 @eqx.filter_jit
 @highest_precision
 def solve_multipoles(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
@@ -107,6 +109,7 @@ def solve_multipoles(particles: Particles | Sequence[Particle], beam: AbstractBe
     return solve_system(system, solver, throw=throw, fn="solve_multipoles")
 
 
+@warns_truncation
 @eqx.filter_jit
 @highest_precision
 def multipole_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
@@ -127,6 +130,7 @@ def multipole_forces(particles: Particles | Sequence[Particle], beam: AbstractBe
     return C.force_unit(system.k, system.E0) * F
 
 
+@warns_truncation
 @eqx.filter_jit
 @highest_precision
 def multipole_torques(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
@@ -149,6 +153,7 @@ def multipole_torques(particles: Particles | Sequence[Particle], beam: AbstractB
     return (C.force_unit(system.k, system.E0) / system.k) * T
 
 
+@warns_truncation
 @eqx.filter_jit
 @highest_precision
 def multipole_isolated_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam,
@@ -162,6 +167,7 @@ def multipole_isolated_forces(particles: Particles | Sequence[Particle], beam: A
     return C.force_unit(system.k, system.E0) * F
 
 
+@warns_truncation
 @eqx.filter_jit
 @highest_precision
 def multipole_interparticle_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam,
@@ -184,6 +190,7 @@ class CrossSections(eqx.Module):
     result: RESULTS
 
 
+@warns_truncation
 @eqx.filter_jit
 @highest_precision
 def cross_sections(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
