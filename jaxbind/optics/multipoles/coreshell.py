@@ -33,12 +33,9 @@ loses ~x^{-2} ulps for small spheres (float32 only for x₂ ≳ 0.1).
 
 from __future__ import annotations
 
-import math
-
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from ..._types import Array, ArrayLike, Complex, Num, Real, RealDtype
 from .._mie_numerics import psi_ratios
@@ -163,7 +160,7 @@ class CoreShell(eqx.Module):
     core_radius: RealDtype[Array, ""]
 
     def __init__(self, core_index: Num[ArrayLike, ""] | complex | float,
-                 core_radius: RealDtype[ArrayLike, ""] | float):
+                 core_radius: RealDtype[ArrayLike, ""] | float) -> None:
         if jnp.ndim(core_index) or jnp.ndim(core_radius):
             raise ValueError("CoreShell: core_index and core_radius must be scalars (one core "
                              "for every particle; pass per-particle T-matrices otherwise), got "
@@ -185,5 +182,3 @@ class CoreShell(eqx.Module):
         return jax.vmap(lambda a, b, c, d: coreshell_tmatrix(a, b, c, d, l_max))(
             mc, index, xc, xs)
 
-
-del math, np
