@@ -125,6 +125,13 @@ def mie_coefficients(x):
     return jb.mie_coefficients(jax_complex(x[0], x[1]), x[2], 6)
 
 
+@kernel([3.6, 0.05, 1.45, 0.01, 0.6, 1.1])
+def coreshell_coefficients(x):
+    """Core–shell sphere (silicon-like core in silica-like shell), 6 orders."""
+    return jb.multipoles.coreshell_coefficients(jax_complex(x[0], x[1]), jax_complex(x[2], x[3]),
+                                                x[4], x[5], 6)
+
+
 @kernel([1.45, 0.01, 1.3], slow=HEAVY_VMAP_GRAD)
 def mie_efficiencies(x):
     return jb.mie_efficiencies(jax_complex(x[0], x[1]), x[2], 8)
