@@ -48,8 +48,8 @@ def check_truncation(particles, beam, l_max, fn: str, stacklevel: int = 3) -> No
         radii, k = ps.radii, beam.k
     except Exception:  # noqa: BLE001 - malformed input: the entry point raises its own error
         return
-    if not _concrete((radii, k)):
-        return
+    if radii is None or ps.index is None or not _concrete((radii, k)):
+        return  # point dipoles given by polarizabilities: no size parameter
     x = float(np.max(np.asarray(radii)) * np.asarray(k))
     need = wiscombe_l_max(x)
     if np.isfinite(x) and l_max < need:
