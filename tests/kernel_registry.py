@@ -125,6 +125,13 @@ def mie_coefficients(x):
     return jb.mie_coefficients(jax_complex(x[0], x[1]), x[2], 6)
 
 
+@kernel([3.6, 0.05, 1.45, 0.01, 0.6, 1.1])
+def coreshell_coefficients(x):
+    """Core–shell sphere (silicon-like core in silica-like shell), 6 orders."""
+    return jb.multipoles.coreshell_coefficients(jax_complex(x[0], x[1]), jax_complex(x[2], x[3]),
+                                                x[4], x[5], 6)
+
+
 @kernel([1.45, 0.01, 1.3], slow=HEAVY_VMAP_GRAD)
 def mie_efficiencies(x):
     return jb.mie_efficiencies(jax_complex(x[0], x[1]), x[2], 8)
@@ -258,6 +265,25 @@ def optical_forces_gmres(x):
 def multipole_forces(x):
     """The multipole engine (l_max = 2) on the same tweezer scene (beam by projection)."""
     return jb.multipoles.multipole_forces(*_scene(x), 2)
+
+
+@kernel(_X_PARTICLES, throws=True, slow=True)
+def multipole_torques(x):
+    """Multipole torques (l_max = 2) on the scene's absorbing spheres in two interfering
+    elliptically polarised plane waves (in linearly polarised tweezers the torque is only the
+    interference of scattered waves, ~1e-3 of its natural scale, and a lossless sphere feels
+    none: the output would be round-off)."""
+    ps, _ = _scene(x)
+    dt = x.dtype
+    cdt = jnp.result_type(dt, jnp.complex64)
+    beam = jb.CoherentBeams([
+        jb.PlaneWave(jnp.asarray(LAM, dt), jnp.asarray(1e9, dt), direction=jnp.asarray([0.0, 0.0, 1.0], dt),
+                     polarization=jnp.asarray([1.0, 0.7j, 0.0], cdt) / jnp.sqrt(jnp.asarray(1.49, dt))),
+        jb.PlaneWave(jnp.asarray(LAM, dt), jnp.asarray(4e8, dt), direction=jnp.asarray([0.6, 0.0, -0.8], dt),
+                     polarization=jnp.asarray([0.0, 1.0, 0.0], cdt), phase=x[-1]),
+    ])
+    ps = jb.Particles(ps.positions, ps.radii, index=jnp.asarray(1.45 + 0.1j, ps.index.dtype))
+    return jb.multipoles.multipole_torques(ps, beam, 2)
 
 
 @kernel(_X_PARTICLES, throws=True, f32_rtol=1e-4,

@@ -17,12 +17,15 @@ from ..beams import AbstractBeam
 from ..dipoles import resolve_solver
 from ..particles import Particle, Particles, as_particles
 from ..scatterers import ScattererModel
-from .forces import cross_sections_scaled, forces_scaled
+from .forces import cross_sections_scaled, forces_scaled, torques_scaled
+from .coreshell import CoreShell
 from .incident import beam_coefficients
 from .solve import MultipoleSolution, MultipoleSystem, check_overlap, solve_system
 from .tmatrix import as_tmatrices, dipole_tmatrices, mie_tmatrices
+from .truncation import warns_truncation
 
 __all__ = ["Multipole", "multipole_system", "solve_multipoles", "multipole_forces",
+           "multipole_torques",
            "multipole_isolated_forces", "multipole_interparticle_forces", "cross_sections",
            "CrossSections"]
 
@@ -36,12 +39,14 @@ def _check_l_max(l_max):
 
 
 def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
-                     *, tmatrix: NumLike | None = None, throw: bool = True,
+                     *, tmatrix: NumLike | CoreShell | None = None, throw: bool = True,
                      fn: str = "solve_multipoles") -> MultipoleSystem:
     """The scaled multiple-scattering system of ``particles`` in ``beam`` (see :mod:`.solve`).
 
-    T-matrices: ``tmatrix`` if given (shape-checked, see
-    :func:`~jaxbind.optics.multipoles.tmatrix.as_tmatrices`); else Mie spheres from the
+    T-matrices: ``tmatrix`` if given (an array, shape-checked, see
+    :func:`~jaxbind.optics.multipoles.tmatrix.as_tmatrices`, or a provider such as
+    :class:`~jaxbind.optics.multipoles.coreshell.CoreShell`, which builds them from the
+    particles' index and radii); else Mie spheres from the
     particles' ``index`` and radii; else (particles given by isotropic polarizabilities) the
     point-dipole T-matrix.
     """
@@ -52,7 +57,12 @@ def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBe
     E0 = jnp.asarray(beam.reference_amplitude).astype(rdt)
     rho, overlap, worst = check_overlap(ps.positions * k, ps.radii.astype(rdt) * k, throw, fn)
     n = ps.n
-    if tmatrix is not None:
+    if isinstance(tmatrix, CoreShell):
+        if ps.index is None:
+            raise ValueError(f"{fn}: tmatrix=CoreShell(...) needs particles given by their "
+                             "(shell) index and (outer) radii")
+        T = _diag(tmatrix.diagonals(ps.index, ps.radii.astype(rdt), k, l_max))
+    elif tmatrix is not None:
         T = as_tmatrices(tmatrix, n, l_max)
     elif ps.index is not None:
         T = jnp.asarray(_diag(mie_tmatrices(ps.index, ps.radii.astype(rdt) * k, l_max)))
@@ -71,11 +81,13 @@ def _diag(d):
     return jnp.einsum("ia,ab->iab", d, jnp.eye(d.shape[1], dtype=d.dtype))
 
 
+@warns_truncation
 @eqx.filter_jit
 @highest_precision
 def solve_multipoles(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
                      solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None, *,
-                     tmatrix: NumLike | None = None, throw: bool = True) -> MultipoleSolution:
+                     tmatrix: NumLike | CoreShell | None = None, throw: bool = True
+                     ) -> MultipoleSolution:
     """Self-consistent multipole coefficients of N particles in a beam (multiple scattering).
 
     Args:
@@ -85,7 +97,9 @@ def solve_multipoles(particles: Particles | Sequence[Particle], beam: AbstractBe
         l_max: static truncation degree (≥ 1); 1 reproduces the coupled dipoles.
         solver: :class:`~jaxbind.solvers.Direct` (default), :class:`~jaxbind.solvers.GMRES`,
             :class:`~jaxbind.solvers.Born` or a lineax solver.
-        tmatrix: optional user T-matrices (see :func:`multipole_system`).
+        tmatrix: optional user T-matrices or a T-matrix provider such as
+            :class:`~jaxbind.optics.multipoles.coreshell.CoreShell` (see
+            :func:`multipole_system`).
         throw: raise on a failed solve; ``throw=False`` gives NaN + ``result``.
     Returns:
         :class:`~jaxbind.optics.multipoles.solve.MultipoleSolution`.
@@ -95,11 +109,13 @@ def solve_multipoles(particles: Particles | Sequence[Particle], beam: AbstractBe
     return solve_system(system, solver, throw=throw, fn="solve_multipoles")
 
 
+@warns_truncation
 @eqx.filter_jit
 @highest_precision
 def multipole_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
                      solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None, *,
-                     tmatrix: NumLike | None = None, throw: bool = True) -> Float[Array, "n 3"]:
+                     tmatrix: NumLike | CoreShell | None = None, throw: bool = True
+                     ) -> Float[Array, "n 3"]:
     """Time-averaged optical force (N, 3) in newtons on every particle, multipoles to l_max.
 
     Same units and conventions as :func:`jaxbind.optics.forces.optical_forces` (which it
@@ -114,10 +130,34 @@ def multipole_forces(particles: Particles | Sequence[Particle], beam: AbstractBe
     return C.force_unit(system.k, system.E0) * F
 
 
+@warns_truncation
+@eqx.filter_jit
+@highest_precision
+def multipole_torques(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
+                      solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None, *,
+                      tmatrix: NumLike | CoreShell | None = None, throw: bool = True
+                     ) -> Float[Array, "n 3"]:
+    """Time-averaged optical torque (N, 3) in N·m on every particle about its centre,
+    multipoles to l_max (angular-momentum flux, :func:`.forces.torques_scaled`).
+
+    Same units and conventions as :func:`jaxbind.optics.forces.optical_torques` (which it
+    equals for l_max = 1 and Mie-dipole particles); a single absorbing sphere in circularly
+    polarised light feels σ_abs I/ω. Arguments as :func:`solve_multipoles`; NaN for a failed
+    point with ``throw=False``.
+    """
+    solver = resolve_solver("multipole_torques", solver)
+    system = multipole_system(particles, beam, l_max, tmatrix=tmatrix, throw=throw,
+                              fn="multipole_torques")
+    sol = solve_system(system, solver, throw=throw, fn="multipole_torques")
+    T = torques_scaled(sol.p, sol.exciting, l_max)
+    return (C.force_unit(system.k, system.E0) / system.k) * T
+
+
+@warns_truncation
 @eqx.filter_jit
 @highest_precision
 def multipole_isolated_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam,
-                              l_max: int, *, tmatrix: NumLike | None = None
+                              l_max: int, *, tmatrix: NumLike | CoreShell | None = None
                               ) -> Float[Array, "n 3"]:
     """Force (N, 3) in newtons on each particle alone in the beam (no multiple scattering),
     F_iso of paper 003 Sec. II, multipoles to l_max."""
@@ -127,12 +167,13 @@ def multipole_isolated_forces(particles: Particles | Sequence[Particle], beam: A
     return C.force_unit(system.k, system.E0) * F
 
 
+@warns_truncation
 @eqx.filter_jit
 @highest_precision
 def multipole_interparticle_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam,
                                    l_max: int,
                                    solver: Direct | Born | GMRES | lx.AbstractLinearSolver
-                                   | None = None, *, tmatrix: NumLike | None = None,
+                                   | None = None, *, tmatrix: NumLike | CoreShell | None = None,
                                    throw: bool = True) -> Float[Array, "n 3"]:
     """Force due to the other particles, f = F − F_iso (paper 003 Sec. II), (N, 3) newtons."""
     F = multipole_forces(particles, beam, l_max, solver, tmatrix=tmatrix, throw=throw)
@@ -149,11 +190,13 @@ class CrossSections(eqx.Module):
     result: RESULTS
 
 
+@warns_truncation
 @eqx.filter_jit
 @highest_precision
 def cross_sections(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
                    solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None, *,
-                   tmatrix: NumLike | None = None, throw: bool = True) -> CrossSections:
+                   tmatrix: NumLike | CoreShell | None = None, throw: bool = True
+                   ) -> CrossSections:
     """Cluster cross-sections by the optical theorem (see :mod:`.forces`)."""
     solver = resolve_solver("cross_sections", solver)
     system = multipole_system(particles, beam, l_max, tmatrix=tmatrix, throw=throw,
@@ -171,34 +214,47 @@ class Multipole(ScattererModel):
     Use it as the scatterer model of particles given by their index:
     ``Particles(positions, radii, index=1.45, model=Multipole(l_max=3))``; then
     ``jb.optical_forces``, ``interparticle_forces``, ``stiffness_matrix`` and
-    ``nonreciprocity_factors`` run through this engine (torques are not implemented yet).
+    ``nonreciprocity_factors`` and ``jb.optical_torques`` run through this engine.
 
     Args:
         l_max: static truncation degree (≥ 1). Converged for l_max ≳ ka + 4 (ka)^{1/3} + 2
             (Wiscombe) for the largest sphere, and larger for touching spheres.
+        tmatrix: optional T-matrix provider, e.g.
+            :class:`~jaxbind.optics.multipoles.coreshell.CoreShell` (core–shell spheres;
+            the particles' index and radii are the shell's); default: homogeneous Mie spheres.
     """
 
     l_max: int = eqx.field(static=True, default=3)
+    tmatrix: CoreShell | None = None
 
     def __check_init__(self):
         _check_l_max(self.l_max)
 
     def optical_forces(self, particles, beam, solver=None, *, throw: bool = True):
         """(N, 3) forces in newtons (as :func:`jaxbind.optics.forces.optical_forces`)."""
-        return multipole_forces(particles, beam, self.l_max, solver, throw=throw)
+        return multipole_forces(particles, beam, self.l_max, solver, tmatrix=self.tmatrix,
+            throw=throw)
+
+    def optical_torques(self, particles, beam, solver=None, *, throw: bool = True):
+        """(N, 3) torques in N·m (as :func:`jaxbind.optics.forces.optical_torques`)."""
+        return multipole_torques(particles, beam, self.l_max, solver, tmatrix=self.tmatrix,
+            throw=throw)
 
     def isolated_forces(self, particles, beam):
         """(N, 3) forces on each particle alone (see :func:`multipole_isolated_forces`)."""
-        return multipole_isolated_forces(particles, beam, self.l_max)
+        return multipole_isolated_forces(particles, beam, self.l_max, tmatrix=self.tmatrix)
 
     def interparticle_forces(self, particles, beam, solver=None, *, throw: bool = True):
         """f = F − F_iso (N, 3) newtons (see :func:`multipole_interparticle_forces`)."""
-        return multipole_interparticle_forces(particles, beam, self.l_max, solver, throw=throw)
+        return multipole_interparticle_forces(particles, beam, self.l_max, solver,
+                                              tmatrix=self.tmatrix, throw=throw)
 
     def solve(self, particles, beam, solver=None, *, throw: bool = True):
         """:func:`solve_multipoles` at this model's l_max."""
-        return solve_multipoles(particles, beam, self.l_max, solver, throw=throw)
+        return solve_multipoles(particles, beam, self.l_max, solver, tmatrix=self.tmatrix,
+            throw=throw)
 
     def cross_sections(self, particles, beam, solver=None, *, throw: bool = True):
         """:func:`cross_sections` at this model's l_max."""
-        return cross_sections(particles, beam, self.l_max, solver, throw=throw)
+        return cross_sections(particles, beam, self.l_max, solver, tmatrix=self.tmatrix,
+            throw=throw)

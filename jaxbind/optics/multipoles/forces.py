@@ -23,6 +23,23 @@ papers (coupling degree l to l ± 1), written as an exact quadrature. The tests 
 against the Maxwell stress tensor integrated numerically on a finite sphere around the
 particle (near fields, no asymptotics) and against Mie theory and the dipole engine.
 
+Torque on particle i about its centre (the angular-momentum flux through a sphere enclosing
+particle i alone, evaluated at infinity like the force: Crichton & Marston 2000 eqs. 4.8–4.10;
+Farsund & Felderhof, Physica A 227, 213 (1996); in the VSWF coefficients of the optical-tweezers
+toolboxes: Nieminen, Rubinsztein-Dunlop & Heckenberg, JQSRT 79–80, 1005 (2003) eq. 18 for
+the axial part). The total angular momentum J = L + S acts on X_lm and r̂ × X_lm as on |l m⟩
+(J_z → m, J_± → √((l ∓ m)(l ± m + 1)) |l, m ± 1⟩, Condon–Shortley phases), does not mix l
+or the electric / magnetic halves, and an outgoing (incoming) wave of amplitude F carries the
+angular-momentum flux ⟨F|J|F⟩/ω out (in) per unit energy flux. With F_out, F_in as above
+(torque unit F0/k = 4πε0E0²/k³)
+
+    T̃_i = (1/8π) [⟨e/2|J|e/2⟩ − ⟨p + e/2|J|p + e/2⟩] = −(1/8π) Re⟨p|J|p + e⟩,
+
+summed over both halves and l ≤ l_max (J conserves l, so the exciting coefficients are
+needed only to l_max). For a single sphere in circularly polarised light this is σ_abs I/ω
+(tests, with the Maxwell-stress angular-momentum flux integrated on a finite sphere and the
+dipole engine's torque at l_max = 1).
+
 Cross-sections of the cluster (scaled σ̃ = k²σ, relative to the beam's reference intensity
 I0 = E0²/(2Z0)): extinction by the optical theorem, σ̃_ext = −Σ_i Re(a_i*·p_i) (a_i the
 incident coefficients about particle i), absorption σ̃_abs = −Σ_i [Re(e_i*·p_i) + |p_i|²]
@@ -32,6 +49,7 @@ incident coefficients about particle i), absorption σ̃_abs = −Σ_i [Re(e_i*�
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -40,9 +58,9 @@ import numpy as np
 
 from .incident import _quadrature
 from .solve import truncate
-from .vswf import _ladder, n_coefficients, spherical_harmonics
+from .vswf import _ladder, n_coefficients, spherical_harmonics, vswf_index
 
-__all__ = ["far_field_amplitudes", "forces_scaled", "cross_sections_scaled", "far_field"]
+__all__ = ["far_field_amplitudes", "forces_scaled", "torques_scaled", "cross_sections_scaled", "far_field"]
 
 
 def _angular(l_max: int, u):
@@ -84,6 +102,40 @@ def forces_scaled(p, exciting, l_max: int):
     Fe = jnp.einsum("in,qnc->iqc", exciting * out_ph, basis)
     dens = jnp.sum(jnp.abs(Fp) ** 2 + jnp.real(jnp.conj(Fp) * Fe), axis=-1)  # (N, Q)
     return -(1.0 / (8.0 * math.pi)) * jnp.einsum("iq,q,qc->ic", dens, wts, pts)
+
+
+@functools.lru_cache(maxsize=None)
+def _raising_tables(l_max: int):
+    """Static gather and weights of (J₊c)_lm = √((l − m + 1)(l + m)) c_{l,m−1} on one half."""
+    nv = n_coefficients(l_max) // 2
+    src, w = np.zeros(nv, int), np.zeros(nv)
+    mz = np.zeros(nv)
+    for l in range(1, l_max + 1):
+        for m in range(-l, l + 1):
+            v = vswf_index(l, m)
+            mz[v] = m
+            if m > -l:
+                src[v], w[v] = vswf_index(l, m - 1), math.sqrt((l - m + 1.0) * (l + m))
+    return np.concatenate([src, nv + src]), np.concatenate([w, w]), np.concatenate([mz, mz])
+
+
+def angular_momentum(c, d, l_max: int):
+    """⟨c|J|d⟩ = Σ c* (J d) over both halves, (…, 3) complex, for coefficient vectors of
+    degree ≤ l_max (module docstring)."""
+    src, w, mz = _raising_tables(l_max)
+    rdt = jnp.finfo(c.dtype).dtype
+    jp = jnp.sum(jnp.conj(c) * (jnp.asarray(w, rdt) * d[..., src]), axis=-1)  # ⟨c|J₊|d⟩
+    jm = jnp.sum(jnp.conj(d) * (jnp.asarray(w, rdt) * c[..., src]), axis=-1).conj()  # ⟨c|J₋|d⟩
+    jz = jnp.sum(jnp.conj(c) * jnp.asarray(mz, rdt) * d, axis=-1)
+    return jnp.stack([0.5 * (jp + jm), -0.5j * (jp - jm), jz], axis=-1)
+
+
+def torques_scaled(p, exciting, l_max: int):
+    """T̃ (N, 3) real about each particle's centre (module docstring), from scattered p
+    (N, n(l_max)) and exciting (N, n(l ≥ l_max)) coefficients."""
+    L_e = int(round(math.sqrt(exciting.shape[-1] // 2 + 1))) - 1
+    e = truncate(exciting, L_e, l_max)
+    return -(1.0 / (8.0 * math.pi)) * jnp.real(angular_momentum(p, p + e, l_max))
 
 
 def cross_sections_scaled(p, exciting, incident, l_max: int):

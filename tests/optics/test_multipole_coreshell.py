@@ -1,0 +1,112 @@
+"""Core–shell spheres: Yang's recursive Aden–Kerker coefficients against miepy's direct 8 × 8
+boundary-condition solve (tests/data/make_miepy_coreshell.py), the homogeneous limits, and
+the model in the multipole engine (cross-sections, forces, gradient in the core radius)."""
+
+import math
+import pathlib
+
+import equinox as eqx
+import jax
+import numpy as np
+import pytest
+
+import jaxbind as jb
+from jaxbind.optics.beams import PlaneWave
+from jaxbind.optics.mie import mie_coefficients
+from jaxbind.optics.multipoles import (CoreShell, Multipole, coreshell_coefficients,
+                                       cross_sections, multipole_forces)
+from jaxbind.optics.particles import Particles
+
+REF = np.load(pathlib.Path(__file__).parents[1] / "data" / "miepy_coreshell.npz")
+LAM = float(REF["wavelength"])
+K = 2 * math.pi / LAM
+PW = PlaneWave(LAM, 1e9, direction=(0.0, 0.0, 1.0), polarization=(1.0, 0.0, 0.0))
+_coeffs = jax.jit(coreshell_coefficients, static_argnums=4)
+
+
+def test_coefficients_equal_miepy():
+    """Five core–shell spheres (silicon core in silica, metal shell, thick absorbing
+    high-index shell, hollow shell, x = 0.12): a_n, b_n (n ≤ 10) equal miepy to ≤ 1e-12 of
+    max|a_n|; miepy's homogeneous sphere confirms the shared (B&H) convention."""
+    for (mc, ms, rc, rs), ab in zip(REF["cases"], REF["ab"]):
+        a, b = _coeffs(mc, ms, K * rc.real, K * rs.real, 10)
+        scale = np.abs(ab).max()
+        np.testing.assert_allclose(a, ab[0], rtol=0, atol=1e-12 * scale)
+        np.testing.assert_allclose(b, ab[1], rtol=0, atol=1e-12 * scale)
+    m, a = REF["homogeneous_case"]
+    ah, bh = mie_coefficients(m, K * a.real, 10)
+    np.testing.assert_allclose(np.stack([ah, bh]), REF["homogeneous"], rtol=0, atol=1e-13)
+
+
+def test_homogeneous_limits():
+    """Same index in core and shell, a vanishing core, a core filling the sphere: the
+    homogeneous sphere (≤ 1e-13); a shell of relative thickness ε differs by O(ε)."""
+    ms, mc, x = 1.45 + 0.01j, 3.6 + 0.1j, K * 150e-9
+    a0, b0 = mie_coefficients(ms, x, 10)
+    for args in ((ms, ms, 0.4 * x), (mc, ms, 1e-9 * x)):
+        a, b = _coeffs(*args, x, 10)
+        assert max(np.abs(a - a0).max(), np.abs(b - b0).max()) < 1e-13
+    ac, bc = mie_coefficients(mc, x, 10)
+    a, b = _coeffs(mc, ms, x, x, 10)
+    assert max(np.abs(a - ac).max(), np.abs(b - bc).max()) < 1e-13
+    errs = []
+    for eps in (1e-4, 1e-6):
+        a, b = _coeffs(mc, ms, (1 - eps) * x, x, 10)
+        errs.append(max(np.abs(a - ac).max(), np.abs(b - bc).max()))
+    assert 90 < errs[0] / errs[1] < 110 and errs[1] < 1e-5, errs  # linear in ε → 0 (≈ 4 ε)
+
+
+@pytest.fixture(scope="module")
+def silicon_in_silica():
+    """Silicon core (80 nm) in silica (outer radius 150 nm)."""
+    return CoreShell(core_index=3.6 + 0.01j, core_radius=80e-9)
+
+
+def test_engine_single_sphere_equals_coreshell_mie(silicon_in_silica):
+    """One core–shell sphere through the engine: σ_ext, σ_sca and the radiation-pressure
+    force equal the closed-form Mie sums of its coefficients (l_max = 6, converged)."""
+    model = Multipole(l_max=6, tmatrix=silicon_in_silica)
+    ps = Particles(np.zeros((1, 3)), 150e-9, index=1.45, model=model)
+    a, b = _coeffs(3.6 + 0.01j, 1.45, K * 80e-9, K * 150e-9, 20)
+    n = np.arange(1, 21)
+    ext = 2 * math.pi / K**2 * np.sum((2 * n + 1) * np.real(a + b))
+    sca = 2 * math.pi / K**2 * np.sum((2 * n + 1) * (np.abs(a) ** 2 + np.abs(b) ** 2))
+    g = (np.sum(n[:-1] * (n[:-1] + 2) / (n[:-1] + 1) * np.real(a[:-1] * np.conj(a[1:]) + b[:-1] * np.conj(b[1:])))
+         + np.sum((2 * n + 1) / (n * (n + 1)) * np.real(a * np.conj(b)))) * 4 * math.pi / K**2
+    cs = model.cross_sections(ps, PW)
+    np.testing.assert_allclose([cs.extinction, cs.scattering], [ext, sca], rtol=1e-8)
+    F = jb.optical_forces(ps, PW)
+    np.testing.assert_allclose(F[0, 2], PW.intensity * (ext - g) / 299792458.0, rtol=1e-8)
+    # a different core changes it (the provider is really used)
+    cs2 = cross_sections(ps, PW, 6, tmatrix=CoreShell(1.45, 80e-9))
+    assert abs(cs2.extinction - cs.extinction) > 0.1 * cs.extinction
+
+
+@pytest.mark.slow
+def test_pair_forces_and_core_radius_gradient(silicon_in_silica):
+    """A core–shell pair (l_max = 3): jb.optical_forces through the model equals
+    multipole_forces(tmatrix=CoreShell), and d F / d core_radius equals central differences."""
+    pos = np.array([[0.0, 0.0, 0.0], [0.6e-6, 0.1e-6, 0.2e-6]])
+    ps = Particles(pos, 150e-9, index=1.45, model=Multipole(3, tmatrix=silicon_in_silica))
+    F = jb.optical_forces(ps, PW)
+    np.testing.assert_allclose(multipole_forces(ps, PW, 3, tmatrix=silicon_in_silica), F,
+                               rtol=1e-13)
+
+    def fx(rc):
+        return multipole_forces(ps, PW, 3, tmatrix=CoreShell(3.6 + 0.01j, rc))[1, 0]
+
+    g = jax.grad(fx)(80e-9)
+    h = 1e-12
+    np.testing.assert_allclose(g, (fx(80e-9 + h) - fx(80e-9 - h)) / (2 * h), rtol=1e-5)
+
+
+@pytest.mark.unchecked
+def test_bad_input_per_particle_core():
+    with pytest.raises(ValueError, match="core_index and core_radius must be scalars"):
+        CoreShell(np.array([1.5, 2.0]), 50e-9)
+
+
+def test_bad_input_core_larger_than_particle():
+    ps = Particles(np.zeros((1, 3)), 50e-9, index=1.45)
+    with pytest.raises(eqx.EquinoxRuntimeError, match="core_radius must be > 0"):
+        cross_sections(ps, PW, 2, tmatrix=CoreShell(2.0, 60e-9))
