@@ -229,3 +229,31 @@ def test_bad_n_medium_traced_and_mismatched_media():
     with pytest.raises(ValueError, match="NA"):
         Tweezer(0.1, LAM, NA=1.2)  # NA ≥ n_medium = 1
     Tweezer(0.1, LAM, NA=1.2, n_medium=N_W)  # fine in water
+
+
+# ------------------------------------------------------------------ tweezer arrays in water
+@pytest.mark.slow
+def test_tweezer_array_in_water_trap_frequencies():
+    """TweezerArray(focus=FocusedBeam(..., n_medium=1.33)) takes its medium from the objective:
+    linearize(method="exact") gives the trap frequencies of trap_frequencies with the same
+    focused beam in water, for Mie-dipole spheres (index, the autodiff path) and for given
+    polarizabilities (the closed-form electric path of mechanics.exact)."""
+    from jaxbind.mechanics.array import TweezerArray, linearize
+
+    fb = FocusedBeam(1.0, LAM, 1.2, n_medium=N_W, filling=1.0, order=32, extent=4 * LAM)
+    beam = FocusedBeam(0.2, LAM, 1.2, n_medium=N_W, filling=1.0, order=32, extent=4 * LAM)
+    a, rho_m = 60e-9, 2200.0
+    alpha = 4 * math.pi * C.epsilon0 * N_W**2 * a**3 * 0.06
+    for kw in (dict(index=N_SIO2), dict(alpha=alpha)):
+        arr = TweezerArray(jnp.zeros((1, 3)), powers=0.2, wavelength=LAM, radii=a,
+                           density=rho_m, focus=fb, **kw)
+        assert float(arr.n_medium) == N_W
+        assert float(arr.k) == pytest.approx(2 * math.pi * N_W / LAM, rel=1e-14)
+        lin = linearize(arr, method="exact", axis="xyz")
+        ref = trap_frequencies(arr.particles(), beam)
+        np.testing.assert_allclose(np.asarray(lin.omega), np.asarray(ref).ravel(), rtol=1e-9)
+    # in vacuum the same objective (NA 0.9) traps more stiffly transversally (notebook
+    # medium_trap.ipynb); here only: water changes the answer
+    vac = trap_frequencies(arr.particles(), FocusedBeam(0.2, LAM, 0.9, filling=1.0, order=32,
+                                                        extent=4 * LAM))
+    assert abs(float(vac[0, 0]) / float(ref[0, 0]) - 1) > 0.05
