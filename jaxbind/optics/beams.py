@@ -85,7 +85,7 @@ def _as_medium(n_medium):
     return _traced_positive("n_medium", n)
 
 
-def medium_index(beam: AbstractBeam) -> Float[Array, "..."]:
+def medium_index(beam: object) -> Float[Array, "..."]:
     """Real refractive index n of the host medium a beam propagates in (its ``n_medium``;
     1.0 for a beam that does not define one, i.e. vacuum)."""
     n = getattr(beam, "n_medium", None)

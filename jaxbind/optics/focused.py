@@ -132,7 +132,9 @@ class FocusedBeam(AbstractBeam):
             power at the focus is P × :func:`aperture_transmission` (filling)).
         wavelength: vacuum wavelength λ (m), > 0.
         NA: numerical aperture, 0 < NA < n_medium.
-        n_medium: refractive index of the focal medium (real, ≥ 1 typical), default 1.
+        n_medium: real refractive index of the focal medium, > 0, default 1; the host medium
+            of the particles this beam drives (k = 2π n_medium/λ, docs/conventions.md
+            "Host medium").
         filling: filling factor f0 = w_in/(f sin θ_m) = input 1/e² radius / aperture radius,
             > 0 (f0 ≪ 1 underfilled, paraxial; f0 ≳ 1 overfilled).
         polarization: input Jones vector (2,) (complex allowed, normalised here), e.g.
