@@ -243,7 +243,10 @@ def optical_forces_in_water(x):
     """Two silica spheres in a host medium: x = (positions in λ, n_medium); the medium index
     is differentiable (docs/conventions.md, "Host medium")."""
     dt = x.dtype
-    beam = jb.PlaneWave(jnp.asarray(LAM, dt), jnp.asarray(1e9, dt), n_medium=x[6])
+    cdt = jnp.result_type(dt, jnp.complex64)
+    beam = jb.PlaneWave(jnp.asarray(LAM, dt), jnp.asarray(1e9, dt),
+                        direction=jnp.asarray([0.0, 0.0, 1.0], dt),
+                        polarization=jnp.asarray([1.0, 0.0, 0.0], cdt), n_medium=x[6])
     particles = jb.Particles(x[:6].reshape(2, 3) * LAM, jnp.asarray(100e-9, dt), index=1.45)
     return jb.optical_forces(particles, beam)
 
