@@ -371,7 +371,8 @@ class LinearizedArray(eqx.Module):
             With this normalization C_μν − C_νμ = 4 Im D_μν.
         mass: (M,) masses (kg) of the particle each degree of freedom belongs to.
         gamma: (M,) gas damping rates (1/s); temperature: () gas temperature (K).
-        wavenumber: () k = 2π/λ (rad/m); k_eff: (M,) Gouy-reduced k − 1/z_R (rad/m).
+        wavenumber: () k = 2π n/λ (rad/m, n the array's host medium, 1 unless focus= sets it);
+            k_eff: (M,) Gouy-reduced k − 1/z_R (rad/m).
         axis: static, "z" (the papers' model) or "xyz" (then M = 3N, μ = 3j + a).
         method: static, "far_field" or "exact".
         result: :data:`jaxbind.RESULTS` item: ``successful``, ``not_trapped`` (a
