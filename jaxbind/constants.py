@@ -23,6 +23,10 @@ force F                F̃ = F / (4π ε0 E0² / k²)              F = 4π ε0 E
 
 With these, the field of a dipole is Ẽ = g(ρ) p̃ (from E = Ḡ p / ε0), and the same
 relation holds for the magnetic field of a magnetic dipole, H̃ = g(ρ) m̃.
+
+Host medium of real index n (docs/conventions.md, "Host medium"): the table holds with
+ε0 → ε = ε0 n², Z0 → Z = Z0/n and k = 2π n/λ0 the wavenumber in the medium (μ = μ0), i.e.
+the scaled kernels are unchanged and only these conversions carry n.
 """
 
 from __future__ import annotations
@@ -86,11 +90,13 @@ def unscale_magnetic_polarizability(alpha_mt: NumLike, k: RealLike) -> NumLike:
     return alpha_mt * (4.0 * math.pi / k**3)
 
 
-def force_unit(k: RealLike, E0: RealLike) -> RealLike:
-    """The SI value (N) of one unit of scaled force: 4π ε0 E0² / k²."""
-    return 4.0 * math.pi * epsilon0 * E0**2 / k**2
+def force_unit(k: RealLike, E0: RealLike, n_medium: RealLike = 1.0) -> RealLike:
+    """The SI value (N) of one unit of scaled force: 4π ε E0² / k², ε = ε0 n_medium² the
+    permittivity of the host medium and k = 2π n_medium/λ0 its wavenumber."""
+    return 4.0 * math.pi * epsilon0 * n_medium**2 * E0**2 / k**2
 
 
-def field_amplitude_from_intensity(intensity: RealLike) -> RealLike:
-    """Plane-wave amplitude E0 (V/m) from intensity I (W/m²): I = c ε0 E0² / 2."""
-    return (2.0 * intensity / (c * epsilon0)) ** 0.5
+def field_amplitude_from_intensity(intensity: RealLike, n_medium: RealLike = 1.0) -> RealLike:
+    """Plane-wave amplitude E0 (V/m) from intensity I (W/m²) in a medium of index n:
+    I = n c ε0 E0² / 2."""
+    return (2.0 * intensity / (n_medium * c * epsilon0)) ** 0.5

@@ -261,6 +261,19 @@ def optical_forces_gmres(x):
     return jb.optical_forces(*_scene(x), _gmres(x))
 
 
+@kernel([0.0, 0.02, 0.01, 0.9, 0.3, 0.2, 1.33], throws=True, slow=True)
+def optical_forces_in_water(x):
+    """Two silica spheres in a host medium: x = (positions in λ, n_medium); the medium index
+    is differentiable (docs/conventions.md, "Host medium")."""
+    dt = x.dtype
+    cdt = jnp.result_type(dt, jnp.complex64)
+    beam = jb.PlaneWave(jnp.asarray(LAM, dt), jnp.asarray(1e9, dt),
+                        direction=jnp.asarray([0.0, 0.0, 1.0], dt),
+                        polarization=jnp.asarray([1.0, 0.0, 0.0], cdt), n_medium=x[6])
+    particles = jb.Particles(x[:6].reshape(2, 3) * LAM, jnp.asarray(100e-9, dt), index=1.45)
+    return jb.optical_forces(particles, beam)
+
+
 @kernel(_X_PARTICLES, throws=True, slow=True)
 def multipole_forces(x):
     """The multipole engine (l_max = 2) on the same tweezer scene (beam by projection)."""

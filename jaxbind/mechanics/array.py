@@ -274,14 +274,23 @@ class TweezerArray(eqx.Module):
         return self.positions.shape[0]
 
     @property
+    def n_medium(self):
+        """Real index of the host medium: the objective's ``focus.n_medium`` for a focused
+        array (particles in liquid), 1 (vacuum) for the paraxial array."""
+        if self.focus is None:
+            return jnp.asarray(1.0, self.wavelength.dtype)
+        return self.focus.n_medium
+
+    @property
     def k(self):
-        """Vacuum wavenumber 2π/λ (rad/m)."""
-        return 2.0 * jnp.pi / self.wavelength
+        """Wavenumber in the host medium 2π n_medium/λ (rad/m; λ the vacuum wavelength)."""
+        return 2.0 * jnp.pi * self.n_medium / self.wavelength
 
     @property
     def rayleigh_ranges(self):
         """(N,) z_R = π w0²/λ (m); for a focused array the effective value from the focal
-        field's on-axis Gouy phase gradient, k_eff = n k − 1/z_R (the same for every tweezer)."""
+        field's on-axis Gouy phase gradient, k_eff = k − 1/z_R (the same for every tweezer;
+        k the wavenumber in the medium)."""
         if self.focus is None:
             return jnp.pi * self.waists**2 / self.wavelength
         f = self.focus
@@ -289,7 +298,7 @@ class TweezerArray(eqx.Module):
                         extent=self.wavelength)
         E, _, dE, _ = b.fields_and_gradients_scaled(jnp.zeros(3, self.positions.dtype))
         kappa = jnp.imag(dE[0, 2] / E[0])  # k_eff / k
-        zr = 1.0 / (self.k * (f.n_medium - kappa))
+        zr = 1.0 / (self.k * (1.0 - kappa))
         return jnp.broadcast_to(zr, (self.n,))
 
     @property
@@ -326,8 +335,9 @@ class TweezerArray(eqx.Module):
                          model=self.model)
 
     def polarizabilities_scaled(self):
-        """(N,) complex α̃_e = k³α_e/(4πε0) at the array's wavelength."""
-        ae, _ = self.particles().polarizabilities_scaled(self.k)
+        """(N,) complex α̃_e = k³α_e/(4πε) at the array's wavelength (ε = ε0 n² of the
+        host medium)."""
+        ae, _ = self.particles().polarizabilities_scaled(self.k, self.n_medium)
         return ae
 
     def focal_fields_scaled(self):
@@ -362,7 +372,8 @@ class LinearizedArray(eqx.Module):
             With this normalization C_μν − C_νμ = 4 Im D_μν.
         mass: (M,) masses (kg) of the particle each degree of freedom belongs to.
         gamma: (M,) gas damping rates (1/s); temperature: () gas temperature (K).
-        wavenumber: () k = 2π/λ (rad/m); k_eff: (M,) Gouy-reduced k − 1/z_R (rad/m).
+        wavenumber: () k = 2π n/λ (rad/m, n the array's host medium, 1 unless focus= sets it);
+            k_eff: (M,) Gouy-reduced k − 1/z_R (rad/m).
         axis: static, "z" (the papers' model) or "xyz" (then M = 3N, μ = 3j + a).
         method: static, "far_field" or "exact".
         result: :data:`jaxbind.RESULTS` item: ``successful``, ``not_trapped`` (a

@@ -287,8 +287,9 @@ def _electric_exact_scaled(arr, axes, throw):
     JF_iso = (eye_n[:, None, :, None] * Jiso_sel[:, :, None, :]).reshape(n * na, n * na)
     S_iso = -jnp.diagonal(Jiso_sel, axis1=1, axis2=2).reshape(-1)
     # the forces themselves from the one force assembly of jaxbind.optics.forces (SI → F̃)
-    sol = DipoleSolution(p, None, p, None, result, res, k, system.E0)
-    F = (dipole_forces(ps, beam, sol) / Cst.force_unit(k, system.E0))[:, ax].reshape(-1)
+    sol = DipoleSolution(p, None, p, None, result, res, k, system.E0, system.n_medium)
+    F = (dipole_forces(ps, beam, sol)
+         / Cst.force_unit(k, system.E0, system.n_medium))[:, ax].reshape(-1)
     return p, dp, F, JF_iso + JF_int, JF_int, S_iso, result
 
 
@@ -301,7 +302,7 @@ def exact_linearization(arr, axes, throw=True):
     k = arr.k.astype(rdt)
     beam = arr.beam()
     E0 = jnp.asarray(beam.reference_amplitude).astype(rdt)
-    F0 = Cst.force_unit(k, E0)
+    F0 = Cst.force_unit(k, E0, jnp.asarray(arr.n_medium).astype(rdt))
     if arr.particles().magnetic:
         JF, JFi, F, p, dp, result = _generic_jacobians(arr, axes, throw)
         S_iso = -jnp.diagonal(JFi)

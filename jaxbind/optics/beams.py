@@ -4,13 +4,20 @@ Conventions (docs/conventions.md): SI at the API, time dependence e^{−iωt} (s
 along +z is e^{+ikz} and the Gouy phase of a focused beam *lags*, −arctan(z/z_R)).
 Every beam is an ``eqx.Module`` with
 
-* ``wavelength`` (vacuum, m), ``k = 2π/λ`` (rad/m),
+* ``wavelength`` (vacuum, m), ``n_medium`` (real index n > 0 of the host medium the light
+  propagates in, default 1), ``k = 2π n/λ`` (rad/m, the wavenumber *in the medium*),
 * ``reference_amplitude`` E0 (V/m): the amplitude the scaled fields are relative to,
-* ``fields_scaled(ρ)`` with ρ = k r: (Ẽ, H̃) = (E/E0, Z0 H/E0), dimensionless — the physics
-  lives here, so float32 agrees with float64 to ~1e-5;
-* ``fields(r)``: (E in V/m, H in A/m), a thin SI wrapper;
+* ``fields_scaled(ρ)`` with ρ = k r: (Ẽ, H̃) = (E/E0, Z H/E0) with Z = Z0/n the impedance of
+  the medium, dimensionless — the physics lives here, so float32 agrees with float64 to
+  ~1e-5; in these units a plane wave has H̃ = k̂ × Ẽ in any medium;
+* ``fields(r)``: (E in V/m, H = n E0 H̃/Z0 in A/m), a thin SI wrapper;
 * ``field_gradients_scaled(ρ)`` / ``field_gradients(r)``: (∂E_i/∂ρ_j, ∂H̃_i/∂ρ_j) resp.
   (∂E_i/∂r_j in V/m², ∂H_i/∂r_j in A/m²), each (3, 3) complex with index [i, j].
+
+The host medium is a property of the light (docs/conventions.md, "Host medium"): every beam
+carries ``n_medium``; the engine reads it with :func:`medium_index` and uses k = 2π n/λ0,
+ε = ε0 n² and Z = Z0/n everywhere (Green tensors, polarizabilities via the relative index,
+forces). Beams combined coherently must share one medium.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from .._types import (Array, ArrayLike, CVec3, CVec3Like, Float, Real, RealDtype
                       Tensor3, Vec3Like)
 
 __all__ = ["AbstractBeam", "PlaneWave", "Tweezer", "CoherentBeams", "intensity_map",
-           "FocusedBeam", "focused_array", "aperture_transmission", "SampledPupil"]
+           "medium_index", "FocusedBeam", "focused_array", "aperture_transmission", "SampledPupil"]
 
 #: the vectorial focused beam lives in ``optics.focused`` (it imports this module); its public
 #: names are re-exported here lazily so that ``jb.beams`` is the one beams family
@@ -66,6 +73,23 @@ def _traced_positive(name, x):
     if is_concrete(x):
         return x
     return eqx.error_if(x, ~(jnp.isfinite(x) & (x > 0)), f"{name} must be positive and finite")
+
+
+def _as_medium(n_medium):
+    """``n_medium`` as a real scalar array, checked: finite and > 0 (ValueError naming it for
+    concrete input; ``eqx.error_if`` under a transformation)."""
+    n = as_float_array(n_medium, "n_medium")
+    check_shape("n_medium", n, ())
+    check_finite("n_medium", n)
+    check_positive("n_medium", n)
+    return _traced_positive("n_medium", n)
+
+
+def medium_index(beam: object) -> Float[Array, "..."]:
+    """Real refractive index n of the host medium a beam propagates in (its ``n_medium``;
+    1.0 for a beam that does not define one, i.e. vacuum)."""
+    n = getattr(beam, "n_medium", None)
+    return jnp.asarray(1.0) if n is None else jnp.asarray(n)
 
 
 def _as_rho(rho, name="rho"):
@@ -105,8 +129,9 @@ def _fields_si(beam, r):
     dt = r.dtype
     k = jnp.asarray(beam.k).astype(dt)
     e0 = jnp.asarray(beam.reference_amplitude).astype(dt)
+    nm = jnp.asarray(medium_index(beam)).astype(dt)
     Et, Ht = beam.fields_scaled(k * r)
-    return e0 * Et, (e0 / C.Z0) * Ht
+    return e0 * Et, (e0 * nm / C.Z0) * Ht
 
 
 @eqx.filter_jit
@@ -115,8 +140,9 @@ def _field_gradients_si(beam, r):
     dt = r.dtype
     k = jnp.asarray(beam.k).astype(dt)
     e0 = jnp.asarray(beam.reference_amplitude).astype(dt)
+    nm = jnp.asarray(medium_index(beam)).astype(dt)
     dE, dH = beam.field_gradients_scaled(k * r)
-    return (e0 * k) * dE, (e0 * k / C.Z0) * dH
+    return (e0 * k) * dE, (e0 * k * nm / C.Z0) * dH
 
 
 def _plane_wave_vectors_host(direction, polarization):
@@ -165,7 +191,7 @@ class AbstractBeam(eqx.Module):
     @property
     @abc.abstractmethod
     def k(self) -> Array:
-        """Vacuum wavenumber 2π/λ (rad/m)."""
+        """Wavenumber in the host medium 2π n_medium/λ (rad/m; λ the vacuum wavelength)."""
 
     @property
     @abc.abstractmethod
@@ -187,7 +213,7 @@ class AbstractBeam(eqx.Module):
     def fields(self, r: RealDtype[ArrayLike, "3"]) -> tuple[CVec3, CVec3]:
         """Electric (V/m) and magnetic (A/m) field at position ``r`` (3,) in metres.
 
-        Thin wrapper around :meth:`fields_scaled`: E = E0 Ẽ(k r), H = E0 H̃(k r)/Z0
+        Thin wrapper around :meth:`fields_scaled`: E = E0 Ẽ(k r), H = n E0 H̃(k r)/Z0
         (one jitted program).
         """
         return _fields_si(self, _as_rho(r, "r"))
@@ -204,16 +230,18 @@ class AbstractBeam(eqx.Module):
 
 
 class PlaneWave(AbstractBeam):
-    """Monochromatic plane wave E = E0 ε̂ e^{i(k n·r + φ)}, H = n × E / Z0.
+    """Monochromatic plane wave E = E0 ε̂ e^{i(k k̂·r + φ)}, H = n_med k̂ × E / Z0, in a host
+    medium of index n_med (k = 2π n_med/λ).
 
     Args:
         wavelength: vacuum wavelength λ (m), > 0.
-        intensity: I (W/m²), > 0; the amplitude is E0 = sqrt(2 I/(c ε0)).
+        intensity: I (W/m²), > 0; the amplitude is E0 = sqrt(2 I/(n_med c ε0)).
         direction: (3,) real propagation direction n (normalised here).
         polarization: (3,) Jones vector ε (may be complex, e.g. (1, i, 0) for circular);
             must satisfy n·ε = 0 (both real and imaginary parts ⟂ n); normalised here so
             that Σ|ε_i|² = 1.
         phase: φ (rad), the phase of the field at r = 0.
+        n_medium: real refractive index of the host medium (> 0, default 1: vacuum).
     """
 
     wavelength: Array
@@ -221,10 +249,11 @@ class PlaneWave(AbstractBeam):
     direction: Array
     polarization: Array
     phase: Array
+    n_medium: Array
 
     def __init__(self, wavelength: RealLike, intensity: RealLike,
                  direction: Vec3Like = (0.0, 0.0, 1.0), polarization: CVec3Like = (1.0, 0.0, 0.0),
-                 phase: RealLike = 0.0) -> None:
+                 phase: RealLike = 0.0, n_medium: RealLike = 1.0) -> None:
         wavelength = _traced_positive("wavelength", as_float_array(wavelength, "wavelength"))
         intensity = _traced_positive("intensity", as_float_array(intensity, "intensity"))
         phase = as_float_array(phase, "phase")
@@ -247,22 +276,24 @@ class PlaneWave(AbstractBeam):
         self.direction = n
         self.polarization = pol
         self.phase = phase
+        self.n_medium = _as_medium(n_medium)
 
     def __check_init__(self):
-        for name in ("wavelength", "intensity", "phase"):
+        for name in ("wavelength", "intensity", "phase", "n_medium"):
             check_shape(name, getattr(self, name), ())
         check_positive("wavelength", self.wavelength)
         check_positive("intensity", self.intensity)
+        check_positive("n_medium", self.n_medium)
         check_finite("phase", self.phase)
 
     @property
     def k(self):
-        return 2.0 * jnp.pi / self.wavelength
+        return 2.0 * jnp.pi * self.n_medium / self.wavelength
 
     @property
     def reference_amplitude(self):
-        """Plane-wave amplitude E0 = sqrt(2 I/(c ε0)) (V/m)."""
-        return jnp.sqrt(2.0 * self.intensity / (C.c * C.epsilon0))
+        """Plane-wave amplitude E0 = sqrt(2 I/(n_med c ε0)) (V/m)."""
+        return jnp.sqrt(2.0 * self.intensity / (self.n_medium * C.c * C.epsilon0))
 
     def fields_scaled(self, rho):
         """(Ẽ, H̃) = (ε̂ e^{i(n·ρ + φ)}, n × Ẽ) at ρ = k r (dimensionless (3,) each)."""
@@ -296,8 +327,9 @@ class Tweezer(AbstractBeam):
         E(r) = E0 e^{iφ} ε̂ e^{ik Δz} f_tw(Δ),
         f_tw(Δ) = exp[−(Δx² + Δy²)/(w0² (1 + iΔz/z_R))] / (1 + iΔz/z_R),
 
-    with Rayleigh range z_R = π w0²/λ = k w0²/2 and focal amplitude from the power,
-    E0² = 4P/(π w0² c ε0) (so that ∫ c ε0 |E|²/2 dA = P in every transverse plane).
+    with Rayleigh range z_R = π n w0²/λ = k w0²/2 (k = 2π n/λ in a host medium of index n)
+    and focal amplitude from the power, E0² = 4P/(π w0² n c ε0) (so that
+    ∫ n c ε0 |E|²/2 dA = P in every transverse plane).
     The on-axis phase relative to the plane wave e^{ikΔz} is the Gouy phase
     −arctan(Δz/z_R) (a lag, −π/4 at Δz = z_R); the 1/e² intensity radius is
     w(z) = w0 sqrt(1 + Δz²/z_R²).  The carrier phase is referenced to the focus (e^{ikΔz},
@@ -308,7 +340,7 @@ class Tweezer(AbstractBeam):
     π/2 − θ from the tweezer connecting axis e_x, so its θ = π/2 − ψ and the binding
     prefactor cos²θ of eqs. A5/A7 equals sin²ψ (ψ = π/2, polarization ⟂ e_x, maximises it).
 
-    Magnetic field: the paraxial relation H ≈ e_z × E / Z0.  The neglected longitudinal
+    Magnetic field: the paraxial relation H ≈ n e_z × E / Z0.  The neglected longitudinal
     field components and the corrections to H are O(1/(k w0)) relative, as is the
     divergence ∇·E of this purely transverse field; the scalar envelope solves the paraxial
     wave equation exactly, so (∇² + k²)E = e^{ikΔz} ∂²_z f_tw is O(1/(k z_R)²) relative.
@@ -317,13 +349,14 @@ class Tweezer(AbstractBeam):
         power: P (W), > 0.
         wavelength: vacuum wavelength λ (m), > 0.
         waist: beam waist (1/e² intensity radius at the focus) w0 (m), > 0.
-        NA: numerical aperture, 0 < NA < 1, used instead of ``waist`` through the paraxial
-            Gaussian far-field divergence relation w0 = λ/(π NA) (NA = tan of the 1/e²
-            divergence half-angle ≈ its sine for small NA; only meaningful for NA ≲ 0.6).
-            Exactly one of ``waist`` and ``NA`` must be given.
+        NA: numerical aperture, 0 < NA < n_medium, used instead of ``waist`` through the
+            paraxial Gaussian far-field divergence relation w0 = λ/(π NA) (NA = n × tan of
+            the 1/e² divergence half-angle ≈ n × its sine for small NA; only meaningful for
+            NA ≲ 0.6 n). Exactly one of ``waist`` and ``NA`` must be given.
         phase: φ (rad), the phase of the field at the focus.
         polarization_angle: ψ (rad) from e_x in the focal plane.
         focus: (3,) focal position (m).
+        n_medium: real refractive index of the host medium (> 0, default 1: vacuum).
     """
 
     power: Array
@@ -332,10 +365,12 @@ class Tweezer(AbstractBeam):
     phase: Array
     polarization_angle: Array
     focus: Array
+    n_medium: Array
 
     def __init__(self, power: RealLike, wavelength: RealLike, waist: RealLike | None = None,
                  NA: RealLike | None = None, phase: RealLike = 0.0,
-                 polarization_angle: RealLike = 0.0, focus: Vec3Like = (0.0, 0.0, 0.0)) -> None:
+                 polarization_angle: RealLike = 0.0, focus: Vec3Like = (0.0, 0.0, 0.0),
+                 n_medium: RealLike = 1.0) -> None:
         if (waist is None) == (NA is None):
             raise ValueError("Tweezer: give exactly one of waist and NA")
         power = _traced_positive("power", as_float_array(power, "power"))
@@ -343,17 +378,18 @@ class Tweezer(AbstractBeam):
         phase = as_float_array(phase, "phase")
         polarization_angle = as_float_array(polarization_angle, "polarization_angle")
         focus = as_float_array(focus, "focus")
+        n_medium = _as_medium(n_medium)
         if waist is not None:
             waist = _traced_positive("waist", as_float_array(waist, "waist"))
         else:
             NA = as_float_array(NA, "NA")
             check_shape("NA", NA, ())
             check_positive("NA", NA)
-            if is_concrete(NA):
-                if float(NA) >= 1.0:
-                    raise ValueError(f"NA must be < 1 (free space), got {float(NA)}")
+            if is_concrete((NA, n_medium)):
+                if float(NA) >= float(n_medium):
+                    raise ValueError(f"NA must be < n_medium = {float(n_medium)}, got {float(NA)}")
             else:
-                NA = eqx.error_if(NA, ~((NA > 0) & (NA < 1)), "NA must lie in (0, 1)")
+                NA = eqx.error_if(NA, ~((NA > 0) & (NA < n_medium)), "NA must lie in (0, n_medium)")
             check_shape("wavelength", wavelength, ())
             waist = _waist_from_na(wavelength, NA)
         self.power = power
@@ -362,29 +398,31 @@ class Tweezer(AbstractBeam):
         self.phase = phase
         self.polarization_angle = polarization_angle
         self.focus = focus
+        self.n_medium = n_medium
 
     def __check_init__(self):
-        for name in ("power", "wavelength", "waist", "phase", "polarization_angle"):
+        for name in ("power", "wavelength", "waist", "phase", "polarization_angle", "n_medium"):
             check_shape(name, getattr(self, name), ())
         check_shape("focus", self.focus, (3,))
-        for name in ("power", "wavelength", "waist"):
+        for name in ("power", "wavelength", "waist", "n_medium"):
             check_positive(name, getattr(self, name))
         for name in ("phase", "polarization_angle", "focus"):
             check_finite(name, getattr(self, name))
 
     @property
     def k(self):
-        return 2.0 * jnp.pi / self.wavelength
+        return 2.0 * jnp.pi * self.n_medium / self.wavelength
 
     @property
     def rayleigh_range(self):
-        """z_R = π w0²/λ (m)."""
-        return jnp.pi * self.waist**2 / self.wavelength
+        """z_R = π n w0²/λ (m)."""
+        return jnp.pi * self.n_medium * self.waist**2 / self.wavelength
 
     @property
     def reference_amplitude(self):
-        """Focal amplitude E0 = sqrt(4P/(π w0² c ε0)) (V/m)."""
-        return jnp.sqrt(4.0 * self.power / (jnp.pi * self.waist**2 * C.c * C.epsilon0))
+        """Focal amplitude E0 = sqrt(4P/(π w0² n c ε0)) (V/m)."""
+        return jnp.sqrt(4.0 * self.power
+                        / (jnp.pi * self.waist**2 * self.n_medium * C.c * C.epsilon0))
 
     def _scaled_parts(self, rho):
         """Dimensionless pieces: (Δ = ρ − k·focus, κ = k w0, ζ_R = κ²/2, q, g, ε̂, e_z×ε̂)."""
@@ -442,7 +480,8 @@ class CoherentBeams(AbstractBeam):
     constituents (for a tweezer array, the largest focal amplitude).
 
     Args:
-        beams: sequence of beams (same vacuum wavelength).
+        beams: sequence of beams (same vacuum wavelength and the same host medium
+            ``n_medium``; a ValueError names a mismatch).
         stacked: optional sequence of bools, one per beam, marking stacked beams.
     """
 
@@ -467,12 +506,18 @@ class CoherentBeams(AbstractBeam):
                 raise ValueError(
                     f"beams must share one wavelength for a coherent sum, got {np.unique(allv)}"
                 )
+        media = [medium_index(b) for b in beams]
+        if is_concrete(media):
+            allv = np.concatenate([np.ravel(_host(v)) for v in media])
+            if not np.allclose(allv, allv[0], rtol=1e-12, atol=0.0):
+                raise ValueError("beams must share one host medium (n_medium) for a coherent "
+                                 f"sum, got n_medium = {np.unique(allv)}")
         self.beams = beams
         self.stacked = stacked
 
     @classmethod
     def from_tweezers(cls, powers, wavelength, foci, waist=None, NA=None, phases=0.0,
-                      polarization_angles=0.0) -> "CoherentBeams":
+                      polarization_angles=0.0, n_medium=1.0) -> "CoherentBeams":
         """N tweezers propagating along +z with foci ``foci`` (N, 3) (paper 001 eq. 69).
 
         Args:
@@ -482,6 +527,7 @@ class CoherentBeams(AbstractBeam):
             waist / NA: scalar or (N,) (exactly one of them), see :class:`Tweezer`.
             phases: scalar or (N,) tweezer phases (rad).
             polarization_angles: scalar or (N,) angles ψ from e_x (rad).
+            n_medium: real index of the host medium (scalar, > 0, default 1).
         Returns:
             A :class:`CoherentBeams` holding one stacked :class:`Tweezer`.
         """
@@ -500,6 +546,7 @@ class CoherentBeams(AbstractBeam):
         wavelength = as_float_array(wavelength, "wavelength")
         check_shape("wavelength", wavelength, ())
         lam = per("wavelength", wavelength)
+        nmed = per("n_medium", _as_medium(n_medium))
         check_positive("powers", powers)
         check_positive("wavelength", wavelength)
         check_finite("phases", phases)
@@ -511,20 +558,21 @@ class CoherentBeams(AbstractBeam):
         else:
             na = per("NA", NA)
             check_positive("NA", na)
-            if is_concrete(na):
-                if np.max(_host(na)) >= 1.0:
-                    raise ValueError(f"NA must be < 1 (free space), got {np.asarray(na)}")
+            if is_concrete((na, nmed)):
+                if np.any(_host(na) >= _host(nmed)):
+                    raise ValueError(f"NA must be < n_medium = {np.asarray(nmed)[0]}, got "
+                                     f"{np.asarray(na)}")
             else:
-                na = eqx.error_if(na, ~((na > 0) & (na < 1)), "NA must lie in (0, 1)")
+                na = eqx.error_if(na, ~((na > 0) & (na < nmed)), "NA must lie in (0, n_medium)")
             w = _waist_from_na(lam, na)
         leaves = tuple(_traced_positive(nm, v) for nm, v in
                        (("powers", powers), ("wavelength", lam), ("waist", w)))
-        leaves += (phases, angles, foci)
+        leaves += (phases, angles, foci, nmed)
         # One stacked Tweezer: a scalar template with its leaves replaced by the (N,)/(N, 3)
         # arrays (no per-tweezer Python loop, no eager vmap of the constructor).
         template = Tweezer(1.0, 1.0, waist=1.0)
         tw = eqx.tree_at(lambda t: (t.power, t.wavelength, t.waist, t.phase,
-                                    t.polarization_angle, t.focus), template, leaves)
+                                    t.polarization_angle, t.focus, t.n_medium), template, leaves)
         return cls((tw,), stacked=(True,))
 
     @property
@@ -532,8 +580,13 @@ class CoherentBeams(AbstractBeam):
         return jnp.ravel(jnp.asarray(self.beams[0].wavelength))[0]
 
     @property
+    def n_medium(self):
+        """Real index of the common host medium (checked equal across the beams)."""
+        return jnp.ravel(medium_index(self.beams[0]))[0]
+
+    @property
     def k(self):
-        return 2.0 * jnp.pi / self.wavelength
+        return 2.0 * jnp.pi * self.n_medium / self.wavelength
 
     @property
     def reference_amplitude(self):
@@ -576,7 +629,8 @@ class CoherentBeams(AbstractBeam):
 def intensity_map(beam: AbstractBeam, xs: RealDtype[ArrayLike, " nx"] | Sequence[float],
                   ys: RealDtype[ArrayLike, " ny"] | Sequence[float], z: Real = 0.0
                   ) -> Float[Array, "ny nx"]:
-    """Intensity c ε0 |E|²/2 (W/m²) on the grid (xs × ys) in the plane z (m).
+    """Intensity n c ε0 |E|²/2 (W/m²) on the grid (xs × ys) in the plane z (m), n the
+    beam's host-medium index.
 
     Args:
         beam: any beam.
@@ -613,10 +667,11 @@ def _intensity_map(beam, xs, ys, zs):
     dt = xs.dtype
     k = jnp.asarray(beam.k).astype(dt)
     e0 = jnp.asarray(beam.reference_amplitude).astype(dt)
+    nm = jnp.asarray(medium_index(beam)).astype(dt)
 
     def point(x, y):
         Et, _ = beam.fields_scaled(k * jnp.stack([x, y, zs]))
         return jnp.sum(jnp.abs(Et) ** 2)
 
     rel = jax.vmap(lambda y: jax.vmap(lambda x: point(x, y))(xs))(ys)
-    return (0.5 * C.c * C.epsilon0) * e0**2 * rel
+    return (0.5 * C.c * C.epsilon0) * nm * e0**2 * rel

@@ -47,7 +47,7 @@ from ..results import RESULTS, code, message, index as result_index
 from ..solvers import GMRES, Born, Direct, deprecated_method
 from . import _propagator as P
 from .green import coupled_green_matrix_scaled, green_matrix_scaled
-from .beams import AbstractBeam
+from .beams import AbstractBeam, medium_index
 from .particles import Particle, Particles, as_particles
 
 __all__ = [
@@ -79,7 +79,8 @@ class DipoleSolution(eqx.Module):
             ``max_steps_reached`` (GMRES), …).
         residual: relative residual ‖(1 − AM)x − Ay‖/‖Ay‖ of the exact system (for Born it
             measures how far the truncated series is from self-consistency).
-        k: wavenumber (rad/m); E0: reference field amplitude (V/m) of the beam.
+        k: wavenumber in the medium (rad/m); E0: reference field amplitude (V/m) of the beam.
+        n_medium: real index of the host medium (ε = ε0 n², Z = Z0/n in the unit conversions).
     """
 
     p: Complex[Array, "n 3"]
@@ -90,6 +91,7 @@ class DipoleSolution(eqx.Module):
     residual: Float[Array, ""]
     k: Float[Array, "..."]
     E0: Float[Array, "..."]
+    n_medium: Float[Array, "..."] | float = 1.0
 
     @property
     def status(self):
@@ -98,15 +100,16 @@ class DipoleSolution(eqx.Module):
 
     @property
     def dipole_moments(self):
-        """(N, 3) complex electric dipole moments p (C·m)."""
-        return self.p * ((4.0 * jnp.pi * C.epsilon0) * self.E0 / self.k**3)
+        """(N, 3) complex electric dipole moments p (C·m): p = 4πε E0 p̃/k³, ε = ε0 n²."""
+        return self.p * ((4.0 * jnp.pi * C.epsilon0) * self.n_medium**2 * self.E0 / self.k**3)
 
     @property
     def magnetic_moments(self):
-        """(N, 3) complex magnetic dipole moments m (A·m²), or None."""
+        """(N, 3) complex magnetic dipole moments m (A·m²): m = 4π E0 m̃/(k³ Z), Z = Z0/n;
+        or None."""
         if self.m is None:
             return None
-        return self.m * ((4.0 * jnp.pi / C.Z0) * self.E0 / self.k**3)
+        return self.m * ((4.0 * jnp.pi / C.Z0) * self.n_medium * self.E0 / self.k**3)
 
 
 # --------------------------------------------------------------------------------------
@@ -215,7 +218,8 @@ class DipoleSystem(eqx.Module):
         alpha: (K,) or (K, 3, 3) scaled polarizabilities of the unknowns.
         magnetic: whether the unknowns include magnetic dipoles (static).
         overlap: bool, two particles overlap; worst: flat index i·N + j of the closest pair.
-        k: wavenumber (rad/m); E0: reference amplitude (V/m) of the beam.
+        k: wavenumber in the medium (rad/m); E0: reference amplitude (V/m) of the beam.
+        n_medium: real index of the host medium (the beam's ``n_medium``).
     """
 
     rho: Float[Array, "n 3"]
@@ -226,6 +230,7 @@ class DipoleSystem(eqx.Module):
     worst: Int[Array, ""]
     k: Float[Array, "..."]
     E0: Float[Array, "..."]
+    n_medium: Float[Array, "..."] | float = 1.0
 
     @property
     def n(self) -> int:
@@ -279,6 +284,7 @@ def dipole_system(particles: Particles | Sequence[Particle], beam: AbstractBeam,
     rdt = ps.positions.dtype
     k = jnp.asarray(beam.k).astype(rdt)
     E0 = jnp.asarray(beam.reference_amplitude).astype(rdt)
+    nm = jnp.asarray(medium_index(beam)).astype(rdt)
     rho = ps.positions * k
     overlap, worst = _overlap(rho, ps.radii.astype(rdt) * k)
     n = ps.n
@@ -291,11 +297,11 @@ def dipole_system(particles: Particles | Sequence[Particle], beam: AbstractBeam,
     # harmless spread-out configuration (finite derivatives); the solution is NaN there.
     spread = jnp.zeros_like(rho).at[:, 0].set(10.0 * jnp.arange(n, dtype=rdt))
     rho = jnp.where(overlap, spread, rho)
-    ae, am = ps.polarizabilities_scaled(k)
+    ae, am = ps.polarizabilities_scaled(k, nm)
     magnetic = am is not None
     E_inc, H_inc = jax.vmap(beam.fields_scaled)(rho)
     y = jnp.concatenate([E_inc, H_inc], axis=0) if magnetic else E_inc
-    return DipoleSystem(rho, y, _stack_pol(ae, am), magnetic, overlap, worst, k, E0)
+    return DipoleSystem(rho, y, _stack_pol(ae, am), magnetic, overlap, worst, k, E0, nm)
 
 
 # --------------------------------------------------------------------------------------
@@ -432,7 +438,7 @@ def _solve_system(system: DipoleSystem, solver, *, throw: bool, fn: str = "solve
         p, m, sp, sm = x[:n], x[n:], src[:n], src[n:]
     else:
         p, m, sp, sm = x, None, src, None
-    return DipoleSolution(p, m, sp, sm, result, residual, system.k, system.E0)
+    return DipoleSolution(p, m, sp, sm, result, residual, system.k, system.E0, system.n_medium)
 
 
 @eqx.filter_jit

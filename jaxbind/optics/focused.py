@@ -12,7 +12,8 @@ with sin θ_m = NA/n, the filling factor f0 = w_in/(f sin θ_m) (Novotny & Hecht
 the apodisation √cos θ of the sine condition, k̂ = (sin θ cos φ, sin θ sin φ, cos θ), an
 optional pupil mask M, and the refracted polarization a = (ε_in·ê_φ) ê_φ + (ε_in·ê_ρ) ê_θ
 (N&H eq. 3.49).  The magnetic field of each plane wave is H = n k̂ × E / Z0, i.e. in the scaled
-units of :mod:`jaxbind.optics.beams` H̃ = n k̂ × Ẽ.
+units of :mod:`jaxbind.optics.beams` (H̃ = Z H/E0 with Z = Z0/n the medium's impedance)
+H̃ = k̂ × Ẽ.
 
 Rotationally symmetric pupils (uniform polarization, radial, azimuthal; a radial mask M(θ))
 — the φ integral is analytic: a(θ, φ) is a trigonometric polynomial of degree ≤ 2 in φ,
@@ -59,10 +60,11 @@ two apodisations agree at low NA (w → the paraxial waist λ/(π f0 NA)) and di
 the aplanatic √cos θ e^{−sin²θ/(f0² sin²θ_m)} weights the marginal rays more than
 e^{−(k w tan θ/2)²}.
 
-Conventions: e^{−iωt}; fields are evaluated at scaled positions ρ = k0 r with the *vacuum*
-wavenumber k0 = 2π/λ (the AbstractBeam interface), the medium enters as n k̂·ρ.  The rest of
-jaxbind's engine (Green tensors, particle response) is written for vacuum, so use n_medium = 1
-when the beam drives ``optical_forces``.
+Conventions: e^{−iωt}; fields are evaluated at scaled positions ρ = k r with the wavenumber
+in the medium k = n k0 = 2π n/λ (the AbstractBeam interface, as every beam), so each plane
+wave is e^{i k̂·ρ}.  The engine (Green tensors, particle response with the relative index,
+forces with ε = ε0 n²) reads the same ``n_medium``: a focused beam in water drives
+``optical_forces`` with particles in water (docs/conventions.md, "Host medium").
 """
 
 from __future__ import annotations
@@ -80,7 +82,7 @@ from .. import constants as C
 from .._checks import as_float_array, check_finite, check_shape, is_concrete
 from .._types import Array, ArrayLike, Float, Num, Real, RealLike, Vec3Like
 from ._bessel import bessel_lambdas
-from .beams import AbstractBeam, CoherentBeams, _as_rho, _complex_dtype, _host
+from .beams import AbstractBeam, CoherentBeams, _as_rho, _complex_dtype, _host, medium_index
 from .pupil import SampledPupil
 
 __all__ = ["FocusedBeam", "focused_array", "aperture_transmission", "required_order",
@@ -152,7 +154,9 @@ class FocusedBeam(AbstractBeam):
             power at the focus is P × :func:`aperture_transmission` (filling)).
         wavelength: vacuum wavelength λ (m), > 0.
         NA: numerical aperture, 0 < NA < n_medium.
-        n_medium: refractive index of the focal medium (real, ≥ 1 typical), default 1.
+        n_medium: real refractive index of the focal medium, > 0, default 1; the host medium
+            of the particles this beam drives (k = 2π n_medium/λ, docs/conventions.md
+            "Host medium").
         filling: filling factor f0 = w_in/(f sin θ_m) = input 1/e² radius / aperture radius,
             > 0 (f0 ≪ 1 underfilled, paraxial; f0 ≳ 1 overfilled).
         polarization: input Jones vector (2,) (complex allowed, normalised here), e.g.
@@ -291,7 +295,8 @@ class FocusedBeam(AbstractBeam):
     # ---------------------------------------------------------------- interface
     @property
     def k(self):
-        return 2.0 * jnp.pi / self.wavelength
+        """Wavenumber in the medium 2π n_medium/λ (rad/m)."""
+        return 2.0 * jnp.pi * self.n_medium / self.wavelength
 
     @property
     def sin_theta_max(self):
@@ -317,7 +322,8 @@ class FocusedBeam(AbstractBeam):
     def reference_amplitude(self):
         """E_N = sqrt(4 Z0 n k0² P/(π f0² sin²θ_m)) N (V/m) — ≈ the focal amplitude at low NA."""
         s2 = self.sin_theta_max**2
-        e2 = 4.0 * C.Z0 * self.n_medium * self.k**2 * self.power / (jnp.pi * self.filling**2 * s2)
+        k0 = 2.0 * jnp.pi / self.wavelength
+        e2 = 4.0 * C.Z0 * self.n_medium * k0**2 * self.power / (jnp.pi * self.filling**2 * s2)
         return jnp.sqrt(e2) * self._norm()
 
     # ---------------------------------------------------------------- pupil
@@ -338,7 +344,7 @@ class FocusedBeam(AbstractBeam):
         return s, c, wt
 
     def _amplitudes(self, s, c, phi):
-        """Refracted E and H̃ amplitudes a, b = n k̂ × a at (θ nodes) × φ: (..., 3) each."""
+        """Refracted E and H̃ amplitudes a, b = k̂ × a at (θ nodes) × φ: (..., 3) each."""
         s, c = s[..., None], c[..., None]
         cp, sp = jnp.cos(phi), jnp.sin(phi)
         zero = jnp.zeros_like(s * cp)
@@ -354,9 +360,8 @@ class FocusedBeam(AbstractBeam):
             alpha = -px * sp + py * cp + zero
             beta = px * cp + py * sp + zero
         alpha, beta = alpha.astype(cdt)[..., None], beta.astype(cdt)[..., None]
-        n = self.n_medium.astype(s.dtype)
         a = alpha * e_phi + beta * e_th
-        b = n * (beta * e_phi - alpha * e_th)
+        b = beta * e_phi - alpha * e_th
         return a, b
 
     def _harmonics(self, s, c):
@@ -380,8 +385,7 @@ class FocusedBeam(AbstractBeam):
         dE, dH (3, 3) in ρ (index [i, j] = ∂_j F_i)."""
         s, c, wt = self._pupil(dt)
         am, bm = self._harmonics(s, c)  # (T, 5, 3)
-        n = self.n_medium.astype(dt)
-        q = n * s  # (T,)
+        q = s  # (T,) transverse wavenumber in units of k = n k0
         x, y, z = d[0], d[1], d[2]
         u = q * jnp.sqrt(x * x + y * y + jnp.finfo(dt).tiny)  # tiny: finite gradient at axis
         lam = bessel_lambdas(u)  # (4, T)
@@ -396,7 +400,7 @@ class FocusedBeam(AbstractBeam):
                         lam[0] * one, lam[1] * pos[1], lam[2] * pos[2], lam[3] * pos[3]],
                        axis=-1)  # (T, 7), index m + 3
         im = jnp.asarray(np.array([1j**m for m in range(-_M_MAX, _M_MAX + 1)]), cdt)  # (5,)
-        pz = wt * jnp.exp(1j * n * c * z)  # (T,)
+        pz = wt * jnp.exp(1j * c * z)  # (T,)
         coef = pz[:, None] * im[None, :]  # (T, 5)
         mid = Cm[:, 1:6]  # m = −2 … 2
         AB = jnp.concatenate([am, bm], axis=-1)  # (T, 5, 6): E and H̃ amplitudes
@@ -406,7 +410,7 @@ class FocusedBeam(AbstractBeam):
         lo, hi = Cm[:, 0:5], Cm[:, 2:7]  # C_{m−1}, C_{m+1}
         half_q = (0.5 * q).astype(cdt)[:, None]
         X = jnp.stack([mid, half_q * (lo - hi), 1j * half_q * (lo + hi),
-                       (1j * n * c).astype(cdt)[:, None] * mid])  # (4, T, 5): 1, ∂x, ∂y, ∂z
+                       (1j * c).astype(cdt)[:, None] * mid])  # (4, T, 5): 1, ∂x, ∂y, ∂z
         # one contraction over (θ, m): under vmap a single (4P × 5T) @ (5T × 6) product
         out = _es("ktm,tmc->kc", X * coef[None], AB)  # (4, 6)
         return out[0, :3], out[0, 3:], out[1:, :3].T, out[1:, 3:].T
@@ -424,14 +428,13 @@ class FocusedBeam(AbstractBeam):
         u, v = -kx / s_m, -ky / s_m
         mask = (jnp.asarray(self.pupil_mask(u, v)) if self.pupil_mask is not None
                 else self.pupil(u, v))
-        n = self.n_medium.astype(dt)
-        ph = jnp.exp(1j * n * (kx * d[0] + ky * d[1] + kz * d[2]))
+        ph = jnp.exp(1j * (kx * d[0] + ky * d[1] + kz * d[2]))
         w = (wt[:, None] / M) * mask * ph  # (T, M)
         E = _es("tm,tmc->c", w, a)
         H = _es("tm,tmc->c", w, b)
         if not with_grad:
             return E, H
-        kv = (1j * n) * jnp.stack([kx, ky, kz], -1).astype(_complex_dtype(dt))  # (T, M, 3)
+        kv = 1j * jnp.stack([kx, ky, kz], -1).astype(_complex_dtype(dt))  # (T, M, 3)
         dE = _es("tm,tmj,tmc->cj", w, kv, a)
         dH = _es("tm,tmj,tmc->cj", w, kv, b)
         return E, H, dE, dH
@@ -445,12 +448,12 @@ class FocusedBeam(AbstractBeam):
         return tuple(g * o for o in out)
 
     def fields_scaled(self, rho):
-        """(Ẽ, H̃) = (E/E_N, Z0 H/E_N) at ρ = k0 r (dimensionless (3,) each)."""
+        """(Ẽ, H̃) = (E/E_N, Z H/E_N), Z = Z0/n, at ρ = k r = n k0 r (dimensionless (3,) each)."""
         return self._parts(rho, False)
 
     def field_gradients_scaled(self, rho):
         """Closed-form (∂Ẽ_i/∂ρ_j, ∂H̃_i/∂ρ_j) from the same quadrature (Bessel recurrences,
-        resp. i n k̂_j per plane wave)."""
+        resp. i k̂_j per plane wave)."""
         _, _, dE, dH = self._parts(rho, True)
         return dE, dH
 
@@ -538,9 +541,10 @@ def _poynting_z(beam, pts):
     dt = pts.dtype
     k = jnp.asarray(beam.k).astype(dt)
     e0 = jnp.asarray(beam.reference_amplitude).astype(dt)
+    nm = jnp.asarray(medium_index(beam)).astype(dt)
 
     def one(p):
         E, H = beam.fields_scaled(k * p)
         return jnp.real(E[0] * jnp.conj(H[1]) - E[1] * jnp.conj(H[0]))
 
-    return (0.5 * e0**2 / C.Z0) * jax.vmap(one)(pts)
+    return (0.5 * nm * e0**2 / C.Z0) * jax.vmap(one)(pts)

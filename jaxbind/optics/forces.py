@@ -16,6 +16,14 @@ gives the ⅓). For one isotropic dipole in a plane wave this is F = σ_ext I/c 
 theorem) and with a magnetic dipole F = (σ_ext − g σ_sca) I/c, which the tests check against
 the dipolar Mie expressions.
 
+Host medium (docs/conventions.md, "Host medium"): for particles in a medium of real index n
+(the beam's ``n_medium``) the same formulas hold with ε0 → ε = ε0 n², Z0 → Z0/n, c → c/n and
+k = 2π n/λ0 — the time-averaged Maxwell stress tensor of the medium in its Minkowski form,
+T = ε E⊗E + μ0 H⊗H − ½(ε|E|² + μ0|H|²)1, integrated on a sphere in the medium (as in the
+optical-tweezers codes: Nieminen et al., J. Opt. A 9, S196 (2007); miepy). The scaled kernels
+are therefore unchanged; only the force unit F0 = 4π ε E0²/k² carries n, and a sphere in a
+plane wave feels F = (n I/c)(σ_ext − g σ_sca).
+
 Torque (paper 001 eq. 9b in the dipole limit, including the radiation-reaction self field
 (2i/3)p̃ of the point dipole, which makes the torque on a lossless sphere vanish):
 
@@ -168,7 +176,8 @@ def _isolated_scaled(prob, beam, grads=None):
 
 
 def _force_unit(prob):
-    return C.force_unit(prob.k, prob.E0)
+    """4π ε E0²/k² with ε = ε0 n² and k = 2π n/λ0 of the host medium."""
+    return C.force_unit(prob.k, prob.E0, prob.n_medium)
 
 
 def _solve(fn, particles, beam, solver, legacy, throw):

@@ -66,7 +66,7 @@ from .._precision import highest_precision
 from .. import constants as C
 from .._checks import as_float_array, check_shape
 from .._types import Array, ArrayLike, Float, Num, Real, RealDtype
-from .beams import AbstractBeam
+from .beams import AbstractBeam, medium_index
 from ._fastmath import Cx, ccross, cx, sincos
 from ._pair_frame import _incident, _lin, _pair_frame, _static_frame
 from ..results import RESULTS, code, message
@@ -402,7 +402,7 @@ def _pair_inputs(particles, beam):
     _check_beam(beam)
     rdt = ps.positions.dtype
     k = jnp.asarray(beam.k).astype(rdt)
-    ae, am = ps.polarizabilities_scaled(k)
+    ae, am = ps.polarizabilities_scaled(k, jnp.asarray(medium_index(beam)).astype(rdt))
     if ae.ndim != 1 or (am is not None and am.ndim != 1):
         raise ValueError("pair_forces needs isotropic (scalar) polarizabilities alpha_e, "
                          "alpha_m; use jaxbind.optics.forces.optical_forces for tensors")
@@ -413,7 +413,9 @@ def _pair_inputs(particles, beam):
 
 
 def _unit(beam, k, rdt):
-    return C.force_unit(k, jnp.asarray(beam.reference_amplitude).astype(rdt))
+    # host medium: 4π ε0 n² E0²/k² (docs/conventions.md, "Host medium")
+    return C.force_unit(k, jnp.asarray(beam.reference_amplitude).astype(rdt),
+                        jnp.asarray(medium_index(beam)).astype(rdt))
 
 
 # host-side messages of an eager throw=True (the same texts as the traced checks of _kernel)

@@ -68,7 +68,8 @@ class Particle(eqx.Module):
         alpha_e: electric polarizability α_e (C·m²/V), complex scalar or (3, 3) tensor.
         alpha_m: optional magnetic polarizability α_m (m³), scalar or (3, 3); paper 003's
             ideal Kerker particles have α_m = ∓α_e/ε0.
-        index: complex refractive index of a sphere relative to vacuum (instead of α_e).
+        index: complex refractive index of a sphere relative to vacuum (instead of α_e); in
+            a host medium (the beam's ``n_medium``) the model uses index/n_medium.
         density: mass density kg/m³ (optional; gives :attr:`mass`).
         model: scatterer model used with ``index`` (:mod:`jaxbind.optics.scatterers`):
             :class:`~jaxbind.optics.scatterers.MieDipole` (default; α_e, α_m from a1, b1) or
@@ -114,7 +115,8 @@ class Particles(eqx.Module):
         radii: (N,) radii in metres (or a scalar, broadcast).
         alpha_e: (N,) or (N, 3, 3) electric polarizabilities (C·m²/V), or None with ``index``.
         alpha_m: (N,) or (N, 3, 3) magnetic polarizabilities (m³), or None.
-        index: (N,) complex refractive indices (or a scalar, broadcast), instead of alpha_e.
+        index: (N,) complex refractive indices relative to vacuum (or a scalar, broadcast),
+            instead of alpha_e; in a host medium the model uses index/n_medium.
         density: (N,) densities kg/m³ (or a scalar), optional.
         model: scatterer model used with ``index`` (default
             :class:`~jaxbind.optics.scatterers.MieDipole`), see the module docstring.
@@ -225,18 +227,22 @@ class Particles(eqx.Module):
         """The same particles at new positions (N, 3) m (for Jacobians and sweeps)."""
         return eqx.tree_at(lambda p: p.positions, self, jnp.asarray(positions))
 
-    def polarizabilities_scaled(self, k):
-        """Scaled polarizabilities (α̃_e, α̃_m) at wavenumber k (rad/m).
+    def polarizabilities_scaled(self, k, n_medium=1.0):
+        """Scaled polarizabilities (α̃_e, α̃_m) at wavenumber k (rad/m) in a host medium of
+        real index ``n_medium`` (k = 2π n_medium/λ0, the wavenumber in the medium).
 
-        α̃_e = k³α_e/(4πε0), α̃_m = k³α_m/(4π) (see :mod:`jaxbind.constants`); each (N,) or
-        (N, 3, 3) complex, α̃_m None for purely electric particles.
+        α̃_e = k³α_e/(4πε), ε = ε0 n_medium², α̃_m = k³α_m/(4π) (see :mod:`jaxbind.constants`;
+        p = α_e E, m = α_m H with the fields in the medium); each (N,) or (N, 3, 3) complex,
+        α̃_m None for purely electric particles. With ``index`` (absolute, i.e. relative to
+        vacuum) the model gets the relative index index/n_medium and ka = k a.
         """
         rdt = self.positions.dtype
         cdt = _complex_dtype(rdt)
         k = jnp.asarray(k).astype(rdt)
+        nm = jnp.asarray(n_medium).astype(rdt)
         if self.alpha_e is not None:
-            # divide first: α/(4πε0) is a volume (~1e-22 m³), so k³ times it stays O(1)
-            ae = (self.alpha_e / (4.0 * math.pi * C.epsilon0)).astype(cdt) * k**3
+            # divide first: α/(4πε) is a volume (~1e-22 m³), so k³ times it stays O(1)
+            ae = (self.alpha_e / (4.0 * math.pi * C.epsilon0)).astype(cdt) * (k**3 / nm**2)
             am = None
             if self.alpha_m is not None:
                 am = (self.alpha_m / (4.0 * math.pi)).astype(cdt) * k**3
@@ -246,7 +252,7 @@ class Particles(eqx.Module):
                             "have no polarizabilities (use the model's own solve, e.g. "
                             "optical_forces, which hands them to it)")
         ka = k * self.radii.astype(rdt)
-        return self.model.polarizabilities_scaled(self.index.astype(cdt), ka)
+        return self.model.polarizabilities_scaled(self.index.astype(cdt) / nm, ka)
 
 
 def _validate(p, lead):

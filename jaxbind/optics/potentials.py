@@ -65,7 +65,7 @@ from .._checks import as_float_array, check_finite, check_positive, check_shape,
 from typing import Any, Callable, Sequence
 
 from .._types import Array, ArrayLike, Bool, Float, Real, RealDtype, RealLike
-from .beams import AbstractBeam, CoherentBeams
+from .beams import AbstractBeam, CoherentBeams, medium_index
 from .casimir import casimir_polder_sum
 from .green import green_matrix_scaled
 from .materials import DrudeLorentz, Permittivity, clausius_mossotti
@@ -283,9 +283,10 @@ def _prepare(particles, illumination) -> _Setup:
     # `where` can discard the check.
     spread = jnp.zeros_like(rho).at[:, 0].set(10.0 * jnp.arange(n, dtype=rdt))
     rho_s = jnp.where(overlap, spread, rho)
-    ae, _ = ps.polarizabilities_scaled(k)
+    nm = jnp.asarray(medium_index(illumination)).astype(rdt)
+    ae, _ = ps.polarizabilities_scaled(k, nm)
     E = _fields(illumination, rho)
-    unit = C.force_unit(k, e0) / k  # energy unit 4πε0E0²/k³
+    unit = C.force_unit(k, e0, nm) / k  # energy unit 4πε E0²/k³, ε = ε0 n² of the medium
     return _Setup(rho_s, jnp.real(ae), E, overlap, k, unit)
 
 

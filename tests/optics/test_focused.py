@@ -124,11 +124,20 @@ def test_polarizations_and_medium_equal_scipy_quadrature(pol, mode):
     n, NA, f0 = 1.33, 1.1, 0.7
     b = beam(NA, n_medium=n, filling=f0, polarization=pol)
     rho = (0.4, -0.9, 0.7)
-    got = _eval(b, jnp.asarray(rho))
-    ref = rw_reference(rho, NA, n=n, f0=f0, pol=pol if mode == "uniform" else (1.0, 0.0),
-                       mode=mode)
-    for g, r in zip(got, ref):
+    # the reference is written at ρ0 = k0 r with H̃0 = Z0 H/E0; every beam's scaled units are
+    # ρ = k r = n ρ0 and H̃ = Z H/E0 = H̃0/n (docs/conventions.md, "Host medium")
+    got = _eval(b, n * jnp.asarray(rho))
+    E, H, dE, dH = rw_reference(rho, NA, n=n, f0=f0, pol=pol if mode == "uniform" else (1.0, 0.0),
+                                mode=mode)
+    for g, r in zip(got, (E, H / n, dE / n, dH / n**2)):
         np.testing.assert_allclose(np.asarray(g), r, rtol=0, atol=1e-8)
+    # SI fields do not depend on the scaling
+    r_si = np.asarray(rho) / K0
+    E_si, H_si = b.fields(jnp.asarray(r_si))
+    e0 = float(b.reference_amplitude)
+    np.testing.assert_allclose(np.asarray(E_si), e0 * E, rtol=1e-9, atol=1e-9 * e0)
+    np.testing.assert_allclose(np.asarray(H_si), e0 * H / 376.730313668, rtol=1e-9,
+                               atol=1e-9 * e0 / 376.7)
 
 
 def test_pupil_masks():
@@ -178,12 +187,14 @@ def test_maxwell_divergence_helmholtz_faraday(NA):
     hess = hess[0] + 1j * hess[1]  # [i, j, l] = ∂_l ∂_j E_i
     lap = jnp.einsum("ijj->i", hess)
     scale = float(jnp.max(jnp.abs(E)))
-    assert abs(complex(jnp.trace(dE))) < 1e-11 * scale * n  # ∇·E = 0
-    assert abs(complex(jnp.trace(dH))) < 1e-11 * scale * n  # ∇·H = 0
-    np.testing.assert_allclose(np.asarray(lap + n**2 * E), 0, atol=1e-11 * scale * n**2)
+    # scaled units of the medium (ρ = n k0 r, H̃ = Z H/E0 with Z = Z0/n): Maxwell's equations
+    # read ∇·E = 0, (∇² + 1)E = 0, ∇×E = iH̃, ∇×H̃ = −iE for any n
+    assert abs(complex(jnp.trace(dE))) < 1e-11 * scale  # ∇·E = 0
+    assert abs(complex(jnp.trace(dH))) < 1e-11 * scale  # ∇·H = 0
+    np.testing.assert_allclose(np.asarray(lap + E), 0, atol=1e-11 * scale)
     curl = lambda d: jnp.stack([d[2, 1] - d[1, 2], d[0, 2] - d[2, 0], d[1, 0] - d[0, 1]])  # noqa
     np.testing.assert_allclose(np.asarray(curl(dE)), np.asarray(1j * H), atol=1e-11 * scale)
-    np.testing.assert_allclose(np.asarray(curl(dH)), np.asarray(-1j * n**2 * E), atol=1e-11 * scale)
+    np.testing.assert_allclose(np.asarray(curl(dH)), np.asarray(-1j * E), atol=1e-11 * scale)
 
 
 # ------------------------------------------------------------------------ power

@@ -64,6 +64,19 @@ def test_single_sphere_circular_light_equals_mie_absorption():
     assert np.abs(multipole_torques(lossless, CIRC, 8)).max() < 1e-12 * Tz
 
 
+def test_single_sphere_in_water_circular_light_equals_mie_absorption():
+    """In a host medium (n = 1.33) the torque on one absorbing sphere in circular light is
+    still σ_abs I/ω, with σ_abs from Mie at the relative index m/n and x = n k0 a, and ω = c k0
+    (the medium's force unit 4π ε0 n² E0²/k² divided by the medium's k)."""
+    a, m, n = 150e-9, 1.6 + 0.1j, 1.33
+    beam = PlaneWave(LAM, 1e9, direction=(0.0, 0.0, 1.0), polarization=(S2, 1j * S2, 0.0),
+                     n_medium=n)
+    T = multipole_torques(Particles(np.zeros((1, 3)), a, index=m), beam, 8)
+    ef = mie_efficiencies(m / n, n * K * a, 20)
+    Tz = beam.intensity * math.pi * a**2 * ef.qabs / (K * C0)
+    np.testing.assert_allclose(T[0, 2], Tz, rtol=1e-9)
+
+
 @pytest.fixture(scope="module")
 def pair_l2():
     """Two absorbing spheres (a = 200 nm) at l_max = 2 in oblique elliptic light."""

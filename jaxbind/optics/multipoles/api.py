@@ -13,7 +13,7 @@ from ... import constants as C
 from ..._types import Array, Float, NumLike
 from ...results import RESULTS
 from ...solvers import GMRES, Born, Direct
-from ..beams import AbstractBeam
+from ..beams import AbstractBeam, medium_index
 from ..dipoles import resolve_solver
 from ..particles import Particle, Particles, as_particles
 from ..scatterers import ScattererModel
@@ -49,11 +49,15 @@ def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBe
     particles' index and radii); else Mie spheres from the
     particles' ``index`` and radii; else (particles given by isotropic polarizabilities) the
     point-dipole T-matrix.
+
+    Host medium: ``k`` is the beam's wavenumber in the medium and the Mie T-matrices use the
+    relative index index/n_medium (docs/conventions.md, "Host medium").
     """
     l_max = _check_l_max(l_max)
     ps = as_particles(particles)
     rdt = ps.positions.dtype
     k = jnp.asarray(beam.k).astype(rdt)
+    nm = jnp.asarray(medium_index(beam)).astype(rdt)
     E0 = jnp.asarray(beam.reference_amplitude).astype(rdt)
     rho, overlap, worst = check_overlap(ps.positions * k, ps.radii.astype(rdt) * k, throw, fn)
     n = ps.n
@@ -65,9 +69,9 @@ def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBe
     elif tmatrix is not None:
         T = as_tmatrices(tmatrix, n, l_max)
     elif ps.index is not None:
-        T = jnp.asarray(_diag(mie_tmatrices(ps.index, ps.radii.astype(rdt) * k, l_max)))
+        T = jnp.asarray(_diag(mie_tmatrices(ps.index / nm, ps.radii.astype(rdt) * k, l_max)))
     else:
-        ae, am = ps.polarizabilities_scaled(k)
+        ae, am = ps.polarizabilities_scaled(k, nm)
         if ae.ndim != 1 or (am is not None and am.ndim != 1):
             raise ValueError(f"{fn}: tensor polarizabilities are not supported by the multipole "
                              "engine; pass tmatrix= or isotropic alpha_e / alpha_m")
@@ -75,6 +79,13 @@ def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBe
     cdt = jnp.result_type(rdt, jnp.complex64)
     a = beam_coefficients(beam, rho, l_max + 1)
     return MultipoleSystem(rho, T.astype(cdt), a.astype(cdt), l_max, overlap, worst, k, E0)
+
+
+def _force_unit(system, beam):
+    """4π ε E0²/k² with ε = ε0 n² of the beam's host medium (Minkowski stress tensor, see
+    :mod:`jaxbind.optics.forces`)."""
+    nm = jnp.asarray(medium_index(beam)).astype(system.k.dtype)
+    return C.force_unit(system.k, system.E0, nm)
 
 
 def _diag(d):
@@ -127,7 +138,7 @@ def multipole_forces(particles: Particles | Sequence[Particle], beam: AbstractBe
                               fn="multipole_forces")
     sol = solve_system(system, solver, throw=throw, fn="multipole_forces")
     F = forces_scaled(sol.p, sol.exciting, l_max)
-    return C.force_unit(system.k, system.E0) * F
+    return _force_unit(system, beam) * F
 
 
 @warns_truncation
@@ -150,7 +161,7 @@ def multipole_torques(particles: Particles | Sequence[Particle], beam: AbstractB
                               fn="multipole_torques")
     sol = solve_system(system, solver, throw=throw, fn="multipole_torques")
     T = torques_scaled(sol.p, sol.exciting, l_max)
-    return (C.force_unit(system.k, system.E0) / system.k) * T
+    return (_force_unit(system, beam) / system.k) * T
 
 
 @warns_truncation
@@ -164,7 +175,7 @@ def multipole_isolated_forces(particles: Particles | Sequence[Particle], beam: A
     system = multipole_system(particles, beam, l_max, tmatrix=tmatrix, throw=False,
                               fn="multipole_isolated_forces")
     F = forces_scaled(system.rhs(), system.incident, l_max)
-    return C.force_unit(system.k, system.E0) * F
+    return _force_unit(system, beam) * F
 
 
 @warns_truncation
@@ -182,7 +193,8 @@ def multipole_interparticle_forces(particles: Particles | Sequence[Particle], be
 
 class CrossSections(eqx.Module):
     """Extinction, scattering and absorption cross-sections (m²) of a cluster, relative to
-    the beam's reference intensity I0 = E0²/(2Z0), and the solve's ``result``."""
+    the beam's reference intensity I0 = n E0²/(2Z0) (n the host-medium index), and the
+    solve's ``result``."""
 
     extinction: Float[Array, ""]
     scattering: Float[Array, ""]
