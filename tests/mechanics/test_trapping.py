@@ -38,17 +38,24 @@ def focused():
     return FocusedBeam(0.2, LAM, 0.8, filling=1.0, order=40, extent=2 * LAM)
 
 
-def test_dipole_force_and_stiffness_equal_closed_form(focused):
-    r = jnp.asarray([30e-9, -20e-9, 60e-9])
+_R_OFF = jnp.asarray([30e-9, -20e-9, 60e-9])  # off the focus: every force/stiffness component ≠ 0
+
+
+_closed_form_jacobian = jax.jit(jax.jacfwd(closed_form_force, argnums=1))
+
+
+def _closed_form_stiffness(beam):
+    return -_closed_form_jacobian(beam, _R_OFF, ALPHA)
+
+
+def test_dipole_force_and_trap_frequencies_equal_closed_form(focused):
+    r = _R_OFF
     ps = jb.Particles(r[None], A, alpha_e=ALPHA, density=RHO_SILICA)
     F = jb.optical_forces(ps, focused)[0]
     Fc = closed_form_force(focused, r, ALPHA)
     np.testing.assert_allclose(np.asarray(F), np.asarray(Fc), rtol=1e-9,
                                atol=1e-9 * float(jnp.max(jnp.abs(Fc))))
-    K = jb.stiffness_matrix(ps, focused)
-    Kc = -jax.jit(jax.jacfwd(closed_form_force, argnums=1))(focused, r, ALPHA)
-    np.testing.assert_allclose(np.asarray(K), np.asarray(Kc), rtol=1e-8,
-                               atol=1e-8 * float(jnp.max(jnp.abs(Kc))))
+    Kc = _closed_form_stiffness(focused)
     # at the focus: scattering force along +z, stiffness diagonal, κ_x ≠ κ_y (polarization)
     p0 = jb.Particles(jnp.zeros((1, 3)), A, alpha_e=ALPHA, density=RHO_SILICA)
     F0 = jb.optical_forces(p0, focused)[0]
@@ -58,6 +65,18 @@ def test_dipole_force_and_stiffness_equal_closed_form(focused):
     np.testing.assert_allclose(np.asarray(w), np.sqrt(np.diag(np.asarray(Kc)) / m), rtol=1e-8)
     w0 = trap_frequencies(p0, focused)[0]
     assert float(w0[1]) > float(w0[0]) > float(w0[2]) > 0  # ω_y > ω_x > ω_z for x polarization
+
+
+# ~4 CPU-s more (the stiffness program compiles separately from trap_frequencies'): by default
+# the trap frequencies above check the stiffness diagonal against the same closed form, and
+# tests/optics/test_forces.py::test_stiffness_matrix_matches_finite_differences the full matrix
+@pytest.mark.slow
+def test_stiffness_matrix_equals_closed_form_jacobian(focused):
+    ps = jb.Particles(_R_OFF[None], A, alpha_e=ALPHA, density=RHO_SILICA)
+    K = jb.stiffness_matrix(ps, focused)
+    Kc = _closed_form_stiffness(focused)
+    np.testing.assert_allclose(np.asarray(K), np.asarray(Kc), rtol=1e-8,
+                               atol=1e-8 * float(jnp.max(jnp.abs(Kc))))
 
 
 @pytest.mark.slow

@@ -120,6 +120,9 @@ def test_tweezer_paraxial_helmholtz():
     """The envelope solves the paraxial equation exactly, so (∇² + k²)E = e^{ikz} ∂²_z f:
     on axis that is −2/(ζ_R² q²) Ẽ (ζ_R = k z_R, q = 1 + iz/z_R), i.e. O(1/(k w0)⁴),
     and it shrinks as 1/(k w0)⁴ off axis too."""
+    import equinox as eqx
+
+    @eqx.filter_jit  # one program for the four points and both beams (eager: ~100 op compiles)
     def residual(tw, rho):
         def re_im(r):
             E, _ = tw.fields_scaled(r)

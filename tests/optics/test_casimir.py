@@ -173,6 +173,11 @@ def test_two_different_spheres():
 # --------------------------------------------------------------------------------------
 
 
+# ~6 CPU-s (five programs at the default quadrature). By default the transform net
+# (tests/test_transforms.py, registry entry `casimir_polder`) checks vmap, grad in (r, T, a)
+# against central differences, vmap∘grad and float32; the sign and the closed-form limits are
+# checked by the physics tests above.
+@pytest.mark.slow
 def test_jit_vmap_grad():
     rs = jnp.array([250e-9, 500e-9, 2e-6])
     Ts = jnp.array([10.0, 300.0])

@@ -154,6 +154,20 @@ def test_fig2_statements():
     assert 10 < na01 / na05 < 30
 
 
+def test_root_finding_gradient_equals_closed_form_gradient():
+    """Implicit differentiation through the root finder (eq. 13) gives the closed form's
+    gradient (the closed form's own jit/vmap/grad/float32 checks: registry entry
+    `cooling_steady_state` in tests/test_transforms.py)."""
+    x = jnp.array([1.7, 0.03])
+    g_root = jax.jit(jax.grad(lambda x: steady_state_occupations_root(fig2(x[0], x[1])).n_b))(x)
+    g_closed = jax.jit(jax.grad(lambda x: steady_state_occupations(fig2(x[0], x[1])).n_b))(x)
+    assert np.all(np.isfinite(np.asarray(g_closed))) and np.all(np.asarray(g_closed) != 0)
+    np.testing.assert_allclose(g_root, g_closed, rtol=1e-6)
+
+
+# ~5 CPU-s of compiles; the closed form's transforms are checked by default by the registry
+# entry `cooling_steady_state` (tests/test_transforms.py), the root finder's gradient above.
+@pytest.mark.slow
 def test_jit_vmap_grad():
     def nb_of(x):  # x = (K_g, g)
         return steady_state_occupations(fig2(x[0], x[1])).n_b

@@ -106,6 +106,11 @@ def test_hermitian_part_vs_qutip():
     np.testing.assert_allclose(s.growth_rate, 0, atol=1e-12)
 
 
+# ~12 CPU-s (two evolutions to t = 400, dense and GMRES steady states). By default the
+# trace-corrected steady state, its growth rate and the GMRES Newton solver are checked by
+# test_fock_iterative.py::test_agrees_with_dense[0.1] and test_nonhermitian.py::
+# test_steady_state_matches_fock_space_solver (vs the Gaussian growth rate).
+@pytest.mark.slow
 def test_trace_correction_is_normalized_linear_evolution_and_steady_state():
     """Eq. 3 with the trace correction = normalized solution of the linear equation without
     it; its long-time limit is the dominant eigenvector that steady_state returns, with
@@ -196,11 +201,10 @@ def test_jit_vmap_grad_float32():
                                rtol=5e-5)
 
 
-def test_evolution_result_and_lineax_solver_objects():
+def test_evolution_result():
     """evolve: a failed ODE solve (max_steps) is its promoted result and NaN with
-    throw=False; steady_state accepts lineax solvers (LU as Direct, GMRES as GMRES)."""
+    throw=False, an error with throw=True; a good solve is successful."""
     import equinox as eqx
-    import lineax as lx
 
     m = oscillator(4)
     rho0 = fock_state((4,), (2,))
@@ -210,6 +214,14 @@ def test_evolution_result_and_lineax_solver_objects():
         jax.block_until_ready(evolve(m, rho0, jnp.array([0.0, 50.0]), max_steps=2).expect)
     good = evolve(m, rho0, jnp.array([0.0, 1.0]))
     assert good.result == RESULTS.successful
+
+
+@pytest.mark.slow  # three more steady-state compiles (Direct is used throughout this file)
+def test_lineax_solver_objects():
+    """steady_state accepts lineax solvers (LU as Direct, GMRES as GMRES)."""
+    import lineax as lx
+
+    m = oscillator(4)
     d = steady_state(m, Direct())
     np.testing.assert_array_equal(steady_state(m, lx.LU()).rho, d.rho)
     g = steady_state(m, lx.GMRES(rtol=1e-12, atol=1e-14, max_steps=500, restart=20))

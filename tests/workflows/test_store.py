@@ -217,14 +217,23 @@ def test_lock_heartbeat_staleness(tmp_path, monkeypatch):
 # --- SIGINT --------------------------------------------------------------------------------------
 
 _SIGINT = """
-import sys, time
+import signal, sys, time
 sys.path.insert(0, {testdir!r})
 from jaxbind.workflows.sweep import registry, store
 real = store.ZarrSink.write
+n = [0]
+def interrupted():  # the sweep's Ctrl-C handler (driver._SigInt) has seen a SIGINT
+    h = signal.getsignal(signal.SIGINT)
+    return bool(getattr(getattr(h, "__self__", None), "hit", False))
 def slow_write(self, b, values, status):
     real(self, b, values, status)
+    n[0] += 1
     print("chunk", b, flush=True)
-    time.sleep(0.4)
+    # from the 2nd chunk on, wait (<= 60 s) until the test's SIGINT has arrived, however late a
+    # busy machine delivers it (a fixed 0.4 s let the sweep finish first under load: exit 0)
+    t0 = time.time()
+    while n[0] >= 2 and not interrupted() and time.time() - t0 < 60:
+        time.sleep(0.05)
 store.ZarrSink.write = slow_write
 from jaxbind.workflows.cli import main
 sys.exit(main(["sweep", {config!r}, "--no-progress", "--x64", "--out", {out!r}]))
