@@ -205,12 +205,16 @@ def solve_system(system: MultipoleSystem, solver, *, throw: bool, fn: str) -> Mu
     if (iterative or isinstance(solver, Born)) and dense_bytes > DENSE_BLOCK_BYTES:
         # matrix-free: the translations (to degree L + 1, the forces need it) on the fly
         interact = lambda p: apply_interaction(system.rho, p, L, L + 1)  # noqa: E731
+        # inside the iteration only degrees ≤ L are needed: half the translation work
+        TAi = lambda p: jnp.einsum("iab,ib->ia", system.tmatrix,  # noqa: E731
+                                   apply_interaction(system.rho, p, L, L))
     else:
         blocks = interaction_blocks(system.rho, L, L + 1)  # (N, N, n₁, n), formed once
         interact = lambda p: jnp.einsum("ijab,jb->ia", blocks, p)  # noqa: E731
-    apply = lambda p: p - TA(interact(p))  # noqa: E731
+        TAi = lambda p: TA(interact(p))  # noqa: E731
+    apply = lambda p: p - TAi(p)  # noqa: E731
     if isinstance(solver, Born):
-        p = jax.lax.fori_loop(0, solver.order, lambda _, p: b + TA(interact(p)), b)
+        p = jax.lax.fori_loop(0, solver.order, lambda _, p: b + TAi(p), b)
     else:
         def matrix():
             M = jnp.transpose(blocks[:, :, keep, :], (0, 2, 1, 3)).reshape(n * nc, n * nc)
