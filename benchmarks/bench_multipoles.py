@@ -22,11 +22,25 @@ x-polarised 1064-nm plane wave along +z, l_max = 2 (system dimension 16 N), floa
    (N, N, 30, 16) blocks 7.7 GB) — the child's own peak RSS (``getrusage``).
 4. first-call (trace + compile + run) time of each program.
 
-Recorded (session 8 on the 2-core development host shared by 8 agents, see RESULTS.md for
-the load of each row): N = 100: ours Direct ≈ 0.3–0.6 s, GMRES faster; miepy BiCGSTAB
-0.38 s, exact LU 3.7 s; N = 200: miepy 1.6 s / 14.4 s. ``--quick``: N = 60, one round, the
-memory run at N = 300 (the first size above the dense-block budget, so it exercises the
-matrix-free path).
+Recorded (session 8, issue 16 "mpperf"; 2-core host shared by 8 agents, load average 6–16;
+best of 2 interleaved rounds; CPU = process_time, all threads), l_max = 2:
+
+    N    ours Direct   ours GMRES   ours BiCGStab   miepy BiCGSTAB   miepy exact LU
+    100  0.75 CPU-s    0.69         0.55            0.21             1.31
+    200  4.0           3.0          2.4             0.51             5.2
+
+i.e. ours is 1.3–1.75× faster than miepy's exact LU with the dense LU, but 2.6–4.7× slower than
+miepy's default BiCGSTAB (target ≥ 1×: NOT met). Iterative and direct forces agree to 2e-13.
+Profile at N = 200 (CPU-s): translation blocks 0.30 (0.9–1.0 before the sparse weights of
+this session), transposition to the row-major matrix 0.15, T·A 0.20, the BiCGStab iterations
+≈ 0.15 on a prebuilt matrix — but the whole solve_system program takes 2.3, so ≈ 1.5 CPU-s
+are still unaccounted for inside the fused program (next step: jax.profiler trace / HLO dump
+of solve_system). Gradient (N = 60): value_and_grad / forward = 1.1× CPU (≤ 5× ✓). First
+call at N = 100 ≈ 3.3–4.0 CPU-s (≤ 5 s ✓). Memory (``--quick``, N = 300, matrix-free
+GMRES): peak RSS 632 MiB, but 418 s wall under load 16 (every Krylov step recomputes all
+N² translations); N = 1000 was not run (estimated > 1 h on the loaded host).
+``--quick``: N = 60, one round, the memory run at N = 300 (the first size above the
+dense-block budget, so it exercises the matrix-free path).
 
 Usage: python benchmarks/bench_multipoles.py [--quick] [--n 100 200] [--rounds 3]
        [--mem-n 1000] [--no-peer]
