@@ -12,8 +12,10 @@ coefficients of :mod:`.incident`. Writing the system in this form is the block-d
 preconditioning of (T⁻¹ − A) p = a.
 
 Solvers (objects of :mod:`jaxbind.solvers`): :class:`~jaxbind.solvers.Direct` (default;
-dense LU through lineax, memory O(N² l_max⁴)), :class:`~jaxbind.solvers.GMRES` (matrix-free,
-translations formed on the fly, O(N l_max⁴) memory), :class:`~jaxbind.solvers.Born`
+dense LU through lineax, memory O(N² l_max⁴)), :class:`~jaxbind.solvers.GMRES` (on the dense
+translation blocks while they take ≤ ``DENSE_BLOCK_BYTES`` = 512 MiB, e.g. N ≤ 264 at
+l_max = 2 in float64; above that matrix-free, translations formed on the fly, O(N l_max⁴)
+memory), :class:`~jaxbind.solvers.Born`
 ``(order)`` (scattering events), or a lineax solver. A configuration whose circumscribing
 spheres intersect (centre distance < sum of radii: the addition theorem does not hold
 there) raises with ``throw=True`` (naming the pair for N ≤ 24) and gives NaN and
@@ -32,7 +34,7 @@ from ...results import RESULTS, code, message
 from ...solvers import GMRES, Born
 from ..dipoles import (_MATRIX_FREE, _NAMED_PAIRS_MAX_N, _overlap, _rel_residual,
                        classify_solution, linear_solve)
-from .translation import translation_matrix
+from .translation import translation_matrices
 from .vswf import n_coefficients
 
 __all__ = ["MultipoleSystem", "MultipoleSolution", "truncate", "interaction_matrix",
@@ -55,21 +57,19 @@ def _rows(l_from: int, l_to: int) -> np.ndarray:
     return np.concatenate([np.arange(nt), nf + np.arange(nt)])
 
 
-def _pair_translation(rho_i, rho_j, same, l_src, l_dst):
-    d = jnp.where(same, jnp.ones_like(rho_i), rho_i - rho_j)  # safe stand-in on the diagonal
-    A = translation_matrix(l_src, l_dst, d)
-    return jnp.where(same, jnp.zeros_like(A), A)
+def _safe_displacements(ri, rj, same):
+    """ρ_i − ρ_j with a harmless stand-in (1, 1, 1) where ``same`` (the i = j diagonal)."""
+    d = ri - rj
+    return jnp.where(same[..., None], jnp.ones_like(d), d)
 
 
 def interaction_blocks(rho, l_src: int, l_dst: int):
-    """(N, N, n_dst, n_src) translations A(ρ_i − ρ_j), zero blocks i = j."""
+    """(N, N, n_dst, n_src) translations A(ρ_i − ρ_j), zero blocks i = j (formed in one
+    batched call of :func:`.translation.translation_matrices`)."""
     n = rho.shape[0]
-    idx = jnp.arange(n)
-
-    def row(ri, i):
-        return jax.vmap(lambda rj, j: _pair_translation(ri, rj, i == j, l_src, l_dst))(rho, idx)
-
-    return jax.vmap(row)(rho, idx)
+    same = jnp.eye(n, dtype=bool)
+    A = translation_matrices(l_src, l_dst, _safe_displacements(rho[:, None], rho[None, :], same))
+    return jnp.where(same[:, :, None, None], jnp.zeros((), A.dtype), A)
 
 
 def interaction_matrix(rho, l_src: int, l_dst: int):
@@ -79,18 +79,27 @@ def interaction_matrix(rho, l_src: int, l_dst: int):
     return jnp.transpose(blocks, (0, 2, 1, 3)).reshape(n * nd, n * ns)
 
 
-def apply_interaction(rho, p, l_src: int, l_dst: int):
-    """Σ_{j≠i} A(ρ_i − ρ_j) p_j for every i, matrix-free: (N, n_dst)."""
+def apply_interaction(rho, p, l_src: int, l_dst: int, batch: int = 16):
+    """Σ_{j≠i} A(ρ_i − ρ_j) p_j for every i, matrix-free: (N, n_dst).
+
+    Rows are processed ``batch`` at a time (``lax.map``), so the translations alive at once
+    are O(batch · N · n_dst · n_src): memory O(N) instead of the dense O(N²).
+    """
     n = rho.shape[0]
     idx = jnp.arange(n)
 
     def one(ri, i):
-        def term(rj, j, pj):
-            return _pair_translation(ri, rj, i == j, l_src, l_dst) @ pj
+        A = translation_matrices(l_src, l_dst, _safe_displacements(ri, rho, idx == i))
+        A = jnp.where((idx == i)[:, None, None], jnp.zeros((), A.dtype), A)
+        return jnp.einsum("jab,jb->a", A, p)
 
-        return jnp.sum(jax.vmap(term)(rho, idx, p), axis=0)
+    return jax.lax.map(lambda a: one(*a), (rho, idx), batch_size=min(n, batch))
 
-    return jax.lax.map(lambda a: one(*a), (rho, idx), batch_size=min(n, 64))
+
+# the dense (N, N, n₁, n) translation blocks are formed once for an iterative solve when they
+# take at most this many bytes (then each Krylov step is one matrix–vector product, as in
+# other multiparticle Mie codes); above it the solve is matrix-free (memory O(N)).
+DENSE_BLOCK_BYTES = 2**29
 
 
 class MultipoleSystem(eqx.Module):
@@ -191,21 +200,32 @@ def solve_system(system: MultipoleSystem, solver, *, throw: bool, fn: str) -> Mu
     iterative = isinstance(solver, (GMRES, *_MATRIX_FREE))
     keep = _rows(L + 1, L)
     TA = lambda Ap: jnp.einsum("iab,ib->ia", system.tmatrix, Ap[:, keep])  # noqa: E731
-    if iterative or isinstance(solver, Born):
+    nc1 = n_coefficients(L + 1)
+    dense_bytes = n * n * nc1 * nc * jnp.dtype(b.dtype).itemsize
+    if (iterative or isinstance(solver, Born)) and dense_bytes > DENSE_BLOCK_BYTES:
         # matrix-free: the translations (to degree L + 1, the forces need it) on the fly
         interact = lambda p: apply_interaction(system.rho, p, L, L + 1)  # noqa: E731
+        # inside the iteration only degrees ≤ L are needed: half the translation work
+        TAi = lambda p: jnp.einsum("iab,ib->ia", system.tmatrix,  # noqa: E731
+                                   apply_interaction(system.rho, p, L, L))
+        apply = lambda p: p - TAi(p)  # noqa: E731
+        matrix = None
     else:
-        blocks = interaction_blocks(system.rho, L, L + 1)  # (N, N, n₁, n), formed once
-        interact = lambda p: jnp.einsum("ijab,jb->ia", blocks, p)  # noqa: E731
-    apply = lambda p: p - TA(interact(p))  # noqa: E731
+        # the translations formed once, as one dense (N n₁, N n) matrix (row-major blocks, so
+        # each product is a plain matrix–vector product: the 4-index einsum over (N, N, n₁, n)
+        # blocks ran ~10× slower), and the system matrix 1 − T A on degrees ≤ L from it
+        blocks = interaction_blocks(system.rho, L, L + 1)  # (N, N, n₁, n)
+        A1 = jnp.transpose(blocks, (0, 2, 1, 3)).reshape(n, nc1, n * nc)
+        TM = jnp.einsum("iab,ibc->iac", system.tmatrix, A1[:, keep, :]).reshape(n * nc, n * nc)
+        S = jnp.eye(n * nc, dtype=b.dtype) - TM
+        A1 = A1.reshape(n * nc1, n * nc)
+        interact = lambda p: (A1 @ p.reshape(-1)).reshape(n, nc1)  # noqa: E731
+        apply = lambda p: (S @ p.reshape(-1)).reshape(n, nc)  # noqa: E731
+        TAi = lambda p: p - apply(p)  # noqa: E731
+        matrix = lambda: S  # noqa: E731
     if isinstance(solver, Born):
-        p = jax.lax.fori_loop(0, solver.order, lambda _, p: b + TA(interact(p)), b)
+        p = jax.lax.fori_loop(0, solver.order, lambda _, p: b + TAi(p), b)
     else:
-        def matrix():
-            M = jnp.transpose(blocks[:, :, keep, :], (0, 2, 1, 3)).reshape(n * nc, n * nc)
-            TM = jnp.einsum("iab,ibc->iac", system.tmatrix, M.reshape(n, nc, n * nc))
-            return jnp.eye(n * nc, dtype=b.dtype) - TM.reshape(n * nc, n * nc)
-
         pf, lres = linear_solve(solver, b.reshape(-1),
                                 lambda v: apply(v.reshape(n, nc)).reshape(-1), matrix)
         p = pf.reshape(n, nc)
