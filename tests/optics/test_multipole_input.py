@@ -13,6 +13,7 @@ import pytest
 from jaxbind.optics.beams import PlaneWave
 from jaxbind.optics.multipoles import (TruncationWarning, cross_sections, multipole_forces,
                                        solve_multipoles, wiscombe_l_max)
+from jaxbind.optics.multipoles.truncation import omitted_order_ratio
 from jaxbind.optics.particles import Particles
 from jaxbind.results import RESULTS
 
@@ -28,14 +29,21 @@ def test_wiscombe_l_max_values():
 
 
 def test_truncation_warning_names_the_recommended_l_max():
+    """Warn when the first omitted Mie order exceeds TAIL_RTOL of the leading one (silica,
+    x = 1.18: order 3 is 3.0e-3 of the leading order at l_max = 2, order 4 is 6e-5 at l_max = 3, values
+    from the Mie series), recommending Wiscombe's l_max; no warning once the tail is small,
+    for a small sphere at l_max = 2 (x = 0.2: order 3 is 2e-6), or under a transform."""
     x = K * 200e-9
     need = wiscombe_l_max(x)
     assert need == 8
+    assert 2e-3 < omitted_order_ratio(1.45, x, 2) < 4e-3
     with pytest.warns(TruncationWarning, match=f"pass l_max = {need}"):
         cross_sections(ONE, PW, 2)
+    small = Particles(np.zeros((1, 3)), 0.2 / K, index=1.45)
     with warnings.catch_warnings():
         warnings.simplefilter("error", TruncationWarning)
-        cross_sections(ONE, PW, need)  # no warning at the recommended l_max
+        cross_sections(ONE, PW, 3)  # the omitted order 4 is 6e-5 < TAIL_RTOL
+        cross_sections(small, PW, 2)
         # under a user's transform the radii are traced: nothing is checked
         jax.jit(lambda r: cross_sections(Particles(np.zeros((1, 3)), r, index=1.45), PW, 2)
                 .extinction)(jnp.asarray(200e-9))
