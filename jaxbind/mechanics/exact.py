@@ -114,6 +114,98 @@ def _angular_kernel_em(R):
     return jnp.stack([jnp.block([[W, O], [O, W]]), jnp.block([[O, X], [-X, O]])])
 
 
+def _sinc_derivatives(u, nmax):
+    """[s⁽⁰⁾(u), …, s⁽ⁿ⁾(u)] (n = nmax) of :func:`_sinc_derivative` (same series and closed
+    form), sharing one sin, cos and spherical-Bessel recurrence (no autodiff: a small program)."""
+    small = u < _U_SERIES
+    us = jnp.where(small, u, 0.0)
+    x = jnp.sqrt(jnp.where(small, _U_SERIES, u))
+    sx, cx = jnp.sin(x), jnp.cos(x)
+    jm, j = sx / x, sx / x**2 - cx / x
+    js = [jm, j]
+    for l in range(1, nmax):
+        jm, j = j, (2 * l + 1) / x * j - jm
+        js.append(j)
+    out = []
+    for n in range(nmax + 1):
+        coef = _series_coefficients(n)
+        ser = coef[-1]
+        for c in coef[-2::-1]:
+            ser = ser * us + c
+        out.append(jnp.where(small, ser, (-0.5) ** n * js[n] / x**n))
+    return out
+
+
+# Levi-Civita ε_aeb: ([v]_×)_ab = ε_aeb v_e.
+_EPS = np.zeros((3, 3, 3))
+for _a, _e, _b in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
+    _EPS[_a, _e, _b], _EPS[_a, _b, _e] = 1.0, -1.0
+
+
+def _delta(*axes):
+    """δ on two of the four tensor axes (a, b, c, d) = (0, 1, 2, 3), with a leading batch axis."""
+    return np.eye(3).reshape((1,) + tuple(3 if i in axes else 1 for i in range(4)))
+
+
+def _angular_kernel_derivatives(R, magnetic):
+    """(W, ∂_c W, ∂_c∂_d W) of :func:`_angular_kernel` (3×3, real) or, with ``magnetic``, of the
+    6×6 kernel of :func:`_angular_kernel_em` (complex), for a batch R (P, 3); shapes
+    (P, a, b), (P, a, b, c), (P, a, b, c, d). Closed forms in s⁽ⁿ⁾(u), u = R·R, ∂_c u = 2R_c:
+    with W_ab = δ_ab A(u) + R_a R_b B(u), A = s + 2s', B = 4s'',
+
+        ∂_c W_ab    = 2A' δ_ab R_c + B (δ_ac R_b + δ_bc R_a) + 2B' R_a R_b R_c,
+        ∂_c∂_d W_ab = δ_ab (4A'' R_c R_d + 2A' δ_cd) + B (δ_ac δ_bd + δ_ad δ_bc)
+                      + 2B' (δ_ac R_b R_d + δ_bc R_a R_d + δ_ad R_b R_c + δ_bd R_a R_c + δ_cd R_a R_b)
+                      + 4B'' R_a R_b R_c R_d,
+
+    and X_ab = ε_aeb v_e with v = ∇j0 = 2s' R, ∂_c v_e = 2s' δ_ec + 4s'' R_e R_c,
+    ∂_c∂_d v_e = 4s'' (δ_ec R_d + δ_ed R_c + δ_cd R_e) + 8s''' R_e R_c R_d. (Nested
+    ``jax.jacfwd`` of the kernels gives the same numbers with a program several times larger:
+    compile latency, issue 15 §10.)
+    """
+    u = jnp.sum(R * R, axis=-1)
+    s0, s1, s2, s3, s4 = _sinc_derivatives(u, 4)
+    A0, A1, A2 = s0 + 2.0 * s1, s1 + 2.0 * s2, s2 + 2.0 * s3
+    B0, B1, B2 = 4.0 * s2, 4.0 * s3, 4.0 * s4
+    E = lambda *axes: np.asarray(_delta(*axes), R.dtype)  # noqa: E731
+
+    def at(*axes):  # the product of R on the listed tensor axes, broadcast on the others
+        out = 1.0
+        for i in axes:
+            out = out * R.reshape((-1,) + tuple(3 if j == i else 1 for j in range(4)))
+        return out
+
+    def sc(f):
+        return f[:, None, None, None, None]
+
+    W = (sc(A0) * E(0, 1) + sc(B0) * at(0, 1))[..., 0, 0]
+    dW = (2.0 * sc(A1) * E(0, 1) * at(2) + sc(B0) * (E(0, 2) * at(1) + E(1, 2) * at(0))
+          + 2.0 * sc(B1) * at(0, 1, 2))[..., 0]
+    ddW = (4.0 * sc(A2) * E(0, 1) * at(2, 3) + 2.0 * sc(A1) * E(0, 1) * E(2, 3)
+           + sc(B0) * (E(0, 2) * E(1, 3) + E(0, 3) * E(1, 2))
+           + 2.0 * sc(B1) * (E(0, 2) * at(1, 3) + E(1, 2) * at(0, 3) + E(0, 3) * at(1, 2)
+                             + E(1, 3) * at(0, 2) + E(2, 3) * at(0, 1))
+           + 4.0 * sc(B2) * at(0, 1, 2, 3))
+    if not magnetic:
+        return W, dW, ddW
+    # v_e, ∂_c v_e, ∂_c∂_d v_e with the tensor axes (e, c, d) on (0, 1, 2)
+    v = (2.0 * s1)[:, None] * R
+    dv = (2.0 * sc(s1) * E(0, 1) + 4.0 * sc(s2) * at(0, 1))[..., 0, 0]
+    ddv = (4.0 * sc(s2) * (E(0, 1) * at(2) + E(0, 2) * at(1) + E(1, 2) * at(0))
+           + 8.0 * sc(s3) * at(0, 1, 2))[..., 0]
+    eps = _EPS.astype(R.dtype)
+    X = jnp.einsum("aeb,pe->pab", eps, v)
+    dX = jnp.einsum("aeb,pec->pabc", eps, dv)
+    ddX = jnp.einsum("aeb,pecd->pabcd", eps, ddv)
+
+    def block(W, X):  # [[W, iX], [−iX, W]] on the axes (a, b)
+        top = jnp.concatenate([W + 0j, 1j * X], axis=2)
+        bot = jnp.concatenate([-1j * X, W + 0j], axis=2)
+        return jnp.concatenate([top, bot], axis=1)
+
+    return block(W, X), block(dW, dX), block(ddW, ddX)
+
+
 def _exact_diffusion_scaled(rho, p, dp, axes):
     """⟨B̃_μ B̃_ν*⟩_Ω (M, M) complex (module docstring), scaled units.
 
@@ -126,10 +218,7 @@ def _exact_diffusion_scaled(rho, p, dp, axes):
     nq = p.shape[-1]
     R = rho[None, :, :] - rho[:, None, :]  # R[i, l] = ρ_l − ρ_i
     Rf = R.reshape(-1, 3)
-    kern = _angular_kernel if nq == 3 else _angular_kernel_em
-    W, dW, ddW = (jax.vmap(f)(Rf) for f in (kern, jax.jacfwd(kern), jax.jacfwd(jax.jacfwd(kern))))
-    if nq != 3:  # the 6×6 kernel comes as a real pair (autodiff of real functions only)
-        W, dW, ddW = (x[:, 0] + 1j * x[:, 1] for x in (W, dW, ddW))
+    W, dW, ddW = _angular_kernel_derivatives(Rf, nq == 6)
     ax = jnp.asarray(axes)
     W = W.reshape(n, n, nq, nq)
     dW = dW.reshape(n, n, nq, nq, 3)[..., ax]                          # [i,l,a,c,axis]

@@ -192,3 +192,29 @@ def test_grad_through_magnetic_linearization(mie3):
     np.testing.assert_allclose(float(val), float(loss_of(l0)), rtol=1e-12)
     np.testing.assert_allclose(float(g), float(fd), rtol=1e-6)
     assert abs(float(fd)) > 1e-2
+
+
+def test_angular_kernel_closed_form_derivatives():
+    """The closed-form (W, ∂W, ∂∂W) of the diffusion kernels against central finite
+    differences of the kernels themselves (3×3 electric, 6×6 electric + magnetic), across the
+    series / closed-form crossover of s⁽ⁿ⁾(u) (u = 9)."""
+    from jaxbind.mechanics.exact import _angular_kernel, _angular_kernel_derivatives, _angular_kernel_em
+
+    rng = np.random.default_rng(1)
+    R = np.concatenate([rng.normal(size=(6, 3)) * s for s in (0.2, 1.7, 4.0)])
+    h = 1e-5
+    for magnetic, kern in ((False, _angular_kernel), (True, _angular_kernel_em)):
+        def k(x):
+            x = jax.vmap(kern)(jnp.asarray(x))
+            return np.asarray(x[:, 0] + 1j * x[:, 1] if magnetic else x)
+
+        W, dW, ddW = (np.asarray(x) for x in _angular_kernel_derivatives(jnp.asarray(R), magnetic))
+        np.testing.assert_allclose(W, k(R), atol=1e-14)
+        for c in range(3):
+            e = np.zeros(3)
+            e[c] = h
+            fd = (k(R + e) - k(R - e)) / (2 * h)
+            np.testing.assert_allclose(dW[..., c], fd, atol=1e-9)
+            fd2 = (np.asarray(_angular_kernel_derivatives(jnp.asarray(R + e), magnetic)[1])
+                   - np.asarray(_angular_kernel_derivatives(jnp.asarray(R - e), magnetic)[1])) / (2 * h)
+            np.testing.assert_allclose(ddW[..., c, :], fd2, atol=1e-9)
