@@ -7,8 +7,9 @@ eq. 68, paper 000 eq. 5) applied to the self-consistent dipoles p̃_i(x):
 
     2 D_μν/ħ² = ∫dΩ Σ_s B_μ(n,s) B_ν(n,s)*,   B_μ = ∂/∂x_μ Σ_i t_ns*·p_i(x) e^{−ik n·r_i},
 
-evaluated in closed form with W(R) = ⟨(1 − n⊗n) e^{in·R}⟩_Ω = Im g(R) and its first and second
-derivatives (:func:`_angular_kernel`), so no angular quadrature is needed. Particles with
+evaluated in closed form with W(R) = ⟨(1 − n⊗n) e^{in·R}⟩_Ω = Im g(R) (:func:`_angular_kernel`)
+and its first and second derivatives (closed forms in the derivatives of j0,
+:func:`_angular_kernel_derivatives`), so no angular quadrature is needed. Particles with
 magnetic dipoles radiate the far-field amplitude (1 − n⊗n)(p̃_i − n × m̃_i) (scaled units,
 m̃ = k³Z0 m/(4πE0)); with q_i = (p̃_i, m̃_i) the polarization sum is q_iᵀ K q_l* with the
 6×6 kernel K = [[W, iX], [−iX, W]], X(R) = [∇j0(R)]_× (from ⟨n e^{in·R}⟩_Ω = −i∇j0(R) and
