@@ -34,8 +34,8 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-import lineax as lx
 import numpy as np
+from jax.scipy.linalg import lu_factor, lu_solve
 
 from .. import constants as Cst
 from ..optics.dipoles import DipoleSolution, dipole_system
@@ -316,7 +316,7 @@ def _dipole_exact_scaled(arr, axes, throw):
     n = arr.n
     na = len(axes)
     ax = jnp.asarray(axes)
-    # the coupled-dipole system of jaxbind.optics.dipoles; one LU (lineax) reused for every
+    # the coupled-dipole system of jaxbind.optics.dipoles; one LU reused for every
     # tangent below, in the per-particle order q_i = (p̃_i[, m̃_i])
     system = dipole_system(ps, beam, throw=throw)
     magnetic = system.magnetic
@@ -345,22 +345,19 @@ def _dipole_exact_scaled(arr, axes, throw):
     if perm is not None:
         G = G[perm][:, perm]
         S = S[perm][:, perm]
-    op = lx.MatrixLinearOperator(S)
-    lu = lx.LU()
-    state = lu.init(op, {})
+    # one LU factorization for every right-hand side below (JAX's own LU: differentiable in
+    # forward and reverse mode w.r.t. the matrix, e.g. through positions or wavelength, which a
+    # lineax solve with a reused state is not)
+    lu = lu_factor(S)
 
     def solve(rhs):
-        return lx.linear_solve(op, rhs, solver=lu, state=state, throw=False)
-
-    def solve_columns(R):
-        return jax.vmap(lambda c: solve(c).value, in_axes=1, out_axes=1)(R)
+        return lu_solve(lu, rhs)
 
     b = per_particle(system.rhs().reshape(-1))
-    sol = solve(b)
-    x = sol.value
+    x = solve(b)
     res = jnp.linalg.norm(S @ x - b) / jnp.linalg.norm(b)
     ok = jnp.all(jnp.isfinite(x)) & (res < jnp.sqrt(jnp.finfo(rdt).eps))
-    result = RESULTS.where(system.overlap, RESULTS.overlap, RESULTS.promote(sol.result))
+    result = RESULTS.where(system.overlap, RESULTS.overlap, RESULTS.successful)
     result = RESULTS.where((result == RESULTS.successful) & ~ok, RESULTS.singular, result)
     if throw:
         x = eqx.error_if(x, result != RESULTS.successful,
@@ -388,12 +385,12 @@ def _dipole_exact_scaled(arr, axes, throw):
     dq0 = dq0.reshape(n * nq, M)                                                    # [(i,b), μ]
     Rint = eye_n[:, None, :, None] * dPs[:, :, None, :] - jnp.transpose(K, (0, 2, 1, 3))
     Rint = Af[:, None] * (Rint[..., ax].reshape(n * nq, M) + G @ dq0)
-    ddq = solve_columns(Rint)                                       # ∂δq̃
+    ddq = solve(Rint)                                               # ∂δq̃
     dQ = dq0 + ddq
     dq = dQ.reshape(n, nq, M)
     ddq = ddq.reshape(n, nq, M)
     q0 = A * Phi                                                                    # (N, nq)
-    dlt = solve(Af * (G @ q0.reshape(-1))).value.reshape(n, nq)                     # δq̃
+    dlt = solve(Af * (G @ q0.reshape(-1))).reshape(n, nq)                           # δq̃
 
     # forces F̃ = F̃_iso + F̃_int and their Jacobians (rows c ∈ axes); per-particle
     # contractions as broadcasts + sums (tiny batched dots are slow on CPU)

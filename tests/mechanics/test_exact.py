@@ -169,9 +169,10 @@ def test_gradient_through_exact_linearization():
 
 
 def test_grad_through_magnetic_linearization(mie3):
-    """jax.grad (reverse mode, through the implicit solve) of a coupling loss w.r.t. one tweezer
-    phase of MieDipole particles against central finite differences (the same jitted
-    linearization at shifted phases)."""
+    """jax.grad (reverse mode, through the implicit solve and its LU) of a coupling loss of
+    MieDipole particles w.r.t. t, which shifts one tweezer phase (the right-hand side) and moves
+    that tweezer with its particle by t·0.1 µm (the coupled-dipole matrix too), against central
+    finite differences (the same jitted linearization at shifted t)."""
     arr0, l0 = mie3
     sC, sD, sK = (float(jnp.abs(x).max()) for x in (l0.C, l0.D, l0.K))
     w = jnp.arange(9.0).reshape(3, 3)
@@ -180,15 +181,14 @@ def test_grad_through_magnetic_linearization(mie3):
         return (jnp.sum(lin.C[:3, 3:6] * w) / sC + jnp.sum(jnp.imag(lin.D[:3, 3:6])) / sD
                 + jnp.sum(lin.K) / sK)
 
-    def arr_at(phi):
-        return eqx.tree_at(lambda a: a.phases, arr0, arr0.phases.at[1].set(phi))
+    def arr_at(t):
+        a = eqx.tree_at(lambda a: a.phases, arr0, arr0.phases.at[1].add(t))
+        return eqx.tree_at(lambda a: a.positions, a, a.positions.at[1, 0].add(1e-7 * t))
 
-    phi0 = float(arr0.phases[1])
-    val, g = jax.jit(jax.value_and_grad(lambda phi: loss_of(linearize(arr_at(phi), "exact",
-                                                                     axis="xyz"))))(phi0)
+    val, g = jax.jit(jax.value_and_grad(lambda t: loss_of(linearize(arr_at(t), "exact",
+                                                                   axis="xyz"))))(0.0)
     eps = 1e-5
-    fd = (loss_of(lin_exact(arr_at(phi0 + eps), "xyz"))
-          - loss_of(lin_exact(arr_at(phi0 - eps), "xyz"))) / (2 * eps)
+    fd = (loss_of(lin_exact(arr_at(eps), "xyz")) - loss_of(lin_exact(arr_at(-eps), "xyz"))) / (2 * eps)
     np.testing.assert_allclose(float(val), float(loss_of(l0)), rtol=1e-12)
     np.testing.assert_allclose(float(g), float(fd), rtol=1e-6)
     assert abs(float(fd)) > 1e-2
