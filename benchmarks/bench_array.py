@@ -8,10 +8,12 @@
    after compilation; plus one call on the whole grid with fresh outputs for both. Wall and
    CPU time (``time.process_time``: other jobs share the cores) and the peak RSS of each
    path (VmHWM reset through /proc/self/clear_refs before each).
-2. ``linearize(method="exact")`` for N particles (implicit-function Jacobian through the
+2. ``linearize(method="exact")`` for N particles (``--model cm`` electric or ``mie`` electric +
+   magnetic dipoles; implicit-function Jacobian through the
    dipole solve: one LU for all tangents, O(N²) pair derivatives by autodiff) vs central
    finite differences of the same forces and dipoles (2N displaced solves, vmapped and
-   jitted: the strongest FD baseline), both followed by the same diffusion assembly.
+   jitted: the strongest FD baseline) and ``jax.jacfwd`` through the solve (the generic path),
+   all followed by the same diffusion assembly.
 
 OpenBLAS threads: jaxlib's CPU LAPACK kernels (LU, triangular solves) run on scipy's OpenBLAS,
 whose worker threads busy-wait after each call. On the shared 2-core development machine this
@@ -45,7 +47,7 @@ from jaxbind.mechanics.exact import _exact_diffusion_scaled  # noqa: E402
 from jaxbind.mechanics.regimes import regime_map  # noqa: E402
 from jaxbind.optics.dipoles import solve_dipoles  # noqa: E402
 from jaxbind.optics.forces import dipole_forces, isolated_forces  # noqa: E402
-from jaxbind.optics.scatterers import ClausiusMossotti  # noqa: E402
+from jaxbind.optics.scatterers import ClausiusMossotti, MieDipole  # noqa: E402
 from _timing import best_wall_cpu as best_of  # noqa: E402
 
 
@@ -146,30 +148,37 @@ def bench_regime(n, chunk, repeats, dw=0.3):
 # ------------------------------------------------------------------ 2. exact linearize
 
 
-def make_array(n, lam=1550e-9):
+def make_array(n, lam=1550e-9, model="cm"):
     side = int(np.ceil(np.sqrt(n)))
     grid = np.stack(np.meshgrid(np.arange(side), np.arange(side)), -1).reshape(-1, 2)[:n]
     rng = np.random.default_rng(0)
     pos = (grid * 3.0 + rng.uniform(-0.5, 0.5, (n, 2))) * 1e-6
+    # "cm": electric dipoles (ClausiusMossotti, 3N unknowns); "mie": the default MieDipole
+    # (electric + magnetic dipoles, 6N unknowns), which took jacfwd through the solve before
+    # the structured Jacobian covered it (the third column below)
     return TweezerArray(pos, powers=0.3, wavelength=lam, NA=0.6, phases=rng.uniform(0, 6, n),
                         polarization_angles=np.pi / 2, radii=50e-9, index=1.45, density=2200.0,
-                        # electric dipoles: the structured implicit Jacobian (MieDipole
-                        # particles, with magnetic dipoles, take the jacfwd path)
-                        model=ClausiusMossotti())
+                        model=ClausiusMossotti() if model == "cm" else MieDipole())
 
 
-def fd_linearize(arr, h=1e-10):
-    """Central finite differences of the same forces/dipoles as linearize(method='exact')."""
-    n = arr.n
+def _moments_and_forces(arr):
+    """x ↦ (F_z, F_iso,z, q̃) for z displacements x (N,) of the particles (q̃ = p̃ or (p̃, m̃))."""
     beam, base = arr.beam(), arr.particles()
-    k = arr.k
 
     def f(x):
         pos = arr.positions.at[:, 2].add(x)
         ps = base.with_positions(pos)
         sol = solve_dipoles(ps, beam)
-        return (dipole_forces(ps, beam, sol)[:, 2], isolated_forces(ps, beam)[:, 2], sol.p)
+        q = sol.p if sol.m is None else jnp.concatenate([sol.p, sol.m], axis=-1)
+        return (dipole_forces(ps, beam, sol)[:, 2], isolated_forces(ps, beam)[:, 2], q)
 
+    return f
+
+
+def fd_linearize(arr, h=1e-10):
+    """Central finite differences of the same forces/dipoles as linearize(method='exact')."""
+    n, k = arr.n, arr.k
+    f = _moments_and_forces(arr)
     E = jnp.eye(n) * h
     Fp, Fip, pp = jax.vmap(f)(E)
     Fm, Fim, pm = jax.vmap(f)(-E)
@@ -181,19 +190,34 @@ def fd_linearize(arr, h=1e-10):
     return JF, JFi, T
 
 
-def bench_exact(n, repeats):
-    arr = make_array(n)
+def jacfwd_linearize(arr):
+    """The generic path: jax.jacfwd through solve_dipoles and the forces (what MieDipole arrays
+    used before the structured Jacobian covered magnetic dipoles)."""
+    n, k = arr.n, arr.k
+    f = _moments_and_forces(arr)
+    (JF, JFi, Jq), (_, _, q) = jax.jacfwd(lambda x: (f(x), f(x)), has_aux=True)(jnp.zeros(n))
+    T = _exact_diffusion_scaled(arr.positions * k, q, Jq / k, (2,))
+    return JF, JFi, T
+
+
+def bench_exact(n, repeats, model="cm"):
+    arr = make_array(n, model=model)
     ours = eqx.filter_jit(lambda a: linearize(a, "exact"))
     fd = eqx.filter_jit(fd_linearize)
+    jf = eqx.filter_jit(jacfwd_linearize)
     lin = ours(arr)
     jax.block_until_ready(lin)
     JF, _, _ = fd(arr)
     jax.block_until_ready(JF)
     C_fd = JF - jnp.diag(jnp.diagonal(JF))
     err = float(jnp.max(jnp.abs(C_fd - lin.C)) / jnp.max(jnp.abs(lin.C)))
+    JFj, _, _ = jf(arr)
+    C_j = JFj - jnp.diag(jnp.diagonal(JFj))
+    err_j = float(jnp.max(jnp.abs(C_j - lin.C)) / jnp.max(jnp.abs(lin.C)))
     t_ad = best_of(lambda: jax.block_until_ready(ours(arr)), max(repeats, 5))
     t_fd = best_of(lambda: jax.block_until_ready(fd(arr)), repeats)
-    return t_ad, t_fd, err
+    t_jf = best_of(lambda: jax.block_until_ready(jf(arr)), repeats)
+    return t_ad, t_fd, err, t_jf, err_j
 
 
 def main():
@@ -205,6 +229,8 @@ def main():
     ap.add_argument("--quick", action="store_true", help="grid 512, N = 16")
     ap.add_argument("--skip-regime", action="store_true")
     ap.add_argument("--skip-exact", action="store_true")
+    ap.add_argument("--model", choices=("cm", "mie"), default="cm",
+                    help="exact section: ClausiusMossotti (electric) or MieDipole (+ magnetic)")
     a = ap.parse_args()
     if a.quick:
         a.grid, a.n, a.chunk = 512, 16, 128
@@ -230,13 +256,16 @@ def regime_section(a):
 
 
 def exact_section(a):
-    t_ad, t_fd, err = bench_exact(a.n, a.repeats)
-    print(f"\n[linearize(method='exact'), N = {a.n}]")
+    t_ad, t_fd, err, t_jf, err_j = bench_exact(a.n, a.repeats, a.model)
+    print(f"\n[linearize(method='exact'), N = {a.n}, model {a.model}]")
     print(f"{'':22s}{'wall (s)':>10s}{'CPU (s)':>10s}")
     print(f"{'autodiff (implicit)':22s}{t_ad[0]:10.4f}{t_ad[1]:10.4f}")
     print(f"{'finite differences':22s}{t_fd[0]:10.4f}{t_fd[1]:10.4f}   (2N vmapped solves, h = 0.1 nm)")
+    print(f"{'jacfwd through solve':22s}{t_jf[0]:10.4f}{t_jf[1]:10.4f}")
     print(f"ratio FD/autodiff = {t_fd[0] / t_ad[0]:.1f}x wall, {t_fd[1] / t_ad[1]:.1f}x CPU"
           f"   (max |C_FD − C_AD|/max|C| = {err:.2e})")
+    print(f"ratio jacfwd/implicit = {t_jf[0] / t_ad[0]:.1f}x wall, {t_jf[1] / t_ad[1]:.1f}x CPU"
+          f"   (max |C_jacfwd − C_AD|/max|C| = {err_j:.2e})")
 
 
 if __name__ == "__main__":

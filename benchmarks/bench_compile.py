@@ -110,6 +110,10 @@ CASES: dict[str, tuple[str, str]] = {
     "pair_forces": (_TWEEZERS, "jb.pair.pair_forces(particles, beam)"),
     "linearize_far_field_n16": (_ARRAY16, "jb.linearize(arr)"),
     "linearize_exact_n16": (_ARRAY16, "jb.linearize(arr, method='exact')"),
+    "linearize_exact_n16_xyz": (_ARRAY16, "jb.linearize(arr, method='exact', axis='xyz')"),
+    "linearize_exact_n16_cm": (_ARRAY16.replace("temperature=300.0", "temperature=300.0, "
+                                                "model=jb.ClausiusMossotti()"),
+                               "jb.linearize(arr, method='exact', axis='xyz')"),
     "two_particle_rates": (_ARRAY2, "jb.two_particle_rates(arr)"),
     "steady_state_6x6": (_SYS6, "jb.steady_state(system)"),
     "evolve_6x6": (_SYS6 + "\nstate = jb.GaussianState(None, np.eye(6))\nts = np.linspace(0, 1, 5)",

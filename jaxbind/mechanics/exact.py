@@ -7,22 +7,23 @@ eq. 68, paper 000 eq. 5) applied to the self-consistent dipoles p̃_i(x):
 
     2 D_μν/ħ² = ∫dΩ Σ_s B_μ(n,s) B_ν(n,s)*,   B_μ = ∂/∂x_μ Σ_i t_ns*·p_i(x) e^{−ik n·r_i},
 
-evaluated in closed form with W(R) = ⟨(1 − n⊗n) e^{in·R}⟩_Ω = Im g(R) and its first and second
-derivatives (:func:`_angular_kernel`), so no angular quadrature is needed. Particles with
+evaluated in closed form with W(R) = ⟨(1 − n⊗n) e^{in·R}⟩_Ω = Im g(R) (:func:`_angular_kernel`)
+and its first and second derivatives (closed forms in the derivatives of j0,
+:func:`_angular_kernel_derivatives`), so no angular quadrature is needed. Particles with
 magnetic dipoles radiate the far-field amplitude (1 − n⊗n)(p̃_i − n × m̃_i) (scaled units,
 m̃ = k³Z0 m/(4πE0)); with q_i = (p̃_i, m̃_i) the polarization sum is q_iᵀ K q_l* with the
 6×6 kernel K = [[W, iX], [−iX, W]], X(R) = [∇j0(R)]_× (from ⟨n e^{in·R}⟩_Ω = −i∇j0(R) and
 (n × a)·(n × b) = aᵀ(1 − n⊗n)b; :func:`_angular_kernel_em`), so the identity
 C − Cᵀ = 4 Im D/ħ (paper 001) holds for electric-and-magnetic dipole particles too.
 
-The Jacobians of forces and dipoles w.r.t. the displacements are exact (autodiff, no finite
-differences) and structured (:func:`_electric_exact_scaled`): implicit differentiation of
-the dipole solve with one LU factorization shared by all tangents, pair derivatives of the
-Green tensor by ``jax.jacfwd``, and the multiple-scattering term as one matrix product —
-O(N²) + O(N³)-BLAS instead of ``jax.jacfwd`` through the dense pair matrices (O(N³)
-elementwise work and memory: 0.12–0.2× of finite differences at N = 16 before, see
-benchmarks/RESULTS.md). Particles with magnetic dipoles (``model=MieDipole()``, the default) use
-``jax.jacfwd`` through :func:`~jaxbind.optics.dipoles.solve_dipoles`.
+The Jacobians of forces and moments w.r.t. the displacements are exact (autodiff, no finite
+differences) and structured (:func:`_dipole_exact_scaled`), for electric dipoles
+(``model=ClausiusMossotti()``) and electric + magnetic dipoles (``model=MieDipole()``, the
+default) alike: implicit differentiation of the coupled-dipole solve with one LU
+factorization shared by all tangents, pair derivatives of the propagator by ``jax.jacfwd``,
+and the multiple-scattering term as one matrix product — O(N²) + O(N³)-BLAS instead of
+``jax.jacfwd`` through the dense pair matrices (O(N³) elementwise work and memory: 0.12–0.2×
+of finite differences at N = 16 before, see benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
@@ -33,15 +34,14 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
-
-import lineax as lx
+import numpy as np
+from jax.scipy.linalg import lu_factor, lu_solve
 
 from .. import constants as Cst
-from ..optics.dipoles import DipoleSolution, dipole_system, solve_dipoles
-from ..optics.forces import dipole_forces, isolated_forces
-from ..optics.green import dipole_field_scaled
+from ..optics.dipoles import DipoleSolution, dipole_system
+from ..optics.forces import dipole_forces
+from ..optics.green import dipole_field_scaled, dipole_fields_scaled
 from ..results import RESULTS
-from ..solvers import Direct
 
 __all__ = ["exact_linearization"]
 
@@ -115,6 +115,98 @@ def _angular_kernel_em(R):
     return jnp.stack([jnp.block([[W, O], [O, W]]), jnp.block([[O, X], [-X, O]])])
 
 
+def _sinc_derivatives(u, nmax):
+    """[s⁽⁰⁾(u), …, s⁽ⁿ⁾(u)] (n = nmax) of :func:`_sinc_derivative` (same series and closed
+    form), sharing one sin, cos and spherical-Bessel recurrence (no autodiff: a small program)."""
+    small = u < _U_SERIES
+    us = jnp.where(small, u, 0.0)
+    x = jnp.sqrt(jnp.where(small, _U_SERIES, u))
+    sx, cx = jnp.sin(x), jnp.cos(x)
+    jm, j = sx / x, sx / x**2 - cx / x
+    js = [jm, j]
+    for l in range(1, nmax):
+        jm, j = j, (2 * l + 1) / x * j - jm
+        js.append(j)
+    out = []
+    for n in range(nmax + 1):
+        coef = _series_coefficients(n)
+        ser = coef[-1]
+        for c in coef[-2::-1]:
+            ser = ser * us + c
+        out.append(jnp.where(small, ser, (-0.5) ** n * js[n] / x**n))
+    return out
+
+
+# Levi-Civita ε_aeb: ([v]_×)_ab = ε_aeb v_e.
+_EPS = np.zeros((3, 3, 3))
+for _a, _e, _b in ((0, 1, 2), (1, 2, 0), (2, 0, 1)):
+    _EPS[_a, _e, _b], _EPS[_a, _b, _e] = 1.0, -1.0
+
+
+def _delta(*axes):
+    """δ on two of the four tensor axes (a, b, c, d) = (0, 1, 2, 3), with a leading batch axis."""
+    return np.eye(3).reshape((1,) + tuple(3 if i in axes else 1 for i in range(4)))
+
+
+def _angular_kernel_derivatives(R, magnetic):
+    """(W, ∂_c W, ∂_c∂_d W) of :func:`_angular_kernel` (3×3, real) or, with ``magnetic``, of the
+    6×6 kernel of :func:`_angular_kernel_em` (complex), for a batch R (P, 3); shapes
+    (P, a, b), (P, a, b, c), (P, a, b, c, d). Closed forms in s⁽ⁿ⁾(u), u = R·R, ∂_c u = 2R_c:
+    with W_ab = δ_ab A(u) + R_a R_b B(u), A = s + 2s', B = 4s'',
+
+        ∂_c W_ab    = 2A' δ_ab R_c + B (δ_ac R_b + δ_bc R_a) + 2B' R_a R_b R_c,
+        ∂_c∂_d W_ab = δ_ab (4A'' R_c R_d + 2A' δ_cd) + B (δ_ac δ_bd + δ_ad δ_bc)
+                      + 2B' (δ_ac R_b R_d + δ_bc R_a R_d + δ_ad R_b R_c + δ_bd R_a R_c + δ_cd R_a R_b)
+                      + 4B'' R_a R_b R_c R_d,
+
+    and X_ab = ε_aeb v_e with v = ∇j0 = 2s' R, ∂_c v_e = 2s' δ_ec + 4s'' R_e R_c,
+    ∂_c∂_d v_e = 4s'' (δ_ec R_d + δ_ed R_c + δ_cd R_e) + 8s''' R_e R_c R_d. (Nested
+    ``jax.jacfwd`` of the kernels gives the same numbers with a program several times larger:
+    compile latency, issue 15 §10.)
+    """
+    u = jnp.sum(R * R, axis=-1)
+    s0, s1, s2, s3, s4 = _sinc_derivatives(u, 4)
+    A0, A1, A2 = s0 + 2.0 * s1, s1 + 2.0 * s2, s2 + 2.0 * s3
+    B0, B1, B2 = 4.0 * s2, 4.0 * s3, 4.0 * s4
+    E = lambda *axes: np.asarray(_delta(*axes), R.dtype)  # noqa: E731
+
+    def at(*axes):  # the product of R on the listed tensor axes, broadcast on the others
+        out = 1.0
+        for i in axes:
+            out = out * R.reshape((-1,) + tuple(3 if j == i else 1 for j in range(4)))
+        return out
+
+    def sc(f):
+        return f[:, None, None, None, None]
+
+    W = (sc(A0) * E(0, 1) + sc(B0) * at(0, 1))[..., 0, 0]
+    dW = (2.0 * sc(A1) * E(0, 1) * at(2) + sc(B0) * (E(0, 2) * at(1) + E(1, 2) * at(0))
+          + 2.0 * sc(B1) * at(0, 1, 2))[..., 0]
+    ddW = (4.0 * sc(A2) * E(0, 1) * at(2, 3) + 2.0 * sc(A1) * E(0, 1) * E(2, 3)
+           + sc(B0) * (E(0, 2) * E(1, 3) + E(0, 3) * E(1, 2))
+           + 2.0 * sc(B1) * (E(0, 2) * at(1, 3) + E(1, 2) * at(0, 3) + E(0, 3) * at(1, 2)
+                             + E(1, 3) * at(0, 2) + E(2, 3) * at(0, 1))
+           + 4.0 * sc(B2) * at(0, 1, 2, 3))
+    if not magnetic:
+        return W, dW, ddW
+    # v_e, ∂_c v_e, ∂_c∂_d v_e with the tensor axes (e, c, d) on (0, 1, 2)
+    v = (2.0 * s1)[:, None] * R
+    dv = (2.0 * sc(s1) * E(0, 1) + 4.0 * sc(s2) * at(0, 1))[..., 0, 0]
+    ddv = (4.0 * sc(s2) * (E(0, 1) * at(2) + E(0, 2) * at(1) + E(1, 2) * at(0))
+           + 8.0 * sc(s3) * at(0, 1, 2))[..., 0]
+    eps = _EPS.astype(R.dtype)
+    X = jnp.einsum("aeb,pe->pab", eps, v)
+    dX = jnp.einsum("aeb,pec->pabc", eps, dv)
+    ddX = jnp.einsum("aeb,pecd->pabcd", eps, ddv)
+
+    def block(W, X):  # [[W, iX], [−iX, W]] on the axes (a, b)
+        top = jnp.concatenate([W + 0j, 1j * X], axis=2)
+        bot = jnp.concatenate([-1j * X, W + 0j], axis=2)
+        return jnp.concatenate([top, bot], axis=1)
+
+    return block(W, X), block(dW, dX), block(ddW, ddX)
+
+
 def _exact_diffusion_scaled(rho, p, dp, axes):
     """⟨B̃_μ B̃_ν*⟩_Ω (M, M) complex (module docstring), scaled units.
 
@@ -127,10 +219,7 @@ def _exact_diffusion_scaled(rho, p, dp, axes):
     nq = p.shape[-1]
     R = rho[None, :, :] - rho[:, None, :]  # R[i, l] = ρ_l − ρ_i
     Rf = R.reshape(-1, 3)
-    kern = _angular_kernel if nq == 3 else _angular_kernel_em
-    W, dW, ddW = (jax.vmap(f)(Rf) for f in (kern, jax.jacfwd(kern), jax.jacfwd(jax.jacfwd(kern))))
-    if nq != 3:  # the 6×6 kernel comes as a real pair (autodiff of real functions only)
-        W, dW, ddW = (x[:, 0] + 1j * x[:, 1] for x in (W, dW, ddW))
+    W, dW, ddW = _angular_kernel_derivatives(Rf, nq == 6)
     ax = jnp.asarray(axes)
     W = W.reshape(n, n, nq, nq)
     dW = dW.reshape(n, n, nq, nq, 3)[..., ax]                          # [i,l,a,c,axis]
@@ -157,163 +246,206 @@ def _exact_diffusion_scaled(rho, p, dp, axes):
     return 0.5 * (T + jnp.conj(T.T))
 
 
-def _pair_derivatives(d, pi_c, pl):
-    """Pair (i, l) terms at fixed dipoles, by forward-mode autodiff in the separation d:
+def _pair_derivatives(field, d, qi_c, ql):
+    """Pair (i, l) terms at fixed moments, by forward-mode autodiff in the separation d:
 
-    K[b, c] = ∂_c (g p_l)_b (field gradient at i from l), J[e, c] = ∂_c (g p_i*)_e (g is
-    symmetric, so Σ_b p_ib* ∂_c g_be), H[c, a] = ∂_a ∂_c (p_i*·g p_l) (force curvature).
+    K[b, c] = ∂_c (𝒢 q_l)_b (field gradient at i from l), J[e, c] = ∂_c (𝒢 q_i*)_e (𝒢 is
+    symmetric, so Σ_b q_ib* ∂_c 𝒢_be), H[c, a] = ∂_a ∂_c (q_i*·𝒢 q_l) (force curvature);
+    ``field`` is d, q ↦ 𝒢(d) q (electric: g p̃; electric + magnetic: (Ẽ, H̃) of (p̃, m̃)).
     """
-    K = jax.jacfwd(dipole_field_scaled)(d, pl)
-    J = jax.jacfwd(dipole_field_scaled)(d, pi_c)
-    H = jax.jacfwd(jax.jacfwd(lambda x: jnp.sum(pi_c * dipole_field_scaled(x, pl))))(d)
+    K = jax.jacfwd(field)(d, ql)
+    J = jax.jacfwd(field)(d, qi_c)
+    H = jax.jacfwd(jax.jacfwd(lambda x: jnp.sum(qi_c * field(x, ql))))(d)
     return K, J, H
 
 
-def _electric_exact_scaled(arr, axes, throw):
-    """Dipoles, forces and their exact derivatives for electric point dipoles (scaled units).
+def _cross1(u, v):
+    """u × v over axis 1 (the rest broadcast)."""
+    return jnp.stack([u[:, 1] * v[:, 2] - u[:, 2] * v[:, 1],
+                      u[:, 2] * v[:, 0] - u[:, 0] * v[:, 2],
+                      u[:, 0] * v[:, 1] - u[:, 1] * v[:, 0]], axis=1)
 
-    p̃ solves S p̃ = α̃ Ẽ_inc with S = 1 − α̃ g (optics.dipoles, method "direct"). With
-    ρ = k r, the derivative of p̃ w.r.t. a displacement ρ_{j,a} is, by the implicit function
-    theorem, S ∂p̃ = ∂_ρ[α̃(Ẽ_inc + g p̃)] at fixed p̃, i.e.
 
-        S ∂p̃/∂ρ_{ja} = R_{·,ja},  R_{ib,ja} = α̃_i [δ_ij ∂_a Ẽ^loc_{ib} − K_{ij}[b, a]],
+def _particle_order(n, magnetic):
+    """Index map from the engine's unknowns [p̃_1 … p̃_N, m̃_1 … m̃_N] (flattened) to the
+    per-particle order q_i = (p̃_i, m̃_i): x_particle = x_engine[perm] (None if they agree)."""
+    if not magnetic:
+        return None
+    i, h, c = np.meshgrid(np.arange(n), np.arange(2), np.arange(3), indexing="ij")
+    return (h * 3 * n + 3 * i + c).reshape(-1)
 
-    where Ẽ^loc = Ẽ_inc + Σ_l g p̃_l is the local field and K_{il} = ∇(g(ρ_i − ρ_l) p̃_l). The
-    right-hand sides are O(N²) pair terms and all 3N (or N) tangents share one LU
-    factorization of S. The force F̃_ic = ½ Re Σ_b p̃_ib* ∂_c Ẽ^loc_ib (optics.forces, electric
-    dipoles) then has
 
-        ∂F̃_ic/∂ρ_{ja} = ½ Re[ Σ_b ∂p̃*_ib ∂_c Ẽ^loc_ib + δ_ij p̃_i*·∂_a∂_c Ẽ_inc(ρ_i)
-                          + Σ_l J_il[·, c]·∂p̃_l + δ_ij Σ_l H_il[c, a] − H_ij[c, a] ]
+def _dipole_exact_scaled(arr, axes, throw):
+    """Moments, forces and their exact derivatives for point dipoles (scaled units), electric
+    (q̃ = p̃, 3 components per particle) or electric + magnetic (q̃ = (p̃, m̃), 6).
 
-    (K, J, H of :func:`_pair_derivatives`), the J term being one dense matrix product. In
-    the code p̃ is split into the isolated dipoles α̃Ẽ_inc and the scattering correction δp̃
-    (both solved with the same LU), so the interaction stiffness K is formed directly rather
-    than as the small difference of total and trap stiffness (float32). Why
-    not ``jax.jacfwd`` of the whole chain: forward mode pushes every tangent through the
-    dense pair matrices (N tangents × N² pairs, O(N³) elementwise work and memory), although
-    the displacement of particle j only changes row and column j; this form is O(N²)
-    autodiff plus O(N³) BLAS/LAPACK (measured in benchmarks/bench_array.py).
+    q̃ solves q̃_i = A_i Φ^loc_i with the local fields Φ^loc_i = (Ẽ, H̃)^loc_i = Φ_inc(ρ_i) +
+    Σ_l 𝒢(ρ_i − ρ_l) q̃_l, A_i = diag(α̃_e, α̃_m) and 𝒢 = [[g, −gc], [gc, g]] (optics.dipoles,
+    the system S q̃ = A Φ_inc with S = 1 − A𝒢; electric dipoles: 𝒢 = g). With ρ = k r, the
+    derivative of q̃ w.r.t. a displacement ρ_{j,a} is, by the implicit function theorem,
+    S ∂q̃ = ∂_ρ[A(Φ_inc + 𝒢 q̃)] at fixed q̃, i.e.
 
-    Returns (p (N,3), dp (N,3,M) = ∂p̃/∂ρ_μ, F (M,) F̃, JF (M,M) ∂F̃/∂ρ, JF_int (M,M) its
+        S ∂q̃/∂ρ_{ja} = R_{·,ja},  R_{ib,ja} = A_ib [δ_ij ∂_a Φ^loc_{ib} − K_{ij}[b, a]],
+
+    where K_{il} = ∇(𝒢(ρ_i − ρ_l) q̃_l). The right-hand sides are O(N²) pair terms and all
+    tangents share one LU factorization of S. The force (optics.forces)
+    F̃_ic = ½ Re Σ_b q̃_ib* ∂_c Φ^loc_ib − ⅓ Re(p̃_i × m̃_i*)_c then has
+
+        ∂F̃_ic/∂ρ_{ja} = ½ Re[ Σ_b ∂q̃*_ib ∂_c Φ^loc_ib + δ_ij q̃_i*·∂_a∂_c Φ_inc(ρ_i)
+                          + Σ_l J_il[·, c]·∂q̃_l + δ_ij Σ_l H_il[c, a] − H_ij[c, a] ]
+                        − ⅓ Re(∂p̃_i × m̃_i* + p̃_i × ∂m̃_i*)_c
+
+    (K, J, H of :func:`_pair_derivatives`; 𝒢 is symmetric because gc is antisymmetric), the
+    J term being one dense matrix product. In the code q̃ is split into the isolated moments
+    q̃⁰ = A Φ_inc and the scattering correction δq̃ (both solved with the same LU), so the
+    interaction stiffness K is formed directly rather than as the small difference of total
+    and trap stiffness (float32); the recoil term's interaction part is written the same way,
+    p̃ × m̃* − p̃⁰ × m̃⁰* = δp̃ × m̃* + p̃⁰ × δm̃*. Why not ``jax.jacfwd`` of the whole chain:
+    forward mode pushes every tangent through the dense pair matrices (N tangents × N² pairs,
+    O(N³) elementwise work and memory), although the displacement of particle j only
+    changes row and column j; this form is O(N²) autodiff plus O(N³) BLAS/LAPACK (measured
+    in benchmarks/bench_array.py), and float32 keeps the accuracy of the solve.
+
+    Returns (q (N,nq), dq (N,nq,M) = ∂q̃/∂ρ_μ, F (M,) F̃, JF (M,M) ∂F̃/∂ρ, JF_int (M,M) its
     interaction part ∂(F̃ − F̃_iso)/∂ρ, S_iso (M,) −∂F̃_iso/∂ρ diagonal, result) for the
-    degrees of freedom μ = (j, a ∈ axes), μ = j·len(axes) + a.
+    degrees of freedom μ = (j, a ∈ axes), μ = j·len(axes) + a, nq = 3 or 6.
     """
     rdt = arr.positions.dtype
-    k = arr.k.astype(rdt)
     beam = arr.beam()
     ps = arr.particles()
     n = arr.n
     na = len(axes)
     ax = jnp.asarray(axes)
-    # the coupled-dipole system of jaxbind.optics.dipoles; one LU (lineax) reused for every
-    # tangent below
+    # the coupled-dipole system of jaxbind.optics.dipoles; one LU reused for every
+    # tangent below, in the per-particle order q_i = (p̃_i[, m̃_i])
     system = dipole_system(ps, beam, throw=throw)
+    magnetic = system.magnetic
+    nq = 6 if magnetic else 3
+    field = dipole_fields_scaled if magnetic else dipole_field_scaled
     rho = system.rho
-    ae = system.alpha  # (N,) complex (spheres)
-    E_inc = system.y                                                                # (N,3)
-    dE_inc = jax.vmap(lambda r: beam.field_gradients_scaled(r)[0])(rho)             # [i,b,c]
-    ddE_inc = jax.vmap(jax.jacfwd(lambda r: beam.field_gradients_scaled(r)[0]))(rho)  # [i,b,c,a]
-    a3 = jnp.repeat(ae, 3)
+    perm = _particle_order(n, magnetic)
+
+    def per_particle(x):  # engine order (3K, ...) → per-particle order (N·nq, ...)
+        return x if perm is None else x[perm]
+
+    # α̃ of the unknowns per component, (N, nq); spheres (a TweezerArray's DipoleModel)
+    A = jnp.repeat(system.alpha.reshape(-1, n).T, 3, axis=1)
+    Af = A.reshape(-1)
+    y = system.y                                                                     # (K, 3)
+    Phi = jnp.concatenate([y[:n], y[n:]], axis=1) if magnetic else y                 # (N, nq)
+
+    def incident_gradients(r):
+        dE, dH = beam.field_gradients_scaled(r)
+        return jnp.concatenate([dE, dH], axis=0) if magnetic else dE
+
+    dPhi = jax.vmap(incident_gradients)(rho)                                        # [i,b,c]
+    ddPhi = jax.vmap(jax.jacfwd(incident_gradients))(rho)                           # [i,b,c,a]
     G = system.interaction_matrix()
-    op = lx.MatrixLinearOperator(system.matrix(G))
-    lu = lx.LU()
-    state = lu.init(op, {})
+    S = system.matrix(G)
+    if perm is not None:
+        G = G[perm][:, perm]
+        S = S[perm][:, perm]
+    # one LU factorization for every right-hand side below (JAX's own LU: differentiable in
+    # forward and reverse mode w.r.t. the matrix, e.g. through positions or wavelength, which a
+    # lineax solve with a reused state is not)
+    lu = lu_factor(S)
 
     def solve(rhs):
-        return lx.linear_solve(op, rhs, solver=lu, state=state, throw=False)
+        return lu_solve(lu, rhs)
 
-    def solve_columns(R):
-        return jax.vmap(lambda c: solve(c).value, in_axes=1, out_axes=1)(R)
-
-    b = system.rhs().reshape(-1)
-    sol = solve(b)
-    x = sol.value
-    res = jnp.linalg.norm(system.matrix(G) @ x - b) / jnp.linalg.norm(b)
+    b = per_particle(system.rhs().reshape(-1))
+    x = solve(b)
+    res = jnp.linalg.norm(S @ x - b) / jnp.linalg.norm(b)
     ok = jnp.all(jnp.isfinite(x)) & (res < jnp.sqrt(jnp.finfo(rdt).eps))
-    result = RESULTS.where(system.overlap, RESULTS.overlap, RESULTS.promote(sol.result))
+    result = RESULTS.where(system.overlap, RESULTS.overlap, RESULTS.successful)
     result = RESULTS.where((result == RESULTS.successful) & ~ok, RESULTS.singular, result)
     if throw:
         x = eqx.error_if(x, result != RESULTS.successful,
                          "linearize: singular dipole system (non-finite or inaccurate solve)")
-    p = x.reshape(n, 3)
+    q = x.reshape(n, nq)
 
-    # pair terms at fixed dipoles (self pairs masked with a harmless separation)
+    # pair terms at fixed moments (self pairs masked with a harmless separation)
     off = ~jnp.eye(n, dtype=bool)
     D = rho[:, None, :] - rho[None, :, :]
     D = jnp.where(off[..., None], D, jnp.array([1.0, 0.0, 0.0], rdt))
-    pc = jnp.conj(p)
-    K, J, H = jax.vmap(jax.vmap(_pair_derivatives, in_axes=(0, None, 0)),
-                       in_axes=(0, 0, None))(D, pc, p)
+    qc = jnp.conj(q)
+    pair = functools.partial(_pair_derivatives, field)
+    K, J, H = jax.vmap(jax.vmap(pair, in_axes=(0, None, 0)), in_axes=(0, 0, None))(D, qc, q)
     w = off.astype(rdt)[:, :, None, None]
     K, J, H = K * w, J * w, H * w
 
-    # ∂p̃/∂ρ_{ja}, split as p̃ = p̃⁰ + δp̃ with the isolated dipoles p̃⁰_i = α̃_i Ẽ_inc(ρ_i),
+    # ∂q̃/∂ρ_{ja}, split as q̃ = q̃⁰ + δq̃ with the isolated moments q̃⁰_i = A_i Φ_inc(ρ_i),
     # so that the interaction part (K, C) is computed directly and not as a difference of
-    # two trap-sized numbers (float32): S δp̃ = α̃ g p̃⁰, and with ∂p̃⁰ = δ_ij α̃_i ∂_a Ẽ_inc,
-    # S ∂δp̃ = R − S ∂p̃⁰ = α̃[δ_ij ∂_a Ẽ_scat,i − K_ij + g ∂p̃⁰] (one multi-RHS solve).
+    # two trap-sized numbers (float32): S δq̃ = A 𝒢 q̃⁰, and with ∂q̃⁰ = δ_ij A_i ∂_a Φ_inc,
+    # S ∂δq̃ = R − S ∂q̃⁰ = A[δ_ij ∂_a Φ_scat,i − K_ij + 𝒢 ∂q̃⁰] (one multi-RHS solve).
+    M = n * na
     eye_n = jnp.eye(n, dtype=rdt)
-    dEs = jnp.sum(K, axis=1)                                                        # ∇Ẽ_scat [i,b,c]
-    dp0 = (eye_n[:, None, :, None] * (ae[:, None, None] * dE_inc)[:, :, None, :])[..., ax]
-    dp0 = dp0.reshape(3 * n, n * na)                                                # [(i,b), μ]
-    Rint = eye_n[:, None, :, None] * dEs[:, :, None, :] - jnp.transpose(K, (0, 2, 1, 3))
-    Rint = a3[:, None] * (Rint[..., ax].reshape(3 * n, n * na) + G @ dp0)
-    ddp = solve_columns(Rint)                                       # ∂δp̃
-    dP = dp0 + ddp
-    dp = dP.reshape(n, 3, n * na)
-    ddp = ddp.reshape(n, 3, n * na)
-    p0 = (ae[:, None] * E_inc).reshape(-1)
-    dlt = solve(a3 * (G @ p0)).value.reshape(n, 3)                # δp̃
+    dPs = jnp.sum(K, axis=1)                                                        # ∇Φ_scat [i,b,c]
+    dq0 = (eye_n[:, None, :, None] * (A[:, :, None] * dPhi)[:, :, None, :])[..., ax]
+    dq0 = dq0.reshape(n * nq, M)                                                    # [(i,b), μ]
+    Rint = eye_n[:, None, :, None] * dPs[:, :, None, :] - jnp.transpose(K, (0, 2, 1, 3))
+    Rint = Af[:, None] * (Rint[..., ax].reshape(n * nq, M) + G @ dq0)
+    ddq = solve(Rint)                                               # ∂δq̃
+    dQ = dq0 + ddq
+    dq = dQ.reshape(n, nq, M)
+    ddq = ddq.reshape(n, nq, M)
+    q0 = A * Phi                                                                    # (N, nq)
+    dlt = solve(Af * (G @ q0.reshape(-1))).reshape(n, nq)                           # δq̃
 
-    # forces F̃ = F̃_iso + F̃_int and their Jacobians (rows c ∈ axes); per-particle 3×3
+    # forces F̃ = F̃_iso + F̃_int and their Jacobians (rows c ∈ axes); per-particle
     # contractions as broadcasts + sums (tiny batched dots are slow on CPU)
     def dot_b(u, T):  # Σ_b u[i,b,...] T[i,b,c,...]
         return jnp.sum(u[:, :, None] * T, axis=1)
 
-    ddE_sum_int = dot_b(jnp.conj(dlt)[..., None], ddE_inc) + jnp.sum(H, axis=1)      # [i,c,a]
-    t1 = (jnp.sum(jnp.conj(ddp)[:, :, None, :] * dE_inc[..., None], axis=1)
-          + jnp.sum(jnp.conj(dp)[:, :, None, :] * dEs[..., None], axis=1))          # [i,c,μ]
-    Jm = jnp.transpose(J, (0, 3, 1, 2)).reshape(n, 3, 3 * n)                        # [i,c,(l,e)]
-    t3 = jnp.einsum("icl,lm->icm", Jm, dP)                                          # Σ_l J ∂p
+    ddE_sum_int = dot_b(jnp.conj(dlt)[..., None], ddPhi) + jnp.sum(H, axis=1)        # [i,c,a]
+    t1 = (jnp.sum(jnp.conj(ddq)[:, :, None, :] * dPhi[..., None], axis=1)
+          + jnp.sum(jnp.conj(dq)[:, :, None, :] * dPs[..., None], axis=1))          # [i,c,μ]
+    Jm = jnp.transpose(J, (0, 3, 1, 2)).reshape(n, 3, nq * n)                       # [i,c,(l,e)]
+    t3 = jnp.einsum("icl,lm->icm", Jm, dQ)                                          # Σ_l J ∂q
     loc = eye_n[:, None, :, None] * ddE_sum_int[:, :, None, :] - H.transpose(0, 2, 1, 3)
-    JF_int = 0.5 * jnp.real((t1 + t3)[:, ax].reshape(n * na, n * na)
-                            + loc[:, ax][..., ax].reshape(n * na, n * na))
+    JF_int = 0.5 * jnp.real((t1 + t3)[:, ax].reshape(M, M) + loc[:, ax][..., ax].reshape(M, M))
 
-    # isolated particles: F̃_iso = ½ Re α̃* Ẽ_inc*·∂Ẽ_inc, a function of ρ_i only
-    ai = jnp.conj(ae)[:, None, None]
-    Jiso = 0.5 * jnp.real(ai * (jnp.sum(jnp.conj(dE_inc)[:, :, None, :] * dE_inc[..., None], axis=1)
-                                + dot_b(jnp.conj(E_inc)[..., None], ddE_inc)))      # [i,c,a]
+    # isolated particles: F̃_iso = ½ Re q̃⁰*·∂Φ_inc − ⅓ Re(p̃⁰ × m̃⁰*), functions of ρ_i only
+    Ac = jnp.conj(A)[:, :, None, None]
+    Jiso = 0.5 * jnp.real(jnp.sum(Ac * jnp.conj(dPhi)[:, :, None, :] * dPhi[..., None], axis=1)
+                          + dot_b(jnp.conj(q0)[..., None], ddPhi))                  # [i,c,a]
+    if magnetic:
+        # recoil −⅓ Re(p̃ × m̃*): isolated part and the interaction part (δ-split, docstring)
+        dq0a = A[:, :, None] * dPhi                                                 # ∂_a q̃⁰ [i,b,a]
+        Jiso = Jiso - jnp.real(_cross1(dq0a[:, :3], jnp.conj(q0[:, 3:, None]))
+                               + _cross1(q0[:, :3, None], jnp.conj(dq0a[:, 3:]))) / 3.0
+        dq0 = dq0.reshape(n, nq, M)
+        rec = (_cross1(dq0[:, :3], jnp.conj(dlt[:, 3:, None]))
+               + _cross1(ddq[:, :3], jnp.conj(q[:, 3:, None]))
+               + _cross1(dlt[:, :3, None], jnp.conj(dq0[:, 3:]))
+               + _cross1(q[:, :3, None], jnp.conj(ddq[:, 3:])))                     # [i,c,μ]
+        JF_int = JF_int - jnp.real(rec[:, ax].reshape(M, M)) / 3.0
     Jiso_sel = Jiso[:, ax][..., ax]                                                 # [i,c,a]
-    JF_iso = (eye_n[:, None, :, None] * Jiso_sel[:, :, None, :]).reshape(n * na, n * na)
+    JF_iso = (eye_n[:, None, :, None] * Jiso_sel[:, :, None, :]).reshape(M, M)
     S_iso = -jnp.diagonal(Jiso_sel, axis1=1, axis2=2).reshape(-1)
     # the forces themselves from the one force assembly of jaxbind.optics.forces (SI → F̃)
-    sol = DipoleSolution(p, None, p, None, result, res, k, system.E0, system.n_medium)
+    p, m = (q[:, :3], q[:, 3:]) if magnetic else (q, None)
+    sol = DipoleSolution(p, m, p, m, result, res, system.k, system.E0, system.n_medium)
     F = (dipole_forces(ps, beam, sol)
-         / Cst.force_unit(k, system.E0, system.n_medium))[:, ax].reshape(-1)
-    return p, dp, F, JF_iso + JF_int, JF_int, S_iso, result
+         / Cst.force_unit(system.k, system.E0, system.n_medium))[:, ax].reshape(-1)
+    return q, dq, F, JF_iso + JF_int, JF_int, S_iso, result
 
 
 def exact_linearization(arr, axes, throw=True):
     """(ω, C, K, F, D/ħ, mass, k_eff, result) per degree of freedom (SI) of a TweezerArray ``arr`` for
-    the Cartesian ``axes`` (tuple of 0/1/2): exact derivatives at the foci (electric dipoles:
-    :func:`_electric_exact_scaled`; with magnetic dipoles, ``jax.jacfwd`` through
-    :func:`~jaxbind.optics.dipoles.solve_dipoles`)."""
+    the Cartesian ``axes`` (tuple of 0/1/2): exact derivatives at the foci
+    (:func:`_dipole_exact_scaled`, electric or electric + magnetic dipoles)."""
     rdt = arr.positions.dtype
     k = arr.k.astype(rdt)
     beam = arr.beam()
     E0 = jnp.asarray(beam.reference_amplitude).astype(rdt)
     F0 = Cst.force_unit(k, E0, jnp.asarray(arr.n_medium).astype(rdt))
-    if arr.particles().magnetic:
-        JF, JFi, F, p, dp, result = _generic_jacobians(arr, axes, throw)
-        S_iso = -jnp.diagonal(JFi)
-        K_int = -jnp.diagonal(JF) - S_iso
-    else:
-        p, dp, Ft, JFt, JFint, Sit, result = _electric_exact_scaled(arr, axes, throw)
-        # scaled → SI: force unit F0, per metre = k per unit ρ
-        F, JF, S_iso = F0 * Ft, (F0 * k) * JFt, (F0 * k) * Sit
-        K_int = -(F0 * k) * jnp.diagonal(JFint)
+    q, dq, Ft, JFt, JFint, Sit, result = _dipole_exact_scaled(arr, axes, throw)
+    # scaled → SI: force unit F0, per metre = k per unit ρ
+    F, JF, S_iso = F0 * Ft, (F0 * k) * JFt, (F0 * k) * Sit
+    K_int = -(F0 * k) * jnp.diagonal(JFint)
     rho = arr.positions * k
-    T = _exact_diffusion_scaled(rho, p, dp, axes)
+    T = _exact_diffusion_scaled(rho, q, dq, axes)
     D = (0.25 * k * F0) * T
     m = jnp.repeat(arr.masses, len(axes))
     if throw:
@@ -327,30 +459,3 @@ def exact_linearization(arr, axes, throw=True):
     # Gouy-reduced wavenumber: phase gradient of each tweezer's field at its own focus.
     kap = 1.0 - 1.0 / (k * arr.rayleigh_ranges)
     return omega, C, K, F, D, m, jnp.repeat(kap, len(axes)) * k, result
-
-
-def _generic_jacobians(arr, axes, throw):
-    """(JF, JF_iso (N/m), F (N), q̃, ∂q̃/∂ρ, result) by ``jax.jacfwd`` through solve_dipoles (any
-    particles, incl. magnetic dipoles; O(N³) forward-mode work, see _electric_exact_scaled);
-    q̃ = p̃ (N, 3), or (p̃, m̃) (N, 6) with magnetic dipoles."""
-    rdt = arr.positions.dtype
-    k = arr.k.astype(rdt)
-    beam = arr.beam()
-    base = arr.particles()
-    ax = jnp.asarray(axes)
-    n = arr.n
-    na = len(axes)
-
-    def f(x):
-        pos = arr.positions.at[:, ax].add(x.reshape(n, na))
-        ps = base.with_positions(pos)
-        sol = solve_dipoles(ps, beam, Direct(), throw=throw)
-        F = dipole_forces(ps, beam, sol)[:, ax].reshape(-1)
-        Fi = isolated_forces(ps, beam)[:, ax].reshape(-1)
-        q = sol.p if sol.m is None else jnp.concatenate([sol.p, sol.m], axis=-1)
-        return (F, Fi, q), (F, q, sol.result)
-
-    x0 = jnp.zeros((n * na,), rdt)
-    (JF, JFi, Jq), (F, q, result) = jax.jacfwd(f, has_aux=True)(x0)
-    # Jacobians are per metre; ∂q̃/∂ρ = (∂q̃/∂r)/k.
-    return JF, JFi, F, q, Jq / k, result

@@ -369,6 +369,30 @@ def dipole_field_scaled(d: Float[ArrayLike, "3"], q: Inexact[ArrayLike, "3"]) ->
     return P.evaluate(P.F1, r) * q + P.evaluate(P.F2, r) * nv * jnp.sum(nv * q)
 
 
+def dipole_fields_scaled(d: Float[ArrayLike, "3"], q: Inexact[ArrayLike, "6"]) -> Inexact[Array, "6"]:
+    """Scaled fields (Ẽ, H̃) = (g p̃ − gc m̃, gc p̃ + g m̃) of an electric and magnetic dipole
+    q = (p̃, m̃) at separation d = observer − source (ρ units).
+
+    Paper 001 eq. 57 and paper 003 eq. 5 in scaled units (module docstring), without input
+    checks, like :func:`dipole_field_scaled` (d ≠ 0 is the caller's responsibility). The 6×6
+    map q ↦ (Ẽ, H̃) is symmetric (g = gᵀ, gc = −gcᵀ), so the same function also gives
+    Σ_b q_b ∂(…)_be for the force Jacobians of :mod:`jaxbind.mechanics.exact`.
+
+    Args:
+        d: (3,) real scaled separation, |d| > 0.
+        q: (6,) complex scaled moments (p̃, m̃).
+    Returns:
+        (6,) complex scaled fields (Ẽ, H̃).
+    """
+    r = jnp.sqrt(jnp.sum(d * d))
+    nv = d / r
+    p, m = q[:3], q[3:]
+    f1, f2, h = (P.evaluate(f, r) for f in (P.F1, P.F2, P.H))
+    E = f1 * p + f2 * nv * jnp.sum(nv * p) - h * jnp.cross(nv, m)
+    H = f1 * m + f2 * nv * jnp.sum(nv * m) + h * jnp.cross(nv, p)
+    return jnp.concatenate([E, H])
+
+
 # --------------------------------------------------------------------------------------
 # interaction matrices for N dipoles
 # --------------------------------------------------------------------------------------
