@@ -329,6 +329,7 @@ def test_bad_input(kw, match):
         beam(**kw)
 
 
+@pytest.mark.unchecked  # wrong foci shape on purpose
 def test_bad_foci():
     with pytest.raises(ValueError, match="foci"):
         focused_array(0.1, LAM, np.zeros((2, 2)), 0.8)
