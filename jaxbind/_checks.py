@@ -89,3 +89,23 @@ def as_float_array(x, name: str):
     if not jnp.issubdtype(a.dtype, jnp.floating):
         a = a.astype(jnp.result_type(float))
     return a
+
+
+def nan_if(x, bad, message: str):
+    """A value check with no host callback, for kernels without a ``throw`` argument.
+
+    Eager (``bad`` concrete): raise ``eqx.EquinoxRuntimeError(message)`` now if any entry of
+    ``bad`` is True (the error an eager ``eqx.error_if`` raises; the message names the
+    argument). Traced (under a user's ``jit``/``vmap``/``grad``): return ``x`` with NaN where
+    ``bad`` (broadcast; a scalar ``bad`` masks all of ``x``), so that a bad point's outputs
+    are NaN and its neighbours in a batch are unaffected — never a finite number computed
+    for a substituted input, and no ``eqx.error_if`` host callback (a device→host sync per
+    check) in the user's program (docs/architecture.md, "Errors and result codes").
+    ``x`` must be inexact (real or complex floating point).
+    """
+    if is_concrete(bad):
+        if np.any(np.asarray(bad)):
+            raise eqx.EquinoxRuntimeError(message)
+        return x
+    x = jnp.asarray(x)
+    return jnp.where(bad, jnp.asarray(np.nan, x.dtype), x)

@@ -490,7 +490,7 @@ _xfail("callbacks",
        "no throw=False form: the kernel's input checks (eqx.error_if) always lower to host callbacks "
        "(lax.cond + pure_callback, a device→host sync per check on a GPU), also inside sweeps; needs "
        "throw=False → NaN + result code (issue 15 §3)",
-       "green_tensor", "green_tensor_derivative", "green_matrix", "mie_coefficients", "mie_efficiencies",
+       "mie_coefficients", "mie_efficiencies",
        "dipole_polarizabilities", "scaled_dipole_polarizabilities", "clausius_mossotti", "tweezer_fields",
        "tweezer_field_gradients", "plane_wave_fields", "two_particle_rates", "focused_beam_fields")
 for _check in ("grad", "vmap_grad"):
