@@ -491,7 +491,7 @@ _xfail("callbacks",
        "(lax.cond + pure_callback, a device→host sync per check on a GPU), also inside sweeps; needs "
        "throw=False → NaN + result code (issue 15 §3)",
        "mie_coefficients", "mie_efficiencies",
-       "dipole_polarizabilities", "scaled_dipole_polarizabilities", "clausius_mossotti", "tweezer_fields",
+       "dipole_polarizabilities", "scaled_dipole_polarizabilities", "tweezer_fields",
        "tweezer_field_gradients", "plane_wave_fields", "two_particle_rates", "focused_beam_fields")
 for _check in ("grad", "vmap_grad"):
     _xfail(_check, "not differentiable: RuntimeError 'Unexpected tangent. lineax.linear_solve(..., state=...) "
