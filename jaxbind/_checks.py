@@ -77,8 +77,9 @@ def check_shape(name: str, x: Any, shape: tuple) -> None:
 
 
 def error_if_nonfinite(x, name: str):
-    """Return ``x`` guarded by ``eqx.error_if`` against NaN/inf entries (traced check)."""
-    return eqx.error_if(x, ~jnp.all(jnp.isfinite(x)), f"{name} contains non-finite values")
+    """Return ``x`` checked against NaN/inf entries (an error naming ``name`` when concrete,
+    all-NaN when traced: :func:`nan_if`, no host callback)."""
+    return nan_if(x, ~jnp.all(jnp.isfinite(x)), f"{name} contains non-finite values")
 
 
 def as_float_array(x, name: str):
