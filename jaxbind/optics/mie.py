@@ -294,7 +294,7 @@ def mie_coefficients(
         n_start: static start order of the downward recurrence, ≥ n_max + 16; accurate
             when ≥ :func:`required_n_start` (max(|m x|, x), n_max). Default:
             :func:`default_n_start`, enlarged automatically when m and x are concrete; under
-            ``jit``/``vmap`` a point that needs more raises (``eqx.error_if``) — pass
+            ``jit``/``vmap`` a point that needs more is NaN (no host callback) — pass
             ``required_n_start(max |m x| over the batch, n_max)``.
     Returns:
         ``(a, b)``: complex arrays of shape (n_max,), dtype following (m, x)
