@@ -102,11 +102,12 @@ def nan_if(x, bad, message: str):
     are NaN and its neighbours in a batch are unaffected — never a finite number computed
     for a substituted input, and no ``eqx.error_if`` host callback (a device→host sync per
     check) in the user's program (docs/architecture.md, "Errors and result codes").
-    ``x`` must be inexact (real or complex floating point).
+    ``x`` should be inexact (real or complex floating point). The NaN is a Python float, so
+    ``x``'s dtype and weak type are kept (a weakly typed default such as ``medium_index=1.0``
+    does not turn a float32 program into float64).
     """
     if is_concrete(bad):
         if np.any(np.asarray(bad)):
             raise eqx.EquinoxRuntimeError(message)
         return x
-    x = jnp.asarray(x)
-    return jnp.where(bad, jnp.asarray(np.nan, x.dtype), x)
+    return jnp.where(bad, float("nan"), x)
