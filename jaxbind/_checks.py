@@ -77,8 +77,9 @@ def check_shape(name: str, x: Any, shape: tuple) -> None:
 
 
 def error_if_nonfinite(x, name: str):
-    """Return ``x`` guarded by ``eqx.error_if`` against NaN/inf entries (traced check)."""
-    return eqx.error_if(x, ~jnp.all(jnp.isfinite(x)), f"{name} contains non-finite values")
+    """Return ``x`` checked against NaN/inf entries (an error naming ``name`` when concrete,
+    all-NaN when traced: :func:`nan_if`, no host callback)."""
+    return nan_if(x, ~jnp.all(jnp.isfinite(x)), f"{name} contains non-finite values")
 
 
 def as_float_array(x, name: str):
@@ -89,3 +90,24 @@ def as_float_array(x, name: str):
     if not jnp.issubdtype(a.dtype, jnp.floating):
         a = a.astype(jnp.result_type(float))
     return a
+
+
+def nan_if(x, bad, message: str):
+    """A value check with no host callback, for kernels without a ``throw`` argument.
+
+    Eager (``bad`` concrete): raise ``eqx.EquinoxRuntimeError(message)`` now if any entry of
+    ``bad`` is True (the error an eager ``eqx.error_if`` raises; the message names the
+    argument). Traced (under a user's ``jit``/``vmap``/``grad``): return ``x`` with NaN where
+    ``bad`` (broadcast; a scalar ``bad`` masks all of ``x``), so that a bad point's outputs
+    are NaN and its neighbours in a batch are unaffected — never a finite number computed
+    for a substituted input, and no ``eqx.error_if`` host callback (a device→host sync per
+    check) in the user's program (docs/architecture.md, "Errors and result codes").
+    ``x`` should be inexact (real or complex floating point). The NaN is a Python float, so
+    ``x``'s dtype and weak type are kept (a weakly typed default such as ``medium_index=1.0``
+    does not turn a float32 program into float64).
+    """
+    if is_concrete(bad):
+        if np.any(np.asarray(bad)):
+            raise eqx.EquinoxRuntimeError(message)
+        return x
+    return jnp.where(bad, float("nan"), x)

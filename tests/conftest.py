@@ -27,28 +27,15 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 # under `jit` the checks run once per trace). PEP 484's numeric tower: a `float` parameter
 # accepts an int. (The hook is installed here rather than through jaxtyping's pytest option
 # `--jaxtyping-packages`, whose parser cannot combine several packages with a configured
-# checker.) The list only holds modules whose tests pass under the check; add a module once its
-# test files do. `JAXBIND_TYPECHECK=0` turns the checks off (e.g. to time them),
-# `JAXBIND_TYPECHECK=jaxbind` (a comma-separated list) checks other modules; tests that
-# feed deliberately wrong types or shapes to check the library's own error messages are marked
-# `@pytest.mark.unchecked`.
-TYPECHECKED = (
-    "jaxbind.optics.beams",
-    "jaxbind.optics.casimir",
-    "jaxbind.optics.dipoles",
-    "jaxbind.optics.drive_states",
-    "jaxbind.optics.ellipsoids",
-    "jaxbind.optics.green",
-    "jaxbind.optics.materials",
-    "jaxbind.optics.mie",
-    "jaxbind.optics.multipoles",
-    "jaxbind.optics.pair",
-    "jaxbind.optics.potentials",
-    "jaxbind.workflows",
-)
+# checker.) The whole package is checked: every module's tests pass under the check (a module
+# whose tests do not may be listed separately instead of "jaxbind" until they do).
+# `JAXBIND_TYPECHECK=0` turns the checks off (e.g. to time them), `JAXBIND_TYPECHECK=<modules>`
+# (a comma-separated list) checks other modules; tests that feed deliberately wrong types or
+# shapes to check the library's own error messages are marked `@pytest.mark.unchecked`.
+TYPECHECKED = ("jaxbind",)
 TYPECHECKER = "beartype.beartype(conf=beartype.BeartypeConf(is_pep484_tower=True))"
 _CHECK = os.environ.get("JAXBIND_TYPECHECK", "1")
-if _CHECK not in ("0", "1"):  # e.g. JAXBIND_TYPECHECK=jaxbind: check another list of modules
+if _CHECK not in ("0", "1"):  # e.g. JAXBIND_TYPECHECK=jaxbind.optics: check other modules
     TYPECHECKED = tuple(m.strip() for m in _CHECK.split(",") if m.strip())
 if _CHECK != "0":
     _early = sorted(m for m in sys.modules if m.startswith(TYPECHECKED))

@@ -60,11 +60,11 @@ def test_pair_tensor_python_scalar_k_is_traced_and_host_checked():
         green.green_tensor(r, -5e6)
 
 
-def test_host_checked_core_has_no_callback_but_user_jit_keeps_the_checks():
+def test_host_checked_core_and_user_jit_have_no_callback_and_keep_the_checks():
     r = jnp.array([2e-6, 0.0, 0.0])
     with _entry._checks_on_host():
         core = jax.jit(green.green_tensor.__wrapped__).lower(r, 5e6).as_text()
     assert "callback" not in core
-    assert "callback" in jax.jit(green.green_tensor).lower(r, 5e6).as_text()
-    with pytest.raises(Exception, match="coincident"):
-        jax.jit(green.green_tensor)(jnp.zeros(3), 5e6)
+    # under the user's jit the checks are NaN masks (jaxbind._checks.nan_if), not callbacks
+    assert "callback" not in jax.jit(green.green_tensor).lower(r, 5e6).as_text()
+    assert np.all(np.isnan(np.asarray(jax.jit(green.green_tensor)(jnp.zeros(3), 5e6))))

@@ -179,7 +179,7 @@ class LangevinModel(eqx.Module):
         """(M,) mass of the particle of each degree of freedom (kg)."""
         return jnp.repeat(self.particles.masses, 3)
 
-    def forces(self, displacements: Float[Array, " M"]) -> Float[Array, " M"]:
+    def forces(self, displacements: Float[ArrayLike, " M"]) -> Float[Array, " M"]:
         """(M,) optical forces (N) at the reference positions + displacements (M,) m: the
         engine's :func:`~jaxbind.optics.forces.optical_forces` (NaN if its solve fails)."""
         n = self.particles.positions.shape[0]

@@ -38,6 +38,7 @@ from .._checks import (
     check_shape,
     error_if_nonfinite,
     is_concrete,
+    nan_if,
 )
 from .._types import (Array, ArrayLike, CVec3, CVec3Like, Float, Real, RealDtype, RealLike,
                       Tensor3, Vec3Like)
@@ -66,18 +67,19 @@ def _complex_dtype(real_dtype):
 
 
 def _traced_positive(name, x):
-    """Guard a traced parameter against x ≤ 0 / non-finite with ``eqx.error_if``.
+    """Guard a traced parameter against x ≤ 0 / non-finite: NaN there (``nan_if``, no host
+    callback).
 
     Concrete values are checked (with a ValueError) in ``__check_init__``.
     """
     if is_concrete(x):
         return x
-    return eqx.error_if(x, ~(jnp.isfinite(x) & (x > 0)), f"{name} must be positive and finite")
+    return nan_if(x, ~(jnp.isfinite(x) & (x > 0)), f"{name} must be positive and finite")
 
 
 def _as_medium(n_medium):
     """``n_medium`` as a real scalar array, checked: finite and > 0 (ValueError naming it for
-    concrete input; ``eqx.error_if`` under a transformation)."""
+    concrete input; NaN under a transformation, see ``_traced_positive``)."""
     n = as_float_array(n_medium, "n_medium")
     check_shape("n_medium", n, ())
     check_finite("n_medium", n)
@@ -164,15 +166,15 @@ def _plane_wave_vectors_host(direction, polarization):
 
 
 def _plane_wave_vectors_traced(direction, polarization):
-    """Normalised n and ε̂ under a transformation, guarded with ``eqx.error_if``."""
+    """Normalised n and ε̂ under a transformation, guarded with ``nan_if`` (NaN, no callback)."""
     n_norm = jnp.sqrt(jnp.sum(direction**2))
     p_norm = jnp.sqrt(jnp.sum(jnp.abs(polarization) ** 2))
-    n_norm = eqx.error_if(n_norm, n_norm == 0, "direction must be a non-zero vector")
-    p_norm = eqx.error_if(p_norm, p_norm == 0, "polarization must be a non-zero vector")
+    n_norm = nan_if(n_norm, n_norm == 0, "direction must be a non-zero vector")
+    p_norm = nan_if(p_norm, p_norm == 0, "polarization must be a non-zero vector")
     n = direction / n_norm
     pol = (polarization / p_norm).astype(_complex_dtype(n.dtype))
     overlap = jnp.abs(jnp.sum(n * pol))
-    pol = eqx.error_if(pol, overlap > _PERP_TOL, "polarization must be perpendicular to direction")
+    pol = nan_if(pol, overlap > _PERP_TOL, "polarization must be perpendicular to direction")
     return n, pol
 
 
@@ -216,12 +218,13 @@ class AbstractBeam(eqx.Module):
         Thin wrapper around :meth:`fields_scaled`: E = E0 Ẽ(k r), H = n E0 H̃(k r)/Z0
         (one jitted program).
         """
-        return _fields_si(self, _as_rho(r, "r"))
+        # eager r: checked here, on the host (inside the jitted program it would be a NaN)
+        return _fields_si(self, error_if_nonfinite(_as_rho(r, "r"), "r"))
 
     def field_gradients(self, r: RealDtype[ArrayLike, "3"]) -> tuple[Tensor3, Tensor3]:
         """(∂E_i/∂r_j in V/m², ∂H_i/∂r_j in A/m²) at ``r`` (3,) in metres, each (3, 3)
         (one jitted program)."""
-        return _field_gradients_si(self, _as_rho(r, "r"))
+        return _field_gradients_si(self, error_if_nonfinite(_as_rho(r, "r"), "r"))
 
 
 # --------------------------------------------------------------------------------------
@@ -389,7 +392,7 @@ class Tweezer(AbstractBeam):
                 if float(NA) >= float(n_medium):
                     raise ValueError(f"NA must be < n_medium = {float(n_medium)}, got {float(NA)}")
             else:
-                NA = eqx.error_if(NA, ~((NA > 0) & (NA < n_medium)), "NA must lie in (0, n_medium)")
+                NA = nan_if(NA, ~((NA > 0) & (NA < n_medium)), "NA must lie in (0, n_medium)")
             check_shape("wavelength", wavelength, ())
             waist = _waist_from_na(wavelength, NA)
         self.power = power
@@ -563,7 +566,7 @@ class CoherentBeams(AbstractBeam):
                     raise ValueError(f"NA must be < n_medium = {np.asarray(nmed)[0]}, got "
                                      f"{np.asarray(na)}")
             else:
-                na = eqx.error_if(na, ~((na > 0) & (na < nmed)), "NA must lie in (0, n_medium)")
+                na = nan_if(na, ~((na > 0) & (na < nmed)), "NA must lie in (0, n_medium)")
             w = _waist_from_na(lam, na)
         leaves = tuple(_traced_positive(nm, v) for nm, v in
                        (("powers", powers), ("wavelength", lam), ("waist", w)))
@@ -640,8 +643,8 @@ def intensity_map(beam: AbstractBeam, xs: RealDtype[ArrayLike, " nx"] | Sequence
         ``plt.pcolormesh(xs, ys, I)`` plots it directly.
     Raises:
         ValueError: a concrete ``xs``, ``ys`` or ``z`` with a NaN/inf entry (or a wrong
-            shape), naming the argument; under jit the same check is an ``eqx.error_if``
-            naming the argument (no silently NaN map).
+            shape), naming the argument; under a user's jit the map is NaN where an input is
+            not finite (no host callback; never a finite substitute).
     """
     xs = as_float_array(xs, "xs")
     ys = as_float_array(ys, "ys")
@@ -660,7 +663,7 @@ def intensity_map(beam: AbstractBeam, xs: RealDtype[ArrayLike, " nx"] | Sequence
 
 @eqx.filter_jit
 def _intensity_map(beam, xs, ys, zs):
-    # traced inputs (a jitted caller): the same checks as the concrete ones above
+    # traced inputs (a jitted caller): the same checks as the concrete ones above, as NaN
     xs = error_if_nonfinite(xs, "xs")
     ys = error_if_nonfinite(ys, "ys")
     zs = error_if_nonfinite(zs, "z")

@@ -79,7 +79,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import constants as C
-from .._checks import as_float_array, check_finite, check_shape, is_concrete
+from .._checks import as_float_array, check_finite, check_shape, is_concrete, nan_if
 from .._types import Array, ArrayLike, Float, Num, Real, RealLike, Vec3Like
 from ._bessel import bessel_lambdas
 from .beams import AbstractBeam, CoherentBeams, _as_rho, _complex_dtype, _host, medium_index
@@ -235,7 +235,7 @@ class FocusedBeam(AbstractBeam):
             else:
                 pol = pol.astype(_complex_dtype(jnp.result_type(pol.dtype, float)))
                 nrm = jnp.sqrt(jnp.sum(jnp.abs(pol) ** 2))
-                pol = pol / eqx.error_if(nrm, nrm == 0, "polarization must be a non-zero Jones vector")
+                pol = pol / nan_if(nrm, nrm == 0, "polarization must be a non-zero Jones vector")
         for name, v in (("power", power), ("wavelength", wavelength), ("NA", NA),
                         ("n_medium", n_medium), ("filling", filling), ("phase", phase)):
             _check_scalar(name, v)
@@ -255,10 +255,10 @@ class FocusedBeam(AbstractBeam):
             if not f0 > 0:
                 raise ValueError(f"filling must be positive, got {f0}")
         else:
-            power = eqx.error_if(power, ~(power > 0), "power must be positive")
-            wavelength = eqx.error_if(wavelength, ~(wavelength > 0), "wavelength must be positive")
-            filling = eqx.error_if(filling, ~(filling > 0), "filling must be positive")
-            NA = eqx.error_if(NA, ~((NA > 0) & (NA < n_medium)), "NA must lie in (0, n_medium)")
+            power = nan_if(power, ~(power > 0), "power must be positive")
+            wavelength = nan_if(wavelength, ~(wavelength > 0), "wavelength must be positive")
+            filling = nan_if(filling, ~(filling > 0), "filling must be positive")
+            NA = nan_if(NA, ~((NA > 0) & (NA < n_medium)), "NA must lie in (0, n_medium)")
         order = DEFAULT_ORDER if order is None else order
         if not (isinstance(order, (int, np.integer)) and order >= 2):
             raise ValueError(f"order must be an integer ≥ 2, got {order!r}")

@@ -39,7 +39,10 @@ imaginary wavenumber k = iξ/c of Matsubara sums) divided by 4π r³, so k = 0 g
 electrostatic tensor of paper 001 eq. (1) and float32 agrees with float64.
 
 Errors: r = 0 (coincident points, where the tensors are singular) and non-finite input raise
-through ``eqx.error_if`` (an ``EquinoxRuntimeError`` naming the argument), never a NaN.
+an ``EquinoxRuntimeError`` naming the argument in an eager call (checked on the host); under a
+user's ``jit``/``vmap``/``grad`` the same checks give NaN outputs for that point
+(:func:`jaxbind._checks.nan_if`: no host callback in the user's program), never a finite
+number computed for a substituted input.
 """
 
 from __future__ import annotations
@@ -52,7 +55,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
-from .._checks import check_shape, is_concrete
+from .._checks import check_shape, is_concrete, nan_if
 from .._entry import compiled_entry, host_checked
 from .._types import Array, ArrayLike, Float, Inexact, Number
 from . import _propagator as P
@@ -102,15 +105,15 @@ def _host_separation(r, name: str, fn: str):
 def _checked_separation(r, name: str, fn: str):
     """Validate a separation vector; returns (r, |r|, n) with gradient-safe norm.
 
-    r = 0 and non-finite entries are value errors (``eqx.error_if``; checked on the host
-    instead for an eager call, :func:`_pair_entry`); the norm is computed from a substituted
-    value there so that no NaN can reach a gradient.
+    r = 0 and non-finite entries are value errors (checked on the host for an eager call,
+    :func:`_pair_entry`; NaN under a user's transform, :func:`~jaxbind._checks.nan_if`); the
+    norm is computed from a substituted value there so that no NaN can reach a gradient.
     """
     r = _real_vec3(r, name)
     r2 = jnp.sum(r * r)
     if not host_checked():
-        r = eqx.error_if(r, ~jnp.all(jnp.isfinite(r)), f"{fn}: {name} contains non-finite values")
-        r = eqx.error_if(r, r2 == 0, f"{fn}: {name} = 0 (coincident points) is singular")
+        r = nan_if(r, ~jnp.all(jnp.isfinite(r)), f"{fn}: {name} contains non-finite values")
+        r = nan_if(r, r2 == 0, f"{fn}: {name} = 0 (coincident points) is singular")
     safe = r2 > 0
     rn = jnp.sqrt(jnp.where(safe, r2, 1.0))
     return r, rn, r / rn
@@ -127,7 +130,7 @@ def _complex_k(k, rdtype, fn: str, name: str = "k"):
     kc = jnp.asarray(k, dtype=ctype)
     if not host_checked():
         bad = ~jnp.isfinite(kc) | (jnp.real(kc) < 0) | (jnp.imag(kc) < 0)
-        kc = eqx.error_if(kc, bad, f"{fn}: {name} must be finite with Re {name} ≥ 0 and Im {name} ≥ 0")
+        kc = nan_if(kc, bad, f"{fn}: {name} must be finite with Re {name} ≥ 0 and Im {name} ≥ 0")
     return kc
 
 
@@ -405,7 +408,7 @@ def _checked_positions(rho, name: str, fn: str):
         raise TypeError(f"{fn}: {name} must be real, got dtype {rho.dtype}")
     if not jnp.issubdtype(rho.dtype, jnp.floating):
         rho = rho.astype(jnp.result_type(float))
-    rho = eqx.error_if(rho, ~jnp.all(jnp.isfinite(rho)), f"{fn}: {name} contains non-finite values")
+    rho = nan_if(rho, ~jnp.all(jnp.isfinite(rho)), f"{fn}: {name} contains non-finite values")
     return rho
 
 
@@ -431,7 +434,7 @@ def _pair_coefficients(rho, fn: str, name: str, cross: bool):
     off = (shift != 0)[None, :]
     # Coincident distinct points are singular (overlapping particles). The check guards the
     # small (N, 3) input, so no copy of a large array is made for it.
-    rho = eqx.error_if(rho, jnp.any((r2 == 0) & off), f"{fn}: two positions in {name} coincide (singular)")
+    rho = nan_if(rho, jnp.any((r2 == 0) & off), f"{fn}: two positions in {name} coincide (singular)")
     d = rho[:, None, :] - rho[partner]
     r2 = jnp.where(off, jnp.sum(d * d, axis=-1), jnp.ones((), rho.dtype))
     r = jnp.sqrt(r2)
@@ -530,5 +533,5 @@ def green_matrix(positions: Float[ArrayLike, "n 3"], k: Number) -> Inexact[Array
     k = jnp.asarray(k, dtype=jnp.result_type(positions.dtype, k))
     if jnp.ndim(k) != 0:
         raise ValueError(f"green_matrix: k must be a scalar, got shape {jnp.shape(k)}")
-    k = eqx.error_if(k, ~(jnp.isfinite(k) & (k > 0)), "green_matrix: k must be finite and positive")
+    k = nan_if(k, ~(jnp.isfinite(k) & (k > 0)), "green_matrix: k must be finite and positive")
     return (k**3 / (4.0 * math.pi)) * green_matrix_scaled(positions * k)

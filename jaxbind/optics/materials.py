@@ -30,7 +30,7 @@ from jax.lax import complex as lax_complex
 import numpy as np
 
 from .. import constants
-from .._checks import as_float_array, check_finite, check_positive, check_shape, is_concrete
+from .._checks import as_float_array, check_finite, check_positive, check_shape, is_concrete, nan_if
 from .._types import Array, ArrayLike, Float, Inexact, Number, Real
 
 __all__ = [
@@ -54,7 +54,8 @@ def _complex_dtype(real_dtype):
 
 
 def _real_frequency(x, name: str, *, nonnegative: bool = False, positive: bool = False):
-    """Validated real frequency-like input: ValueError now if concrete, error_if if traced."""
+    """Validated real frequency-like input: ValueError now if concrete; traced, NaN at the bad
+    entries (:func:`~jaxbind._checks.nan_if`, no host callback)."""
     x = as_float_array(x, name)
     if positive:
         check_positive(name, x)
@@ -68,12 +69,13 @@ def _real_frequency(x, name: str, *, nonnegative: bool = False, positive: bool =
         bad, what = bad | (x <= 0), "finite and positive"
     elif nonnegative:
         bad, what = bad | (x < 0), "finite and non-negative"
-    return eqx.error_if(x, jnp.any(bad), f"{name} must be {what}")
+    return nan_if(x, bad, f"{name} must be {what}")
 
 
 def _guard_result(eps, who: str):
-    """No silent NaN/inf: a pole hit exactly (lossless resonance) is an error."""
-    return eqx.error_if(eps, ~jnp.all(jnp.isfinite(eps)), f"{who}: non-finite permittivity "
+    """No silent inf: a pole hit exactly (lossless resonance) is an error (eager) or NaN there
+    (traced, :func:`~jaxbind._checks.nan_if`)."""
+    return nan_if(eps, ~jnp.isfinite(eps), f"{who}: non-finite permittivity "
                         "(frequency at an undamped resonance?)")
 
 
@@ -156,7 +158,7 @@ class ConstantIndex(Permittivity):
             raise ValueError("permittivity_imag: undefined for an absorbing ConstantIndex "
                              f"(n = {complex(np.asarray(self.n))}); use a causal model (DrudeLorentz)")
         n = jnp.real(self.n).astype(xi.dtype)
-        n = eqx.error_if(n, jnp.imag(self.n) != 0, "permittivity_imag: undefined for an "
+        n = nan_if(n, jnp.imag(self.n) != 0, "permittivity_imag: undefined for an "
                          "absorbing ConstantIndex (Im n ≠ 0)")
         return jnp.broadcast_to(n * n, xi.shape)
 
@@ -384,7 +386,7 @@ SILICON_GREEN_2008 = np.array([
 
 def _scalar_eps(eps, name: str = "eps"):
     eps = _scalar_eps_checked(eps, name)
-    return eqx.error_if(eps, ~jnp.isfinite(eps), f"{name} must be finite")
+    return nan_if(eps, ~jnp.isfinite(eps), f"{name} must be finite")
 
 
 def radiative_correction_scaled(alpha0_t: Inexact[ArrayLike, "..."]) -> Inexact[Array, "..."]:
@@ -418,10 +420,10 @@ def clausius_mossotti_scaled(
     ka = as_float_array(ka, "ka")
     check_shape("ka", ka, ())
     check_positive("ka", ka)
-    ka = eqx.error_if(ka, ~(jnp.isfinite(ka) & (ka > 0)), "ka must be finite and positive")
+    ka = nan_if(ka, ~(jnp.isfinite(ka) & (ka > 0)), "ka must be finite and positive")
     a0 = ka**3 * (eps - 1.0) / (eps + 2.0)
     out = radiative_correction_scaled(a0) if radiative else a0
-    return eqx.error_if(out, ~jnp.isfinite(out), "clausius_mossotti: non-finite polarizability "
+    return nan_if(out, ~jnp.isfinite(out), "clausius_mossotti: non-finite polarizability "
                         "(eps = -2, the Fröhlich pole?)")
 
 
@@ -460,20 +462,25 @@ def clausius_mossotti(
         k = as_float_array(k, "k")
         check_shape("k", k, ())
         check_positive("k", k)
-    # concrete checks done above (NumPy); the arithmetic and the traced guards run as one
-    # jitted program (first-call latency, issue 15 §10)
-    return _clausius_mossotti(eps, radius, k, radiative)
+    # concrete checks done above (NumPy); the arithmetic and the traced guards (NaN masks, no
+    # host callback) run as one jitted program (first-call latency, issue 15 §10); an eager
+    # call checks the output on the host (the Fröhlich pole eps = -2 is an error, not a NaN)
+    out = _clausius_mossotti(eps, radius, k, radiative)
+    if is_concrete(out) and not np.all(np.isfinite(np.asarray(out))):
+        raise eqx.EquinoxRuntimeError("clausius_mossotti: non-finite polarizability (eps = -2, "
+                                      "the Fröhlich pole?)")
+    return out
 
 
 @eqx.filter_jit
 def _clausius_mossotti(eps, radius, k, radiative):
-    radius = eqx.error_if(radius, ~(jnp.isfinite(radius) & (radius > 0)),
+    radius = nan_if(radius, ~(jnp.isfinite(radius) & (radius > 0)),
                           "radius must be finite and positive")
     if k is None:
         eps = _scalar_eps(eps)
         a0 = (4.0 * math.pi * constants.epsilon0) * radius**3 * ((eps - 1.0) / (eps + 2.0))
-        return eqx.error_if(a0, ~jnp.isfinite(a0), "clausius_mossotti: non-finite "
+        return nan_if(a0, ~jnp.isfinite(a0), "clausius_mossotti: non-finite "
                             "polarizability (eps = -2, the Fröhlich pole?)")
-    k = eqx.error_if(k, ~(jnp.isfinite(k) & (k > 0)), "k must be finite and positive")
+    k = nan_if(k, ~(jnp.isfinite(k) & (k > 0)), "k must be finite and positive")
     alpha_t = clausius_mossotti_scaled(eps, k * radius, radiative=radiative)
     return constants.unscale_polarizability(alpha_t, k)

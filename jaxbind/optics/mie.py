@@ -27,7 +27,7 @@ from jaxtyping import Array, ArrayLike, Complex, Float, Inexact
 from .._types import NumLike, Real, RealLike  # Real: a real scalar that may be a Python int
 
 from .. import constants
-from .._checks import check_positive, check_shape, is_concrete
+from .._checks import check_positive, check_shape, is_concrete, nan_if
 from ._mie_numerics import mie_kernel
 
 __all__ = [
@@ -143,20 +143,20 @@ def _validate_m(m, fn: str, name: str = "m"):
             raise ValueError(f"{fn}: {name} must be non-zero")
         return m
     bad = (jnp.imag(m) < 0) | ~jnp.isfinite(m) | (m == 0)
-    return eqx.error_if(
+    return nan_if(
         m, bad, f"{fn}: {name} must be finite, non-zero and have Im({name}) ≥ 0 (no gain)"
     )
 
 
 def _validate_positive(v, fn: str, name: str):
-    """Real, finite, > 0 (concrete → ValueError naming ``name``; traced → eqx.error_if)."""
+    """Real, finite, > 0 (concrete → ValueError naming ``name``; traced → NaN, ``nan_if``)."""
     check_shape(name, v, ())
     if jnp.iscomplexobj(v):
         raise TypeError(f"{fn}: {name} must be real, got a complex value")
     if is_concrete(v):
         check_positive(f"{fn}: {name}", v)
         return v
-    return eqx.error_if(v, ~(v > 0) | ~jnp.isfinite(v), f"{fn}: {name} must be positive and finite")
+    return nan_if(v, ~(v > 0) | ~jnp.isfinite(v), f"{fn}: {name} must be positive and finite")
 
 
 # --------------------------------------------------------------------------------------
@@ -182,7 +182,8 @@ def _prepare(m, x, n_max: int, n_start, fn: str):
     """Static sizes, dtypes and input checks, outside the jitted kernel.
 
     Concrete values raise ``ValueError`` naming the argument; traced values are guarded with
-    ``eqx.error_if`` (the guarded arrays are what the kernel receives).
+    ``nan_if`` (NaN for a bad point, no host callback; the guarded arrays are what the kernel
+    receives).
     """
     n_max = _check_static_int("n_max", n_max, 1)
     cdt, rdt = _dtypes(m, x)
@@ -198,7 +199,7 @@ def _prepare(m, x, n_max: int, n_start, fn: str):
                 f"{_required_start(m, x, n_max)}, got n_start = {n_start}"
             )
     else:
-        x = eqx.error_if(
+        x = nan_if(
             x, big, f"{fn}: max(|m x|, x) is too large for the static n_start = {n_start}; "
             "pass n_start = required_n_start(max |m x|, n_max)"
         )
@@ -293,7 +294,7 @@ def mie_coefficients(
         n_start: static start order of the downward recurrence, ≥ n_max + 16; accurate
             when ≥ :func:`required_n_start` (max(|m x|, x), n_max). Default:
             :func:`default_n_start`, enlarged automatically when m and x are concrete; under
-            ``jit``/``vmap`` a point that needs more raises (``eqx.error_if``) — pass
+            ``jit``/``vmap`` a point that needs more is NaN (no host callback) — pass
             ``required_n_start(max |m x| over the batch, n_max)``.
     Returns:
         ``(a, b)``: complex arrays of shape (n_max,), dtype following (m, x)
@@ -353,7 +354,7 @@ def _efficiencies_jit(m, x, n_max: int, n_start: int) -> MieEfficiencies:
                 f"use n_max ≥ {wiscombe_n_max(x)} (wiscombe_n_max)"
             )
     else:
-        x = eqx.error_if(
+        x = nan_if(
             x, short, f"{fn}: n_max = {n_max} is too small for this x (need x + 4x^(1/3) + 2)"
         )
     qext, qsca, qabs, qback, qfwd, g = mie_kernel(m, x, n_max, n_start, True)

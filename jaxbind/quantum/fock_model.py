@@ -22,6 +22,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from typing import Sequence
+
 from numpy.typing import DTypeLike
 
 from .._checks import as_float_array, check_finite, check_positive, is_concrete
@@ -98,7 +100,7 @@ def fock_state(dims: tuple[int, ...], occupations: tuple[int, ...], dtype: DType
     return jnp.zeros((n, n), _cdtype(dtype)).at[idx, idx].set(1)
 
 
-def thermal_state(dims: tuple[int, ...], nbars: Float[ArrayLike, " m"], dtype: DTypeLike | None = None) -> Complex[Array, "n n"]:
+def thermal_state(dims: tuple[int, ...], nbars: Float[ArrayLike, " m"] | Sequence[float], dtype: DTypeLike | None = None) -> Complex[Array, "n n"]:
     """Product of truncated thermal states with mean occupations ``nbars`` (renormalized)."""
     nbars = as_float_array(nbars, "nbars")
     check_positive("nbars", nbars, allow_zero=True)
@@ -265,12 +267,13 @@ def _generator(model):
     return -1j * model.hamiltonian - jnp.einsum("k,kil->il", model.rates, xdx)
 
 
-def liouvillian_apply(model: FockModel, rho: Complex[Array, "n n"], *,
+def liouvillian_apply(model: FockModel, rho: Inexact[ArrayLike, "n n"], *,
                       trace_correction: bool | None = None) -> Complex[Array, "n n"]:
     """dρ/dt of paper 004 eq. 3 (matrix-free), ``trace_correction`` defaults to the model's."""
     tc = model.trace_correction if trace_correction is None else trace_correction
     K = _generator(model)
     x = model.jump_ops
+    rho = jnp.asarray(rho)
     out = K @ rho + rho @ K.conj().T
     out = out + 2 * jnp.einsum("k,kij,jl,kml->im", model.rates, x, rho, x.conj())
     if tc:

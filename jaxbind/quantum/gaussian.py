@@ -30,7 +30,7 @@ covariance are NaN unless successful.
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Sequence
 
 import diffrax
 import equinox as eqx
@@ -149,11 +149,12 @@ class LinearSystem(eqx.Module):
     @classmethod
     def from_lindblad(
         cls,
-        H: Float[ArrayLike, "n n"],
-        jumps: Inexact[ArrayLike, "k n"] | None = None,
-        h: Float[ArrayLike, " n"] | None = None,
+        H: Float[ArrayLike, "n n"] | Sequence[Sequence[float]],
+        jumps: Inexact[ArrayLike, "k n"] | Inexact[ArrayLike, " n"] | Sequence[Sequence[complex]]
+        | Sequence[complex] | None = None,
+        h: Float[ArrayLike, " n"] | Sequence[float] | None = None,
         *,
-        gamma: Inexact[ArrayLike, "n n"] | None = None,
+        gamma: Inexact[ArrayLike, "n n"] | Sequence[Sequence[complex]] | None = None,
     ) -> "LinearSystem":
         """From a quadratic Hamiltonian and jump operators linear in the quadratures.
 
@@ -241,11 +242,11 @@ class LinearSystem(eqx.Module):
     @classmethod
     def from_langevin(
         cls,
-        omega: Float[ArrayLike, " N"],
-        C: Float[ArrayLike, "N N"],
-        D: Inexact[ArrayLike, "N N"],
-        F: Float[ArrayLike, " N"] | None = None,
-        mass: Float[ArrayLike, "*#N"] = 1.0,
+        omega: Float[ArrayLike, " N"] | Sequence[float],
+        C: Float[ArrayLike, "N N"] | Sequence[Sequence[float]],
+        D: Inexact[ArrayLike, "N N"] | Sequence[Sequence[complex]],
+        F: Float[ArrayLike, " N"] | Sequence[float] | None = None,
+        mass: Float[ArrayLike, "*#N"] | Sequence[float] = 1.0,
         *,
         omega_ref: Real | None = None,
         hbar: float = constants.hbar,
@@ -455,14 +456,14 @@ class GaussianState(eqx.Module):
         return cls(None, 0.5 * jnp.eye(2 * n_modes, dtype=dtype))
 
     @classmethod
-    def thermal(cls, n_th: Float[ArrayLike, "*#m"]) -> "GaussianState":
+    def thermal(cls, n_th: Float[ArrayLike, "*#m"] | Sequence[float]) -> "GaussianState":
         """Thermal state with occupations n_th (M,): V = (n̄ + ½) 1 per oscillator."""
         n_th = jnp.atleast_1d(jnp.asarray(n_th))
         dt = _float_dtype(n_th)
         return cls(None, jnp.diag(jnp.repeat(n_th.astype(dt) + 0.5, 2)))
 
     @classmethod
-    def coherent(cls, alpha: Inexact[ArrayLike, "*#m"]) -> "GaussianState":
+    def coherent(cls, alpha: Inexact[ArrayLike, "*#m"] | Sequence[complex]) -> "GaussianState":
         """Coherent state |α⟩ (M,) complex: ⟨z⟩ = √2 Re α, ⟨p⟩ = √2 Im α, V = 1/2."""
         alpha = jnp.atleast_1d(jnp.asarray(alpha))
         dt = _float_dtype(alpha)

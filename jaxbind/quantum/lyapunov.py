@@ -46,7 +46,7 @@ import jax
 import jax.numpy as jnp
 import lineax as lx
 import numpy as np
-from jaxtyping import Array, Bool, Float, Int
+from jaxtyping import Array, ArrayLike, Bool, Float, Int
 
 from ..solvers import Kron, Sign, deprecated_method
 from .batched_lu import SmallLU, _on_cpu, _pd_bt, _solve_bt, is_positive_definite, vmap_blocked
@@ -365,8 +365,8 @@ def resolve_solver(solver: Kron | Sign | None, n: int, *, method: str | None = N
 
 
 def solve_lyapunov(
-    A: Float[Array, "n n"],
-    D: Float[Array, "n n"],
+    A: Float[ArrayLike, "n n"],
+    D: Float[ArrayLike, "n n"],
     solver: Kron | Sign | None = None,
     *,
     method: str | None = None,

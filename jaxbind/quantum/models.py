@@ -170,7 +170,7 @@ def add_cavity(
     return add_thermal_bath(ext, m, kappa, n_th)
 
 
-def quantum_noise(A: Float[Array, "n n"]) -> Float[Array, "n n"]:
+def quantum_noise(A: Float[ArrayLike, "n n"]) -> Float[Array, "n n"]:
     """Minimal real noise making a drift physical: D_q = |(i/2)(AΩ + ΩAᵀ)|.
 
     The matrix M = (i/2)(AΩ + ΩAᵀ) is Hermitian and purely imaginary, so its absolute value

@@ -58,8 +58,8 @@ def _stacked(name, V):
     return V
 
 
-def occupations(V: Float[Array, "*batch n n"],
-                mean: Float[Array, "*batch n"] | None = None) -> Float[Array, "*batch m"]:
+def occupations(V: Float[ArrayLike, "*batch n n"],
+                mean: Float[ArrayLike, "*batch n"] | None = None) -> Float[Array, "*batch m"]:
     """Oscillator occupations n_j = (V_zz + V_pp − 1)/2 (+ (⟨z⟩² + ⟨p⟩²)/2 if ``mean``).
 
     A physical covariance obeys the uncertainty relation, hence V_zz + V_pp ≥ 1 (n_j ≥ 0).
@@ -94,7 +94,7 @@ def occupations(V: Float[Array, "*batch n n"],
     return n
 
 
-def mode_correlations(V: Float[Array, "n n"]) -> Complex[Array, "m m"]:
+def mode_correlations(V: Float[ArrayLike, "n n"]) -> Complex[Array, "m m"]:
     """N_jk = ⟨Δa_j† Δa_k⟩ = ½[V_zz + V_pp + i(V_zp − V_pz)]_jk − ½δ_jk (fluctuations)."""
     V = _square("V", V)
     m = V.shape[0] // 2
@@ -103,7 +103,7 @@ def mode_correlations(V: Float[Array, "n n"]) -> Complex[Array, "m m"]:
     return T.conj() @ V.astype(T.dtype) @ T.T - 0.5 * jnp.eye(m, dtype=T.dtype)
 
 
-def mode_covariance(V: Float[Array, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, "2 2"]:
+def mode_covariance(V: Float[ArrayLike, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, "2 2"]:
     """2×2 covariance of the quadratures X = (c + c†)/√2, P = (c − c†)/(√2 i) of the
     collective mode c = Σ_j u_j a_j (e.g. u = (1, ±i)/√2 for (a1 ± i a2)/√2, paper 001 eq. 89;
     u = (−1, 1)/√2 for a₋ = (a2 − a1)/√2, eq. 92)."""
@@ -117,26 +117,26 @@ def mode_covariance(V: Float[Array, "n n"], u: Num[ArrayLike, " m"] | Sequence[c
     return R @ V @ R.T
 
 
-def collective_occupation(V: Float[Array, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, ""]:
+def collective_occupation(V: Float[ArrayLike, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, ""]:
     """⟨Δc†Δc⟩ of the collective mode c = Σ u_j a_j: (tr mode_covariance − |u|²)/2."""
     u = jnp.asarray(u)
     return 0.5 * (jnp.trace(mode_covariance(V, u)) - jnp.sum(jnp.abs(u) ** 2))
 
 
-def min_quadrature_variance(V: Float[Array, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, ""]:
+def min_quadrature_variance(V: Float[ArrayLike, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, ""]:
     """Smallest variance over the rotated quadratures of c = Σ u_j a_j (squashing:
     < |u|²/2 means squeezed below the zero-point width, paper 000 eq. B6)."""
     return jnp.linalg.eigvalsh(mode_covariance(V, u))[0]
 
 
-def quadrature_variance(V: Float[Array, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, ""]:
+def quadrature_variance(V: Float[ArrayLike, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, ""]:
     """Variance uᵀ V u of the real quadrature combination u·x."""
     V = _square("V", V)
     u = jnp.asarray(u, V.dtype)
     return u @ V @ u
 
 
-def epr_variance(V: Float[Array, "n n"], j: int = 0, k: int = 1) -> Float[Array, ""]:
+def epr_variance(V: Float[ArrayLike, "n n"], j: int = 0, k: int = 1) -> Float[Array, ""]:
     """Two-mode squeezing (Duan) variance var((z_j − z_k)/√2) + var((p_j + p_k)/√2);
     vacuum = 1, separable states ≥ 1."""
     V = _square("V", V)
@@ -147,7 +147,7 @@ def epr_variance(V: Float[Array, "n n"], j: int = 0, k: int = 1) -> Float[Array,
     return uz @ V @ uz + up @ V @ up
 
 
-def symplectic_eigenvalues(V: Float[Array, "*batch n n"]) -> Float[Array, "*batch m"]:
+def symplectic_eigenvalues(V: Float[ArrayLike, "*batch n n"]) -> Float[Array, "*batch m"]:
     """Symplectic eigenvalues ν_j (ascending; ν ≥ 1/2 for physical states).
 
     Eigenvalues ±ν of iΩV, computed from the Hermitian Lᵀ(iΩ)L with V = LLᵀ (Cholesky;
@@ -162,7 +162,7 @@ def symplectic_eigenvalues(V: Float[Array, "*batch n n"]) -> Float[Array, "*batc
     return ev[..., n // 2 :]
 
 
-def purity(V: Float[Array, "*batch n n"]) -> Float[Array, "*batch"]:
+def purity(V: Float[ArrayLike, "*batch n n"]) -> Float[Array, "*batch"]:
     """Tr ρ² = 1/(2^M √det V) (1 for pure states). Leading batch/time axes allowed."""
     V = _stacked("V", V)
     m = V.shape[-1] // 2
@@ -171,7 +171,7 @@ def purity(V: Float[Array, "*batch n n"]) -> Float[Array, "*batch"]:
 
 
 @highest_precision
-def log_negativity(V: Float[Array, "n n"], partition: Sequence[int] | Int[ArrayLike, " p"]) -> Float[Array, ""]:
+def log_negativity(V: Float[ArrayLike, "n n"], partition: Sequence[int] | Int[ArrayLike, " p"]) -> Float[Array, ""]:
     """Logarithmic negativity E_N = Σ_j max(0, −ln 2ν̃_j) across a bipartition.
 
     ν̃ are the symplectic eigenvalues of the partially transposed covariance (momenta of

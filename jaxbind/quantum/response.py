@@ -53,7 +53,7 @@ def spectrum(system: LinearSystem, omega: Real) -> Complex[Array, "n n"]:
 
 
 @highest_precision
-def heat_currents(system: LinearSystem, V: Float[Array, "n n"]) -> Float[Array, "m m"]:
+def heat_currents(system: LinearSystem, V: Float[ArrayLike, "n n"]) -> Float[Array, "m m"]:
     """Energy currents between oscillators and from their local baths.
 
     With the local Hamiltonian blocks H_k = sym(−Ω A)_kk (ħω_ref units) and local energies

@@ -205,6 +205,7 @@ def test_transformations_and_float32():
     np.testing.assert_allclose(ep32.delta_omega, jax.jit(exceptional_points)(0.3, 1.0).delta_omega, rtol=1e-5)
 
 
+@pytest.mark.unchecked  # wrong shapes and types on purpose
 def test_bad_input(two):
     lin, _ = two
     with pytest.raises(ValueError, match="square"):

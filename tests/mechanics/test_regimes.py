@@ -151,6 +151,7 @@ def test_float32_matches_float64():
     np.testing.assert_allclose(g32, g64, rtol=2e-5, atol=2e-5 * float(np.max(g64)))
 
 
+@pytest.mark.unchecked  # wrong shapes and dtypes on purpose
 def test_bad_input():
     kds = np.linspace(0.1, 1.0, 4)
     with pytest.raises(ValueError, match="phases"):

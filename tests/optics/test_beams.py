@@ -394,21 +394,20 @@ def test_intensity_map_bad_input():
         intensity_map(tw, xs, xs, z=np.zeros(2))
     traced = jax.jit(lambda x, y, z: intensity_map(tw, x, y, z))
     assert np.isfinite(np.asarray(traced(xs, xs, 0.0))).all()
-    with pytest.raises(Exception, match="xs contains non-finite"):
-        traced(bad, xs, 0.0)
-    with pytest.raises(Exception, match="ys contains non-finite"):
-        traced(xs, bad, 0.0)
-    with pytest.raises(Exception, match="z contains non-finite"):
-        traced(xs, xs, np.nan)
+    # under jit: a NaN map (no host callback), never a finite substitute
+    assert np.isnan(np.asarray(traced(bad, xs, 0.0))).all()
+    assert np.isnan(np.asarray(traced(xs, bad, 0.0))).all()
+    assert np.isnan(np.asarray(traced(xs, xs, np.nan))).all()
 
 
-def test_traced_bad_values_raise():
-    """Under jit the parameter values are unknown at construction: eqx.error_if guards."""
+def test_traced_bad_values_are_nan():
+    """Under jit the parameter values are unknown at construction: the guards make the bad
+    point's outputs NaN (no host callback in the user's program)."""
     focal = jax.jit(lambda p: tweezer(power=p).fields(jnp.zeros(3))[0])
     assert np.isfinite(np.asarray(focal(0.1))).all()
-    with pytest.raises(Exception, match="power must be positive"):
-        focal(-0.1)
-    with pytest.raises(Exception, match="NA must lie"):
-        jax.jit(lambda na: Tweezer(P, LAM, NA=na).waist)(1.5)
-    with pytest.raises(Exception, match="perpendicular"):
-        jax.jit(lambda n: PlaneWave(LAM, 1.0, direction=n).polarization)(jnp.array([1.0, 0, 0]))
+    assert np.isnan(np.asarray(focal(-0.1))).all()  # power must be positive
+    assert np.isnan(jax.jit(lambda na: Tweezer(P, LAM, NA=na).waist)(1.5))  # NA must lie in (0, 1)
+    pol = jax.jit(lambda n: PlaneWave(LAM, 1.0, direction=n).polarization)(jnp.array([1.0, 0, 0]))
+    assert np.isnan(np.asarray(pol)).all()  # polarization must be perpendicular to direction
+    fields = jax.jit(lambda r: tweezer().fields(r)[0])
+    assert np.isnan(np.asarray(fields(jnp.array([0.0, jnp.nan, 0.0])))).all()

@@ -149,9 +149,13 @@ def test_liouvillian_matrix_matches_apply(rng):
                                atol=1e-12)
 
 
-def test_truncation_status_and_bad_input():
+def test_truncation_status():
     s = steady_state(oscillator(5, nbar=3.0))
     assert int(s.status) == STATUS_TRUNCATION and s.top_population[0] > 0.1
+
+
+@pytest.mark.unchecked  # a string solver and a bare matrix model on purpose
+def test_bad_input():
     with pytest.raises(ValueError, match="method"):
         steady_state(oscillator(3), method="eig")
     with pytest.raises(TypeError, match="solver must be"):

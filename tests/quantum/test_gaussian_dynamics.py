@@ -81,8 +81,12 @@ def test_spectrum_integrates_to_covariance():
     np.testing.assert_allclose(S1, S1.conj().T, atol=1e-14)
     np.testing.assert_allclose(S2, S1.conj(), atol=1e-14)
     assert np.all(np.linalg.eigvalsh(np.asarray(S1)) > -1e-12)
+
+
+@pytest.mark.unchecked  # an array omega where a scalar is due, on purpose
+def test_spectrum_rejects_array_omega():
     with pytest.raises(ValueError, match="omega must be a scalar"):
-        spectrum(s, jnp.ones(3))
+        spectrum(_pair(k=0.5), jnp.ones(3))
 
 
 def test_single_oscillator_spectrum_closed_form():
@@ -135,6 +139,10 @@ def test_state_constructors_and_invariants():
     u = jnp.array([1.0, 1j]) / np.sqrt(2)
     np.testing.assert_allclose(collective_occupation(th.cov, u), 1.25, rtol=1e-12)
     np.testing.assert_allclose(jnp.diag(mode_correlations(th.cov)).real, [0.5, 2.0], rtol=1e-12)
+
+
+@pytest.mark.unchecked  # mean and cov of mismatched sizes on purpose
+def test_state_constructor_rejects_bad_shapes():
     with pytest.raises(ValueError, match="cov must have shape"):
         GaussianState(None, jnp.eye(3))
     with pytest.raises(ValueError, match="mean must have shape"):
