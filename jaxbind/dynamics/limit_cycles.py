@@ -13,7 +13,7 @@ get it:
    for the state y₀ and the period T (Φ_T the deterministic flow of the scaled drift of
    :mod:`jaxbind.dynamics.langevin`, integrated over one period with a fixed number of
    diffrax Runge–Kutta steps; the second equation is the Poincaré phase condition through the
-   guess ŷ) by Newton's method (:func:`optimistix.root_find`), so its outputs are
+   guess ŷ) by Newton's method with a backtracking line search (:func:`optimistix.root_find`), so its outputs are
    differentiable in every model parameter by the implicit function theorem (optimistix's
    implicit adjoint): tweezer phases, distances, powers, feedback gains.
    Stability: the Floquet multipliers, eigenvalues of the monodromy matrix ∂Φ_T/∂y₀; one is
@@ -194,6 +194,21 @@ class OrbitSolution(eqx.Module):
     result: RESULTS
 
 
+class _DampedNewton(optx.AbstractGaussNewton):
+    """Newton's method with Armijo backtracking on ½|r|² (Gauss–Newton on a square system).
+
+    Plain Newton overshoots on limit cycles whose slow (amplitude) multiplier is close to 1
+    (the residual is then nearly flat along that direction); the line search keeps the
+    iteration in the basin, and near the orbit full steps give quadratic convergence."""
+
+    rtol: float
+    atol: float
+    norm: object = optx.max_norm
+    descent: optx.NewtonDescent = optx.NewtonDescent()
+    search: optx.BacktrackingArmijo = optx.BacktrackingArmijo()
+    verbose: object = lambda **kwargs: None
+
+
 def _shoot(vector_field, y0, period, args, steps, solver, rtol, atol, max_steps):
     y0 = jnp.asarray(y0)
     T0 = jnp.asarray(period, y0.dtype)
@@ -207,7 +222,7 @@ def _shoot(vector_field, y0, period, args, steps, solver, rtol, atol, max_steps)
         return yT - y, jnp.dot(fhat, y - yhat)
 
     z0 = (yhat, jax.lax.stop_gradient(T0))
-    sol = optx.root_find(residual, optx.Newton(rtol=rtol, atol=atol), z0, args,
+    sol = optx.root_find(residual, _DampedNewton(rtol=rtol, atol=atol), z0, args,
                          max_steps=max_steps, throw=False)
     y, T = sol.value
     yT, ys = _flow(vector_field, y, T, args, steps, solver)
@@ -236,13 +251,13 @@ def _shoot(vector_field, y0, period, args, steps, solver, rtol, atol, max_steps)
 def shoot_periodic_orbit(vector_field, y0: Float[ArrayLike, " n"], period: Float[ArrayLike, ""],
                          args=None, *, steps: int = 128,
                          solver: diffrax.AbstractRungeKutta | None = None,
-                         rtol: float = 1e-10, atol: float = 1e-10, max_steps: int = 40,
+                         rtol: float = 1e-10, atol: float = 1e-10, max_steps: int = 60,
                          throw: bool = True) -> OrbitSolution:
     """A periodic orbit of the autonomous ODE ẏ = f(t, y, args) by single shooting.
 
     Solves Φ_T(y) = y together with the phase condition f(ŷ)·(y − ŷ) = 0 (the Poincaré
     section through the guess ŷ = ``y0``) for (y, T) with Newton's method
-    (:class:`optimistix.Newton`); Φ_T is ``steps`` fixed steps of ``solver`` (default
+    and Armijo backtracking (optimistix Gauss–Newton on the square system); Φ_T is ``steps`` fixed steps of ``solver`` (default
     :class:`diffrax.Tsit5`, order 5) over one period. The result is differentiable in
     ``args`` by the implicit function theorem (optimistix's implicit adjoint) — also under
     ``jax.jit``/``vmap``. Seydel (2010) §7.1–7.4 for the method and the Floquet multipliers.
@@ -268,3 +283,275 @@ def shoot_periodic_orbit(vector_field, y0: Float[ArrayLike, " n"], period: Float
         out = eqx.tree_at(lambda o: o.period, out,
                           out.result.error_if(out.period, out.result != RESULTS.successful))
     return out
+
+
+# --------------------------------------------------------------------------------------
+# limit cycles of the Langevin model
+# --------------------------------------------------------------------------------------
+
+
+class PeriodicOrbit(eqx.Module):
+    """A periodic orbit (limit cycle) of the deterministic Langevin model, SI units.
+
+    Per degree of freedom μ = 3j + a: δx_μ(t) ≈ centre_μ + amplitude_μ cos(Ωt + phase_μ)
+    (first harmonic of the orbit).
+
+    Attributes:
+        x0, v0: (M,) displacement (m) and velocity (m/s) at the orbit's phase origin.
+        filter0: (2M,) the feedback filter states (w₁, w₂; m) there, or None.
+        period: () period (s); frequency: () Ω = 2π/period (rad/s).
+        amplitude: (M,) first-harmonic amplitudes (m).
+        phase: (M,) first-harmonic phases relative to ``reference`` (rad, in (−π, π]).
+        centre: (M,) time-averaged displacement (m) (the equilibrium shifts, e.g. along the
+            beam by radiation pressure).
+        peak: (M,) max |δx_μ − centre_μ| over the orbit (m).
+        reference: () int, the degree of freedom of zero phase (the largest amplitude).
+        ts: (steps,) times t_n = n·period/steps; xs: (steps, M) δx at those times (m).
+        multipliers: (n_state,) Floquet multipliers (trivial one first).
+        max_multiplier: () largest non-trivial |μ| (< 1: attracting cycle).
+        stable: () bool, max_multiplier < 1.
+        result: ``successful``, ``no_limit_cycle`` or ``particle_escaped`` (the orbit leaves
+            the model's escape distance); every array is NaN unless successful.
+    """
+
+    x0: Float[Array, " M"]
+    v0: Float[Array, " M"]
+    filter0: Float[Array, " M2"] | None
+    period: Float[Array, ""]
+    frequency: Float[Array, ""]
+    amplitude: Float[Array, " M"]
+    phase: Float[Array, " M"]
+    centre: Float[Array, " M"]
+    peak: Float[Array, " M"]
+    reference: Array
+    ts: Float[Array, " S"]
+    xs: Float[Array, "S M"]
+    multipliers: Complex[Array, " n"]
+    max_multiplier: Float[Array, ""]
+    stable: Bool[Array, ""]
+    result: RESULTS
+
+
+def _default_steps(model, period):
+    """Runge–Kutta steps per orbit: ≥ 48 per period of the fastest trap frequency, ≥ 64."""
+    w = float(np.max(np.asarray(model.omega)))
+    return max(64, int(math.ceil(48.0 * w * float(period) / (2 * math.pi))))
+
+
+def _orbit(model, feedback, y0, Ts, steps, rtol, atol, max_steps):
+    """Shooting solve in scaled variables (k δx, k v/ω_ref, ω_ref t) + SI summary."""
+    M = model.n_dof
+    solver = diffrax.Tsit5(scan_kind="bounded")
+
+    def f(t, y, a):
+        mdl, fb = a
+        return _Scaled(mdl, fb)(t, y)
+
+    sol = _shoot(f, y0, Ts, (model, feedback), steps, solver, rtol, atol, max_steps)
+    sc = _Scaled(model, feedback)
+    k, w = sc.k, sc.w
+    T = sol.period / w
+    xs = sol.samples[:, :M] / k
+    centre = jnp.mean(xs, axis=0)
+    s = jnp.arange(1, steps + 1, dtype=xs.dtype) / steps
+    c1 = 2.0 * jnp.mean((xs - centre) * jnp.exp(-2j * jnp.pi * s)[:, None], axis=0)
+    amp = jnp.abs(c1)
+    ref = jnp.argmax(jnp.where(jnp.isfinite(amp), amp, -1.0))
+    phase = jnp.angle(c1 * jnp.conj(c1[ref]))
+    peak = jnp.max(jnp.abs(xs - centre), axis=0)
+    # escape: the whole orbit must stay within the model's escape distance of the foci
+    disp = jnp.sqrt(jnp.sum(jnp.reshape(xs, (steps, M // 3, 3)) ** 2, axis=-1))
+    inside = jnp.all(disp <= model.escape)
+    result = RESULTS.where(sol.result == RESULTS.successful,
+                           RESULTS.where(inside, RESULTS.successful, RESULTS.particle_escaped),
+                           sol.result)
+    ok = result == RESULTS.successful
+    nan = jnp.asarray(jnp.nan, xs.dtype)
+
+    def m(v):
+        return jnp.where(ok, v, nan).astype(v.dtype)
+
+    y = sol.y0
+    filt = m(y[2 * M:] / k) if feedback is not None else None
+    return PeriodicOrbit(x0=m(y[:M] / k), v0=m(y[M:2 * M] * w / k), filter0=filt, period=m(T),
+                         frequency=m(2 * jnp.pi / T), amplitude=m(amp), phase=m(phase),
+                         centre=m(centre), peak=m(peak), reference=ref, ts=m(s * T), xs=m(xs),
+                         multipliers=m(sol.multipliers), max_multiplier=m(sol.max_multiplier),
+                         stable=ok & (sol.max_multiplier < 1.0), result=result)
+
+
+def _check_model(model, feedback):
+    if not isinstance(model, LangevinModel):
+        raise TypeError(f"model must be a LangevinModel, got {type(model).__name__}")
+    if feedback is not None and not isinstance(feedback, ColdDamping):
+        raise TypeError(f"feedback must be a ColdDamping or None, got {type(feedback).__name__}")
+
+
+def _initial_state(model, feedback, x0, v0, filter0):
+    M = model.n_dof
+    rdt = model.particles.positions.dtype
+    sc = _Scaled(model, feedback)
+    x0 = jnp.asarray(x0, rdt)
+    v0 = jnp.asarray(v0, rdt)
+    for name, a in (("x0", x0), ("v0", v0)):
+        if a.shape != (M,):
+            raise ValueError(f"{name} must have shape ({M},), got {tuple(a.shape)}")
+    y = [x0 * sc.k, v0 * sc.k / sc.w]
+    if feedback is not None:
+        if filter0 is None:
+            y += [x0 * sc.k, x0 * sc.k]
+        else:
+            f0 = jnp.asarray(filter0, rdt)
+            if f0.shape != (2 * M,):
+                raise ValueError(f"filter0 must have shape ({2 * M},), got {tuple(f0.shape)}")
+            y += [f0 * sc.k]
+    return jnp.concatenate(y)
+
+
+@compiled_entry(scalars=("period",))
+def periodic_orbit(model: LangevinModel, x0: Float[ArrayLike, " M"], v0: Float[ArrayLike, " M"],
+                   period: Float[ArrayLike, ""], *, feedback: ColdDamping | None = None,
+                   filter0: Float[ArrayLike, " M2"] | None = None, steps: int = 128,
+                   rtol: float = 1e-10, atol: float = 1e-10, max_steps: int = 60,
+                   throw: bool = True) -> PeriodicOrbit:
+    """The periodic orbit (limit cycle) of the deterministic Langevin model through a guess.
+
+    Shooting (module docstring) on the model's scaled drift: the engine's full optical
+    forces (paper 003 eq. 3), gas damping and, with ``feedback``, the cold-damping loop
+    (its filter states are part of the orbit). Noise is left out: the cycle is the
+    attractor the stochastic motion fluctuates about. Differentiable in every array of
+    ``model`` and ``feedback`` (implicit function theorem), jit/vmap-able.
+
+    Args:
+        model: :class:`~jaxbind.dynamics.LangevinModel`.
+        x0, v0: (M,) guess of a point on the cycle: displacements (m), velocities (m/s).
+        period: guess of the period (s), > 0.
+        feedback: :class:`~jaxbind.dynamics.ColdDamping` or None.
+        filter0: (2M,) guess of the filter states (w₁, w₂) in m (default w₁ = w₂ = x0).
+        steps: Runge–Kutta (Tsit5) steps per period (static int; take ≥ 48 per period of the
+            fastest trap frequency, as :func:`find_limit_cycle` does).
+        rtol, atol: Newton tolerances (scaled units); max_steps: Newton iterations.
+        throw: raise unless successful (``EquinoxRuntimeError`` with the result's message).
+    Returns:
+        :class:`PeriodicOrbit`.
+    """
+    _check_model(model, feedback)
+    rdt = model.particles.positions.dtype
+    steps = int(steps)
+    if steps < 4:
+        raise ValueError(f"steps must be ≥ 4, got {steps}")
+    y0 = _initial_state(model, feedback, x0, v0, filter0)
+    Ts = jnp.asarray(period, rdt) * jnp.mean(model.omega)
+    out = _orbit(model, feedback, y0, Ts, steps, rtol, atol, int(max_steps))
+    if throw:
+        out = eqx.tree_at(lambda o: o.period, out,
+                          out.result.error_if(out.period, out.result != RESULTS.successful))
+    return out
+
+
+def _nan_orbit(model, feedback, steps, result):
+    M = model.n_dof
+    rdt = model.particles.positions.dtype
+    n_state = (4 if feedback is not None else 2) * M
+    v = jnp.full((M,), jnp.nan, rdt)
+    s = jnp.asarray(jnp.nan, rdt)
+    cdt = jnp.promote_types(rdt, jnp.complex64)
+    return PeriodicOrbit(x0=v, v0=v, filter0=jnp.full((2 * M,), jnp.nan, rdt) if feedback is not None
+                         else None, period=s, frequency=s, amplitude=v, phase=v, centre=v, peak=v,
+                         reference=jnp.asarray(0), ts=jnp.full((steps,), jnp.nan, rdt),
+                         xs=jnp.full((steps, M), jnp.nan, rdt),
+                         multipliers=jnp.full((n_state,), jnp.nan, cdt), max_multiplier=s,
+                         stable=jnp.asarray(False), result=result)
+
+
+@eqx.filter_jit
+def _linear_analysis(model, feedback):
+    """Equilibrium (Newton on the drift) and the drift's Jacobian there (scaled units)."""
+    sc = _Scaled(model, feedback)
+    rdt = sc.m.dtype
+    y0 = jnp.zeros((sc.n_state,), rdt)
+    sol = optx.root_find(lambda y, a: sc(0.0, y), optx.Newton(rtol=1e-12, atol=1e-12), y0,
+                         max_steps=50, throw=False)
+    J = jax.jacfwd(lambda y: sc(0.0, y))(sol.value)
+    return sol.value, J, sol.result == optx.RESULTS.successful
+
+
+@eqx.filter_jit
+def _transient(model, feedback, y0, dts, n_steps):
+    sc = _Scaled(model, feedback)
+    sol = diffrax.diffeqsolve(diffrax.ODETerm(sc), diffrax.Tsit5(), 0.0, n_steps * dts, dts, y0,
+                              saveat=diffrax.SaveAt(t1=True),
+                              stepsize_controller=diffrax.ConstantStepSize(),
+                              max_steps=n_steps + 1, throw=False)
+    return sol.ys[-1]
+
+
+def find_limit_cycle(model: LangevinModel, *, feedback: ColdDamping | None = None,
+                     kick: float = 1e-2, efoldings: float = 25.0,
+                     t_transient: float | None = None, max_transient_steps: int = 2_000_000,
+                     steps: int | None = None, throw: bool = True) -> PeriodicOrbit:
+    """The attracting limit cycle of the deterministic model past its linear instability.
+
+    Host-level driver (module docstring, item 1): equilibrium y_eq (Newton on the drift:
+    the foci shift, e.g. by radiation pressure), the drift's Jacobian there, its
+    fastest-growing eigenvalue λ (σ = Re λ > 0 required) and eigenvector; a kick of
+    ``kick``/k along that mode (default 0.01/k, about a thermal amplitude); a deterministic
+    transient (diffrax Tsit5, 30 steps per fastest trap period) of ``efoldings``/σ or
+    ``t_transient``; then :func:`periodic_orbit` from its end with the period guess 2π/Im λ.
+
+    Args:
+        model: :class:`~jaxbind.dynamics.LangevinModel` (needs damping > 0 for an attracting
+            cycle: module docstring).
+        feedback: :class:`~jaxbind.dynamics.ColdDamping` or None.
+        kick: initial displacement along the unstable mode, in units of 1/k (> 0).
+        efoldings: transient length in e-folding times 1/σ of the linear growth.
+        t_transient: transient length (s), overrides ``efoldings``.
+        max_transient_steps: cap on the transient's time steps (the transient is cut there).
+        steps: Runge–Kutta steps per period of the shooting (default: ≥ 48 per period of the
+            fastest trap frequency).
+        throw: raise unless successful.
+    Returns:
+        :class:`PeriodicOrbit`; ``no_limit_cycle`` when the equilibrium is linearly stable
+        (no growing mode) or the shooting does not converge, ``particle_escaped`` when the
+        transient or the orbit leaves the escape distance (the motion does not saturate).
+    """
+    _check_model(model, feedback)
+    if not (math.isfinite(float(kick)) and float(kick) > 0):
+        raise ValueError(f"kick must be positive, got {kick}")
+    if not float(efoldings) > 0:
+        raise ValueError(f"efoldings must be positive, got {efoldings}")
+    M = model.n_dof
+    w_ref = float(np.mean(np.asarray(model.omega)))
+    w_max = float(np.max(np.asarray(model.omega)))
+    y_eq, J, ok = _linear_analysis(model, feedback)
+    lam, vec = np.linalg.eig(np.asarray(J))
+    i = int(np.argmax(lam.real))
+    sigma, omega_l = float(lam[i].real), abs(float(lam[i].imag))
+    period = 2 * math.pi / (omega_l * w_ref) if omega_l > 0 else 2 * math.pi / w_max
+    steps = _default_steps(model, period) if steps is None else int(steps)
+
+    if not bool(ok) or not sigma > 0 or omega_l == 0:
+        if throw:
+            raise eqx.EquinoxRuntimeError(
+                "find_limit_cycle: no limit cycle: the equilibrium has no growing oscillatory "
+                f"mode (max Re λ = {sigma * w_ref:.4g} 1/s)")
+        return _nan_orbit(model, feedback, steps, RESULTS.no_limit_cycle)
+    v = np.real(vec[:, i] * np.exp(-1j * np.angle(vec[np.argmax(np.abs(vec[:M, i])), i])))
+    v = v / np.max(np.abs(v[:M]))
+    y = np.asarray(y_eq) + float(kick) * v
+    dts = 2 * math.pi / (30.0 * w_max / w_ref)
+    t_tr = float(efoldings) / sigma if t_transient is None else float(t_transient) * w_ref
+    n_steps = min(int(math.ceil(t_tr / dts)), int(max_transient_steps))
+    y_end = np.asarray(_transient(model, feedback, jnp.asarray(y), jnp.asarray(dts), n_steps))
+    sc_k = float(model.beam.k)
+    x_end = y_end[:M] / sc_k
+    disp = np.sqrt(np.sum(x_end.reshape(M // 3, 3) ** 2, axis=-1))
+    if not np.all(np.isfinite(y_end)) or np.any(disp > float(model.escape)):
+        if throw:
+            raise eqx.EquinoxRuntimeError(
+                "find_limit_cycle: the motion did not saturate: a particle left the escape "
+                f"distance {float(model.escape):.3g} m during the transient")
+        return _nan_orbit(model, feedback, steps, RESULTS.particle_escaped)
+    filt = y_end[2 * M:] / sc_k if feedback is not None else None
+    return periodic_orbit(model, x_end, y_end[M:2 * M] * w_ref / sc_k, period,
+                          feedback=feedback, filter0=filt, steps=steps, throw=throw)
