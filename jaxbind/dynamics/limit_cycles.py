@@ -75,7 +75,10 @@ import jax.numpy as jnp
 import lineax as lx
 import numpy as np
 import optimistix as optx
-from jaxtyping import Array, ArrayLike, Bool, Complex, Float
+from collections.abc import Callable
+from typing import Any
+
+from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Int
 
 from .._entry import compiled_entry
 from ..results import RESULTS
@@ -248,8 +251,9 @@ def _shoot(vector_field, y0, period, args, steps, solver, rtol, atol, max_steps)
                          max_multiplier=jnp.where(ok, mmax, nan), result=result)
 
 
-def shoot_periodic_orbit(vector_field, y0: Float[ArrayLike, " n"], period: Float[ArrayLike, ""],
-                         args=None, *, steps: int = 128,
+def shoot_periodic_orbit(vector_field: Callable[..., Float[Array, " n"]],
+                         y0: Float[ArrayLike, " n"], period: Float[ArrayLike, ""],
+                         args: Any = None, *, steps: int = 128,
                          solver: diffrax.AbstractRungeKutta | None = None,
                          rtol: float = 1e-10, atol: float = 1e-10, max_steps: int = 60,
                          throw: bool = True) -> OrbitSolution:
@@ -323,7 +327,7 @@ class PeriodicOrbit(eqx.Module):
     phase: Float[Array, " M"]
     centre: Float[Array, " M"]
     peak: Float[Array, " M"]
-    reference: Array
+    reference: Int[Array, ""]
     ts: Float[Array, " S"]
     xs: Float[Array, "S M"]
     multipliers: Complex[Array, " n"]
