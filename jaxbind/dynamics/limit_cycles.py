@@ -251,6 +251,9 @@ def _shoot(vector_field, y0, period, args, steps, solver, rtol, atol, max_steps)
                          max_multiplier=jnp.where(ok, mmax, nan), result=result)
 
 
+_shoot_jit = eqx.filter_jit(_shoot)
+
+
 def shoot_periodic_orbit(vector_field: Callable[..., Float[Array, " n"]],
                          y0: Float[ArrayLike, " n"], period: Float[ArrayLike, ""],
                          args: Any = None, *, steps: int = 128,
@@ -282,7 +285,9 @@ def shoot_periodic_orbit(vector_field: Callable[..., Float[Array, " n"]],
         raise ValueError(f"steps must be ≥ 4, got {steps}")
     # "bounded" stage loop: the default checkpointed loop has no forward-mode derivative, "lax" no reverse one
     solver = diffrax.Tsit5(scan_kind="bounded") if solver is None else solver
-    out = _shoot(vector_field, y0, period, args, steps, solver, rtol, atol, int(max_steps))
+    # one compiled program per (vector_field, shapes, settings), reused by eager calls
+    out = _shoot_jit(vector_field, y0, period, args, steps, solver, rtol, atol,
+                                 int(max_steps))
     if throw:
         out = eqx.tree_at(lambda o: o.period, out,
                           out.result.error_if(out.period, out.result != RESULTS.successful))

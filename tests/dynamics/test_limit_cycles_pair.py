@@ -69,9 +69,11 @@ def test_long_direct_simulation_saturates_onto_the_cycle(model, orbit):
     times) grow and saturate onto the shooting solution's cycle."""
     x0 = np.asarray(orbit.centre).copy()
     x0[Z1] += 1e-9
-    dt = 2 * np.pi / float(jnp.max(model.omega)) / 40
+    # 60 steps per fastest (radial) trap period: numerical heating ω⁴dt³/4 of the axial motion
+    # ≈ 1 /s ≪ γ (module docstring of jaxbind.dynamics.langevin)
+    dt = 2 * np.pi / float(jnp.max(model.omega)) / 60
     tr = simulate(model, 60e-3, dt, key=jax.random.PRNGKey(1), x0=x0, save_every=8)
-    assert tr.result[0] == RESULTS.successful
+    assert int(tr.n_ok) == 1
     lc = limit_cycle(tr, t_min=50e-3, reference=Z1)
     np.testing.assert_allclose(np.asarray(lc.amplitude)[[Z1, Z2]],
                                np.asarray(orbit.amplitude)[[Z1, Z2]], rtol=0.03)
