@@ -108,14 +108,16 @@ def test_hopf_normal_form_near_threshold(model, orbit):
     # A² linear in the distance: its zero, extrapolated from the two points nearest the
     # threshold, is the linear model's γ_c to 3 % of the distance range γ_c − 200 /s
     # (measured on the development machine: A² ratio 1.75 for distance ratio 2, i.e. the
-    # extrapolated zero ≈ 50 /s ≈ 2 % below γ_c: the O(Δ²) term of the normal form)
+    # extrapolated zero ≈ 50 /s (2 % of the range) from γ_c: the O(Δ²) term of the normal form)
     zero = 150.0 - (300.0 - 150.0) * a150**2 / (a300**2 - a150**2)
     assert abs(zero) < 0.03 * (gc - 200.0), info
     assert 1.5 < a300**2 / a150**2 < 2.1, info
-    # frequency → the linear one at threshold, shift ∝ distance (softening: below it)
+    # frequency → the linear one at threshold, shift ∝ distance (softening: below it); the
+    # linear extrapolation to the threshold (measured: −735 rad/s, the same O(Δ²) offset as
+    # the amplitude's) is within 0.25 % of ω_c
     assert d300 < 0 and d150 < 0, info
-    assert abs(d150) < 2e-3 * wc, info
     assert 1.5 < d300 / d150 < 2.3, info
+    assert abs(2 * d150 - d300) < 2.5e-3 * wc, info
 
 
 def test_amplitude_gradient_vs_finite_difference(model, orbit):
