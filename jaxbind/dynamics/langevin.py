@@ -435,7 +435,9 @@ def _simulate_body(model, feedback, x0, v0, key, dt, n_steps, n_traj, save_every
     else:
         n_state, n_noise = 2 * M, M
         G = jnp.zeros((n_state, n_noise), rdt).at[M:, :].set(L)
-    drift = scaled
+
+    def drift(t, y, args):  # a closure: diffrax would warn about the model's complex leaves
+        return scaled(t, y)
 
     def diffusion(t, y, args):
         return G

@@ -488,7 +488,7 @@ def _linear_analysis(model, feedback):
 @eqx.filter_jit
 def _transient(model, feedback, y0, dts, n_steps):
     sc = _Scaled(model, feedback)
-    sol = diffrax.diffeqsolve(diffrax.ODETerm(sc), diffrax.Tsit5(), 0.0, n_steps * dts, dts, y0,
+    sol = diffrax.diffeqsolve(diffrax.ODETerm(lambda t, y, a: sc(t, y)), diffrax.Tsit5(), 0.0, n_steps * dts, dts, y0,
                               saveat=diffrax.SaveAt(t1=True),
                               stepsize_controller=diffrax.ConstantStepSize(),
                               max_steps=n_steps + 1, throw=False)
