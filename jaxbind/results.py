@@ -68,6 +68,10 @@ class RESULTS(optx.RESULTS):  # pyright: ignore[reportGeneralTypeIssues]
         "no optimal (LQG) feedback: the feedback cannot stabilise an unstable mode or the "
         "measurement cannot detect it (the algebraic Riccati equation has no stabilising solution)"
     )
+    no_limit_cycle = (
+        "no limit cycle found: the periodic-orbit (shooting) solve did not converge, or it "
+        "converged onto the equilibrium (no growing mode, or the guess was too far from the cycle)"
+    )
 
 
 def code(result: EnumerationItem) -> Int[Array, "*batch"] | Int[np.ndarray, "*batch"]:

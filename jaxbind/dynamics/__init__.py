@@ -8,12 +8,17 @@ The stage between :mod:`jaxbind.mechanics` and :mod:`jaxbind.quantum` in the pip
   (:class:`ColdDamping`) and the SDE solve (:func:`simulate`, diffrax);
 * :mod:`jaxbind.dynamics.result` — :class:`Trajectories` (time series, per-trajectory result
   codes, summary statistics: covariances, energies, PSDs, correlation functions);
-* :mod:`jaxbind.dynamics.limit_cycles` — stationary amplitude, frequency and relative phase of
-  self-sustained motion past the linear instability.
+* :mod:`jaxbind.dynamics.limit_cycles` — limit cycles past the linear instability: periodic
+  orbits of the full-force model by shooting (:func:`find_limit_cycle`, :func:`periodic_orbit`,
+  differentiable, with Floquet stability) and the stationary amplitude, frequency and relative
+  phase read off trajectories (:func:`limit_cycle`).
 """
 
 from .langevin import ColdDamping, LangevinModel, simulate
-from .limit_cycles import LimitCycle, limit_cycle
+from .limit_cycles import (LimitCycle, OrbitSolution, PeriodicOrbit, find_limit_cycle,
+                           limit_cycle, periodic_orbit, shoot_periodic_orbit)
 from .result import Trajectories
 
-__all__ = ["LangevinModel", "ColdDamping", "simulate", "Trajectories", "LimitCycle", "limit_cycle"]
+__all__ = ["LangevinModel", "ColdDamping", "simulate", "Trajectories", "LimitCycle", "limit_cycle",
+           "PeriodicOrbit", "periodic_orbit", "find_limit_cycle", "OrbitSolution",
+           "shoot_periodic_orbit"]

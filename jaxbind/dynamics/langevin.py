@@ -362,14 +362,62 @@ def _simulate(model, feedback, x0, v0, key, dt, n_steps, n_traj, save_every, sol
                               solver, brownian, progress)
 
 
+class _Scaled(eqx.Module):
+    """The scaled deterministic drift of the Langevin model (module docstring): state
+    y = (q, u[, w₁, w₂]) with q = k δx, u = k v/ω_ref, time ω_ref t; one implementation used
+    by :func:`simulate` and by the periodic-orbit solve of :mod:`jaxbind.dynamics.limit_cycles`."""
+
+    model: LangevinModel
+    feedback: ColdDamping | None
+    k: Array
+    w: Array
+    m: Array
+    gam: Array
+
+    def __init__(self, model, feedback):
+        rdt = model.particles.positions.dtype
+        self.model = model
+        self.feedback = feedback
+        self.k = jnp.asarray(model.beam.k, rdt)
+        self.w = jnp.mean(model.omega)
+        self.m = model.masses.astype(rdt)
+        self.gam = jnp.repeat(model.gamma, 3)
+
+    @property
+    def n_state(self) -> int:
+        return (4 if self.feedback is not None else 2) * self.model.n_dof
+
+    def feedback_scaled(self):
+        """(c, g_fb, p_fb): cut-off, velocity and position gains in units of ω_ref."""
+        rdt = self.m.dtype
+        M, fb, w = self.model.n_dof, self.feedback, self.w
+        c = fb.cutoff.astype(rdt) / w
+        g_fb = jnp.broadcast_to(fb.gain, (M,)).astype(rdt) / w
+        p_fb = jnp.broadcast_to(fb.position_gain, (M,)).astype(rdt) / w**2
+        return c, g_fb, p_fb
+
+    def __call__(self, t, y, args=None):
+        M = self.model.n_dof
+        k, w = self.k, self.w
+        kw = k / w
+        q, u = y[:M], y[M:2 * M]
+        F = self.model.forces(q / k)
+        a = ((F / self.m) * kw) / w - (self.gam / w) * u
+        if self.feedback is None:
+            return jnp.concatenate([u, a])
+        c, g_fb, p_fb = self.feedback_scaled()
+        w1, w2 = y[2 * M:3 * M], y[3 * M:]
+        vhat = c * (w1 - w2)
+        a = a - g_fb * vhat - p_fb * w1
+        return jnp.concatenate([u, a, c * (q - w1), c * (w1 - w2)])
+
+
 def _simulate_body(model, feedback, x0, v0, key, dt, n_steps, n_traj, save_every, solver,
                    brownian, progress):
     rdt = model.particles.positions.dtype
     M = model.n_dof
-    k = jnp.asarray(model.beam.k, rdt)
-    w = jnp.mean(model.omega)
-    m = model.masses.astype(rdt)
-    gam = jnp.repeat(model.gamma, 3)
+    scaled = _Scaled(model, feedback)
+    k, w, m, gam = scaled.k, scaled.w, scaled.m, scaled.gam
     kw = k / w
     # force-noise covariance per unit scaled time (module docstring), ordered against
     # under/overflow in float32: ħ k²/(m_i m_j ω³) D and 2 k² γ k_B T/(m ω³)
@@ -378,9 +426,7 @@ def _simulate_body(model, feedback, x0, v0, key, dt, n_steps, n_traj, save_every
     L = _psd_sqrt(2.0 * (Qrec + Qth))
     fb = feedback is not None
     if fb:
-        c = feedback.cutoff.astype(rdt) / w
-        g_fb = jnp.broadcast_to(feedback.gain, (M,)).astype(rdt) / w
-        p_fb = jnp.broadcast_to(feedback.position_gain, (M,)).astype(rdt) / w**2
+        c, _, _ = scaled.feedback_scaled()
         s_imp = jnp.broadcast_to(feedback.imprecision, (M,)).astype(rdt)
         meas = c * k * jnp.sqrt(s_imp * w)
         n_state, n_noise = 4 * M, 2 * M
@@ -389,18 +435,9 @@ def _simulate_body(model, feedback, x0, v0, key, dt, n_steps, n_traj, save_every
     else:
         n_state, n_noise = 2 * M, M
         G = jnp.zeros((n_state, n_noise), rdt).at[M:, :].set(L)
-    g_s = gam / w
 
-    def drift(t, y, args):
-        q, u = y[:M], y[M:2 * M]
-        F = model.forces(q / k)
-        a = ((F / m) * kw) / w - g_s * u
-        if not fb:
-            return jnp.concatenate([u, a])
-        w1, w2 = y[2 * M:3 * M], y[3 * M:]
-        vhat = c * (w1 - w2)
-        a = a - g_fb * vhat - p_fb * w1
-        return jnp.concatenate([u, a, c * (q - w1), c * (w1 - w2)])
+    def drift(t, y, args):  # a closure: diffrax would warn about the model's complex leaves
+        return scaled(t, y)
 
     def diffusion(t, y, args):
         return G
