@@ -77,13 +77,16 @@ def _traced_positive(name, x):
     return nan_if(x, ~(jnp.isfinite(x) & (x > 0)), f"{name} must be positive and finite")
 
 
-def _as_medium(n_medium):
+def _as_medium(n_medium, like):
     """``n_medium`` as a real scalar array, checked: finite and > 0 (ValueError naming it for
-    concrete input; NaN under a transformation, see ``_traced_positive``)."""
+    concrete input; NaN under a transformation, see ``_traced_positive``). Its dtype follows
+    the wavelength ``like`` (a Python default 1.0 is weakly typed: it must not put a float64
+    parameter into a float32 program)."""
     n = as_float_array(n_medium, "n_medium")
     check_shape("n_medium", n, ())
     check_finite("n_medium", n)
     check_positive("n_medium", n)
+    n = n.astype(jnp.result_type(n, jnp.asarray(like)))
     return _traced_positive("n_medium", n)
 
 
@@ -279,7 +282,7 @@ class PlaneWave(AbstractBeam):
         self.direction = n
         self.polarization = pol
         self.phase = phase
-        self.n_medium = _as_medium(n_medium)
+        self.n_medium = _as_medium(n_medium, wavelength)
 
     def __check_init__(self):
         for name in ("wavelength", "intensity", "phase", "n_medium"):
@@ -381,7 +384,7 @@ class Tweezer(AbstractBeam):
         phase = as_float_array(phase, "phase")
         polarization_angle = as_float_array(polarization_angle, "polarization_angle")
         focus = as_float_array(focus, "focus")
-        n_medium = _as_medium(n_medium)
+        n_medium = _as_medium(n_medium, wavelength)
         if waist is not None:
             waist = _traced_positive("waist", as_float_array(waist, "waist"))
         else:
@@ -549,7 +552,7 @@ class CoherentBeams(AbstractBeam):
         wavelength = as_float_array(wavelength, "wavelength")
         check_shape("wavelength", wavelength, ())
         lam = per("wavelength", wavelength)
-        nmed = per("n_medium", _as_medium(n_medium))
+        nmed = per("n_medium", _as_medium(n_medium, wavelength))
         check_positive("powers", powers)
         check_positive("wavelength", wavelength)
         check_finite("phases", phases)

@@ -220,8 +220,8 @@ def test_bad_n_medium_is_named(bad):
 def test_bad_n_medium_traced_and_mismatched_media():
     with pytest.raises(TypeError, match="n_medium"):
         PlaneWave(LAM, I0, n_medium=1.33 + 0.1j)
-    with pytest.raises(Exception, match="n_medium"):
-        jax.jit(lambda n: PlaneWave(LAM, I0, n_medium=n).k)(jnp.asarray(-1.0))
+    # traced: no host callback in the user's program, the bad point is NaN (nan_if)
+    assert np.isnan(jax.jit(lambda n: PlaneWave(LAM, I0, n_medium=n).k)(jnp.asarray(-1.0)))
     with pytest.raises(ValueError, match="n_medium"):
         CoherentBeams([PlaneWave(LAM, I0, n_medium=N_W), PlaneWave(LAM, I0)])
     with pytest.raises(ValueError, match="n_medium"):

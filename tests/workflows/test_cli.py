@@ -37,9 +37,10 @@ def test_sweep_writes_store_netcdf_png_json(tmp_path, capsys):
         assert (out / f).exists(), f
     s = json.loads((out / "g.json").read_text())
     assert s["function"] == "green_tensor" and s["n_points"] == 18
-    from jaxbind.workflows.sweep.store import ERROR
+    from jaxbind.workflows.sweep.store import NONFINITE
 
-    assert s["status_counts"] == {"0": 16, str(ERROR): 2}  # kr = 0 is singular, for both angles
+    # kr = 0 is singular (NaN-masked in the compiled chunk), for both angles
+    assert s["status_counts"] == {"0": 16, str(NONFINITE): 2}
     ds = xr.open_zarr(out / "g.zarr")
     nc = xr.open_dataset(out / "g.nc")
     np.testing.assert_array_equal(nc.g_real.values + 1j * nc.g_imag.values, ds.g.values)
