@@ -21,7 +21,7 @@
 First-call (compile) times are printed for the jaxbind kernels.
 
 Usage: python benchmarks/bench_trajectories.py [--quick] [--traj 1000] [--steps 1000]
-       [--skip-lqg]
+       [--no-shark] [--f32] [--skip-lqg]
 """
 
 from __future__ import annotations
@@ -63,10 +63,14 @@ def pair_alpha():
     return a0 / (1 - 1j * k**3 * a0 / (6 * np.pi * Cst.epsilon0))
 
 
-def pair_array():
-    return TweezerArray([[0, 0], [1.25 * LAM, 0]], powers=0.3, wavelength=LAM, NA=0.6,
-                        phases=[np.pi / 2, 0.0], polarization_angles=np.pi / 2, radii=RADIUS,
-                        alpha=pair_alpha(), density=2200.0, gamma=1e5, temperature=300.0)
+def pair_array(dtype=np.float64):
+    """The tweezer pair (float64, or float32 leaves for a float32 simulation)."""
+    f = np.dtype(dtype).type
+    c = np.complex64 if dtype == np.float32 else np.complex128
+    return TweezerArray(np.array([[0, 0], [1.25 * LAM, 0]], dtype), powers=f(0.3),
+                        wavelength=f(LAM), NA=f(0.6), phases=np.array([np.pi / 2, 0.0], dtype),
+                        polarization_angles=f(np.pi / 2), radii=f(RADIUS), alpha=c(pair_alpha()),
+                        density=f(2200.0), gamma=f(1e5), temperature=f(300.0))
 
 
 EPS0 = Cst.epsilon0
@@ -195,9 +199,10 @@ def numpy_euler_maruyama(npf, model, n_traj, n_steps, dt, seed=0):
     return x, v
 
 
-def bench_trajectories(n_traj, n_steps, repeats, shark=True):
+def bench_trajectories(n_traj, n_steps, repeats, shark=True, f32=False):
     arr = pair_array()
     model = LangevinModel.from_array(arr)
+    model32 = LangevinModel.from_array(pair_array(np.float32)) if f32 else None
     npf = numpy_pair(arr)
     dev = check_forces(model, npf)
     print(f"\n1. tweezer pair (6 DOF), {n_traj} trajectories × {n_steps} steps, f64")
@@ -205,15 +210,22 @@ def bench_trajectories(n_traj, n_steps, repeats, shark=True):
           f"{dev:.1e}")
     if not dev <= 1e-8:
         raise SystemExit("NumPy baseline force disagrees with the engine; not timing")
+    if f32:
+        print(f"   float32 engine force vs NumPy (float64): max rel. deviation "
+              f"{check_forces(model32, npf):.1e}")
     period = 2 * np.pi / float(np.max(model.omega))
     dt = period / 40
     t1 = n_steps * dt
     key = jax.random.PRNGKey(0)
     rows = {}
-    solvers = (("Euler", diffrax.Euler()),) + ((("ShARK", None),) if shark else ())
-    for name, solver in solvers:
+    solvers = [("Euler", model, diffrax.Euler())]
+    if shark:
+        solvers.append(("ShARK", model, None))
+    if f32:
+        solvers.append(("Euler, float32", model32, diffrax.Euler()))
+    for name, mdl, solver in solvers:
         run = lambda: jax.block_until_ready(simulate(  # noqa: E731
-            model, t1, dt, key=key, n_traj=n_traj, solver=solver, save_every=n_steps).x)
+            mdl, t1, dt, key=key, n_traj=n_traj, solver=solver, save_every=n_steps).x)
         t0 = time.perf_counter()
         run()
         first = time.perf_counter() - t0
@@ -288,6 +300,7 @@ def main():
     ap.add_argument("--traj", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=1000)
     ap.add_argument("--no-shark", action="store_true", help="time only diffrax.Euler")
+    ap.add_argument("--f32", action="store_true", help="also time a float32 simulation")
     ap.add_argument("--skip-lqg", action="store_true")
     ap.add_argument("--n", type=int, default=50)
     ap.add_argument("--repeats", type=int, default=3)
@@ -295,7 +308,7 @@ def main():
     if a.quick:
         a.traj, a.steps, a.repeats = 256, 200, 1
     print(f"devices: {jax.devices()}")
-    bench_trajectories(a.traj, a.steps, a.repeats, shark=not a.no_shark)
+    bench_trajectories(a.traj, a.steps, a.repeats, shark=not a.no_shark, f32=a.f32)
     if not a.skip_lqg:
         bench_lqg(a.n, a.repeats)
 
