@@ -112,7 +112,7 @@ class LangevinModel(eqx.Module):
     solver: object = None
 
     def __init__(self, particles: Particles, beam: AbstractBeam, *,
-                 omega: Float[ArrayLike, "*m"], gamma: Float[ArrayLike, "*m"] = 0.0,
+                 omega: Float[ArrayLike, "*m"], gamma: Float[ArrayLike, "*n"] = 0.0,
                  temperature: Float[ArrayLike, ""] = 0.0,
                  recoil: Float[ArrayLike, "m m"] | None = None,
                  escape: Float[ArrayLike, ""] = np.inf,

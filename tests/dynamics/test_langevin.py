@@ -211,3 +211,13 @@ def test_float32_model_runs_in_float32_and_agrees_with_float64(model):
     assert bool(jnp.all(r32.result == RESULTS.successful))
     x64, x32 = np.asarray(r64.x), np.asarray(r32.x)
     assert np.max(np.abs(x32 - x64)) <= 1e-4 * np.max(np.abs(x64))
+
+
+def test_per_particle_gamma_with_per_dof_omega():
+    """gamma is per particle (N,), omega per degree of freedom (3N,): the annotations must not
+    tie their shapes (from_array of any N ≥ 2 array passes exactly these)."""
+    arr = TweezerArray([[0, 0], [1.25 * LAM, 0]], powers=0.3, wavelength=LAM, NA=0.6,
+                       radii=50e-9, index=1.45, density=2200.0, gamma=GAMMA, temperature=TEMP)
+    mdl = LangevinModel(arr.particles(), arr.beam(), omega=np.full(6, 1e6),
+                        gamma=np.array([GAMMA, 2 * GAMMA]), temperature=TEMP)
+    assert mdl.gamma.shape == (2,) and mdl.omega.shape == (6,)
