@@ -15,6 +15,8 @@ Rows (full size / smoke size):
 * ``regime``: paper 000 Fig. 3a regime map, 4096 × 4096 (φ, kd), whole grid in one call.
 * ``sweep``: ``jb.sweep`` of the cheap kernel of ``bench_sweep.py`` over 10⁸ points
   (float32, results on the host).
+* ``trajectories``: ``jb.dynamics.simulate`` (``diffrax.Euler``, f64) of the tweezer pair of
+  ``bench_trajectories.py``, 10⁴ trajectories × 10³ steps (issue 18; size = trajectory-steps).
 
 Each row reports the compile time (``jit(f).lower(...).compile()``, the first-call cost a
 user pays), the best-of-``repeats`` run time, the baseline and the ratio baseline/ours where
@@ -46,8 +48,9 @@ import numpy as np  # noqa: E402
 import jaxbind as jb  # noqa: E402
 from _timing import best_wall  # noqa: E402
 
-FULL = dict(dipoles=4096, steady=100_000, chain=100, mie=1_000_000, regime=4096, sweep=100_000_000)
-SMOKE = dict(dipoles=8, steady=64, chain=4, mie=256, regime=32, sweep=4096)
+FULL = dict(dipoles=4096, steady=100_000, chain=100, mie=1_000_000, regime=4096, sweep=100_000_000,
+            trajectories=(10_000, 1000))
+SMOKE = dict(dipoles=8, steady=64, chain=4, mie=256, regime=32, sweep=4096, trajectories=(8, 10))
 
 # baselines recorded in RESULTS.md: (seconds, at size, what); None where there is none
 BASELINES = {
@@ -57,9 +60,11 @@ BASELINES = {
     "mie": (2.65, 1_000_000, "miepython 3.3 efficiencies_mx (numba), 2-core CPU"),
     "regime": (0.52, 4096 * 4096, "NumPy, same formulas, 2-core CPU"),
     "sweep": (0.312, 10_000_000, "hand-written jit(vmap) on the 2-core CPU, 10⁷ points"),
+    "trajectories": (51.8, 10_000_000, "NumPy forces + Euler–Maruyama loop, 2-core CPU"),
 }
 TARGETS = {"dipoles": "≤ 1 s", "steady_6x6": "≤ 10 ms", "chain": "≤ 2× SciPy", "mie": "≥ 3× miepython",
-           "regime": "≥ 3× NumPy", "sweep": "≥ 10⁹ points/s", "compile": "≤ 5 s per kernel"}
+           "regime": "≥ 3× NumPy", "sweep": "≥ 10⁹ points/s",
+           "trajectories": "≥ 10× NumPy", "compile": "≤ 5 s per kernel"}
 
 
 def _compile_and_time(fn, args, repeats):
@@ -187,6 +192,29 @@ def row_sweep(n, repeats):
                 compile_s=max(t_first - t, 0.0), time_s=t, check=f"{nx * ny / t:.2e} points/s", ok=ok)
 
 
+def row_trajectories(size, repeats):
+    import diffrax
+    from bench_trajectories import pair_array
+
+    n_traj, n_steps = size
+    model = jb.dynamics.LangevinModel.from_array(pair_array())
+    dt = 2 * np.pi / float(np.max(np.asarray(model.omega))) / 40
+
+    def go():
+        return jb.dynamics.simulate(model, n_steps * dt, dt, key=jax.random.PRNGKey(0),
+                                    n_traj=n_traj, solver=diffrax.Euler(), save_every=n_steps).x
+
+    t0 = time.perf_counter()
+    x = jax.block_until_ready(go())
+    t_first = time.perf_counter() - t0  # trace + compile + run
+    t = best_wall(go, repeats)
+    ok = bool(np.all(np.isfinite(np.asarray(x))))
+    return dict(case=f"tweezer-pair trajectories {n_traj} × {n_steps} steps, Euler (f64)",
+                size=n_traj * n_steps, compile_s=max(t_first - t, 0.0), time_s=t,
+                check=f"{1e9 * t / (n_traj * n_steps):.3g} ns per trajectory-step, finite: {ok}",
+                ok=ok)
+
+
 ROWS = {
     "dipoles_f64": lambda s, r: row_dipoles(s["dipoles"], r, jnp.float64),
     "dipoles_f32": lambda s, r: row_dipoles(s["dipoles"], r, jnp.float32),
@@ -195,6 +223,7 @@ ROWS = {
     "mie": lambda s, r: row_mie(s["mie"], r),
     "regime": lambda s, r: row_regime(s["regime"], r),
     "sweep": lambda s, r: row_sweep(s["sweep"], r),
+    "trajectories": lambda s, r: row_trajectories(s["trajectories"], r),
 }
 
 

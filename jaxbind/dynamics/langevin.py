@@ -450,6 +450,10 @@ def _simulate_body(model, feedback, x0, v0, key, dt, n_steps, n_traj, save_every
     area = diffrax.SpaceTimeLevyArea if needs_area else diffrax.BrownianIncrement
     meter = diffrax.TqdmProgressMeter() if progress else diffrax.NoProgressMeter()
 
+    # the increments in the model's dtype: a bare shape would take the default float
+    # (float64 under jax_enable_x64) and promote a float32 state
+    noise_shape = jax.ShapeDtypeStruct((n_noise,), rdt)
+
     def one(key, x0, v0):
         q0 = x0 * k
         y0 = [q0, v0 * kw]
@@ -457,11 +461,11 @@ def _simulate_body(model, feedback, x0, v0, key, dt, n_steps, n_traj, save_every
             y0 += [q0, q0]
         y0 = jnp.concatenate(y0)
         if brownian == "unsafe":
-            bm = diffrax.UnsafeBrownianPath(shape=(n_noise,), key=key, levy_area=area)
+            bm = diffrax.UnsafeBrownianPath(shape=noise_shape, key=key, levy_area=area)
             adjoint = diffrax.ForwardMode()  # no reverse mode through an unsafe path
         else:
             adjoint = diffrax.RecursiveCheckpointAdjoint()
-            bm = diffrax.VirtualBrownianTree(0.0, T, tol=dts / 2, shape=(n_noise,), key=key,
+            bm = diffrax.VirtualBrownianTree(0.0, T, tol=dts / 2, shape=noise_shape, key=key,
                                              levy_area=area)
         terms = diffrax.MultiTerm(diffrax.ODETerm(drift), diffrax.ControlTerm(diffusion, bm))
         sol = diffrax.diffeqsolve(terms, solver, 0.0, T, dts, y0,
