@@ -1,4 +1,4 @@
-"""Shared test helpers: pytree comparison and finite-difference JVP checks."""
+"""Shared test helpers: pytree comparison, finite-difference JVP checks, SciPy Mie references."""
 
 from __future__ import annotations
 
@@ -44,3 +44,25 @@ def check_jvp(f, x, *, key=None, eps=1e-6, rtol=1e-5, atol=1e-8, n_dirs=3):
         _, t_ad = jax.jvp(f, (x,), (v,))
         t_fd = fd_jvp(f, x, v, eps)
         np.testing.assert_allclose(np.asarray(t_ad), np.asarray(t_fd), rtol=rtol, atol=atol)
+
+
+def scipy_mie_a1_b1(m, x):
+    """Dipolar Mie coefficients a₁, b₁ (Bohren & Huffman eq. 4.53) from SciPy's spherical
+    Bessel functions — an independent reference for jaxbind's Mie code (complex scalars)."""
+    from scipy import special
+
+    def psi(z, d=False):
+        j, dj = special.spherical_jn(1, z), special.spherical_jn(1, z, True)
+        return j + z * dj if d else z * j
+
+    def xi(z, d=False):
+        h = special.spherical_jn(1, z) + 1j * special.spherical_yn(1, z)
+        dh = special.spherical_jn(1, z, True) + 1j * special.spherical_yn(1, z, True)
+        return h + z * dh if d else z * h
+
+    mx = m * x
+    a1 = (m * psi(mx) * psi(x, True) - psi(x) * psi(mx, True)) / (
+        m * psi(mx) * xi(x, True) - xi(x) * psi(mx, True))
+    b1 = (psi(mx) * psi(x, True) - m * psi(x) * psi(mx, True)) / (
+        psi(mx) * xi(x, True) - m * xi(x) * psi(mx, True))
+    return complex(a1), complex(b1)

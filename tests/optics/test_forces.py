@@ -4,8 +4,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import special
 
+from helpers import scipy_mie_a1_b1
 from jaxbind import constants as C
 from jaxbind.optics.beams import CoherentBeams, PlaneWave, Tweezer
 from jaxbind.optics.dipoles import solve_dipoles
@@ -45,25 +45,6 @@ def _pair(L, kerker=None, dtype=jnp.float64):
     return Particles(pos, jnp.asarray(A_SI, dtype), alpha_e=ALPHA_E, alpha_m=am)
 
 
-def _mie_a1_b1(m, x):
-    """Dipolar Mie coefficients (Bohren & Huffman 4.53) from scipy's spherical Bessels."""
-    def psi(z, d=False):
-        return (special.spherical_jn(1, z) + z * special.spherical_jn(1, z, True)) if d \
-            else z * special.spherical_jn(1, z)
-
-    def xi(z, d=False):
-        h = special.spherical_jn(1, z) + 1j * special.spherical_yn(1, z)
-        dh = special.spherical_jn(1, z, True) + 1j * special.spherical_yn(1, z, True)
-        return h + z * dh if d else z * h
-
-    mx = m * x
-    a1 = (m * psi(mx) * psi(x, True) - psi(x) * psi(mx, True)) / (
-        m * psi(mx) * xi(x, True) - xi(x) * psi(mx, True))
-    b1 = (psi(mx) * psi(x, True) - m * psi(x) * psi(mx, True)) / (
-        psi(mx) * xi(x, True) - m * xi(x) * psi(mx, True))
-    return a1, b1
-
-
 # --------------------------------------------------------------------------------------
 # single particle: momentum conservation / optical theorem
 # --------------------------------------------------------------------------------------
@@ -85,7 +66,7 @@ def test_silicon_sphere_radiation_pressure_mie():
     """Electric + magnetic dipole (Mie a1, b1 of 90-nm Si): F = (σ_ext − g σ_sca) I/c.
 
     This fixes the normalization of the recoil term −k⁴/(12πε0c) Re(p × m*) (paper 003 eq. 3)."""
-    a1, b1 = _mie_a1_b1(N_SI, K * A_SI)
+    a1, b1 = scipy_mie_a1_b1(N_SI, K * A_SI)
     ae = C.unscale_polarizability(1.5j * a1, K)
     am = C.unscale_magnetic_polarizability(1.5j * b1, K)
     F = optical_forces(Particles([[0.0, 0, 0]], A_SI, alpha_e=[ae], alpha_m=[am]), _pw003())
@@ -305,7 +286,7 @@ def test_kerker_pair_matches_paper003_scalar_equations(order):
 
 def test_mie_model_particles():
     """Particles(index=…) with the default MieDipole model: α̃_e = (3i/2) a1, α̃_m = (3i/2) b1 (scipy Bessels)."""
-    a1, b1 = _mie_a1_b1(N_SI, K * A_SI)
+    a1, b1 = scipy_mie_a1_b1(N_SI, K * A_SI)
     ae, am = Particles([[0.0, 0, 0]], A_SI, index=N_SI).polarizabilities_scaled(K)
     np.testing.assert_allclose([ae[0], am[0]], [1.5j * a1, 1.5j * b1], rtol=1e-10)
 

@@ -19,8 +19,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from scipy import special
 
+from helpers import scipy_mie_a1_b1
 from jaxbind import constants as C
 from jaxbind.mechanics.trapping import trap_frequencies
 from jaxbind.optics.beams import CoherentBeams, PlaneWave, Tweezer, intensity_map
@@ -38,25 +38,6 @@ I0 = 1e9  # W/m²
 REF = json.loads((pathlib.Path(__file__).parents[1] / "data" / "medium_reference.json").read_text())
 
 
-def _a1_b1(m, x):
-    """Dipolar Mie coefficients (Bohren & Huffman eq. 4.53) from SciPy's spherical Bessels."""
-    def psi(z, d=False):
-        j, dj = special.spherical_jn(1, z), special.spherical_jn(1, z, True)
-        return j + z * dj if d else z * j
-
-    def xi(z, d=False):
-        h = special.spherical_jn(1, z) + 1j * special.spherical_yn(1, z)
-        dh = special.spherical_jn(1, z, True) + 1j * special.spherical_yn(1, z, True)
-        return h + z * dh if d else z * h
-
-    mx = m * x
-    a1 = (m * psi(mx) * psi(x, True) - psi(x) * psi(mx, True)) / (
-        m * psi(mx) * xi(x, True) - xi(x) * psi(mx, True))
-    b1 = (psi(mx) * psi(x, True) - m * psi(x) * psi(mx, True)) / (
-        psi(mx) * xi(x, True) - m * xi(x) * psi(mx, True))
-    return complex(a1), complex(b1)
-
-
 _forces = eqx.filter_jit(optical_forces)
 
 
@@ -69,7 +50,7 @@ def test_dipole_radiation_force_in_water_equals_mie(n_med):
     pw = PlaneWave(LAM, I0, n_medium=n_med)
     F = np.asarray(_forces(Particles([[0.0, 0.0, 0.0]], a, index=N_SIO2), pw))[0]
     k = 2 * math.pi * n_med / LAM
-    a1, b1 = _a1_b1(N_SIO2 / n_med, k * a)
+    a1, b1 = scipy_mie_a1_b1(N_SIO2 / n_med, k * a)
     c_pr = 2 * math.pi / k**2 * (3 * (a1 + b1).real - 3 * (a1 * b1.conjugate()).real)
     assert F[2] == pytest.approx(n_med * I0 / C.c * c_pr, rel=1e-12)
     np.testing.assert_allclose(F[:2], 0.0, atol=1e-12 * abs(F[2]))
