@@ -45,6 +45,7 @@ from ...quantum.cooling import CoolingParams, steady_state_occupations
 from ...quantum.gaussian import LinearSystem, steady_state
 from ...quantum.models import add_cavity, add_thermal_bath
 from ...quantum.observables import occupations
+from .constraints import Constrained
 
 __all__ = [
     "pair_array",
@@ -198,10 +199,11 @@ class CoolingDesign(eqx.Module):
         detuning: () cavity detuning Δ = ω_c − ω_L.
     """
 
-    kd: Array
-    phase: Array
-    coupling: Array
-    detuning: Array
+    # each field may hold a Constrained leaf until jb.optimize resolves it
+    kd: Array | Constrained
+    phase: Array | Constrained
+    coupling: Array | Constrained
+    detuning: Array | Constrained
 
     def rates(self):
         """(g1, g2) = (g_r, g_a) of paper 000 eq. 6, the g1, g2 of paper 004 eq. 1."""
