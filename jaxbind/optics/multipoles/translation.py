@@ -46,9 +46,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..._types import Array, ArrayLike, Complex, RealDtype
-from .vswf import n_coefficients, scalar_index, spherical_harmonics, spherical_hn
+from .vswf import n_coefficients, scalar_index, spherical_harmonics, spherical_hn, spherical_jn
 
-__all__ = ["wigner3j", "gaunt", "translation_weights", "translation_matrix", "translation_matrices"]
+__all__ = ["wigner3j", "gaunt", "translation_weights", "translation_matrix", "translation_matrices",
+           "regular_translation_matrices", "translation_gradient"]
 
 
 # --------------------------------------------------------------------------------------
@@ -268,3 +269,65 @@ def translation_matrix(l_src: int, l_dst: int, d: RealDtype[ArrayLike, "3"] | Se
     nd, ns = n_coefficients(l_dst), n_coefficients(l_src)
     u = _u(l_src + l_dst + 2, d)
     return jnp.sum(u[idx] * jnp.asarray(w, cdt), axis=-1).reshape(nd, ns)
+
+
+# --------------------------------------------------------------------------------------
+# regular-to-regular translation (the same weights with j_p)
+# --------------------------------------------------------------------------------------
+
+
+def _u_regular(p_max: int, d):
+    """u_P = j_p(|d|) Y_pq(d̂) for P = p² + p + q, p ≤ p_max: ((p_max + 1)²,) complex, |d| > 0."""
+    r = jnp.sqrt(jnp.sum(d * d))
+    ps = np.concatenate([[p] * (2 * p + 1) for p in range(p_max + 1)])
+    return spherical_jn(p_max, r)[ps] * spherical_harmonics(p_max, d)
+
+
+def regular_translation_matrices(l_src: int, l_dst: int, d: RealDtype[Array, "*batch 3"]
+                                 ) -> Complex[Array, "*batch n_dst n_src"]:
+    """J(d) for a batch of scaled displacements d (..., 3), all |d| > 0: (..., n_dst, n_src).
+
+    The regular-to-regular translation: a regular field Σ_ν c_ν Rg_ν(r − x_j) equals
+    Σ_μ (J(d) c)_μ Rg_μ(r − x_i) everywhere, d = k(x_i − x_j). The scalar addition theorem
+    for regular waves has the same Gaunt weights as the outgoing one with h_p → j_p (Gumerov &
+    Duraiswami 2004, eq. 3.2.27 and the (R|R) coefficients of their §3.2), and steps 2–3 of the
+    module docstring are linear, so J = W·u with u_P = j_p(|d|) Y_pq(d̂) and the weights of
+    :func:`translation_weights`. Equivalently (far-field / Herglotz form, tests),
+    J_μν(d) = ∮ Φ_μ*(n̂)·Φ_ν(n̂) e^{i n̂·d} dΩ with Φ_ν the far-field patterns of the outgoing
+    waves ((−i)^l r̂ × X_lm for N, (−i)^{l+1} X_lm for M, :mod:`.forces`): J(0) = 1 on a
+    common degree range. Used by the multipole recoil diffusion (``jaxbind.mechanics``): the
+    cross power of two outgoing multipole sets c_i at ρ_i and c_l at ρ_l is
+    (1/4π)∮ F_i·F_l* dΩ = (1/4π) c_l^† J(ρ_l − ρ_i) c_i.
+    """
+    d = jnp.asarray(d)
+    cdt = jnp.result_type(d.dtype, jnp.complex64)
+    idx, w = _sparse_weights(l_src, l_dst)
+    nd, ns = n_coefficients(l_dst), n_coefficients(l_src)
+    batch = d.shape[:-1]
+    u = jax.vmap(lambda x: _u_regular(l_src + l_dst + 2, x))(d.reshape(-1, 3))
+    A = jnp.sum(u[:, idx] * jnp.asarray(w, cdt), axis=-1)
+    return A.reshape(*batch, nd, ns)
+
+
+@functools.lru_cache(maxsize=None)
+def translation_gradient(l_src: int, l_dst: int) -> np.ndarray:
+    """∂J(t)/∂t_c at t = 0: static (3, n_dst, n_src) complex (NumPy, host), c = x, y, z.
+
+    The derivative of the regular coefficients of a field w.r.t. a (scaled) displacement of the
+    expansion centre, c(ρ + t) = J(t) c(ρ) (:func:`regular_translation_matrices`): only the
+    p = 1 weights contribute, since u_P(t) = j_p(|t|) Y_pq(t̂) = O(|t|^p) and j_1(r) = r/3 +
+    O(r³), so ∂_c u_{1q}(0) = Y_1q(ê_c)/3 (r Y_1q(r̂) is linear). It couples degree l to l ± 1
+    and the electric and magnetic halves at equal l; exact when the source has degree
+    ≥ l_dst + 1. The far-field pattern of an outgoing set c shifted by t is that of J(−t) c, so
+    −∂J/∂t_c also gives the derivative of a moving source's far field.
+    """
+    W = translation_weights(l_src, l_dst)
+    out = np.zeros((3,) + W.shape[:2], complex)
+    for c in range(3):
+        e = np.zeros(3)
+        e[c] = 1.0
+        Y = spherical_harmonics(1, e, xp=np)  # (4,), scalar_index(1, q) = 2 + q
+        for q in (-1, 0, 1):
+            P = scalar_index(1, q)
+            out[c] += W[:, :, P] * Y[P] / 3.0
+    return out
