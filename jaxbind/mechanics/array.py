@@ -62,10 +62,12 @@ from collections.abc import Sequence
 from .._types import Array, ArrayLike, Complex, Float, NumLike, Real, RealDtype, RealLike
 from ..optics.beams import CoherentBeams
 from ..optics.focused import FocusedBeam, focused_array
+from ..optics.multipoles import Multipole
 from ..optics.particles import Particles
 from ..optics.scatterers import DEFAULT_MODEL, DipoleModel, ScattererModel, as_model
 from ..results import RESULTS, code, message, index as result_index
 from .exact import exact_linearization
+from .exact_multipole import exact_multipole_linearization
 
 __all__ = ["TweezerArray", "LinearizedArray", "linearize"]
 
@@ -234,9 +236,19 @@ class TweezerArray(eqx.Module):
         self.focus = focus
 
     def __check_init__(self):
-        if not isinstance(self.model, DipoleModel):
-            raise TypeError(f"model: a TweezerArray is linearized with the coupled-dipole engine; "
-                            f"{type(self.model).__name__} is not a DipoleModel")
+        if isinstance(self.model, Multipole):
+            if self.focus is None:
+                raise ValueError("model: Multipole(...) needs focus=FocusedBeam(...): the paraxial "
+                                 "tweezer field is not a Maxwell field (no longitudinal E_z), so its "
+                                 "multipole expansion and the transverse gradient force are wrong at "
+                                 "leading order (see jaxbind.optics.multipoles.incident)")
+            if self.index is None:
+                raise ValueError("model: Multipole(...) describes spheres by their refractive "
+                                 "index; give index=, not alpha=")
+        elif not isinstance(self.model, DipoleModel):
+            raise TypeError(f"model: a TweezerArray is linearized with the coupled-dipole engine "
+                            f"or the multipole engine; {type(self.model).__name__} is neither a "
+                            "DipoleModel nor Multipole")
         if self.temperature.shape != ():
             raise ValueError(f"temperature must be a scalar, got shape {self.temperature.shape}")
         for name, v in (("powers", self.powers), ("wavelength", self.wavelength),
@@ -487,6 +499,9 @@ def linearize(array: TweezerArray, method: str = "far_field", *, axis: str = "z"
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}")
     if axis not in _AXES:
         raise ValueError(f"axis must be one of {tuple(_AXES)}, got {axis!r}")
+    if method == "far_field" and isinstance(getattr(array, "model", None), Multipole):
+        raise ValueError("method: the far-field closed forms are those of point dipoles; a "
+                         "TweezerArray with model=Multipole(...) needs method='exact'")
     if method == "far_field" and getattr(array, "focus", None) is not None:
         raise ValueError("method: the far-field closed forms are paraxial; a TweezerArray with "
                          "focus= needs method='exact'")
@@ -510,6 +525,9 @@ def linearize(array: TweezerArray, method: str = "far_field", *, axis: str = "z"
         F = F0 * Ft
         D = (0.25 * k * F0) * Dt
         k_eff = kap * k
+    elif isinstance(array.model, Multipole):
+        omega, C, K, F, D, m, k_eff, result = exact_multipole_linearization(array, _AXES[axis],
+                                                                            throw)
     else:
         omega, C, K, F, D, m, k_eff, result = exact_linearization(array, _AXES[axis], throw)
     ok = result == RESULTS.successful
