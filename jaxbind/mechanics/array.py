@@ -120,6 +120,11 @@ class TweezerArray(eqx.Module):
             ``method="exact"`` forces) or :class:`~jaxbind.optics.scatterers.ClausiusMossotti`
             (electric dipole with radiative correction, the model of papers 000–001). The far
             field closed forms use Re α̃_e of either.
+            Or :class:`~jaxbind.optics.multipoles.Multipole` ``(l_max)``: spheres as
+            multipoles (T-matrix engine), for ``method="exact"`` only; it needs ``index`` and
+            ``focus`` (the paraxial tweezer is not a Maxwell field, see
+            :mod:`jaxbind.optics.multipoles.incident`), see
+            :mod:`jaxbind.mechanics.exact_multipole`.
         focus: optional :class:`~jaxbind.optics.focused.FocusedBeam`, the objective model
             (its NA, n_medium, filling, quadrature order and pupil masks; its power, phase,
             focus, polarization and wavelength are ignored): every tweezer is then the
@@ -486,7 +491,8 @@ def linearize(array: TweezerArray, method: str = "far_field", *, axis: str = "z"
             tensor, Gouy-shifted wavenumber k − 1/z_R, first-order scattering; only
             ``axis="z"``); "exact" — Jacobians (implicit autodiff through one LU, mechanics/exact.py) of the self-consistent dipole
             forces at the foci (near field and multiple scattering included) and the
-            diffusion of the self-consistent dipoles (module docstring).
+            diffusion of the self-consistent dipoles (module docstring); with ``model=Multipole(l_max)`` the same quantities from the
+            multipole engine (mechanics/exact_multipole.py).
         axis: "z" (motion along the tweezer axis, the papers' model) or, with "exact",
             "x", "y" or "xyz" (all three axes, μ = 3j + a).
         throw: raise (``EquinoxRuntimeError``) on an untrapped particle or (with "exact") a
