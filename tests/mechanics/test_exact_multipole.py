@@ -74,8 +74,8 @@ def test_regular_translation_is_the_far_field_overlap():
     nc = n_coefficients(L)
     pts, w = _quadrature(24, 48)
     basis = jnp.eye(nc, dtype=jnp.complex128)
-    Phi = jax.vmap(lambda u: jax.vmap(lambda c: far_field_amplitudes(c, u, L, "out"))(basis))(
-        jnp.asarray(pts))                                                   # (Q, nc, 3)
+    Phi = jax.jit(jax.vmap(lambda u: jax.vmap(lambda c: far_field_amplitudes(c, u, L, "out"))(
+        basis)))(jnp.asarray(pts))                                          # (Q, nc, 3)
     Phi = np.asarray(Phi)
     d = np.array([0.7, -1.1, 0.4])
     ref = np.einsum("qmc,qnc,q->mn", Phi.conj(), Phi, w * np.exp(1j * pts @ d))
@@ -110,7 +110,8 @@ def test_single_sphere_diffusion_is_the_momentum_flux_second_moment():
     x = K * a
     beam = PlaneWave(LAM, 1e9)
     ps = Particles(jnp.zeros((1, 3)), a, index=m, model=Multipole(L))
-    *_, T, result, _ = multipole_exact_scaled(ps, beam, Multipole(L), (0, 1, 2), True)
+    *_, T, result, _ = eqx.filter_jit(multipole_exact_scaled)(ps, beam, Multipole(L), (0, 1, 2),
+                                                              True)
     assert result == jb.RESULTS.successful
     an, bn = _mie_bh(m, x, L)
     mu, wmu = np.polynomial.legendre.leggauss(40)
