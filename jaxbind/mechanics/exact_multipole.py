@@ -67,7 +67,7 @@ import numpy as np
 
 from .. import constants as Cst
 from ..optics.beams import medium_index
-from ..optics.multipoles import (Multipole, beam_coefficients, multipole_system,
+from ..optics.multipoles import (Multipole, multipole_system,
                                  regular_translation_matrices, translation_gradient)
 from ..optics.multipoles.forces import forces_scaled
 from ..optics.multipoles.solve import solve_system, truncate
@@ -90,7 +90,7 @@ def multipole_exact_scaled(particles, beam, model: Multipole, axes, throw: bool)
     """
     L = model.l_max
     system = multipole_system(particles, beam, L, tmatrix=model.tmatrix, throw=throw,
-                              fn="linearize")
+                              fn="linearize", extra_degrees=1)
     rdt = system.rho.dtype
     cdt = system.tmatrix.dtype
     n = system.n
@@ -99,7 +99,7 @@ def multipole_exact_scaled(particles, beam, model: Multipole, axes, throw: bool)
     ax = np.asarray(axes)
     # incident coefficients to degree L + 2 about the foci; their displacement derivative
     # (degree ≤ L + 1, what the solve and the force need) by the static translation gradient
-    a2 = beam_coefficients(beam, system.rho, L + 2).astype(cdt)
+    a2 = system.incident
     a1 = truncate(a2, L + 2, L + 1)
     Ginc = jnp.asarray(translation_gradient(L + 2, L + 1), cdt)[ax]            # (na, n1, n2)
     da = jnp.einsum("cab,ib->ica", Ginc, a2)                                   # (N, na, n1)

@@ -40,7 +40,7 @@ def _check_l_max(l_max):
 
 def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
                      *, tmatrix: NumLike | CoreShell | None = None, throw: bool = True,
-                     fn: str = "solve_multipoles") -> MultipoleSystem:
+                     fn: str = "solve_multipoles", extra_degrees: int = 0) -> MultipoleSystem:
     """The scaled multiple-scattering system of ``particles`` in ``beam`` (see :mod:`.solve`).
 
     T-matrices: ``tmatrix`` if given (an array, shape-checked, see
@@ -52,6 +52,12 @@ def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBe
 
     Host medium: ``k`` is the beam's wavenumber in the medium and the Mie T-matrices use the
     relative index index/n_medium (docs/conventions.md, "Host medium").
+
+    ``extra_degrees`` (static, ≥ 0): the incident coefficients are computed to degree
+    l_max + 1 + extra_degrees (one projection of the beam; the exact linearization of
+    :mod:`jaxbind.mechanics.exact_multipole` needs one degree more for their displacement
+    derivative). :func:`~jaxbind.optics.multipoles.solve.solve_system` needs degree l_max + 1:
+    truncate before solving.
     """
     l_max = _check_l_max(l_max)
     ps = as_particles(particles)
@@ -77,7 +83,7 @@ def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBe
                              "engine; pass tmatrix= or isotropic alpha_e / alpha_m")
         T = _diag(dipole_tmatrices(ae, am, l_max))
     cdt = jnp.result_type(rdt, jnp.complex64)
-    a = beam_coefficients(beam, rho, l_max + 1)
+    a = beam_coefficients(beam, rho, l_max + 1 + extra_degrees)
     return MultipoleSystem(rho, T.astype(cdt), a.astype(cdt), l_max, overlap, worst, k, E0)
 
 

@@ -310,7 +310,7 @@ def regular_translation_matrices(l_src: int, l_dst: int, d: RealDtype[Array, "*b
 
 
 @functools.lru_cache(maxsize=None)
-def translation_gradient(l_src: int, l_dst: int) -> np.ndarray:
+def translation_gradient(l_src: int, l_dst: int) -> Complex[np.ndarray, "3 n_dst n_src"]:
     """∂J(t)/∂t_c at t = 0: static (3, n_dst, n_src) complex (NumPy, host), c = x, y, z.
 
     The derivative of the regular coefficients of a field w.r.t. a (scaled) displacement of the
