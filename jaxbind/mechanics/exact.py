@@ -337,8 +337,12 @@ def _dipole_exact_scaled(arr, axes, throw):
         dE, dH = beam.field_gradients_scaled(r)
         return jnp.concatenate([dE, dH], axis=0) if magnetic else dE
 
+    def incident_hessians(r):  # closed forms for paraxial tweezers and plane waves
+        ddE, ddH = beam.field_hessians_scaled(r)
+        return jnp.concatenate([ddE, ddH], axis=0) if magnetic else ddE
+
     dPhi = jax.vmap(incident_gradients)(rho)                                        # [i,b,c]
-    ddPhi = jax.vmap(jax.jacfwd(incident_gradients))(rho)                           # [i,b,c,a]
+    ddPhi = jax.vmap(incident_hessians)(rho)                                        # [i,b,c,a]
     G = system.interaction_matrix()
     S = system.matrix(G)
     if perm is not None:

@@ -43,7 +43,9 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = [
     "Radial",
@@ -192,10 +194,23 @@ def evaluate(f: Radial, u):
 
 
 def evaluate_many(fs, u):
-    """[e^{iu} P(u)/u^p for f in fs] (complex), u > 0 real, sharing one e^{iu} and 1/u."""
+    """[e^{iu} P(u)/u^p for f in fs] (complex), u > 0 real: every polynomial in t = 1/u at
+    once, as the powers (1, t, …, t^m) times one real coefficient matrix per real and
+    imaginary part (two small matrix products instead of one Horner chain per function: a
+    smaller program to compile), times one shared e^{iu}."""
     t = 1.0 / u
-    e = jnp.exp(1j * u)
-    return [e * _horner(_in_t(f), t) for f in fs]
+    cols = [_in_t(f) for f in fs]
+    m = max(len(c) for c in cols)
+    coef = np.zeros((2, m, len(fs)))
+    for j, c in enumerate(cols):
+        coef[0, :len(c), j] = [complex(x).real for x in c]
+        coef[1, :len(c), j] = [complex(x).imag for x in c]
+    powers = jnp.cumprod(jnp.broadcast_to(t[..., None], t.shape + (m - 1,)), axis=-1)
+    powers = jnp.concatenate([jnp.ones_like(t)[..., None], powers], axis=-1)
+    coef = jnp.asarray(coef, t.dtype)
+    re, im = (jnp.matmul(powers, coef[i], precision=jax.lax.Precision.HIGHEST) for i in (0, 1))
+    val = jnp.exp(1j * u)[..., None] * jax.lax.complex(re, im)
+    return [val[..., j] for j in range(len(fs))]
 
 
 def evaluate_unscaled(f: Radial, u):
