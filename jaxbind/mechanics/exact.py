@@ -118,7 +118,9 @@ def _angular_kernel_em(R):
 
 def _sinc_derivatives(u, nmax):
     """[s⁽⁰⁾(u), …, s⁽ⁿ⁾(u)] (n = nmax) of :func:`_sinc_derivative` (same series and closed
-    form), sharing one sin, cos and spherical-Bessel recurrence (no autodiff: a small program)."""
+    form), sharing one sin, cos and spherical-Bessel recurrence, and evaluating every Taylor
+    series at once as the powers (1, u, …) times one coefficient matrix (no autodiff and no
+    Horner chain per order: a small program)."""
     small = u < _U_SERIES
     us = jnp.where(small, u, 0.0)
     x = jnp.sqrt(jnp.where(small, _U_SERIES, u))
@@ -128,14 +130,11 @@ def _sinc_derivatives(u, nmax):
     for l in range(1, nmax):
         jm, j = j, (2 * l + 1) / x * j - jm
         js.append(j)
-    out = []
-    for n in range(nmax + 1):
-        coef = _series_coefficients(n)
-        ser = coef[-1]
-        for c in coef[-2::-1]:
-            ser = ser * us + c
-        out.append(jnp.where(small, ser, (-0.5) ** n * js[n] / x**n))
-    return out
+    powers = jnp.cumprod(jnp.broadcast_to(us[..., None], us.shape + (_N_SERIES - 1,)), axis=-1)
+    powers = jnp.concatenate([jnp.ones_like(us)[..., None], powers], axis=-1)
+    coef = jnp.asarray(np.array([_series_coefficients(n) for n in range(nmax + 1)]).T, u.dtype)
+    ser = jnp.matmul(powers, coef, precision=jax.lax.Precision.HIGHEST)
+    return [jnp.where(small, ser[..., n], (-0.5) ** n * js[n] / x**n) for n in range(nmax + 1)]
 
 
 # Levi-Civita ε_aeb: ([v]_×)_ab = ε_aeb v_e.

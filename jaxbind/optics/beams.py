@@ -484,7 +484,8 @@ class Tweezer(AbstractBeam):
         return jnp.outer(eps, grad), jnp.outer(heps, grad)
 
     def field_hessians_scaled(self, rho):
-        """Closed form: with ∂_j g = g L_j (:meth:`field_gradients_scaled`),
+        """Closed-form second derivatives of paper 000 eq. A2: with ∂_j g = g L_j
+        (:meth:`field_gradients_scaled`),
         ∂_j∂_l g = g (L_j L_l + ∂_l L_j), where ∂_x L_x = ∂_y L_y = −2/(κ² q),
         ∂_z L_x = 2iΔx/(ζ_R κ² q²) (x ↔ y), ∂_x L_y = 0 and
         ∂_z L_z = −1/(ζ_R² q²) + 2(Δx² + Δy²)/(ζ_R² κ² q³); ∂_j∂_l Ẽ_i = ε̂_i ∂_j∂_l g."""
