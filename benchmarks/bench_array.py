@@ -10,7 +10,7 @@
    path (VmHWM reset through /proc/self/clear_refs before each).
 2. ``linearize(method="exact")`` for N particles (``--model cm`` electric or ``mie`` electric +
    magnetic dipoles; implicit-function Jacobian through the
-   dipole solve: one LU for all tangents, O(N²) pair derivatives by autodiff) vs central
+   dipole solve: one LU for all tangents, O(N²) closed-form pair derivatives) vs central
    finite differences of the same forces and dipoles (2N displaced solves, vmapped and
    jitted: the strongest FD baseline) and ``jax.jacfwd`` through the solve (the generic path),
    all followed by the same diffusion assembly.

@@ -110,6 +110,14 @@ def green_tensor_derivative(x):
     return jb.green.green_tensor_derivative(x * LAM, _k(x))
 
 
+@kernel([0.9, 0.35, -0.4, 0.3, -0.7, 1.1])
+def dipole_field_derivatives_scaled(x):
+    d = 3.0 * x[:3]  # kr ≈ 3
+    u = _c(jnp.concatenate([x[3:], x[:3]]), jnp.concatenate([x[:3], -x[3:]]))
+    v = _c(jnp.concatenate([x[:3], x[3:]]), jnp.concatenate([x[3:], x[:3]]))
+    return jb.green.dipole_field_derivatives_scaled(d, u, v)
+
+
 @kernel([0.0, 0.1, 0.0, 1.3, 0.0, 0.2, 0.4, 2.2, -0.3], slow=JIT_EAGER_SLOW)
 def green_matrix(x):
     return jb.green_matrix(x.reshape(3, 3) * LAM, _k(x))

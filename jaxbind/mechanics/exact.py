@@ -20,8 +20,10 @@ The Jacobians of forces and moments w.r.t. the displacements are exact (autodiff
 differences) and structured (:func:`_dipole_exact_scaled`), for electric dipoles
 (``model=ClausiusMossotti()``) and electric + magnetic dipoles (``model=MieDipole()``, the
 default) alike: implicit differentiation of the coupled-dipole solve with one LU
-factorization shared by all tangents, pair derivatives of the propagator by ``jax.jacfwd``,
-and the multiple-scattering term as one matrix product — O(N²) + O(N³)-BLAS instead of
+factorization shared by all tangents, closed-form pair derivatives of the propagator
+(:func:`jaxbind.optics.green.dipole_field_derivatives_scaled`, from the radial functions of
+:mod:`jaxbind.optics._propagator`), the forces from the same local-field gradients (no second
+dipole system), and the multiple-scattering term as one matrix product — O(N²) + O(N³)-BLAS instead of
 ``jax.jacfwd`` through the dense pair matrices (O(N³) elementwise work and memory: 0.12–0.2×
 of finite differences at N = 16 before, see benchmarks/RESULTS.md).
 """
@@ -38,9 +40,8 @@ import numpy as np
 from jax.scipy.linalg import lu_factor, lu_solve
 
 from .. import constants as Cst
-from ..optics.dipoles import DipoleSolution, dipole_system
-from ..optics.forces import dipole_forces
-from ..optics.green import dipole_field_scaled, dipole_fields_scaled
+from ..optics.dipoles import dipole_system
+from ..optics.green import dipole_field_derivatives_scaled
 from ..results import RESULTS
 
 __all__ = ["exact_linearization"]
@@ -117,7 +118,9 @@ def _angular_kernel_em(R):
 
 def _sinc_derivatives(u, nmax):
     """[s⁽⁰⁾(u), …, s⁽ⁿ⁾(u)] (n = nmax) of :func:`_sinc_derivative` (same series and closed
-    form), sharing one sin, cos and spherical-Bessel recurrence (no autodiff: a small program)."""
+    form), sharing one sin, cos and spherical-Bessel recurrence, and evaluating every Taylor
+    series at once as the powers (1, u, …) times one coefficient matrix (no autodiff and no
+    Horner chain per order: a small program)."""
     small = u < _U_SERIES
     us = jnp.where(small, u, 0.0)
     x = jnp.sqrt(jnp.where(small, _U_SERIES, u))
@@ -127,14 +130,11 @@ def _sinc_derivatives(u, nmax):
     for l in range(1, nmax):
         jm, j = j, (2 * l + 1) / x * j - jm
         js.append(j)
-    out = []
-    for n in range(nmax + 1):
-        coef = _series_coefficients(n)
-        ser = coef[-1]
-        for c in coef[-2::-1]:
-            ser = ser * us + c
-        out.append(jnp.where(small, ser, (-0.5) ** n * js[n] / x**n))
-    return out
+    powers = jnp.cumprod(jnp.broadcast_to(us[..., None], us.shape + (_N_SERIES - 1,)), axis=-1)
+    powers = jnp.concatenate([jnp.ones_like(us)[..., None], powers], axis=-1)
+    coef = jnp.asarray(np.array([_series_coefficients(n) for n in range(nmax + 1)]).T, u.dtype)
+    ser = jnp.matmul(powers, coef, precision=jax.lax.Precision.HIGHEST)
+    return [jnp.where(small, ser[..., n], (-0.5) ** n * js[n] / x**n) for n in range(nmax + 1)]
 
 
 # Levi-Civita ε_aeb: ([v]_×)_ab = ε_aeb v_e.
@@ -246,17 +246,16 @@ def _exact_diffusion_scaled(rho, p, dp, axes):
     return 0.5 * (T + jnp.conj(T.T))
 
 
-def _pair_derivatives(field, d, qi_c, ql):
-    """Pair (i, l) terms at fixed moments, by forward-mode autodiff in the separation d:
+def _pair_derivatives(d, qi_c, ql):
+    """Pair (i, l) terms at fixed moments, closed forms in the separation d
+    (:func:`jaxbind.optics.green.dipole_field_derivatives_scaled`):
 
     K[b, c] = ∂_c (𝒢 q_l)_b (field gradient at i from l), J[e, c] = ∂_c (𝒢 q_i*)_e (𝒢 is
     symmetric, so Σ_b q_ib* ∂_c 𝒢_be), H[c, a] = ∂_a ∂_c (q_i*·𝒢 q_l) (force curvature);
-    ``field`` is d, q ↦ 𝒢(d) q (electric: g p̃; electric + magnetic: (Ẽ, H̃) of (p̃, m̃)).
+    𝒢(d) q is the field of the moments q (electric: g p̃; electric + magnetic: (Ẽ, H̃) of
+    (p̃, m̃)).
     """
-    K = jax.jacfwd(field)(d, ql)
-    J = jax.jacfwd(field)(d, qi_c)
-    H = jax.jacfwd(jax.jacfwd(lambda x: jnp.sum(qi_c * field(x, ql))))(d)
-    return K, J, H
+    return dipole_field_derivatives_scaled(d, qi_c, ql)
 
 
 def _cross1(u, v):
@@ -321,7 +320,6 @@ def _dipole_exact_scaled(arr, axes, throw):
     system = dipole_system(ps, beam, throw=throw)
     magnetic = system.magnetic
     nq = 6 if magnetic else 3
-    field = dipole_fields_scaled if magnetic else dipole_field_scaled
     rho = system.rho
     perm = _particle_order(n, magnetic)
 
@@ -338,8 +336,12 @@ def _dipole_exact_scaled(arr, axes, throw):
         dE, dH = beam.field_gradients_scaled(r)
         return jnp.concatenate([dE, dH], axis=0) if magnetic else dE
 
+    def incident_hessians(r):  # closed forms for paraxial tweezers and plane waves
+        ddE, ddH = beam.field_hessians_scaled(r)
+        return jnp.concatenate([ddE, ddH], axis=0) if magnetic else ddE
+
     dPhi = jax.vmap(incident_gradients)(rho)                                        # [i,b,c]
-    ddPhi = jax.vmap(jax.jacfwd(incident_gradients))(rho)                           # [i,b,c,a]
+    ddPhi = jax.vmap(incident_hessians)(rho)                                        # [i,b,c,a]
     G = system.interaction_matrix()
     S = system.matrix(G)
     if perm is not None:
@@ -369,8 +371,8 @@ def _dipole_exact_scaled(arr, axes, throw):
     D = rho[:, None, :] - rho[None, :, :]
     D = jnp.where(off[..., None], D, jnp.array([1.0, 0.0, 0.0], rdt))
     qc = jnp.conj(q)
-    pair = functools.partial(_pair_derivatives, field)
-    K, J, H = jax.vmap(jax.vmap(pair, in_axes=(0, None, 0)), in_axes=(0, 0, None))(D, qc, q)
+    K, J, H = jax.vmap(jax.vmap(_pair_derivatives, in_axes=(0, None, 0)),
+                       in_axes=(0, 0, None))(D, qc, q)
     w = off.astype(rdt)[:, :, None, None]
     K, J, H = K * w, J * w, H * w
 
@@ -423,11 +425,13 @@ def _dipole_exact_scaled(arr, axes, throw):
     Jiso_sel = Jiso[:, ax][..., ax]                                                 # [i,c,a]
     JF_iso = (eye_n[:, None, :, None] * Jiso_sel[:, :, None, :]).reshape(M, M)
     S_iso = -jnp.diagonal(Jiso_sel, axis1=1, axis2=2).reshape(-1)
-    # the forces themselves from the one force assembly of jaxbind.optics.forces (SI → F̃)
-    p, m = (q[:, :3], q[:, 3:]) if magnetic else (q, None)
-    sol = DipoleSolution(p, m, p, m, result, res, system.k, system.E0, system.n_medium)
-    F = (dipole_forces(ps, beam, sol)
-         / Cst.force_unit(system.k, system.E0, system.n_medium))[:, ax].reshape(-1)
+    # the forces themselves, F̃_ic = ½ Re Σ_b q̃_ib* ∂_c Φ^loc_ib − ⅓ Re(p̃_i × m̃_i*) (the force
+    # of jaxbind.optics.forces, docstring above) from the local-field gradients already built
+    # (∂Φ^loc = ∂Φ_inc + Σ_l K_il): no second dipole system, beam evaluation or solve
+    Fs = 0.5 * jnp.real(dot_b(qc, dPhi + dPs))                                      # [i,c]
+    if magnetic:
+        Fs = Fs - jnp.real(jnp.cross(q[:, :3], jnp.conj(q[:, 3:]))) / 3.0
+    F = Fs[:, ax].reshape(-1)
     return q, dq, F, JF_iso + JF_int, JF_int, S_iso, result
 
 

@@ -18,6 +18,15 @@ so no derivative is typed by hand. The force kernels need, with a prime for d/du
 
 (∇_d[u·g(d) b] and ∇_d[u·gc(d) b], see :mod:`jaxbind.optics.forces`).
 
+Written with the separation vector d = u n instead (g = A 1 + B d⊗d, gc v = C d × v with
+A = f1, B = f2/u², C = h/u), every derivative of the tensors in d follows from the radial
+operator D f = f'/u (∂_c f(u) = (D f) d_c), applied once and twice (:func:`over_u_derivative`):
+
+    A1 = D f1,  A2 = D² f1,   B1 = D(f2/u²),  B2 = D²(f2/u²),   C1 = D(h/u),  C2 = D²(h/u)
+
+(the closed-form pair derivatives K, J, H of :func:`jaxbind.optics.green.dipole_field_derivatives_scaled`,
+used by the exact linearization of :mod:`jaxbind.mechanics`).
+
 Evaluation (the same table, three forms):
 
 * :func:`evaluate` — e^{iu} P(u)/u^p, complex, for real or complex u > 0;
@@ -34,7 +43,9 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = [
     "Radial",
@@ -55,6 +66,14 @@ __all__ = [
     "DH",
     "F2D",
     "HD",
+    "over_u_derivative",
+    "evaluate_many",
+    "DA1",
+    "DA2",
+    "DB1",
+    "DB2",
+    "DC1",
+    "DC2",
 ]
 
 
@@ -122,6 +141,22 @@ F2D = F2.over_u(2)
 HD = H.over_u()
 
 
+def over_u_derivative(f: Radial) -> Radial:
+    """D f = (1/u) df/du, so that ∂_c f(|d|) = (D f)(u) d_c for the vector d (u = |d|):
+    e^{iu}[(iP + P')u − pP]/u^{p+2} (:func:`derivative` divided by u)."""
+    return derivative(f).over_u()
+
+
+# the d-form of g = A 1 + B d⊗d, gc v = C d × v (A = f1, B = F2D, C = HD) and its derivative
+# orders D, D² (module docstring): the closed-form first and second pair derivatives
+DA1 = over_u_derivative(F1)
+DA2 = over_u_derivative(DA1)
+DB1 = over_u_derivative(F2D)
+DB2 = over_u_derivative(DB1)
+DC1 = over_u_derivative(HD)
+DC2 = over_u_derivative(DC1)
+
+
 def _split(coeffs):
     re = tuple(float(complex(c).real) for c in coeffs)
     im = tuple(float(complex(c).imag) for c in coeffs)
@@ -156,6 +191,26 @@ def evaluate(f: Radial, u):
     """e^{iu} P(u)/u^p (complex), u > 0 real or complex (array)."""
     t = 1.0 / u
     return jnp.exp(1j * u) * _horner(_in_t(f), t)
+
+
+def evaluate_many(fs, u):
+    """[e^{iu} P(u)/u^p for f in fs] (complex), u > 0 real: every polynomial in t = 1/u at
+    once, as the powers (1, t, …, t^m) times one real coefficient matrix per real and
+    imaginary part (two small matrix products instead of one Horner chain per function: a
+    smaller program to compile), times one shared e^{iu}."""
+    t = 1.0 / u
+    cols = [_in_t(f) for f in fs]
+    m = max(len(c) for c in cols)
+    coef = np.zeros((2, m, len(fs)))
+    for j, c in enumerate(cols):
+        coef[0, :len(c), j] = [complex(x).real for x in c]
+        coef[1, :len(c), j] = [complex(x).imag for x in c]
+    powers = jnp.cumprod(jnp.broadcast_to(t[..., None], t.shape + (m - 1,)), axis=-1)
+    powers = jnp.concatenate([jnp.ones_like(t)[..., None], powers], axis=-1)
+    coef = jnp.asarray(coef, t.dtype)
+    re, im = (jnp.matmul(powers, coef[i], precision=jax.lax.Precision.HIGHEST) for i in (0, 1))
+    val = jnp.exp(1j * u)[..., None] * jax.lax.complex(re, im)
+    return [val[..., j] for j in range(len(fs))]
 
 
 def evaluate_unscaled(f: Radial, u):

@@ -42,6 +42,10 @@ from .._checks import (
 )
 from .._types import (Array, ArrayLike, CVec3, CVec3Like, Float, Real, RealDtype, RealLike,
                       Tensor3, Vec3Like)
+from .._types import Inexact
+
+#: second derivatives of a field, [i, j, l] = ∂_j∂_l F_i
+Tensor33 = Inexact[Array, "3 3 3"]
 
 __all__ = ["AbstractBeam", "PlaneWave", "Tweezer", "CoherentBeams", "intensity_map",
            "medium_index", "FocusedBeam", "focused_array", "aperture_transmission", "SampledPupil"]
@@ -215,6 +219,13 @@ class AbstractBeam(eqx.Module):
         rho = _as_rho(rho)
         return jax.jacfwd(self.fields_scaled)(rho)
 
+    def field_hessians_scaled(self, rho) -> tuple[Tensor33, Tensor33]:
+        """(∂²Ẽ_i/∂ρ_j∂ρ_l, ∂²H̃_i/∂ρ_j∂ρ_l), each (3, 3, 3) complex [i, j, l], by forward-mode
+        autodiff of :meth:`field_gradients_scaled` (subclasses with a closed form override it).
+        Used by the exact linearization (force curvature at the foci)."""
+        rho = _as_rho(rho)
+        return jax.jacfwd(self.field_gradients_scaled)(rho)
+
     def fields(self, r: RealDtype[ArrayLike, "3"]) -> tuple[CVec3, CVec3]:
         """Electric (V/m) and magnetic (A/m) field at position ``r`` (3,) in metres.
 
@@ -317,6 +328,14 @@ class PlaneWave(AbstractBeam):
         E, H = self.fields_scaled(rho)
         n = self.direction.astype(rho.dtype)
         return 1j * jnp.outer(E, n), 1j * jnp.outer(H, n)
+
+    def field_hessians_scaled(self, rho):
+        """Closed form ∂_j∂_l Ẽ_i = −n_j n_l Ẽ_i (same for H̃)."""
+        rho = _as_rho(rho)
+        E, H = self.fields_scaled(rho)
+        n = self.direction.astype(rho.dtype)
+        nn = -jnp.outer(n, n)
+        return E[:, None, None] * nn, H[:, None, None] * nn
 
 
 # --------------------------------------------------------------------------------------
@@ -463,6 +482,24 @@ class Tweezer(AbstractBeam):
             1j - 1j / (zr * q) + 1j * s / (zr * kq * q),
         ])
         return jnp.outer(eps, grad), jnp.outer(heps, grad)
+
+    def field_hessians_scaled(self, rho):
+        """Closed-form second derivatives of paper 000 eq. A2: with ∂_j g = g L_j
+        (:meth:`field_gradients_scaled`),
+        ∂_j∂_l g = g (L_j L_l + ∂_l L_j), where ∂_x L_x = ∂_y L_y = −2/(κ² q),
+        ∂_z L_x = 2iΔx/(ζ_R κ² q²) (x ↔ y), ∂_x L_y = 0 and
+        ∂_z L_z = −1/(ζ_R² q²) + 2(Δx² + Δy²)/(ζ_R² κ² q³); ∂_j∂_l Ẽ_i = ε̂_i ∂_j∂_l g."""
+        d, kappa, zr, q, s, g, eps, heps = self._scaled_parts(rho)
+        kq = kappa**2 * q
+        L = jnp.stack([-2.0 * d[0] / kq, -2.0 * d[1] / kq,
+                       1j - 1j / (zr * q) + 1j * s / (zr * kq * q)])
+        xx = -2.0 / kq
+        xz, yz = 2j * d[0] / (zr * kq * q), 2j * d[1] / (zr * kq * q)
+        zz = -1.0 / (zr * q) ** 2 + 2.0 * s / (zr**2 * kq * q**2)
+        z = jnp.zeros_like(xx)
+        dL = jnp.stack([jnp.stack([xx, z, xz]), jnp.stack([z, xx, yz]), jnp.stack([xz, yz, zz])])
+        hess = g * (L[:, None] * L[None, :] + dL)
+        return eps[:, None, None] * hess, heps[:, None, None] * hess
 
 
 # --------------------------------------------------------------------------------------
@@ -625,6 +662,10 @@ class CoherentBeams(AbstractBeam):
     def field_gradients_scaled(self, rho):
         """Σ_b (E0_b/E0) ∂(Ẽ_b, H̃_b)/∂ρ (each (3, 3), closed forms of the constituents)."""
         return self._sum("field_gradients_scaled", rho)
+
+    def field_hessians_scaled(self, rho):
+        """Σ_b (E0_b/E0) ∂²(Ẽ_b, H̃_b)/∂ρ² (each (3, 3, 3), closed forms of the constituents)."""
+        return self._sum("field_hessians_scaled", rho)
 
 
 # --------------------------------------------------------------------------------------

@@ -396,6 +396,94 @@ def dipole_fields_scaled(d: Float[ArrayLike, "3"], q: Inexact[ArrayLike, "6"]) -
     return jnp.concatenate([E, H])
 
 
+def _grad_g(rad, d, w):
+    """[a, c] = ∂_c (g(d) w)_a = d_c (A1 w_a + B1 (d·w) d_a) + B ((d·w) δ_ac + d_a w_c)."""
+    _, B, _, A1, B1, *_ = rad
+    dw = jnp.sum(d * w)
+    return ((A1 * w + (B1 * dw) * d)[:, None] * d[None, :]
+            + B * (dw * jnp.eye(3, dtype=d.dtype) + d[:, None] * w[None, :]))
+
+
+def _grad_gc(rad, d, w):
+    """[a, c] = ∂_c (gc(d) w)_a = C1 (d × w)_a d_c + C ε_acb w_b (ε_acb w_b: x ↦ x × w)."""
+    _, _, C, _, _, C1, *_ = rad
+    z = jnp.zeros_like(w[0])
+    eps_w = jnp.stack([jnp.stack([z, w[2], -w[1]]), jnp.stack([-w[2], z, w[0]]),
+                       jnp.stack([w[1], -w[0], z])])
+    return (C1 * jnp.cross(d, w))[:, None] * d[None, :] + C * eps_w
+
+
+def _hess_g(rad, d, u, w):
+    """[c, k] = Σ_ab u_a ∂_c∂_k g_ab(d) w_b (g = A 1 + B d⊗d; bilinear in u, w)."""
+    _, B, _, A1, B1, _, A2, B2, _ = rad
+    uw, ud, wd = jnp.sum(u * w), jnp.sum(u * d), jnp.sum(w * d)
+    dd = d[:, None] * d[None, :]
+    eye = jnp.eye(3, dtype=d.dtype)
+    a = B1 * (u * wd + w * ud)  # the B1 terms with one free index carried by u or w
+    return ((A2 * uw + B2 * ud * wd) * dd + (A1 * uw + B1 * ud * wd) * eye
+            + a[:, None] * d[None, :] + d[:, None] * a[None, :]
+            + B * (u[:, None] * w[None, :] + w[:, None] * u[None, :]))
+
+
+def _hess_gc(rad, d, s):
+    """[c, k] = ∂_c∂_k [C(d) d·s] = C2 (d·s) d_c d_k + C1 ((d·s) δ_ck + d_c s_k + s_c d_k), i.e.
+    Σ_ab u_a ∂_c∂_k gc_ab w_b with s = w × u (u·gc w = C d·(w × u))."""
+    *_, C1, _, _, C2 = rad
+    ds = jnp.sum(d * s)
+    return (C2 * ds * (d[:, None] * d[None, :]) + (C1 * ds) * jnp.eye(3, dtype=d.dtype)
+            + C1 * (d[:, None] * s[None, :] + s[:, None] * d[None, :]))
+
+
+def dipole_field_derivatives_scaled(d: Float[ArrayLike, "3"], u: Inexact[ArrayLike, "q"],
+                                    v: Inexact[ArrayLike, "q"]
+                                    ) -> tuple[Inexact[Array, "q 3"], Inexact[Array, "q 3"],
+                                               Inexact[Array, "3 3"]]:
+    """Closed-form first and second derivatives in the separation d of the pair propagator
+    𝒢(d) of :func:`dipole_field_scaled` (q = 3: 𝒢 = g) or :func:`dipole_fields_scaled`
+    (q = 6: 𝒢 = [[g, −gc], [gc, g]]), contracted with moments u, v:
+
+        K[b, c] = ∂_c (𝒢(d) v)_b,   J[b, c] = ∂_c (𝒢(d) u)_b,   H[c, k] = ∂_c∂_k (u·𝒢(d) v).
+
+    With g = A 1 + B d⊗d and gc w = C d × w (A = f1, B = f2/ρ², C = h/ρ of paper 001 eq. 57
+    and paper 003 eq. 5; ρ = |d|) and the radial derivatives A1 = A'/ρ, A2 = A1'/ρ (same for
+    B, C; :mod:`jaxbind.optics._propagator`, ``DA1`` …):
+
+        ∂_c (g w)_a    = d_c (A1 w_a + B1 (d·w) d_a) + B ((d·w) δ_ac + d_a w_c),
+        ∂_c (gc w)_a   = C1 (d × w)_a d_c + C ε_acb w_b,
+        u·∂_c∂_k g w   = (A2 u·w + B2 (u·d)(w·d)) d_c d_k + (A1 u·w + B1 (u·d)(w·d)) δ_ck
+                         + B1 [(u_c (w·d) + w_c (u·d)) d_k + d_c (u_k (w·d) + w_k (u·d))]
+                         + B (u_c w_k + w_c u_k),
+        u·∂_c∂_k gc w  = C2 (d·s) d_c d_k + C1 ((d·s) δ_ck + d_c s_k + s_c d_k),  s = w × u,
+
+    and for q = 6 (u = (u_E, u_H), v = (v_E, v_H)) u·𝒢 v = u_E·g v_E + u_H·g v_H
+    + u_H·gc v_E − u_E·gc v_H. These replace nested forward-mode autodiff of the field in the
+    exact linearization (:mod:`jaxbind.mechanics.exact`), a program several times smaller to
+    compile (issue 15 §10). No input checks (as :func:`dipole_field_scaled`): |d| > 0 is the
+    caller's responsibility.
+
+    Args:
+        d: (3,) real scaled separation ρ_observer − ρ_source, |d| > 0.
+        u, v: (q,) complex scaled moments, q = 3 (p̃) or 6 ((p̃, m̃)).
+    Returns:
+        (K, J, H): (q, 3), (q, 3) and (3, 3) complex.
+    """
+    d, u, v = jnp.asarray(d), jnp.asarray(u), jnp.asarray(v)
+    r = jnp.sqrt(jnp.sum(d * d))
+    fs = (P.F1, P.F2D, P.HD, P.DA1, P.DB1, P.DC1, P.DA2, P.DB2, P.DC2)
+    rad = P.evaluate_many(fs, r)
+    if u.shape[-1] == 3:
+        return _grad_g(rad, d, v), _grad_g(rad, d, u), _hess_g(rad, d, u, v)
+    uE, uH, vE, vH = u[:3], u[3:], v[:3], v[3:]
+
+    def grad(wE, wH):
+        return jnp.concatenate([_grad_g(rad, d, wE) - _grad_gc(rad, d, wH),
+                                _grad_gc(rad, d, wE) + _grad_g(rad, d, wH)], axis=0)
+
+    H = (_hess_g(rad, d, uE, vE) + _hess_g(rad, d, uH, vH)
+         + _hess_gc(rad, d, jnp.cross(vE, uH) - jnp.cross(vH, uE)))
+    return grad(vE, vH), grad(uE, uH), H
+
+
 # --------------------------------------------------------------------------------------
 # interaction matrices for N dipoles
 # --------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ against direct loops, transforms (jit, vmap, grad, jacfwd), float32 vs float64, 
 
 from __future__ import annotations
 
+import functools
 import math
 
 import equinox as eqx
@@ -17,6 +18,7 @@ from jaxbind.optics.green import (
     coupled_green_matrix_scaled,
     cross_green_scaled,
     cross_green_tensor,
+    dipole_field_derivatives_scaled,
     green_matrix,
     green_matrix_scaled,
     green_scaled,
@@ -258,6 +260,55 @@ def test_derivative_closed_form_matches_jacfwd(k):
     J = np.asarray(cjac(lambda x: gt(x, k), R))
     np.testing.assert_allclose(D, J, rtol=1e-10, atol=1e-12 * np.abs(J).max())
     np.testing.assert_allclose(D, D.transpose(1, 0, 2), rtol=1e-12)
+
+
+def _pair_propagator(d, q):
+    """𝒢(d): g (q = 3) or [[g, −gc], [gc, g]] (q = 6) from the public single-pair tensors."""
+    g = green_scaled(d)
+    if q == 3:
+        return g
+    gc = cross_green_scaled(d)
+    return jnp.block([[g, -gc], [gc, g]])
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _pair_derivative_pair(q, d, u, v):
+    """(closed form, jacfwd of the Green tensors) of K, J, H for a batch of separations."""
+    def ref(d, u, v):
+        grad = lambda w: jax.jacfwd(lambda x: _pair_propagator(x, q) @ w)(d)  # noqa: E731
+        hess = jax.jacfwd(jax.jacfwd(lambda x: u @ _pair_propagator(x, q) @ v))(d)
+        return grad(v), grad(u), hess
+
+    return jax.vmap(dipole_field_derivatives_scaled)(d, u, v), jax.vmap(ref)(d, u, v)
+
+
+def _pairwise_error(a, b):
+    """Largest |a − b| of each separation relative to that separation's largest |b|."""
+    a, b = (np.asarray(x).reshape(len(x), -1) for x in (a, b))
+    scale = np.abs(b).max(axis=1)
+    assert np.all(scale > 0)
+    return float((np.abs(a - b).max(axis=1) / scale).max())
+
+
+@pytest.mark.parametrize("q", [3, 6])
+def test_pair_derivatives_closed_form_match_jacfwd_of_green_tensors(q, rng):
+    """K = ∇(𝒢 v), J = ∇(𝒢 u), H = ∇∇(u·𝒢 v) in closed form (the radial D, D² orders of
+    optics._propagator) against nested jacfwd of the public green_scaled / cross_green_scaled,
+    from the near field (kr = 1e-3) to the far field (kr ≈ 60), to 1e-12; float32 to 1e-5."""
+    scales = np.repeat([1e-3, 0.03, 0.5, 2.0, 8.0, 35.0], 2)
+    d = rng.normal(size=(scales.size, 3)) * scales[:, None]
+    u = rng.normal(size=(scales.size, q)) + 1j * rng.normal(size=(scales.size, q))
+    v = rng.normal(size=(scales.size, q)) + 1j * rng.normal(size=(scales.size, q))
+    got, ref = _pair_derivative_pair(q, jnp.asarray(d), jnp.asarray(u), jnp.asarray(v))
+    for a, b in zip(got, ref):
+        assert _pairwise_error(a, b) < 1e-12
+    H = np.asarray(got[2])
+    np.testing.assert_allclose(H, H.transpose(0, 2, 1), atol=1e-14 * np.abs(H).max())
+    got32 = jax.jit(jax.vmap(dipole_field_derivatives_scaled))(
+        jnp.asarray(d, jnp.float32), jnp.asarray(u, jnp.complex64), jnp.asarray(v, jnp.complex64))
+    for a, b in zip(got32, got):
+        assert a.dtype == jnp.complex64
+        assert _pairwise_error(a, b) < 1e-5
 
 
 # --------------------------------------------------------------------------------------
