@@ -186,6 +186,11 @@ def test_plane_wave_maxwell():
 # ------------------------------------------------------------------ gradients
 
 
+# slow: the closed-form field gradients stay covered by default through the forces they give in
+# tests/optics/test_forces.py::test_tweezer_gradient_force_points_to_focus and
+# test_forces_are_minus_gradient_of_conservative_potential, and in test_float32_matches_float64
+# here
+@pytest.mark.slow
 def test_gradients_closed_form_vs_autodiff():
     r = jnp.array([0.3e-6, -0.45e-6, 0.8e-6])
     pw = PlaneWave(LAM, 1e9, direction=(0.0, 1.0, 1.0), polarization=(1.0, 0.5j, -0.5j))
@@ -212,6 +217,9 @@ def test_gradients_closed_form_vs_autodiff():
 # ------------------------------------------------------------------ superposition
 
 
+# slow: CoherentBeams superposition with phases stays covered by default in
+# test_grad_of_intensity_wrt_phase
+@pytest.mark.slow
 def test_superposition_linear_and_phases():
     r = jnp.array([0.7e-6, 0.2e-6, 0.3e-6])
     foci = np.array([[0.0, 0, 0], [1.4e-6, 0, 0]])
