@@ -270,6 +270,9 @@ def test_required_order_is_sufficient():
 
 
 # ------------------------------------------------------------------------ arrays of foci
+# slow: focused_array = the coherent sum of its focused beams stays covered by default in
+# tests/optics/test_pupil.py::test_float32_and_focused_array
+@pytest.mark.slow
 def test_focused_array_is_the_coherent_sum():
     foci = np.array([[0.0, 0.0, 0.0], [2e-6, 0.0, 0.0], [0.0, -1.5e-6, 0.5e-6]])
     powers, phases = np.array([0.1, 0.2, 0.15]), np.array([0.0, 1.0, -2.0])
