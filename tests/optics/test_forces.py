@@ -293,9 +293,9 @@ def test_kerker_pair_matches_paper003_scalar_equations(order):
         np.testing.assert_allclose(f[:, :, 1:], 0.0, atol=1e-12 * np.abs(fA).max())
 
 
-# slow: the default MieDipole polarizabilities stay covered by default against SciPy in
-# tests/optics/test_mie.py and through the forces they give in
-# test_silicon_sphere_radiation_pressure_mie
+# slow: MieDipole's α̃ = (3i/2)(a1, b1) stays covered by default in tests/optics/test_mie.py
+# (the Mie coefficients against SciPy, dipole polarizabilities in vacuum and a medium) and
+# tests/optics/test_scatterers.py::test_one_default_everywhere
 @pytest.mark.slow
 def test_mie_model_particles():
     """Particles(index=…) with the default MieDipole model: α̃_e = (3i/2) a1, α̃_m = (3i/2) b1 (scipy Bessels)."""
