@@ -309,10 +309,12 @@ def test_mie_model_particles():
 # --------------------------------------------------------------------------------------
 
 
-# the Born(1) variant (~4 CPU-s) in `make test-all`: Born(1) = paper 003 eqs. 3–5 is checked
-# by default in test_kerker_pair_matches_paper003_scalar_equations[1]
-@pytest.mark.parametrize("method", [pytest.param(Born(1), marks=pytest.mark.slow), Direct()],
-                         ids=["born", "direct"])
+# slow: paper 003 Fig. 3c at full resolution (400 separations, two solves each; ~5 CPU-s per
+# method). By default paper 003 eqs. 3–5 are checked for Born(1) and the exact solve in
+# test_kerker_pair_matches_paper003_scalar_equations, and NRF⁽⁰⁾ = ½ for the 2nd-Kerker pair in
+# test_nonreciprocity_factors_kerker_and_jacobian
+@pytest.mark.slow
+@pytest.mark.parametrize("method", [Born(1), Direct()], ids=["born", "direct"])
 def test_paper003_second_kerker_pair_is_one_way(method):
     """Paper 003 Fig. 3c: NRF⁽⁰⁾_x stays within 0.02 of ½ over most (> 85 %) of
     0.3λ ≤ L ≤ 5λ for the ideal 2nd-Kerker pair α_m = −α_e/ε0, but not for the electric pair.
