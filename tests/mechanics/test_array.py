@@ -43,6 +43,10 @@ def random_array(rng, n, a=50e-9):
 # --------------------------------------------------------------------------- closed forms
 
 
+# slow: the angular kernel and its derivatives stay covered by default against the closed form in
+# tests/mechanics/test_exact.py::test_angular_kernel_closed_form_derivatives, and through C − Cᵀ =
+# 4 Im D in test_exact_identities
+@pytest.mark.slow
 def test_angular_kernel_is_imag_green_tensor():
     Rs = jnp.array([[1.3, -0.4, 0.7], [0.3, 2.9, 0.1], [7.0, 3.0, 0.0], [2.0, 2.0, 0.0]])
     np.testing.assert_allclose(jax.jit(jax.vmap(_angular_kernel))(Rs),
@@ -56,6 +60,9 @@ def test_angular_kernel_is_imag_green_tensor():
     np.testing.assert_allclose(-H0[0, 0, 2, 2], 4 / 15, rtol=1e-12)
 
 
+# slow: the 6×6 electric + magnetic kernel stays covered by default through C − Cᵀ = 4 Im D/ħ with
+# MieDipole particles in test_exact_identities[magnetic]
+@pytest.mark.slow
 def test_em_angular_kernel_is_the_polarization_sum():
     """The 6×6 diffusion kernel equals the angular average of the far-field polarization sum
     of electric + magnetic dipoles, (a − n×b)ᵀ(1 − n⊗n)(c − n×d)* e^{in·R}, by quadrature."""
@@ -128,7 +135,9 @@ def test_unidirectional_point():
     np.testing.assert_allclose(tp.g_r, tp.g_a, rtol=1e-12)
 
 
-@pytest.mark.parametrize("kd", [2 * np.pi * 3 + 0.5, 2 * np.pi * 6 + 2.2])
+# slow: the second distance (the same identity); the first stays in the default suite
+@pytest.mark.parametrize("kd", [2 * np.pi * 3 + 0.5,
+                                pytest.param(2 * np.pi * 6 + 2.2, marks=pytest.mark.slow)])
 def test_reciprocal_and_antireciprocal_phases(kd):
     r = rates(pair(kd, phi=0.0))
     np.testing.assert_allclose(r.C12, r.C21, rtol=1e-12)
