@@ -104,11 +104,7 @@ def test_drude_lorentz_imaginary_axis_real_above_one_decreasing():
     assert np.all(np.asarray(m.permittivity(jnp.logspace(10, 20, 200)).imag) > 0)
 
 
-# slow: three of the four imaginary frequencies (each compiles its own jitted integrand); the
-# default ξ = 1e16 /s (near silica's resonances) checks the same Kramers–Kronig relation
-@pytest.mark.parametrize("xi", [pytest.param(0.0, marks=pytest.mark.slow),
-                                pytest.param(5e13, marks=pytest.mark.slow), 1e16,
-                                pytest.param(1e17, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("xi", [0.0, 5e13, 1e16, 1e17])
 def test_drude_lorentz_kramers_kronig(xi):
     """ε(iξ) − 1 = (2/π) ∫_0^∞ ω Im ε(ω) / (ω² + ξ²) dω (numerically, scipy.quad)."""
     m = DrudeLorentz.silica()
@@ -177,8 +173,7 @@ def test_radiative_correction_optical_theorem():
                                a0 / (1 - 1j * k**3 * a0 / (6 * np.pi * constants.epsilon0)), rtol=1e-12)
 
 
-# slow: n = 2.0 (the same limit at a second index); n = 1.45 stays in the default suite
-@pytest.mark.parametrize("n", [1.45, pytest.param(2.0, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("n", [1.45, 2.0])
 def test_small_sphere_matches_mie_dipole(n):
     """α̃ = (3i/2) a1 (Mie electric dipole, miepython) up to O((ka)²)."""
     x = 0.02
