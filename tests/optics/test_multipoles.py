@@ -77,9 +77,6 @@ def test_vswf_curl_identities(kind):
     np.testing.assert_allclose(curl(0, rho), M, atol=1e-13)
 
 
-# slow: the on-axis limit of the VSWF gradients; the VSWFs and their derivatives stay covered by
-# default in test_vswf_curl_identities and test_special_functions_match_scipy
-@pytest.mark.slow
 def test_vswf_gradients_finite_on_axis():
     """No NaN gradients at θ = 0, π (the angles are never formed)."""
     for z in (1.2, -0.8):
