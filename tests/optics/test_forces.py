@@ -211,9 +211,9 @@ def test_forces_are_minus_gradient_of_conservative_potential():
 
 # ~7 CPU-s (six force programs). By default: the forces of Born(1) and of the exact solve match
 # paper 000 eq. 1 and paper 003 eqs. 3–5 (test_born1_equals_paper000_eq1,
-# test_kerker_pair_matches_paper003_scalar_equations), Born(3) forces equal pair_forces at
-# order 3 in tests/optics/test_pair.py::test_matches_general_coupled_dipole_engine; the
-# convergence of the Born series (test_dipoles.py::test_born_series_converges_to_exact) is slow.
+# test_kerker_pair_matches_paper003_scalar_equations). Orders ≥ 2 (the same Born loop) run in
+# `make test-all`: test_dipoles.py::test_born_series_converges_to_exact and
+# tests/optics/test_pair.py::test_matches_general_coupled_dipole_engine.
 @pytest.mark.slow
 def test_born_forces_converge_to_exact():
     ps = _pair(0.6 * LAM, kerker=2)
