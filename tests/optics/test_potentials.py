@@ -210,6 +210,10 @@ def test_gradient_equals_born1_interparticle_force(dphi):
 # --------------------------------------------------------------------------------------
 
 
+# slow: the Gaussian-profile pair (~9 CPU-s); the Gaussian trap potential's closed form stays
+# covered by default in test_trap_potential_closed_forms, total_potentials (trap + binding +
+# Casimir–Polder) in test_vmap_grad_float32
+@pytest.mark.slow
 def test_gaussian_pair_trap_interference_and_total():
     x, dphi, w0 = 0.9e-6, 0.6, 0.8e-6
     ps, ill = tweezer_pair(x, dphi, profile="gaussian", waist=w0)
