@@ -137,7 +137,7 @@ def test_power_convention():
     assert float(low.power) == pytest.approx(DATA["power"], rel=2e-3)
 
 
-# slow: the 100-nm sphere (Multipole, ~8 CPU-s of compiles); the default dipole case checks the
+# slow: the 100-nm sphere (Multipole: its own force programs); the default dipole case checks the
 # focused beam's forces and stiffness against miepy at NA 0.8, and multipole forces stay covered
 # by default against miepy in tests/optics/test_multipoles_miepy.py
 @pytest.mark.parametrize("particle", ["dipole", pytest.param("sphere100", marks=pytest.mark.slow)])
