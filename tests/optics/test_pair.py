@@ -58,7 +58,7 @@ BEAMS = {
 }
 
 
-# slow: every beam (~21 CPU-s each here: nine force programs). By default pair_forces is checked
+# slow: every beam (~21 CPU-s for the tweezer: nine force programs). By default pair_forces is checked
 # against paper 003 eqs. 3–5 for Born(1) and the exact solve (test_paper003_scalar_equations), and
 # its general-frame d/dL against pair_forces_axial (test_axial_sweep_jit_vmap_grad_float32)
 @pytest.mark.slow
