@@ -81,6 +81,10 @@ def test_equipartition(model, thermal):
     assert float(lags[1]) == pytest.approx(float(tr.ts[1] - tr.ts[0]))
 
 
+# slow: a trajectory's result code stays covered by default in
+# test_cold_damping_matches_linear_loop_and_flags_bad_trajectory (a NaN start gets
+# trajectory_nonfinite), the integration in test_equipartition
+@pytest.mark.slow
 def test_time_step_too_large_warns_and_reports_nonfinite(model, thermal):
     """dt = T/2: the explicit scheme amplifies the energy 25× per step → the particles are
     thrown out of the trap: every trajectory is reported (``particle_escaped`` or

@@ -45,6 +45,9 @@ def test_hopf_normal_form_closed_form(sl_solve):
         np.testing.assert_allclose(o.samples[-1], o.y0, atol=1e-9)
 
 
+# slow: a second closed-form system (one more shooting compile); the shooting solve stays covered
+# by default against the Hopf normal form's closed form in test_hopf_normal_form_closed_form
+@pytest.mark.slow
 def test_van_der_pol_period_expansion():
     """van der Pol: T = 2π(1 + μ²/16 − 5μ⁴/3072 + O(μ⁶)), amplitude 2 + O(μ²)
     (Andersen & Geer, SIAM J. Appl. Math. 42, 678 (1982))."""

@@ -43,6 +43,10 @@ def random_array(rng, n, a=50e-9):
 # --------------------------------------------------------------------------- closed forms
 
 
+# slow: the angular kernel and its derivatives stay covered by default against the closed form in
+# tests/mechanics/test_exact.py::test_angular_kernel_closed_form_derivatives, and through C − Cᵀ =
+# 4 Im D in test_exact_identities
+@pytest.mark.slow
 def test_angular_kernel_is_imag_green_tensor():
     Rs = jnp.array([[1.3, -0.4, 0.7], [0.3, 2.9, 0.1], [7.0, 3.0, 0.0], [2.0, 2.0, 0.0]])
     np.testing.assert_allclose(jax.jit(jax.vmap(_angular_kernel))(Rs),
@@ -56,6 +60,10 @@ def test_angular_kernel_is_imag_green_tensor():
     np.testing.assert_allclose(-H0[0, 0, 2, 2], 4 / 15, rtol=1e-12)
 
 
+# slow: the 6×6 electric + magnetic kernel stays covered by default through C − Cᵀ = 4 Im D/ħ
+# with MieDipole particles in tests/mechanics/test_exact.py::test_identity_with_magnetic_dipoles
+# and by its closed-form derivatives in test_exact.py::test_angular_kernel_closed_form_derivatives
+@pytest.mark.slow
 def test_em_angular_kernel_is_the_polarization_sum():
     """The 6×6 diffusion kernel equals the angular average of the far-field polarization sum
     of electric + magnetic dipoles, (a − n×b)ᵀ(1 − n⊗n)(c − n×d)* e^{in·R}, by quadrature."""
@@ -128,7 +136,9 @@ def test_unidirectional_point():
     np.testing.assert_allclose(tp.g_r, tp.g_a, rtol=1e-12)
 
 
-@pytest.mark.parametrize("kd", [2 * np.pi * 3 + 0.5, 2 * np.pi * 6 + 2.2])
+# slow: the second distance (the same identity); the first stays in the default suite
+@pytest.mark.parametrize("kd", [2 * np.pi * 3 + 0.5,
+                                pytest.param(2 * np.pi * 6 + 2.2, marks=pytest.mark.slow)])
 def test_reciprocal_and_antireciprocal_phases(kd):
     r = rates(pair(kd, phi=0.0))
     np.testing.assert_allclose(r.C12, r.C21, rtol=1e-12)
@@ -176,7 +186,7 @@ def exact_batch_magnetic():
     """Exact linearization (throw=False) with the default MieDipole model (electric + magnetic
     dipoles) of 100-nm spheres, where the magnetic dipole (b₁) changes C and D at the 1e-3
     level. The last array of the batch holds bubbles (index 0.7: Re α < 0, not trapped) for
-    test_untrapped_particle_is_a_result_code_with_nan: one compiled program serves both."""
+    test_untrapped_particle_exact_method: one compiled program serves both."""
     kds = jnp.array([2 * np.pi * 2 + 0.7, 2 * np.pi * 9 + 1.9, 2 * np.pi * 9 + 1.9])
     index = jnp.array([1.45, 1.45, 0.7])
     arrs = jax.vmap(lambda kd, n: pair(kd, phi=1.1, psi=(0.3, 1.2), beta=0.9, powers=(0.3, 0.2),
@@ -185,7 +195,9 @@ def exact_batch_magnetic():
     return eqx.filter_jit(eqx.filter_vmap(lambda a: linearize(a, "exact", throw=False)))(arrs)
 
 
-@pytest.mark.parametrize("which", ["electric", "magnetic"])
+# slow: the magnetic (MieDipole) batch (~6 CPU-s of compile); the same identity with magnetic
+# dipoles stays covered by default in tests/mechanics/test_exact.py::test_identity_with_magnetic_dipoles
+@pytest.mark.parametrize("which", ["electric", pytest.param("magnetic", marks=pytest.mark.slow)])
 def test_exact_identities(which, request):
     """C − Cᵀ = 4 Im D/ħ (paper 001) for electric dipoles and, with the 6×6 angular kernel of
     the diffusion, for electric + magnetic (MieDipole) particles; D Hermitian and positive."""
@@ -287,26 +299,41 @@ def test_bad_input():
         two_particle_rates(TweezerArray([[0, 0], [5e-6, 0], [10e-6, 0]], **base))
 
 
-def test_untrapped_particle_is_a_result_code_with_nan(exact_batch_magnetic):
+def _untrapped(n_index, method, throw=False):
+    base = dict(powers=0.2, wavelength=LAM, waists=1e-6, radii=50e-9, density=2200.0)
+    arr = TweezerArray([[0.0, 0.0], [5e-6, 0.0]], index=n_index, **base)
+    return linearize(arr, method, throw=throw)
+
+
+def _assert_last_untrapped(out, status):
+    np.testing.assert_array_equal(np.asarray(out.status), status)
+    assert np.all(np.isfinite(np.asarray(out.omega[0])))
+    assert np.all(np.isnan(np.asarray(out.omega[-1]))) and np.all(np.isnan(np.asarray(out.C[-1])))
+
+
+def test_untrapped_particle_is_a_result_code_with_nan():
     """A particle with Re α < 0 (index < 1 in vacuum: a bubble) is not trapped: with
-    throw=False the linearization carries RESULTS.not_trapped and NaN arrays, both methods
-    (the exact one from the shared batch whose last array holds bubbles)."""
+    throw=False the linearization carries RESULTS.not_trapped and NaN arrays (far field here,
+    the exact method in test_untrapped_particle_exact_method)."""
     from jaxbind.results import RESULTS, code
 
-    base = dict(powers=0.2, wavelength=LAM, waists=1e-6, radii=50e-9, density=2200.0)
+    ok, bad = int(code(RESULTS.successful)), int(code(RESULTS.not_trapped))
+    far = eqx.filter_jit(eqx.filter_vmap(lambda n: _untrapped(n, "far_field")))(jnp.array([1.45, 0.7]))
+    _assert_last_untrapped(far, [ok, bad])
+    with pytest.raises(eqx.EquinoxRuntimeError, match="not trapped"):
+        _untrapped(0.7, "far_field", throw=True)
 
-    def lin(n_index, method, throw=False):
-        arr = TweezerArray([[0.0, 0.0], [5e-6, 0.0]], index=n_index, **base)
-        return linearize(arr, method, throw=throw)
+
+# slow: the exact method's half of the untrapped check (it needs the magnetic exact batch, one
+# ~6 CPU-s compile); the result code and NaN masking stay covered by default for the far-field
+# method in test_untrapped_particle_is_a_result_code_with_nan
+@pytest.mark.slow
+def test_untrapped_particle_exact_method(exact_batch_magnetic):
+    """The exact linearization from the shared batch whose last array holds bubbles."""
+    from jaxbind.results import RESULTS, code
 
     ok, bad = int(code(RESULTS.successful)), int(code(RESULTS.not_trapped))
-    far = eqx.filter_jit(eqx.filter_vmap(lambda n: lin(n, "far_field")))(jnp.array([1.45, 0.7]))
-    for out, status in ((far, [ok, bad]), (exact_batch_magnetic, [ok, ok, bad])):
-        np.testing.assert_array_equal(np.asarray(out.status), status)
-        assert np.all(np.isfinite(np.asarray(out.omega[0])))
-        assert np.all(np.isnan(np.asarray(out.omega[-1]))) and np.all(np.isnan(np.asarray(out.C[-1])))
-    with pytest.raises(eqx.EquinoxRuntimeError, match="not trapped"):
-        lin(0.7, "far_field", throw=True)
+    _assert_last_untrapped(exact_batch_magnetic, [ok, ok, bad])
 
 
 def test_deprecated_singular_keywords():

@@ -83,6 +83,8 @@ def test_rwa_matrix_is_paper_000_eq11(two):
     np.testing.assert_allclose(w.real, eigs(lin).real, rtol=(dw / tp.omega_m) ** 2)
 
 
+# slow: the drift matrix stays covered by default in test_full_eigenfrequencies_match_eq86
+@pytest.mark.slow
 def test_gas_damping_in_drift(two):
     arr = pair(2 * np.pi * 3 + 0.8, 1.1, gamma=50.0)
     ev = np.linalg.eigvals(np.asarray(drift(lin_ff(arr))))
@@ -107,6 +109,9 @@ def test_exceptional_points_vs_closed_form():
     np.testing.assert_allclose(full.delta_omega, 2 + np.array([-2, 2]) * np.sqrt(0.91), rtol=1e-8)
 
 
+# slow: exceptional points stay covered by default against the closed form in
+# test_exceptional_points_vs_closed_form
+@pytest.mark.slow
 def test_ep_spectrum_petermann_and_pt_phase():
     gr, ga = 0.3, 1.0
     ep = np.asarray(jax.jit(exceptional_points)(gr, ga).delta_omega)
@@ -127,6 +132,10 @@ def test_ep_spectrum_petermann_and_pt_phase():
     assert np.all(np.asarray(ph)[np.abs(gas) <= gr] == 0)
 
 
+# slow: a paper-figure reproduction; regime_point and the growth rate stay covered by default in
+# test_transformations_and_float32, the regime codes of a bad point in
+# test_exceptional_point_results_and_bad_rates
+@pytest.mark.slow
 def test_fig3a_points_and_map():
     g = lambda phi, kd: coupling_rates(phi, kd)
     cases = [((0.0, np.pi), RECIPROCAL),           # (I) g_a = D12 = 0
@@ -153,6 +162,9 @@ def test_fig3a_points_and_map():
     assert np.all(disc >= 0) and np.allclose(growth, 0.0)
 
 
+# slow: the far-field linearization of arrays stays covered by default in
+# tests/mechanics/test_array.py, modes in test_full_eigenfrequencies_match_eq86
+@pytest.mark.slow
 def test_chain_sign_pattern_and_skin_indicators():
     """Paper 001 Sec. IV.B.5: phase step π/4 and spacing (2πn + π/4)/k."""
     n = 10

@@ -77,7 +77,11 @@ def test_grid_kernel_equals_point_kernel():
     assert c[i[0.0], j[np.pi / 2]] == NOISE             # (IV) g_r = g_a = 0
 
 
-@pytest.mark.parametrize("n_rows,batch", [(1, 8), (3, 8), (16, 8), (17, 4)])
+# slow: three of the four sizes (each one compile); the default (17, 4) case has a partial last
+# row block, the other sizes run in `make test-all`
+@pytest.mark.parametrize("n_rows,batch", [pytest.param(1, 8, marks=pytest.mark.slow),
+                                          pytest.param(3, 8, marks=pytest.mark.slow),
+                                          pytest.param(16, 8, marks=pytest.mark.slow), (17, 4)])
 def test_row_blocking_any_size(n_rows, batch):
     phis = np.linspace(0.1, 3.0, n_rows)
     kds = np.linspace(0.3, 9.0, 33)
@@ -171,6 +175,10 @@ def test_bad_input():
         frmap(np.array([0.0, np.nan]), kds)
 
 
+# slow: a performance guard on the compiled HLO (one more compile); the regime map's values stay
+# covered by default in test_closed_form_region_boundaries and
+# test_grid_kernel_equals_point_kernel
+@pytest.mark.slow
 def test_compiled_structure_keeps_trigonometry_on_the_axes():
     """Performance guard (benchmarks/bench_array.py): sin/cos are evaluated on the 1-D axes,
     never inside a 2-D (per grid point) fused loop, and the 2-D work is one fused pass per

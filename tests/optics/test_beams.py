@@ -78,6 +78,9 @@ def test_waist_at_rayleigh_range():
     np.testing.assert_allclose(I([W0, 0, 0]) / I([0, 0, 0]), math.exp(-2.0), rtol=1e-12)
 
 
+# slow: the Gaussian beam's closed form (Gouy phase included) stays covered by default in
+# test_tweezer_paraxial_helmholtz and test_focal_amplitude_and_intensity
+@pytest.mark.slow
 def test_gouy_phase():
     """On axis, arg[E(z) e^{−ikz}] = −arctan(z/z_R) (e^{−iωt}: the Gouy phase lags);
     −π/4 at z = z_R."""
@@ -89,6 +92,9 @@ def test_gouy_phase():
     np.testing.assert_allclose(rel[3], -math.pi / 4, atol=1e-10)
 
 
+# slow: tweezer phases and foci stay covered by default in test_grad_of_intensity_wrt_phase and
+# test_jit_vmap_grad_point_to_focus
+@pytest.mark.slow
 def test_phase_polarization_and_focus():
     """e^{iφ} multiplies the field; ε̂ = (cos ψ, sin ψ, 0); paper 000's cos²θ = sin²ψ;
     a displaced focus translates the field."""
@@ -186,6 +192,11 @@ def test_plane_wave_maxwell():
 # ------------------------------------------------------------------ gradients
 
 
+# slow: the closed-form field gradients stay covered by default through the forces they give in
+# tests/optics/test_forces.py::test_tweezer_gradient_force_points_to_focus and
+# test_forces_are_minus_gradient_of_conservative_potential, and in test_float32_matches_float64
+# here
+@pytest.mark.slow
 def test_gradients_closed_form_vs_autodiff():
     r = jnp.array([0.3e-6, -0.45e-6, 0.8e-6])
     pw = PlaneWave(LAM, 1e9, direction=(0.0, 1.0, 1.0), polarization=(1.0, 0.5j, -0.5j))
@@ -240,6 +251,9 @@ def test_hessians_closed_form_vs_nested_autodiff():
 # ------------------------------------------------------------------ superposition
 
 
+# slow: CoherentBeams superposition with phases stays covered by default in
+# test_grad_of_intensity_wrt_phase
+@pytest.mark.slow
 def test_superposition_linear_and_phases():
     r = jnp.array([0.7e-6, 0.2e-6, 0.3e-6])
     foci = np.array([[0.0, 0, 0], [1.4e-6, 0, 0]])

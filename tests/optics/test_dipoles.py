@@ -89,7 +89,10 @@ def _numpy_dense_solution(ps, beam):
     return x[:3 * n].reshape(n, 3), (x[3 * n:].reshape(n, 3) if mag else None)
 
 
-@pytest.mark.parametrize("magnetic,tensor", [(False, False), (True, True)])
+# slow: the electric-only scalar case; the default (True, True) case assembles the same electric
+# blocks plus the magnetic ones, with tensor polarizabilities
+@pytest.mark.parametrize("magnetic,tensor", [pytest.param(False, False, marks=pytest.mark.slow),
+                                             (True, True)])
 def test_direct_matches_numpy_si_assembly(rng, magnetic, tensor):
     ps = _random_particles(rng, 5, magnetic, tensor)
     beam = _beam(direction=(0.3, 0.2, 1.0), polarization=(1.0, 0.0, -0.3))
@@ -146,6 +149,9 @@ def test_gmres_matches_direct(rng):
     np.testing.assert_allclose(g.m, d.m, rtol=1e-8, atol=1e-9 * np.abs(d.m).max())
 
 
+# slow: the solve's result codes stay covered by default in test_singular_system_is_a_status;
+# GMRES in test_gmres_matches_direct
+@pytest.mark.slow
 def test_gmres_nonconvergence_is_a_status(rng):
     ps = _random_particles(rng, 8)
     sol = solve_dipoles(ps, _beam(), GMRES(max_steps=1, restart=2), throw=False)
@@ -154,6 +160,9 @@ def test_gmres_nonconvergence_is_a_status(rng):
         solve_dipoles(ps, _beam(), GMRES(max_steps=1, restart=2))
 
 
+# slow: Born(1) stays covered by default in
+# tests/optics/test_forces.py::test_born1_equals_paper000_eq1
+@pytest.mark.slow
 def test_born_series_converges_to_exact(rng):
     ps = _random_particles(rng, 6, magnetic=True)
     beam = _beam()
@@ -228,6 +237,8 @@ def test_bad_input_errors():
         solve_dipoles(one, _beam(), GMRES(), rtol=1e-3)
 
 
+# slow: the solver objects the strings resolve to are covered by default throughout this file
+@pytest.mark.slow
 def test_deprecated_string_solvers_warn_and_match_objects():
     """Each deprecated string (with its old keyword settings) warns and resolves to the solver
     object it names (equal objects: the same compiled solve); one end-to-end solve shows that
@@ -248,6 +259,9 @@ def test_deprecated_string_solvers_warn_and_match_objects():
     np.testing.assert_allclose(np.asarray(a.p), np.asarray(b.p), rtol=1e-12, atol=1e-14)
 
 
+# slow: the solve paths stay covered by default in test_direct_matches_numpy_si_assembly and
+# test_gmres_matches_direct
+@pytest.mark.slow
 def test_lineax_solvers_are_accepted():
     import lineax as lx
 
@@ -260,6 +274,9 @@ def test_lineax_solvers_are_accepted():
         np.testing.assert_allclose(np.asarray(got.p), np.asarray(ref), rtol=1e-9, atol=1e-12)
 
 
+# slow: Particles are built and solved by default throughout this file
+# (test_direct_matches_numpy_si_assembly)
+@pytest.mark.slow
 def test_particle_stacking_and_mass():
     a = Particle([0.0, 0, 0], 50e-9, alpha_e=1e-32, density=2200.0)
     b = Particle([1e-6, 0, 0], 60e-9, alpha_e=np.diag([1e-32, 2e-32, 3e-32]), density=2200.0)
@@ -329,6 +346,8 @@ def test_float32_matches_float64(rng):
     np.testing.assert_allclose(out.p, ref, rtol=2e-5, atol=2e-5 * np.abs(ref).max())
 
 
+# slow: CoherentBeams tweezer arrays drive the solve by default in tests/mechanics/test_array.py
+@pytest.mark.slow
 def test_tweezer_array_field():
     """A CoherentBeams tweezer array drives the solve (the benchmark's configuration)."""
     foci = np.array([[0.0, 0, 0], [2e-6, 0, 0]])

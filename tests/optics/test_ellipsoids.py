@@ -85,6 +85,10 @@ def test_spheroid_textbook_limits():
     np.testing.assert_allclose(spheroid_depolarization_factors(1.0, 1e-8), [0.0, 0.0, 1.0], atol=1e-7)
 
 
+# slow: jit/vmap/grad through the depolarization factors stay covered by default in
+# test_polarizability_jit_vmap_grad (the closed form against the general one in
+# test_spheroid_closed_form_vs_general)
+@pytest.mark.slow
 def test_depolarization_gradients():
     a = jnp.array([1.0, 0.6, 1.7])
     check_jvp(jax.jit(depolarization_factors), a, rtol=1e-7)

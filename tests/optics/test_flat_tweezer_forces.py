@@ -64,6 +64,9 @@ def _potential_route(pos, dphi):
     return forces(pos), -jax.jacfwd(forces)(pos).reshape(6, 6)
 
 
+# slow: the flat-tweezer forces stay covered by default against the exact two-dipole closed form
+# (test_forces_match_closed_form_two_dipole_solution) and the stiffness against finite differences
+@pytest.mark.slow
 def test_order_alpha2_equals_gradient_of_per_particle_potentials():
     # paper 002 eq. 29: the O(α²) forces are −∂U_i/∂r_i; the stiffness is their Jacobian
     for d in PHIS:

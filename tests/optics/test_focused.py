@@ -118,8 +118,12 @@ def test_fields_and_gradients_equal_scipy_quadrature(NA):
         np.testing.assert_allclose(np.asarray(got[1][i]), Hn, rtol=0, atol=1e-8)
 
 
+# slow: the radial and azimuthal pupils (one compile each); the default uniform cases check the
+# same quadrature identity in the medium, the other pupils run in `make test-all`
 @pytest.mark.parametrize("pol, mode", [((1.0, 1j), "uniform"), ((0.6, 0.8), "uniform"),
-                                       ("radial", "radial"), ("azimuthal", "azimuthal")])
+                                       pytest.param("radial", "radial", marks=pytest.mark.slow),
+                                       pytest.param("azimuthal", "azimuthal",
+                                                    marks=pytest.mark.slow)])
 def test_polarizations_and_medium_equal_scipy_quadrature(pol, mode):
     n, NA, f0 = 1.33, 1.1, 0.7
     b = beam(NA, n_medium=n, filling=f0, polarization=pol)
@@ -266,6 +270,9 @@ def test_required_order_is_sufficient():
 
 
 # ------------------------------------------------------------------------ arrays of foci
+# slow: focused_array = the coherent sum of its focused beams stays covered by default in
+# tests/optics/test_pupil.py::test_float32_and_focused_array
+@pytest.mark.slow
 def test_focused_array_is_the_coherent_sum():
     foci = np.array([[0.0, 0.0, 0.0], [2e-6, 0.0, 0.0], [0.0, -1.5e-6, 0.5e-6]])
     powers, phases = np.array([0.1, 0.2, 0.15]), np.array([0.0, 1.0, -2.0])

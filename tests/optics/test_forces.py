@@ -127,6 +127,10 @@ def _two_tweezers(d, phase, polarization_angle=np.pi / 2):
         polarization_angles=polarization_angle)
 
 
+# slow: interparticle forces of tweezer pairs stay covered by default against paper 000 eq. 1
+# (test_born1_equals_paper000_eq1), the non-reciprocal pair in
+# test_nonreciprocity_factors_kerker_and_jacobian and test_paper003_second_kerker_pair_is_one_way
+@pytest.mark.slow
 def test_newton_third_law_symmetric_and_phase_shifted():
     """Paper 000 Fig. 1b,c: f_1 = −f_2 (binding axis) for Δφ = 0; antireciprocal for Δφ = π/2."""
     at = 0.05 / (1 - 2j / 3 * 0.05)
@@ -171,6 +175,10 @@ def test_born1_equals_paper000_eq1():
     np.testing.assert_allclose(got, want, rtol=1e-7, atol=1e-7 * np.abs(want).max())
 
 
+# slow: isolated and Born(1) interparticle forces stay covered by default in
+# test_tweezer_gradient_force_points_to_focus and test_born1_equals_paper000_eq1, and −∇U = the
+# O(α²) force in tests/optics/test_potentials.py::test_gradient_equals_born1_interparticle_force
+@pytest.mark.slow
 def test_forces_are_minus_gradient_of_conservative_potential():
     """Δφ = 0, real fields in the focal plane: in-plane F = −∇(V + V_opt) (paper 000 eqs. 3–4)."""
     foci, beam = _two_tweezers(1.9e-6, 0.0)
@@ -201,10 +209,11 @@ def test_forces_are_minus_gradient_of_conservative_potential():
     np.testing.assert_allclose(got[:, :2], part2[:, :2], rtol=1e-6, atol=1e-6 * np.abs(part2).max())
 
 
-# ~7 CPU-s (six force programs). By default: the Born series of the shared dipole solve
-# converges to the exact solve (test_dipoles.py::test_born_series_converges_to_exact), and the
-# forces of Born(1) and of the exact solve match paper 000 eq. 1 and paper 003 eqs. 3–5
-# (test_born1_equals_paper000_eq1, test_kerker_pair_matches_paper003_scalar_equations).
+# ~7 CPU-s (six force programs). By default: the forces of Born(1) and of the exact solve match
+# paper 000 eq. 1 and paper 003 eqs. 3–5 (test_born1_equals_paper000_eq1,
+# test_kerker_pair_matches_paper003_scalar_equations). Orders ≥ 2 (the same Born loop) run in
+# `make test-all`: test_dipoles.py::test_born_series_converges_to_exact and
+# tests/optics/test_pair.py::test_matches_general_coupled_dipole_engine.
 @pytest.mark.slow
 def test_born_forces_converge_to_exact():
     ps = _pair(0.6 * LAM, kerker=2)
@@ -284,6 +293,10 @@ def test_kerker_pair_matches_paper003_scalar_equations(order):
         np.testing.assert_allclose(f[:, :, 1:], 0.0, atol=1e-12 * np.abs(fA).max())
 
 
+# slow: MieDipole's α̃ = (3i/2)(a1, b1) stays covered by default in tests/optics/test_mie.py
+# (the Mie coefficients against SciPy, dipole polarizabilities in vacuum and a medium) and
+# tests/optics/test_scatterers.py::test_one_default_everywhere
+@pytest.mark.slow
 def test_mie_model_particles():
     """Particles(index=…) with the default MieDipole model: α̃_e = (3i/2) a1, α̃_m = (3i/2) b1 (scipy Bessels)."""
     a1, b1 = scipy_mie_a1_b1(N_SI, K * A_SI)
@@ -296,10 +309,12 @@ def test_mie_model_particles():
 # --------------------------------------------------------------------------------------
 
 
-# the Born(1) variant (~4 CPU-s) in `make test-all`: Born(1) = paper 003 eqs. 3–5 is checked
-# by default in test_kerker_pair_matches_paper003_scalar_equations[1]
-@pytest.mark.parametrize("method", [pytest.param(Born(1), marks=pytest.mark.slow), Direct()],
-                         ids=["born", "direct"])
+# slow: paper 003 Fig. 3c at full resolution (400 separations, two solves each; ~5 CPU-s per
+# method). By default paper 003 eqs. 3–5 are checked for Born(1) and the exact solve in
+# test_kerker_pair_matches_paper003_scalar_equations, and NRF⁽⁰⁾ = ½ for the 2nd-Kerker pair in
+# test_nonreciprocity_factors_kerker_and_jacobian
+@pytest.mark.slow
+@pytest.mark.parametrize("method", [Born(1), Direct()], ids=["born", "direct"])
 def test_paper003_second_kerker_pair_is_one_way(method):
     """Paper 003 Fig. 3c: NRF⁽⁰⁾_x stays within 0.02 of ½ over most (> 85 %) of
     0.3λ ≤ L ≤ 5λ for the ideal 2nd-Kerker pair α_m = −α_e/ε0, but not for the electric pair.
@@ -355,6 +370,10 @@ def test_nonreciprocity_factors_kerker_and_jacobian():
         nonreciprocity_factors(Particles(np.zeros((1, 3)), 1e-9, alpha_e=[ALPHA_E]), beam)
 
 
+# slow: the non-reciprocity factors stay covered by default in
+# test_nonreciprocity_factors_kerker_and_jacobian (paper 003's Kerker pair, Jacobian vs finite
+# differences)
+@pytest.mark.slow
 def test_electric_pair_parity_symmetry_factors():
     """Paper 003 Sec. III, Fig. 2a: z-polarized wave along y, pair on the x axis (parity
     x → −x): NRF⁽⁰⁾_x = NRF⁽¹⁾_xx = 0, NRF⁽⁰⁾_y = NRF⁽¹⁾_yx = NRF⁽¹⁾_xy = 1, NRF⁽¹⁾_yy = 0."""

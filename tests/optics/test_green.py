@@ -146,6 +146,11 @@ RHO = jnp.array([0.7, -1.1, 1.9])
 P = jnp.array([0.3 + 0.2j, -1.0, 0.5j])
 
 
+# slow: Maxwell identities by second derivatives (two Hessian programs); the closed form Ḡ stays
+# covered by default against an independent NumPy transcription
+# (test_green_tensor_closed_form_and_symmetries) and papers 002/003
+# (test_relation_to_paper_002_eq_C1_and_A1, test_paper_003_eq5_scalar_propagators)
+@pytest.mark.slow
 def test_dipole_field_satisfies_helmholtz_and_is_divergence_free():
     field = lambda x: gs(x) @ P  # noqa: E731
     hess = jax.jit(jax.jacfwd(jax.jacfwd(field)))(RHO)  # (3 components, 3, 3)
@@ -165,6 +170,9 @@ def curl(f, x):
     return jnp.stack([J[2, 1] - J[1, 2], J[0, 2] - J[2, 0], J[1, 0] - J[0, 1]])
 
 
+# slow: the cross propagator stays covered by default against paper 003 eqs. 4–5
+# (test_paper_003_eq5_scalar_propagators, test_coupled_matrix_reproduces_paper_003_eq4)
+@pytest.mark.slow
 def test_cross_propagator_equals_curl_relation():
     # H = ∇×E/(iωμ0) ⇒ H̃ = −i ∇_ρ × Ẽ ; Ampère E = i ∇×H/(ωε0) ⇒ Ẽ = i ∇_ρ × H̃.
     H = cgs(RHO) @ P
@@ -217,6 +225,10 @@ def test_far_field_limit(kr):
     np.testing.assert_allclose(np.asarray(gtp(r, K).far), far, rtol=1e-9, atol=1e-9 * np.abs(far).max())
 
 
+# slow: the static tensor stays covered by default in test_jit_vmap_grad (jit and vmap) and
+# through green_tensor at k = 0 in the slow derivative case; the general closed form in
+# test_green_tensor_closed_form_and_symmetries
+@pytest.mark.slow
 def test_near_field_limit_and_static_tensor():
     G0 = np.asarray(sgt(R))
     ref = (3 * np.outer(R, R) - R @ R * EYE) / (4 * np.pi * np.linalg.norm(R) ** 5)
@@ -231,6 +243,9 @@ def test_near_field_limit_and_static_tensor():
     assert np.abs(G.real - G0).max() > 0.1 * kr**2 * np.abs(G0).max()  # the correction is really O((kr)²)
 
 
+# slow: imaginary wavenumbers (Matsubara frequencies) stay covered by default through the
+# Casimir–Polder energies in tests/optics/test_casimir.py
+@pytest.mark.slow
 def test_imaginary_wavenumber_closed_form():
     # k = iξ/c: Ḡ = e^{−κr}/(4π)[(1 + κr)(3 n n − 1)/r³ − κ²(1 − n n)/r], κ = ξ/c, real.
     kappa = 1.3 * K
@@ -254,7 +269,9 @@ def test_imaginary_wavenumber_closed_form():
 # --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("k", [K, 0.0, 0.4 * K + 0.2j * K])
+# slow: k = 0 and complex k (one compile each); the default real-k case checks the closed form
+@pytest.mark.parametrize("k", [K, pytest.param(0.0, marks=pytest.mark.slow),
+                               pytest.param(0.4 * K + 0.2j * K, marks=pytest.mark.slow)])
 def test_derivative_closed_form_matches_jacfwd(k):
     D = np.asarray(gtd(R, k))
     J = np.asarray(cjac(lambda x: gt(x, k), R))
@@ -344,6 +361,10 @@ def test_matrices_match_direct_loops(rng):
     assert np.all(np.asarray(gms(rho[:1])) == 0)
 
 
+# slow: gradients through the Green matrices stay covered by default in
+# tests/optics/test_dipoles.py::test_implicit_gradients_and_transforms, the kernels' grad in
+# test_jit_vmap_grad
+@pytest.mark.slow
 def test_matrix_gradients_are_finite_with_zero_diagonal(rng):
     rho = jnp.asarray(rng.normal(size=(3, 3)) * 2.0)
     p = jnp.asarray(rng.normal(size=(18,)) + 1j * rng.normal(size=(18,)))
@@ -392,6 +413,9 @@ def test_jit_vmap_grad(key):
     check_jvp(gs, RHO, rtol=1e-6)
 
 
+# slow: jacfwd of one kernel vs its closed form stays covered by default in
+# test_derivative_closed_form_matches_jacfwd, vmap and grad in test_jit_vmap_grad
+@pytest.mark.slow
 def test_vmap_jacfwd_of_every_single_pair_kernel(key):
     rs = jax.random.normal(key, (2, 3)) * 1e-6 + jnp.array([0.0, 1.5e-6, 0.0])
     vjac = lambda f: jax.jit(jax.vmap(jax.jacfwd(f)))(rs)  # noqa: E731

@@ -115,14 +115,18 @@ def assert_rel(actual, desired, rtol):
 # --------------------------------------------------------------------------------------
 
 
+# slow: four of the five spheres (each n_max one compile); the default water droplet checks the
+# coefficients against SciPy, the published sphere tables (test_wiscombe_miev0) cover the range
 @pytest.mark.parametrize(
     "m, x, n_max",
     [
         (1.33, 3.0, 11),  # B&H water droplet; a1..b2 in particular
-        (3.41 + 1.94j, 1.3, 8),  # van de Hulst's strongly absorbing sphere
-        (1.5 + 0.1j, 10.0, 21),
-        (10.0 + 10.0j, 30.0, 45),  # Wiscombe's large |m|, the end of the supported range
-        (0.75, 5.0, 13),  # m < 1: recurrence start set by x, not |m x|
+        pytest.param(3.41 + 1.94j, 1.3, 8, marks=pytest.mark.slow),  # van de Hulst's absorbing sphere
+        pytest.param(1.5 + 0.1j, 10.0, 21, marks=pytest.mark.slow),
+        # Wiscombe's large |m|, the end of the supported range
+        pytest.param(10.0 + 10.0j, 30.0, 45, marks=pytest.mark.slow),
+        # m < 1: recurrence start set by x, not |m x|
+        pytest.param(0.75, 5.0, 13, marks=pytest.mark.slow),
     ],
 )
 def test_coefficients_vs_scipy_reference(m, x, n_max):
@@ -375,11 +379,16 @@ def _coeffs_real(v, n_max=4):
     return jnp.concatenate([a.real, a.imag, b.real, b.imag])
 
 
-@pytest.mark.parametrize("v", [[1.5, 0.1, 2.0], [3.41, 1.94, 1.3], [1.33, 1e-3, 0.05]])
+# slow: two of the three points (the same JVP check); the first stays in the default suite
+@pytest.mark.parametrize("v", [[1.5, 0.1, 2.0], pytest.param([3.41, 1.94, 1.3], marks=pytest.mark.slow),
+                               pytest.param([1.33, 1e-3, 0.05], marks=pytest.mark.slow)])
 def test_jvp_vs_finite_differences(v):
     check_jvp(jax.jit(_coeffs_real), jnp.asarray(v), rtol=1e-6, atol=1e-10)
 
 
+# slow: derivatives of the Mie coefficients stay covered by default against finite differences in
+# test_jvp_vs_finite_differences and test_grad_vmap_jit_of_efficiencies
+@pytest.mark.slow
 def test_holomorphic_derivative_in_m():
     """a_n(m) is holomorphic: jacfwd(holomorphic) = complex-direction finite differences."""
     x, m = 1.7, 2.0 + 0.3j

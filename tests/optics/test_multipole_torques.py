@@ -86,6 +86,11 @@ def pair_l2():
     return ps, beam, solve_multipoles(ps, beam, 2), multipole_torques(ps, beam, 2)
 
 
+# slow: the surface integral of the Maxwell stress tensor (~11 CPU-s); multipole torques stay
+# covered by default against Mie's closed-form absorption
+# (test_single_sphere_circular_light_equals_mie_absorption, also in water) and against the
+# coupled-dipole torques for two coupled spheres at l_max = 1 (test_lmax1_equals_dipole_torques)
+@pytest.mark.slow
 def test_torque_equals_maxwell_stress_angular_momentum_flux(pair_l2):
     """The coefficient formula equals ∮ r × (T·n) dS of the Maxwell stress tensor on a finite
     sphere about particle 0 (radius between the particles: near fields, no asymptotics),

@@ -58,8 +58,11 @@ BEAMS = {
 }
 
 
-@pytest.mark.parametrize(  # the focused beam (field gradients) in the default suite; ~8 CPU-s each
-    "beam_name", [b if b == "tweezer" else pytest.param(b, marks=pytest.mark.slow) for b in BEAMS])
+# slow: every beam (~21 CPU-s for the tweezer: nine force programs). By default pair_forces is checked
+# against paper 003 eqs. 3–5 for Born(1) and the exact solve (test_paper003_scalar_equations), and
+# its general-frame d/dL against pair_forces_axial (test_axial_sweep_jit_vmap_grad_float32)
+@pytest.mark.slow
+@pytest.mark.parametrize("beam_name", list(BEAMS))
 def test_matches_general_coupled_dipole_engine(beam_name, rng):
     """Random positions, different particles, random α̃e, α̃m: equal to the N-particle
     solve_dipoles/optical_forces/interparticle_forces path (dense LU, Born series)."""
@@ -151,6 +154,10 @@ def test_paper003_scalar_equations(order):
         np.testing.assert_allclose(res.f[:, :, 1:], 0.0, atol=1e-13 * scale)
 
 
+# slow: paper 003 Sec. V at full resolution (4000 separations × 4 sweeps); paper 003 eqs. 3–5 stay
+# covered by default for the same three pairs in test_paper003_scalar_equations, NRF⁽⁰⁾ = ½ for
+# the Kerker pair in tests/optics/test_forces.py::test_nonreciprocity_factors_kerker_and_jacobian
+@pytest.mark.slow
 def test_paper003_one_way_second_kerker():
     """Paper 003 Sec. V: ideal 2nd-Kerker pair (α_m = −α_e/ε0) is one-way — NRF⁽⁰⁾_x within
     0.02 of ½ over most of 0.3λ ≤ L ≤ 5λ, f_B ≪ f_A; the electric pair is not. Dense sweep."""
@@ -164,6 +171,9 @@ def test_paper003_one_way_second_kerker():
         assert np.median(np.abs(fB) / np.abs(fA)) < 0.02
 
 
+# slow: pair_forces stays covered by default against the general engine
+# (test_matches_general_coupled_dipole_engine) and paper 003 (test_paper003_scalar_equations)
+@pytest.mark.slow
 def test_newton_third_law_and_its_violation():
     """Identical particles in a wave symmetric under A ↔ B (propagating ⟂ to the axis):
     f_A = −f_B along the axis. Along the beam the phases differ and the law fails; for the
@@ -194,6 +204,9 @@ def test_nonreciprocity_factors_match_general(rng):
         np.testing.assert_allclose(got.first, want.first, atol=1e-8)
 
 
+# slow: pair_forces with Mie particles (index=) runs by default in test_float32_matches_float64;
+# pair_forces = the general engine in test_matches_general_coupled_dipole_engine
+@pytest.mark.slow
 def test_mie_particles():
     """Particles(index=…) take α̃e, α̃m from Mie; same as the general engine."""
     pos = np.array([[0.0, 0, 0], [0.9 * LAM, 0, 0]])
@@ -289,6 +302,9 @@ def test_bad_input_and_sweep_status():
 # --------------------------------------------------------------------------------------
 
 
+# slow: pair_forces_axial stays covered by default against paper 003 eqs. 3–5 and the general-
+# frame pair_forces (values, d/dL, vmap∘grad, float32) in test_axial_sweep_jit_vmap_grad_float32
+@pytest.mark.slow
 def test_axial_path_matches_general_engine(rng):
     """pair_forces_axial (constant pair frame) = the N-particle engine (f) and pair_forces
     (F, nrf0) for pairs along x, y, z, different random particles, plane / two-beam /
