@@ -97,6 +97,55 @@ def test_second_process_hits_the_cache(tmp_path):
     assert any(tmp_path.iterdir())
 
 
+_CHILD_KERNELS = """
+import json, logging, sys
+import numpy as np
+import jax
+from jax import monitoring
+jax.config.update("jax_explain_cache_misses", True)
+counts = {"compiles": 0, "hits": 0}
+refused = []
+monitoring.register_event_duration_secs_listener(
+    lambda e, d, **k: counts.__setitem__("compiles", counts["compiles"] + 1)
+    if e == "/jax/core/compile/backend_compile_duration" else None)
+monitoring.register_event_listener(
+    lambda e, **k: counts.__setitem__("hits", counts["hits"] + 1)
+    if e == "/jax/compilation_cache/cache_hits" else None)
+class H(logging.Handler):
+    def emit(self, r):
+        m = r.getMessage()
+        if "Not writing" in m and "host callbacks" in m:
+            refused.append(m.split("'")[1])
+logging.getLogger("jax._src.compiler").addHandler(H())
+import jaxbind as jb
+jb.enable_compilation_cache(sys.argv[1], min_compile_time_secs=0.0)
+arr = jb.TweezerArray(np.array([[0.0, 0.0], [2e-6, 0.0]]), powers=0.1, wavelength=1064e-9,
+                      NA=0.6, radii=50e-9, index=1.45, density=2200.0)
+lin = jb.linearize(arr)                 # eager, throw=True (the default)
+rates = jb.two_particle_rates(arr)
+jax.block_until_ready((lin.omega, rates.g))
+print(json.dumps({**counts, "refused": refused, "omega": float(lin.omega[0])}))
+"""
+
+
+def test_eager_linearize_and_rates_are_written_to_and_read_from_the_cache(tmp_path):
+    """Eager ``linearize`` (default ``throw=True``) and ``two_particle_rates`` compile
+    programs without host callbacks (the throw=True raise happens on the host from
+    ``result``), so JAX writes them to the persistent cache and a second fresh process
+    reloads every program instead of compiling it."""
+    runs = []
+    for _ in range(2):
+        p = subprocess.run([sys.executable, "-c", _CHILD_KERNELS, str(tmp_path)], capture_output=True,
+                           text=True, env=_env(), timeout=300)
+        assert p.returncode == 0, p.stderr[-3000:]
+        runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
+    first, second = runs
+    assert first["refused"] == [], f"not cached (host callbacks): {first['refused']}"
+    assert first["hits"] == 0 and first["compiles"] >= 2
+    assert second["hits"] == second["compiles"] >= 2  # every program came from the cache
+    assert second["omega"] == first["omega"]
+
+
 @pytest.mark.slow  # ~4 CPU-s of fresh processes; the compile counts it reports are tested below
 def test_bench_compile_quick_runs(tmp_path):
     """benchmarks/bench_compile.py --quick: each case in a fresh process, table + JSON."""

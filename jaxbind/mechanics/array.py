@@ -54,6 +54,7 @@ import equinox as eqx
 import jax.numpy as jnp
 import numpy as np
 
+from .._entry import compiled_entry
 from .._precision import highest_precision
 from .. import constants as Cst
 from .._checks import as_float_array, check_finite, check_passive_index, check_positive, is_concrete
@@ -479,6 +480,10 @@ def _far_field_scaled(arr: TweezerArray):
     return St, Ct, Ft, Dt, kap
 
 
+# An eager call (no tracer among the arguments) compiles the throw=False program and raises on
+# the host from ``result`` with the same messages: no host callback in the program, so JAX's
+# persistent compilation cache can store it and a new process reloads it (issue 15 §10).
+@compiled_entry(messages=_LINEARIZE_MESSAGES)
 @eqx.filter_jit
 @highest_precision
 def linearize(array: TweezerArray, method: str = "far_field", *, axis: str = "z",
