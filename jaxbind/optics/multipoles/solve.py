@@ -34,7 +34,7 @@ from ...results import RESULTS, code, message
 from ...solvers import GMRES, Born
 from ..dipoles import (_MATRIX_FREE, _NAMED_PAIRS_MAX_N, _overlap, _rel_residual,
                        classify_solution, linear_solve)
-from .translation import translation_matrices
+from .translation import _row_gather, pair_factors, translation_matrices, translation_rows
 from .vswf import n_coefficients
 
 __all__ = ["MultipoleSystem", "MultipoleSolution", "truncate", "interaction_matrix",
@@ -82,16 +82,21 @@ def interaction_matrix(rho, l_src: int, l_dst: int):
 def apply_interaction(rho, p, l_src: int, l_dst: int, batch: int = 16):
     """Σ_{j≠i} A(ρ_i − ρ_j) p_j for every i, matrix-free: (N, n_dst).
 
-    Rows are processed ``batch`` at a time (``lax.map``), so the translations alive at once
-    are O(batch · N · n_dst · n_src): memory O(N) instead of the dense O(N²).
+    Rows are processed ``batch`` particles at a time (``lax.map``), so the translations alive
+    at once are O(batch · N · n_dst · n_src): memory O(N) instead of the dense O(N²). Only
+    the electric rows are formed (the magnetic ones are the same with the source halves
+    exchanged, see :class:`_Interactions`).
     """
     n = rho.shape[0]
     idx = jnp.arange(n)
+    hd = n_coefficients(l_dst) // 2
+    q = _two_columns(p)
+    p_max = _row_gather(l_src, l_dst, 0, hd)[2]
 
     def one(ri, i):
-        A = translation_matrices(l_src, l_dst, _safe_displacements(ri, rho, idx == i))
-        A = jnp.where((idx == i)[:, None, None], jnp.zeros((), A.dtype), A)
-        return jnp.einsum("jab,jb->a", A, p)
+        u = pair_factors(ri[None], rho, p_max, same=(idx == i)[None])
+        y = translation_rows(u, l_src, l_dst, 0, hd).reshape(hd, -1) @ q  # (h, 2)
+        return jnp.concatenate([y[:, 0], y[:, 1]])
 
     return jax.lax.map(lambda a: one(*a), (rho, idx), batch_size=min(n, batch))
 
@@ -113,6 +118,9 @@ class MultipoleSystem(eqx.Module):
         l_max: static truncation degree.
         overlap, worst: bool flag and flat index i·N + j of the closest pair.
         k, E0: wavenumber (rad/m) and reference amplitude (V/m) of the beam.
+        tdiag: (N, n) the diagonals of ``tmatrix`` when every T-matrix is diagonal in
+            (l, m, p) (Mie, core–shell and dipole spheres), else None; then T is applied as
+            a vector scale. Whoever replaces ``tmatrix`` must replace (or drop) it too.
     """
 
     rho: Float[Array, "n 3"]
@@ -123,13 +131,14 @@ class MultipoleSystem(eqx.Module):
     worst: Int[Array, ""]
     k: Float[Array, "..."]
     E0: Float[Array, "..."]
+    tdiag: Complex[Array, "n nc"] | None = None
 
     @property
     def n(self) -> int:
         return self.rho.shape[0]
 
     def rhs(self):
-        return jnp.einsum("iab,ib->ia", self.tmatrix, truncate(self.incident, self.l_max + 1, self.l_max))
+        return _apply_t(self, truncate(self.incident, self.l_max + 1, self.l_max))
 
     def apply(self, p):
         """(1 − T A) p, matrix-free, p (N, n)."""
@@ -191,6 +200,73 @@ def check_overlap(rho, radii_scaled, throw: bool, fn: str):
     return jnp.where(overlap, spread, rho), overlap, worst
 
 
+def _swap_halves(p):
+    """[a; b] → [b; a] on the last axis."""
+    h = p.shape[-1] // 2
+    return jnp.concatenate([p[..., h:], p[..., :h]], axis=-1)
+
+
+def _two_columns(p):
+    """(N, n) → (N n, 2): the columns p and p with its electric/magnetic halves swapped."""
+    return jnp.stack([p, _swap_halves(p)], axis=-1).reshape(-1, 2)
+
+
+def _halves(y, n):
+    """(N h, 2) products of electric rows with (p, swapped p) → (N, h) electric and magnetic
+    rows (the N↔M symmetry of the translations, :class:`_Interactions`)."""
+    y = y.reshape(n, -1, 2)
+    return y[..., 0], y[..., 1]
+
+
+class _Interactions:
+    """The dense translations of a solve, formed once, stored as their electric rows only.
+
+    The translations of [N; M] coefficients have the block form [[A, B], [B, A]] (Stein 1961;
+    Mackowski 1994 eq. 9): the magnetic rows are the electric rows with the two source halves
+    exchanged. So only the electric rows are formed, laid out (i, a, j, b) as the rows of the
+    interaction matrix (no transposition), and A p is one product of those rows with the two
+    columns (p, p with halves swapped): half the memory and half the memory traffic of a
+    matrix–vector product with the full matrix, the bound of a Krylov step here.
+
+    ``inner``: rows of degree ≤ L, (N h, N n); ``outer``: rows of degree L + 1 (only the
+    exciting coefficients the forces need, used once after the solve).
+    """
+
+    def __init__(self, rho, L: int):
+        n = rho.shape[0]
+        h, h1 = n_coefficients(L) // 2, n_coefficients(L + 1) // 2
+        u = pair_factors(rho, rho, 2 * L + 1)
+        self.n, self.h = n, h
+        self.inner = translation_rows(u, L, L + 1, 0, h).reshape(n * h, -1)
+        self.outer = translation_rows(u, L, L + 1, h, h1).reshape(n * (h1 - h), -1)
+
+    def apply(self, p):
+        """A p on degrees ≤ L: (N, n)."""
+        e, m = _halves(self.inner @ _two_columns(p), self.n)
+        return jnp.concatenate([e, m], axis=-1)
+
+    def exciting(self, p):
+        """A p to degree L + 1 (the scattered part of the exciting coefficients): (N, n₁)."""
+        q = _two_columns(p)
+        e, m = _halves(self.inner @ q, self.n)
+        eo, mo = _halves(self.outer @ q, self.n)
+        return jnp.concatenate([e, eo, m, mo], axis=-1)
+
+    def matrix(self):
+        """The dense A on degrees ≤ L, (N n, N n), rebuilt from the electric rows."""
+        n, h = self.n, self.h
+        top = self.inner.reshape(n, h, n, 2, h)
+        full = jnp.stack([top, top[:, :, :, ::-1, :]], axis=1)  # (N, 2, h, N, 2, h)
+        return full.reshape(2 * n * h, 2 * n * h)
+
+
+def _apply_t(system, x):
+    """T x per particle (a vector scale for diagonal T-matrices)."""
+    if system.tdiag is not None:
+        return system.tdiag * x
+    return jnp.einsum("iab,ib->ia", system.tmatrix, x)
+
+
 def solve_system(system: MultipoleSystem, solver, *, throw: bool, fn: str) -> MultipoleSolution:
     """Solve ``system`` with a solver object (module docstring)."""
     n, L = system.n, system.l_max
@@ -198,31 +274,31 @@ def solve_system(system: MultipoleSystem, solver, *, throw: bool, fn: str) -> Mu
     b = system.rhs()
     result = RESULTS.where(system.overlap, RESULTS.overlap, RESULTS.successful)
     iterative = isinstance(solver, (GMRES, *_MATRIX_FREE))
-    keep = _rows(L + 1, L)
-    TA = lambda Ap: jnp.einsum("iab,ib->ia", system.tmatrix, Ap[:, keep])  # noqa: E731
     nc1 = n_coefficients(L + 1)
-    dense_bytes = n * n * nc1 * nc * jnp.dtype(b.dtype).itemsize
+    dense_bytes = n * n * (nc1 // 2) * nc * jnp.dtype(b.dtype).itemsize
     if (iterative or isinstance(solver, Born)) and dense_bytes > DENSE_BLOCK_BYTES:
         # matrix-free: the translations (to degree L + 1, the forces need it) on the fly
         interact = lambda p: apply_interaction(system.rho, p, L, L + 1)  # noqa: E731
         # inside the iteration only degrees ≤ L are needed: half the translation work
-        TAi = lambda p: jnp.einsum("iab,ib->ia", system.tmatrix,  # noqa: E731
-                                   apply_interaction(system.rho, p, L, L))
-        apply = lambda p: p - TAi(p)  # noqa: E731
+        TAi = lambda p: _apply_t(system, apply_interaction(system.rho, p, L, L))  # noqa: E731
         matrix = None
     else:
-        # the translations formed once, as one dense (N n₁, N n) matrix (row-major blocks, so
-        # each product is a plain matrix–vector product: the 4-index einsum over (N, N, n₁, n)
-        # blocks ran ~10× slower), and the system matrix 1 − T A on degrees ≤ L from it
-        blocks = interaction_blocks(system.rho, L, L + 1)  # (N, N, n₁, n)
-        A1 = jnp.transpose(blocks, (0, 2, 1, 3)).reshape(n, nc1, n * nc)
-        TM = jnp.einsum("iab,ibc->iac", system.tmatrix, A1[:, keep, :]).reshape(n * nc, n * nc)
-        S = jnp.eye(n * nc, dtype=b.dtype) - TM
-        A1 = A1.reshape(n * nc1, n * nc)
-        interact = lambda p: (A1 @ p.reshape(-1)).reshape(n, nc1)  # noqa: E731
-        apply = lambda p: (S @ p.reshape(-1)).reshape(n, nc)  # noqa: E731
-        TAi = lambda p: p - apply(p)  # noqa: E731
-        matrix = lambda: S  # noqa: E731
+        # the translations formed once (electric rows only, :class:`_Interactions`); each
+        # Krylov step is one product with them; the dense 1 − T A only for a direct solve
+        A = _Interactions(system.rho, L)
+        interact = A.exciting
+        TAi = lambda p: _apply_t(system, A.apply(p))  # noqa: E731
+
+        def matrix():
+            M = A.matrix()
+            if system.tdiag is not None:
+                TM = system.tdiag.reshape(-1)[:, None] * M
+            else:
+                TM = jnp.einsum("iab,ibc->iac", system.tmatrix,
+                                M.reshape(n, nc, n * nc)).reshape(n * nc, n * nc)
+            return jnp.eye(n * nc, dtype=TM.dtype) - TM
+    apply = lambda p: p - TAi(p)  # noqa: E731
+    keep = _rows(L + 1, L)
     if isinstance(solver, Born):
         p = jax.lax.fori_loop(0, solver.order, lambda _, p: b + TAi(p), b)
     else:
@@ -231,7 +307,7 @@ def solve_system(system: MultipoleSystem, solver, *, throw: bool, fn: str) -> Mu
         p = pf.reshape(n, nc)
         result = RESULTS.where(result == RESULTS.successful, RESULTS.promote(lres), result)
     scattered = interact(p)  # (N, n₁): the other particles' waves at each particle
-    residual = _rel_residual(p - TA(scattered) - b, b)
+    residual = _rel_residual(p - _apply_t(system, scattered[:, keep]) - b, b)
     p, result = classify_solution(p, residual, b, result, solver, throw=throw, fn=fn,
                                   dtype=system.rho.dtype)
     ok = result == RESULTS.successful

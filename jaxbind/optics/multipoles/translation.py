@@ -48,7 +48,8 @@ import numpy as np
 from ..._types import Array, ArrayLike, Complex, RealDtype
 from .vswf import n_coefficients, scalar_index, spherical_harmonics, spherical_hn
 
-__all__ = ["wigner3j", "gaunt", "translation_weights", "translation_matrix", "translation_matrices"]
+__all__ = ["wigner3j", "gaunt", "translation_weights", "translation_matrix", "translation_matrices",
+           "pair_factors", "translation_rows"]
 
 
 # --------------------------------------------------------------------------------------
@@ -206,7 +207,25 @@ def translation_weights(l_src: int, l_dst: int) -> np.ndarray:
     V = np.concatenate([VN, np.transpose(PM, (2, 0, 1))], axis=0)  # (n_dst, 3, t)
     W = sum(np.einsum("it,tsP,sj->ijP", V[:, c], S, U_src[c], optimize=True) for c in range(3))
     W[np.abs(W) < 1e-15 * np.max(np.abs(W))] = 0.0
+    # selection rule of the Gaunt coefficients: a (l ← l') coefficient involves only the
+    # degrees |l − l'| ≤ p ≤ l + l' of u; the quadrature leaves round-off (~1e-15 of max |W|)
+    # outside that range, set exactly to zero here
+    ld, ls, pd = _degrees(l_dst), _degrees(l_src), _scalar_degrees(int(round(math.sqrt(W.shape[2]))) - 1)
+    out = ((pd[None, None, :] > ld[:, None, None] + ls[None, :, None])
+           | (pd[None, None, :] < np.abs(ld[:, None, None] - ls[None, :, None])))
+    W[out] = 0.0
     return W
+
+
+def _degrees(l_max: int) -> np.ndarray:
+    """Degree l of every entry of a coefficient vector [a; b] (length n_coefficients)."""
+    half = np.concatenate([[l] * (2 * l + 1) for l in range(1, l_max + 1)])
+    return np.concatenate([half, half])
+
+
+def _scalar_degrees(p_max: int) -> np.ndarray:
+    """Degree p of every scalar index P = p² + p + q, p ≤ p_max."""
+    return np.concatenate([[p] * (2 * p + 1) for p in range(p_max + 1)])
 
 
 @functools.lru_cache(maxsize=None)
@@ -229,6 +248,62 @@ def _sparse_weights(l_src: int, l_dst: int):
         idx[r, : len(cols)] = cols
         w[r, : len(cols)] = Wf[r, cols]
     return idx, w
+
+
+@functools.lru_cache(maxsize=None)
+def _row_gather(l_src: int, l_dst: int, lo: int, hi: int):
+    """Gather form (idx, w), each (hi − lo, n_src, K), of the rows lo ≤ a < hi of W, and the
+    highest degree p_max of u they use (selection rule: p ≤ l_src + l_dst)."""
+    W = translation_weights(l_src, l_dst)[lo:hi]
+    R, ns, _ = W.shape
+    nz = W != 0
+    K = max(int(nz.sum(axis=2).max()), 1)
+    idx = np.zeros((R, ns, K), np.int32)
+    w = np.zeros((R, ns, K), complex)
+    for r in range(R):
+        for c in range(ns):
+            cols = np.nonzero(nz[r, c])[0]
+            idx[r, c, : len(cols)] = cols
+            w[r, c, : len(cols)] = W[r, c, cols]
+    used = np.nonzero(nz.any(axis=(0, 1)))[0]
+    p_max = int(math.isqrt(int(used.max()))) if used.size else 0
+    return idx, w, p_max
+
+
+def pair_factors(rho_dst: RealDtype[Array, "nd 3"], rho_src: RealDtype[Array, "ns 3"],
+                 p_max: int, same: Array | None = None) -> Complex[Array, "nd ns np"]:
+    """u_P(ρ_i − ρ_j) = h_p(|ρ_i − ρ_j|) Y_pq for every pair (i, j), P ≤ (p_max + 1)² − 1:
+    the only run-time factors of the translations (module docstring). Entries where
+    ``same`` (default: i = j when both sets are the same array) are exactly zero (a
+    harmless stand-in displacement is evaluated there, so values and gradients stay finite),
+    so the translations formed from them vanish on the diagonal.
+
+    The result is kept as one stored array (``lax.optimization_barrier``): left to itself
+    XLA fuses the recurrences of h_p and Y_pq into the gather of every consumer and
+    evaluates them once per matrix entry instead of once per pair (≈ 5× the whole solve at
+    N = 200, l_max = 2).
+    """
+    if same is None:
+        same = jnp.eye(rho_dst.shape[0], rho_src.shape[0], dtype=bool)
+    d = rho_dst[:, None, :] - rho_src[None, :, :]
+    d = jnp.where(same[..., None], jnp.ones_like(d), d)
+    u = jax.vmap(jax.vmap(lambda x: _u(p_max, x)))(d)
+    u = jnp.where(same[..., None], jnp.zeros((), u.dtype), u)
+    return jax.lax.optimization_barrier(u)
+
+
+def translation_rows(u: Complex[Array, "nd ns np"], l_src: int, l_dst: int, lo: int, hi: int
+                     ) -> Complex[Array, "nd r ns c"]:
+    """Rows lo ≤ a < hi of the translations A(ρ_i − ρ_j) from the pair factors ``u`` of
+    :func:`pair_factors`, laid out (i, a, j, b) — (N_dst, hi − lo, N_src, n_src) — so that
+    reshaped to (N_dst (hi − lo), N_src n_src) they are the rows of the dense interaction
+    matrix without a transposition. One gather–multiply–sum over the few non-zero weights.
+    """
+    idx, w, p_max = _row_gather(l_src, l_dst, lo, hi)
+    if u.shape[-1] < (p_max + 1) ** 2:
+        raise ValueError(f"u holds degrees < {p_max}; need p_max ≥ {p_max}")
+    A = jnp.sum(u[:, :, idx] * jnp.asarray(w, u.dtype), axis=-1)  # (N_dst, N_src, R, n_src)
+    return jnp.transpose(A, (0, 2, 1, 3))
 
 
 def _u(p_max: int, d):
