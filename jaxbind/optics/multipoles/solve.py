@@ -34,7 +34,8 @@ from ...results import RESULTS, code, message
 from ...solvers import GMRES, Born
 from ..dipoles import (_MATRIX_FREE, _NAMED_PAIRS_MAX_N, _overlap, _rel_residual,
                        classify_solution, linear_solve)
-from .translation import _row_gather, pair_factors, translation_matrices, translation_rows
+from .translation import (_rows_p_max, pair_factors, translate_rows, translation_matrices,
+                          translation_rows)
 from .vswf import n_coefficients
 
 __all__ = ["MultipoleSystem", "MultipoleSolution", "truncate", "interaction_matrix",
@@ -79,31 +80,36 @@ def interaction_matrix(rho, l_src: int, l_dst: int):
     return jnp.transpose(blocks, (0, 2, 1, 3)).reshape(n * nd, n * ns)
 
 
-def apply_interaction(rho, p, l_src: int, l_dst: int, batch: int = 16):
+def apply_interaction(rho, p, l_src: int, l_dst: int, batch: int = 64):
     """Σ_{j≠i} A(ρ_i − ρ_j) p_j for every i, matrix-free: (N, n_dst).
 
-    Rows are processed ``batch`` particles at a time (``lax.map``), so the translations alive
-    at once are O(batch · N · n_dst · n_src): memory O(N) instead of the dense O(N²). Only
-    the electric rows are formed (the magnetic ones are the same with the source halves
-    exchanged, see :class:`_Interactions`).
+    The pair factors of ``batch`` destination particles at a time are formed and used at once
+    (``lax.map``; :func:`.translation.translate_rows`), so memory is O(batch · N · l_max²)
+    instead of the dense O(N² l_max⁴).
     """
+    hd = n_coefficients(l_dst) // 2
+    e, m = _electric_magnetic(_rows_on_the_fly(rho, _two_columns(p), l_src, l_dst, 0, hd, batch))
+    return jnp.concatenate([e, m], axis=-1)
+
+
+def _rows_on_the_fly(rho, q, l_src: int, l_dst: int, lo: int, hi: int, batch: int = 64):
+    """:func:`.translation.translate_rows` with the pair factors formed ``batch`` rows at a
+    time: (N, hi − lo, 2)."""
     n = rho.shape[0]
     idx = jnp.arange(n)
-    hd = n_coefficients(l_dst) // 2
-    q = _two_columns(p)
-    p_max = _row_gather(l_src, l_dst, 0, hd)[2]
+    p_max = _rows_p_max(l_src, l_dst, lo, hi)
 
-    def one(ri, i):
+    def chunk(ri, i):
         u = pair_factors(ri[None], rho, p_max, same=(idx == i)[None])
-        y = translation_rows(u, l_src, l_dst, 0, hd).reshape(hd, -1) @ q  # (h, 2)
-        return jnp.concatenate([y[:, 0], y[:, 1]])
+        return translate_rows(u, q, l_src, l_dst, lo, hi)[0]
 
-    return jax.lax.map(lambda a: one(*a), (rho, idx), batch_size=min(n, batch))
+    return jax.lax.map(lambda a: chunk(*a), (rho, idx), batch_size=min(n, batch))
 
 
-# the dense (N, N, n₁, n) translation blocks are formed once for an iterative solve when they
-# take at most this many bytes (then each Krylov step is one matrix–vector product, as in
-# other multiparticle Mie codes); above it the solve is matrix-free (memory O(N)).
+# an iterative solve stores the (N, N, (2 l_max + 1)²) pair factors of the translations once
+# when they take at most this many bytes (then each Krylov step is one dense matrix product
+# with them, :class:`_Interactions`); above it they are formed again in every step, a block
+# of rows at a time (memory O(N)).
 DENSE_BLOCK_BYTES = 2**29
 
 
@@ -207,57 +213,59 @@ def _swap_halves(p):
 
 
 def _two_columns(p):
-    """(N, n) → (N n, 2): the columns p and p with its electric/magnetic halves swapped."""
-    return jnp.stack([p, _swap_halves(p)], axis=-1).reshape(-1, 2)
+    """(N, n) → (n, N, 2): p and p with its electric/magnetic halves swapped, laid out
+    (b, j, column) as :func:`.translation.translate_rows` takes them."""
+    return jnp.stack([p.T, _swap_halves(p).T], axis=-1)
 
 
-def _halves(y, n):
-    """(N h, 2) products of electric rows with (p, swapped p) → (N, h) electric and magnetic
-    rows (the N↔M symmetry of the translations, :class:`_Interactions`)."""
-    y = y.reshape(n, -1, 2)
+def _electric_magnetic(y):
+    """(N, h, 2) products of the electric rows with (p, swapped p) → the (N, h) electric and
+    magnetic rows of A p (the N↔M symmetry, :class:`_Interactions`)."""
     return y[..., 0], y[..., 1]
 
 
 class _Interactions:
-    """The dense translations of a solve, formed once, stored as their electric rows only.
+    """Σ_{j≠i} A(ρ_i − ρ_j) p_j for a solve, from pair factors stored once.
 
-    The translations of [N; M] coefficients have the block form [[A, B], [B, A]] (Stein 1961;
-    Mackowski 1994 eq. 9): the magnetic rows are the electric rows with the two source halves
-    exchanged. So only the electric rows are formed, laid out (i, a, j, b) as the rows of the
-    interaction matrix (no transposition), and A p is one product of those rows with the two
-    columns (p, p with halves swapped): half the memory and half the memory traffic of a
-    matrix–vector product with the full matrix, the bound of a Krylov step here.
-
-    ``inner``: rows of degree ≤ L, (N h, N n); ``outer``: rows of degree L + 1 (only the
-    exciting coefficients the forces need, used once after the solve).
+    Only the pair factors u_P = h_p Y_pq (degrees p ≤ 2L) are stored, (N, N, (2L + 1)²); a
+    product with the translations is one dense matrix product with them
+    (:func:`.translation.translate_rows`), never the (N n)² matrix — which a Krylov step
+    would have to read — except for a direct solve (:meth:`matrix`). The translations of
+    [N; M] coefficients have the block form [[A, B], [B, A]] (Stein 1961; Mackowski 1994
+    eq. 9): the magnetic rows are the electric ones with the two source halves exchanged, so
+    only electric rows are applied, to the two columns (p, p with halves swapped).
+    The degree-(L + 1) rows (the exciting coefficients the forces need, once after the
+    solve) are formed on the fly, ``batch`` rows at a time.
     """
 
     def __init__(self, rho, L: int):
-        n = rho.shape[0]
-        h, h1 = n_coefficients(L) // 2, n_coefficients(L + 1) // 2
-        u = pair_factors(rho, rho, 2 * L + 1)
-        self.n, self.h = n, h
-        self.inner = translation_rows(u, L, L + 1, 0, h).reshape(n * h, -1)
-        self.outer = translation_rows(u, L, L + 1, h, h1).reshape(n * (h1 - h), -1)
+        self.rho, self.L, self.n = rho, L, rho.shape[0]
+        self.h = n_coefficients(L) // 2
+        self.u = pair_factors(rho, rho, 2 * L)
 
     def apply(self, p):
         """A p on degrees ≤ L: (N, n)."""
-        e, m = _halves(self.inner @ _two_columns(p), self.n)
+        e, m = _electric_magnetic(translate_rows(self.u, _two_columns(p), self.L, self.L,
+                                                 0, self.h))
         return jnp.concatenate([e, m], axis=-1)
 
     def exciting(self, p):
         """A p to degree L + 1 (the scattered part of the exciting coefficients): (N, n₁)."""
+        L, h = self.L, self.h
         q = _two_columns(p)
-        e, m = _halves(self.inner @ q, self.n)
-        eo, mo = _halves(self.outer @ q, self.n)
+        e, m = _electric_magnetic(translate_rows(self.u, q, L, L, 0, h))
+        eo, mo = _electric_magnetic(_rows_on_the_fly(self.rho, q, L, L + 1, h,
+                                                     n_coefficients(L + 1) // 2))
         return jnp.concatenate([e, eo, m, mo], axis=-1)
 
     def matrix(self):
-        """The dense A on degrees ≤ L, (N n, N n), rebuilt from the electric rows."""
+        """The dense A on degrees ≤ L, (N n, N n) in the (i, a) × (j, b) order of p, its
+        electric rows gathered from the pair factors (direct solves only)."""
         n, h = self.n, self.h
-        top = self.inner.reshape(n, h, n, 2, h)
-        full = jnp.stack([top, top[:, :, :, ::-1, :]], axis=1)  # (N, 2, h, N, 2, h)
-        return full.reshape(2 * n * h, 2 * n * h)
+        top = translation_rows(self.u, self.L, self.L, 0, h)  # (i, a, b = (h', b'), j)
+        top = top.reshape(n, h, 2, h, n)
+        full = jnp.stack([top, top[:, :, ::-1]], axis=1)  # (i, h, a, h', b, j)
+        return jnp.moveaxis(full, -1, 3).reshape(2 * n * h, 2 * n * h)
 
 
 def _apply_t(system, x):
@@ -274,17 +282,16 @@ def solve_system(system: MultipoleSystem, solver, *, throw: bool, fn: str) -> Mu
     b = system.rhs()
     result = RESULTS.where(system.overlap, RESULTS.overlap, RESULTS.successful)
     iterative = isinstance(solver, (GMRES, *_MATRIX_FREE))
-    nc1 = n_coefficients(L + 1)
-    dense_bytes = n * n * (nc1 // 2) * nc * jnp.dtype(b.dtype).itemsize
-    if (iterative or isinstance(solver, Born)) and dense_bytes > DENSE_BLOCK_BYTES:
+    stored_bytes = n * n * (2 * L + 1) ** 2 * jnp.dtype(b.dtype).itemsize  # pair factors
+    if (iterative or isinstance(solver, Born)) and stored_bytes > DENSE_BLOCK_BYTES:
         # matrix-free: the translations (to degree L + 1, the forces need it) on the fly
         interact = lambda p: apply_interaction(system.rho, p, L, L + 1)  # noqa: E731
         # inside the iteration only degrees ≤ L are needed: half the translation work
         TAi = lambda p: _apply_t(system, apply_interaction(system.rho, p, L, L))  # noqa: E731
         matrix = None
     else:
-        # the translations formed once (electric rows only, :class:`_Interactions`); each
-        # Krylov step is one product with them; the dense 1 − T A only for a direct solve
+        # the pair factors stored once (:class:`_Interactions`); each Krylov step is one
+        # product with them; the dense 1 − T A only for a direct solve
         A = _Interactions(system.rho, L)
         interact = A.exciting
         TAi = lambda p: _apply_t(system, A.apply(p))  # noqa: E731
