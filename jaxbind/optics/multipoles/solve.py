@@ -16,8 +16,8 @@ static weights W and the pair factors u_P = h_p(|d|) Y_pq(d̂) (:mod:`.translati
 product A p is one dense matrix product of the stored (N, N, (2 l_max + 1)²) pair factors
 with small per-particle moments W·p, and the N↔M symmetry of the translations halves it
 again. Measured at N = 200, l_max = 2 (benchmarks/bench_multipoles.py): the whole
-assemble + BiCGStab solve + forces in ≈ 0.2 CPU-s, 13× faster than forming the translation
-matrix and iterating on it.
+assemble + BiCGStab solve + forces in ≈ 0.17 CPU-s, 14× faster than session 8's solve,
+which formed the translation matrix and iterated on it.
 
 Solvers (objects of :mod:`jaxbind.solvers`): :class:`~jaxbind.solvers.Direct` (default;
 dense LU through lineax, memory O(N² l_max⁴)), :class:`~jaxbind.solvers.GMRES` or a lineax
