@@ -18,27 +18,29 @@ x-polarised 1064-nm plane wave along +z, l_max = 2 (system dimension 16 N), floa
 2. **gradient**: J = Σ_i |f_i|² of the inter-particle forces f = F − F_iso (pN²) w.r.t. all
    positions and radii (``jax.value_and_grad``) vs the forward J. Target ≤ 5×.
 3. **memory**: peak RSS of a fresh process solving N = 1000, l_max = 2 with ``GMRES()``
-   (matrix-free above ``solve.DENSE_BLOCK_BYTES``: the dense system would take 4.1 GB, the
-   (N, N, 30, 16) blocks 7.7 GB) — the child's own peak RSS (``getrusage``).
+   (the dense system would take 4.1 GB; the stored pair factors, (N, N, 25) complex, 0.4 GB,
+   within ``solve.DENSE_BLOCK_BYTES``; above it the solve is matrix-free) — the child's own
+   peak RSS (``getrusage``).
 4. first-call (trace + compile + run) time of each program.
 
-Recorded (session 8, issue 16 "mpperf"; 2-core host shared by 8 agents, load average 6–16;
+Recorded (session 9, issue 16 "mpmore"; 2-core host shared by 8 agents, load average 20–23;
 best of 2 interleaved rounds; CPU = process_time, all threads), l_max = 2:
 
     N    ours Direct   ours GMRES   ours BiCGStab   miepy BiCGSTAB   miepy exact LU
-    100  0.75 CPU-s    0.69         0.55            0.21             1.31
-    200  4.0           3.0          2.4             0.51             5.2
+    100  0.465 CPU-s   0.111        0.038           0.203            1.44
+    200  2.07          0.419        0.174           0.559            5.80
 
-i.e. ours is 1.3–1.75× faster than miepy's exact LU with the dense LU, but 2.6–4.7× slower than
-miepy's default BiCGSTAB (target ≥ 1×: NOT met). Iterative and direct forces agree to 2e-13.
-Profile at N = 200 (CPU-s): translation blocks 0.30 (0.9–1.0 before the sparse weights of
-this session), transposition to the row-major matrix 0.15, T·A 0.20, the BiCGStab iterations
-≈ 0.15 on a prebuilt matrix — but the whole solve_system program takes 2.3, so ≈ 1.5 CPU-s
-are still unaccounted for inside the fused program (next step: jax.profiler trace / HLO dump
-of solve_system). Gradient (N = 60): value_and_grad / forward = 1.1× CPU (≤ 5× ✓). First
-call at N = 100 ≈ 3.3–4.0 CPU-s (≤ 5 s ✓). Memory (``--quick``, N = 300, matrix-free
-GMRES): peak RSS 632 MiB, but 418 s wall under load 16 (every Krylov step recomputes all
-N² translations); N = 1000 was not run (estimated > 1 h on the loaded host).
+i.e. with BiCGStab ours is 5.4× / 3.2× faster than miepy's default BiCGSTAB (target ≥ 1×: met)
+at far better accuracy: against miepy's exact LU at the same truncation (its force formula
+truncates the exciting field at l_max; ours is evaluated the same way for this line) ours
+deviates by 4.7e-10 (the SI constants of the two codes) with every solver, miepy's BiCGSTAB
+by 4.5e-6 / 7.4e-6. The dense LU is 3.1× / 2.8× faster than miepy's exact LU (LAPACK's LU
+of the 3200² matrix is ≈ 2 CPU-s of it). First call at N = 100: 4.0–4.5 CPU-s (≤ 5 s ✓).
+Session 8 measured 0.55 / 2.4 CPU-s for BiCGStab: XLA fused the products h_p Y_pq into the
+gather that formed the translation matrix and redid them once per matrix entry (≈ 1.5 CPU-s
+"unaccounted for" at N = 200); now the pair factors are stored once and every Krylov step is
+one dense product with them (:class:`jaxbind.optics.multipoles.solve._Interactions`).
+Gradient (N = 100, Direct): see RESULTS.md.
 ``--quick``: N = 60, one round, the memory run at N = 300 (the first size above the
 dense-block budget, so it exercises the matrix-free path).
 
@@ -65,7 +67,11 @@ jax.config.update("jax_enable_x64", True)
 import jax.numpy as jnp  # noqa: E402
 import lineax as lx  # noqa: E402
 
+from jaxbind import constants as C  # noqa: E402
 from jaxbind.optics.beams import PlaneWave  # noqa: E402
+from jaxbind.optics.multipoles import forces as MF  # noqa: E402
+from jaxbind.optics.multipoles import solve_multipoles  # noqa: E402
+from jaxbind.optics.multipoles.solve import truncate  # noqa: E402
 from jaxbind.optics.multipoles import (multipole_forces,  # noqa: E402
                                        multipole_interparticle_forces)
 from jaxbind.optics.particles import Particles  # noqa: E402
@@ -92,6 +98,14 @@ def cluster(n, seed=0):
             if len(pts) == 0 or np.min(np.sum((pts - p) ** 2, axis=1)) > (2.2 * A) ** 2:
                 pts = np.vstack([pts, p])
     return pts
+
+
+def miepy_truncation_forces(ps, beam, solver):
+    """Our forces with the exciting field truncated at l_max, as miepy's force formula does
+    (tests/optics/test_multipoles_miepy.py), newtons."""
+    sol = solve_multipoles(ps, beam, L_MAX, solver)
+    e = truncate(truncate(sol.exciting, L_MAX + 1, L_MAX), L_MAX, L_MAX + 1)
+    return np.asarray(C.force_unit(sol.k, sol.E0) * MF.forces_scaled(sol.p, e, L_MAX))
 
 
 def peer_python():
@@ -136,12 +150,14 @@ def speed(ns, rounds, use_peer):
             first[name] = timed(lambda: multipole_forces(ps, beam, L_MAX, s))
             F[name] = np.asarray(multipole_forces(ps, beam, L_MAX, s))
         peer = {"bicgstab": np.full(2, np.inf), "exact": np.full(2, np.inf)}
+        peer_F = None
         for _ in range(rounds):
             for name, s in solvers.items():
                 best[name] = np.minimum(best[name],
                                         timed(lambda: multipole_forces(ps, beam, L_MAX, s)))
             if exe is not None:
                 r = run_peer(exe, pos)
+                peer_F = {k: np.asarray(r[k + "_F"]) for k in peer}
                 for k in peer:
                     peer[k] = np.minimum(peer[k], [r[k] + r[k + "_forces"],
                                                    r[k + "_cpu"] + r[k + "_forces_cpu"]])
@@ -164,6 +180,17 @@ def speed(ns, rounds, use_peer):
                   f"{peer['bicgstab'][i] / best['Direct'][i]:5.2f}×, Direct vs exact LU "
                   f"{peer['exact'][i] / best['Direct'][i]:5.2f}× (> 1: ours faster)")
         print(f"  iterative vs Direct forces: max deviation {dev:.1e} (relative to max |F|)", flush=True)
+        if peer_F is not None:
+            # miepy's plane wave has amplitude 1 V/m: its forces scale by E0² to ours; its
+            # force formula truncates the exciting field at l_max, so ours is evaluated the
+            # same way for this comparison (the public force keeps degree l_max + 1)
+            E0sq = float(beam.reference_amplitude) ** 2
+            ref = peer_F["exact"] * E0sq
+            scale = np.abs(ref).max()
+            err = lambda s: np.abs(miepy_truncation_forces(ps, beam, s) - ref).max() / scale  # noqa: E731
+            print(f"  accuracy vs miepy exact LU, same truncation (max |ΔF| / max |F|): miepy "
+                  f"BiCGSTAB {np.abs(peer_F['bicgstab'] * E0sq - ref).max() / scale:.1e}; ours "
+                  + ", ".join(f"{k} {err(s):.1e}" for k, s in solvers.items()), flush=True)
 
 
 def gradient(n, rounds):

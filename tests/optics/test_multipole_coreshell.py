@@ -110,3 +110,79 @@ def test_bad_input_core_larger_than_particle():
     ps = Particles(np.zeros((1, 3)), 50e-9, index=1.45)
     with pytest.raises(eqx.EquinoxRuntimeError, match="core_radius must be > 0"):
         cross_sections(ps, PW, 2, tmatrix=CoreShell(2.0, 60e-9))
+
+
+# --- coupled core–shell spheres against miepy (tests/data/make_miepy_coreshell_cluster.py) ---
+
+CLU = np.load(pathlib.Path(__file__).parents[1] / "data" / "miepy_coreshell_cluster.npz")
+
+
+@eqx.filter_jit
+def _coreshell_cluster(pos, lam, mc, ms, rc, rs):
+    """(F with the exciting field truncated at l_max as miepy's force formula, T), SI at
+    E0 = 1 V/m (conventions: tests/optics/test_multipoles_miepy.py)."""
+    import jax.numpy as jnp
+
+    from jaxbind import constants as C
+    from jaxbind.optics.multipoles import forces as MF
+    from jaxbind.optics.multipoles import solve_multipoles
+    from jaxbind.optics.multipoles.solve import truncate
+
+    L = int(CLU["lmax"])
+    pol = jnp.asarray(CLU["pol"])
+    beam = PlaneWave(lam, C.c * C.epsilon0 / 2, direction=(0.0, 0.0, 1.0),
+                     polarization=jnp.stack([pol[0], pol[1], 0.0 * pol[0]]))
+    ps = Particles(pos, rs, index=ms)
+    sol = solve_multipoles(ps, beam, L, tmatrix=CoreShell(mc, rc))
+    e = truncate(truncate(sol.exciting, L + 1, L), L, L + 1)
+    unit = C.force_unit(sol.k, sol.E0)
+    return (unit * MF.forces_scaled(sol.p, e, L),
+            unit / sol.k * MF.torques_scaled(sol.p, sol.exciting, L))
+
+
+def _case(name):
+    lam, mc, ms, rc, rs = CLU[f"{name}_case"]
+    return float(lam.real), complex(mc), complex(ms), float(rc.real), float(rs.real)
+
+
+def _check_coreshell_pairs(name):
+    lam, mc, ms, rc, rs = _case(name)
+    Fm_all, Tm_all = CLU[f"{name}_pair_F"], CLU[f"{name}_pair_T"]
+    for s, Fm, Tm in zip(CLU["seps"], Fm_all, Tm_all):
+        pos = np.array([[0.0, 0.0, 0.0], s * lam * CLU["dir"]])
+        F, T = (np.asarray(x) for x in _coreshell_cluster(pos, lam, mc, ms, rc, rs))
+        what = f"{name}, d = {s} λ"
+        # the inter-particle force (F_0 − F_1: identical spheres, same isolated force)
+        dF, dFm = F[0] - F[1], Fm[0] - Fm[1]
+        assert np.linalg.norm(dF - dFm) <= 1e-6 * np.linalg.norm(dFm), what
+        np.testing.assert_allclose(F, Fm, rtol=0, atol=1e-6 * np.abs(Fm).max(), err_msg=what)
+        np.testing.assert_allclose(T, Tm, rtol=0, atol=1e-6 * np.abs(Tm).max(), err_msg=what)
+    # the interaction is really there: F_0 − F_1 at 0.5 λ is > 1e-3 of |F|
+    assert np.linalg.norm(Fm_all[0, 0] - Fm_all[0, 1]) > 1e-3 * np.abs(Fm_all[0]).max()
+
+
+def test_coreshell_pairs_equal_miepy():
+    """Silicon core / silica shell (60 / 90 nm) pairs at 1064 nm, centre distances 0.5–5 λ,
+    l_max = 3: forces (incl. the inter-particle part) and torques equal miepy's core–shell
+    cluster to ≤ 1e-6 relative."""
+    _check_coreshell_pairs("si_sio2")
+
+
+@pytest.mark.slow
+def test_gold_core_pairs_equal_miepy():
+    """Gold core / silica shell (30 / 50 nm) pairs at 532 nm, 0.5–5 λ, l_max = 3 (≤ 1e-6)."""
+    _check_coreshell_pairs("au_sio2")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["si_sio2", "au_sio2"])
+def test_coreshell_clusters_equal_miepy(name):
+    """N = 6 (Si/SiO2, 1064 nm) and N = 4 (Au/SiO2, 532 nm) random clusters in a 2λ box,
+    l_max = 3: forces and torques on every particle equal miepy to ≤ 1e-6 of the largest."""
+    lam, mc, ms, rc, rs = _case(name)
+    pos = CLU[f"{name}_cluster_pos"]
+    F, T = (np.asarray(x) for x in _coreshell_cluster(pos, lam, mc, ms, rc, rs))
+    Fm, Tm = CLU[f"{name}_cluster_F"], CLU[f"{name}_cluster_T"]
+    np.testing.assert_allclose(F, Fm, rtol=0, atol=1e-6 * np.abs(Fm).max())
+    np.testing.assert_allclose(T, Tm, rtol=0, atol=1e-6 * np.abs(Tm).max())
+    assert np.abs(Fm - Fm.mean(0)).max() > 1e-2 * np.abs(Fm).max()  # interactions matter

@@ -68,3 +68,22 @@ def test_overlap_in_a_batch_gives_a_code_and_nan():
     codes, p = jax.vmap(one)(jnp.array([80e-9, 300e-9]))
     assert codes[0] == RESULTS.overlap._value and codes[1] == RESULTS.successful._value
     assert np.all(np.isnan(p[0])) and np.all(np.isfinite(p[1]))
+
+
+def test_truncation_warning_points_at_the_callers_line():
+    """The warning's file is the user's call — here this test — for direct calls of the entry
+    points and through the scatterer model's method (under pytest every jaxbind function is
+    additionally wrapped by the jaxtyping/beartype import hook, whose frames must be skipped
+    as well; without the frame walk the warning pointed into jaxtyping's wrapper)."""
+    from jaxbind.optics.multipoles import Multipole
+
+    calls = [lambda: cross_sections(ONE, PW, 2),
+             lambda: multipole_forces(ONE, PW, 2),
+             lambda: Multipole(l_max=2).optical_forces(ONE, PW)]
+    for call in calls:
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always", TruncationWarning)
+            call()
+        hits = [w for w in rec if issubclass(w.category, TruncationWarning)]
+        assert hits, "no TruncationWarning"
+        assert hits[0].filename == __file__, hits[0].filename

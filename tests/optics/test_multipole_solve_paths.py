@@ -63,3 +63,23 @@ def test_gmres_dense_blocks_and_matrix_free_agree_with_direct(monkeypatch):
     # the interactions matter here (otherwise the comparison could not fail)
     F_iso = np.asarray(multipole_forces(Particles(pos[:1], 100e-9, index=1.45), beam, 2))
     assert np.abs(F_lu[0] - F_iso[0]).max() > 1e-3 * scale
+
+
+def test_pair_factor_products_equal_the_formed_translations():
+    """The solve never forms the translations for Krylov steps: A p is a product with the
+    stored pair factors, electric rows only, applied to (p, p with halves swapped). It must
+    equal Σ_j A(ρ_i − ρ_j) p_j with the translations formed by the reference batched form,
+    to degree l_max (the solve) and l_max + 1 (the exciting coefficients of the forces), and
+    the dense matrix of a direct solve must equal the reference matrix."""
+    rng = np.random.default_rng(3)
+    L, n = 2, 5
+    rho = jnp.asarray(rng.uniform(0.0, 12.0, (n, 3)))
+    p = jnp.asarray(rng.normal(size=(n, 16)) + 1j * rng.normal(size=(n, 16)))
+    inter = msolve._Interactions(rho, L)
+    for l_dst, got in ((L, inter.apply(p)), (L + 1, inter.exciting(p)),
+                       (L + 1, msolve.apply_interaction(rho, p, L, L + 1, batch=2))):
+        ref = (msolve.interaction_matrix(rho, L, l_dst) @ p.reshape(-1)).reshape(n, -1)
+        np.testing.assert_allclose(np.asarray(got), np.asarray(ref), rtol=0,
+                                   atol=1e-12 * np.abs(ref).max())
+    M = np.asarray(msolve.interaction_matrix(rho, L, L))
+    np.testing.assert_allclose(np.asarray(inter.matrix()), M, rtol=0, atol=1e-13 * np.abs(M).max())

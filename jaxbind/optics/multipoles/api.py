@@ -23,6 +23,7 @@ from .incident import beam_coefficients
 from .solve import MultipoleSolution, MultipoleSystem, check_overlap, solve_system
 from .tmatrix import as_tmatrices, dipole_tmatrices, mie_tmatrices
 from .truncation import warns_truncation
+from .vswf import n_coefficients
 
 __all__ = ["Multipole", "multipole_system", "solve_multipoles", "multipole_forces",
            "multipole_torques",
@@ -67,24 +68,29 @@ def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBe
     E0 = jnp.asarray(beam.reference_amplitude).astype(rdt)
     rho, overlap, worst = check_overlap(ps.positions * k, ps.radii.astype(rdt) * k, throw, fn)
     n = ps.n
+    d = None  # diagonals of T when all T-matrices are diagonal (the vector-scale fast path)
     if isinstance(tmatrix, CoreShell):
         if ps.index is None:
             raise ValueError(f"{fn}: tmatrix=CoreShell(...) needs particles given by their "
                              "(shell) index and (outer) radii")
-        T = _diag(tmatrix.diagonals(ps.index, ps.radii.astype(rdt), k, l_max))
+        d = tmatrix.diagonals(ps.index, ps.radii.astype(rdt), k, l_max)
     elif tmatrix is not None:
         T = as_tmatrices(tmatrix, n, l_max)
     elif ps.index is not None:
-        T = jnp.asarray(_diag(mie_tmatrices(ps.index / nm, ps.radii.astype(rdt) * k, l_max)))
+        d = jnp.asarray(mie_tmatrices(ps.index / nm, ps.radii.astype(rdt) * k, l_max))
     else:
         ae, am = ps.polarizabilities_scaled(k, nm)
         if ae.ndim != 1 or (am is not None and am.ndim != 1):
             raise ValueError(f"{fn}: tensor polarizabilities are not supported by the multipole "
                              "engine; pass tmatrix= or isotropic alpha_e / alpha_m")
-        T = _diag(dipole_tmatrices(ae, am, l_max))
+        d = dipole_tmatrices(ae, am, l_max)
     cdt = jnp.result_type(rdt, jnp.complex64)
+    if d is not None:
+        d = jnp.broadcast_to(d, (n, n_coefficients(l_max))).astype(cdt)
+        T = _diag(d)
     a = beam_coefficients(beam, rho, l_max + 1 + extra_degrees)
-    return MultipoleSystem(rho, T.astype(cdt), a.astype(cdt), l_max, overlap, worst, k, E0)
+    return MultipoleSystem(rho, T.astype(cdt), a.astype(cdt), l_max, overlap, worst, k, E0,
+                           tdiag=d)
 
 
 def _force_unit(system, beam):
