@@ -75,10 +75,11 @@ from jaxtyping import Array, ArrayLike, Bool, Complex, Float, Int
 
 from ..results import RESULTS, code
 from .langevin import ColdDamping, LangevinModel, _Scaled
-from .limit_cycles import PeriodicOrbit, _DampedNewton, _default_steps, _flow, _initial_state
+from .limit_cycles import (PeriodicOrbit, _DampedNewton, _default_steps, _flow, _initial_state,
+                           _linear_analysis)
 
 __all__ = ["OrbitBranch", "continue_orbit", "LimitCycleBranch", "continue_limit_cycle",
-           "STOP_REASONS"]
+           "continue_from_hopf", "STOP_REASONS"]
 
 #: why a branch ended (the ``stop`` field): code → meaning
 STOP_REASONS: dict[int, str] = {
@@ -151,8 +152,8 @@ def _unit(v):
 
 
 def _branch_core(f, args_of, valid, y0, T0, p0, direction, pscale, h0, hmin, hmax, lo, hi,
-                 min_amp, amp_frac, cos_turn, *, n_size, steps, max_points, max_tries, rtol,
-                 atol, max_newton):
+                 min_amp, amp_frac, cos_turn, start_row, *, n_size, steps, max_points,
+                 max_tries, rtol, atol, max_newton):
     n = y0.shape[0]
     dt = y0.dtype
     solver = diffrax.Tsit5(scan_kind="bounded")
@@ -226,10 +227,12 @@ def _branch_core(f, args_of, valid, y0, T0, p0, direction, pscale, h0, hmin, hma
     def fail_code(an):
         return jnp.where(an["ok"] & ~an["inside"], escaped, no_cycle).astype(jnp.int32)
 
-    # the first point: the orbit at p0 (arclength row = the parameter fixed at p0)
+    # the first point: the orbit at p0 (arclength row = the parameter fixed at p0), or, from
+    # a Hopf point, the orbit whose component along start_row is that of y0 (p and T free)
     z_start = jnp.concatenate([y0, jnp.stack([T0, p0 / pscale])])
-    zc, conv, ns = correct(z_start, e_last, y0, fhat_at(z_start))
-    an = analyse(zc, direction * e_last)
+    row = start_row
+    zc, conv, ns = correct(z_start, row, y0, fhat_at(z_start))
+    an = analyse(zc, direction * row)
     ok0 = conv & an["ok"] & an["inside"] & (an["size"] >= min_amp)
     buf = jax.tree.map(lambda new, old: jnp.where(ok0, new, old), store(buf, 0, zc, an, ns), buf)
     buf["code"] = buf["code"].at[0].set(jnp.where(ok0, 0, fail_code(an)))
@@ -320,6 +323,18 @@ def _check_counts(max_points, max_tries, steps, max_newton):
         raise ValueError(f"max_newton must be ≥ 1, got {max_newton}")
 
 
+def _start_row(n_free, n, v, dt):
+    """The first corrector's extra row: the parameter fixed (v None), or the component of
+    the state along v (a Hopf start)."""
+    if v is None:
+        return jnp.zeros((n + 2,), dt).at[n + 1].set(1.0)
+    v = jnp.asarray(v, dt)
+    if v.shape != (n,) and v.shape != (n_free,):
+        raise ValueError(f"start_direction must have shape ({n},), got {tuple(v.shape)}")
+    v = jnp.zeros((n,), dt).at[:v.shape[0]].set(v)
+    return jnp.concatenate([_unit(v), jnp.zeros((2,), dt)])
+
+
 def _results(codes):
     return EnumerationItem(codes, RESULTS)
 
@@ -332,7 +347,8 @@ def continue_orbit(vector_field: Callable[..., Float[Array, " n"]],
                    bounds: tuple[float, float] | None = None, min_amplitude: float = 1e-2,
                    amplitude_fraction: float = 0.5, max_turn: float = 0.5,
                    max_points: int = 40, max_tries: int | None = None, steps: int = 64,
-                   n_size: int | None = None, reference: int = 0, rtol: float = 1e-10,
+                   n_size: int | None = None, reference: int = 0,
+                   start_direction: Float[ArrayLike, " n"] | None = None, rtol: float = 1e-10,
                    atol: float = 1e-10, max_newton: int = 15) -> OrbitBranch:
     """The branch of periodic orbits of ẏ = f(t, y, args_of(p)) through a guess at p0.
 
@@ -366,6 +382,10 @@ def continue_orbit(vector_field: Callable[..., Float[Array, " n"]],
         steps: Runge–Kutta (Tsit5) steps per period (static).
         n_size: components that define the size (default all n).
         reference: the component of zero phase.
+        start_direction: (n,) start at a Hopf point instead (branch switching, Seydel 2010
+            §7.6): ``y0`` = equilibrium + small multiple of the critical eigenvector v,
+            ``p0`` ≈ p_c; the first corrector fixes the component of y along v (p and T
+            free) and the branch grows from there (``direction`` then orients along v).
         rtol, atol: Newton tolerances; max_newton: Newton iterations per corrector.
     Returns:
         :class:`OrbitBranch`.
@@ -394,7 +414,8 @@ def continue_orbit(vector_field: Callable[..., Float[Array, " n"]],
         vector_field, args_of, None, y0, jnp.asarray(period, dt), jnp.asarray(p0, dt),
         jnp.asarray(int(direction), dt), jnp.asarray(parameter_scale, dt), st["h0"], st["hmin"],
         st["hmax"], st["lo"], st["hi"], jnp.asarray(min_amplitude, dt), st["amp_frac"],
-        st["cos_turn"], n_size=n_size, steps=int(steps), max_points=int(max_points),
+        st["cos_turn"], _start_row(n, n, start_direction, dt), n_size=n_size,
+        steps=int(steps), max_points=int(max_points),
         max_tries=max_tries, rtol=rtol, atol=atol, max_newton=int(max_newton))
     c1 = b["c1"]
     phase = jnp.angle(c1 * jnp.conj(c1[:, int(reference)])[:, None])
@@ -486,6 +507,56 @@ def _inside(ys, a):
     return jnp.all(jnp.sqrt(jnp.sum(x**2, axis=-1)) <= model.escape)
 
 
+def _langevin_branch(make_model, p0, model0, fb0, y0, T0, start_row, *, direction, step,
+                     min_step, max_step, parameter_scale, bounds, min_amplitude,
+                     amplitude_fraction, max_turn, max_points, max_tries, steps, ref, rtol,
+                     atol, max_newton):
+    M = model0.n_dof
+    rdt = model0.particles.positions.dtype
+    sc0 = _Scaled(model0, fb0)
+    k0, w0 = sc0.k, sc0.w
+    if int(direction) not in (1, -1):
+        raise ValueError(f"direction must be +1 or -1, got {direction}")
+    if not (math.isfinite(float(parameter_scale)) and float(parameter_scale) > 0):
+        raise ValueError(f"parameter_scale must be positive, got {parameter_scale}")
+    _check_counts(max_points, max_tries, steps, max_newton)
+    if not 0 <= ref < M:
+        raise ValueError(f"reference must be in [0, {M}), got {ref}")
+    st = _settings(rdt, step, min_step, max_step, bounds, min_amplitude, amplitude_fraction,
+                   max_turn)
+    max_tries = 4 * int(max_points) if max_tries is None else int(max_tries)
+    args_of = _ModelArgs(make_model, k0, w0)
+    b, i, stop, thr = _branch_jit(
+        _fixed_scale_drift, args_of, _inside, y0, T0, jnp.asarray(p0, rdt),
+        jnp.asarray(int(direction), rdt), jnp.asarray(parameter_scale, rdt), st["h0"],
+        st["hmin"], st["hmax"], st["lo"], st["hi"], jnp.asarray(min_amplitude, rdt) * k0,
+        st["amp_frac"], st["cos_turn"], _start_row(M if fb0 is None else 2 * M, y0.shape[0],
+                                                   start_row, rdt), n_size=M, steps=int(steps),
+        max_points=int(max_points), max_tries=max_tries, rtol=rtol, atol=atol,
+        max_newton=int(max_newton))
+    c1 = b["c1"][:, :M] / k0
+    T = b["T"] / w0
+    return LimitCycleBranch(
+        parameter=b["p"], x0=b["y"][:, :M] / k0, v0=b["y"][:, M:2 * M] * w0 / k0, period=T,
+        frequency=2 * jnp.pi / T, amplitude=jnp.abs(c1),
+        phase=jnp.angle(c1 * jnp.conj(c1[:, ref])[:, None]), centre=b["centre"][:, :M] / k0,
+        multipliers=b["mu"], max_multiplier=b["mmax"], stable=b["mmax"] < 1.0,
+        dparameter=b["dp"], newton_steps=b["ns"], result=_results(b["code"]), n_points=i,
+        stop=stop, threshold=thr, reference=jnp.asarray(ref))
+
+
+def _model_at(make_model, p):
+    out = make_model(jnp.asarray(p))
+    model, fb = out if isinstance(out, tuple) else (out, None)
+    if not isinstance(model, LangevinModel):
+        raise TypeError(f"make_model must return a LangevinModel (or (model, ColdDamping)), "
+                        f"got {type(model).__name__}")
+    if fb is not None and not isinstance(fb, ColdDamping):
+        raise TypeError(f"the feedback from make_model must be a ColdDamping, got "
+                        f"{type(fb).__name__}")
+    return model, fb
+
+
 def continue_limit_cycle(make_model: Callable[..., Any], p0: Float[ArrayLike, ""],
                          orbit: PeriodicOrbit, *, direction: int = 1, step: float = 0.05,
                          min_step: float | None = None, max_step: float | None = None,
@@ -501,7 +572,8 @@ def continue_limit_cycle(make_model: Callable[..., Any], p0: Float[ArrayLike, ""
     ``make_model(p)`` builds the model at parameter p (a :class:`LangevinModel`, or a
     ``(LangevinModel, ColdDamping)`` pair to continue in a feedback setting); it is traced
     in p, e.g. ``lambda phi: eqx.tree_at(lambda m: m.beam, model, array_at(phi).beam())``
-    for a tweezer phase, or particles and beam together for a distance. The cycle ``orbit``
+    for a tweezer phase, or particles and beam together for a distance (a new Python
+    function object compiles a new program: define it once). The cycle ``orbit``
     (from :func:`~jaxbind.dynamics.find_limit_cycle` or
     :func:`~jaxbind.dynamics.periodic_orbit` at p0) is re-converged at p0 and continued by
     pseudo-arclength (module docstring) to the Hopf threshold, a bound, or ``max_points``.
@@ -515,8 +587,8 @@ def continue_limit_cycle(make_model: Callable[..., Any], p0: Float[ArrayLike, ""
         direction, step, min_step, max_step, parameter_scale, bounds, amplitude_fraction,
             max_turn, max_points, max_tries, rtol, atol, max_newton: as in
             :func:`continue_orbit`.
-        min_amplitude: the branch stops at the Hopf threshold when the largest axial/radial
-            first-harmonic amplitude falls below this (m).
+        min_amplitude: the branch stops at the Hopf threshold when the largest
+            first-harmonic displacement amplitude falls below this (m).
         steps: Runge–Kutta steps per period (default: ≥ 48 per fastest trap period).
         reference: degree of freedom of zero phase (default: ``orbit.reference``).
     Returns:
@@ -524,47 +596,78 @@ def continue_limit_cycle(make_model: Callable[..., Any], p0: Float[ArrayLike, ""
     """
     if not isinstance(orbit, PeriodicOrbit):
         raise TypeError(f"orbit must be a PeriodicOrbit, got {type(orbit).__name__}")
-    if int(direction) not in (1, -1):
-        raise ValueError(f"direction must be +1 or -1, got {direction}")
-    if not (math.isfinite(float(parameter_scale)) and float(parameter_scale) > 0):
-        raise ValueError(f"parameter_scale must be positive, got {parameter_scale}")
-    out = make_model(jnp.asarray(p0))
-    model0, fb0 = out if isinstance(out, tuple) else (out, None)
-    if not isinstance(model0, LangevinModel):
-        raise TypeError(f"make_model must return a LangevinModel (or (model, ColdDamping)), "
-                        f"got {type(model0).__name__}")
-    if fb0 is not None and not isinstance(fb0, ColdDamping):
-        raise TypeError(f"the feedback from make_model must be a ColdDamping, got "
-                        f"{type(fb0).__name__}")
+    model0, fb0 = _model_at(make_model, p0)
     if (fb0 is None) != (orbit.filter0 is None):
         raise ValueError("orbit and make_model disagree on feedback (filter states)")
+    rdt = model0.particles.positions.dtype
+    steps = _default_steps(model0, float(orbit.period)) if steps is None else int(steps)
+    ref = int(orbit.reference) if reference is None else int(reference)
+    y0 = _initial_state(model0, fb0, orbit.x0, orbit.v0, orbit.filter0)
+    T0 = jnp.asarray(orbit.period, rdt) * _Scaled(model0, fb0).w
+    return _langevin_branch(
+        make_model, p0, model0, fb0, y0, T0, None, direction=direction, step=step,
+        min_step=min_step, max_step=max_step, parameter_scale=parameter_scale, bounds=bounds,
+        min_amplitude=min_amplitude, amplitude_fraction=amplitude_fraction, max_turn=max_turn,
+        max_points=max_points, max_tries=max_tries, steps=steps, ref=ref, rtol=rtol, atol=atol,
+        max_newton=max_newton)
+
+
+def continue_from_hopf(make_model: Callable[..., Any], p_c: Float[ArrayLike, ""], *,
+                       amplitude: float = 20e-9, step: float = 0.05,
+                       min_step: float | None = None, max_step: float | None = None,
+                       parameter_scale: float = 1.0, bounds: tuple[float, float] | None = None,
+                       amplitude_fraction: float = 0.5, max_turn: float = 0.5,
+                       max_points: int = 40, max_tries: int | None = None,
+                       steps: int | None = None, reference: int | None = None,
+                       rtol: float = 1e-10, atol: float = 1e-10,
+                       max_newton: int = 15) -> LimitCycleBranch:
+    """The branch of limit cycles born at a Hopf point p_c of the equilibrium (branch
+    switching; Seydel 2010 §7.6, Allgower & Georg §8.3).
+
+    At p_c (e.g. the root of the linear growth rate) the equilibrium's drift Jacobian has
+    a pair ±iω_c; its eigenvector v (real part, largest displacement component 1) gives
+    the guess y_eq + (k₀·``amplitude``) v with period 2π/ω_c. The first corrector fixes the
+    component of the state along v (not the parameter: p and T are unknowns), so it
+    converges to the small cycle of that size on whichever side of p_c it lives —
+    supercritical (on the unstable side, stable cycle) or subcritical (on the stable side,
+    unstable cycle) — and the branch is continued from there towards larger cycles. Near
+    p_c the normal form gives p − p_c ∝ A² (Guckenheimer & Holmes §3.4).
+
+    Args:
+        make_model: p → LangevinModel or (LangevinModel, ColdDamping) (as in
+            :func:`continue_limit_cycle`).
+        p_c: the Hopf point (an estimate within the first cycle's p − p_c ∝ A² is enough).
+        amplitude: size of the first cycle (m): large enough for a well-posed shooting
+            (the period is undetermined at zero amplitude), small for the normal form.
+        other arguments: as in :func:`continue_limit_cycle` (no ``min_amplitude``: the branch
+            grows).
+    Returns:
+        :class:`LimitCycleBranch` (``stop`` is never ``threshold``); ``start_failed`` when
+        the Jacobian at p_c has no oscillatory pair.
+    """
+    if not (math.isfinite(float(amplitude)) and float(amplitude) > 0):
+        raise ValueError(f"amplitude must be positive, got {amplitude}")
+    model0, fb0 = _model_at(make_model, p_c)
     M = model0.n_dof
     rdt = model0.particles.positions.dtype
-    sc0 = _Scaled(model0, fb0)
-    k0, w0 = sc0.k, sc0.w
-    steps = _default_steps(model0, float(orbit.period)) if steps is None else int(steps)
-    _check_counts(max_points, max_tries, steps, max_newton)
-    ref = int(orbit.reference) if reference is None else int(reference)
-    if not 0 <= ref < M:
-        raise ValueError(f"reference must be in [0, {M}), got {ref}")
-    y0 = _initial_state(model0, fb0, orbit.x0, orbit.v0, orbit.filter0)
-    T0 = jnp.asarray(orbit.period, rdt) * w0
-    st = _settings(rdt, step, min_step, max_step, bounds, min_amplitude, amplitude_fraction,
-                   max_turn)
-    max_tries = 4 * int(max_points) if max_tries is None else int(max_tries)
-    args_of = _ModelArgs(make_model, k0, w0)
-    b, i, stop, thr = _branch_jit(
-        _fixed_scale_drift, args_of, _inside, y0, T0, jnp.asarray(p0, rdt),
-        jnp.asarray(int(direction), rdt), jnp.asarray(parameter_scale, rdt), st["h0"],
-        st["hmin"], st["hmax"], st["lo"], st["hi"], jnp.asarray(min_amplitude, rdt) * k0,
-        st["amp_frac"], st["cos_turn"], n_size=M, steps=steps, max_points=int(max_points),
-        max_tries=max_tries, rtol=rtol, atol=atol, max_newton=int(max_newton))
-    c1 = b["c1"][:, :M] / k0
-    T = b["T"] / w0
-    return LimitCycleBranch(
-        parameter=b["p"], x0=b["y"][:, :M] / k0, v0=b["y"][:, M:2 * M] * w0 / k0, period=T,
-        frequency=2 * jnp.pi / T, amplitude=jnp.abs(c1),
-        phase=jnp.angle(c1 * jnp.conj(c1[:, ref])[:, None]), centre=b["centre"][:, :M] / k0,
-        multipliers=b["mu"], max_multiplier=b["mmax"], stable=b["mmax"] < 1.0,
-        dparameter=b["dp"], newton_steps=b["ns"], result=_results(b["code"]), n_points=i,
-        stop=stop, threshold=thr, reference=jnp.asarray(ref))
+    y_eq, J, _ = _linear_analysis(model0, fb0)
+    lam, vec = np.linalg.eig(np.asarray(J))
+    osc = np.abs(lam.imag) > 1e-9 * np.max(np.abs(lam))
+    i = int(np.argmin(np.where(osc, np.abs(lam.real), np.inf)))
+    w_c = abs(float(lam[i].imag))
+    v = vec[:, i] * np.exp(-1j * np.angle(vec[np.argmax(np.abs(vec[:M, i])), i]))
+    v = np.real(v) / np.max(np.abs(v[:M]))
+    k0 = float(_Scaled(model0, fb0).k)
+    y0 = jnp.asarray(np.asarray(y_eq) + float(amplitude) * k0 * v, rdt)
+    T0 = jnp.asarray(2 * np.pi / max(w_c, 1e-12), rdt)
+    period = float(T0) / float(_Scaled(model0, fb0).w)
+    steps = _default_steps(model0, period) if steps is None else int(steps)
+    row = v
+    if reference is None:
+        reference = int(np.argmax(np.abs(vec[:M, i])))
+    return _langevin_branch(
+        make_model, p_c, model0, fb0, y0, T0, row, direction=1, step=step, min_step=min_step,
+        max_step=max_step, parameter_scale=parameter_scale, bounds=bounds,
+        min_amplitude=0.0, amplitude_fraction=amplitude_fraction, max_turn=max_turn,
+        max_points=max_points, max_tries=max_tries, steps=steps, ref=int(reference),
+        rtol=rtol, atol=atol, max_newton=max_newton)
