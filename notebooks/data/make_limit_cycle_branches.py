@@ -24,7 +24,8 @@ import numpy as np  # noqa: E402
 from scipy.optimize import brentq  # noqa: E402
 
 from jaxbind.dynamics import LangevinModel, find_limit_cycle  # noqa: E402
-from jaxbind.dynamics.continuation import STOP_REASONS, continue_limit_cycle  # noqa: E402
+from jaxbind.dynamics.continuation import (STOP_REASONS, continue_from_hopf,  # noqa: E402
+                                           continue_limit_cycle)
 from jaxbind.dynamics.limit_cycles import _linear_analysis  # noqa: E402
 from jaxbind.mechanics.array import TweezerArray  # noqa: E402
 
@@ -61,11 +62,21 @@ def sigma(make, p):
     return lam[i].real if bool(ok) else np.nan, abs(lam[i].imag)
 
 
+#: (name, make_model, p0, direction, Hopf start (linear-threshold key, index) or None, options)
+RUNS = (("phi_down", model_phi, np.pi / 2, -1, None, dict(max_points=14)),
+        ("phi_up", model_phi, np.pi / 2, +1, None, dict(max_points=30)),
+        ("d_down", model_d, D0, -1, None, dict(max_points=30, parameter_scale=0.1)),
+        ("d_up", model_d, D0, +1, None, dict(max_points=30, parameter_scale=0.1)),
+        ("phi_hopf_low", model_phi, None, +1, ("lin_phi_threshold", 0),
+         dict(max_points=16, bounds=(0.2, np.pi / 2))))
+
+
 def main():
     t0 = time.process_time()
-    data = {}
+    only = sys.argv[1:]
+    data = dict(np.load(OUT)) if only and OUT.exists() else {}
     # linear growth along both cuts, and the thresholds σ = 0
-    for name, make, grid, brackets in (
+    for name, make, grid, brackets in () if "lin_phi_threshold" in data else (
             ("phi", model_phi, np.linspace(0.05, np.pi - 0.05, 41), ((0.3, 1.5), (1.7, 2.9))),
             ("d", model_d, np.linspace(1.0, 1.5, 41), ((1.0, 1.2), (1.3, 1.5)))):
         s = np.array([sigma(make, p) for p in grid])
@@ -77,19 +88,18 @@ def main():
             roots.append(brentq(f, lo, hi, xtol=1e-10) if f(lo) * f(hi) < 0 else np.nan)
         data[f"lin_{name}_threshold"] = np.array(roots)
         print(name, "linear thresholds", roots, f"{time.process_time() - t0:.0f} s CPU", flush=True)
-    orbit = find_limit_cycle(MODEL0)
-    print("orbit at φ = π/2:", float(orbit.frequency) / 2e3 / np.pi, "kHz",
-          f"{time.process_time() - t0:.0f} s CPU", flush=True)
-    runs = (("phi_down", model_phi, np.pi / 2, -1, dict(max_points=14)),
-            ("phi_up", model_phi, np.pi / 2, +1, dict(max_points=30)),
-            ("d_down", model_d, D0, -1, dict(max_points=30, parameter_scale=0.1)),
-            ("d_up", model_d, D0, +1, dict(max_points=30, parameter_scale=0.1)))
-    only = sys.argv[1:]
-    for name, make, p0, direction, kw in runs:
-        if only and name not in only:
-            continue
-        br = continue_limit_cycle(make, p0, orbit, direction=direction, step=0.1, steps=160,
-                                  min_amplitude=10e-9, **kw)
+    runs = [r for r in RUNS if not only or r[0] in only]
+    if any(r[4] is None for r in runs):
+        orbit = find_limit_cycle(MODEL0)
+        print("orbit at φ = π/2:", float(orbit.frequency) / 2e3 / np.pi,
+              "kHz", f"{time.process_time() - t0:.0f} s CPU", flush=True)
+    for name, make, p0, direction, hopf, kw in runs:
+        if hopf is None:  # from the cycle at p0, towards the threshold
+            br = continue_limit_cycle(make, p0, orbit, direction=direction, step=0.1,
+                                      steps=160, min_amplitude=10e-9, **kw)
+        else:  # born at the linear threshold data[hopf] (branch switching)
+            br = continue_from_hopf(make, float(data[hopf[0]][hopf[1]]), amplitude=20e-9,
+                                    step=0.1, steps=160, **kw)
         for k in ("parameter", "amplitude", "frequency", "phase", "max_multiplier",
                   "dparameter", "n_points", "stop", "threshold", "newton_steps"):
             data[f"{name}_{k}"] = np.asarray(getattr(br, k))

@@ -193,3 +193,53 @@ def test_bad_settings_are_named():
             continue_orbit(normal_form, c, 0.3, y0, 3.0, **{**kw, **bad})
     with pytest.raises(ValueError, match="y0"):
         continue_orbit(normal_form, c, 0.3, jnp.ones((2, 2)), 3.0)
+
+
+@pytest.mark.slow
+def test_tweezer_pair_branch_in_phase_ends_at_the_linear_threshold():
+    """The pair of tests/dynamics/test_limit_cycles_pair.py (full optical forces, γ = 200 /s)
+    continued in the tweezer phase from φ = π/2 upwards: the cycle shrinks onto the
+    equilibrium at the Hopf point, which equals the root of the linear growth rate σ(φ) of
+    the equilibrium (brentq on the drift's eigenvalues), with A² ∝ φ_c − φ and stable cycles
+    on the unstable side (supercritical)."""
+    from scipy.optimize import brentq
+
+    from jaxbind.dynamics import LangevinModel, find_limit_cycle
+    from jaxbind.dynamics.continuation import continue_limit_cycle
+    from jaxbind.dynamics.limit_cycles import _linear_analysis
+    from jaxbind.mechanics.array import TweezerArray
+
+    lam = 1550e-9
+
+    def pair(phase):
+        return TweezerArray([[0, 0], [1.25 * lam, 0]], powers=[0.3 * 0.994, 0.3 * 1.006],
+                            wavelength=lam, NA=0.6, phases=jnp.stack([phase, 0.0]),
+                            polarization_angles=np.pi / 2, radii=50e-9, index=1.45,
+                            density=2200.0, gamma=200.0, temperature=0.0)
+
+    model0 = LangevinModel.from_array(pair(jnp.asarray(np.pi / 2)), recoil=False)
+
+    def make(phi):
+        return eqx.tree_at(lambda m: m.beam, model0, pair(phi).beam())
+
+    def sigma(phi):
+        _, J, _ = _linear_analysis(make(jnp.asarray(phi)), None)
+        return float(np.max(np.linalg.eigvals(np.asarray(J)).real))
+
+    phi_c = brentq(sigma, 1.7, 2.9, xtol=1e-10)
+    orbit = find_limit_cycle(model0)
+    br = continue_limit_cycle(make, np.pi / 2, orbit, direction=1, step=0.1, steps=160,
+                              max_points=30, min_amplitude=10e-9)
+    n = int(br.n_points)
+    phi, A = np.asarray(br.parameter[:n]), np.asarray(br.amplitude[:n, 2])
+    info = f"{n} points, stop {int(br.stop)}, threshold {float(br.threshold)}, φ_c {phi_c}"
+    assert int(br.stop) == 3, info
+    np.testing.assert_allclose(A[0], float(orbit.amplitude[2]), rtol=1e-6)
+    assert abs(float(br.threshold) - phi_c) < 2e-3, info
+    assert np.all(np.asarray(br.max_multiplier[:n]) < 1), info  # stable throughout
+    # Hopf scaling: A² linear in φ_c − φ for the small cycles (< 80 nm), zero at φ_c
+    near = A < 80e-9
+    assert near.sum() >= 3, info
+    a, c = np.polyfit(phi_c - phi[near], A[near] ** 2, 1)
+    assert a > 0 and abs(c) < 0.05 * np.max(A[near] ** 2), (a, c, info)
+    assert np.all(phi[near] < phi_c)  # on the unstable side: supercritical
