@@ -68,7 +68,9 @@ RUNS = (("phi_down", model_phi, np.pi / 2, -1, None, dict(max_points=14)),
         ("d_down", model_d, D0, -1, None, dict(max_points=30, parameter_scale=0.1)),
         ("d_up", model_d, D0, +1, None, dict(max_points=30, parameter_scale=0.1)),
         ("phi_hopf_low", model_phi, None, +1, ("lin_phi_threshold", 0),
-         dict(max_points=16, bounds=(0.2, np.pi / 2))))
+         dict(max_points=16, bounds=(0.2, np.pi / 2))),
+        ("d_hopf_low", model_d, None, +1, ("lin_d_threshold", 0),
+         dict(max_points=16, bounds=(1.0, D0), parameter_scale=0.1)))
 
 
 def main():
@@ -101,7 +103,7 @@ def main():
             br = continue_from_hopf(make, float(data[hopf[0]][hopf[1]]), amplitude=20e-9,
                                     step=0.1, steps=160, **kw)
         for k in ("parameter", "amplitude", "frequency", "phase", "max_multiplier",
-                  "dparameter", "n_points", "stop", "threshold", "newton_steps"):
+                  "dparameter", "n_points", "stop", "threshold", "newton_steps", "multipliers"):
             data[f"{name}_{k}"] = np.asarray(getattr(br, k))
         data[f"{name}_result"] = np.asarray(br.result._value)
         print(name, int(br.n_points), "points;", STOP_REASONS[int(br.stop)], "; threshold",
