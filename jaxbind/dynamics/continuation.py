@@ -6,8 +6,8 @@ the model — a tweezer phase, a distance, a power, a damping or feedback gain: 
 user's ``make_model(p)`` / ``args_of(p)`` builds — by **pseudo-arclength continuation**
 (H. B. Keller, "Numerical solution of bifurcation and nonlinear eigenvalue problems", in
 *Applications of Bifurcation Theory*, Academic Press 1977, pp. 359–384; E. L. Allgower and
-K. Georg, *Numerical Continuation Methods*, Springer 1990, §§2.1–2.3, 6.1; R. Seydel,
-*Practical Bifurcation and Stability Analysis*, 3rd ed., Springer 2010, §§4.1–4.6, 7.3) of
+K. Georg, *Numerical Continuation Methods*, Springer 1990, ch. 2; R. Seydel,
+*Practical Bifurcation and Stability Analysis*, 3rd ed., Springer 2010, chs. 4 and 7) of
 the single-shooting equations of :mod:`jaxbind.dynamics.limit_cycles`. The unknowns are
 z = (y, T, p/p_s) ∈ ℝⁿ⁺² (state on the orbit, period, parameter over its scale p_s) and the
 point after z_k solves
@@ -18,12 +18,12 @@ point after z_k solves
 
 * **predictor**: z_k + h τ_k, with τ_k the unit tangent of the branch at z_k: the null
   vector of the (n+1)×(n+2) Jacobian of the first two equations, obtained from the bordered
-  system [J; τ_{k−1}ᵀ] τ = e_{n+2} and oriented by τ_k·τ_{k−1} > 0 (Allgower & Georg §2.1),
+  system [J; τ_{k−1}ᵀ] τ = e_{n+2} and oriented by τ_k·τ_{k−1} > 0 (Allgower & Georg ch. 2),
   so the branch passes folds (a saddle-node of cycles: dp/ds changes sign) without a change
   of parameter;
 * **corrector**: Newton's method with Armijo backtracking on the square (n+2) system (the
   damped Newton of :mod:`jaxbind.dynamics.limit_cycles`, optimistix);
-* **step control** (Seydel §4.6): a failed corrector (no convergence, non-finite orbit, a
+* **step control** (Seydel ch. 4): a failed corrector (no convergence, non-finite orbit, a
   collapse onto the equilibrium, a tangent turning by more than ``max_turn``) halves h and
   retries from z_k; a success in ≤ 4 Newton iterations grows h by 1.5 up to ``max_step``;
   h is capped at ``amplitude_fraction`` × the current cycle amplitude (scaled state units),
@@ -357,7 +357,7 @@ def continue_orbit(vector_field: Callable[..., Float[Array, " n"]],
     ``direction`` (sign of dp at the start) until a stop (:data:`STOP_REASONS`): all
     ``max_points`` slots filled, the parameter leaving ``bounds``, the cycle shrinking below
     ``min_amplitude`` (a Hopf point: ``threshold`` extrapolates it), or the corrector failing
-    at ``min_step``. Keller (1977); Allgower & Georg (1990) §§2.1–2.3; Seydel (2010) §§4.1–4.6.
+    at ``min_step``. Keller (1977); Allgower & Georg (1990) ch. 2; Seydel (2010) ch. 4.
 
     Args:
         vector_field: f(t, y, args) → (n,), autonomous, as for
@@ -383,7 +383,7 @@ def continue_orbit(vector_field: Callable[..., Float[Array, " n"]],
         n_size: components that define the size (default all n).
         reference: the component of zero phase.
         start_direction: (n,) start at a Hopf point instead (branch switching, Seydel 2010
-            §7.6): ``y0`` = equilibrium + small multiple of the critical eigenvector v,
+            ch. 7): ``y0`` = equilibrium + small multiple of the critical eigenvector v,
             ``p0`` ≈ p_c; the first corrector fixes the component of y along v (p and T
             free) and the branch grows from there (``direction`` then orients along v).
         rtol, atol: Newton tolerances; max_newton: Newton iterations per corrector.
@@ -622,7 +622,8 @@ def continue_from_hopf(make_model: Callable[..., Any], p_c: Float[ArrayLike, ""]
                        rtol: float = 1e-10, atol: float = 1e-10,
                        max_newton: int = 15) -> LimitCycleBranch:
     """The branch of limit cycles born at a Hopf point p_c of the equilibrium (branch
-    switching; Seydel 2010 §7.6, Allgower & Georg §8.3).
+    switching; Seydel 2010 ch. 7; E. Doedel, H. B. Keller and J.-P. Kernévez, Int. J.
+    Bifurcation Chaos 1, 745 (1991), the start of periodic branches at Hopf points).
 
     At p_c (e.g. the root of the linear growth rate) the equilibrium's drift Jacobian has
     a pair ±iω_c; its eigenvector v (real part, largest displacement component 1) gives
