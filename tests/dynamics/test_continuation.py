@@ -235,11 +235,13 @@ def test_tweezer_pair_branch_in_phase_ends_at_the_linear_threshold():
     info = f"{n} points, stop {int(br.stop)}, threshold {float(br.threshold)}, φ_c {phi_c}"
     assert int(br.stop) == 3, info
     np.testing.assert_allclose(A[0], float(orbit.amplitude[2]), rtol=1e-6)
-    assert abs(float(br.threshold) - phi_c) < 2e-3, info
+    # measured on the development machine: |threshold − φ_c| = 6.7e-6 rad
+    assert abs(float(br.threshold) - phi_c) < 1e-4, info
     assert np.all(np.asarray(br.max_multiplier[:n]) < 1), info  # stable throughout
-    # Hopf scaling: A² linear in φ_c − φ for the small cycles (< 80 nm), zero at φ_c
-    near = A < 80e-9
+    # Hopf scaling: A² linear in φ_c − φ for the small cycles (< 40 nm), zero at φ_c (the
+    # intercept of the linear fit, measured: 3.5 % of the largest A², is the A⁴ term)
+    near = A < 40e-9
     assert near.sum() >= 3, info
     a, c = np.polyfit(phi_c - phi[near], A[near] ** 2, 1)
-    assert a > 0 and abs(c) < 0.05 * np.max(A[near] ** 2), (a, c, info)
+    assert a > 0 and abs(c) < 0.06 * np.max(A[near] ** 2), (a, c, info)
     assert np.all(phi[near] < phi_c)  # on the unstable side: supercritical
