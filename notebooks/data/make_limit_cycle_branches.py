@@ -1,6 +1,6 @@
 """Limit-cycle branches of the tweezer pair of notebooks/limit_cycles.ipynb (written by
 jaxbind.dynamics.continuation.continue_limit_cycle; run from the repository root:
-`python notebooks/data/make_limit_cycle_branches.py`, ≈ 5 CPU-minutes, longer on a loaded
+`python notebooks/data/make_limit_cycle_branches.py`, ≈ 7 CPU-minutes, longer on a loaded
 machine). Writes notebooks/data/limit_cycle_branches.npz:
 
 * cuts in the tweezer phase φ at d = 1.25 λ (from φ = π/2 down and up) and in the distance d
