@@ -5,9 +5,11 @@ value, each started from the previous orbit — on the same parameter values.
 
 Model: the Hopf normal form ż = (μ + iω)z + (c₃ + ib)|z|²z + c₅|z|⁴z (2 states, 48 Tsit5
 steps per period). Supercritical (c₃ = −1): from μ = 0.3 down to the threshold; subcritical
-(c₃ = 1, c₅ = −1): from μ = 0.2 round the fold at μ = −1/4 to the threshold, which the
-natural-parameter loop cannot pass. Prints CPU/wall times, their ratio and the first-call
-(compile) time. Run: `python benchmarks/bench_continuation.py`.
+(c₃ = 1, c₅ = −1): from μ = 0.2 round the fold at μ = −1/4 to the threshold. The loop is
+handed the continuation's own parameter values in branch order, so it also follows the
+branch past the fold — a user without them (a monotone sweep in μ) cannot: past μ = −1/4
+there is no cycle nearby and the unstable branch is never reached. Prints CPU/wall times,
+their ratio and the first-call (compile) time. Run: `python benchmarks/bench_continuation.py`.
 """
 
 from __future__ import annotations
@@ -81,7 +83,7 @@ def main():
         print(f"  continue_orbit: {cpu:.3f} s CPU ({wall:.3f} s wall); first call "
               f"{first[1]:.1f} s CPU ({first[0]:.1f} s wall)")
         print(f"  natural-parameter loop of shoot_periodic_orbit: {ncpu:.3f} s CPU "
-              f"({nwall:.3f} s wall), reproduced {done[-1]}/{n} points")
+              f"({nwall:.3f} s wall), reproduced {done[-1]}/{n} points (given the branch's parameter values)")
         print(f"  ratio (loop / continuation, CPU): {ncpu / cpu:.2f}")
 
 
