@@ -584,9 +584,9 @@ def continue_limit_cycle(make_model: Callable[..., Any], p0: Float[ArrayLike, ""
     Args:
         make_model: p → LangevinModel or (LangevinModel, ColdDamping).
         p0: starting parameter; orbit: a :class:`~jaxbind.dynamics.PeriodicOrbit` at p0.
-        direction, step, min_step, max_step, parameter_scale, bounds, amplitude_fraction,
-            max_turn, max_points, max_tries, rtol, atol, max_newton: as in
-            :func:`continue_orbit`.
+        direction, step, min_step, max_step, parameter_scale, bounds: as in
+            :func:`continue_orbit`, and so are amplitude_fraction, max_turn, max_points,
+            max_tries, rtol, atol and max_newton.
         min_amplitude: the branch stops at the Hopf threshold when the largest
             first-harmonic displacement amplitude falls below this (m).
         steps: Runge–Kutta steps per period (default: ≥ 48 per fastest trap period).
