@@ -79,6 +79,8 @@ def check_shape(name: str, x: Any, shape: tuple) -> None:
 def error_if_nonfinite(x, name: str):
     """Return ``x`` checked against NaN/inf entries (an error naming ``name`` when concrete,
     all-NaN when traced: :func:`nan_if`, no host callback)."""
+    if is_concrete(x):  # NumPy on the host: no eager XLA programs (first-call latency)
+        return nan_if(x, not np.all(np.isfinite(np.asarray(x))), f"{name} contains non-finite values")
     return nan_if(x, ~jnp.all(jnp.isfinite(x)), f"{name} contains non-finite values")
 
 
