@@ -567,5 +567,33 @@ _xfail("f64_in_f32", "float64 arithmetic in the float32 program: three_mode_mode
        "fock_steady_state_dense", "fock_steady_state_iterative", "fock_steady_state_nonhermitian")
 
 
+# --------------------------------------------------------------------------------------
+# the default suite's representative subset (issue 20 §3)
+# --------------------------------------------------------------------------------------
+
+# One kernel per family: the transform matrix of tests/test_transforms.py and the lowering
+# checks of tests/test_lowering.py run for these by default; every other entry runs them in
+# `make test-all` (tests marked `slow`). Each family's own test file keeps its own jit / vmap /
+# grad / float32 checks by default, so this subset is the cross-cutting safety net, not the
+# only transform coverage. Chosen per family as the kernel the rest of the family builds on
+# (or the one most users call), at its registry size.
+DEFAULT = (
+    "green_tensor",          # optics: Green tensors
+    "mie_coefficients",      # optics: Mie theory and polarizabilities
+    "tweezer_fields",        # optics: beams and fields
+    "optical_forces",        # optics: coupled dipoles (dense LU solve), forces
+    "linearize_far_field",   # mechanics: tweezer arrays, linearization
+    "steady_state",          # quantum: Gaussian moments (Lyapunov)
+    "cooling_steady_state",  # quantum: cooling rate equations
+)
+assert set(DEFAULT) <= set(REGISTRY), sorted(set(DEFAULT) - set(REGISTRY))
+
+
+def in_default(name: str) -> bool:
+    """Whether entry ``name`` is checked in the default suite (see ``DEFAULT``); the entry's
+    own ``slow`` field still moves its heavy checks to ``make test-all``."""
+    return name in DEFAULT and REGISTRY[name].slow is not True
+
+
 def names(*, slow: bool | None = None):
     return [n for n, k in REGISTRY.items() if slow is None or k.slow == slow]

@@ -13,6 +13,14 @@ Checks, per registry entry (float64 unless stated):
   unless the registry documents why physics forbids it); integer outputs (codes) are equal.
 
 Compiled programs are cached per (kernel, transform) so each is compiled once per session.
+
+Default suite vs ``make test-all`` (issue 20 §3: one XLA compilation per program is the cost):
+by default the five checks run for the representative kernels ``kernel_registry.DEFAULT``, one
+per family (green_tensor, mie_coefficients, tweezer_fields, optical_forces,
+linearize_far_field, steady_state, cooling_steady_state), minus the checks an entry's own
+``slow`` field moves out; the full registry matrix is marked ``slow``. The no-re-trace sweep
+check runs by default for ``steady_state`` only (the others: slow). Each family's own test
+file keeps its own jit/vmap/grad/float32 checks by default.
 """
 
 from __future__ import annotations
@@ -26,7 +34,7 @@ import pytest
 
 import jaxbind as jb
 
-from kernel_registry import REGISTRY, Kernel
+from kernel_registry import REGISTRY, Kernel, in_default
 
 CHECKS = ("jit", "vmap", "grad", "vmap_grad", "f32")
 
@@ -35,7 +43,9 @@ def _params(check):
     out = []
     for name, k in REGISTRY.items():
         marks = []
-        if k.slow is True or (isinstance(k.slow, tuple) and check in k.slow):
+        # not a representative (kernel_registry.DEFAULT): its default coverage is the
+        # representative of its family here and the family's own test file
+        if not in_default(name) or (isinstance(k.slow, tuple) and check in k.slow):
             marks.append(pytest.mark.slow)
         if check in k.xfail:
             marks.append(pytest.mark.xfail(strict=True, reason=k.xfail[check]))
@@ -206,7 +216,10 @@ def _counted_point(name):
     return point, calls
 
 
-@pytest.mark.parametrize("name", SWEEP_KERNELS)
+# default: steady_state; the other kernels' sweep chunks are further compiles of the same
+# check (test_sweep.py::test_one_trace_one_compile_many_chunks covers the driver by default)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[] if n == "steady_state" else [pytest.mark.slow])
+                                  for n in SWEEP_KERNELS])
 def test_sweep_traces_once_per_call_across_chunks(name):
     """``jb.sweep`` on a tiny grid cut into three chunks traces the point function once."""
     point, calls = _counted_point(name)

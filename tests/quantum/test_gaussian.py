@@ -1,5 +1,7 @@
 """LinearSystem, steady_state (Lyapunov solvers), physicality: vs SciPy and closed forms."""
 
+import functools
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -22,6 +24,8 @@ STATUS_OK = int(code(RESULTS.successful))
 STATUS_UNSTABLE = int(code(RESULTS.unstable))
 STATUS_NONFINITE = int(code(RESULTS.nonfinite_input))
 SOLVERS = {"kron": Kron(), "sign": Sign()}
+# one jitted solve per solver, shared by the tests below (one compile per solver and shape)
+LYAP = {m: jax.jit(functools.partial(solve_lyapunov, solver=sv)) for m, sv in SOLVERS.items()}
 
 
 def _stable(rng, n, margin=0.3):
@@ -34,10 +38,15 @@ def _psd(rng, n):
     return B @ B.T + 0.1 * np.eye(n)
 
 
-@pytest.mark.parametrize("method,n", [("kron", 4), ("kron", 8), ("sign", 6), ("sign", 30)])
+# default: each solver at n = 4 (the size test_lyapunov_near_exceptional_point compiles too);
+# the larger sizes are the same identity, one more compile each
+@pytest.mark.parametrize("method,n", [("kron", 4), ("sign", 4),
+                                      pytest.param("kron", 8, marks=pytest.mark.slow),
+                                      pytest.param("sign", 6, marks=pytest.mark.slow),
+                                      pytest.param("sign", 30, marks=pytest.mark.slow)])
 def test_lyapunov_vs_scipy(rng, method, n):
     A, D = _stable(rng, n), _psd(rng, n)
-    X, ok = jax.jit(lambda a, d: solve_lyapunov(a, d, SOLVERS[method]))(A, D)
+    X, ok = LYAP[method](A, D)
     ref = sl.solve_continuous_lyapunov(A, -D)
     assert bool(ok)
     np.testing.assert_allclose(X, ref, rtol=1e-10, atol=1e-11 * np.abs(ref).max())
@@ -47,7 +56,7 @@ def test_lyapunov_vs_scipy(rng, method, n):
 def test_lyapunov_near_exceptional_point(method):
     # Two coupled damped modes at (δ = 0) and near (δ = 1e-7) an exceptional point:
     # A = −γ + [[0, 1], [δ, 0]] ⊗ … is defective at δ = 0 (Jordan block).
-    solve = jax.jit(lambda a, d: solve_lyapunov(a, d, SOLVERS[method]))
+    solve = LYAP[method]
     for delta in (0.0, 1e-7, 1e-4):
         J = np.array([[-0.2, 1.0, 0, 0], [delta, -0.2, 1.0, 0], [0, 0, -0.2, 1.0], [0, 0, delta, -0.2]])
         D = np.diag([1.0, 0.5, 0.2, 1.0])
@@ -99,7 +108,9 @@ def _chain_system(params):
     return add_thermal_bath(s, 1, k2, 0.3)
 
 
-@pytest.mark.parametrize("method", ["kron", "sign"])
+# default: kron (the CPU default); Sign's implicit derivative (lineax) in `make test-all`, its
+# forward solve stays checked by default in test_lyapunov_vs_scipy / near_exceptional_point
+@pytest.mark.parametrize("method", ["kron", pytest.param("sign", marks=pytest.mark.slow)])
 def test_steady_state_grad_vs_fd(method):
     p0 = jnp.array([1.0, 1.1, 0.05, 0.1, 0.02])
 
@@ -136,14 +147,15 @@ def test_vmap_jit_grad_many_systems(key):
     assert grads.shape == (4, 5) and np.all(np.isfinite(grads))
 
 
-def test_float32_matches_float64():
+# default: kron (the CPU default); Sign in float32: two more compiles, in `make test-all`
+@pytest.mark.parametrize("method", ["kron", pytest.param("sign", marks=pytest.mark.slow)])
+def test_float32_matches_float64(method):
     p64 = np.array([1.0, 1.1, 0.05, 0.1, 0.02])
-    for method in ("kron", "sign"):
-        f = jax.jit(lambda p: steady_state(_chain_system(p), SOLVERS[method]).cov)
-        v64 = f(jnp.asarray(p64))
-        v32 = f(jnp.asarray(p64, jnp.float32))
-        assert v32.dtype == jnp.float32
-        np.testing.assert_allclose(np.asarray(v32), np.asarray(v64), rtol=2e-5, atol=2e-5 * np.abs(v64).max())
+    f = jax.jit(lambda p: steady_state(_chain_system(p), SOLVERS[method]).cov)
+    v64 = f(jnp.asarray(p64))
+    v32 = f(jnp.asarray(p64, jnp.float32))
+    assert v32.dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(v32), np.asarray(v64), rtol=2e-5, atol=2e-5 * np.abs(v64).max())
 
 
 @pytest.mark.unchecked  # wrong shapes, dtypes and types on purpose
@@ -225,11 +237,15 @@ def test_nonhermitian_completion_gradients_finite_at_degeneracies(kind):
         fd = (n_j(g0 + h) - n_j(g0 - h)) / (2 * h)
         assert np.isfinite(g)
         np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
+    if kind != "minimal_noise":  # the check below does not depend on `kind`: run it once
+        return
     # the Daleckii–Krein derivative of |M| itself vs central differences, degenerate M
+    # (jitted: one compile each instead of op-by-op eager dispatch)
     A = jnp.asarray(-0.5 * np.eye(4) + 0.0)
     dA = jnp.asarray(np.random.default_rng(3).normal(size=(4, 4)))
-    _, jv = jax.jvp(quantum_noise, (A,), (dA,))
-    fd = (quantum_noise(A + 1e-6 * dA) - quantum_noise(A - 1e-6 * dA)) / 2e-6
+    _, jv = jax.jit(lambda a, da: jax.jvp(quantum_noise, (a,), (da,)))(A, dA)
+    qn = jax.jit(quantum_noise)
+    fd = (qn(A + 1e-6 * dA) - qn(A - 1e-6 * dA)) / 2e-6
     assert np.all(np.isfinite(np.asarray(jv)))
     np.testing.assert_allclose(jv, fd, atol=1e-7)
 
@@ -242,11 +258,13 @@ def test_deprecated_method_strings_warn_and_agree(rng):
         old = steady_state(s, method="sign").cov
     np.testing.assert_array_equal(old, new)
     A, D = _stable(rng, 4), _psd(rng, 4)
+    # jitted (the warning is raised while tracing): one compile instead of op-by-op dispatch;
+    # the new spelling is the shared LYAP["kron"] program (same jaxpr: bitwise equal)
     with pytest.warns(DeprecationWarning, match="method='kron'"):
-        X, _ = solve_lyapunov(A, D, method="kron")
-    np.testing.assert_array_equal(X, solve_lyapunov(A, D, Kron())[0])
-    with pytest.warns(DeprecationWarning, match="Sign"):
-        solve_lyapunov(A, D, method="sign", max_steps=30)
+        X, _ = jax.jit(lambda a, d: solve_lyapunov(a, d, method="kron"))(A, D)
+    np.testing.assert_array_equal(X, LYAP["kron"](A, D)[0])
+    with pytest.warns(DeprecationWarning, match="Sign"):  # only the warning is asserted: trace only
+        jax.eval_shape(lambda a, d: solve_lyapunov(a, d, method="sign", max_steps=30), A, D)
     import jaxbind.quantum.gaussian as g
 
     with pytest.warns(DeprecationWarning, match="RESULTS.unstable"):
@@ -260,14 +278,17 @@ def test_kron_lineax_lu_matches_small_lu_and_scipy(rng):
 
     lu = Kron(linear_solver=lx.LU())
     A, D = _stable(rng, 6), _psd(rng, 6)
-    X, ok = jax.jit(lambda a, d: solve_lyapunov(a, d, lu))(A, D)
+    solve = jax.jit(lambda a, d: solve_lyapunov(a, d, lu))
+    X, ok = solve(A, D)
     np.testing.assert_allclose(X, sl.solve_continuous_lyapunov(A, -D), rtol=1e-10)
     assert bool(ok)
-    assert not bool(solve_lyapunov(jnp.array([[0.1, 1.0], [-1.0, 0.0]]), jnp.eye(2), lu)[1])
+    assert not bool(solve(jnp.array([[0.1, 1.0], [-1.0, 0.0]]), jnp.eye(2))[1])
     p0 = jnp.array([1.0, 1.1, 0.05, 0.1, 0.02])
     f = lambda p, sv: occupations(steady_state(_chain_system(p), sv).cov)[1]  # noqa: E731
-    np.testing.assert_allclose(jax.grad(f)(p0, lu), jax.grad(f)(p0, Kron()), rtol=1e-9)
-    res = jax.vmap(lambda p: steady_state(_chain_system(p), lu))(jnp.stack([p0, p0 * 1.01]))
+    # jitted (one compile per solver instead of op-by-op eager dispatch)
+    grad = jax.jit(jax.grad(f))
+    np.testing.assert_allclose(grad(p0, lu), grad(p0, Kron()), rtol=1e-9)
+    res = jax.jit(jax.vmap(lambda p: steady_state(_chain_system(p), lu)))(jnp.stack([p0, p0 * 1.01]))
     assert np.all(np.asarray(res.status) == STATUS_OK)
 
 
