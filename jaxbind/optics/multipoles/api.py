@@ -73,11 +73,14 @@ def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBe
         if ps.index is None:
             raise ValueError(f"{fn}: tmatrix=CoreShell(...) needs particles given by their "
                              "(shell) index and (outer) radii")
-        d = tmatrix.diagonals(ps.index, ps.radii.astype(rdt), k, l_max)
+        index = ps.index.astype(jnp.result_type(rdt, jnp.complex64))
+        d = tmatrix.diagonals(index / nm, ps.radii.astype(rdt), k, l_max, nm)
     elif tmatrix is not None:
         T = as_tmatrices(tmatrix, n, l_max)
     elif ps.index is not None:
-        d = jnp.asarray(mie_tmatrices(ps.index / nm, ps.radii.astype(rdt) * k, l_max))
+        # the positions' dtype sets the program's precision (as Particles.polarizabilities_scaled)
+        index = ps.index.astype(jnp.result_type(rdt, jnp.complex64))
+        d = jnp.asarray(mie_tmatrices(index / nm, ps.radii.astype(rdt) * k, l_max))
     else:
         ae, am = ps.polarizabilities_scaled(k, nm)
         if ae.ndim != 1 or (am is not None and am.ndim != 1):

@@ -152,7 +152,8 @@ class CoreShell(eqx.Module):
     different cores: pass their T-matrices (:func:`coreshell_tmatrix`) as ``tmatrix`` arrays.
 
     Args:
-        core_index: complex relative index of the core (scalar).
+        core_index: complex refractive index of the core (scalar; absolute, like the
+            particles' ``index``: in a host medium both are divided by its index).
         core_radius: core radius in metres (scalar), 0 < core_radius ≤ every particle radius.
     """
 
@@ -170,11 +171,13 @@ class CoreShell(eqx.Module):
         cr = jnp.asarray(core_radius)
         self.core_radius = cr.astype(jnp.result_type(cr.dtype, jnp.float32))
 
-    def diagonals(self, index, radii, k, l_max: int):
-        """(N, n_c) T-matrix diagonals for shell ``index`` (N,), outer ``radii`` (N,), k."""
+    def diagonals(self, index, radii, k, l_max: int, n_medium=1.0):
+        """(N, n_c) T-matrix diagonals for shell ``index`` (N,, relative to the host medium),
+        outer ``radii`` (N,), k (the wavenumber in the medium); the core index (absolute) is
+        divided by the medium's ``n_medium`` here."""
         n = radii.shape[0]
         rdt = radii.dtype
-        mc = jnp.broadcast_to(self.core_index, (n,))
+        mc = jnp.broadcast_to(self.core_index.astype(index.dtype) / n_medium, (n,))
         xc = jnp.broadcast_to(self.core_radius.astype(rdt) * k, (n,))
         xs = radii * k
         xc = eqx.error_if(xc, jnp.any((xc <= 0) | (xc > xs * (1 + 1e-12))),
