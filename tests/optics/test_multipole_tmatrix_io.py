@@ -163,3 +163,45 @@ def test_water_file_under_jit_checks_with_error_if():
         f(1064e-9, 1.0)
     with pytest.raises(eqx.EquinoxRuntimeError, match="tmatrix is given at vacuum wavelength"):
         f(1070e-9, 1.33)
+
+
+# --- helicity basis ("positive" / "negative"), converted to parity on reading ---
+
+def test_helicity_convention_equals_treams():
+    """treams' helicity-basis plane-wave expansion (pol 1 = positive) equals
+    (c_N ± c_M)/√2 of the engine's parity coefficients: A_± = (N ± M)/√2."""
+    d = np.load(DATA / "treams_helicity_planewave.npz")
+    ours = np.asarray(plane_wave_coefficients(d["direction"], d["polarization"], 2))
+    nv = ours.size // 2
+    mapped = np.array([(ours[vswf_index(int(l), int(m))]
+                        + (1 if p == 1 else -1) * ours[nv + vswf_index(int(l), int(m))])
+                       / math.sqrt(2) for l, m, p in zip(d["l"], d["m"], d["pol"])])
+    np.testing.assert_allclose(mapped, d["coeffs"], rtol=0, atol=1e-12 * np.abs(ours).max())
+
+
+def test_helicity_file_reads_as_parity():
+    """A chiral sphere written by treams in the helicity basis reads as the same T-matrix
+    written by treams in the parity basis (its own conversion); the sphere's T couples E and
+    M (chirality), so a wrong sign or swapped helicity would not match."""
+    hel = read_tmatrix(DATA / "treams_chiral_helicity.tmat.h5")
+    par = read_tmatrix(DATA / "treams_chiral_parity.tmat.h5")
+    nv = 8
+    assert np.abs(par.tmatrix[0, :nv, nv:]).max() > 0.1 * np.abs(par.tmatrix).max()
+    np.testing.assert_allclose(hel.tmatrix, par.tmatrix, rtol=0,
+                               atol=1e-12 * np.abs(par.tmatrix).max())
+    np.testing.assert_allclose(read_tmatrix(DATA / "treams_chiral_helicity.tmat.h5", 1).tmatrix,
+                               read_tmatrix(DATA / "treams_chiral_parity.tmat.h5", 1).tmatrix,
+                               rtol=0, atol=1e-12 * np.abs(par.tmatrix).max())
+
+
+def test_mixed_polarization_basis_is_an_error(tmp_path):
+    import h5py
+
+    with h5py.File(tmp_path / "mixed.h5", "w") as h:
+        h["tmatrix"] = np.zeros((2, 2), complex)
+        h["modes/l"] = np.ones(2, int)
+        h["modes/m"] = np.zeros(2, int)
+        h["modes/polarization"] = np.array(["positive", "magnetic"], dtype=h5py.string_dtype())
+        h["vacuum_wavelength"] = 1e-6
+    with pytest.raises(ValueError, match="polarization 'positive' of mode 0: expected the parity"):
+        read_tmatrix(tmp_path / "mixed.h5")

@@ -2,7 +2,8 @@
 https://tmatrix.github.io; the format of the KIT T-matrix database and of treams).
 
 The datasets read are ``tmatrix`` (…, n, n) complex, ``modes/l``, ``modes/m``,
-``modes/polarization`` ("electric" / "magnetic", or parity labels) and the frequency
+``modes/polarization`` ("electric" / "magnetic"; or the helicity basis "positive" /
+"negative", A_± = (N ± M)/√2, converted to parity on reading) and the frequency
 (``angular_vacuum_wavenumber`` with its ``unit`` attribute, or ``vacuum_wavelength`` /
 ``frequency`` / ``angular_frequency``) and the embedding medium
 (``embedding/relative_permittivity``, ``relative_permeability``). :func:`read_tmatrix`
@@ -240,25 +241,44 @@ def _k0(f):
                      "vacuum_wavelength, frequency, ...)")
 
 
+_PARITY = {"electric": 0, "tm": 0, "1": 0, "magnetic": 1, "te": 1, "0": 1}
+_HELICITY = {"positive": 0, "plus": 0, "negative": 1, "minus": 1}
+
+
 def _positions(ls, ms, pols, l_max: int):
-    """(engine index or −1 when the degree exceeds l_max) for every file mode."""
+    """(engine index or −1 when the degree exceeds l_max) for every file mode, and the basis
+    ("parity": electric → first half, magnetic → second; "helicity": positive → first,
+    negative → second, converted by :func:`_helicity_to_parity`)."""
     nv = n_coefficients(l_max) // 2
     idx = np.full(len(ls), -1)
     keep = np.zeros(len(ls), bool)
-    for i, (l, m, p) in enumerate(zip(ls, ms, pols)):
-        p = _text(p).lower()
-        if p in ("electric", "tm", "1"):
-            half = 0
-        elif p in ("magnetic", "te", "0"):
-            half = nv
-        else:
-            raise ValueError(f"polarization {p!r} of mode {i}: only the parity basis "
-                             "('electric' / 'magnetic') is supported")
+    names = [_text(p).lower() for p in pols]
+    if all(p in _HELICITY for p in names):
+        basis, table = "helicity", _HELICITY
+    else:
+        basis, table = "parity", _PARITY
+    for i, (l, m, p) in enumerate(zip(ls, ms, names)):
+        if p not in table:
+            raise ValueError(f"polarization {p!r} of mode {i}: expected the parity basis "
+                             "('electric' / 'magnetic') or the helicity basis ('positive' / "
+                             "'negative') for every mode, not a mixture")
         if not (1 <= l and -l <= m <= l):
             raise ValueError(f"invalid mode (l, m) = ({l}, {m}) in the T-matrix file")
         if l <= l_max:
-            idx[i], keep[i] = half + vswf_index(int(l), int(m)), True
-    return idx, keep
+            idx[i], keep[i] = table[p] * nv + vswf_index(int(l), int(m)), True
+    return idx, keep, basis
+
+
+def _helicity_to_parity(T):
+    """Helicity-basis T-matrices (…, n_c, n_c) (first half positive, second negative, each by
+    (l, m)) in the parity basis. The helicity waves of the format (and treams) are
+    A_± = (N ± M)/√2, so parity coefficients are c_par = U c_hel with
+    U = [[1, 1], [1, −1]]/√2 per (l, m) (U = U⁻¹) and T_par = U T_hel U. Checked against treams
+    (its helicity plane-wave expansion, and a chiral sphere written in both bases)."""
+    nv = T.shape[-1] // 2
+    eye = np.eye(nv)
+    U = np.block([[eye, eye], [eye, -eye]]) / math.sqrt(2)
+    return U @ T @ U
 
 
 def read_tmatrix(path: str | pathlib.Path, l_max: int | None = None) -> TMatrixFile:
@@ -296,12 +316,14 @@ def read_tmatrix(path: str | pathlib.Path, l_max: int | None = None) -> TMatrixF
     l_max = int(ls.max()) if l_max is None else int(l_max)
     if l_max < 1:
         raise ValueError(f"l_max must be ≥ 1, got {l_max}")
-    idx, keep = _positions(ls, ms, pols, l_max)
+    idx, keep, basis = _positions(ls, ms, pols, l_max)
     nc = n_coefficients(l_max)
     out = np.zeros(T.shape[:-2] + (nc, nc), complex)
     rows = idx[keep]
     out[..., rows[:, None], rows[None, :]] = T[..., keep[:, None] & keep[None, :]].reshape(
         T.shape[:-2] + (len(rows), len(rows)))
+    if basis == "helicity":
+        out = _helicity_to_parity(out)
     return TMatrixFile(tmatrix=out, k0=np.asarray(k0, float), l_max=l_max,
                        embedding_permittivity=eps, embedding_permeability=mu, attrs=attrs)
 
