@@ -126,7 +126,7 @@ def resolves_tmatrix_file(fn):
             return fn(*args, **kwargs)
         arg = bound.arguments
         tm, beam, l_max = arg.get("tmatrix"), arg.get("beam"), arg.get("l_max")
-        if (isinstance(tm, TMatrixFile) and beam is not None
+        if (isinstance(tm, TMatrixFile) and getattr(beam, "k", None) is not None
                 and is_concrete((beam.k, medium_index(beam)))):
             bound.arguments["tmatrix"] = tm.select(beam, _check_l_max(l_max), fn.__name__)
             return fn(*bound.args, **bound.kwargs)
