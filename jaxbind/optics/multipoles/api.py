@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import functools
+import inspect
+
 import equinox as eqx
 import jax.numpy as jnp
 import lineax as lx
@@ -12,6 +15,7 @@ from ..._precision import highest_precision
 from ... import constants as C
 from ..._types import Array, Float, NumLike
 from ...results import RESULTS
+from ..._checks import is_concrete
 from ...solvers import GMRES, Born, Direct
 from ..beams import AbstractBeam, medium_index
 from ..dipoles import resolve_solver
@@ -22,6 +26,7 @@ from .coreshell import CoreShell
 from .incident import beam_coefficients
 from .solve import MultipoleSolution, MultipoleSystem, check_overlap, solve_system
 from .tmatrix import as_tmatrices, dipole_tmatrices, mie_tmatrices
+from .tmatrix_io import TMatrixFile
 from .truncation import warns_truncation
 from .vswf import n_coefficients
 
@@ -40,12 +45,20 @@ def _check_l_max(l_max):
 
 
 def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
-                     *, tmatrix: NumLike | CoreShell | None = None, throw: bool = True,
+                     *, tmatrix: NumLike | CoreShell | TMatrixFile | None = None,
+                     throw: bool = True,
                      fn: str = "solve_multipoles", extra_degrees: int = 0) -> MultipoleSystem:
     """The scaled multiple-scattering system of ``particles`` in ``beam`` (see :mod:`.solve`).
 
     T-matrices: ``tmatrix`` if given (an array, shape-checked, see
-    :func:`~jaxbind.optics.multipoles.tmatrix.as_tmatrices`, or a provider such as
+    :func:`~jaxbind.optics.multipoles.tmatrix.as_tmatrices`, used unchecked; or what
+    :func:`~jaxbind.optics.multipoles.tmatrix_io.read_tmatrix` returns, a
+    :class:`~jaxbind.optics.multipoles.tmatrix_io.TMatrixFile`, whose embedding index
+    √(ε μ) must equal ``medium_index(beam)`` and one of whose vacuum wavelengths must equal
+    the beam's (relative 1e-6; that frequency is used, its degrees fitted to ``l_max``):
+    a ValueError naming ``tmatrix`` and both values otherwise (under a user's
+    ``jit``/``vmap``/``grad`` of the beam: the same message from ``eqx.error_if``); or a
+    provider such as
     :class:`~jaxbind.optics.multipoles.coreshell.CoreShell`, which builds them from the
     particles' index and radii); else Mie spheres from the
     particles' ``index`` and radii; else (particles given by isotropic polarizabilities) the
@@ -75,6 +88,10 @@ def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBe
                              "(shell) index and (outer) radii")
         index = ps.index.astype(jnp.result_type(rdt, jnp.complex64))
         d = tmatrix.diagonals(index / nm, ps.radii.astype(rdt), k, l_max, nm)
+    elif isinstance(tmatrix, TMatrixFile):
+        T = (tmatrix.select(beam, l_max, fn) if is_concrete((k, nm))
+             else tmatrix.select_traced(nm, k / nm, l_max, fn))
+        T = as_tmatrices(T, n, l_max)
     elif tmatrix is not None:
         T = as_tmatrices(tmatrix, n, l_max)
     elif ps.index is not None:
@@ -96,6 +113,31 @@ def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBe
                            tdiag=d)
 
 
+def resolves_tmatrix_file(fn):
+    """Decorator of an entry point ``f(particles, beam, l_max, ..., tmatrix=...)``: a
+    :class:`~jaxbind.optics.multipoles.tmatrix_io.TMatrixFile` given with a concrete beam is
+    checked against it on the host (ValueError) and replaced by the selected T-matrix array
+    before the compiled call; with a traced beam it is passed on (:func:`multipole_system`
+    checks it with ``eqx.error_if``)."""
+    sig = inspect.signature(fn)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            bound = sig.bind_partial(*args, **kwargs)
+        except TypeError:
+            return fn(*args, **kwargs)
+        arg = bound.arguments
+        tm, beam, l_max = arg.get("tmatrix"), arg.get("beam"), arg.get("l_max")
+        if (isinstance(tm, TMatrixFile) and getattr(beam, "k", None) is not None
+                and is_concrete((beam.k, medium_index(beam)))):
+            bound.arguments["tmatrix"] = tm.select(beam, _check_l_max(l_max), fn.__name__)
+            return fn(*bound.args, **bound.kwargs)
+        return fn(*args, **kwargs)
+
+    return wrapper
+
+
 def _force_unit(system, beam):
     """4π ε E0²/k² with ε = ε0 n² of the beam's host medium (Minkowski stress tensor, see
     :mod:`jaxbind.optics.forces`)."""
@@ -107,12 +149,13 @@ def _diag(d):
     return jnp.einsum("ia,ab->iab", d, jnp.eye(d.shape[1], dtype=d.dtype))
 
 
+@resolves_tmatrix_file
 @warns_truncation
 @eqx.filter_jit
 @highest_precision
 def solve_multipoles(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
                      solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None, *,
-                     tmatrix: NumLike | CoreShell | None = None, throw: bool = True
+                     tmatrix: NumLike | CoreShell | TMatrixFile | None = None, throw: bool = True
                      ) -> MultipoleSolution:
     """Self-consistent multipole coefficients of N particles in a beam (multiple scattering).
 
@@ -135,12 +178,13 @@ def solve_multipoles(particles: Particles | Sequence[Particle], beam: AbstractBe
     return solve_system(system, solver, throw=throw, fn="solve_multipoles")
 
 
+@resolves_tmatrix_file
 @warns_truncation
 @eqx.filter_jit
 @highest_precision
 def multipole_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
                      solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None, *,
-                     tmatrix: NumLike | CoreShell | None = None, throw: bool = True
+                     tmatrix: NumLike | CoreShell | TMatrixFile | None = None, throw: bool = True
                      ) -> Float[Array, "n 3"]:
     """Time-averaged optical force (N, 3) in newtons on every particle, multipoles to l_max.
 
@@ -156,12 +200,13 @@ def multipole_forces(particles: Particles | Sequence[Particle], beam: AbstractBe
     return _force_unit(system, beam) * F
 
 
+@resolves_tmatrix_file
 @warns_truncation
 @eqx.filter_jit
 @highest_precision
 def multipole_torques(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
                       solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None, *,
-                      tmatrix: NumLike | CoreShell | None = None, throw: bool = True
+                      tmatrix: NumLike | CoreShell | TMatrixFile | None = None, throw: bool = True
                      ) -> Float[Array, "n 3"]:
     """Time-averaged optical torque (N, 3) in N·m on every particle about its centre,
     multipoles to l_max (angular-momentum flux, :func:`.forces.torques_scaled`).
@@ -179,11 +224,13 @@ def multipole_torques(particles: Particles | Sequence[Particle], beam: AbstractB
     return (_force_unit(system, beam) / system.k) * T
 
 
+@resolves_tmatrix_file
 @warns_truncation
 @eqx.filter_jit
 @highest_precision
 def multipole_isolated_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam,
-                              l_max: int, *, tmatrix: NumLike | CoreShell | None = None
+                              l_max: int, *,
+                              tmatrix: NumLike | CoreShell | TMatrixFile | None = None
                               ) -> Float[Array, "n 3"]:
     """Force (N, 3) in newtons on each particle alone in the beam (no multiple scattering),
     F_iso of paper 003 Sec. II, multipoles to l_max."""
@@ -193,13 +240,15 @@ def multipole_isolated_forces(particles: Particles | Sequence[Particle], beam: A
     return _force_unit(system, beam) * F
 
 
+@resolves_tmatrix_file
 @warns_truncation
 @eqx.filter_jit
 @highest_precision
 def multipole_interparticle_forces(particles: Particles | Sequence[Particle], beam: AbstractBeam,
                                    l_max: int,
                                    solver: Direct | Born | GMRES | lx.AbstractLinearSolver
-                                   | None = None, *, tmatrix: NumLike | CoreShell | None = None,
+                                   | None = None, *,
+                                   tmatrix: NumLike | CoreShell | TMatrixFile | None = None,
                                    throw: bool = True) -> Float[Array, "n 3"]:
     """Force due to the other particles, f = F − F_iso (paper 003 Sec. II), (N, 3) newtons."""
     F = multipole_forces(particles, beam, l_max, solver, tmatrix=tmatrix, throw=throw)
@@ -217,12 +266,13 @@ class CrossSections(eqx.Module):
     result: RESULTS
 
 
+@resolves_tmatrix_file
 @warns_truncation
 @eqx.filter_jit
 @highest_precision
 def cross_sections(particles: Particles | Sequence[Particle], beam: AbstractBeam, l_max: int,
                    solver: Direct | Born | GMRES | lx.AbstractLinearSolver | None = None, *,
-                   tmatrix: NumLike | CoreShell | None = None, throw: bool = True
+                   tmatrix: NumLike | CoreShell | TMatrixFile | None = None, throw: bool = True
                    ) -> CrossSections:
     """Cluster cross-sections by the optical theorem (see :mod:`.forces`)."""
     solver = resolve_solver("cross_sections", solver)
@@ -248,11 +298,14 @@ class Multipole(ScattererModel):
             (Wiscombe) for the largest sphere, and larger for touching spheres.
         tmatrix: optional T-matrix provider, e.g.
             :class:`~jaxbind.optics.multipoles.coreshell.CoreShell` (core–shell spheres;
-            the particles' index and radii are the shell's); default: homogeneous Mie spheres.
+            the particles' index and radii are the shell's), or a T-matrix file read by
+            :func:`~jaxbind.optics.multipoles.tmatrix_io.read_tmatrix` (checked against the
+            beam's medium and wavelength, see :func:`multipole_system`); default:
+            homogeneous Mie spheres.
     """
 
     l_max: int = eqx.field(static=True, default=3)
-    tmatrix: CoreShell | None = None
+    tmatrix: CoreShell | TMatrixFile | None = None
 
     def __check_init__(self):
         _check_l_max(self.l_max)
