@@ -101,11 +101,12 @@ arr = jb.TweezerArray([[0, 0], [1.25 * LAM, 0]], powers=[0.3 * 0.994, 0.3 * 1.00
 model = jb.dynamics.LangevinModel.from_array(arr, recoil=False)
 """
 
-# a point near the cycle (from find_limit_cycle on the development machine, rounded): the
-# first call's run is then a few Newton steps, as in a continuation step
+# a point near the cycle (find_limit_cycle(model) on the development machine, rounded to 3
+# digits): the first call's run is a few Newton steps, as in a continuation step
 _PAIR_GUESS = """
-x0 = np.array([0.0, 0.0, 1.2e-7, 0.0, 0.0, -1.1e-7]); v0 = np.zeros(6)
-period = 2 * np.pi / float(jnp.min(model.omega))
+x0 = np.array([6.35e-9, 0.0, 2.06e-7, -4.70e-9, 0.0, -1.59e-7])
+v0 = np.array([2.28e-3, 0.0, 6.89e-2, -2.55e-3, 0.0, -7.37e-2])
+period = 1.494e-5
 """
 
 CASES: dict[str, tuple[str, str]] = {
