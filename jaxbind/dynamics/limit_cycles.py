@@ -568,7 +568,7 @@ def find_limit_cycle(model: LangevinModel, *, feedback: ColdDamping | None = Non
         (no growing mode) or the shooting does not converge, ``particle_escaped`` when the
         transient or the orbit leaves the escape distance (the motion does not saturate).
         A cycle that attracts slowly (a non-trivial Floquet multiplier close to 1, e.g.
-        the tweezer pair under cold damping at half its threshold gain: 0.9992 per period)
+        0.9992 per period for the tweezer pair of the tests with the cold-damping loop)
         may not be reached by the transient; continue a known orbit in the parameter with
         :func:`periodic_orbit` instead (``tests/dynamics/test_feedback_design.py``).
     """

@@ -56,7 +56,8 @@ def growth(model, fb):
 
 # a point near the cycle without feedback (find_limit_cycle(model) on the development machine,
 # rounded): the start of the continuation in the gain (the transient of find_limit_cycle
-# approaches the feedback cycle slowly: its slowest multiplier is ≈ 0.9992 per period)
+# did not reach the feedback cycle at g_c/2: Newton diverged from its end; the slowest
+# multiplier of the loop's cycle at g = 0 is 0.9992 per period)
 X0 = np.array([6.35e-9, 0.0, 2.06e-7, -4.70e-9, 0.0, -1.59e-7])
 V0 = np.array([2.28e-3, 0.0, 6.89e-2, -2.55e-3, 0.0, -7.37e-2])
 T0 = 1.494e-5
