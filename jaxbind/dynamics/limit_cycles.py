@@ -174,41 +174,6 @@ def _flow(vector_field, y0, T, args, steps, solver):
     return yT, ys
 
 
-@eqx.filter_custom_jvp
-def _flow_monodromy(y0, T, args, *, vector_field, steps, solver):
-    """(y(T), samples, ∂y(T)/∂y0) from ONE integration: the forward-mode derivative of the
-    Runge–Kutta map (the same scheme applied to the variational equations, explicit RK and
-    linearisation commute), carried along the flow by ``jax.jacfwd`` with the orbit as aux.
-
-    Its custom JVP gives the tangents of y(T) and the samples (a JVP of :func:`_flow`) and a
-    zero tangent for the monodromy matrix (used only for the Floquet multipliers, which are
-    not differentiated), so a forward-only call compiles one flow, not a flow and a
-    Jacobian of a second flow, and derivatives never differentiate the Jacobian."""
-
-    def g(yy):
-        yT, ys = _flow(vector_field, yy, T, args, steps, solver)
-        return yT, (yT, ys)
-
-    mono, (yT, ys) = jax.jacfwd(g, has_aux=True)(y0)
-    return yT, ys, mono
-
-
-@_flow_monodromy.def_jvp
-def _flow_monodromy_jvp(primals, tangents, *, vector_field, steps, solver):
-    yT, ys, mono = _flow_monodromy(*primals, vector_field=vector_field, steps=steps,
-                                   solver=solver)
-    y0, T, args = primals
-    ty, tT, targs = tangents
-    if targs is None:
-        targs = jax.tree_util.tree_map(lambda _: None, args)
-    _, (dyT, dys) = eqx.filter_jvp(
-        lambda y, t, a: _flow(vector_field, y, t, a, steps, solver), (y0, T, args),
-        (ty, tT, targs))
-    dyT = jnp.zeros_like(yT) if dyT is None else dyT
-    dys = jnp.zeros_like(ys) if dys is None else dys
-    return (yT, ys, mono), (dyT, dys, jnp.zeros_like(mono))
-
-
 class OrbitSolution(eqx.Module):
     """A periodic orbit of an autonomous ODE (:func:`shoot_periodic_orbit`).
 
@@ -263,9 +228,7 @@ def _shoot(vector_field, y0, period, args, steps, solver, rtol, atol, max_steps)
     sol = optx.root_find(residual, _DampedNewton(rtol=rtol, atol=atol), z0, args,
                          max_steps=max_steps, throw=False)
     y, T = sol.value
-    # one integration gives the orbit and the monodromy matrix (its variational equations)
-    yT, ys, mono = _flow_monodromy(y, T, args, vector_field=vector_field, steps=steps,
-                                   solver=solver)
+    yT, ys = _flow(vector_field, y, T, args, steps, solver)
     # checks on the converged point (after the solve; NaN-masked below)
     scale = 1.0 + jnp.max(jnp.abs(y))
     closed = jnp.max(jnp.abs(yT - y)) <= 1e3 * (atol + rtol * scale)
@@ -273,6 +236,9 @@ def _shoot(vector_field, y0, period, args, steps, solver, rtol, atol, max_steps)
     nontrivial = spread > 1e-6 * scale
     ok = (sol.result == optx.RESULTS.successful) & closed & nontrivial & (T > 0)
     ok = ok & jnp.all(jnp.isfinite(ys)) & jnp.isfinite(T)
+    mono = jax.jacfwd(lambda yy: _flow(vector_field, yy, jax.lax.stop_gradient(T),
+                                        jax.lax.stop_gradient(args), steps, solver)[0])(
+        jax.lax.stop_gradient(y))
     mono = jnp.where(jnp.all(jnp.isfinite(mono)), mono, 0.0)
     mu = jnp.linalg.eigvals(mono)
     mu = mu[jnp.argsort(jnp.abs(mu - 1.0))]
