@@ -7,7 +7,6 @@ states inside the periodic orbit) with its velocity gain as a design parameter.
   (Guckenheimer & Holmes §3.4), and past it the shooting finds no cycle;
 * implicit gradients of the cycle amplitude w.r.t. the gain and a tweezer power, and of the
   linear growth rate w.r.t. the gain, equal central finite differences;
-* an optax loop finds the gain of a target amplitude.
 
 Slow (all but the bad-input test): each orbit integrates the engine's forces and the 24-dimensional loop over one period
 per Newton step."""
@@ -16,7 +15,6 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 from jaxbind.dynamics import ColdDamping, LangevinModel, find_limit_cycle, periodic_orbit
@@ -217,34 +215,6 @@ def test_growth_rate_gradient_in_the_gain(setup):
     np.testing.assert_allclose(d, fd, rtol=1e-5)
     assert -0.55 < d < -0.4
 
-
-@pytest.mark.slow
-def test_optax_finds_the_gain_of_a_target_amplitude(setup, amp_fn, branch):
-    """An optax loop on log g for A_z1(g) = A* (half the amplitude at 3g_c/4), loss
-    ½(log A/A*)²: the gradient d log A/d log g from the implicit adjoint, preconditioned by
-    its square (a Gauss–Newton step applied with ``optax.sgd``), each step warm-started
-    from the previous orbit. Converges to the target; the Hopf normal form places the gain
-    at g_c − (g_c − 3g_c/4)/4 to O(Δ²)."""
-    _, _, gc = setup
-    _, grad = amp_fn
-    orbit = branch[0.75]
-    target = 0.5 * float(orbit.amplitude[Z1])
-    log_g, guess = jnp.log(P(0.75 * gc)[0]), guess_of(orbit)
-    opt = optax.sgd(1.0)
-    state = opt.init(log_g)
-    history = []
-    for _ in range(6):
-        (a, o), (dg, _) = grad(P(jnp.exp(log_g)), guess)
-        assert o.result == RESULTS.successful, history
-        s = dg / a * jnp.exp(log_g)  # d log A / d log g
-        dl = jnp.log(a / target) * s  # gradient of the loss
-        upd, state = opt.update(dl / s**2, state)
-        log_g = optax.apply_updates(log_g, upd)
-        guess = guess_of(o)
-        history.append((float(jnp.exp(log_g)) / gc, float(a) / target))
-    a_final = float(grad(P(jnp.exp(log_g)), guess)[0][0])
-    assert abs(a_final / target - 1) < 1e-3, history
-    assert abs(float(jnp.exp(log_g)) / gc - 0.9375) < 0.02, history
 
 def test_bad_feedback_input_is_named():
     """Negative or non-finite gains, a non-positive cut-off and per-degree-of-freedom
