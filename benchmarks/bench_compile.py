@@ -92,6 +92,23 @@ dF = jax.jit(jax.grad(lambda d: jb.optical_forces(particles.with_positions(
         jnp.array([[0.0, 0, 0], [d, 0, 0]])), beam)[1, 0]))(2e-6)
 """
 
+_PAIR_LC = """
+jax.config.update("jax_enable_x64", True)
+LAM = 1550e-9  # the PT-broken tweezer pair of tests/dynamics/test_limit_cycles_pair.py
+arr = jb.TweezerArray([[0, 0], [1.25 * LAM, 0]], powers=[0.3 * 0.994, 0.3 * 1.006], wavelength=LAM,
+                      NA=0.6, phases=[np.pi / 2, 0.0], polarization_angles=np.pi / 2, radii=50e-9,
+                      index=1.45, density=2200.0, gamma=200.0, temperature=0.0)
+model = jb.dynamics.LangevinModel.from_array(arr, recoil=False)
+"""
+
+# a point near the cycle (find_limit_cycle(model) on the development machine, rounded to 3
+# digits): the first call's run is a few Newton steps, as in a continuation step
+_PAIR_GUESS = """
+x0 = np.array([6.35e-9, 0.0, 2.06e-7, -4.70e-9, 0.0, -1.59e-7])
+v0 = np.array([2.28e-3, 0.0, 6.89e-2, -2.55e-3, 0.0, -7.37e-2])
+period = 1.494e-5
+"""
+
 CASES: dict[str, tuple[str, str]] = {
     "green_tensor": ("r = jnp.array([2e-6, 0.0, 0.0]); k = 2 * jnp.pi / 1064e-9",
                      "jb.green_tensor(r, k)"),
@@ -137,6 +154,20 @@ CASES: dict[str, tuple[str, str]] = {
     "optimize_5_steps": (
         "def loss(p):\n    return jnp.sum((p - 1.0) ** 2)\np0 = jnp.zeros(3)",
         "jb.optimize(loss, p0, steps=5)"),
+    "langevin_model_pair": (_PAIR_LC.split("model = ")[0],
+                            "jb.dynamics.LangevinModel.from_array(arr, recoil=False)"),
+    "periodic_orbit_pair": (_PAIR_LC + _PAIR_GUESS,
+                            "jb.dynamics.periodic_orbit(model, x0, v0, period, steps=160, throw=False)"),
+    "find_limit_cycle_pair": (_PAIR_LC, "jb.dynamics.find_limit_cycle(model)"),
+    "limit_cycle_amplitude_grad": (
+        _PAIR_LC + _PAIR_GUESS + "import equinox as eqx\n"
+        "def amp(g):\n"
+        "    mg = eqx.tree_at(lambda m: m.gamma, model, jnp.full((2,), 1.0) * g)\n"
+        "    return jb.dynamics.periodic_orbit(mg, x0, v0, period, steps=160, throw=False).amplitude[2]\n"
+        "damp_grad = jax.jit(jax.grad(amp))",
+        "damp_grad(200.0)"),
+    "simulate_pair": (_PAIR_LC.replace("temperature=0.0", "temperature=300.0"),
+                      "jb.dynamics.simulate(model, 200e-7, 1e-7, key=jax.random.PRNGKey(0), n_traj=4).x"),
     "readme_example": ("", _README + "\n(G, alpha_e, alpha_m, F, K, dF)"),
 }
 
@@ -216,7 +247,7 @@ def _worker(name: str, cache: str | None, cache_min: float = 0.1) -> dict:
 # --------------------------------------------------------------------------------------
 
 
-def run_case(name: str, cache: str | None = None, timeout: float = 300.0,
+def run_case(name: str, cache: str | None = None, timeout: float = 1800.0,
              cache_min: float | None = None) -> dict:
     """Run one case in a fresh Python process; returns its result dict."""
     env = dict(os.environ)

@@ -242,6 +242,20 @@ class ColdDamping(eqx.Module):
         check_positive("position_gain", self.position_gain, allow_zero=True)
 
 
+def _check_feedback(feedback, n_dof):
+    """TypeError unless ``feedback`` is a :class:`ColdDamping` or None; ValueError naming the
+    field when a per-degree-of-freedom setting is neither a scalar nor of shape (M,)."""
+    if feedback is None:
+        return
+    if not isinstance(feedback, ColdDamping):
+        raise TypeError(f"feedback must be a ColdDamping or None, got {type(feedback).__name__}")
+    for name in ("gain", "imprecision", "position_gain"):
+        shape = tuple(jnp.shape(getattr(feedback, name)))
+        if shape not in ((), (n_dof,)):
+            raise ValueError(f"feedback.{name} must be a scalar or have shape ({n_dof},) (one "
+                             f"entry per degree of freedom), got shape {shape}")
+
+
 def _psd_sqrt(Q):
     """L with L Lᵀ = Q for a symmetric positive semi-definite Q (eigen-decomposition; a
     Cholesky factor would fail on the exactly singular recoil matrices)."""
@@ -329,8 +343,7 @@ def simulate(
     """
     if not isinstance(model, LangevinModel):
         raise TypeError(f"model must be a LangevinModel, got {type(model).__name__}")
-    if feedback is not None and not isinstance(feedback, ColdDamping):
-        raise TypeError(f"feedback must be a ColdDamping or None, got {type(feedback).__name__}")
+    _check_feedback(feedback, model.n_dof)
     if brownian not in ("unsafe", "virtual"):
         raise ValueError(f"brownian must be 'unsafe' or 'virtual', got {brownian!r}")
     dt_f, t1_f = float(dt), float(t1)
