@@ -14,7 +14,7 @@ from .coreshell import CoreShell, coreshell_coefficients, coreshell_tmatrix
 from .incident import beam_coefficients, plane_wave_coefficients
 from .solve import MultipoleSolution, MultipoleSystem
 from .tmatrix import as_tmatrices, dipole_tmatrices, mie_tmatrix, mie_tmatrices
-from .tmatrix_io import read_tmatrix, write_tmatrix
+from .tmatrix_io import TMatrixFile, read_tmatrix, write_tmatrix
 from .translation import regular_translation_matrices, translation_gradient, translation_matrix
 from .truncation import TruncationWarning, wiscombe_l_max
 from .vswf import expansion_fields, n_coefficients
@@ -25,6 +25,6 @@ __all__ = [
     "multipole_system", "MultipoleSystem", "MultipoleSolution", "beam_coefficients",
     "plane_wave_coefficients", "mie_tmatrix", "mie_tmatrices", "dipole_tmatrices",
     "as_tmatrices", "CoreShell", "coreshell_coefficients", "coreshell_tmatrix",
-    "TruncationWarning", "wiscombe_l_max", "read_tmatrix", "write_tmatrix", "translation_matrix",
+    "TruncationWarning", "wiscombe_l_max", "read_tmatrix", "write_tmatrix", "TMatrixFile", "translation_matrix",
     "regular_translation_matrices", "translation_gradient", "expansion_fields", "n_coefficients",
 ]
