@@ -522,6 +522,16 @@ def total_potentials(
 _POL = {"x": 0.0, "y": 0.5 * math.pi}
 
 
+def _as_working_dtype(a, rdt):
+    """A floating/complex leaf in the working precision ``rdt`` (other leaves unchanged)."""
+    a = jnp.asarray(a)
+    if jnp.issubdtype(a.dtype, jnp.complexfloating):
+        return a.astype(jnp.result_type(rdt, jnp.complex64))
+    if jnp.issubdtype(a.dtype, jnp.floating):
+        return a.astype(rdt)
+    return a
+
+
 def tweezer_pair(
     separation: RealDtype[ArrayLike, "3"] | RealDtype[ArrayLike, ""] | Sequence[float],
     delta_phi: Real = 0.0,
@@ -568,9 +578,13 @@ def tweezer_pair(
     angles = jnp.asarray([_POL[p] if isinstance(p, str) else p for p in polarizations],
                          dtype=sep.dtype)
     check_shape("polarizations", angles, (2,))
-    omega = 2.0 * math.pi * C.c / jnp.asarray(wavelength)
+    # the separation's dtype sets the program's precision: the material's parameters and the
+    # scalars join it (a float64 material must not put float64 arithmetic into a float32 program)
+    rdt = sep.dtype
+    mat = jax.tree_util.tree_map(lambda a: _as_working_dtype(a, rdt), mat)
+    omega = 2.0 * math.pi * C.c / jnp.asarray(wavelength, rdt)
     eps = jnp.real(mat.permittivity(omega))
-    alpha = clausius_mossotti(eps, radius)
+    alpha = clausius_mossotti(eps, jnp.asarray(radius, rdt))
     ps = Particles(pos, radius, alpha_e=jnp.stack([alpha, alpha]))
     dphi = as_float_array(delta_phi, "delta_phi").astype(sep.dtype)
     phases = jnp.stack([dphi, jnp.zeros_like(dphi)])
