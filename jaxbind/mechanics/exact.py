@@ -435,6 +435,28 @@ def _dipole_exact_scaled(arr, axes, throw):
     return q, dq, F, JF_iso + JF_int, JF_int, S_iso, result
 
 
+def linearization_to_si(arr, axes, Ft, JFt, JFint, Sit, Tm, result, k, F0, throw):
+    """The scaled exact linearization (forces F̃, Jacobians ∂F̃/∂ρ total/interaction, isolated
+    stiffnesses, diffusion T̃) of any scatterer model → (ω, C, K, F, D/ħ, mass, k_eff, result) in
+    SI: force unit F0, per metre = k per unit ρ, D = (k F0/4) T̃; a particle with non-positive
+    isolated stiffness is ``RESULTS.not_trapped``. Shared by the dipole path below and
+    :mod:`jaxbind.mechanics.exact_multipole`."""
+    F, JF, S_iso = F0 * Ft, (F0 * k) * JFt, (F0 * k) * Sit
+    K = -(F0 * k) * jnp.diagonal(JFint)
+    D = (0.25 * k * F0) * Tm
+    m = jnp.repeat(arr.masses, len(axes))
+    if throw:
+        S_iso = eqx.error_if(S_iso, jnp.any(S_iso <= 0), "linearize: a particle is not "
+                             "trapped (non-positive isolated stiffness)")
+    trapped = jnp.all(S_iso > 0)
+    result = RESULTS.where((result == RESULTS.successful) & ~trapped, RESULTS.not_trapped, result)
+    omega = jnp.sqrt(jnp.where(S_iso > 0, S_iso, 1.0) / m)
+    C = JF - jnp.diag(jnp.diagonal(JF))
+    # Gouy-reduced wavenumber: phase gradient of each tweezer's field at its own focus.
+    kap = 1.0 - 1.0 / (k * arr.rayleigh_ranges)
+    return omega, C, K, F, D, m, jnp.repeat(kap, len(axes)) * k, result
+
+
 def exact_linearization(arr, axes, throw=True):
     """(ω, C, K, F, D/ħ, mass, k_eff, result) per degree of freedom (SI) of a TweezerArray ``arr`` for
     the Cartesian ``axes`` (tuple of 0/1/2): exact derivatives at the foci
@@ -445,21 +467,5 @@ def exact_linearization(arr, axes, throw=True):
     E0 = jnp.asarray(beam.reference_amplitude).astype(rdt)
     F0 = Cst.force_unit(k, E0, jnp.asarray(arr.n_medium).astype(rdt))
     q, dq, Ft, JFt, JFint, Sit, result = _dipole_exact_scaled(arr, axes, throw)
-    # scaled → SI: force unit F0, per metre = k per unit ρ
-    F, JF, S_iso = F0 * Ft, (F0 * k) * JFt, (F0 * k) * Sit
-    K_int = -(F0 * k) * jnp.diagonal(JFint)
-    rho = arr.positions * k
-    T = _exact_diffusion_scaled(rho, q, dq, axes)
-    D = (0.25 * k * F0) * T
-    m = jnp.repeat(arr.masses, len(axes))
-    if throw:
-        S_iso = eqx.error_if(S_iso, jnp.any(S_iso <= 0), "linearize: a particle is not "
-                             "trapped (non-positive isolated stiffness)")
-    trapped = jnp.all(S_iso > 0)
-    result = RESULTS.where((result == RESULTS.successful) & ~trapped, RESULTS.not_trapped, result)
-    omega = jnp.sqrt(jnp.where(S_iso > 0, S_iso, 1.0) / m)
-    K = K_int
-    C = JF - jnp.diag(jnp.diagonal(JF))
-    # Gouy-reduced wavenumber: phase gradient of each tweezer's field at its own focus.
-    kap = 1.0 - 1.0 / (k * arr.rayleigh_ranges)
-    return omega, C, K, F, D, m, jnp.repeat(kap, len(axes)) * k, result
+    T = _exact_diffusion_scaled(arr.positions * k, q, dq, axes)
+    return linearization_to_si(arr, axes, Ft, JFt, JFint, Sit, T, result, k, F0, throw)

@@ -79,7 +79,7 @@ from ..optics.multipoles import (Multipole, multipole_system,
                                  regular_translation_matrices, translation_gradient)
 from ..optics.multipoles.forces import forces_scaled
 from ..optics.multipoles.solve import solve_system, truncate
-from ..results import RESULTS
+from .exact import linearization_to_si
 from ..solvers import Direct
 
 __all__ = ["multipole_exact_scaled", "exact_multipole_linearization"]
@@ -161,16 +161,4 @@ def exact_multipole_linearization(arr, axes, throw=True):
         arr.particles(), beam, arr.model, axes, throw)
     k = k.astype(rdt)
     F0 = Cst.force_unit(k, E0.astype(rdt), nm)
-    F, JF, S_iso = F0 * Ft, (F0 * k) * JFt, (F0 * k) * Sit
-    K = -(F0 * k) * jnp.diagonal(JFint)
-    D = (0.25 * k * F0) * Tm
-    m = jnp.repeat(arr.masses, len(axes))
-    if throw:
-        S_iso = eqx.error_if(S_iso, jnp.any(S_iso <= 0), "linearize: a particle is not "
-                             "trapped (non-positive isolated stiffness)")
-    trapped = jnp.all(S_iso > 0)
-    result = RESULTS.where((result == RESULTS.successful) & ~trapped, RESULTS.not_trapped, result)
-    omega = jnp.sqrt(jnp.where(S_iso > 0, S_iso, 1.0) / m)
-    C = JF - jnp.diag(jnp.diagonal(JF))
-    kap = 1.0 - 1.0 / (k * arr.rayleigh_ranges)
-    return omega, C, K, F, D, m, jnp.repeat(kap, len(axes)) * k, result
+    return linearization_to_si(arr, axes, Ft, JFt, JFint, Sit, Tm, result, k, F0, throw)
