@@ -351,11 +351,12 @@ def translate_rows(u: Complex[Array, "nd ns np"], q: Complex[Array, "c ns two"],
     return (u.reshape(nd, ns * P) @ Z.reshape(ns * P, -1)).reshape(nd, hi - lo, -1)
 
 
-def _u(p_max: int, d):
-    """u_P = h_p(|d|) Y_pq(d̂) for P = p² + p + q, p ≤ p_max: ((p_max + 1)²,) complex."""
+def _u(p_max: int, d, radial=spherical_hn):
+    """u_P = z_p(|d|) Y_pq(d̂) for P = p² + p + q, p ≤ p_max: ((p_max + 1)²,) complex; z_p = h_p
+    (outgoing, the default) or j_p (``radial=spherical_jn``: the regular translation)."""
     r = jnp.sqrt(jnp.sum(d * d))
     ps = np.concatenate([[p] * (2 * p + 1) for p in range(p_max + 1)])
-    return spherical_hn(p_max, r)[ps] * spherical_harmonics(p_max, d)
+    return radial(p_max, r)[ps] * spherical_harmonics(p_max, d)
 
 
 def translation_matrices(l_src: int, l_dst: int, d: RealDtype[Array, "*batch 3"]
@@ -365,12 +366,16 @@ def translation_matrices(l_src: int, l_dst: int, d: RealDtype[Array, "*batch 3"]
     The radial/angular factors u are computed for the whole batch first, then the sparse
     weights are applied as one gather–multiply–sum over the last axis (:func:`_sparse_weights`).
     """
+    return _batched_translations(l_src, l_dst, d, spherical_hn)
+
+
+def _batched_translations(l_src, l_dst, d, radial):
     d = jnp.asarray(d)
     cdt = jnp.result_type(d.dtype, jnp.complex64)
     idx, w = _sparse_weights(l_src, l_dst)
     nd, ns = n_coefficients(l_dst), n_coefficients(l_src)
     batch = d.shape[:-1]
-    u = jax.vmap(lambda x: _u(l_src + l_dst + 2, x))(d.reshape(-1, 3))
+    u = jax.vmap(lambda x: _u(l_src + l_dst + 2, x, radial))(d.reshape(-1, 3))
     A = jnp.sum(u[:, idx] * jnp.asarray(w, cdt), axis=-1)
     return A.reshape(*batch, nd, ns)
 
@@ -395,13 +400,6 @@ def translation_matrix(l_src: int, l_dst: int, d: RealDtype[ArrayLike, "3"] | Se
 # --------------------------------------------------------------------------------------
 
 
-def _u_regular(p_max: int, d):
-    """u_P = j_p(|d|) Y_pq(d̂) for P = p² + p + q, p ≤ p_max: ((p_max + 1)²,) complex, |d| > 0."""
-    r = jnp.sqrt(jnp.sum(d * d))
-    ps = np.concatenate([[p] * (2 * p + 1) for p in range(p_max + 1)])
-    return spherical_jn(p_max, r)[ps] * spherical_harmonics(p_max, d)
-
-
 def regular_translation_matrices(l_src: int, l_dst: int, d: RealDtype[Array, "*batch 3"]
                                  ) -> Complex[Array, "*batch n_dst n_src"]:
     """J(d) for a batch of scaled displacements d (..., 3), all |d| > 0: (..., n_dst, n_src).
@@ -418,14 +416,7 @@ def regular_translation_matrices(l_src: int, l_dst: int, d: RealDtype[Array, "*b
     cross power of two outgoing multipole sets c_i at ρ_i and c_l at ρ_l is
     (1/4π)∮ F_i·F_l* dΩ = (1/4π) c_l^† J(ρ_l − ρ_i) c_i.
     """
-    d = jnp.asarray(d)
-    cdt = jnp.result_type(d.dtype, jnp.complex64)
-    idx, w = _sparse_weights(l_src, l_dst)
-    nd, ns = n_coefficients(l_dst), n_coefficients(l_src)
-    batch = d.shape[:-1]
-    u = jax.vmap(lambda x: _u_regular(l_src + l_dst + 2, x))(d.reshape(-1, 3))
-    A = jnp.sum(u[:, idx] * jnp.asarray(w, cdt), axis=-1)
-    return A.reshape(*batch, nd, ns)
+    return _batched_translations(l_src, l_dst, d, spherical_jn)
 
 
 @functools.lru_cache(maxsize=None)
