@@ -30,6 +30,7 @@ covariance are NaN unless successful.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable, Sequence
 
 import diffrax
@@ -622,7 +623,13 @@ def physicality(system: LinearSystem, *, rtol: float | None = None) -> Physicali
         units) and ``is_physical`` (smallest > −rtol·scale).
     """
     _check_system(system)
-    A, D = system.A, system.D
+    return _physicality(system.A, system.D, rtol)
+
+
+@functools.partial(jax.jit, static_argnames=("rtol",))
+def _physicality(A, D, rtol):
+    # one compiled program (an eager call ran the n-step Cholesky verdict op by op: ~100 tiny
+    # XLA programs on a first call)
     n = A.shape[0]
     Om = symplectic_form(n, A.dtype)
     P = D.astype(jnp.result_type(D, jnp.complex64)) + 0.5j * (A @ Om + Om @ A.T)

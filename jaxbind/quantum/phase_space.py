@@ -9,6 +9,9 @@ a = T x with the mode matrix T. Both the state observables
 
 from __future__ import annotations
 
+import functools
+
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Complex, Float
@@ -33,6 +36,7 @@ def mode_matrix(n_modes: int, dtype=None) -> Complex[Array, "m n"]:
     return jnp.kron(jnp.eye(n_modes, dtype=cdt), t[None, :])
 
 
+@functools.partial(jax.jit, static_argnames=("rtol",))  # one program, not n eager elimination steps
 def physical_bt(A: Float[Array, "n n C"], D: Float[Array, "n n C"],
                 rtol: float | None = None) -> Bool[Array, " C"]:
     """Physicality verdict D + (i/2)(AΩ + ΩAᵀ) ⪰ 0 (complete positivity of the Gaussian
