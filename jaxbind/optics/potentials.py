@@ -523,8 +523,10 @@ _POL = {"x": 0.0, "y": 0.5 * math.pi}
 
 
 def _as_working_dtype(a, rdt):
-    """A floating/complex leaf in the working precision ``rdt`` (other leaves unchanged)."""
-    a = jnp.asarray(a)
+    """A floating/complex array leaf in the working precision ``rdt`` (other leaves, e.g.
+    Python scalars — weakly typed — or callables, unchanged)."""
+    if not isinstance(a, (jax.Array, np.ndarray)):
+        return a
     if jnp.issubdtype(a.dtype, jnp.complexfloating):
         return a.astype(jnp.result_type(rdt, jnp.complex64))
     if jnp.issubdtype(a.dtype, jnp.floating):
