@@ -122,14 +122,14 @@ def multipole_exact_scaled(particles, beam, model: Multipole, axes, throw: bool)
         F = forces_scaled(sol.p, sol.exciting, L)[:, ax]
         p0 = jnp.einsum("iab,ib->ia", T, truncate(inc, L + 1, L))
         F_iso = forces_scaled(p0, inc, L)[:, ax]
-        out = (F.reshape(-1), (F - F_iso).reshape(-1), F_iso.reshape(-1), sol.p)
-        return out, sol.result
+        return (F.reshape(-1), F_iso.reshape(-1), sol.p), sol.result
 
     xi0 = jnp.zeros((n, na), rdt)
-    (F, _, _, p), lin, result = jax.linearize(displaced, xi0, has_aux=True)
+    (F, _, p), lin, result = jax.linearize(displaced, xi0, has_aux=True)
     basis = jnp.eye(M, dtype=rdt).reshape(M, n, na)
-    dF, dF_int, dF_iso, dp = jax.vmap(lin)(basis)          # leading axis: the tangent μ
-    JF, JF_int, JF_iso = dF.T, dF_int.T, dF_iso.T           # [row, μ]
+    dF, dF_iso, dp = jax.vmap(lin)(basis)                   # leading axis: the tangent μ
+    JF, JF_iso = dF.T, dF_iso.T                             # [row, μ]
+    JF_int = JF - JF_iso                                    # ∂(F̃ − F̃_iso)/∂ρ
     S_iso = -jnp.diagonal(JF_iso)
 
     # recoil diffusion: outgoing sets b_{μ,i} of degree ≤ L + 1 (module docstring)
