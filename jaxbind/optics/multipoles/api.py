@@ -81,12 +81,14 @@ def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBe
     E0 = jnp.asarray(beam.reference_amplitude).astype(rdt)
     rho, overlap, worst = check_overlap(ps.positions * k, ps.radii.astype(rdt) * k, throw, fn)
     n = ps.n
+    cdt = jnp.result_type(rdt, jnp.complex64)
+    # the positions' dtype sets the program's precision (as Particles.polarizabilities_scaled)
+    index = None if ps.index is None else ps.index.astype(cdt)
     d = None  # diagonals of T when all T-matrices are diagonal (the vector-scale fast path)
     if isinstance(tmatrix, CoreShell):
         if ps.index is None:
             raise ValueError(f"{fn}: tmatrix=CoreShell(...) needs particles given by their "
                              "(shell) index and (outer) radii")
-        index = ps.index.astype(jnp.result_type(rdt, jnp.complex64))
         d = tmatrix.diagonals(index / nm, ps.radii.astype(rdt), k, l_max, nm)
     elif isinstance(tmatrix, TMatrixFile):
         T = (tmatrix.select(beam, l_max, fn) if is_concrete((k, nm))
@@ -95,8 +97,6 @@ def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBe
     elif tmatrix is not None:
         T = as_tmatrices(tmatrix, n, l_max)
     elif ps.index is not None:
-        # the positions' dtype sets the program's precision (as Particles.polarizabilities_scaled)
-        index = ps.index.astype(jnp.result_type(rdt, jnp.complex64))
         d = jnp.asarray(mie_tmatrices(index / nm, ps.radii.astype(rdt) * k, l_max))
     else:
         ae, am = ps.polarizabilities_scaled(k, nm)
@@ -104,7 +104,6 @@ def multipole_system(particles: Particles | Sequence[Particle], beam: AbstractBe
             raise ValueError(f"{fn}: tensor polarizabilities are not supported by the multipole "
                              "engine; pass tmatrix= or isotropic alpha_e / alpha_m")
         d = dipole_tmatrices(ae, am, l_max)
-    cdt = jnp.result_type(rdt, jnp.complex64)
     if d is not None:
         d = jnp.broadcast_to(d, (n, n_coefficients(l_max))).astype(cdt)
         T = _diag(d)
