@@ -9,7 +9,7 @@ TEST_STAMP  := $(VENV)/.installed-test
 BENCH_STAMP := $(VENV)/.installed-bench
 NB_STAMP    := $(VENV)/.installed-notebooks
 
-.PHONY: demo test test-all bench notebooks docs venv clean
+.PHONY: demo test test-all test-cost bench notebooks docs venv clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,13 @@ test: $(TEST_STAMP)
 
 test-all: $(TEST_STAMP)
 	$(PY) -m pytest -n 2 --dist loadfile -q -m "" --timeout=3600
+
+# Where the default suite's CPU goes: per-test CPU seconds and compiled programs (tests/conftest.py
+# records them under JAXBIND_TEST_COST), summarised by benchmarks/suite_cost.py.
+test-cost: $(TEST_STAMP)
+	rm -rf .pytest_cost
+	JAXBIND_TEST_COST=.pytest_cost $(PY) -m pytest -n 2 --dist loadfile -q
+	$(PY) benchmarks/suite_cost.py .pytest_cost
 
 bench: $(BENCH_STAMP)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done

@@ -88,6 +88,79 @@ def _free_compiled_programs():
     jax.clear_caches()
 
 
+# --- what each test costs (`make test-cost`) ----------------------------------------------------
+# With JAXBIND_TEST_COST=<dir>, every worker appends one JSON line per test to <dir>/<worker>.jsonl:
+# the test's process CPU seconds (user + sys, setup + call + teardown), JAX's trace / lower /
+# backend-compile counts and seconds (jax.monitoring), and the programs XLA compiled, each named
+# with the innermost jaxbind frame and test frame that asked for it. `benchmarks/suite_cost.py`
+# summarises the files. Most of the suite's CPU is XLA compilation (one per distinct program):
+# this is how to see which tests and which library entry points pay for it.
+_COST_DIR = os.environ.get("JAXBIND_TEST_COST")
+_cost_events: dict = {}
+_cost_programs: list = []
+
+
+def _cost_setup():  # pragma: no cover - measurement mode only
+    import logging
+    import traceback
+
+    import jax.monitoring
+
+    def on_duration(event, seconds, **_):
+        n_s = _cost_events.setdefault(event.rsplit("/", 1)[-1], [0, 0.0])
+        n_s[0] += 1
+        n_s[1] += seconds
+
+    jax.monitoring.register_event_duration_secs_listener(on_duration)
+
+    class _Compiles(logging.Handler):
+        def emit(self, record):
+            msg = record.getMessage()
+            if not msg.startswith("Compiling "):
+                return
+            lib = test = None
+            for fr in traceback.extract_stack():
+                if "/jaxbind/" in fr.filename and "site-packages" not in fr.filename:
+                    lib = f"{fr.filename.rsplit('/jaxbind/', 1)[1]}:{fr.name}"
+                elif "/tests/" in fr.filename and not fr.filename.endswith("conftest.py"):
+                    test = f"{fr.filename.rsplit('/tests/', 1)[1]}:{fr.lineno}"
+            _cost_programs.append([msg.split(" ")[1], lib, test])
+
+    jax.config.update("jax_log_compiles", True)
+    logger = logging.getLogger("jax")
+    logger.addHandler(_Compiles(logging.DEBUG))
+    logger.propagate = False  # the compile log goes to the handler only, not to the test output
+
+
+if _COST_DIR:  # pragma: no cover
+    _cost_setup()
+
+
+@pytest.hookimpl(hookwrapper=True, specname="pytest_runtest_protocol")
+def pytest_runtest_protocol_cost(item, nextitem):  # (pytest registers only pytest_* names)
+    if not _COST_DIR:
+        yield
+        return
+    import json
+    import resource
+    import time
+
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    _cost_events.clear()
+    _cost_programs.clear()
+    c0, t0 = cpu(), time.perf_counter()
+    yield
+    rec = {"test": item.nodeid, "cpu_s": cpu() - c0, "wall_s": time.perf_counter() - t0,
+           "events": dict(_cost_events), "programs": list(_cost_programs)}
+    os.makedirs(_COST_DIR, exist_ok=True)
+    with open(os.path.join(_COST_DIR, f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.jsonl"),
+              "a") as f:
+        f.write(json.dumps(rec) + "\n")
+
+
 @pytest.fixture
 def key():
     """A fixed PRNG key: every random test is reproducible."""
