@@ -45,6 +45,14 @@ if _CHECK != "0":
 
     install_import_hook(TYPECHECKED, TYPECHECKER)
 
+# Python's cyclic garbage collector: tracing and lowering allocate millions of short-lived
+# objects, and with the default thresholds (700, 10, 10) the collector ran ~2800 times in two
+# test files, 3.2 of their 43.8 CPU-s (7 %); at (50000, 20, 20) it runs 18 times, 0.9 s
+# (measured with gc.callbacks). Reference counting still frees everything acyclic at once.
+import gc  # noqa: E402
+
+gc.set_threshold(50_000, 20, 20)
+
 import jax  # noqa: E402
 
 jax.config.update("jax_enable_x64", True)
