@@ -158,9 +158,12 @@ def test_steady_state_downstream(pair_l1):
                       (jnp.full(2, 1e3), jnp.asarray(300.0)))
     lin = eqx.tree_at(lambda l: (l.gamma, l.temperature), lin,
                       (jnp.full(6, 1e3), jnp.asarray(300.0)))
-    ss = steady_state(LinearSystem.from_linearized(lin, forces=False))
-    assert ss.result == jb.RESULTS.successful
-    n = np.asarray(occupations(ss.cov))
+    # one compiled program (eagerly from_linearized and occupations dispatch op by op)
+    result, n = eqx.filter_jit(lambda lin: (
+        (ss := steady_state(LinearSystem.from_linearized(lin, forces=False), throw=False)).result,
+        occupations(ss.cov)))(lin)
+    assert result == jb.RESULTS.successful
+    n = np.asarray(n)
     assert n.shape == (6,) and np.all(np.isfinite(n)) and np.all(n > 0)
 
 
