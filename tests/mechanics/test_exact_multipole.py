@@ -79,7 +79,7 @@ def test_regular_translation_is_the_far_field_overlap():
     Phi = np.asarray(Phi)
     d = np.array([0.7, -1.1, 0.4])
     ref = np.einsum("qmc,qnc,q->mn", Phi.conj(), Phi, w * np.exp(1j * pts @ d))
-    J = np.asarray(regular_translation_matrices(L, L, jnp.asarray(d)))
+    J = np.asarray(jax.jit(regular_translation_matrices, static_argnums=(0, 1))(L, L, d))
     np.testing.assert_allclose(J, ref, atol=1e-13)
     G = translation_gradient(L, L)
     for c in range(3):
@@ -150,6 +150,10 @@ def test_paraxial_array_and_far_field_refuse_multipoles():
         linearize(arr)
 
 
+# slow: a pipeline run (finite, positive occupations), no reference; the multipole
+# linearization it consumes stays checked by default (test_l_max_1_equals_the_dipole_linearization)
+# and the hand-over to the quantum stage by tests/quantum/test_from_linearized.py
+@pytest.mark.slow
 def test_steady_state_downstream(pair_l1):
     """linearize → LinearSystem.from_linearized → steady_state → occupations runs with the
     multipole linearization (gas damping at 300 K: a stable, physical steady state)."""

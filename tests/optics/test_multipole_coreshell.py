@@ -82,22 +82,36 @@ def test_engine_single_sphere_equals_coreshell_mie(silicon_in_silica):
     assert abs(cs2.extinction - cs.extinction) > 0.1 * cs.extinction
 
 
-def test_in_water_core_and_shell_indices_are_absolute():
-    """In a host medium both the shell index (the particles' ``index``) and ``core_index`` are
-    absolute and divided by n_medium: a core of the shell's own material is the homogeneous
-    sphere (Mie, relative index index/n), and a core–shell sphere in water equals the same
-    sphere in vacuum with every index (and the wavelength) scaled by 1/n — the forces scale
-    with the medium's force unit, so compare the relative indices through the Mie
-    coefficients of the two descriptions."""
-    n_w = 1.33
-    pw = PlaneWave(LAM, 1e9, direction=(0.0, 0.0, 1.0), polarization=(1.0, 0.0, 0.0),
-                   n_medium=n_w)
+def _water_beam():
+    return PlaneWave(LAM, 1e9, direction=(0.0, 0.0, 1.0), polarization=(1.0, 0.0, 0.0),
+                     n_medium=1.33)
+
+
+# slow: two more compiled pair-force programs (~3 CPU-s); that core_index is absolute in a host
+# medium stays checked by default (test_in_water_core_and_shell_indices_are_absolute: σ_ext of
+# a silicon core in silica in water against the coefficients at the relative indices)
+@pytest.mark.slow
+def test_in_water_core_of_the_shell_material_is_the_homogeneous_sphere():
+    """In water, a core of the shell's own material is the homogeneous sphere (Mie, relative
+    index index/n): a pair's forces through the model equal the Mie path's."""
+    pw = _water_beam()
     pos = np.array([[0.0, 0.0, 0.0], [0.9e-6, 0.2e-6, 0.3e-6]])
     homo = Particles(pos, 120e-9, index=1.9 + 0.01j, model=Multipole(l_max=3))
     same = Particles(pos, 120e-9, index=1.9 + 0.01j,
                      model=Multipole(l_max=3, tmatrix=CoreShell(1.9 + 0.01j, 60e-9)))
     np.testing.assert_allclose(jb.optical_forces(same, pw), jb.optical_forces(homo, pw),
                                rtol=1e-10, atol=1e-12 * float(np.max(np.abs(jb.optical_forces(homo, pw)))))
+
+
+def test_in_water_core_and_shell_indices_are_absolute():
+    """In a host medium both the shell index (the particles' ``index``) and ``core_index`` are
+    absolute and divided by n_medium (a core of the shell's own material is the homogeneous
+    sphere: the slow test above): a core–shell sphere in water equals the same
+    sphere in vacuum with every index (and the wavelength) scaled by 1/n — the forces scale
+    with the medium's force unit, so compare the relative indices through the Mie
+    coefficients of the two descriptions."""
+    n_w = 1.33
+    pw = _water_beam()
     # a silicon core in silica, in water: σ_ext from the coefficients at the relative indices
     ps = Particles(np.zeros((1, 3)), 150e-9, index=1.45,
                    model=Multipole(l_max=6, tmatrix=CoreShell(3.6 + 0.01j, 80e-9)))

@@ -46,13 +46,34 @@ def test_sparse_batched_translation_equals_dense_weights(l_src, l_dst):
                                        A[i, j], rtol=0, atol=1e-14 * np.abs(ref).max())
 
 
-def test_gmres_dense_blocks_and_matrix_free_agree_with_direct(monkeypatch):
-    lam = 1064e-9
-    pos = np.array([[0, 0, 0], [450e-9, 0, 0], [0, 520e-9, 150e-9], [300e-9, 400e-9, 600e-9]])
-    ps = Particles(pos, 100e-9, index=1.45)
-    beam = PlaneWave(lam, 1e9)
-    F_lu = np.asarray(multipole_forces(ps, beam, 2, Direct()))
+_LAM = 1064e-9
+_POS = np.array([[0, 0, 0], [450e-9, 0, 0], [0, 520e-9, 150e-9], [300e-9, 400e-9, 600e-9]])
+
+
+@pytest.fixture(scope="module")
+def direct_forces():
+    """Forces of four close spheres (l_max = 2) by the direct (LU) solve."""
+    ps = Particles(_POS, 100e-9, index=1.45)
+    beam = PlaneWave(_LAM, 1e9)
+    return ps, beam, np.asarray(multipole_forces(ps, beam, 2, Direct()))
+
+
+def test_gmres_dense_blocks_agree_with_direct(direct_forces):
+    ps, beam, F_lu = direct_forces
     F_dense = np.asarray(multipole_forces(ps, beam, 2, GMRES()))
+    scale = np.abs(F_lu).max()
+    np.testing.assert_allclose(F_dense, F_lu, rtol=0, atol=1e-8 * scale)
+    # the interactions matter here (otherwise the comparison could not fail)
+    F_iso = np.asarray(multipole_forces(Particles(_POS[:1], 100e-9, index=1.45), beam, 2))
+    assert np.abs(F_lu[0] - F_iso[0]).max() > 1e-3 * scale
+
+
+# slow: a third compiled solve (~3 CPU-s); by default the matrix-free product itself is checked
+# against the formed translations (test_pair_factor_products_equal_the_formed_translations:
+# apply_interaction) and the GMRES solve against LU (test_gmres_dense_blocks_agree_with_direct)
+@pytest.mark.slow
+def test_gmres_matrix_free_agrees_with_direct(direct_forces, monkeypatch):
+    ps, beam, F_lu = direct_forces
     monkeypatch.setattr(msolve, "DENSE_BLOCK_BYTES", 0)  # force the matrix-free path
     calls = []
     original = msolve.apply_interaction
@@ -61,12 +82,7 @@ def test_gmres_dense_blocks_and_matrix_free_agree_with_direct(monkeypatch):
     # other settings than above, so the jitted entry point is traced again
     F_free = np.asarray(multipole_forces(ps, beam, 2, GMRES(rtol=1e-11, atol=1e-13)))
     assert calls, "the matrix-free path was not taken"
-    scale = np.abs(F_lu).max()
-    np.testing.assert_allclose(F_dense, F_lu, rtol=0, atol=1e-8 * scale)
-    np.testing.assert_allclose(F_free, F_lu, rtol=0, atol=1e-8 * scale)
-    # the interactions matter here (otherwise the comparison could not fail)
-    F_iso = np.asarray(multipole_forces(Particles(pos[:1], 100e-9, index=1.45), beam, 2))
-    assert np.abs(F_lu[0] - F_iso[0]).max() > 1e-3 * scale
+    np.testing.assert_allclose(F_free, F_lu, rtol=0, atol=1e-8 * np.abs(F_lu).max())
 
 
 def test_pair_factor_products_equal_the_formed_translations():
