@@ -35,6 +35,11 @@ def _oblique_elliptic():
     return PlaneWave(LAM, 1e9, direction=n, polarization=e + 0.5j * np.cross(n, e), phase=0.3)
 
 
+# slow: two more force engines compiled (~3 CPU-s); multipole torques stay checked by default
+# against Mie's closed-form absorption (test_single_sphere_circular_light_equals_mie_absorption)
+# and, for coupled spheres, against miepy
+# (test_multipole_coreshell.py::test_coreshell_pairs_equal_miepy: forces and torques of pairs)
+@pytest.mark.slow
 def test_lmax1_equals_dipole_torques():
     """jb.optical_torques with Multipole(l_max=1) = the coupled-dipole engine's torques
     (electric + magnetic dipoles, radiation-reaction terms) to ≤ 1e-10, absorbing spheres,

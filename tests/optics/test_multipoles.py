@@ -171,6 +171,13 @@ def _standing_beam():
     ])
 
 
+# slow: two force engines compiled (~3 CPU-s); l_max = 1 = the coupled Mie dipoles (F, C, K, D of
+# a focused pair) stays checked by default in
+# tests/mechanics/test_exact_multipole.py::test_l_max_1_equals_the_dipole_linearization, coupled
+# multipole forces against miepy (test_multipoles_miepy.py::test_pair_grid_equals_miepy_lmax3)
+# and the dispatch of jb.optical_forces to the model by
+# test_multipole_coreshell.py::test_engine_single_sphere_equals_coreshell_mie
+@pytest.mark.slow
 def test_lmax1_equals_coupled_dipoles():
     """l_max = 1 with Mie T-matrices = the coupled electric + magnetic dipole engine
     (MieDipole polarizabilities) to ≤ 1e-10 (plane wave; the projected beam below)."""
