@@ -2,7 +2,6 @@
 and the dense-block / matrix-free GMRES paths must give what the reference forms give."""
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 import scipy.special as sp
