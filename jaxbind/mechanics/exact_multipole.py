@@ -138,12 +138,15 @@ def multipole_exact_scaled(particles, beam, model: Multipole, axes, throw: bool)
     shift = jnp.einsum("cab,ib->iac", Gout, p)                              # (N, n1, na)
     eye_n = jnp.eye(n, dtype=rdt)
     b = b - (eye_n[:, None, :, None] * shift[:, :, None, :]).reshape(n, -1, M)
-    same = jnp.eye(n, dtype=bool)
-    R = system.rho[:, None, :] - system.rho[None, :, :]                    # R[l, i] = ρ_l − ρ_i
-    R = jnp.where(same[..., None], jnp.ones_like(R), R)
-    J = regular_translation_matrices(L + 1, L + 1, R)                      # [l, i]
-    n1 = J.shape[-1]
-    J = jnp.where(same[:, :, None, None], jnp.eye(n1, dtype=J.dtype), J)
+    n1 = b.shape[1]
+    if n == 1:  # J(0) = 1: no translation tables needed
+        J = jnp.eye(n1, dtype=cdt)[None, None]
+    else:
+        same = jnp.eye(n, dtype=bool)
+        R = system.rho[:, None, :] - system.rho[None, :, :]                # R[l, i] = ρ_l − ρ_i
+        R = jnp.where(same[..., None], jnp.ones_like(R), R)
+        J = regular_translation_matrices(L + 1, L + 1, R)                  # [l, i]
+        J = jnp.where(same[:, :, None, None], jnp.eye(n1, dtype=J.dtype), J)
     Y = jnp.einsum("liab,ibm->lam", J, b)
     Tm = jnp.einsum("lan,lam->mn", jnp.conj(b), Y) / (4.0 * np.pi)
     Tm = 0.5 * (Tm + jnp.conj(Tm.T))

@@ -79,7 +79,7 @@ def test_regular_translation_is_the_far_field_overlap():
     Phi = np.asarray(Phi)
     d = np.array([0.7, -1.1, 0.4])
     ref = np.einsum("qmc,qnc,q->mn", Phi.conj(), Phi, w * np.exp(1j * pts @ d))
-    J = np.asarray(regular_translation_matrices(L, L, jnp.asarray(d)))
+    J = np.asarray(jax.jit(regular_translation_matrices, static_argnums=(0, 1))(L, L, d))
     np.testing.assert_allclose(J, ref, atol=1e-13)
     G = translation_gradient(L, L)
     for c in range(3):
@@ -150,6 +150,10 @@ def test_paraxial_array_and_far_field_refuse_multipoles():
         linearize(arr)
 
 
+# slow: a pipeline run (finite, positive occupations), no reference; the multipole
+# linearization it consumes stays checked by default (test_l_max_1_equals_the_dipole_linearization)
+# and the hand-over to the quantum stage by tests/quantum/test_from_linearized.py
+@pytest.mark.slow
 def test_steady_state_downstream(pair_l1):
     """linearize → LinearSystem.from_linearized → steady_state → occupations runs with the
     multipole linearization (gas damping at 300 K: a stable, physical steady state)."""
@@ -158,9 +162,12 @@ def test_steady_state_downstream(pair_l1):
                       (jnp.full(2, 1e3), jnp.asarray(300.0)))
     lin = eqx.tree_at(lambda l: (l.gamma, l.temperature), lin,
                       (jnp.full(6, 1e3), jnp.asarray(300.0)))
-    ss = steady_state(LinearSystem.from_linearized(lin, forces=False))
-    assert ss.result == jb.RESULTS.successful
-    n = np.asarray(occupations(ss.cov))
+    # one compiled program (eagerly from_linearized and occupations dispatch op by op)
+    result, n = eqx.filter_jit(lambda lin: (
+        (ss := steady_state(LinearSystem.from_linearized(lin, forces=False), throw=False)).result,
+        occupations(ss.cov)))(lin)
+    assert result == jb.RESULTS.successful
+    n = np.asarray(n)
     assert n.shape == (6,) and np.all(np.isfinite(n)) and np.all(n > 0)
 
 

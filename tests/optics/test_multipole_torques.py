@@ -35,6 +35,11 @@ def _oblique_elliptic():
     return PlaneWave(LAM, 1e9, direction=n, polarization=e + 0.5j * np.cross(n, e), phase=0.3)
 
 
+# slow: two more force engines compiled (~3 CPU-s); multipole torques stay checked by default
+# against Mie's closed-form absorption, also through jb.optical_torques with a Multipole model
+# (test_single_sphere_circular_light_equals_mie_absorption), and, for coupled spheres, against
+# miepy (test_multipole_coreshell.py::test_coreshell_pairs_equal_miepy: forces and torques)
+@pytest.mark.slow
 def test_lmax1_equals_dipole_torques():
     """jb.optical_torques with Multipole(l_max=1) = the coupled-dipole engine's torques
     (electric + magnetic dipoles, radiation-reaction terms) to ≤ 1e-10, absorbing spheres,
@@ -50,7 +55,8 @@ def test_lmax1_equals_dipole_torques():
 def test_single_sphere_circular_light_equals_mie_absorption():
     """One absorbing sphere (ka = 0.89) in circularly polarised light: T_z = σ_abs I/ω with
     σ_abs from Mie's closed-form efficiencies (converged l); T_x = T_y = 0; opposite helicity
-    reverses it; a lossless sphere feels none."""
+    reverses it (through jb.optical_torques and the Multipole model); a lossless sphere feels
+    none."""
     a, m = 150e-9, 1.45 + 0.1j
     ps = Particles(np.zeros((1, 3)), a, index=m)
     T = multipole_torques(ps, CIRC, 8)
@@ -59,7 +65,9 @@ def test_single_sphere_circular_light_equals_mie_absorption():
     np.testing.assert_allclose(T[0, 2], Tz, rtol=1e-9)
     assert np.abs(T[0, :2]).max() < 1e-12 * Tz
     left = PlaneWave(LAM, 1e9, direction=(0.0, 0.0, 1.0), polarization=(S2, -1j * S2, 0.0))
-    np.testing.assert_allclose(multipole_torques(ps, left, 8)[0, 2], -Tz, rtol=1e-9)
+    # through the public entry point: jb.optical_torques hands the Multipole model over
+    model = Particles(np.zeros((1, 3)), a, index=m, model=Multipole(l_max=8))
+    np.testing.assert_allclose(jb.optical_torques(model, left)[0, 2], -Tz, rtol=1e-9)
     lossless = Particles(np.zeros((1, 3)), a, index=1.45 + 0j)
     assert np.abs(multipole_torques(lossless, CIRC, 8)).max() < 1e-12 * Tz
 

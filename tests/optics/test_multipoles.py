@@ -66,23 +66,27 @@ def test_special_functions_match_scipy():
 def test_vswf_curl_identities(kind):
     """∇̃ × M = N and ∇̃ × N = M (the definition of the basis), by autodiff."""
     L = 3
-    rho = jnp.array([0.3, -0.7, 1.1])
+    rho = np.array([0.3, -0.7, 1.1])
 
     def curl(which, r):
         J = jax.jacfwd(lambda r: MV.vswf(L, r, kind)[which])(r)
         return jnp.stack([J[:, 2, 1] - J[:, 1, 2], J[:, 0, 2] - J[:, 2, 0], J[:, 1, 0] - J[:, 0, 1]], -1)
 
-    N, M = MV.vswf(L, rho, kind)
-    np.testing.assert_allclose(curl(1, rho), N, atol=1e-13)
-    np.testing.assert_allclose(curl(0, rho), M, atol=1e-13)
+    # one compiled program (an eager jacfwd dispatches op by op: ~200 tiny compilations)
+    curl_M, curl_N, (N, M) = jax.jit(lambda r: (curl(1, r), curl(0, r), MV.vswf(L, r, kind)))(rho)
+    np.testing.assert_allclose(curl_M, N, atol=1e-13)
+    np.testing.assert_allclose(curl_N, M, atol=1e-13)
 
 
 def test_vswf_gradients_finite_on_axis():
     """No NaN gradients at θ = 0, π (the angles are never formed)."""
+    # jitted: one program each (eager autodiff dispatches op by op)
+    grad_vswf = jax.jit(jax.jacfwd(lambda r: jnp.abs(MV.vswf(3, r)[0]).sum()))
     for z in (1.2, -0.8):
-        g = jax.jacfwd(lambda r: jnp.abs(MV.vswf(3, r)[0]).sum())(jnp.array([0.0, 0.0, z]))
+        g = grad_vswf(np.array([0.0, 0.0, z]))
         assert np.all(np.isfinite(g))
-    g = jax.grad(lambda d: jnp.abs(MT.translation_matrix(2, 2, d)).sum())(jnp.array([0.0, 0.0, 3.0]))
+    g = jax.jit(jax.grad(lambda d: jnp.abs(MT.translation_matrix(2, 2, d)).sum()))(
+        np.array([0.0, 0.0, 3.0]))
     assert np.all(np.isfinite(g))
 
 
@@ -137,7 +141,9 @@ def test_plane_wave_expansion_closed_form_and_projection():
     pw = _oblique_plane_wave()
     L = 8
     c0 = np.array([[0.2, 0.4, -0.1]])
-    cf = MI.beam_coefficients(pw, c0, L)[0]
+    coefficients = eqx.filter_jit(MI.beam_coefficients)  # one program each (eager: ~260)
+    projected = eqx.filter_jit(MI._projected)
+    cf = coefficients(pw, c0, L)[0]
     for d in ([0.3, 0.2, -0.4], [0.0, 0.0, 0.7]):
         E, H = _fields(cf, np.array(d) * 0.3, "regular")  # |ρ| ≤ 0.21: converged at l = 8
         Er, Hr = pw.fields_scaled(c0[0] + np.array(d) * 0.3)
@@ -145,8 +151,8 @@ def test_plane_wave_expansion_closed_form_and_projection():
         np.testing.assert_allclose(H, Hr, atol=1e-12)
     # the generic projection (any beam) gives the same coefficients for an exact field
     for L in (2, 4):
-        pr = MI._projected(pw, jnp.asarray(c0[0]), L, MI.projection_radius(L), L + 16)
-        np.testing.assert_allclose(pr, MI.beam_coefficients(pw, c0, L)[0], atol=1e-12)
+        pr = projected(pw, c0[0], L, MI.projection_radius(L), L + 16)
+        np.testing.assert_allclose(pr, coefficients(pw, c0, L)[0], atol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------
@@ -165,6 +171,13 @@ def _standing_beam():
     ])
 
 
+# slow: two force engines compiled (~3 CPU-s); l_max = 1 = the coupled Mie dipoles (F, C, K, D of
+# a focused pair) stays checked by default in
+# tests/mechanics/test_exact_multipole.py::test_l_max_1_equals_the_dipole_linearization, coupled
+# multipole forces against miepy (test_multipoles_miepy.py::test_pair_grid_equals_miepy_lmax3)
+# and the dispatch of jb.optical_forces to the model by
+# test_multipole_coreshell.py::test_engine_single_sphere_equals_coreshell_mie
+@pytest.mark.slow
 def test_lmax1_equals_coupled_dipoles():
     """l_max = 1 with Mie T-matrices = the coupled electric + magnetic dipole engine
     (MieDipole polarizabilities) to ≤ 1e-10 (plane wave; the projected beam below)."""

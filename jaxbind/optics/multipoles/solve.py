@@ -293,7 +293,16 @@ def solve_system(system: MultipoleSystem, solver, *, throw: bool, fn: str) -> Mu
     result = RESULTS.where(system.overlap, RESULTS.overlap, RESULTS.successful)
     iterative = isinstance(solver, (GMRES, *_MATRIX_FREE))
     stored_bytes = n * n * (2 * L + 1) ** 2 * jnp.dtype(b.dtype).itemsize  # pair factors
-    if (iterative or isinstance(solver, Born)) and stored_bytes > DENSE_BLOCK_BYTES:
+    if n == 1:
+        # one particle: no other particle's wave reaches it (A = 0, the system is p = T a);
+        # the translation tables (host cost growing like l_max⁸) are never built
+        n1 = n_coefficients(L + 1)
+        interact = lambda p: jnp.zeros((1, n1), p.dtype)  # noqa: E731
+        TAi = jnp.zeros_like
+
+        def matrix():
+            return jnp.eye(nc, dtype=b.dtype)
+    elif (iterative or isinstance(solver, Born)) and stored_bytes > DENSE_BLOCK_BYTES:
         # matrix-free: the translations (to degree L + 1, the forces need it) on the fly
         interact = lambda p: apply_interaction(system.rho, p, L, L + 1)  # noqa: E731
         # inside the iteration only degrees ≤ L are needed: half the translation work
