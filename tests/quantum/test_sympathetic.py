@@ -142,14 +142,14 @@ def _params_of(x):
                              g_c=x[4], delta=x[3], kappa_c=0.2)
 
 
-def _objective_of(x):
-    return cooling_objective(_params_of(x))[0]
+def _objective_and_status(x):
+    return cooling_objective(_params_of(x))
 
 
-# one program per dtype for the values (finite-difference points, the unstable point), one for
-# the vmapped gradient: shared by the tests below
-_objective_batch = jax.jit(jax.vmap(lambda x: cooling_objective(_params_of(x))))
-_grad_batch = jax.jit(jax.vmap(jax.grad(_objective_of)))
+# float64: ONE program for the vmapped values (finite-difference points, the unstable point),
+# statuses and gradients; float32: a value program
+_value_grad_batch = jax.jit(jax.vmap(jax.value_and_grad(_objective_and_status, has_aux=True)))
+_objective_batch = jax.jit(jax.vmap(_objective_and_status))
 X0 = np.array([0.3, KD, 1.2, 1.05, 0.01])
 # φ_0 = 1.2 > π/4 with a strong second tweezer: C01 C10 < 0 and |C| > κ → a growing mode
 X_UNSTABLE = np.array([1.2, KD, 200.0, 1.05, 0.01])
@@ -160,13 +160,13 @@ PTS = np.stack([X0 + s * EPS * v for v in DIRS for s in (1, -1)]
 
 
 def test_objective_jit_vmap_grad():
-    gv = np.asarray(_grad_batch(XS))
+    (val, st), grads = _value_grad_batch(np.concatenate([XS, PTS]))
+    gv, val, st = np.asarray(grads[:2]), np.asarray(val[2:]), np.asarray(st[2:])
     g = gv[0]
     assert np.all(np.isfinite(gv)) and np.all(g != 0)
     # reverse-mode gradient vs central finite differences along random directions, the
-    # vmapped gradient at the second point vs finite differences along φ_0: every value in
-    # one vmapped program, with the unstable point
-    val, st = (np.asarray(a) for a in _objective_batch(PTS))
+    # vmapped gradient at the second point vs finite differences along φ_0 (the values from
+    # the same vmapped program), then the unstable point
     for i, v in enumerate(DIRS):
         fd = (val[2 * i] - val[2 * i + 1]) / (2 * EPS)
         np.testing.assert_allclose(np.dot(g, v), fd, rtol=1e-5)
@@ -177,7 +177,8 @@ def test_objective_jit_vmap_grad():
 
 
 def test_float32_matches_float64():
-    v64, s64 = _objective_batch(PTS)  # the program of test_objective_jit_vmap_grad
+    (v64, s64), _ = _value_grad_batch(np.concatenate([XS, PTS]))
+    v64, s64 = v64[2:], s64[2:]
     v32, s32 = _objective_batch(PTS.astype(np.float32))
     assert v32.dtype == jnp.float32
     np.testing.assert_array_equal(s32, s64)
