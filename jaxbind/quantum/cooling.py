@@ -60,10 +60,12 @@ import diffrax
 import equinox as eqx
 import jax.numpy as jnp
 import lineax as lx
+import numpy as np
 import optimistix as optx
 from equinox._enum import EnumerationItem  # an item from integer codes (see _result)
 
 from .._checks import as_float_array, check_finite, check_positive, is_concrete
+from .._entry import compiled_entry
 from .._types import Array, ArrayLike, Float, Int, RealLike
 from ..results import RESULTS, code
 from ._compat import deprecated_codes
@@ -167,10 +169,13 @@ class CoolingParams(eqx.Module):
         kg = as_float_array(kg, "kg")
         if is_concrete(kg):
             check_finite("kg", kg)
-            if jnp.any(kg <= 1):
+            if np.any(np.asarray(kg) <= 1):
                 raise ValueError(f"kg must be > 1 (K_g = (g1+g2)/(g1-g2)), got {kg}")
         g2 = as_float_array(g2, "g2")
-        g1 = jnp.where(kg > 1, g2 * (kg + 1) / jnp.where(kg > 1, kg - 1, 1), jnp.nan)
+        # concrete input: NumPy (the same IEEE operations, no XLA program per shape)
+        xp = np if is_concrete((kg, g2)) else jnp
+        kg, g2 = xp.asarray(kg), xp.asarray(g2)
+        g1 = xp.where(kg > 1, g2 * (kg + 1) / xp.where(kg > 1, kg - 1, 1), xp.nan)
         return cls(g1, g2, g, **kwargs)
 
     @property
@@ -383,6 +388,7 @@ def _closed_form(p):
     return jnp.where(bad, nan, na), jnp.where(bad, nan, nb), status.astype(jnp.int32)
 
 
+@compiled_entry  # an eager call is one compiled program (jaxbind._entry)
 def steady_state_occupations(p: CoolingParams, *, throw: bool = True) -> CoolingSteadyState:
     """Mean-field steady state of eq. 13 from the closed-form quadratics (paper 004 eqs. 14–15
     for n_b, C1–C2 for n_a), physical root selected as derived in the module docstring.
@@ -397,6 +403,7 @@ def steady_state_occupations(p: CoolingParams, *, throw: bool = True) -> Cooling
     return _finalize(na, nb, _result(status), throw)
 
 
+@compiled_entry  # an eager call is one compiled program (jaxbind._entry)
 def linear_rate_occupations(p: CoolingParams, *, throw: bool = True) -> CoolingSteadyState:
     """Steady state of the second-order rate equations of the *linear* (Gaussian, physically
     consistent) model with the same drift as eq. 2 — the counterpart of eq. 13 derived here.
@@ -449,6 +456,7 @@ def linear_rate_occupations(p: CoolingParams, *, throw: bool = True) -> CoolingS
     return _finalize(na, nb, _result(status), throw)
 
 
+@compiled_entry  # an eager call is one compiled program (jaxbind._entry)
 def steady_state_occupations_root(p: CoolingParams, *, throw: bool = True, rtol: float = 1e-10,
                                   atol: float = 1e-12, max_steps: int = 256) -> CoolingSteadyState:
     """Steady state of eq. 13 by Newton root finding (optimistix) — independent of the

@@ -150,6 +150,7 @@ def _from_diffrax(r) -> RESULTS:
 
 
 
+@compiled_entry  # eager call: one program (throw=True raises on the host from its result)
 @highest_precision
 def evolve(model: FockModel, rho0: Complex[ArrayLike, "n n"], ts: Float[ArrayLike, " t"],
            observables: Complex[ArrayLike, "m n n"] | None = None, *, rtol: float = 1e-7,

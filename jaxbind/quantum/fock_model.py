@@ -64,12 +64,13 @@ def destroy(n: int, dtype: DTypeLike | None = None) -> Complex[Array, "n n"]:
     """Annihilation operator a|k⟩ = √k |k−1⟩ truncated to Fock levels 0..n−1."""
     if n < 1:
         raise ValueError(f"n must be ≥ 1, got {n}")
-    return jnp.diag(jnp.sqrt(jnp.arange(1, n)), 1).astype(_cdtype(dtype))
+    # built in NumPy (n is static): no XLA program per size when called eagerly
+    return jnp.asarray(np.diag(np.sqrt(np.arange(1, n)), 1).astype(_cdtype(dtype)))
 
 
 def number(n: int, dtype: DTypeLike | None = None) -> Complex[Array, "n n"]:
     """Number operator a†a = diag(0, …, n−1)."""
-    return jnp.diag(jnp.arange(n)).astype(_cdtype(dtype))
+    return jnp.asarray(np.diag(np.arange(n)).astype(_cdtype(dtype)))
 
 
 def embed(op: Inexact[ArrayLike, "m m"], mode: int, dims: tuple[int, ...]) -> Inexact[Array, "n n"]:
@@ -77,13 +78,14 @@ def embed(op: Inexact[ArrayLike, "m m"], mode: int, dims: tuple[int, ...]) -> In
     dims = tuple(int(d) for d in dims)
     if not 0 <= mode < len(dims):
         raise ValueError(f"mode must be in [0, {len(dims)}), got {mode}")
-    op = jnp.asarray(op)
+    xp = np if is_concrete(op) else jnp  # concrete: NumPy, no XLA program per shape
+    op = xp.asarray(op)
     if op.shape != (dims[mode], dims[mode]):
         raise ValueError(f"op must have shape {(dims[mode],) * 2}, got {op.shape}")
-    out = jnp.ones((1, 1), op.dtype)
+    out = xp.ones((1, 1), op.dtype)
     for i, d in enumerate(dims):
-        out = jnp.kron(out, op if i == mode else jnp.eye(d, dtype=op.dtype))
-    return out
+        out = xp.kron(out, op if i == mode else xp.eye(d, dtype=op.dtype))
+    return jnp.asarray(out)
 
 
 def mode_operators(dims: tuple[int, ...], dtype: DTypeLike | None = None) -> tuple[Complex[Array, "n n"], ...]:
@@ -97,18 +99,22 @@ def fock_state(dims: tuple[int, ...], occupations: tuple[int, ...], dtype: DType
         raise ValueError(f"occupations {occupations} do not fit dims {dims}")
     idx = int(np.ravel_multi_index(tuple(occupations), tuple(dims)))
     n = math.prod(dims)
-    return jnp.zeros((n, n), _cdtype(dtype)).at[idx, idx].set(1)
+    rho = np.zeros((n, n), _cdtype(dtype))
+    rho[idx, idx] = 1
+    return jnp.asarray(rho)
 
 
 def thermal_state(dims: tuple[int, ...], nbars: Float[ArrayLike, " m"] | Sequence[float], dtype: DTypeLike | None = None) -> Complex[Array, "n n"]:
     """Product of truncated thermal states with mean occupations ``nbars`` (renormalized)."""
     nbars = as_float_array(nbars, "nbars")
     check_positive("nbars", nbars, allow_zero=True)
-    p = jnp.ones((1,), nbars.dtype)
+    xp = np if is_concrete(nbars) else jnp  # concrete: NumPy, no XLA program per shape
+    nbars = xp.asarray(nbars)
+    p = xp.ones((1,), nbars.dtype)
     for d, nb in zip(dims, nbars):
-        pk = (nb / (1 + nb)) ** jnp.arange(d)
-        p = jnp.kron(p, pk / pk.sum())
-    return jnp.diag(p).astype(_cdtype(dtype if dtype is not None else nbars.dtype))
+        pk = (nb / (1 + nb)) ** xp.arange(d)
+        p = xp.kron(p, pk / pk.sum())
+    return jnp.asarray(xp.diag(p).astype(_cdtype(dtype if dtype is not None else nbars.dtype)))
 
 
 def dissipator(x: Complex[Array, "n n"], rho: Complex[Array, "n n"]) -> Complex[Array, "n n"]:
@@ -240,18 +246,25 @@ def three_mode_model(g1: Real, g2: Real, g: Real, *, gamma: Real, kappa_a: Real,
     if len(dims) != 3 or min(dims) < 2:
         raise ValueError(f"dims must be three truncations ≥ 2 (A, B, C), got {dims}")
     cd = _cdtype(dtype if dtype is not None else jnp.result_type(*vals))
-    a, b, c = mode_operators(dims, cd)
-    s = 1.0 if detuning_sign == "cooling" else -1.0
     wf = wa if frame_frequency is None else as_float_array(frame_frequency, "frame_frequency")
+    # concrete parameters: assembled in NumPy (one implementation, xp = np or jnp), so an
+    # eager call compiles no XLA program per operator and shape
+    xp = np if is_concrete((vals, wf)) else jnp
+    g1, g2, g, gamma, ka, kb, na, nb, wa, wb, delta, wf = (
+        xp.asarray(v) for v in (g1, g2, g, gamma, ka, kb, na, nb, wa, wb, delta, wf))
+    a, b, c = (xp.asarray(x) for x in mode_operators(dims, cd))
+    s = 1.0 if detuning_sign == "cooling" else -1.0
     num = lambda x: x.conj().T @ x  # noqa: E731
     ad, bd, cdg = a.conj().T, b.conj().T, c.conj().T
     H = ((s * delta - wf) * num(c) + (wa - wf) * num(a) + (wb - wf) * num(b)
          + (g1 - g2) * a @ bd + (g1 + g2) * ad @ b + g * (ad @ c + a @ cdg))
-    jumps = jnp.stack([a, ad, b, bd, c])
-    rates = jnp.stack([ka * (1 + na), ka * na, kb * (1 + nb), kb * nb, gamma])
+    jumps = xp.stack([a, ad, b, bd, c])
+    rates = xp.stack([ka * (1 + na), ka * na, kb * (1 + nb), kb * nb, gamma])
     charges = tuple(int(x) for x in np.indices(dims).reshape(len(dims), -1).sum(0))
-    return FockModel(H.astype(cd), jumps.astype(cd), rates.astype(jnp.zeros((), cd).real.dtype),
-                     dims, trace_correction, charges, (-1, 1, -1, 1, -1))
+    rd = np.zeros((), cd).real.dtype
+    return FockModel(jnp.asarray(H.astype(cd)), jnp.asarray(jumps.astype(cd)),
+                     jnp.asarray(rates.astype(rd)), dims, trace_correction, charges,
+                     (-1, 1, -1, 1, -1))
 
 
 

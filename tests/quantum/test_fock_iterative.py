@@ -87,7 +87,11 @@ def test_fig3_hermitian_converged_truncation():
     assert int(s8.status) == STATUS_TRUNCATION and np.max(np.abs(n8 / exact - 1)) > 3e-3
 
 
-def test_float32_and_bad_input():
+# slow: two more block-solver programs (float32, float64 at these dims; ~4 CPU-s); float32 of
+# the Fock steady state stays checked by default in test_fock.py::test_jit_vmap_grad_float32
+# (dense solver), this solver's result codes in test_bad_input below
+@pytest.mark.slow
+def test_float32():
     # float32: 1e-5 for Hermitian H; the non-Hermitian eigenproblem (μ ~ 6e-4, condition
     # ~ γ/κ) is only meaningful to ~1e-2 in float32 (module docstring)
     kw = dict(gamma=1.0, kappa_a=0.01, kappa_b=0.01, nbar_a=0.1, nbar_b=0.1)
@@ -99,6 +103,9 @@ def test_float32_and_bad_input():
         n32, s32 = _solve(m32)
         assert s32.rho.dtype == jnp.complex64 and int(s32.status) == STATUS_OK
         np.testing.assert_allclose(n32, n64, rtol=rtol)
+
+
+def test_bad_input():
     with pytest.raises(ValueError, match="charges"):
         steady_state(FockModel(number(3), destroy(3)[None], jnp.array([1.0]), (3,)), BlockGMRES())
     # a non-converged solve is an error when thrown, a result (and NaN state) otherwise
@@ -110,6 +117,9 @@ def test_float32_and_bad_input():
         jax.block_until_ready(steady_state(m, few, max_newton=0).rho)
 
 
+# slow: ~8 CPU-s (the alias runs op by op, plus a second solver program); the alias only maps
+# its arguments onto BlockGMRES, whose solver stays checked by default in test_agrees_with_dense
+@pytest.mark.slow
 def test_deprecated_entry_point_warns_and_agrees():
     m = three_mode_model(0.4, 0.1, 0.1, dims=(3, 3, 2), **FIG3)
     with pytest.warns(DeprecationWarning, match="BlockGMRES"):

@@ -28,12 +28,31 @@ def pair(kd, phi=0.0, dtype=jnp.float64, gamma=0.0, temperature=0.0):
 
 
 lin_ff = eqx.filter_jit(linearize)
+# one program each (eager, from_linearized and the Gaussian kernels run op by op)
+_system = eqx.filter_jit(LinearSystem.from_linearized)
+_physical = eqx.filter_jit(lambda lin, gas: physicality(LinearSystem.from_linearized(
+    lin, gas_damping=gas)))
+KD_Q = 2 * np.pi * 3 + np.pi / 4  # kd of the float32 and transform checks
+
+
+def _occupations(phi):
+    """Occupations and status of the pair at kd = KD_Q, phase phi, in phi's precision:
+    optics → mechanics → quantum in one function (gas damping at 100 Hz, 1 mK)."""
+    dtype = phi.dtype
+    lin = linearize(pair(KD_Q, phi=phi, dtype=dtype, gamma=2 * np.pi * 100.0, temperature=1e-3))
+    s = LinearSystem.from_linearized(lin)
+    assert s.A.dtype == dtype and s.D.dtype == dtype  # checked when traced
+    ss = steady_state(s)
+    return occupations(ss.cov), ss.status
+
+
+_occ = jax.jit(_occupations)  # one program per dtype, shared by the tests below
 
 
 def test_drift_is_the_classical_langevin_matrix_in_scaled_units():
     """A, D, b transformed back to SI are the equations in the LinearizedArray docstring."""
     lin = lin_ff(pair(2 * np.pi * 3 + 0.7, phi=0.4))
-    s = LinearSystem.from_linearized(lin, gas_damping=False)
+    s = _system(lin, gas_damping=False)
     w = float(np.mean(lin.omega))
     m = np.asarray(lin.mass)
     # x = S x̃ with z = z̃ √(ħ/(m w)), p = p̃ √(ħ m w); t = τ/w
@@ -59,11 +78,11 @@ def test_nonreciprocal_drift_is_physical_and_matches_identity():
     C, D = np.asarray(lin.C), np.asarray(lin.D)
     assert abs(C[0, 1] - C[1, 0]) > 0.3 * abs(C[0, 1])  # strongly non-reciprocal here
     np.testing.assert_allclose(C[0, 1] - C[1, 0], 4 * D[0, 1].imag, rtol=1e-9)
-    ph = physicality(LinearSystem.from_linearized(lin))
+    ph = _physical(lin, True)
     assert bool(ph.is_physical)
     # the same non-reciprocal drift without the recoil noise that comes with it is not
     bad = eqx.tree_at(lambda l: l.D, lin, jnp.zeros_like(lin.D))
-    rep = physicality(LinearSystem.from_linearized(bad, gas_damping=False))
+    rep = _physical(bad, False)
     assert not bool(rep.is_physical) and float(rep.min_eigenvalue) < 0
 
 
@@ -72,7 +91,7 @@ def test_single_particle_recoil_and_gas_closed_form():
     arr = TweezerArray(jnp.zeros((1, 2)), powers=0.3, wavelength=LAM, NA=0.6, radius=100e-9, index=1.45,
                        density=2200.0, gamma=2 * np.pi * 50.0, temperature=1e-3)
     lin = lin_ff(arr)
-    ss = steady_state(LinearSystem.from_linearized(lin))
+    ss = eqx.filter_jit(lambda lin: steady_state(LinearSystem.from_linearized(lin)))(lin)
     assert int(ss.status) == STATUS_OK
     nbar = Cst.k_B * 1e-3 / (Cst.hbar * float(lin.omega[0]))
     expect = nbar + float(lin.recoil_rates[0]) / (2 * np.pi * 50.0)
@@ -81,33 +100,27 @@ def test_single_particle_recoil_and_gas_closed_form():
 
 @pytest.mark.parametrize("phi", [0.3, np.pi / 4])
 def test_float32_agrees_with_float64(phi):
-    def occ(dtype):
-        lin = lin_ff(pair(2 * np.pi * 3 + np.pi / 4, phi=phi, dtype=dtype, gamma=2 * np.pi * 100.0,
-                          temperature=1e-3))
-        s = LinearSystem.from_linearized(lin)
-        assert s.A.dtype == dtype and s.D.dtype == dtype
-        ss = eqx.filter_jit(steady_state)(s)  # one compile per dtype (eager: op by op)
-        return np.asarray(occupations(ss.cov)), int(ss.status)
-
-    o64, st64 = occ(jnp.float64)
-    o32, st32 = occ(jnp.float32)
-    assert st64 == st32 == STATUS_OK
+    o64, st64 = _occ(np.float64(phi))
+    o32, st32 = _occ(np.float32(phi))
+    assert o32.dtype == np.float32
+    assert int(st64) == int(st32) == STATUS_OK
     assert np.all(np.isfinite(o32))
     np.testing.assert_allclose(o32, o64, rtol=2e-3)
 
 
 def test_jit_vmap_grad_through_optics_mechanics_quantum():
     def n_first(phi):
-        lin = linearize(pair(2 * np.pi * 3 + np.pi / 4, phi=phi, gamma=2 * np.pi * 100.0, temperature=1e-3))
-        return occupations(steady_state(LinearSystem.from_linearized(lin)).cov)[0]
+        return _occupations(phi)[0][0]
 
-    phis = jnp.linspace(0.1, 1.2, 5)
-    vals = jax.jit(jax.vmap(n_first))(phis)
-    assert np.all(np.isfinite(np.asarray(vals)))
-    np.testing.assert_allclose(vals[2], n_first(phis[2]), rtol=1e-10)
-    g = jax.jit(jax.grad(n_first))(0.5)
+    # vmapped values and gradients in ONE program (the gradient at φ = 0.5, the last point);
+    # per-point values and finite differences from the float64 program of _occ
+    phis = np.append(np.linspace(0.1, 1.2, 5), 0.5)
+    vals, grads = jax.jit(jax.vmap(jax.value_and_grad(n_first)))(phis)
+    assert np.all(np.isfinite(np.asarray(vals))) and np.all(np.isfinite(np.asarray(grads)))
+    np.testing.assert_allclose(vals[2], _occ(phis[2])[0][0], rtol=1e-10)
+    g = grads[5]
     h = 1e-5
-    fd = (n_first(0.5 + h) - n_first(0.5 - h)) / (2 * h)
+    fd = (_occ(np.float64(0.5 + h))[0][0] - _occ(np.float64(0.5 - h))[0][0]) / (2 * h)
     np.testing.assert_allclose(g, fd, rtol=1e-5)
 
 

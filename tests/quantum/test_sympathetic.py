@@ -44,6 +44,10 @@ def test_zero_coupling_gives_thermal_plus_recoil():
     np.testing.assert_allclose(steady_occupations(p).n[:2], [5.1, 7.2], rtol=1e-10)
 
 
+# slow: the cavity cooling of particle 0 stays covered by default against the linear rate
+# equations in test_weak_coupling_exact_vs_linear_rates_vs_eq13 (n_a to 2e-2); this one compiles
+# a second steady-state program (N = 1, position coupling)
+@pytest.mark.slow
 def test_sideband_cooling_limit():
     # one particle + cavity (full position coupling) vs the resolved-sideband weak-coupling
     # formula n = (κ n̄ + A₊)/(κ + A₋ − A₊) (paper 004 eqs. 5-10, standard optomechanics)
@@ -58,15 +62,31 @@ def test_sideband_cooling_limit():
 
 def test_binding_matches_paper001_relations():
     p = pair(0.6, 1e-2)
-    C, D = binding_matrices(p)
+
+    @eqx.filter_jit  # one program (eager: op by op)
+    def run(p):
+        return binding_matrices(p), coupling_rates(0.6, KD, 1e-2), rate_equation_params(p).kg
+
+    (C, D), (g_r, g_a, _), kg = run(p)
     np.testing.assert_allclose(C[0, 1] - C[1, 0], 4 * D[0, 1].imag, rtol=1e-12)
-    g_r, g_a, _ = coupling_rates(0.6, KD, 1e-2)
     np.testing.assert_allclose(C[0, 1] / C[1, 0], (g_r + g_a) / (g_r - g_a), rtol=1e-12)
     # K_g of the mapped rate-equation model is C01/C10 = cos(kd − φ)/cos(kd + φ)
-    np.testing.assert_allclose(rate_equation_params(p).kg, np.cos(KD - 0.6) / np.cos(KD + 0.6),
-                               rtol=1e-12)
+    np.testing.assert_allclose(kg, np.cos(KD - 0.6) / np.cos(KD + 0.6), rtol=1e-12)
 
 
+def test_not_physical_status():
+    """Correlated Im D with recoil below |D12| (D not ⪰ 0): the steady state is flagged
+    RESULTS.not_physical (n NaN); with the recoil that comes with the binding it is fine."""
+    p = pair(0.6, 1e-2, nbar=0.0)
+    assert int(steady_occupations(p).status) == 0
+    q = pair(0.6, 1e-2, nbar=0.0, gamma_rec=0.0)
+    s = steady_occupations(q)
+    assert int(s.status) == STATUS_NOT_PHYSICAL and np.all(np.isnan(np.asarray(s.n)))
+
+
+# slow: three more programs (physicality twice, the correlated_noise=False steady state); the
+# not_physical status stays covered by default by test_not_physical_status
+@pytest.mark.slow
 def test_physicality_flags_missing_correlated_noise():
     p = pair(0.6, 1e-2, nbar=0.0)
     phys = eqx.filter_jit(lambda p, c: physicality(sympathetic_system(p, correlated_noise=c)))
@@ -101,6 +121,9 @@ def test_nonreciprocal_mean_field_breaks():
     assert float(s.n[1]) > 0.95 * nbar_b
 
 
+# slow: two N-particle chain programs and an N = 3 objective (~13 CPU-s); the unstable status
+# and the objective's finite penalty stay covered by default by test_objective_jit_vmap_grad
+@pytest.mark.slow
 def test_chain_and_instability_status():
     out = [steady_occupations(chain_params(n, KD, 0.0, G=3e-3, kappa=1e-4, g_c=0.01,
                                            nearest_neighbour=True)) for n in (2, 3)]
@@ -115,38 +138,53 @@ def test_chain_and_instability_status():
     assert int(st) == STATUS_UNSTABLE and float(val) == 1e6
 
 
-def _objective_of(x):
+def _params_of(x):
     # x = (φ_0, kx_1, p_1, Δ, g_c)
-    p = SympatheticParams(jnp.stack([0.0, x[1]]), jnp.stack([x[0], 0.0]),
-                          powers=jnp.stack([1.0, x[2]]), G=1e-3, kappa=1e-3, nbar=20.0,
-                          g_c=x[4], delta=x[3], kappa_c=0.2)
-    return cooling_objective(p)[0]
+    return SympatheticParams(jnp.stack([0.0, x[1]]), jnp.stack([x[0], 0.0]),
+                             powers=jnp.stack([1.0, x[2]]), G=1e-3, kappa=1e-3, nbar=20.0,
+                             g_c=x[4], delta=x[3], kappa_c=0.2)
+
+
+def _objective_and_status(x):
+    return cooling_objective(_params_of(x))
+
+
+# float64: ONE program for the vmapped values (finite-difference points, the unstable point),
+# statuses and gradients; float32: a value program
+_value_grad_batch = jax.jit(jax.vmap(jax.value_and_grad(_objective_and_status, has_aux=True)))
+_objective_batch = jax.jit(jax.vmap(_objective_and_status))
+X0 = np.array([0.3, KD, 1.2, 1.05, 0.01])
+# φ_0 = 1.2 > π/4 with a strong second tweezer: C01 C10 < 0 and |C| > κ → a growing mode
+X_UNSTABLE = np.array([1.2, KD, 200.0, 1.05, 0.01])
+XS = np.stack([X0, np.where(np.arange(5) == 0, 0.6, X0)])
+EPS, DIRS = 1e-6, np.random.default_rng(1).normal(size=(2, 5))
+PTS = np.stack([X0 + s * EPS * v for v in DIRS for s in (1, -1)]
+               + [XS[1] + s * EPS * np.eye(5)[0] for s in (1, -1)] + [X_UNSTABLE])
 
 
 def test_objective_jit_vmap_grad():
-    x = jnp.array([0.3, KD, 1.2, 1.05, 0.01])
-    f = jax.jit(_objective_of)
-    xs = jnp.stack([x, x.at[0].set(0.6)])
-    gv = jax.jit(jax.vmap(jax.grad(_objective_of)))(xs)
+    (val, st), grads = _value_grad_batch(np.concatenate([XS, PTS]))
+    gv, val, st = np.asarray(grads[:2]), np.asarray(val[2:]), np.asarray(st[2:])
     g = gv[0]
     assert np.all(np.isfinite(gv)) and np.all(g != 0)
-    # reverse-mode gradient vs central finite differences along random directions
-    for v in np.random.default_rng(1).normal(size=(2, 5)):
-        eps = 1e-6
-        fd = (f(x + eps * v) - f(x - eps * v)) / (2 * eps)
-        np.testing.assert_allclose(jnp.dot(g, v), fd, rtol=1e-5)
-    # vmapped gradient at the second point vs finite differences along φ_0
-    e0 = jnp.eye(5)[0]
-    fd0 = (f(xs[1] + 1e-6 * e0) - f(xs[1] - 1e-6 * e0)) / 2e-6
-    np.testing.assert_allclose(gv[1, 0], fd0, rtol=1e-5)
+    # reverse-mode gradient vs central finite differences along random directions, the
+    # vmapped gradient at the second point vs finite differences along φ_0 (the values from
+    # the same vmapped program), then the unstable point
+    for i, v in enumerate(DIRS):
+        fd = (val[2 * i] - val[2 * i + 1]) / (2 * EPS)
+        np.testing.assert_allclose(np.dot(g, v), fd, rtol=1e-5)
+    np.testing.assert_allclose(gv[1, 0], (val[4] - val[5]) / (2 * EPS), rtol=1e-5)
+    # no steady state: the unstable status and the finite penalty (never NaN)
+    assert list(st[:6]) == [0] * 6
+    assert int(st[6]) == STATUS_UNSTABLE and float(val[6]) == 1e6
 
 
 def test_float32_matches_float64():
-    x64 = np.array([0.3, KD, 1.2, 1.05, 0.01])
-    f = jax.jit(_objective_of)
-    v64 = f(jnp.asarray(x64))
-    v32 = f(jnp.asarray(x64, jnp.float32))
+    (v64, s64), _ = _value_grad_batch(np.concatenate([XS, PTS]))
+    v64, s64 = v64[2:], s64[2:]
+    v32, s32 = _objective_batch(PTS.astype(np.float32))
     assert v32.dtype == jnp.float32
+    np.testing.assert_array_equal(s32, s64)
     np.testing.assert_allclose(v32, v64, rtol=1e-4)
 
 
