@@ -571,9 +571,11 @@ _xfail("f64_in_f32", "float64 arithmetic in the float32 program: three_mode_mode
 # the default suite's representative subset (issue 20 §3)
 # --------------------------------------------------------------------------------------
 
-# One kernel per family: the transform matrix of tests/test_transforms.py and the lowering
-# checks of tests/test_lowering.py run for these by default; every other entry runs them in
-# `make test-all` (tests marked `slow`). Each family's own test file keeps its own jit / vmap /
+# One kernel per family: tests/test_transforms.py checks jit, vmap, grad and float32 of these
+# in one compiled program each by default (test_transforms_in_one_program; optical_forces and
+# steady_state, ≳ 5 CPU-s each, in `make test-all`), and the lowering checks of
+# tests/test_lowering.py run for these by default; the separate per-check transform tests and
+# every other entry run in `make test-all` (tests marked `slow`). Each family's own test file keeps its own jit / vmap /
 # grad / float32 checks by default, so this subset is the cross-cutting safety net, not the
 # only transform coverage. Chosen per family as the kernel the rest of the family builds on
 # (or the one most users call), at its registry size.

@@ -128,6 +128,9 @@ print(json.dumps({**counts, "refused": refused, "omega": float(lin.omega[0])}))
 """
 
 
+# two fresh processes (~4 CPU-s); default coverage of the persistent cache round trip:
+# test_second_process_hits_the_cache
+@pytest.mark.slow
 def test_eager_linearize_and_rates_are_written_to_and_read_from_the_cache(tmp_path):
     """Eager ``linearize`` (default ``throw=True``) and ``two_particle_rates`` compile
     programs without host callbacks (the throw=True raise happens on the host from

@@ -8,6 +8,7 @@ that import the new modules and warn."""
 from __future__ import annotations
 
 import ast
+import functools
 import pathlib
 import subprocess
 import sys
@@ -58,10 +59,16 @@ def _with_parents(importer: str, target: str) -> list[str]:
     return [m for m in chain if m in MODULES and not importer.startswith(m + ".") and m != importer]
 
 
+@functools.cache
+def _parse(path: pathlib.Path) -> ast.Module:
+    return ast.parse(path.read_text(), str(path))
+
+
+@functools.cache  # each graph is built once per run and only read by the tests
 def _graph(module_level_only: bool) -> dict[str, set[str]]:
     graph = {}
     for name, path in MODULES.items():
-        tree = ast.parse(path.read_text(), str(path))
+        tree = _parse(path)
         is_pkg = path.name == "__init__.py"
         nodes = tree.body if module_level_only else list(ast.walk(tree))
         if module_level_only:  # also module-level try/if blocks, but not `if TYPE_CHECKING:`

@@ -292,7 +292,10 @@ def test_cuda_lowering_uses_gpu_linear_algebra():
 
 
 def _callbacks(fn, x, platform="cpu"):
-    lw = jax.jit(fn).trace(x).lower(lowering_platforms=(platform,))
+    """Host-callback targets of ``fn`` (a function, or a ``jax.jit(...).trace(x)`` result,
+    which can be lowered for several platforms without re-tracing) lowered for ``platform``."""
+    traced = fn if hasattr(fn, "lower") else jax.jit(fn).trace(x)
+    lw = traced.lower(lowering_platforms=(platform,))
     return [_target(o) for o in custom_calls(_ops(lw)) if CALLBACK.search(_target(o))]
 
 
@@ -304,15 +307,16 @@ def test_error_checks_lower_to_host_callbacks_and_throw_false_removes_them():
 
     x = jnp.asarray(REGISTRY["steady_state"].x0)
 
-    def f(throw):
-        return lambda x: jb.steady_state(_system(x), throw=throw).cov
+    def f(throw):  # traced once per form, lowered for both platforms
+        return jax.jit(lambda x: jb.steady_state(_system(x), throw=throw).cov).trace(x)
 
-    assert _callbacks(f(True), x), "expected eqx.error_if to lower to a host callback"
-    assert not _callbacks(f(False), x)
-    assert not _callbacks(f(False), x, "cuda")
+    with_checks, without = f(True), f(False)
+    assert _callbacks(with_checks, x), "expected eqx.error_if to lower to a host callback"
+    assert not _callbacks(without, x)
+    assert not _callbacks(without, x, "cuda")
     if not any(d.platform == "gpu" for d in jax.devices()):
         with pytest.raises(ValueError, match="different from the lowering platform cuda"):
-            _callbacks(f(True), x, "cuda")
+            _callbacks(with_checks, x, "cuda")
 
 
 def test_dipole_solve_without_throw_has_no_host_callbacks():

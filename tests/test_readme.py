@@ -4,10 +4,15 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+# ~8 CPU-s (the example compiles the forces, their Jacobian and a gradient through the dipole
+# solve); default coverage of the same public calls (optical_forces, stiffness_matrix, grad
+# through the dipole solve): tests/optics/test_forces.py
+@pytest.mark.slow
 def test_readme_example_runs():
     text = README.read_text()
     block = re.search(r"## Example\s+```python\n(.*?)```", text, re.S).group(1)

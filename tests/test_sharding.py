@@ -61,9 +61,11 @@ print(json.dumps(out))
 '''
 
 
-# The lineax-based Gaussian kernels in the default suite; the two dipole solves (the heavier
-# programs, ~2/3 of the cost) in `make test-all`.
-@pytest.mark.parametrize("cases", [pytest.param(("oscillator",), id="oscillator"),
+# Both in `make test-all` (a fresh process with two devices, ~6 CPU-s for the oscillator, the
+# dipole solves ~2/3 more); default coverage of jitted, sharded lineax-based Gaussian kernels:
+# tests/workflows/test_sweep.py::test_sharded_over_4_cpu_devices_float32 (steady state of a
+# thermal oscillator sharded over 4 CPU devices, against the closed form).
+@pytest.mark.parametrize("cases", [pytest.param(("oscillator",), id="oscillator", marks=pytest.mark.slow),
                                    pytest.param(("direct", "gmres"), id="dipoles", marks=pytest.mark.slow)])
 def test_jit_sharded_kernels_over_two_cpu_devices(tmp_path, cases):
     script = tmp_path / "jit_shard.py"

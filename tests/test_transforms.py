@@ -15,12 +15,17 @@ Checks, per registry entry (float64 unless stated):
 Compiled programs are cached per (kernel, transform) so each is compiled once per session.
 
 Default suite vs ``make test-all`` (issue 20 §3: one XLA compilation per program is the cost):
-by default the five checks run for the representative kernels ``kernel_registry.DEFAULT``, one
-per family (green_tensor, mie_coefficients, tweezer_fields, optical_forces,
-linearize_far_field, steady_state, cooling_steady_state), minus the checks an entry's own
-``slow`` field moves out; the full registry matrix is marked ``slow``. The no-re-trace sweep
-check runs by default for ``steady_state`` only (the others: slow). Each family's own test
-file keeps its own jit/vmap/grad/float32 checks by default.
+by default ``test_transforms_in_one_program`` checks jit, vmap, grad and float32 for each
+representative kernel of ``kernel_registry.DEFAULT`` (one per family: green_tensor,
+mie_coefficients, tweezer_fields, optical_forces, linearize_far_field, steady_state,
+cooling_steady_state; optical_forces and steady_state, whose program alone costs ≳ 5 CPU-s,
+in ``make test-all``: their family files check them by default) in ONE compiled program per
+kernel (the kernel vmapped over the base point, a second point and the finite-difference
+points, the unbatched value-and-gradient at the base point and the float32 call); the five
+separate per-check tests (including jit vs the eager call, whose op-by-op dispatch compiles
+many small programs) run for every registry kernel in ``make test-all`` (marked ``slow``). The no-re-trace
+sweep check runs by default for ``green_tensor`` only (the others: slow). Each family's own
+test file keeps its own jit/vmap/grad/float32 checks by default.
 """
 
 from __future__ import annotations
@@ -42,11 +47,10 @@ CHECKS = ("jit", "vmap", "grad", "vmap_grad", "f32")
 def _params(check):
     out = []
     for name, k in REGISTRY.items():
-        marks = []
-        # not a representative (kernel_registry.DEFAULT): its default coverage is the
-        # representative of its family here and the family's own test file
-        if not in_default(name) or (isinstance(k.slow, tuple) and check in k.slow):
-            marks.append(pytest.mark.slow)
+        # every kernel's separate per-check test runs in `make test-all`; the default suite
+        # covers each check for the representatives (kernel_registry.DEFAULT) in
+        # test_transforms_in_one_program, and each family's own test file keeps its own
+        marks = [pytest.mark.slow]
         if check in k.xfail:
             marks.append(pytest.mark.xfail(strict=True, reason=k.xfail[check]))
         if check in ("grad", "vmap_grad") and not k.grad:
@@ -182,6 +186,112 @@ def test_float32_matches_float64(name):
     _assert_close(k, out32, _ref(name), rtol=k.f32_rtol, what="float32 vs float64")
 
 
+# --------------------------------------------------------------------------------------
+# the default suite: all five checks in one compiled program per representative kernel
+# --------------------------------------------------------------------------------------
+
+FD_DIRECTIONS = 3
+ONE_PROGRAM = ("jit", "vmap", "grad", "f32")  # the checks of test_transforms_in_one_program
+
+
+# Representatives whose one program alone costs ≳ 5 CPU-s (measured): slow here; their
+# default jit/vmap/grad/float32 coverage is their family's own test file:
+ONE_PROGRAM_SLOW = {
+    "optical_forces": "tests/optics/test_forces.py::test_vmap_grad_and_sweep_status, test_float32_matches_float64",
+    "steady_state": "tests/quantum/test_gaussian.py::test_vmap_jit_grad_many_systems, "
+                    "test_steady_state_grad_vs_fd, test_float32_matches_float64",
+}
+
+
+def _one_program_params():
+    out = []
+    for name in REGISTRY:
+        if not in_default(name):
+            continue
+        k = REGISTRY[name]
+        marks = [pytest.mark.xfail(strict=True, reason="; ".join(k.xfail[c] for c in ONE_PROGRAM if c in k.xfail))] \
+            if any(c in k.xfail for c in ONE_PROGRAM) else []
+        if name in ONE_PROGRAM_SLOW:  # default coverage: ONE_PROGRAM_SLOW[name]
+            marks.append(pytest.mark.slow)
+        out.append(pytest.param(name, marks=marks, id=name))
+    return out
+
+
+@pytest.mark.parametrize("name", _one_program_params())
+def test_transforms_in_one_program(name):
+    """jit, vmap, grad and float32 ≈ float64 of one registry kernel, with the same tolerances
+    as the separate checks, from ONE compiled program:
+
+    * ``vmap`` of the kernel over the rows x0, x1 (a 1 % perturbation) and x0 ± h·v_i (three
+      random unit directions);
+    * the unbatched outputs and ∇L at x0 (``jax.value_and_grad``);
+    * the float32 outputs at x0.
+
+    vmap: the batched row x0 == the unbatched call (rtol 1e-10) and rows x0, x1 differ;
+    grad: ∇L(x0)·v_i == central differences of L over the batched rows; float32: dtypes stay
+    32-bit and outputs agree with float64 to ``f32_rtol``. L is the loss of ``_loss`` (its
+    weights are arguments: the program is compiled once and called twice, first to measure
+    the output scales that normalise them). vmap∘grad (a program about as large as the rest
+    together) is checked per kernel in ``make test-all`` (test_vmap_grad_matches_single_grads)."""
+    k = REGISTRY[name]
+    x0 = np.asarray(k.x0, np.float64)
+    rng = np.random.default_rng(3)
+    V = rng.standard_normal((FD_DIRECTIONS, x0.size))
+    V /= np.linalg.norm(V, axis=1, keepdims=True)
+    d = np.random.default_rng(1).uniform(-1.0, 1.0, x0.shape)  # as _stack
+    x1 = x0 * (1 + 0.01 * d) + 0.001 * d
+    h = k.fd_eps
+    X = np.stack([x0, x1] + [x0 + s * h * v for v in V for s in (1, -1)])
+
+    shapes = jax.eval_shape(k.fn, jax.ShapeDtypeStruct(x0.shape, jnp.float64))
+    inexact = [(p, v) for p, v in _leaves(shapes)
+               if jnp.issubdtype(v.dtype, jnp.inexact) and not any(i in p for i in k.ignore)]
+
+    def loss(out, W):
+        tot = 0.0
+        for p, v in _inexact(k, out):
+            wr, wi = W[p]
+            tot = tot + jnp.sum(wr * jnp.real(v)) + jnp.sum(wi * jnp.imag(v))
+        return tot
+
+    @jax.jit
+    def program(X, W):
+        batched = jax.vmap(k.fn)(X)
+        if k.grad:
+            g, single = jax.grad(lambda y: (lambda o: (loss(o, W), o))(k.fn(y)), has_aux=True)(X[0])
+        else:
+            g, single = jnp.zeros_like(X[0]), k.fn(X[0])
+        out32 = k.fn(X[0].astype(jnp.float32))
+        return batched, single, g, out32
+
+    w_rng = np.random.default_rng(7)
+    raw = {p: (w_rng.standard_normal(v.shape), w_rng.standard_normal(v.shape)) for p, v in inexact}
+    zeros = {p: (np.zeros(v.shape), np.zeros(v.shape)) for p, v in inexact}
+    _, ref, _, _ = program(X, zeros)  # output scales at x0 (same program, no re-compile)
+    scale = {p: 1.0 / max(float(np.max(np.abs(np.asarray(v)))), 1e-300) for p, v in _inexact(k, ref)}
+    W = {p: (wr * scale[p], wi * scale[p]) for p, (wr, wi) in raw.items()}
+    out_b, out_0, g_0, out32 = jax.tree.map(np.asarray, program(X, W))
+
+    def L(out):  # the loss in NumPy, of one row's outputs
+        return sum(float(np.sum(W[p][0] * np.real(v)) + np.sum(W[p][1] * np.imag(v)))
+                   for p, v in _inexact(k, out))
+
+    row = [jax.tree.map(lambda v, i=i: v[i], out_b) for i in range(X.shape[0])]
+    _assert_close(k, row[0], out_0, rtol=1e-10, what="vmap vs the single call")
+    assert L(row[0]) != L(row[1]), f"{name}: vmap gave the same outputs at two different points"
+    if k.grad:
+        assert g_0.shape == x0.shape and np.all(np.isfinite(g_0)), f"{name}: gradient not finite: {g_0}"
+        for i, v in enumerate(V):
+            fd = (L(row[2 + 2 * i]) - L(row[3 + 2 * i])) / (2 * h)
+            np.testing.assert_allclose(float(g_0 @ v), fd, rtol=k.grad_rtol,
+                                       atol=k.grad_rtol * np.linalg.norm(g_0),
+                                       err_msg=f"{name}: directional derivative {i}, AD vs central FD")
+    assert k.f32_rtol <= 1e-5 or k.f32_reason, f"{name}: a looser float32 tolerance needs a documented reason"
+    for p, v in _leaves(out32):
+        assert v.dtype not in (np.float64, np.complex128, np.int64), f"{name}{p}: float32 inputs gave {v.dtype}"
+    _assert_close(k, out32, out_0, rtol=k.f32_rtol, what="float32 vs float64")
+
+
 def test_registry_covers_the_listed_kernels():
     """The kernels named in issue 15 §8 are all registered (guards against silent removal)."""
     required = {
@@ -216,9 +326,10 @@ def _counted_point(name):
     return point, calls
 
 
-# default: steady_state; the other kernels' sweep chunks are further compiles of the same
-# check (test_sweep.py::test_one_trace_one_compile_many_chunks covers the driver by default)
-@pytest.mark.parametrize("name", [pytest.param(n, marks=[] if n == "steady_state" else [pytest.mark.slow])
+# default: green_tensor (the cheapest program: the check is of the sweep driver, not the
+# kernel); the other kernels' sweep chunks are further compiles of the same check
+# (test_sweep.py::test_one_trace_one_compile_many_chunks covers the driver by default)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=[] if n == "green_tensor" else [pytest.mark.slow])
                                   for n in SWEEP_KERNELS])
 def test_sweep_traces_once_per_call_across_chunks(name):
     """``jb.sweep`` on a tiny grid cut into three chunks traces the point function once."""
@@ -233,7 +344,7 @@ def test_sweep_traces_once_per_call_across_chunks(name):
 def test_sweep_does_not_retrace_on_a_second_call():
     """Calling ``jb.sweep`` twice with the same function and grid dtypes traces it once in
     total (as ``jax.jit`` does), and gives identical results."""
-    point, calls = _counted_point("steady_state")
+    point, calls = _counted_point("green_tensor")  # the cheapest kernel: the defect is the driver's
     grid = {"s": np.linspace(-1.0, 1.0, 6)}
     a = jb.sweep(point, grid, chunk_size=2, progress=False)
     b = jb.sweep(point, grid, chunk_size=2, progress=False)

@@ -16,7 +16,6 @@ import numpy as np
 
 def _green_figure(out: Path, n: int):
     import jax
-    import jax.numpy as jnp
 
     from jaxbind import plot
     from jaxbind.optics import green
@@ -24,18 +23,21 @@ def _green_figure(out: Path, n: int):
     lam = 1064e-9
     k = 2 * np.pi / lam
     kr = np.logspace(-1.5, 2.0, n)
-    r = jnp.stack([jnp.asarray(kr) / k, jnp.zeros(n), jnp.zeros(n)], axis=1)
-    G = jax.jit(jax.vmap(green.green_tensor, in_axes=(0, None)))(r, k)
+    r = np.stack([kr / k, np.zeros(n), np.zeros(n)], axis=1)
+
+    @jax.jit
+    def tensors(r, k):  # the tensor and its near/intermediate/far parts: one compiled program
+        return (jax.vmap(green.green_tensor, in_axes=(0, None))(r, k),
+                jax.vmap(green.green_tensor_parts, in_axes=(0, None))(r, k))
+
+    G, P = jax.tree.map(np.asarray, tensors(r, k))
     unit = k**3 / (4 * np.pi)
     parts = {
-        "|G_xx| (longitudinal)": np.abs(np.asarray(G[:, 0, 0])) / unit,
-        "|G_yy| (transverse)": np.abs(np.asarray(G[:, 1, 1])) / unit,
+        "|G_xx| (longitudinal)": np.abs(G[:, 0, 0]) / unit,
+        "|G_yy| (transverse)": np.abs(G[:, 1, 1]) / unit,
     }
-    parts_fn = getattr(green, "green_tensor_parts", None)
-    if parts_fn is not None:
-        P = jax.jit(jax.vmap(parts_fn, in_axes=(0, None)))(r, k)
-        for name, comp in zip(("near 1/r³", "intermediate 1/r²", "far 1/r"), P):
-            parts[f"{name}, yy"] = np.abs(np.asarray(comp[:, 1, 1])) / unit
+    for name, comp in zip(("near 1/r³", "intermediate 1/r²", "far 1/r"), P):
+        parts[f"{name}, yy"] = np.abs(comp[:, 1, 1]) / unit
     fig = plot.green_components(
         kr, parts, wavelength=lam,
         note="two points on the x axis (r ∥ x̂): |G_xx| is the longitudinal, |G_yy| the transverse "
@@ -52,20 +54,22 @@ def _green_figure(out: Path, n: int):
 
 def _mie_figure(out: Path, n: int):
     import jax
-    import jax.numpy as jnp
 
     from jaxbind import plot
     from jaxbind.optics import mie
 
-    x = jnp.linspace(0.05, 10.0, n)
+    x = np.linspace(0.05, 10.0, n)
     n_max = 20
     summary = {}
     curves = {}
+    # one compiled program for both materials (the index is an argument, not a constant)
+    spectra = jax.jit(jax.vmap(lambda m, xx: mie.mie_efficiencies(m, xx, n_max), in_axes=(None, 0)))
     for label, m in (("silica m=1.45", 1.45 + 0.0j), ("silicon m=3.6+0.01i", 3.6 + 0.01j)):
-        eff = jax.jit(jax.vmap(lambda xx: mie.mie_efficiencies(m, xx, n_max)))(x)
-        curves[f"Q_ext, {label}"] = np.asarray(eff.qext)
-        curves[f"Q_back, {label}"] = np.asarray(eff.qback)
-        summary[label] = {"x_at_max_Qext": float(x[int(np.argmax(eff.qext))]), "max_Qext": float(np.max(eff.qext))}
+        eff = spectra(m, x)  # a Python complex: traced (weakly typed), no re-compile per value
+        qext, qback = np.asarray(eff.qext), np.asarray(eff.qback)
+        curves[f"Q_ext, {label}"] = qext
+        curves[f"Q_back, {label}"] = qback
+        summary[label] = {"x_at_max_Qext": float(x[int(np.argmax(qext))]), "max_Qext": float(np.max(qext))}
     fig = plot.mie_spectra(
         np.asarray(x), curves, wavelength=1064e-9,
         title="Extinction and backscattering efficiencies of a sphere versus size parameter",
@@ -83,7 +87,6 @@ def _mie_figure(out: Path, n: int):
 
 def _tweezer_figure(out: Path, n: int):
     import jax
-    import jax.numpy as jnp
 
     from jaxbind import plot
     from jaxbind.optics import beams
@@ -98,7 +101,7 @@ def _tweezer_figure(out: Path, n: int):
     field = beams.CoherentBeams(tw)
     xs = np.linspace(-5e-6, 5e-6, n)
     ys = np.linspace(-2.5e-6, 2.5e-6, max(n // 2, 8))
-    I = beams.intensity_map(field, jnp.asarray(xs), jnp.asarray(ys), 0.0)
+    I = np.asarray(beams.intensity_map(field, xs, ys, 0.0))
     fig = plot.field_map(
         xs, ys, np.asarray(I), markers=foci,
         title="Focal-plane intensity of three coherent optical tweezers",
@@ -110,7 +113,6 @@ def _tweezer_figure(out: Path, n: int):
 
 def _regime_figure(out: Path, n: int):
     """Paper 000 Fig. 3a as a jaxbind sweep over (φ, kd) (far-field closed forms, eqs. 6, 8)."""
-    import jax.numpy as jnp
 
     from jaxbind import plot
     from jaxbind.mechanics.regimes import REGIME_NAMES
@@ -119,7 +121,7 @@ def _regime_figure(out: Path, n: int):
 
     phases = np.linspace(0.0, 2 * np.pi, n)
     kds = np.linspace(1.0, 20.0, n)
-    ds = sweep(regime_map_point, {"phase": jnp.asarray(phases), "kd": jnp.asarray(kds)}, progress=False)
+    ds = sweep(regime_map_point, {"phase": phases, "kd": kds}, progress=False)
     codes = np.asarray(ds["regime"].values)
     names = [REGIME_NAMES[i] for i in range(len(REGIME_NAMES))]
     fig = plot.regime_map(
@@ -166,8 +168,8 @@ def _pipeline_figure(out: Path, n: int):
         ss = steady_state(system)
         return occupations(ss.cov), ss.status, rates.g_r, rates.g_a, w
 
-    phis = jnp.linspace(0.0, 2 * np.pi, 8 * max(n // 16, 4) + 1)  # φ = π/4 is a grid point
-    occ, status, g_r, g_a, w = jax.jit(jax.vmap(point))(phis)
+    phis = np.linspace(0.0, 2 * np.pi, 8 * max(n // 16, 4) + 1)  # φ = π/4 is a grid point
+    occ, status, g_r, g_a, w = (np.asarray(v) for v in jax.jit(jax.vmap(point))(phis))
     hz = 1 / (2 * np.pi)
     d_um = kd / k * 1e6
     fig = plot.occupations_vs_phase(

@@ -106,12 +106,20 @@ bounds = { kr = [0.1, 10.0] }
     _err(text.replace("kr = [0.1, 10.0]", "q = [0.1, 10.0]"), r"\[sample.bounds.q\].*no parameter 'q'")
 
 
-def test_registry_entries_resolve_and_examples_validate():
+def test_registry_entries_resolve_and_a_missing_file_is_named():
     for name in registry.REGISTRY:
         fn = registry.resolve(name)
         assert callable(fn) and fn.__doc__
     with pytest.raises(KeyError):
         registry.resolve("nope")
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(os.path.join(ROOT, "examples", "missing.toml"))
+
+
+# default coverage: tests/workflows/test_cli.py::test_help_example_and_example_files_validate
+# loads every sweep example (~3 CPU-s: each config's parameters are checked against a trace)
+@pytest.mark.slow
+def test_examples_validate():
     examples = sorted(glob.glob(os.path.join(ROOT, "examples", "*.toml")))
     assert len(examples) >= 4
     for path in examples:

@@ -49,6 +49,14 @@ def _init(k):
             "phi": jax.random.uniform(k2, minval=-np.pi, maxval=np.pi)}
 
 
+@eqx.filter_jit
+def _rates(base, kd, phi):
+    """The pair's rates and exceptional points at (kd, φ): one compiled program for the
+    file (called eagerly, they ran op by op)."""
+    rates = two_particle_rates(pair_array(base, kd, phi))
+    return rates, exceptional_points(rates.g_r, rates.g_a)
+
+
 def _mod(x, p):
     """Distance of x from 0 modulo p."""
     r = np.mod(x, p)
@@ -69,7 +77,7 @@ def test_pair_targets_reach_paper_points(base, key):
         # quartic there), so a loss of 1e-7 pins the point only to a few 1e-2
         assert _mod(kd - centre, period) < 5e-2, (target, kd)
         assert _mod(kd - phi, 2 * np.pi) < 5e-2, (target, kd, phi)
-        rates = two_particle_rates(pair_array(base, kd, phi))
+        rates, _ = _rates(base, np.float64(kd), np.float64(phi))
         np.testing.assert_allclose([rates.g_r / rates.g, rates.g_a / rates.g], target, atol=1e-3)
         if target == (0.5, 0.5):
             assert abs(float(rates.C21 / rates.C)) < 1e-3  # one-way: C21 = C cos(kd + φ) = 0
@@ -78,8 +86,7 @@ def test_pair_targets_reach_paper_points(base, key):
 def test_ep_placement_matches_root_finder_and_closed_form(base, key):
     loss = lambda p, dw: ep_loss(pair_array(base, p["kd"], p["phi"]), dw)  # noqa: E731
     r = optimize_restarts(loss, _init, optax.adam(0.05), 400, n_restarts=8, key=key, args=1.0)
-    rates = two_particle_rates(pair_array(base, r.value["kd"], r.value["phi"]))
-    ep = exceptional_points(rates.g_r, rates.g_a)
+    rates, ep = _rates(base, r.value["kd"], r.value["phi"])
     assert np.all(np.asarray(ep.status) == 0)
     assert np.min(np.abs(np.asarray(ep.delta_omega) / float(rates.g) - 1.0)) < 1e-6
     gr, ga = float(rates.g_r), float(rates.g_a)

@@ -148,20 +148,27 @@ def test_bad_settings():
 
 def test_reparametrizations():
     b = Bounded(1.0, 3.0)
-    np.testing.assert_allclose(b.forward(b.inverse(jnp.array([1.5, 2.9]))), [1.5, 2.9], rtol=1e-12)
     p = Positive(0.5)
-    np.testing.assert_allclose(p.forward(p.inverse(jnp.array([0.6, 40.0]))), [0.6, 40.0], rtol=1e-12)
-    np.testing.assert_allclose(Periodic().forward(jnp.array([7.0, -4.0])),
-                               [7.0 - 2 * np.pi, -4.0 + 2 * np.pi], rtol=1e-12)
     ch = SpacedChain(1.0)
-    x = ch.forward(jnp.array([-30.0, 0.0, 30.0]))
-    assert np.all(np.diff(np.asarray(x)) >= 1.0)
-    np.testing.assert_allclose(ch.forward(ch.inverse(jnp.array([0.0, 1.5, 4.0]))), [0.0, 1.5, 4.0], rtol=1e-12)
     pas = Passive()
-    a = pas.forward(jax.random.normal(jax.random.PRNGKey(0), (500, 2)) * 3)
+    a0 = np.array(0.3 + 0.5j)
+
+    @jax.jit
+    def values():  # every transform in one compiled program (eagerly: ~50 tiny programs)
+        return (b.forward(b.inverse(jnp.array([1.5, 2.9]))), p.forward(p.inverse(jnp.array([0.6, 40.0]))),
+                Periodic().forward(jnp.array([7.0, -4.0])), ch.forward(jnp.array([-30.0, 0.0, 30.0])),
+                ch.forward(ch.inverse(jnp.array([0.0, 1.5, 4.0]))),
+                pas.forward(jax.random.normal(jax.random.PRNGKey(0), (500, 2)) * 3),
+                pas.forward(pas.inverse(jnp.asarray(a0))))
+
+    fb, fp, fper, x, fch, a, fpas = values()
+    np.testing.assert_allclose(fb, [1.5, 2.9], rtol=1e-12)
+    np.testing.assert_allclose(fp, [0.6, 40.0], rtol=1e-12)
+    np.testing.assert_allclose(fper, [7.0 - 2 * np.pi, -4.0 + 2 * np.pi], rtol=1e-12)
+    assert np.all(np.diff(np.asarray(x)) >= 1.0)
+    np.testing.assert_allclose(fch, [0.0, 1.5, 4.0], rtol=1e-12)
     assert np.all(np.imag(a) > (2 / 3) * np.abs(a) ** 2)
-    a0 = jnp.array(0.3 + 0.5j)
-    np.testing.assert_allclose(pas.forward(pas.inverse(a0)), a0, rtol=1e-12)
+    np.testing.assert_allclose(fpas, a0, rtol=1e-12)
     # infeasible starting values and bounds are rejected before optimizing
     with pytest.raises(ValueError, match="low < high"):
         Bounded(2.0, 1.0)
@@ -182,15 +189,15 @@ def test_bounded_power_optimum_on_the_boundary():
     assert float(r.params["P"].transform.high) == 1.0  # bounds are never trained
 
 
-def test_min_distance_projection_and_feasibility(key):
+def test_min_distance_projection_and_feasibility():
     md = MinDistance(1.0, 6, box=((0.0, 0.0), (3.0, 2.0)))
-    x = jax.random.uniform(key, (6, 2)) * 0.2  # all crowded together
-    y = md(x)
+    x = np.random.default_rng(0).uniform(size=(6, 2)) * 0.2  # all crowded together
+    y = jax.jit(md)(x)  # one program (eagerly the projection ran op by op)
     d = np.linalg.norm(np.asarray(y)[:, None] - np.asarray(y)[None], axis=-1)
     assert d[np.triu_indices(6, 1)].min() >= 1.0 - 1e-6
     assert np.all(np.asarray(y) >= 0) and np.all(np.asarray(y) <= [3.0, 2.0])
     # projection inside the loop: pull 4 points to the origin, keep them ≥ 1 apart
-    r = optimize(lambda p: jnp.sum(p**2), jax.random.normal(key, (4, 2)), optax.adam(0.05), 400,
+    r = optimize(lambda p: jnp.sum(p**2), np.random.default_rng(1).normal(size=(4, 2)), optax.adam(0.05), 400,
                  project=MinDistance(1.0, 4))
     d = np.linalg.norm(np.asarray(r.params)[:, None] - np.asarray(r.params)[None], axis=-1)
     assert d[np.triu_indices(4, 1)].min() >= 1.0 - 1e-6
@@ -200,16 +207,17 @@ def test_min_distance_projection_and_feasibility(key):
         MinDistance(1.0, 4, box=((0.0,), (2.9,)))
     with pytest.raises(ValueError, match="infeasible"):
         MinDistance(1.0, 50, box=((0.0, 0.0), (3.0, 3.0)))
-    assert float(min_distance_penalty(jnp.array([[0.0, 0.0], [5.0, 0.0]]), 1.0)) < 1e-10
+    assert float(jax.jit(min_distance_penalty)(np.array([[0.0, 0.0], [5.0, 0.0]]), 1.0)) < 1e-10
 
 
 def test_passive_projection():
-    a = jnp.array([2.0 + 0.0j, 0.1 + 0.5j, -1.0 - 1.0j])
-    pa = project_passive(a)
+    a = np.array([2.0 + 0.0j, 0.1 + 0.5j, -1.0 - 1.0j])
+    pa, pi, w = jax.jit(lambda a: (project_passive(a), project_imag_nonnegative(a),
+                                   wrap_phase(jnp.array(3 * np.pi))))(a)  # one program
     assert np.all(np.imag(pa) >= (2 / 3) * np.abs(pa) ** 2 - 1e-12)
     np.testing.assert_allclose(pa[1], a[1])  # already passive: unchanged
-    np.testing.assert_allclose(project_imag_nonnegative(a), [2.0, 0.1 + 0.5j, -1.0])
-    np.testing.assert_allclose(wrap_phase(jnp.array(3 * np.pi)), -np.pi, rtol=1e-12)
+    np.testing.assert_allclose(pi, [2.0, 0.1 + 0.5j, -1.0])
+    np.testing.assert_allclose(w, -np.pi, rtol=1e-12)
 
 
 def test_resolve_nested_and_float32():

@@ -500,8 +500,35 @@ def optimize(loss: Callable, params: Any, optimizer: optax.GradientTransformatio
         jax.effects_barrier()
         _Progress.close()
     _report(st, n, throw, "optimize")
-    result, converged = _result(st)
+    result, converged = _result_compiled(st)
     return OptimizeResult(eqx.combine(p, static), l, lh, gh, n, result, converged)
+
+
+@eqx.filter_jit
+def _init_restarts(init, key, n):
+    """``init`` vmapped over ``n`` keys split from ``key``: one compiled program."""
+    return eqx.filter_vmap(init)(jax.random.split(key, n))
+
+
+# The read-out after the compiled run is one compiled program too (called eagerly it ran op
+# by op: a dozen tiny programs compiled on a user's first call; inlined under a user's jit).
+_result_compiled = eqx.filter_jit(_result)
+
+
+@eqx.filter_jit
+def _best_restart(all_params, l, lh, gh, n, st) -> OptimizeResult:
+    """The restart with the lowest finite final loss, and the per-restart read-out."""
+    score = jnp.where(jnp.isfinite(l) & (st != _NONFINITE), l, jnp.inf)
+    best = jnp.argmin(score)
+    axes = _restart_axes(all_params, l.shape[0])
+    pick = lambda x, a: x if a is None else x[best]  # noqa: E731
+    result, converged = _result(st[best])
+    return OptimizeResult(
+        params=jtu.tree_map(pick, all_params, axes), loss=l[best], loss_history=lh[best],
+        grad_norm_history=gh[best], n_steps=n[best], result=result,
+        converged=converged, restart_losses=score, restart_results=_result(st)[0],
+        best_restart=best, all_params=all_params,
+    )
 
 
 def optimize_restarts(loss: Callable, init: Any, optimizer: optax.GradientTransformation | None = None,
@@ -533,7 +560,7 @@ def optimize_restarts(loss: Callable, init: Any, optimizer: optax.GradientTransf
             raise ValueError("optimize_restarts: a callable init needs n_restarts and key")
         if not isinstance(n_restarts, int) or n_restarts < 1:
             raise ValueError(f"n_restarts must be a positive int, got {n_restarts!r}")
-        batch = eqx.filter_vmap(init)(jax.random.split(key, n_restarts))
+        batch = _init_restarts(init, key, n_restarts)
     else:
         batch = init
     mask = trainable_mask(batch, trainable)
@@ -554,17 +581,7 @@ def optimize_restarts(loss: Callable, init: Any, optimizer: optax.GradientTransf
     if progress:
         jax.effects_barrier()
         _Progress.close()
-    score = jnp.where(jnp.isfinite(l) & (st != _NONFINITE), l, jnp.inf)
-    best = jnp.argmin(score)
-    all_params = eqx.combine(p, static)
-    axes = _restart_axes(all_params, n_r)
-    pick = lambda x, a: x if a is None else x[best]  # noqa: E731
-    res = OptimizeResult(
-        params=jtu.tree_map(pick, all_params, axes), loss=l[best], loss_history=lh[best],
-        grad_norm_history=gh[best], n_steps=n[best], result=_result(st[best])[0],
-        converged=_result(st[best])[1], restart_losses=score, restart_results=_result(st)[0],
-        best_restart=best, all_params=all_params,
-    )
+    res = _best_restart(eqx.combine(p, static), l, lh, gh, n, st)
     if is_concrete(st) and np.all(np.asarray(st) == _NONFINITE):
         _report(st, n, throw, "optimize_restarts")
     elif is_concrete(st) and np.any(np.asarray(st) == _NONFINITE):
