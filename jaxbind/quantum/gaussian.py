@@ -90,6 +90,31 @@ def _check_real(name, x):
         raise TypeError(f"{name} must be real, got dtype {jnp.asarray(x).dtype}")
 
 
+@jax.jit
+def _add3(x, y):
+    return tuple(a + b for a, b in zip(x, y))
+
+
+@jax.jit
+def _lindblad_generator(H, c, g, h):
+    """(A, D, b) of :meth:`LinearSystem.from_lindblad` (its docstring) from H (n, n) of the
+    working dtype, jump coefficients c (K, n) or None, Γ given directly or None, h or None."""
+    dt = H.dtype
+    n = H.shape[0]
+    Om = symplectic_form(n, dt)
+    H = 0.5 * (H + H.T)
+    if c is None:
+        gam = jnp.zeros((n, n), jnp.result_type(dt, jnp.complex64))
+    else:
+        gam = c.T @ c.conj()  # Γ_ij = Σ_k c_ki c_kj*
+    if g is not None:
+        gam = gam + g.astype(gam.dtype)
+    A = Om @ (H - gam.imag.astype(dt))
+    D = Om @ gam.real.astype(dt) @ Om.T
+    b = None if h is None else Om @ h
+    return A, 0.5 * (D + D.T), b
+
+
 class LinearSystem(eqx.Module):
     """Linear quantum system d⟨x⟩/dt = A⟨x⟩ + b, dV/dt = AV + VAᵀ + D (docs/conventions.md).
 
@@ -118,7 +143,7 @@ class LinearSystem(eqx.Module):
         if n % 2:
             raise ValueError(f"A must have an even size n = 2M (quadrature pairs), got {n}")
         check_shape("D", D, (n, n))
-        b = jnp.zeros((n,), dt) if b is None else jnp.asarray(b, dt)
+        b = jnp.asarray(np.zeros((n,), dt)) if b is None else jnp.asarray(b, dt)  # NumPy: no compile
         check_shape("b", b, (n,))
         self.A, self.D, self.b = A, D, b
 
@@ -144,9 +169,11 @@ class LinearSystem(eqx.Module):
             return NotImplemented
         if other.A.shape != self.A.shape:
             raise ValueError(f"cannot add systems of sizes {self.A.shape} and {other.A.shape}")
-        return LinearSystem(self.A + other.A, self.D + other.D, self.b + other.b)
+        return LinearSystem(*_add3((self.A, self.D, self.b), (other.A, other.D, other.b)))
 
     # ------------------------------------------------------------------ constructors
+    # (the array algebra of each constructor is one jitted program: called eagerly, op by op,
+    # every jnp op on a new shape would compile its own XLA program)
     @classmethod
     def from_lindblad(
         cls,
@@ -178,16 +205,12 @@ class LinearSystem(eqx.Module):
         if H.ndim != 2 or H.shape[0] != H.shape[1]:
             raise ValueError(f"H must be a square matrix, got shape {H.shape}")
         n = H.shape[0]
-        Om = symplectic_form(n, dt)
-        H = 0.5 * (H + H.T)
-        if jumps is None:
-            gam = jnp.zeros((n, n), jnp.result_type(dt, jnp.complex64))
-        else:
+        c = g = None
+        if jumps is not None:
             c = jnp.asarray(jumps)
             if c.ndim == 1:
                 c = c[None, :]
             check_shape("jumps", c, (None, n))
-            gam = c.T @ c.conj()  # Γ_ij = Σ_k c_ki c_kj*
         if gamma is not None:
             g = jnp.asarray(gamma)
             check_shape("gamma", g, (n, n))
@@ -195,11 +218,7 @@ class LinearSystem(eqx.Module):
                 gn = np.asarray(g)
                 if np.max(np.abs(gn - gn.conj().T)) > 1e-9 * max(np.max(np.abs(gn)), 1e-300):
                     raise ValueError("gamma must be Hermitian (Γ = Σ_k c_k c_k†)")
-            gam = gam + g.astype(gam.dtype)
-        A = Om @ (H - gam.imag.astype(dt))
-        D = Om @ gam.real.astype(dt) @ Om.T
-        b = None if h is None else Om @ jnp.asarray(h, dt)
-        return cls(A, 0.5 * (D + D.T), b)
+        return cls(*_lindblad_generator(H, c, g, None if h is None else jnp.asarray(h, dt)))
 
     @classmethod
     def from_modes(
@@ -413,6 +432,16 @@ class TimeDependentSystem(eqx.Module):
         return self.fn(t)
 
 
+@jax.jit  # one program (eager: one per op)
+def _thermal_cov(n_th):
+    return jnp.diag(jnp.repeat(n_th + 0.5, 2))
+
+
+@jax.jit  # one program (eager: one per op)
+def _coherent_mean(alpha):
+    return jnp.sqrt(2.0) * jnp.stack([alpha.real, alpha.imag], axis=-1).reshape(-1)
+
+
 class GaussianState(eqx.Module):
     """Gaussian state: mean ⟨x⟩ (…, n) and covariance V = ½⟨{Δx, Δxᵀ}⟩ (…, n, n).
 
@@ -431,7 +460,7 @@ class GaussianState(eqx.Module):
         if cov.ndim < 2 or cov.shape[-1] != cov.shape[-2] or cov.shape[-1] % 2:
             raise ValueError(f"cov must have shape (..., n, n) with n even, got {cov.shape}")
         if mean is None:
-            mean = jnp.zeros(cov.shape[:-1], dt)
+            mean = jnp.asarray(np.zeros(cov.shape[:-1], dt))  # NumPy: no compile
         _check_real("mean", mean)
         mean = jnp.asarray(mean, dt)
         if mean.shape != cov.shape[:-1]:
@@ -454,22 +483,20 @@ class GaussianState(eqx.Module):
     def vacuum(cls, n_modes: int, dtype=None) -> "GaussianState":
         """Vacuum: V = 1/2, ⟨x⟩ = 0."""
         dtype = dtype or jnp.result_type(float)
-        return cls(None, 0.5 * jnp.eye(2 * n_modes, dtype=dtype))
+        return cls(None, jnp.asarray(0.5 * np.eye(2 * n_modes), dtype))  # NumPy: no compile
 
     @classmethod
     def thermal(cls, n_th: Float[ArrayLike, "*#m"] | Sequence[float]) -> "GaussianState":
         """Thermal state with occupations n_th (M,): V = (n̄ + ½) 1 per oscillator."""
         n_th = jnp.atleast_1d(jnp.asarray(n_th))
-        dt = _float_dtype(n_th)
-        return cls(None, jnp.diag(jnp.repeat(n_th.astype(dt) + 0.5, 2)))
+        return cls(None, _thermal_cov(n_th.astype(_float_dtype(n_th))))
 
     @classmethod
     def coherent(cls, alpha: Inexact[ArrayLike, "*#m"] | Sequence[complex]) -> "GaussianState":
         """Coherent state |α⟩ (M,) complex: ⟨z⟩ = √2 Re α, ⟨p⟩ = √2 Im α, V = 1/2."""
         alpha = jnp.atleast_1d(jnp.asarray(alpha))
         dt = _float_dtype(alpha)
-        mean = jnp.sqrt(2.0) * jnp.stack([alpha.real, alpha.imag], axis=-1).reshape(-1)
-        return cls(mean.astype(dt), 0.5 * jnp.eye(2 * alpha.shape[0], dtype=dt))
+        return cls(_coherent_mean(alpha).astype(dt), jnp.asarray(0.5 * np.eye(2 * alpha.shape[0]), dt))
 
     @classmethod
     def squeezed(cls, r: Float[ArrayLike, "*#m"], theta: Float[ArrayLike, "*#m"] = 0.0) -> "GaussianState":

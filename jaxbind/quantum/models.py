@@ -8,6 +8,8 @@ are dimensionless. Papers: 000 (App. B, C), 001 (eqs. 89–101), 004 (eqs. 1–3
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -44,13 +46,18 @@ def thermal_bath(n_modes: int, mode: int, kappa: ArrayLike, n_th: ArrayLike, dty
     Quadratures: A_jj = −κ/2, D_jj = κ(n̄ + ½) (energy damping rate κ; steady occupation n̄).
     """
     dtype = dtype or jnp.result_type(jnp.asarray(kappa), jnp.asarray(n_th), float)
-    kappa = jnp.asarray(kappa, dtype)
-    n_th = jnp.asarray(n_th, dtype)
+    A, D = _bath_matrices(jnp.asarray(kappa, dtype), jnp.asarray(n_th, dtype), n_modes, mode)
+    return LinearSystem(A, D)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))  # one program (eager: one per op)
+def _bath_matrices(kappa, n_th, n_modes, mode):
+    dtype = kappa.dtype
     n = 2 * n_modes
     sl = slice(2 * mode, 2 * mode + 2)
     A = jnp.zeros((n, n), dtype).at[sl, sl].set(-0.5 * kappa * jnp.eye(2, dtype=dtype))
     D = jnp.zeros((n, n), dtype).at[sl, sl].set(kappa * (n_th + 0.5) * jnp.eye(2, dtype=dtype))
-    return LinearSystem(A, D)
+    return A, D
 
 
 def add_thermal_bath(system: LinearSystem, mode: int, kappa: ArrayLike, n_th: ArrayLike) -> LinearSystem:
