@@ -95,6 +95,53 @@ def _add3(x, y):
     return tuple(a + b for a, b in zip(x, y))
 
 
+@functools.partial(jax.jit, static_argnames=("from_D",))
+def _langevin_generator(omega, C, Dm, F, mass, omega_ref, hbar, *, from_D):
+    """(A, D, b, antisymmetric part of the scaled C, Im Γ, max |C̃|) of
+    :meth:`LinearSystem.from_langevin` (its docstring; paper 001 eqs. 74–81), one program."""
+    dt = omega.dtype
+    N = omega.shape[0]
+    m = jnp.broadcast_to(mass, (N,))
+    w_ref = jnp.mean(omega) if omega_ref is None else omega_ref
+    off = 1.0 - jnp.eye(N, dtype=dt)
+    C = C * off
+    sq = jnp.sqrt(m[:, None] * m[None, :])
+    Ct = C / (w_ref**2 * sq)  # scaled couplings
+    K = jnp.sum(C, axis=1) / (w_ref**2 * m)  # trap renormalisation (eq. 76)
+    gam = 2.0 * Dm / (hbar * w_ref**2 * sq)  # Γ on positions
+    anti = 0.5 * (Ct - Ct.T)
+    if from_D:
+        coup = 0.5 * (Ct + Ct.T) + gam.imag.astype(dt) * off
+    else:
+        coup = Ct
+    stiff = jnp.diag((omega / w_ref) ** 2 + K) - coup  # ṗ = −stiff z
+    n = 2 * N
+    A = jnp.zeros((n, n), dt)
+    A = A.at[0::2, 1::2].set(jnp.eye(N, dtype=dt))
+    A = A.at[1::2, 0::2].set(-stiff)
+    Dq = jnp.zeros((n, n), dt).at[1::2, 1::2].set(gam.real.astype(dt))
+    b = jnp.zeros((n,), dt)
+    if F is not None:
+        F = jnp.broadcast_to(F, (N,))
+        b = b.at[1::2].set(F / (w_ref * jnp.sqrt(hbar * m * w_ref)))
+    return A, 0.5 * (Dq + Dq.T), b, anti, gam.imag, jnp.max(jnp.abs(Ct))
+
+
+@functools.partial(jax.jit, static_argnames=("dt",))
+def _mode_generator(h, g, u, v, *, dt):
+    """(H (n, n) quadrature Hamiltonian, c (K, n) jump coefficients or None) of
+    :meth:`LinearSystem.from_modes` (its docstring), in the real dtype ``dt``."""
+    m = h.shape[0]
+    T = mode_matrix(m, dt)
+    Hq = 2.0 * jnp.real(T.conj().T @ h.astype(T.dtype) @ T)
+    if g is not None:
+        Hq = Hq + jnp.real(T.T @ (g + g.T) @ T)
+    c = None
+    if u is not None:
+        c = u.astype(T.dtype) @ T + v.astype(T.dtype) @ T.conj()
+    return Hq.astype(dt), c
+
+
 @jax.jit
 def _lindblad_generator(H, c, g, h):
     """(A, D, b) of :meth:`LinearSystem.from_lindblad` (its docstring) from H (n, n) of the
@@ -244,20 +291,17 @@ class LinearSystem(eqx.Module):
             raise ValueError(f"h must be a square (M, M) matrix, got shape {h.shape}")
         m = h.shape[0]
         dt = _float_dtype(h) if g is None else _float_dtype(h, g)
-        T = mode_matrix(m, dt)
-        Hq = 2.0 * jnp.real(T.conj().T @ h.astype(T.dtype) @ T)
+        cdt = jnp.result_type(dt, jnp.complex64)
         if g is not None:
-            g = jnp.asarray(g, T.dtype)
+            g = jnp.asarray(g, cdt)
             check_shape("g", g, (m, m))
-            Hq = Hq + jnp.real(T.T @ (g + g.T) @ T)
-        c = None
+        u = v = None
         if jumps_a is not None or jumps_adag is not None:
-            u = jnp.zeros((1, m), T.dtype) if jumps_a is None else jnp.atleast_2d(jumps_a)
-            v = jnp.zeros_like(u) if jumps_adag is None else jnp.atleast_2d(jumps_adag)
+            u = jnp.asarray(np.zeros((1, m), cdt)) if jumps_a is None else jnp.atleast_2d(jumps_a)
+            v = jnp.asarray(np.zeros(u.shape, u.dtype)) if jumps_adag is None else jnp.atleast_2d(jumps_adag)
             check_shape("jumps_a", u, (None, m))
             check_shape("jumps_adag", v, (u.shape[0], m))
-            c = u.astype(T.dtype) @ T + v.astype(T.dtype) @ T.conj()
-        return cls.from_lindblad(Hq.astype(dt), c)
+        return cls.from_lindblad(*_mode_generator(h, g, u, v, dt=np.dtype(dt)))
 
     @classmethod
     def from_langevin(
@@ -315,40 +359,22 @@ class LinearSystem(eqx.Module):
             Dn = np.asarray(Dm)
             if np.max(np.abs(Dn - Dn.conj().T)) > 1e-9 * max(np.max(np.abs(Dn)), 1e-300):
                 raise ValueError("D must be Hermitian (D_jj' = D_j'j*), paper 001 eq. 81")
-        m = jnp.broadcast_to(jnp.asarray(mass, dt), (N,))
-        w_ref = jnp.mean(omega) if omega_ref is None else jnp.asarray(omega_ref, dt)
-        off = 1.0 - jnp.eye(N, dtype=dt)
-        C = C * off
-        sq = jnp.sqrt(m[:, None] * m[None, :])
-        Ct = C / (w_ref**2 * sq)  # scaled couplings
-        K = jnp.sum(C, axis=1) / (w_ref**2 * m)  # trap renormalisation (eq. 76)
-        gam = 2.0 * Dm / (hbar * w_ref**2 * sq)  # Γ on positions
-        if nonreciprocity == "from_D":
-            anti = 0.5 * (Ct - Ct.T)
-            if is_concrete((anti, gam)):
-                a, ig = np.asarray(anti), np.asarray(gam.imag)
-                tol = 1e-6 * max(np.max(np.abs(Ct)), np.max(np.abs(ig)), 1e-300)
-                if np.max(np.abs(a)) > tol and np.max(np.abs(a - ig)) > tol:
-                    raise ValueError(
-                        "C has an antisymmetric part that differs from 4 Im D/ħ "
-                        "(paper 001 eq. 81); pass a consistent D, a symmetric C, or "
-                        "nonreciprocity='from_C' to use C as given"
-                    )
-            coup = 0.5 * (Ct + Ct.T) + gam.imag.astype(dt) * off
-        else:
-            coup = Ct
-        stiff = jnp.diag((omega / w_ref) ** 2 + K) - coup  # ṗ = −stiff z
-        n = 2 * N
-        A = jnp.zeros((n, n), dt)
-        A = A.at[0::2, 1::2].set(jnp.eye(N, dtype=dt))
-        A = A.at[1::2, 0::2].set(-stiff)
-        Dq = jnp.zeros((n, n), dt).at[1::2, 1::2].set(gam.real.astype(dt))
-        b = jnp.zeros((n,), dt)
         if F is not None:
             _check_real("F", F)
-            F = jnp.broadcast_to(jnp.asarray(F, dt), (N,))
-            b = b.at[1::2].set(F / (w_ref * jnp.sqrt(hbar * m * w_ref)))
-        return cls(A, 0.5 * (Dq + Dq.T), b)
+            F = jnp.asarray(F, dt)
+        A, D, b, anti, gam_imag, Ct_max = _langevin_generator(
+            omega, C, Dm, F, jnp.asarray(mass, dt), None if omega_ref is None else jnp.asarray(omega_ref, dt),
+            hbar, from_D=nonreciprocity == "from_D")
+        if nonreciprocity == "from_D" and is_concrete((anti, gam_imag)):
+            a, ig = np.asarray(anti), np.asarray(gam_imag)
+            tol = 1e-6 * max(float(Ct_max), np.max(np.abs(ig)), 1e-300)
+            if np.max(np.abs(a)) > tol and np.max(np.abs(a - ig)) > tol:
+                raise ValueError(
+                    "C has an antisymmetric part that differs from 4 Im D/ħ "
+                    "(paper 001 eq. 81); pass a consistent D, a symmetric C, or "
+                    "nonreciprocity='from_C' to use C as given"
+                )
+        return cls(A, D, b)
 
     @classmethod
     def from_linearized(

@@ -118,16 +118,21 @@ def add_cold_damping(
     """
     j = _mode_index(system, mode)
     dt = system.A.dtype
-    g = jnp.asarray(gamma_fb, dt)
-    G = jnp.asarray(measurement_rate, dt)
-    eta = jnp.asarray(efficiency, dt)
+    A, D = _cold_damping_matrices(jnp.asarray(gamma_fb, dt), jnp.asarray(measurement_rate, dt),
+                                  jnp.asarray(efficiency, dt), system.n_modes, j)
+    return system + LinearSystem(A, D)
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))  # one program (eager: one per op)
+def _cold_damping_matrices(g, G, eta, n_modes, j):
+    dt = g.dtype
     d = 2.0 * G + g**2 / (8.0 * eta * G)
-    n = system.A.shape[0]
+    n = 2 * n_modes
     sl = slice(2 * j, 2 * j + 2)
     e2 = jnp.eye(2, dtype=dt)
     A = jnp.zeros((n, n), dt).at[sl, sl].set(-0.5 * g * e2)
     D = jnp.zeros((n, n), dt).at[sl, sl].set(0.5 * d * e2)
-    return system + LinearSystem(A, D)
+    return A, D
 
 
 def add_cavity(
