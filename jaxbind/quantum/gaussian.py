@@ -459,6 +459,17 @@ class TimeDependentSystem(eqx.Module):
 
 
 @jax.jit  # one program (eager: one per op)
+def _squeezed_cov(r, theta):
+    """Covariance of :meth:`GaussianState.squeezed` (its docstring)."""
+    theta = jnp.broadcast_to(theta, r.shape)
+    c, s = jnp.cos(theta), jnp.sin(theta)
+    R = jnp.stack([jnp.stack([c, -s], -1), jnp.stack([s, c], -1)], -2)
+    d = jax.vmap(jnp.diag)(0.5 * jnp.stack([jnp.exp(-2 * r), jnp.exp(2 * r)], -1))
+    blocks = R @ d @ jnp.swapaxes(R, -1, -2)
+    return jax.scipy.linalg.block_diag(*blocks)
+
+
+@jax.jit  # one program (eager: one per op)
 def _thermal_cov(n_th):
     return jnp.diag(jnp.repeat(n_th + 0.5, 2))
 
@@ -530,13 +541,7 @@ class GaussianState(eqx.Module):
         z cos θ + p sin θ and e^{2r}/2 along the orthogonal one. r, θ: (M,) or scalars."""
         r = jnp.atleast_1d(jnp.asarray(r))
         dt = _float_dtype(r)
-        r = r.astype(dt)
-        theta = jnp.broadcast_to(jnp.asarray(theta, dt), r.shape)
-        c, s = jnp.cos(theta), jnp.sin(theta)
-        R = jnp.stack([jnp.stack([c, -s], -1), jnp.stack([s, c], -1)], -2)
-        d = jax.vmap(jnp.diag)(0.5 * jnp.stack([jnp.exp(-2 * r), jnp.exp(2 * r)], -1))
-        blocks = R @ d @ jnp.swapaxes(R, -1, -2)
-        return cls(None, jax.scipy.linalg.block_diag(*blocks))
+        return cls(None, _squeezed_cov(r.astype(dt), jnp.asarray(theta, dt)))
 
     def occupations(self) -> Float[Array, "*batch m"]:
         """⟨a_j†a_j⟩ including the coherent part |⟨a_j⟩|² (every leading batch/time axis)."""

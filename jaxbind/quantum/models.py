@@ -191,7 +191,11 @@ def quantum_noise(A: Float[ArrayLike, "n n"]) -> Float[Array, "n n"]:
     κ/2 gives vacuum noise κ/2; a non-reciprocal (non-Hermitian) coupling gets exactly the
     correlated quantum noise its reservoir must inject (cf. paper 001 eq. 81).
     """
-    A = jnp.asarray(A)
+    return _quantum_noise(jnp.asarray(A))
+
+
+@jax.jit  # one program (eager: one XLA compilation per op)
+def _quantum_noise(A):
     n = A.shape[0]
     Om = symplectic_form(n, A.dtype)
     M = 0.5j * (A @ Om + Om @ A.T)
@@ -252,6 +256,12 @@ def from_nonhermitian(H_eff: ArrayLike, kind: str = "minimal_noise") -> LinearSy
     H = jnp.asarray(H_eff)
     if H.ndim != 2 or H.shape[0] != H.shape[1]:
         raise ValueError(f"H_eff must be a square (M, M) matrix, got shape {H.shape}")
+    return LinearSystem(*_nonhermitian_generator(H, kind=kind))
+
+
+@functools.partial(jax.jit, static_argnames=("kind",))  # one program (eager: one per op)
+def _nonhermitian_generator(H, *, kind):
+    """(A, D, b) of :func:`from_nonhermitian` (its docstring)."""
     m = H.shape[0]
     dt = jnp.finfo(jnp.result_type(H.dtype, jnp.complex64)).dtype
     H = H.astype(jnp.result_type(dt, jnp.complex64))
@@ -266,12 +276,13 @@ def from_nonhermitian(H_eff: ArrayLike, kind: str = "minimal_noise") -> LinearSy
         T = mode_matrix(m, dt)
         Gx = T.T @ G.conj() @ T.conj()
         Gx = 0.5 * (Gx + Gx.conj().T)
-        return LinearSystem.from_modes(Hh) + LinearSystem.from_lindblad(jnp.zeros((2 * m, 2 * m), dt), gamma=Gx)
+        s = LinearSystem.from_modes(Hh) + LinearSystem.from_lindblad(jnp.zeros((2 * m, 2 * m), dt), gamma=Gx)
+        return s.A, s.D, s.b
     W = -1j * H
     A = jnp.zeros((2 * m, 2 * m), dt)
     A = A.at[0::2, 0::2].set(W.real).at[0::2, 1::2].set(-W.imag)
     A = A.at[1::2, 0::2].set(W.imag).at[1::2, 1::2].set(W.real)
-    return LinearSystem(A, quantum_noise(A))
+    return A, quantum_noise(A), jnp.zeros((2 * m,), dt)
 
 
 def effective_recoil_homodyne(gamma_rec: ArrayLike, efficiency: ArrayLike):

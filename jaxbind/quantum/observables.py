@@ -105,7 +105,11 @@ def _occupations(V, mean):
 
 def mode_correlations(V: Float[ArrayLike, "n n"]) -> Complex[Array, "m m"]:
     """N_jk = ⟨Δa_j† Δa_k⟩ = ½[V_zz + V_pp + i(V_zp − V_pz)]_jk − ½δ_jk (fluctuations)."""
-    V = _square("V", V)
+    return _mode_correlations(_square("V", V))
+
+
+@jax.jit  # one program (eager: one XLA compilation per op)
+def _mode_correlations(V):
     m = V.shape[0] // 2
     T = mode_matrix(m, V.dtype)
     # ⟨a_j† a_k⟩ = (T* V Tᵀ)_jk from the symmetric part, minus the commutator half.
@@ -121,6 +125,12 @@ def mode_covariance(V: Float[ArrayLike, "n n"], u: Num[ArrayLike, " m"] | Sequen
     u = jnp.asarray(u)
     if u.shape != (m,):
         raise ValueError(f"u must have shape ({m},), got {u.shape}")
+    return _mode_covariance(V, u)
+
+
+@jax.jit  # one program (eager: one XLA compilation per op)
+def _mode_covariance(V, u):
+    m = V.shape[0] // 2
     w = u.astype(jnp.result_type(V.dtype, jnp.complex64)) @ mode_matrix(m, V.dtype)  # c = w·x
     R = jnp.sqrt(2.0) * jnp.stack([w.real, w.imag]).astype(V.dtype)
     return R @ V @ R.T
@@ -129,7 +139,12 @@ def mode_covariance(V: Float[ArrayLike, "n n"], u: Num[ArrayLike, " m"] | Sequen
 def collective_occupation(V: Float[ArrayLike, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, ""]:
     """⟨Δc†Δc⟩ of the collective mode c = Σ u_j a_j: (tr mode_covariance − |u|²)/2."""
     u = jnp.asarray(u)
-    return 0.5 * (jnp.trace(mode_covariance(V, u)) - jnp.sum(jnp.abs(u) ** 2))
+    return _collective_occupation(mode_covariance(V, u), u)
+
+
+@jax.jit  # one program (eager: one XLA compilation per op)
+def _collective_occupation(cov, u):
+    return 0.5 * (jnp.trace(cov) - jnp.sum(jnp.abs(u) ** 2))
 
 
 def min_quadrature_variance(V: Float[ArrayLike, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, ""]:
