@@ -111,6 +111,10 @@ def test_float32_agrees_with_float64():
     np.testing.assert_allclose(x32, x64, rtol=2e-4, atol=2e-5)
 
 
+# slow: the kron solve's custom JVP stays checked by default against central differences through
+# steady_state (tests/quantum/test_gaussian.py::test_steady_state_grad_vs_fd[kron], A and D both
+# depend on the parameters there) and SmallLU's gradients in test_small_lu_lineax_gradients_match_dense_autodiff
+@pytest.mark.slow
 def test_kron_lyapunov_gradients_wrt_A_and_D_vs_central_differences():
     # custom JVP of the batched kron solve: forward and reverse mode, under vmap, for
     # asymmetric perturbations of D (only its symmetric part enters) and of A
@@ -140,7 +144,7 @@ def test_kron_lyapunov_gradients_wrt_A_and_D_vs_central_differences():
 
 
 # slow: forward vs reverse Jacobian of the same custom JVP (reverse mode stays checked against
-# central differences by default in test_kron_lyapunov_gradients_wrt_A_and_D_vs_central_differences)
+# central differences by default through steady_state in test_gaussian.py::test_steady_state_grad_vs_fd)
 @pytest.mark.slow
 def test_kron_lyapunov_jacfwd_equals_jacrev():
     from jaxbind.quantum.lyapunov import solve_lyapunov

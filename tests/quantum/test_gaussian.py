@@ -78,7 +78,7 @@ def test_hurwitz_status():
     # defective but stable
     assert bool(hz(jnp.array([[-1e-3, 1.0], [0.0, -1e-3]])))
     s = LinearSystem(jnp.array([[0.1, 1.0], [-1.0, 0.0]]), jnp.eye(2))
-    res = eqx.filter_jit(steady_state)(s)
+    res = steady_state(s)  # eager: one compiled program, shared by the 2 × 2 tests below
     assert int(res.status) == STATUS_UNSTABLE
     assert bool(jnp.all(jnp.isnan(res.cov)))
     with pytest.raises(Exception, match="not Hurwitz"):
@@ -89,7 +89,7 @@ def test_thermal_oscillator_closed_form():
     # H = ω a†a, bath κ(n̄+1)D[a] + κn̄D[a†]: V = (n̄ + ½)·1, ⟨x⟩ = −A⁻¹b.
     w, kappa, nth, F = 1.3, 0.07, 3.2, 0.4
     s = add_thermal_bath(LinearSystem.from_lindblad(w * np.eye(2), h=[-F, 0.0]), 0, kappa, nth)
-    res = eqx.filter_jit(steady_state)(s)
+    res = steady_state(s)  # the shared 2 × 2 program
     assert int(res.status) == STATUS_OK
     np.testing.assert_allclose(res.cov, (nth + 0.5) * np.eye(2), rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(occupations(res.cov), [nth], rtol=1e-12)
