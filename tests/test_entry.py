@@ -38,14 +38,25 @@ def test_steady_state_eager_is_one_program_and_throw_raises_on_the_host():
     # a second system of the same shape: no compilation at all
     sys2 = jb.LinearSystem(A * 1.1, 0.3 * np.eye(2))
     assert _compiles(lambda: jb.steady_state(sys2)) == 0
-    # closed form of a damped oscillator is checked in tests/quantum; here: same numbers as
-    # the undecorated kernel run op by op
-    ref = jb.steady_state.__wrapped__(sys2)
-    np.testing.assert_allclose(jb.steady_state(sys2).cov, ref.cov, rtol=1e-12, atol=1e-14)
+    # the compiled program's numbers: SciPy's Lyapunov solution (the op-by-op run of the
+    # undecorated kernel, ~150 compilations, is compared in the slow test below)
+    import scipy.linalg as sla
+
+    ref = sla.solve_continuous_lyapunov(np.asarray(sys2.A), -np.asarray(sys2.D))
+    np.testing.assert_allclose(jb.steady_state(sys2).cov, ref, rtol=1e-12, atol=1e-14)
     unstable = jb.LinearSystem(np.array([[0.1, 1.0], [-1.0, 0.0]]), np.eye(2))
     with pytest.raises(eqx.EquinoxRuntimeError, match="not Hurwitz"):
         jb.steady_state(unstable, throw=True)
     assert not bool(jb.steady_state(unstable).ok)  # throw=False: the code, no raise
+
+
+# slow: the op-by-op run of the undecorated kernel (~150 compilations); the compiled program
+# stays checked by default against SciPy in test_steady_state_eager_is_one_program_and_throw_raises_on_the_host
+@pytest.mark.slow
+def test_steady_state_compiled_equals_op_by_op():
+    sys2 = jb.LinearSystem(np.array([[-0.1, 1.0], [-1.0, -0.1]]) * 1.1, 0.3 * np.eye(2))
+    ref = jb.steady_state.__wrapped__(sys2)
+    np.testing.assert_allclose(jb.steady_state(sys2).cov, ref.cov, rtol=1e-12, atol=1e-14)
 
 
 def test_pair_tensor_python_scalar_k_is_traced_and_host_checked():

@@ -184,13 +184,20 @@ def position_measurement(system: LinearSystem, rates: Float[ArrayLike, "*m"],
         (system with the back-action 2Γ_j on D_pp, C (M, 2M) measurement matrix).
     """
     dt = system.A.dtype
-    G = _rates(system, rates)
-    eta = jnp.asarray(efficiency, dt)
-    m = system.n_modes
+    D, C = _measurement(system.D, jnp.asarray(rates, dt), jnp.asarray(efficiency, dt))
+    return LinearSystem(system.A, D, system.b), C
+
+
+@jax.jit  # one program (eager: one XLA compilation per op)
+def _measurement(D0, rates, eta):
+    """(D with the back-action 2Γ_j on D_pp, C) of :func:`position_measurement`."""
+    dt = D0.dtype
+    m = D0.shape[0] // 2
+    G = jnp.broadcast_to(rates, (m,))
     j = jnp.arange(m)
-    D = jnp.zeros_like(system.D).at[2 * j + 1, 2 * j + 1].set(2.0 * G)
+    D = jnp.zeros_like(D0).at[2 * j + 1, 2 * j + 1].set(2.0 * G)
     C = jnp.zeros((m, 2 * m), dt).at[j, 2 * j].set(jnp.sqrt(8.0 * jnp.clip(eta, 0.0) * jnp.clip(G, 0.0)))
-    return LinearSystem(system.A, system.D + D, system.b), C
+    return D0 + D, C
 
 
 def conditional_covariance(system: LinearSystem, C: Float[Array, "k n"]

@@ -90,6 +90,78 @@ def _check_real(name, x):
         raise TypeError(f"{name} must be real, got dtype {jnp.asarray(x).dtype}")
 
 
+@jax.jit
+def _add3(x, y):
+    return tuple(a + b for a, b in zip(x, y))
+
+
+@functools.partial(jax.jit, static_argnames=("from_D",))
+def _langevin_generator(omega, C, Dm, F, mass, omega_ref, hbar, *, from_D):
+    """(A, D, b, antisymmetric part of the scaled C, Im Γ, max |C̃|) of
+    :meth:`LinearSystem.from_langevin` (its docstring; paper 001 eqs. 74–81), one program."""
+    dt = omega.dtype
+    N = omega.shape[0]
+    m = jnp.broadcast_to(mass, (N,))
+    w_ref = jnp.mean(omega) if omega_ref is None else omega_ref
+    off = 1.0 - jnp.eye(N, dtype=dt)
+    C = C * off
+    sq = jnp.sqrt(m[:, None] * m[None, :])
+    Ct = C / (w_ref**2 * sq)  # scaled couplings
+    K = jnp.sum(C, axis=1) / (w_ref**2 * m)  # trap renormalisation (eq. 76)
+    gam = 2.0 * Dm / (hbar * w_ref**2 * sq)  # Γ on positions
+    anti = 0.5 * (Ct - Ct.T)
+    if from_D:
+        coup = 0.5 * (Ct + Ct.T) + gam.imag.astype(dt) * off
+    else:
+        coup = Ct
+    stiff = jnp.diag((omega / w_ref) ** 2 + K) - coup  # ṗ = −stiff z
+    n = 2 * N
+    A = jnp.zeros((n, n), dt)
+    A = A.at[0::2, 1::2].set(jnp.eye(N, dtype=dt))
+    A = A.at[1::2, 0::2].set(-stiff)
+    Dq = jnp.zeros((n, n), dt).at[1::2, 1::2].set(gam.real.astype(dt))
+    b = jnp.zeros((n,), dt)
+    if F is not None:
+        F = jnp.broadcast_to(F, (N,))
+        b = b.at[1::2].set(F / (w_ref * jnp.sqrt(hbar * m * w_ref)))
+    return A, 0.5 * (Dq + Dq.T), b, anti, gam.imag, jnp.max(jnp.abs(Ct))
+
+
+@functools.partial(jax.jit, static_argnames=("dt",))
+def _mode_generator(h, g, u, v, *, dt):
+    """(H (n, n) quadrature Hamiltonian, c (K, n) jump coefficients or None) of
+    :meth:`LinearSystem.from_modes` (its docstring), in the real dtype ``dt``."""
+    m = h.shape[0]
+    T = mode_matrix(m, dt)
+    Hq = 2.0 * jnp.real(T.conj().T @ h.astype(T.dtype) @ T)
+    if g is not None:
+        Hq = Hq + jnp.real(T.T @ (g + g.T) @ T)
+    c = None
+    if u is not None:
+        c = u.astype(T.dtype) @ T + v.astype(T.dtype) @ T.conj()
+    return Hq.astype(dt), c
+
+
+@jax.jit
+def _lindblad_generator(H, c, g, h):
+    """(A, D, b) of :meth:`LinearSystem.from_lindblad` (its docstring) from H (n, n) of the
+    working dtype, jump coefficients c (K, n) or None, Γ given directly or None, h or None."""
+    dt = H.dtype
+    n = H.shape[0]
+    Om = symplectic_form(n, dt)
+    H = 0.5 * (H + H.T)
+    if c is None:
+        gam = jnp.zeros((n, n), jnp.result_type(dt, jnp.complex64))
+    else:
+        gam = c.T @ c.conj()  # Γ_ij = Σ_k c_ki c_kj*
+    if g is not None:
+        gam = gam + g.astype(gam.dtype)
+    A = Om @ (H - gam.imag.astype(dt))
+    D = Om @ gam.real.astype(dt) @ Om.T
+    b = None if h is None else Om @ h
+    return A, 0.5 * (D + D.T), b
+
+
 class LinearSystem(eqx.Module):
     """Linear quantum system d⟨x⟩/dt = A⟨x⟩ + b, dV/dt = AV + VAᵀ + D (docs/conventions.md).
 
@@ -118,7 +190,7 @@ class LinearSystem(eqx.Module):
         if n % 2:
             raise ValueError(f"A must have an even size n = 2M (quadrature pairs), got {n}")
         check_shape("D", D, (n, n))
-        b = jnp.zeros((n,), dt) if b is None else jnp.asarray(b, dt)
+        b = jnp.asarray(np.zeros((n,), dt)) if b is None else jnp.asarray(b, dt)  # NumPy: no compile
         check_shape("b", b, (n,))
         self.A, self.D, self.b = A, D, b
 
@@ -144,9 +216,11 @@ class LinearSystem(eqx.Module):
             return NotImplemented
         if other.A.shape != self.A.shape:
             raise ValueError(f"cannot add systems of sizes {self.A.shape} and {other.A.shape}")
-        return LinearSystem(self.A + other.A, self.D + other.D, self.b + other.b)
+        return LinearSystem(*_add3((self.A, self.D, self.b), (other.A, other.D, other.b)))
 
     # ------------------------------------------------------------------ constructors
+    # (the array algebra of each constructor is one jitted program: called eagerly, op by op,
+    # every jnp op on a new shape would compile its own XLA program)
     @classmethod
     def from_lindblad(
         cls,
@@ -178,16 +252,12 @@ class LinearSystem(eqx.Module):
         if H.ndim != 2 or H.shape[0] != H.shape[1]:
             raise ValueError(f"H must be a square matrix, got shape {H.shape}")
         n = H.shape[0]
-        Om = symplectic_form(n, dt)
-        H = 0.5 * (H + H.T)
-        if jumps is None:
-            gam = jnp.zeros((n, n), jnp.result_type(dt, jnp.complex64))
-        else:
+        c = g = None
+        if jumps is not None:
             c = jnp.asarray(jumps)
             if c.ndim == 1:
                 c = c[None, :]
             check_shape("jumps", c, (None, n))
-            gam = c.T @ c.conj()  # Γ_ij = Σ_k c_ki c_kj*
         if gamma is not None:
             g = jnp.asarray(gamma)
             check_shape("gamma", g, (n, n))
@@ -195,11 +265,7 @@ class LinearSystem(eqx.Module):
                 gn = np.asarray(g)
                 if np.max(np.abs(gn - gn.conj().T)) > 1e-9 * max(np.max(np.abs(gn)), 1e-300):
                     raise ValueError("gamma must be Hermitian (Γ = Σ_k c_k c_k†)")
-            gam = gam + g.astype(gam.dtype)
-        A = Om @ (H - gam.imag.astype(dt))
-        D = Om @ gam.real.astype(dt) @ Om.T
-        b = None if h is None else Om @ jnp.asarray(h, dt)
-        return cls(A, 0.5 * (D + D.T), b)
+        return cls(*_lindblad_generator(H, c, g, None if h is None else jnp.asarray(h, dt)))
 
     @classmethod
     def from_modes(
@@ -225,20 +291,17 @@ class LinearSystem(eqx.Module):
             raise ValueError(f"h must be a square (M, M) matrix, got shape {h.shape}")
         m = h.shape[0]
         dt = _float_dtype(h) if g is None else _float_dtype(h, g)
-        T = mode_matrix(m, dt)
-        Hq = 2.0 * jnp.real(T.conj().T @ h.astype(T.dtype) @ T)
+        cdt = jnp.result_type(dt, jnp.complex64)
         if g is not None:
-            g = jnp.asarray(g, T.dtype)
+            g = jnp.asarray(g, cdt)
             check_shape("g", g, (m, m))
-            Hq = Hq + jnp.real(T.T @ (g + g.T) @ T)
-        c = None
+        u = v = None
         if jumps_a is not None or jumps_adag is not None:
-            u = jnp.zeros((1, m), T.dtype) if jumps_a is None else jnp.atleast_2d(jumps_a)
-            v = jnp.zeros_like(u) if jumps_adag is None else jnp.atleast_2d(jumps_adag)
+            u = jnp.asarray(np.zeros((1, m), cdt)) if jumps_a is None else jnp.atleast_2d(jumps_a)
+            v = jnp.asarray(np.zeros(u.shape, u.dtype)) if jumps_adag is None else jnp.atleast_2d(jumps_adag)
             check_shape("jumps_a", u, (None, m))
             check_shape("jumps_adag", v, (u.shape[0], m))
-            c = u.astype(T.dtype) @ T + v.astype(T.dtype) @ T.conj()
-        return cls.from_lindblad(Hq.astype(dt), c)
+        return cls.from_lindblad(*_mode_generator(h, g, u, v, dt=np.dtype(dt)))
 
     @classmethod
     def from_langevin(
@@ -296,40 +359,22 @@ class LinearSystem(eqx.Module):
             Dn = np.asarray(Dm)
             if np.max(np.abs(Dn - Dn.conj().T)) > 1e-9 * max(np.max(np.abs(Dn)), 1e-300):
                 raise ValueError("D must be Hermitian (D_jj' = D_j'j*), paper 001 eq. 81")
-        m = jnp.broadcast_to(jnp.asarray(mass, dt), (N,))
-        w_ref = jnp.mean(omega) if omega_ref is None else jnp.asarray(omega_ref, dt)
-        off = 1.0 - jnp.eye(N, dtype=dt)
-        C = C * off
-        sq = jnp.sqrt(m[:, None] * m[None, :])
-        Ct = C / (w_ref**2 * sq)  # scaled couplings
-        K = jnp.sum(C, axis=1) / (w_ref**2 * m)  # trap renormalisation (eq. 76)
-        gam = 2.0 * Dm / (hbar * w_ref**2 * sq)  # Γ on positions
-        if nonreciprocity == "from_D":
-            anti = 0.5 * (Ct - Ct.T)
-            if is_concrete((anti, gam)):
-                a, ig = np.asarray(anti), np.asarray(gam.imag)
-                tol = 1e-6 * max(np.max(np.abs(Ct)), np.max(np.abs(ig)), 1e-300)
-                if np.max(np.abs(a)) > tol and np.max(np.abs(a - ig)) > tol:
-                    raise ValueError(
-                        "C has an antisymmetric part that differs from 4 Im D/ħ "
-                        "(paper 001 eq. 81); pass a consistent D, a symmetric C, or "
-                        "nonreciprocity='from_C' to use C as given"
-                    )
-            coup = 0.5 * (Ct + Ct.T) + gam.imag.astype(dt) * off
-        else:
-            coup = Ct
-        stiff = jnp.diag((omega / w_ref) ** 2 + K) - coup  # ṗ = −stiff z
-        n = 2 * N
-        A = jnp.zeros((n, n), dt)
-        A = A.at[0::2, 1::2].set(jnp.eye(N, dtype=dt))
-        A = A.at[1::2, 0::2].set(-stiff)
-        Dq = jnp.zeros((n, n), dt).at[1::2, 1::2].set(gam.real.astype(dt))
-        b = jnp.zeros((n,), dt)
         if F is not None:
             _check_real("F", F)
-            F = jnp.broadcast_to(jnp.asarray(F, dt), (N,))
-            b = b.at[1::2].set(F / (w_ref * jnp.sqrt(hbar * m * w_ref)))
-        return cls(A, 0.5 * (Dq + Dq.T), b)
+            F = jnp.asarray(F, dt)
+        A, D, b, anti, gam_imag, Ct_max = _langevin_generator(
+            omega, C, Dm, F, jnp.asarray(mass, dt), None if omega_ref is None else jnp.asarray(omega_ref, dt),
+            hbar, from_D=nonreciprocity == "from_D")
+        if nonreciprocity == "from_D" and is_concrete((anti, gam_imag)):
+            a, ig = np.asarray(anti), np.asarray(gam_imag)
+            tol = 1e-6 * max(float(Ct_max), np.max(np.abs(ig)), 1e-300)
+            if np.max(np.abs(a)) > tol and np.max(np.abs(a - ig)) > tol:
+                raise ValueError(
+                    "C has an antisymmetric part that differs from 4 Im D/ħ "
+                    "(paper 001 eq. 81); pass a consistent D, a symmetric C, or "
+                    "nonreciprocity='from_C' to use C as given"
+                )
+        return cls(A, D, b)
 
     @classmethod
     def from_linearized(
@@ -413,6 +458,27 @@ class TimeDependentSystem(eqx.Module):
         return self.fn(t)
 
 
+@jax.jit  # one program (eager: one per op)
+def _squeezed_cov(r, theta):
+    """Covariance of :meth:`GaussianState.squeezed` (its docstring)."""
+    theta = jnp.broadcast_to(theta, r.shape)
+    c, s = jnp.cos(theta), jnp.sin(theta)
+    R = jnp.stack([jnp.stack([c, -s], -1), jnp.stack([s, c], -1)], -2)
+    d = jax.vmap(jnp.diag)(0.5 * jnp.stack([jnp.exp(-2 * r), jnp.exp(2 * r)], -1))
+    blocks = R @ d @ jnp.swapaxes(R, -1, -2)
+    return jax.scipy.linalg.block_diag(*blocks)
+
+
+@jax.jit  # one program (eager: one per op)
+def _thermal_cov(n_th):
+    return jnp.diag(jnp.repeat(n_th + 0.5, 2))
+
+
+@jax.jit  # one program (eager: one per op)
+def _coherent_mean(alpha):
+    return jnp.sqrt(2.0) * jnp.stack([alpha.real, alpha.imag], axis=-1).reshape(-1)
+
+
 class GaussianState(eqx.Module):
     """Gaussian state: mean ⟨x⟩ (…, n) and covariance V = ½⟨{Δx, Δxᵀ}⟩ (…, n, n).
 
@@ -431,7 +497,7 @@ class GaussianState(eqx.Module):
         if cov.ndim < 2 or cov.shape[-1] != cov.shape[-2] or cov.shape[-1] % 2:
             raise ValueError(f"cov must have shape (..., n, n) with n even, got {cov.shape}")
         if mean is None:
-            mean = jnp.zeros(cov.shape[:-1], dt)
+            mean = jnp.asarray(np.zeros(cov.shape[:-1], dt))  # NumPy: no compile
         _check_real("mean", mean)
         mean = jnp.asarray(mean, dt)
         if mean.shape != cov.shape[:-1]:
@@ -454,22 +520,20 @@ class GaussianState(eqx.Module):
     def vacuum(cls, n_modes: int, dtype=None) -> "GaussianState":
         """Vacuum: V = 1/2, ⟨x⟩ = 0."""
         dtype = dtype or jnp.result_type(float)
-        return cls(None, 0.5 * jnp.eye(2 * n_modes, dtype=dtype))
+        return cls(None, jnp.asarray(0.5 * np.eye(2 * n_modes), dtype))  # NumPy: no compile
 
     @classmethod
     def thermal(cls, n_th: Float[ArrayLike, "*#m"] | Sequence[float]) -> "GaussianState":
         """Thermal state with occupations n_th (M,): V = (n̄ + ½) 1 per oscillator."""
         n_th = jnp.atleast_1d(jnp.asarray(n_th))
-        dt = _float_dtype(n_th)
-        return cls(None, jnp.diag(jnp.repeat(n_th.astype(dt) + 0.5, 2)))
+        return cls(None, _thermal_cov(n_th.astype(_float_dtype(n_th))))
 
     @classmethod
     def coherent(cls, alpha: Inexact[ArrayLike, "*#m"] | Sequence[complex]) -> "GaussianState":
         """Coherent state |α⟩ (M,) complex: ⟨z⟩ = √2 Re α, ⟨p⟩ = √2 Im α, V = 1/2."""
         alpha = jnp.atleast_1d(jnp.asarray(alpha))
         dt = _float_dtype(alpha)
-        mean = jnp.sqrt(2.0) * jnp.stack([alpha.real, alpha.imag], axis=-1).reshape(-1)
-        return cls(mean.astype(dt), 0.5 * jnp.eye(2 * alpha.shape[0], dtype=dt))
+        return cls(_coherent_mean(alpha).astype(dt), jnp.asarray(0.5 * np.eye(2 * alpha.shape[0]), dt))
 
     @classmethod
     def squeezed(cls, r: Float[ArrayLike, "*#m"], theta: Float[ArrayLike, "*#m"] = 0.0) -> "GaussianState":
@@ -477,13 +541,7 @@ class GaussianState(eqx.Module):
         z cos θ + p sin θ and e^{2r}/2 along the orthogonal one. r, θ: (M,) or scalars."""
         r = jnp.atleast_1d(jnp.asarray(r))
         dt = _float_dtype(r)
-        r = r.astype(dt)
-        theta = jnp.broadcast_to(jnp.asarray(theta, dt), r.shape)
-        c, s = jnp.cos(theta), jnp.sin(theta)
-        R = jnp.stack([jnp.stack([c, -s], -1), jnp.stack([s, c], -1)], -2)
-        d = jax.vmap(jnp.diag)(0.5 * jnp.stack([jnp.exp(-2 * r), jnp.exp(2 * r)], -1))
-        blocks = R @ d @ jnp.swapaxes(R, -1, -2)
-        return cls(None, jax.scipy.linalg.block_diag(*blocks))
+        return cls(None, _squeezed_cov(r.astype(dt), jnp.asarray(theta, dt)))
 
     def occupations(self) -> Float[Array, "*batch m"]:
         """⟨a_j†a_j⟩ including the coherent part |⟨a_j⟩|² (every leading batch/time axis)."""

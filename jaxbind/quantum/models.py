@@ -8,6 +8,8 @@ are dimensionless. Papers: 000 (App. B, C), 001 (eqs. 89–101), 004 (eqs. 1–3
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -44,13 +46,18 @@ def thermal_bath(n_modes: int, mode: int, kappa: ArrayLike, n_th: ArrayLike, dty
     Quadratures: A_jj = −κ/2, D_jj = κ(n̄ + ½) (energy damping rate κ; steady occupation n̄).
     """
     dtype = dtype or jnp.result_type(jnp.asarray(kappa), jnp.asarray(n_th), float)
-    kappa = jnp.asarray(kappa, dtype)
-    n_th = jnp.asarray(n_th, dtype)
+    A, D = _bath_matrices(jnp.asarray(kappa, dtype), jnp.asarray(n_th, dtype), n_modes, mode)
+    return LinearSystem(A, D)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))  # one program (eager: one per op)
+def _bath_matrices(kappa, n_th, n_modes, mode):
+    dtype = kappa.dtype
     n = 2 * n_modes
     sl = slice(2 * mode, 2 * mode + 2)
     A = jnp.zeros((n, n), dtype).at[sl, sl].set(-0.5 * kappa * jnp.eye(2, dtype=dtype))
     D = jnp.zeros((n, n), dtype).at[sl, sl].set(kappa * (n_th + 0.5) * jnp.eye(2, dtype=dtype))
-    return LinearSystem(A, D)
+    return A, D
 
 
 def add_thermal_bath(system: LinearSystem, mode: int, kappa: ArrayLike, n_th: ArrayLike) -> LinearSystem:
@@ -111,16 +118,21 @@ def add_cold_damping(
     """
     j = _mode_index(system, mode)
     dt = system.A.dtype
-    g = jnp.asarray(gamma_fb, dt)
-    G = jnp.asarray(measurement_rate, dt)
-    eta = jnp.asarray(efficiency, dt)
+    A, D = _cold_damping_matrices(jnp.asarray(gamma_fb, dt), jnp.asarray(measurement_rate, dt),
+                                  jnp.asarray(efficiency, dt), system.n_modes, j)
+    return system + LinearSystem(A, D)
+
+
+@functools.partial(jax.jit, static_argnums=(3, 4))  # one program (eager: one per op)
+def _cold_damping_matrices(g, G, eta, n_modes, j):
+    dt = g.dtype
     d = 2.0 * G + g**2 / (8.0 * eta * G)
-    n = system.A.shape[0]
+    n = 2 * n_modes
     sl = slice(2 * j, 2 * j + 2)
     e2 = jnp.eye(2, dtype=dt)
     A = jnp.zeros((n, n), dt).at[sl, sl].set(-0.5 * g * e2)
     D = jnp.zeros((n, n), dt).at[sl, sl].set(0.5 * d * e2)
-    return system + LinearSystem(A, D)
+    return A, D
 
 
 def add_cavity(
@@ -179,7 +191,11 @@ def quantum_noise(A: Float[ArrayLike, "n n"]) -> Float[Array, "n n"]:
     κ/2 gives vacuum noise κ/2; a non-reciprocal (non-Hermitian) coupling gets exactly the
     correlated quantum noise its reservoir must inject (cf. paper 001 eq. 81).
     """
-    A = jnp.asarray(A)
+    return _quantum_noise(jnp.asarray(A))
+
+
+@jax.jit  # one program (eager: one XLA compilation per op)
+def _quantum_noise(A):
     n = A.shape[0]
     Om = symplectic_form(n, A.dtype)
     M = 0.5j * (A @ Om + Om @ A.T)
@@ -240,6 +256,12 @@ def from_nonhermitian(H_eff: ArrayLike, kind: str = "minimal_noise") -> LinearSy
     H = jnp.asarray(H_eff)
     if H.ndim != 2 or H.shape[0] != H.shape[1]:
         raise ValueError(f"H_eff must be a square (M, M) matrix, got shape {H.shape}")
+    return LinearSystem(*_nonhermitian_generator(H, kind=kind))
+
+
+@functools.partial(jax.jit, static_argnames=("kind",))  # one program (eager: one per op)
+def _nonhermitian_generator(H, *, kind):
+    """(A, D, b) of :func:`from_nonhermitian` (its docstring)."""
     m = H.shape[0]
     dt = jnp.finfo(jnp.result_type(H.dtype, jnp.complex64)).dtype
     H = H.astype(jnp.result_type(dt, jnp.complex64))
@@ -254,12 +276,13 @@ def from_nonhermitian(H_eff: ArrayLike, kind: str = "minimal_noise") -> LinearSy
         T = mode_matrix(m, dt)
         Gx = T.T @ G.conj() @ T.conj()
         Gx = 0.5 * (Gx + Gx.conj().T)
-        return LinearSystem.from_modes(Hh) + LinearSystem.from_lindblad(jnp.zeros((2 * m, 2 * m), dt), gamma=Gx)
+        s = LinearSystem.from_modes(Hh) + LinearSystem.from_lindblad(jnp.zeros((2 * m, 2 * m), dt), gamma=Gx)
+        return s.A, s.D, s.b
     W = -1j * H
     A = jnp.zeros((2 * m, 2 * m), dt)
     A = A.at[0::2, 0::2].set(W.real).at[0::2, 1::2].set(-W.imag)
     A = A.at[1::2, 0::2].set(W.imag).at[1::2, 1::2].set(W.real)
-    return LinearSystem(A, quantum_noise(A))
+    return A, quantum_noise(A), jnp.zeros((2 * m,), dt)
 
 
 def effective_recoil_homodyne(gamma_rec: ArrayLike, efficiency: ArrayLike):

@@ -84,6 +84,8 @@ Limits: H must be quadratic (no linear anti-Hermitian part); dense n×n algebra 
 
 from __future__ import annotations
 
+import functools
+
 import diffrax
 import equinox as eqx
 import jax
@@ -172,14 +174,22 @@ class NonHermitianSystem(eqx.Module):
         nbar = jnp.broadcast_to(as_float_array(nbar, "nbar"), (m,)).astype(dt)
         check_positive("kappa", kappa, allow_zero=True)
         check_positive("nbar", nbar, allow_zero=True)
-        hh = 0.5 * (h + h.conj().T)
-        ha = (h - h.conj().T) / 2j
-        system = LinearSystem.from_modes(hh)
-        for j in range(m):
-            system = add_thermal_bath(system, j, 2.0 * kappa[j], nbar[j])
-        T = mode_matrix(m, dt)
-        S = 2.0 * jnp.real(T.conj().T @ ha @ T)
-        return cls(system, 0.5 * (S + S.T), -0.5 * jnp.real(jnp.trace(ha)))
+        A, D, b, S, s0 = _mode_parts(h, kappa, nbar)
+        return cls(LinearSystem(A, D, b), S, s0)
+
+
+@jax.jit  # one program (eager: one XLA compilation per op)
+def _mode_parts(h, kappa, nbar):
+    """(A, D, b, S, s₀) of :meth:`NonHermitianSystem.from_modes` (its docstring)."""
+    m = h.shape[0]
+    hh = 0.5 * (h + h.conj().T)
+    ha = (h - h.conj().T) / 2j
+    system = LinearSystem.from_modes(hh)
+    for j in range(m):
+        system = add_thermal_bath(system, j, 2.0 * kappa[j], nbar[j])
+    T = mode_matrix(m, kappa.dtype)
+    S = 2.0 * jnp.real(T.conj().T @ ha @ T)
+    return system.A, system.D, system.b, 0.5 * (S + S.T), -0.5 * jnp.real(jnp.trace(ha))
 
 
 def three_mode_system(g1: Real, g2: Real, g: Real, *, gamma: Real, kappa_a: Real,
@@ -196,17 +206,22 @@ def three_mode_system(g1: Real, g2: Real, g: Real, *, gamma: Real, kappa_a: Real
     """
     vals = three_mode_parameters(g1, g2, g, gamma, kappa_a, kappa_b, nbar_a, nbar_b, omega_a,
                                  omega_b, delta, detuning_sign)
-    g1, g2, g, gamma, ka, kb, na, nb, wa, wb, delta = vals
     s = 1.0 if detuning_sign == "cooling" else -1.0
-    wf = wa if frame_frequency is None else as_float_array(frame_frequency, "frame_frequency")
+    wf = vals[8] if frame_frequency is None else as_float_array(frame_frequency, "frame_frequency")
+    return NonHermitianSystem.from_modes(*_three_mode_matrices(tuple(vals), wf, s))
+
+
+@functools.partial(jax.jit, static_argnums=(2,))  # one program (eager: one per op)
+def _three_mode_matrices(vals, wf, s):
+    """(h, κ, n̄) of :func:`three_mode_system` (its docstring)."""
+    g1, g2, g, gamma, ka, kb, na, nb, wa, wb, delta = vals
     dt = jnp.result_type(*vals, wf)
     z = jnp.zeros((), dt)
     h = jnp.stack([jnp.stack([wa - wf, g1 + g2, g]),
                    jnp.stack([g1 - g2, wb - wf, z]),
                    jnp.stack([g, z, s * delta - wf])])
-    return NonHermitianSystem.from_modes(h.astype(jnp.result_type(dt, jnp.complex64)),
-                                         jnp.stack([ka, kb, gamma]),
-                                         jnp.stack([na, nb, z]))
+    return (h.astype(jnp.result_type(dt, jnp.complex64)), jnp.stack([ka, kb, gamma]),
+            jnp.stack([na, nb, z]))
 
 
 # --------------------------------------------------------------------------------------

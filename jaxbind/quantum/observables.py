@@ -14,6 +14,7 @@ from __future__ import annotations
 import warnings
 from typing import Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Complex, Float, Int, Num
@@ -74,29 +75,41 @@ def occupations(V: Float[ArrayLike, "*batch n n"],
         (…, M) mean phonon numbers.
     """
     V = _stacked("V", V)
-    d = jnp.diagonal(V, axis1=-2, axis2=-1)
-    s = d[..., 0::2] + d[..., 1::2]
-    n = 0.5 * (s - 1.0)
-    tol = jnp.sqrt(jnp.finfo(V.dtype).eps) * jnp.maximum(1.0, jnp.abs(s))
-    below = n < -tol
-    if is_concrete(V) and bool(np.any(np.asarray(below))):
-        j = np.argwhere(np.asarray(below))[0]
-        raise ValueError(
-            f"V is below the vacuum (violates the uncertainty relation V_zz + V_pp ≥ 1): "
-            f"occupation {float(np.asarray(n)[tuple(j)]):.6g} of mode {int(j[-1])}"
-            + (f" at batch index {tuple(int(i) for i in j[:-1])}" if len(j) > 1 else ""))
-    n = jnp.where(below, jnp.nan, n)
     if mean is not None:
         mean = jnp.asarray(mean)
         if mean.shape != V.shape[:-1]:
             raise ValueError(f"mean must have shape {V.shape[:-1]}, got {mean.shape}")
-        n = n + 0.5 * (mean[..., 0::2] ** 2 + mean[..., 1::2] ** 2)
+    n, n_vac, below = _occupations(V, mean)
+    if is_concrete(below) and bool(np.any(np.asarray(below))):
+        j = np.argwhere(np.asarray(below))[0]
+        raise ValueError(
+            f"V is below the vacuum (violates the uncertainty relation V_zz + V_pp ≥ 1): "
+            f"occupation {float(np.asarray(n_vac)[tuple(j)]):.6g} of mode {int(j[-1])}"
+            + (f" at batch index {tuple(int(i) for i in j[:-1])}" if len(j) > 1 else ""))
     return n
+
+
+@jax.jit  # one program per shape (eager: one XLA compilation per op)
+def _occupations(V, mean):
+    """(n with NaN below the vacuum (+ coherent part), n of the fluctuations, below-vacuum mask)."""
+    d = jnp.diagonal(V, axis1=-2, axis2=-1)
+    s = d[..., 0::2] + d[..., 1::2]
+    n_vac = 0.5 * (s - 1.0)
+    tol = jnp.sqrt(jnp.finfo(V.dtype).eps) * jnp.maximum(1.0, jnp.abs(s))
+    below = n_vac < -tol
+    n = jnp.where(below, jnp.nan, n_vac)
+    if mean is not None:
+        n = n + 0.5 * (mean[..., 0::2] ** 2 + mean[..., 1::2] ** 2)
+    return n, n_vac, below
 
 
 def mode_correlations(V: Float[ArrayLike, "n n"]) -> Complex[Array, "m m"]:
     """N_jk = ⟨Δa_j† Δa_k⟩ = ½[V_zz + V_pp + i(V_zp − V_pz)]_jk − ½δ_jk (fluctuations)."""
-    V = _square("V", V)
+    return _mode_correlations(_square("V", V))
+
+
+@jax.jit  # one program (eager: one XLA compilation per op)
+def _mode_correlations(V):
     m = V.shape[0] // 2
     T = mode_matrix(m, V.dtype)
     # ⟨a_j† a_k⟩ = (T* V Tᵀ)_jk from the symmetric part, minus the commutator half.
@@ -112,6 +125,12 @@ def mode_covariance(V: Float[ArrayLike, "n n"], u: Num[ArrayLike, " m"] | Sequen
     u = jnp.asarray(u)
     if u.shape != (m,):
         raise ValueError(f"u must have shape ({m},), got {u.shape}")
+    return _mode_covariance(V, u)
+
+
+@jax.jit  # one program (eager: one XLA compilation per op)
+def _mode_covariance(V, u):
+    m = V.shape[0] // 2
     w = u.astype(jnp.result_type(V.dtype, jnp.complex64)) @ mode_matrix(m, V.dtype)  # c = w·x
     R = jnp.sqrt(2.0) * jnp.stack([w.real, w.imag]).astype(V.dtype)
     return R @ V @ R.T
@@ -120,7 +139,12 @@ def mode_covariance(V: Float[ArrayLike, "n n"], u: Num[ArrayLike, " m"] | Sequen
 def collective_occupation(V: Float[ArrayLike, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, ""]:
     """⟨Δc†Δc⟩ of the collective mode c = Σ u_j a_j: (tr mode_covariance − |u|²)/2."""
     u = jnp.asarray(u)
-    return 0.5 * (jnp.trace(mode_covariance(V, u)) - jnp.sum(jnp.abs(u) ** 2))
+    return _collective_occupation(mode_covariance(V, u), u)
+
+
+@jax.jit  # one program (eager: one XLA compilation per op)
+def _collective_occupation(cov, u):
+    return 0.5 * (jnp.trace(cov) - jnp.sum(jnp.abs(u) ** 2))
 
 
 def min_quadrature_variance(V: Float[ArrayLike, "n n"], u: Num[ArrayLike, " m"] | Sequence[complex]) -> Float[Array, ""]:
@@ -153,7 +177,11 @@ def symplectic_eigenvalues(V: Float[ArrayLike, "*batch n n"]) -> Float[Array, "*
     Eigenvalues ±ν of iΩV, computed from the Hermitian Lᵀ(iΩ)L with V = LLᵀ (Cholesky;
     V must be positive definite, otherwise NaN). Leading batch/time axes allowed.
     """
-    V = _stacked("V", V)
+    return _symplectic_eigenvalues(_stacked("V", V))
+
+
+@jax.jit  # one program per shape (eager: one XLA compilation per op)
+def _symplectic_eigenvalues(V):
     n = V.shape[-1]
     L = jnp.linalg.cholesky(V)
     Om = symplectic_form(n, V.dtype)
@@ -164,7 +192,11 @@ def symplectic_eigenvalues(V: Float[ArrayLike, "*batch n n"]) -> Float[Array, "*
 
 def purity(V: Float[ArrayLike, "*batch n n"]) -> Float[Array, "*batch"]:
     """Tr ρ² = 1/(2^M √det V) (1 for pure states). Leading batch/time axes allowed."""
-    V = _stacked("V", V)
+    return _purity(_stacked("V", V))
+
+
+@jax.jit  # one program per shape (eager: one XLA compilation per op)
+def _purity(V):
     m = V.shape[-1] // 2
     _, logdet = jnp.linalg.slogdet(V)
     return jnp.exp(-m * jnp.log(2.0) - 0.5 * logdet)

@@ -23,8 +23,9 @@ def symplectic_form(n: int, dtype=None) -> Float[Array, "n n"]:
     """Ω = ⊕ [[0, 1], [−1, 0]] for n quadratures ordered (z1, p1, z2, p2, …); [x, xᵀ] = iΩ."""
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2 or n % 2:
         raise ValueError(f"n (number of quadratures) must be a positive even int, got {n!r}")
-    w = jnp.array([[0.0, 1.0], [-1.0, 0.0]], dtype=dtype)
-    return jnp.kron(jnp.eye(n // 2, dtype=dtype), w)
+    # built in NumPy: a constant, no XLA program per size (eager calls compiled op by op)
+    w = np.array([[0.0, 1.0], [-1.0, 0.0]])
+    return jnp.asarray(np.kron(np.eye(n // 2), w), dtype=jnp.result_type(dtype or float))
 
 
 def mode_matrix(n_modes: int, dtype=None) -> Complex[Array, "m n"]:
@@ -32,8 +33,8 @@ def mode_matrix(n_modes: int, dtype=None) -> Complex[Array, "m n"]:
     if isinstance(n_modes, bool) or not isinstance(n_modes, (int, np.integer)) or n_modes < 1:
         raise ValueError(f"n_modes must be a positive int, got {n_modes!r}")
     cdt = jnp.result_type(dtype or float, jnp.complex64)
-    t = jnp.array([1.0, 1j], dtype=cdt) / np.sqrt(2.0)
-    return jnp.kron(jnp.eye(n_modes, dtype=cdt), t[None, :])
+    t = np.array([1.0, 1j], dtype=cdt) / np.sqrt(2.0)  # NumPy: a constant, no XLA program
+    return jnp.asarray(np.kron(np.eye(n_modes, dtype=cdt), t[None, :]), dtype=cdt)
 
 
 @functools.partial(jax.jit, static_argnames=("rtol",))  # one program, not n eager elimination steps

@@ -18,7 +18,9 @@ def _hard_matrices(rng, B, m):
     return M
 
 
-@pytest.mark.parametrize("trans", [False, True])
+# slow: trans=True (the transposed solve stays covered by default through reverse mode in
+# test_small_lu_lineax_gradients_match_dense_autodiff); trans=False stays default
+@pytest.mark.parametrize("trans", [False, pytest.param(True, marks=pytest.mark.slow)])
 def test_vmap_matches_lapack_with_pivoting(trans):
     rng = np.random.default_rng(0)
     B, m = 300, 9  # > BLOCK (256): exercises the blocked, padded path
@@ -56,12 +58,14 @@ def test_small_lu_lineax_gradients_match_dense_autodiff():
         return jnp.linalg.solve(M, b)
 
     f = lambda g: jax.vmap(lambda M, b: jnp.sum(jnp.sin(g(M, b))))  # noqa: E731
+    def both(M, b):  # ours and the dense reference, reverse (wrt M and b) and forward mode
+        grads = [jax.grad(lambda M, b: f(g)(M, b).sum(), argnums=(0, 1))(M, b) for g in (ours, ref)]
+        jacs = [jax.jacfwd(lambda m: g(m, b[0]))(M[0]) for g in (ours, ref)]
+        return grads, jacs
+
+    (go, gr), (jo, jr) = jax.jit(both)(M0, b0)  # one program (eager: op by op)
     for argnum in (0, 1):
-        go = jax.jit(jax.grad(lambda M, b: f(ours)(M, b).sum(), argnums=argnum))(M0, b0)
-        gr = jax.grad(lambda M, b: f(ref)(M, b).sum(), argnums=argnum)(M0, b0)
-        np.testing.assert_allclose(go, gr, rtol=1e-8, atol=1e-10)
-    jo = jax.jacfwd(lambda M: ours(M, b0[0]))(M0[0])
-    jr = jax.jacfwd(lambda M: ref(M, b0[0]))(M0[0])
+        np.testing.assert_allclose(go[argnum], gr[argnum], rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(jo, jr, rtol=1e-8, atol=1e-10)
 
 
@@ -78,8 +82,9 @@ def test_positive_definite_vs_eigenvalues():
     ref = np.linalg.eigvalsh(Y)[:, 0] > 0
     got = np.asarray(jax.jit(jax.vmap(bl.positive_definite))(Y))
     np.testing.assert_array_equal(got, ref)
-    assert bool(bl.positive_definite(np.eye(3)))
-    assert not bool(bl.positive_definite(np.full((3, 3), np.nan)))
+    pd3 = jax.jit(bl.positive_definite)  # one program for both 3 × 3 cases (eager: op by op)
+    assert bool(pd3(np.eye(3)))
+    assert not bool(pd3(np.full((3, 3), np.nan)))
 
 
 def test_sym_kron_builder_is_the_lyapunov_operator():
@@ -106,6 +111,10 @@ def test_float32_agrees_with_float64():
     np.testing.assert_allclose(x32, x64, rtol=2e-4, atol=2e-5)
 
 
+# slow: the kron solve's custom JVP stays checked by default against central differences through
+# steady_state (tests/quantum/test_gaussian.py::test_steady_state_grad_vs_fd[kron], A and D both
+# depend on the parameters there) and SmallLU's gradients in test_small_lu_lineax_gradients_match_dense_autodiff
+@pytest.mark.slow
 def test_kron_lyapunov_gradients_wrt_A_and_D_vs_central_differences():
     # custom JVP of the batched kron solve: forward and reverse mode, under vmap, for
     # asymmetric perturbations of D (only its symmetric part enters) and of A
@@ -132,6 +141,19 @@ def test_kron_lyapunov_gradients_wrt_A_and_D_vs_central_differences():
             fdD = (fj(A[b], D[b] + E) - fj(A[b], D[b] - E)) / (2 * eps)
             np.testing.assert_allclose(gA[b, i, j], fdA, rtol=1e-6, atol=1e-9)
             np.testing.assert_allclose(gD[b, i, j], fdD, rtol=1e-6, atol=1e-9)
+
+
+# slow: forward vs reverse Jacobian of the same custom JVP (reverse mode stays checked against
+# central differences by default through steady_state in test_gaussian.py::test_steady_state_grad_vs_fd)
+@pytest.mark.slow
+def test_kron_lyapunov_jacfwd_equals_jacrev():
+    from jaxbind.quantum.lyapunov import solve_lyapunov
+    from jaxbind.solvers import Kron
+
+    rng = np.random.default_rng(6)
+    n = 4
+    A = rng.standard_normal((3, n, n)) - 2.5 * np.eye(n)
+    D = rng.standard_normal((3, n, n))
     jf = jax.jit(jax.jacfwd(lambda a: solve_lyapunov(a, D[0], Kron())[0]))(A[0])
     jr = jax.jit(jax.jacrev(lambda a: solve_lyapunov(a, D[0], Kron())[0]))(A[0])
     np.testing.assert_allclose(jf, jr, rtol=1e-9, atol=1e-12)

@@ -78,7 +78,7 @@ def test_hurwitz_status():
     # defective but stable
     assert bool(hz(jnp.array([[-1e-3, 1.0], [0.0, -1e-3]])))
     s = LinearSystem(jnp.array([[0.1, 1.0], [-1.0, 0.0]]), jnp.eye(2))
-    res = eqx.filter_jit(steady_state)(s)
+    res = steady_state(s)  # eager: one compiled program, shared by the 2 × 2 tests below
     assert int(res.status) == STATUS_UNSTABLE
     assert bool(jnp.all(jnp.isnan(res.cov)))
     with pytest.raises(Exception, match="not Hurwitz"):
@@ -89,7 +89,7 @@ def test_thermal_oscillator_closed_form():
     # H = ω a†a, bath κ(n̄+1)D[a] + κn̄D[a†]: V = (n̄ + ½)·1, ⟨x⟩ = −A⁻¹b.
     w, kappa, nth, F = 1.3, 0.07, 3.2, 0.4
     s = add_thermal_bath(LinearSystem.from_lindblad(w * np.eye(2), h=[-F, 0.0]), 0, kappa, nth)
-    res = eqx.filter_jit(steady_state)(s)
+    res = steady_state(s)  # the shared 2 × 2 program
     assert int(res.status) == STATUS_OK
     np.testing.assert_allclose(res.cov, (nth + 0.5) * np.eye(2), rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(occupations(res.cov), [nth], rtol=1e-12)
@@ -108,25 +108,54 @@ def _chain_system(params):
     return add_thermal_bath(s, 1, k2, 0.3)
 
 
-# default: kron (the CPU default); Sign's implicit derivative (lineax) in `make test-all`, its
-# forward solve stays checked by default in test_lyapunov_vs_scipy / near_exceptional_point
+# the chain's steady covariance at a (5, 5) batch of parameter points: one program per dtype,
+# shared by the gradient (central differences) and the float32 checks below
+CHAIN_COV = jax.jit(jax.vmap(lambda p: steady_state(_chain_system(p), Kron()).cov))
+P0 = np.array([1.0, 1.1, 0.05, 0.1, 0.02])
+EPS = 1e-6
+
+
+def _n1(V):
+    """Occupation of oscillator 1 from (…, 4, 4) covariances (NumPy: no compile)."""
+    V = np.asarray(V)
+    return 0.5 * (V[..., 2, 2] + V[..., 3, 3] - 1.0)
+
+
+def _grad_fd():
+    E = np.eye(5) * EPS
+    return (_n1(CHAIN_COV(P0 + E)) - _n1(CHAIN_COV(P0 - E))) / (2 * EPS)
+
+
+# default: kron (the CPU default), reverse mode under jit∘vmap (the transform check of
+# steady_state); Sign's implicit derivative in `make test-all`, its forward solve stays checked
+# by default in test_lyapunov_vs_scipy / near_exceptional_point
 @pytest.mark.parametrize("method", ["kron", pytest.param("sign", marks=pytest.mark.slow)])
 def test_steady_state_grad_vs_fd(method):
-    p0 = jnp.array([1.0, 1.1, 0.05, 0.1, 0.02])
-
     def f(p):
         return occupations(steady_state(_chain_system(p), SOLVERS[method]).cov)[1]
 
-    g = jax.jit(jax.grad(f))(p0)
-    gf = jax.jit(jax.jacfwd(f))(p0)
-    eps = 1e-6
-    fj = jax.jit(jax.vmap(f))
-    E = np.eye(5) * eps
-    fd = (fj(p0 + E) - fj(p0 - E)) / (2 * eps)
-    np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(gf, fd, rtol=1e-6, atol=1e-8)
+    # jit∘vmap∘grad at two points (the second one a step away: same derivative to 1e-6)
+    g = jax.jit(jax.vmap(jax.grad(f)))(jnp.asarray(np.stack([P0, P0 + 1e-9])))
+    fd = _grad_fd()
+    np.testing.assert_allclose(g[0], fd, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(g[1], fd, rtol=1e-6, atol=1e-8)
 
 
+# slow: forward mode is the same implicit derivative as the reverse mode checked by default in
+# test_steady_state_grad_vs_fd[kron]
+@pytest.mark.slow
+@pytest.mark.parametrize("method", ["kron", "sign"])
+def test_steady_state_jacfwd_vs_fd(method):
+    def f(p):
+        return occupations(steady_state(_chain_system(p), SOLVERS[method]).cov)[1]
+
+    gf = jax.jit(jax.jacfwd(f))(jnp.asarray(P0))
+    np.testing.assert_allclose(gf, _grad_fd(), rtol=1e-6, atol=1e-8)
+
+
+# slow: vmap over 10^4 points; jit∘vmap∘grad stays checked by default in
+# test_steady_state_grad_vs_fd[kron], the steady state vs SciPy in test_lyapunov_vs_scipy
+@pytest.mark.slow
 def test_vmap_jit_grad_many_systems(key):
     # vmap over 10^4 parameter points (jit), and vmap∘grad over a few.
     n = 10_000
@@ -147,11 +176,26 @@ def test_vmap_jit_grad_many_systems(key):
     assert grads.shape == (4, 5) and np.all(np.isfinite(grads))
 
 
-# default: kron (the CPU default); Sign in float32: two more compiles, in `make test-all`
-@pytest.mark.parametrize("method", ["kron", pytest.param("sign", marks=pytest.mark.slow)])
-def test_float32_matches_float64(method):
+# default: kron (the CPU default), the shared CHAIN_COV program (float64 already compiled by
+# the gradient check: one float32 compile); Sign in float32: two more compiles, `make test-all`
+def test_float32_matches_float64():
+    P = P0 + np.eye(5) * EPS
+    v64 = CHAIN_COV(P)
+    v32 = CHAIN_COV(P.astype(np.float32))
+    assert v32.dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(v32), np.asarray(v64), rtol=2e-5, atol=2e-5 * np.abs(v64).max())
+    # the steady state itself vs SciPy (float64)
+    s = _chain_system(P0)
+    ref = sl.solve_continuous_lyapunov(np.asarray(s.A), -np.asarray(s.D))
+    np.testing.assert_allclose(CHAIN_COV(P0 + 0 * np.eye(5))[0], ref, rtol=1e-10, atol=1e-13)
+
+
+# slow: Sign in float32 (two more compiles); kron's float32 stays default in
+# test_float32_matches_float64
+@pytest.mark.slow
+def test_float32_matches_float64_sign():
     p64 = np.array([1.0, 1.1, 0.05, 0.1, 0.02])
-    f = jax.jit(lambda p: steady_state(_chain_system(p), SOLVERS[method]).cov)
+    f = jax.jit(lambda p: steady_state(_chain_system(p), SOLVERS["sign"]).cov)
     v64 = f(jnp.asarray(p64))
     v32 = f(jnp.asarray(p64, jnp.float32))
     assert v32.dtype == jnp.float32
@@ -218,7 +262,9 @@ def test_physicality_under_jit_never_raises():
     np.testing.assert_allclose(rep.min_eigenvalue, -1.0, rtol=1e-12)
 
 
-@pytest.mark.parametrize("kind", ["minimal_noise", "reservoir"])
+# slow: the reservoir completion (the same derivative identity at the same degeneracy); the
+# minimal-noise completion stays default
+@pytest.mark.parametrize("kind", ["minimal_noise", pytest.param("reservoir", marks=pytest.mark.slow)])
 def test_nonhermitian_completion_gradients_finite_at_degeneracies(kind):
     """Equal local damping makes (i/2)(AΩ + ΩAᵀ) and H_a degenerate; the completions'
     gradients (steady occupation of the target vs the coupling g_ab) must still be finite
@@ -230,33 +276,29 @@ def test_nonhermitian_completion_gradients_finite_at_degeneracies(kind):
         s = add_thermal_bath(add_thermal_bath(s, 0, 0.2, 1.0), 1, 0.2, 2.0)
         return occupations(steady_state(s).cov)[1]
 
-    grad_j, n_j = jax.jit(jax.grad(n_b)), jax.jit(n_b)  # one compile each (eager: op by op)
+    # one program (value and gradient) at the three points of each central difference
+    vg = jax.jit(jax.vmap(jax.value_and_grad(n_b)))
+    h = 1e-6
     for g0 in (0.1, 0.25):  # g0 = 0.1: H_a degenerate as well (reciprocal coupling)
-        g = grad_j(g0)
-        h = 1e-6
-        fd = (n_j(g0 + h) - n_j(g0 - h)) / (2 * h)
-        assert np.isfinite(g)
-        np.testing.assert_allclose(g, fd, rtol=1e-6, atol=1e-9)
+        n, g = vg(jnp.array([g0, g0 + h, g0 - h]))
+        fd = (n[1] - n[2]) / (2 * h)
+        assert np.isfinite(g[0])
+        np.testing.assert_allclose(g[0], fd, rtol=1e-6, atol=1e-9)
     if kind != "minimal_noise":  # the check below does not depend on `kind`: run it once
         return
     # the Daleckii–Krein derivative of |M| itself vs central differences, degenerate M
-    # (jitted: one compile each instead of op-by-op eager dispatch)
-    A = jnp.asarray(-0.5 * np.eye(4) + 0.0)
-    dA = jnp.asarray(np.random.default_rng(3).normal(size=(4, 4)))
-    _, jv = jax.jit(lambda a, da: jax.jvp(quantum_noise, (a,), (da,)))(A, dA)
-    qn = jax.jit(quantum_noise)
-    fd = (qn(A + 1e-6 * dA) - qn(A - 1e-6 * dA)) / 2e-6
-    assert np.all(np.isfinite(np.asarray(jv)))
-    np.testing.assert_allclose(jv, fd, atol=1e-7)
+    # (one jitted jvp program: its primal output gives the difference quotient's values)
+    A = np.asarray(-0.5 * np.eye(4) + 0.0)
+    dA = np.random.default_rng(3).normal(size=(4, 4))
+    jvp = jax.jit(jax.vmap(lambda a, da: jax.jvp(quantum_noise, (a,), (da,))))
+    (qn, jv) = jvp(np.stack([A, A + 1e-6 * dA, A - 1e-6 * dA]), np.stack([dA] * 3))
+    fd = (qn[1] - qn[2]) / 2e-6
+    assert np.all(np.isfinite(np.asarray(jv[0])))
+    np.testing.assert_allclose(jv[0], fd, atol=1e-7)
 
 
 # ------------------------------------------------ solver objects, results, bad input (issues 15, 20)
 def test_deprecated_method_strings_warn_and_agree(rng):
-    s = _chain_system(jnp.array([1.0, 1.1, 0.05, 0.1, 0.02]))
-    new = steady_state(s, Sign(max_steps=40)).cov
-    with pytest.warns(DeprecationWarning, match="method='sign'"):
-        old = steady_state(s, method="sign").cov
-    np.testing.assert_array_equal(old, new)
     A, D = _stable(rng, 4), _psd(rng, 4)
     # jitted (the warning is raised while tracing): one compile instead of op-by-op dispatch;
     # the new spelling is the shared LYAP["kron"] program (same jaxpr: bitwise equal)
@@ -271,9 +313,20 @@ def test_deprecated_method_strings_warn_and_agree(rng):
         assert g.STATUS_UNSTABLE == int(code(RESULTS.unstable))
 
 
+# slow: steady_state(method='sign') runs eagerly op by op (the deprecated spelling is not
+# compiled whole); one deprecated alias stays default in test_deprecated_method_strings_warn_and_agree
+@pytest.mark.slow
+def test_deprecated_steady_state_method_string():
+    s = _chain_system(jnp.array([1.0, 1.1, 0.05, 0.1, 0.02]))
+    new = steady_state(s, Sign(max_steps=40)).cov
+    with pytest.warns(DeprecationWarning, match="method='sign'"):
+        old = steady_state(s, method="sign").cov
+    np.testing.assert_array_equal(old, new)
+
+
 def test_kron_lineax_lu_matches_small_lu_and_scipy(rng):
-    """Kron(linear_solver=lineax.LU()) — the default off CPU — against SciPy, the batched LU,
-    its implicit gradient and the stability test (it must be correct on CPU too)."""
+    """Kron(linear_solver=lineax.LU()) — the default off CPU — against SciPy and the stability
+    test (it must be correct on CPU too); its gradient and vmap: test_kron_lineax_lu_grad_vmap."""
     import lineax as lx
 
     lu = Kron(linear_solver=lx.LU())
@@ -282,7 +335,17 @@ def test_kron_lineax_lu_matches_small_lu_and_scipy(rng):
     X, ok = solve(A, D)
     np.testing.assert_allclose(X, sl.solve_continuous_lyapunov(A, -D), rtol=1e-10)
     assert bool(ok)
-    assert not bool(solve(jnp.array([[0.1, 1.0], [-1.0, 0.0]]), jnp.eye(2))[1])
+    assert not bool(solve(np.array([[0.1, 1.0], [-1.0, 0.0]]), np.eye(2))[1])
+
+
+# slow: the implicit gradient and vmap of the lineax-LU path (the same custom JVP and batching
+# as Kron()'s, checked by default in test_steady_state_grad_vs_fd[kron]); its forward solve stays
+# default in test_kron_lineax_lu_matches_small_lu_and_scipy
+@pytest.mark.slow
+def test_kron_lineax_lu_grad_vmap():
+    import lineax as lx
+
+    lu = Kron(linear_solver=lx.LU())
     p0 = jnp.array([1.0, 1.1, 0.05, 0.1, 0.02])
     f = lambda p, sv: occupations(steady_state(_chain_system(p), sv).cov)[1]  # noqa: E731
     # jitted (one compile per solver instead of op-by-op eager dispatch)
