@@ -193,7 +193,7 @@ def test_transformations_and_float32():
     f = lambda ga: jnp.max(jnp.imag(two_mode_eigenfrequencies(0.3, ga, 2 * ga)))
     # growth rate at δω = 2g_a: √(g_a² − g_r²)
     np.testing.assert_allclose(jax.jit(jax.grad(f))(1.0), 1.0 / np.sqrt(1 - 0.09), rtol=1e-10)
-    np.testing.assert_allclose(jax.vmap(jax.grad(f))(jnp.array([0.5, 2.0])),
+    np.testing.assert_allclose(jax.jit(jax.vmap(jax.grad(f)))(jnp.array([0.5, 2.0])),
                                [0.5 / np.sqrt(0.25 - 0.09), 2.0 / np.sqrt(4 - 0.09)], rtol=1e-10)
     # regime_point's real-discriminant growth rate equals max Im of eq. 12
     P, Q = jnp.meshgrid(jnp.linspace(0.01, 3.1, 23), jnp.linspace(0.1, 6.0, 19))
