@@ -326,8 +326,10 @@ def _check_counts(max_points, max_tries, steps, max_newton):
 def _start_row(n_free, n, v, dt):
     """The first corrector's extra row: the parameter fixed (v None), or the component of
     the state along v (a Hopf start)."""
-    if v is None:
-        return jnp.zeros((n + 2,), dt).at[n + 1].set(1.0)
+    if v is None:  # built on the host: a constant, no eager XLA program
+        row = np.zeros((n + 2,), np.dtype(dt))
+        row[n + 1] = 1.0
+        return jnp.asarray(row)
     v = jnp.asarray(v, dt)
     if v.shape != (n,) and v.shape != (n_free,):
         raise ValueError(f"start_direction must have shape ({n},), got {tuple(v.shape)}")
@@ -395,6 +397,9 @@ def continue_orbit(vector_field: Callable[..., Float[Array, " n"]],
         raise ValueError(f"y0 must be a 1-d state, got shape {tuple(y0.shape)}")
     if not jnp.issubdtype(y0.dtype, jnp.floating):
         y0 = y0.astype(jnp.result_type(float))
+    # a strongly typed state: a guess built from Python floats (weakly typed) and one from
+    # NumPy floats then share the compiled branch instead of compiling it twice
+    y0 = jnp.asarray(y0, y0.dtype)
     n = y0.shape[0]
     n_size = n if n_size is None else int(n_size)
     if not 1 <= n_size <= n:
@@ -417,13 +422,19 @@ def continue_orbit(vector_field: Callable[..., Float[Array, " n"]],
         st["cos_turn"], _start_row(n, n, start_direction, dt), n_size=n_size,
         steps=int(steps), max_points=int(max_points),
         max_tries=max_tries, rtol=rtol, atol=atol, max_newton=int(max_newton))
+    return _orbit_branch(b, i, stop, thr, int(reference))
+
+
+# The branch's outputs in one compiled program (not op by op on the concrete arrays).
+@eqx.filter_jit
+def _orbit_branch(b, i, stop, thr, reference):
     c1 = b["c1"]
-    phase = jnp.angle(c1 * jnp.conj(c1[:, int(reference)])[:, None])
+    phase = jnp.angle(c1 * jnp.conj(c1[:, reference])[:, None])
     return OrbitBranch(parameter=b["p"], period=b["T"], y0=b["y"], centre=b["centre"],
                        amplitude=jnp.abs(c1), phase=phase, size=b["size"],
                        multipliers=b["mu"], max_multiplier=b["mmax"], dparameter=b["dp"],
                        newton_steps=b["ns"], result=_results(b["code"]), n_points=i,
-                       stop=stop, threshold=thr, reference=jnp.asarray(int(reference)))
+                       stop=stop, threshold=thr, reference=jnp.asarray(reference))
 
 
 # --------------------------------------------------------------------------------------

@@ -118,12 +118,21 @@ def limit_cycle(traj: Trajectories, t_min: float | None = None, *,
     Returns:
         :class:`LimitCycle`.
     """
-    x, _ = traj._window(t_min)
-    n_t, M = x.shape[1], x.shape[2]
+    i0 = traj._window_start(t_min)
+    M = traj.x.shape[2]
     if not 0 <= reference < M:
         raise ValueError(f"reference must be in [0, {M}), got {reference}")
-    ok = traj.ok
-    dt = (traj.ts[-1] - traj.ts[0]) / (traj.ts.shape[0] - 1)
+    return _limit_cycle(traj.x, traj.ts, traj.result, i0, int(reference))
+
+
+# One compiled program per (shapes, window start, reference) instead of op-by-op dispatch on
+# the concrete ensemble (~30 tiny programs); traced inline under a user's jit.
+@eqx.filter_jit
+def _limit_cycle(x, ts, traj_result, i0, reference):
+    x = x[:, i0:]
+    n_t, M = x.shape[1], x.shape[2]
+    ok = traj_result == RESULTS.successful
+    dt = (ts[-1] - ts[0]) / (ts.shape[0] - 1)
     d = x - jnp.mean(x, axis=1, keepdims=True)
     amp = jnp.sqrt(2.0 * _masked_mean(jnp.mean(d**2, axis=1), ok))
     w = jnp.asarray(np.hanning(n_t + 2)[1:-1], x.dtype)

@@ -39,6 +39,71 @@ def _masked_mean(x, ok):
     return jnp.sum(jnp.where(w > 0, x, 0.0) * w, axis=0) / n
 
 
+def _phase_space(x, v):
+    return jnp.stack([x, v], axis=-1).reshape(x.shape[:2] + (2 * x.shape[-1],))
+
+
+# The statistics below are compiled as one program per (shapes, window start) instead of
+# running op by op on the concrete ensemble (each eager op on a new shape compiles its own
+# tiny XLA program: ~20 per statistic). Under a user's jit they are traced inline as usual.
+@eqx.filter_jit
+def _moments(x, v, result, i0):
+    """(mean (2M,), per-trajectory covariance (n, 2M, 2M), covariance (2M, 2M), its standard
+    error (2M, 2M)) over the window t ≥ ts[i0] and the successful trajectories."""
+    ok = result == RESULTS.successful
+    y = _phase_space(x[:, i0:], v[:, i0:])
+    mean = _masked_mean(jnp.mean(y, axis=1), ok)
+    d = y - mean
+    c = jnp.einsum("ntm,ntk->nmk", d, d) / y.shape[1]
+    m = _masked_mean(c, ok)
+    var = _masked_mean((c - m) ** 2, ok)
+    n = jnp.maximum(jnp.sum(ok), 2)
+    return mean, c, m, jnp.sqrt(var * n / (n - 1) / n)
+
+
+@eqx.filter_jit
+def _energy(c, mass, omega):
+    xx = jnp.diagonal(c)[0::2]
+    vv = jnp.diagonal(c)[1::2]
+    return 0.5 * mass * (vv + omega**2 * xx)
+
+
+@eqx.filter_jit
+def _psd(x, ts, result, i0, seg, average):
+    x = x[:, i0:]
+    ok = result == RESULTS.successful
+    n_t = x.shape[1]
+    dt = (ts[-1] - ts[0]) / (ts.shape[0] - 1)
+    step = max(seg // 2, 1)
+    starts = range(0, n_t - seg + 1, step)
+    w = jnp.asarray(np.hanning(seg + 2)[1:-1], x.dtype)
+    mu = _masked_mean(jnp.mean(x, axis=1), ok)
+    segs = jnp.stack([x[:, s:s + seg] for s in starts], axis=1) - mu  # (n, S, seg, M)
+    f = jnp.fft.rfft(segs * w[:, None], axis=2)
+    P = jnp.mean(jnp.abs(f) ** 2, axis=1) * dt / jnp.sum(w**2)  # (n, K, M)
+    if average:
+        S = _masked_mean(P, ok).T
+    else:
+        S = jnp.where(ok[:, None, None], jnp.swapaxes(P, 1, 2), jnp.nan)
+    omega = 2.0 * jnp.pi * jnp.fft.rfftfreq(seg, 1.0) / dt
+    return omega, S
+
+
+@eqx.filter_jit
+def _correlation(x, ts, result, i0, max_lag):
+    x = x[:, i0:]
+    ok = result == RESULTS.successful
+    n_t = x.shape[1]
+    d = x - _masked_mean(jnp.mean(x, axis=1), ok)
+    nfft = int(2 ** np.ceil(np.log2(2 * n_t)))
+    f = jnp.fft.rfft(d, n=nfft, axis=1)
+    acf = jnp.fft.irfft(jnp.abs(f) ** 2, n=nfft, axis=1)[:, : max_lag + 1]
+    acf = acf / (n_t - jnp.arange(max_lag + 1, dtype=x.dtype))[None, :, None]
+    C = _masked_mean(acf, ok).T
+    dt = (ts[-1] - ts[0]) / (ts.shape[0] - 1)
+    return dt * jnp.arange(max_lag + 1, dtype=x.dtype), C
+
+
 class Trajectories(eqx.Module):
     """An ensemble of trajectories (output of :func:`jaxbind.dynamics.simulate`).
 
@@ -87,21 +152,28 @@ class Trajectories(eqx.Module):
             raise ValueError("t_min needs concrete save times (call the statistics outside jit)")
         return int(np.searchsorted(np.asarray(self.ts), float(t_min) - 1e-12 * abs(float(t_min))))
 
-    def _window(self, t_min):
+    def _window_start(self, t_min):
         i0 = self._start(t_min)
         if i0 >= self.ts.shape[0] - 1:
             raise ValueError(f"t_min = {t_min} leaves fewer than 2 saved samples")
+        return i0
+
+    def _window(self, t_min):
+        i0 = self._window_start(t_min)
         return self.x[:, i0:], self.v[:, i0:]
 
     # ------------------------------------------------------------------ statistics
     def phase_space(self, t_min: float | None = None):
         """(n, T', 2M) states (x_0, v_0, x_1, v_1, …) in the window t ≥ t_min."""
         x, v = self._window(t_min)
-        return jnp.stack([x, v], axis=-1).reshape(x.shape[:2] + (2 * x.shape[-1],))
+        return _phase_space(x, v)
+
+    def _moments(self, t_min):
+        return _moments(self.x, self.v, self.result, self._window_start(t_min))
 
     def mean(self, t_min: float | None = None) -> Float[Array, " twoM"]:
         """(2M,) stationary mean of (x_0, v_0, …) over the window and the successful runs."""
-        return _masked_mean(jnp.mean(self.phase_space(t_min), axis=1), self.ok)
+        return self._moments(t_min)[0]
 
     def covariance_per_trajectory(self, t_min: float | None = None) -> Float[Array, "n twoM twoM"]:
         """(n, 2M, 2M) time-averaged covariance of each trajectory about the ensemble mean.
@@ -109,31 +181,22 @@ class Trajectories(eqx.Module):
         Independent trajectories give independent samples: their scatter is the honest
         statistical error of :meth:`covariance` (see :meth:`covariance_error`).
         """
-        y = self.phase_space(t_min)
-        d = y - self.mean(t_min)
-        return jnp.einsum("ntm,ntk->nmk", d, d) / y.shape[1]
+        return self._moments(t_min)[1]
 
     def covariance(self, t_min: float | None = None) -> Float[Array, "twoM twoM"]:
         """(2M, 2M) stationary phase-space covariance (SI: m², m²/s, m²/s²)."""
-        return _masked_mean(self.covariance_per_trajectory(t_min), self.ok)
+        return self._moments(t_min)[2]
 
     def covariance_error(self, t_min: float | None = None) -> Float[Array, "twoM twoM"]:
         """(2M, 2M) standard error of :meth:`covariance` (trajectory-to-trajectory scatter
         / √n_ok)."""
-        c = self.covariance_per_trajectory(t_min)
-        m = _masked_mean(c, self.ok)
-        var = _masked_mean((c - m) ** 2, self.ok)
-        n = jnp.maximum(self.n_ok, 2)
-        return jnp.sqrt(var * n / (n - 1) / n)
+        return self._moments(t_min)[3]
 
     def mean_energy(self, t_min: float | None = None) -> Float[Array, " M"]:
         """(M,) mean energy per degree of freedom ½m⟨δv²⟩ + ½mω²⟨δx²⟩ (J), ω the linearized
         trap frequency (harmonic estimate of the potential energy; k_B T per degree of
         freedom in thermal equilibrium)."""
-        c = self.covariance(t_min)
-        xx = jnp.diagonal(c)[0::2]
-        vv = jnp.diagonal(c)[1::2]
-        return 0.5 * self.mass * (vv + self.omega**2 * xx)
+        return _energy(self.covariance(t_min), self.mass, self.omega)
 
     def psd(self, t_min: float | None = None, *, segment: int | None = None,
             average: bool = True):
@@ -152,25 +215,12 @@ class Trajectories(eqx.Module):
             ((n, M, K) with ``average=False``). Its expectation is the true PSD convolved
             with the window's kernel (resolution 2π/(segment·Δt)).
         """
-        x, _ = self._window(t_min)
-        n_t = x.shape[1]
+        i0 = self._window_start(t_min)
+        n_t = self.ts.shape[0] - i0
         seg = n_t if segment is None else int(segment)
         if not 4 <= seg <= n_t:
             raise ValueError(f"segment must be in [4, {n_t}] samples, got {seg}")
-        dt = (self.ts[-1] - self.ts[0]) / (self.ts.shape[0] - 1)
-        step = max(seg // 2, 1)
-        starts = range(0, n_t - seg + 1, step)
-        w = jnp.asarray(np.hanning(seg + 2)[1:-1], x.dtype)
-        mu = _masked_mean(jnp.mean(x, axis=1), self.ok)
-        segs = jnp.stack([x[:, s:s + seg] for s in starts], axis=1) - mu  # (n, S, seg, M)
-        f = jnp.fft.rfft(segs * w[:, None], axis=2)
-        P = jnp.mean(jnp.abs(f) ** 2, axis=1) * dt / jnp.sum(w**2)  # (n, K, M)
-        if average:
-            S = _masked_mean(P, self.ok).T
-        else:
-            S = jnp.where(self.ok[:, None, None], jnp.swapaxes(P, 1, 2), jnp.nan)
-        omega = 2.0 * jnp.pi * jnp.fft.rfftfreq(seg, 1.0) / dt
-        return omega, S
+        return _psd(self.x, self.ts, self.result, i0, seg, bool(average))
 
     def correlation(self, max_lag: int, t_min: float | None = None):
         """Stationary autocorrelation C_μ(τ) = ⟨δx_μ(t+τ)δx_μ(t)⟩ for τ = 0 … max_lag·Δt.
@@ -178,15 +228,8 @@ class Trajectories(eqx.Module):
         Returns:
             (lags, C): lags (L,) in s and C (M, L) in m².
         """
-        x, _ = self._window(t_min)
-        n_t = x.shape[1]
+        i0 = self._window_start(t_min)
+        n_t = self.ts.shape[0] - i0
         if not 0 <= max_lag < n_t:
             raise ValueError(f"max_lag must be in [0, {n_t - 1}], got {max_lag}")
-        d = x - _masked_mean(jnp.mean(x, axis=1), self.ok)
-        nfft = int(2 ** np.ceil(np.log2(2 * n_t)))
-        f = jnp.fft.rfft(d, n=nfft, axis=1)
-        acf = jnp.fft.irfft(jnp.abs(f) ** 2, n=nfft, axis=1)[:, : max_lag + 1]
-        acf = acf / (n_t - jnp.arange(max_lag + 1, dtype=x.dtype))[None, :, None]
-        C = _masked_mean(acf, self.ok).T
-        dt = (self.ts[-1] - self.ts[0]) / (self.ts.shape[0] - 1)
-        return dt * jnp.arange(max_lag + 1, dtype=x.dtype), C
+        return _correlation(self.x, self.ts, self.result, i0, int(max_lag))

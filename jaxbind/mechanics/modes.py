@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 import optimistix as optx
 
+from .._entry import compiled_entry
 from .._types import Array, ArrayLike, Complex, Float, Inexact, Int, Real
 from ..results import RESULTS, code
 from .array import LinearizedArray
@@ -215,6 +216,9 @@ def _two_mode_matrix(g_r, g_a, dw, omega_m):
     return jnp.array([[w1**2 + c12, -c12], [-c21, w2**2 + c21]])
 
 
+# An eager call is one compiled program (the root finds and their bookkeeping), not ~40
+# op-by-op dispatches; g_r, g_a, omega_m as Python floats are traced (no re-trace per value).
+@compiled_entry(scalars=("g_r", "g_a", "omega_m"))
 def exceptional_points(g_r: Real, g_a: Real, *,
                        omega_m: Real | None = None, rtol: float = 1e-10,
                        atol: float = 1e-12, max_steps: int = 64) -> ExceptionalPoints:

@@ -154,6 +154,10 @@ def test_failed_points_keep_the_finished_branch():
     assert int(bs.result._value[0]) == int(RESULTS.no_limit_cycle._value)
 
 
+# slow: the vmapped branch is a second compile of the whole continuation (~6 CPU-s); by default
+# the module's one unbatched program serves every branch test above and below, and the shooting
+# corrector it is built on keeps jit ∘ vmap ∘ grad in tests/dynamics/test_periodic_orbits.py
+@pytest.mark.slow
 def test_vmap_over_model_coefficients(supercritical):
     """A batch of branches (the frequency shear b traced inside equinox.Partial)."""
     bs = jnp.asarray([0.5, -0.8])

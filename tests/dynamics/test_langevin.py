@@ -32,7 +32,7 @@ def model():
     guess = LangevinModel(arr.particles(), arr.beam(), omega=1e6, gamma=GAMMA, temperature=TEMP,
                           escape=float(arr.waists[0]))
     # the trap's stiffness from the engine's forces (autodiff), independent of linearize
-    K = -np.asarray(jax.jacfwd(guess.forces)(jnp.zeros(3)))
+    K = -np.asarray(jax.jit(jax.jacfwd(guess.forces))(np.zeros(3)))  # one program, not op by op
     assert np.allclose(K, np.diag(np.diag(K)), atol=1e-6 * np.max(np.abs(K)))
     m = float(guess.masses[0])
     om = np.sqrt(np.diag(K) / m)

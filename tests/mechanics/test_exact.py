@@ -62,6 +62,15 @@ def reference(arr):
     return -JF.reshape(3 * n, 3 * n), S_iso, F, q, dq
 
 
+@eqx.filter_jit
+def reference_diffusion(arr, q, dq):
+    """D from the same Lindblad expansion but with ∂q̃/∂ρ from jacfwd of the solve (SI, /ħ;
+    one compiled program instead of op-by-op dispatch)."""
+    E0 = arr.beam().reference_amplitude
+    F0 = 4 * np.pi * Cst.epsilon0 * E0**2 / K**2
+    return 0.25 * K * F0 * _exact_diffusion_scaled(arr.positions * K, q, dq, (0, 1, 2))
+
+
 def assert_matches_reference(arr, lin, rtol):
     n = arr.n
     S, S_iso, F, q, dq = reference(arr)
@@ -69,15 +78,13 @@ def assert_matches_reference(arr, lin, rtol):
     scale = np.abs(S).max()
     off = ~np.eye(3 * n, dtype=bool)
     np.testing.assert_allclose(np.asarray(lin.C)[off], -S[off], rtol=rtol, atol=rtol * scale)
-    m = np.repeat(np.asarray(arr.masses), 3)
+    m = np.repeat(np.asarray(arr.density) * 4 / 3 * np.pi * np.asarray(arr.radii) ** 3, 3)
     np.testing.assert_allclose(m * np.asarray(lin.omega) ** 2, np.asarray(S_iso).ravel(), rtol=rtol)
     np.testing.assert_allclose(np.asarray(lin.K) + m * np.asarray(lin.omega) ** 2, np.diagonal(S),
                                rtol=rtol, atol=rtol * scale)
     np.testing.assert_allclose(lin.F, np.asarray(F).ravel(), rtol=rtol, atol=rtol * np.abs(F).max())
     # diffusion from the same Lindblad expansion but with ∂q̃/∂ρ from jacfwd of the solve
-    E0 = arr.beam().reference_amplitude
-    F0 = 4 * np.pi * Cst.epsilon0 * E0**2 / K**2
-    D = np.asarray(0.25 * K * F0 * _exact_diffusion_scaled(arr.positions * K, q, dq, (0, 1, 2)))
+    D = np.asarray(reference_diffusion(arr, q, dq))
     np.testing.assert_allclose(lin.D, D, rtol=rtol, atol=rtol * np.abs(D).max())
     return S
 
@@ -168,6 +175,13 @@ def test_gradient_through_exact_linearization():
     check_jvp(f, jnp.asarray(PHASES), eps=1e-6, rtol=1e-5, atol=1e-7 * scale, n_dirs=1)
 
 
+# slow: one reverse-mode compile through the implicit solve (~9 CPU-s, intrinsic: an electric
+# 2-particle z-only variant costs the same); by default the exact path keeps jit + vmap in
+# tests/mechanics/test_array.py (exact_batch), its Jacobians against jacfwd in
+# test_magnetic_jacobian_matches_forward_mode_through_the_solve, float32 in
+# test_float32_matches_float64_magnetic, and grad through linearize (far field) in
+# test_array.py::test_jit_vmap_grad
+@pytest.mark.slow
 def test_grad_through_magnetic_linearization(mie3):
     """jax.grad (reverse mode, through the implicit solve and its LU) of a coupling loss of
     MieDipole particles w.r.t. t, which shifts one tweezer phase (the right-hand side) and moves
@@ -197,24 +211,28 @@ def test_grad_through_magnetic_linearization(mie3):
 def test_angular_kernel_closed_form_derivatives():
     """The closed-form (W, ∂W, ∂∂W) of the diffusion kernels against central finite
     differences of the kernels themselves (3×3 electric, 6×6 electric + magnetic), across the
-    series / closed-form crossover of s⁽ⁿ⁾(u) (u = 9)."""
+    series / closed-form crossover of s⁽ⁿ⁾(u) (u = 9). The points R and R ± h e_c go through
+    one jitted call per kernel (one program each, not op-by-op dispatch)."""
     from jaxbind.mechanics.exact import _angular_kernel, _angular_kernel_derivatives, _angular_kernel_em
 
     rng = np.random.default_rng(1)
     R = np.concatenate([rng.normal(size=(6, 3)) * s for s in (0.2, 1.7, 4.0)])
     h = 1e-5
+    P = len(R)
+    shifts = np.concatenate([np.zeros((1, 3)), h * np.eye(3), -h * np.eye(3)])  # 0, +h e_c, −h e_c
+    pts = jnp.asarray((R[None] + shifts[:, None]).reshape(-1, 3))
     for magnetic, kern in ((False, _angular_kernel), (True, _angular_kernel_em)):
-        def k(x):
-            x = jax.vmap(kern)(jnp.asarray(x))
-            return np.asarray(x[:, 0] + 1j * x[:, 1] if magnetic else x)
+        @jax.jit
+        def both(x):
+            k = jax.vmap(kern)(x)
+            return (k[:, 0] + 1j * k[:, 1] if magnetic else k), _angular_kernel_derivatives(x, magnetic)
 
-        W, dW, ddW = (np.asarray(x) for x in _angular_kernel_derivatives(jnp.asarray(R), magnetic))
-        np.testing.assert_allclose(W, k(R), atol=1e-14)
+        kv, (W, dW, ddW) = both(pts)
+        kv, W, dW, ddW = (np.asarray(x).reshape((7, P) + x.shape[1:]) for x in (kv, W, dW, ddW))
+        np.testing.assert_allclose(W[0], kv[0], atol=1e-14)
         for c in range(3):
-            e = np.zeros(3)
-            e[c] = h
-            fd = (k(R + e) - k(R - e)) / (2 * h)
-            np.testing.assert_allclose(dW[..., c], fd, atol=1e-9)
-            fd2 = (np.asarray(_angular_kernel_derivatives(jnp.asarray(R + e), magnetic)[1])
-                   - np.asarray(_angular_kernel_derivatives(jnp.asarray(R - e), magnetic)[1])) / (2 * h)
-            np.testing.assert_allclose(ddW[..., c, :], fd2, atol=1e-9)
+            fd = (kv[1 + c] - kv[4 + c]) / (2 * h)
+            np.testing.assert_allclose(dW[0][..., c], fd, atol=1e-9)
+            fd2 = (dW[1 + c] - dW[4 + c]) / (2 * h)
+            np.testing.assert_allclose(ddW[0][..., c, :], fd2, atol=1e-9)
+

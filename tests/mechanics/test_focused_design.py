@@ -60,6 +60,10 @@ def test_optimise_na_and_power_for_target_trap_frequencies(target):
     assert wx == pytest.approx(float(target[0]), rel=1e-3)
 
 
+# slow: three compiles of the order-40 focused beam (~12 CPU-s) for a registry wrapper of
+# trap_frequencies; by default trap_frequencies stays covered against the pupil-moment closed form
+# in tests/mechanics/test_trapping.py::test_trap_frequencies_equal_pupil_moment_closed_form
+@pytest.mark.slow
 def test_sweep_registry_focused_trap():
     fn = resolve("focused_trap")
     out = eqx.filter_jit(jax.vmap(lambda na: fn(NA=na, power=0.4, radius=A)))(jnp.asarray([0.7, 0.9]))

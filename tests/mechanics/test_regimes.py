@@ -85,7 +85,7 @@ def test_grid_kernel_equals_point_kernel():
 def test_row_blocking_any_size(n_rows, batch):
     phis = np.linspace(0.1, 3.0, n_rows)
     kds = np.linspace(0.3, 9.0, 33)
-    c_map, g_map = regime_map(phis, kds, -0.4, batch_size=batch)
+    c_map, g_map = rmap(phis, kds, -0.4, batch_size=batch)  # one program, not op by op
     c_pt, g_pt = pt_grid(jnp.asarray(phis), jnp.asarray(kds), -0.4)
     np.testing.assert_array_equal(np.asarray(c_map), np.asarray(c_pt))
     np.testing.assert_allclose(g_map, g_pt, rtol=1e-13, atol=1e-15)
@@ -103,15 +103,15 @@ def test_closed_form_region_boundaries():
         assert np.any(ref == code)
     eps = 1e-7
     # reciprocal ends at |tan kd| = 1 (kd = π/4 for small φ, no other condition there)
-    c, _ = regime_map(np.array([0.1]), np.array([np.pi / 4 - eps, np.pi / 4 + eps]))
+    c, _ = rmap(np.array([0.1]), np.array([np.pi / 4 - eps, np.pi / 4 + eps]))
     assert list(np.asarray(c[0])) == [RECIPROCAL, NONE]
     # antireciprocal starts at |tan φ| = 1 (φ = π/4 at kd = π/2 − 0.1)
-    c, _ = regime_map(np.array([np.pi / 4 - eps, np.pi / 4 + eps]), np.array([np.pi / 2 - 0.1]))
+    c, _ = rmap(np.array([np.pi / 4 - eps, np.pi / 4 + eps]), np.array([np.pi / 2 - 0.1]))
     assert list(np.asarray(c[:, 0])) == [NONE, ANTIRECIPROCAL]
     # directional boundary |cos(kd − φ)| = 2|cos(kd + φ)| at φ = 0.6: for kd + φ ∈ (0, π/2),
     # cos(kd − φ) = 2 cos(kd + φ) ⇔ tan kd tan φ = 1/3
     kd_star = np.arctan(1 / (3 * np.tan(0.6)))
-    c, _ = regime_map(np.array([0.6]), np.array([kd_star * (1 - eps), kd_star * (1 + eps)]))
+    c, _ = rmap(np.array([0.6]), np.array([kd_star * (1 - eps), kd_star * (1 + eps)]))
     assert list(np.asarray(c[0])) == [RECIPROCAL, DIRECTIONAL]
 
 

@@ -48,6 +48,11 @@ def _closed_form_stiffness(beam):
     return -_closed_form_jacobian(beam, _R_OFF, ALPHA)
 
 
+# slow: four compiles of the order-40 focused beam (~7 CPU-s); by default trap_frequencies stays
+# covered against the independent pupil-moment closed form (SciPy quadrature) in
+# test_trap_frequencies_equal_pupil_moment_closed_form, the focused fields and gradients the
+# force is built from against SciPy quadrature in tests/optics/test_focused.py
+@pytest.mark.slow
 def test_dipole_force_and_trap_frequencies_equal_closed_form(focused):
     r = _R_OFF
     ps = jb.Particles(r[None], A, alpha_e=ALPHA, density=RHO_SILICA)
