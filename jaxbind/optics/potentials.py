@@ -60,7 +60,9 @@ import optimistix as optx
 
 from .._precision import highest_precision
 from .. import constants as C
-from ..results import RESULTS, code
+from .._entry import compiled_entry
+from ..results import RESULTS, code, message
+from ..results import index as result_index
 from .._checks import as_float_array, check_finite, check_positive, check_shape, is_concrete
 from typing import Any, Callable, Sequence
 
@@ -294,6 +296,15 @@ _OVERLAP_MSG = ("potentials: two particles overlap (centre distance below the su
                 "radii; the point-dipole model is invalid)")
 
 
+_TEMPERATURE_MSG = "total_potentials: temperature must be finite and positive"
+# host-side messages of an eager throw=True (compiled_entry): the texts of the traced checks
+_MESSAGES = [
+    _OVERLAP_MSG if i == result_index(RESULTS.overlap) else
+    _TEMPERATURE_MSG if i == result_index(RESULTS.bad_temperature) else message(i)
+    for i in range(len(RESULTS._index_to_message))
+]
+
+
 def _nan_unless(values, result):
     """NaN outputs unless ``result`` is successful (a bad point is never a finite number)."""
     ok = result == RESULTS.successful
@@ -328,6 +339,7 @@ def _pair_scaled(s: _Setup):
 # --------------------------------------------------------------------------------------
 
 
+@eqx.filter_jit  # an eager call is one compiled program (not op by op)
 @highest_precision
 def trap_potential(particles: Particles | Particle | Sequence[Particle], illumination: AbstractBeam | FlatTweezers,
                    *, throw: bool = True) -> Float[Array, " n"]:
@@ -381,6 +393,7 @@ class BindingPotentials(eqx.Module):
         return jnp.all(jnp.abs(self.nonconservative) <= 1e-6 * scale)
 
 
+@compiled_entry(messages=_MESSAGES)  # an eager call is one compiled program
 @highest_precision
 def binding_potentials(particles: Particles | Particle | Sequence[Particle], illumination: AbstractBeam | FlatTweezers,
                        *, throw: bool = True) -> BindingPotentials:
@@ -409,6 +422,7 @@ def binding_potentials(particles: Particles | Particle | Sequence[Particle], ill
     return BindingPotentials(*_guard(out, s, throw), result)
 
 
+@eqx.filter_jit  # an eager call is one compiled program (not op by op)
 @highest_precision
 def joint_binding_potential(particles: Particles | Particle | Sequence[Particle], illumination: AbstractBeam | FlatTweezers,
                             *, rtol: float = 1e-6) -> Float[Array, ""]:
@@ -486,8 +500,14 @@ def total_potentials(
     ps = as_particles(particles)
     t = as_float_array(temperature, "temperature")
     check_shape("temperature", t, ())
-    if throw:
+    if throw:  # a concrete bad temperature: ValueError before any compilation
         check_positive("temperature", t)
+    return _total_potentials(ps, illumination, t, material, casimir=casimir, n_terms=n_terms,
+                             throw=throw)
+
+
+@compiled_entry(messages=_MESSAGES)  # an eager call is one compiled program
+def _total_potentials(ps, illumination, t, material, *, casimir, n_terms, throw):
     s = _prepare(ps, illumination)
     trap = s.unit * _trap_scaled(s)
     binding = jnp.sum(s.unit * _pair_scaled(s), axis=1)
@@ -511,7 +531,7 @@ def total_potentials(
     out = _nan_unless((trap, binding, cp, trap + binding + cp), result)
     if throw:  # checks after the NaN mask (a check on a discarded value can be folded away)
         out = _guard(out, s, True)
-        out = eqx.error_if(out, bad_t, "total_potentials: temperature must be finite and positive")
+        out = eqx.error_if(out, bad_t, _TEMPERATURE_MSG)
     return TotalPotentials(*out, result)
 
 
@@ -568,6 +588,8 @@ def tweezer_pair(
     Returns:
         (particles, illumination).
     """
+    if profile not in ("flat", "gaussian"):  # before any array work
+        raise ValueError(f"profile must be 'flat' or 'gaussian', got {profile!r}")
     mat = DrudeLorentz.silica() if material is None else material
     check_positive("intensity", intensity)
     check_positive("radius", radius)
@@ -605,6 +627,7 @@ def tweezer_pair(
     return ps, ill
 
 
+@eqx.filter_jit  # one compiled program per call (f is static), not op by op
 def potential_minima(f: Callable[[Float[Array, ""]], Float[Array, ""]],
                      grid: RealDtype[ArrayLike, " G"] | Sequence[float], *, max_count: int = 16,
                      rtol: float = 1e-10

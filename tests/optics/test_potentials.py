@@ -282,7 +282,7 @@ def test_bad_input():
         binding_potentials(ps, ill)
     with pytest.raises(eqx.EquinoxRuntimeError, match="overlap"):
         _trap(ps, ill).block_until_ready()
-    st = jax.vmap(lambda x: binding_potentials(*_flat_pair(x), throw=False).status)(
+    st = jax.jit(jax.vmap(lambda x: binding_potentials(*_flat_pair(x), throw=False).status))(
         jnp.array([150e-9, 1e-6]))
     np.testing.assert_array_equal(np.asarray(st), [POT_OVERLAP, POT_SUCCESS])
     with pytest.raises(ValueError, match="intensities"):
