@@ -375,36 +375,52 @@ def _axial_general(L):
 
 
 @functools.partial(jax.jit, compiler_options=CPU_COMPILER_OPTIONS)
-def _axial_run(Ls, Lg, L0):
-    """One float64 program: the vmapped sweep (values, status), vmap ∘ grad, and d/dL (forward
-    mode) of the axial and the general-frame kernels at L0 (eager autodiff runs op by op)."""
+def _axial_run(Ls, Lg):
+    """One float64 program: the vmapped sweep (values, status) and vmap ∘ grad of f_A,x."""
     vals, status = jax.vmap(_axial_fx)(Ls)
     vg = jax.vmap(jax.grad(lambda L: _axial_fx(L)[0][0] / 1e-15))(Lg)
-    return vals, status, jax.jacfwd(lambda L: _axial_fx(L)[0])(L0), jax.jacfwd(_axial_general)(L0), vg
+    return vals, status, vg
 
 
-_AX_RHOS = np.linspace(0.3, 5.0, 200) * 2 * np.pi  # kL; the program's sweep has one more point
+_AX_RHOS = np.linspace(0.3, 5.0, 200) * 2 * np.pi  # kL
+_AX_H = 1e-13  # m, central differences
+_AX_LG = np.array([0.5, 0.77, 2.3]) * LAM  # vmap ∘ grad points
+# the sweep: the paper's 200 distances, each _AX_LG ± h (central differences), then _AX_LG[1]
+_AX_LS = np.concatenate([_AX_RHOS / K, (_AX_LG[:, None] + np.array([_AX_H, -_AX_H])).ravel(),
+                         _AX_LG[1:2]])
 
 
 def test_axial_sweep_jit_vmap_grad_float32():
-    """Jitted vmapped sweep (CPU_COMPILER_OPTIONS) = paper 003 eqs. 3–5 in NumPy; d/dL (forward
-    and, vmapped, reverse mode) = that of pair_forces (general frame); float32 = float64 to
-    ~1e-5."""
+    """Jitted vmapped sweep (CPU_COMPILER_OPTIONS) = paper 003 eqs. 3–5 in NumPy; vmap ∘ grad
+    (d/dL) = central differences of the same program's values; float32 = float64 to ~1e-5."""
     unit = 4 * np.pi * C.epsilon0 * (np.sqrt(2 * I003 / (C.c * C.epsilon0))) ** 2 / K**2
-    Ls = jnp.array([0.5, 0.77, 2.3]) * LAM
-    got, status, g, g_general, vg = _axial_run(jnp.asarray(np.append(_AX_RHOS / K, L0)), Ls, L0)
-    got = np.asarray(got)
+    got, status, vg = _axial_run(jnp.asarray(_AX_LS), jnp.asarray(_AX_LG))
+    got, vg = np.asarray(got), np.asarray(vg)
     np.testing.assert_array_equal(status, 0)
     fA, fB = paper003_numpy(_AX_RHOS, AT_RAD, -AT_RAD, 1)
     scale = np.abs(fA).max() * unit
-    np.testing.assert_allclose(got[:-1, 0], fA * unit, atol=1e-11 * scale)
-    np.testing.assert_allclose(got[:-1, 1], fB * unit, atol=1e-11 * scale)
-    np.testing.assert_allclose(g, g_general, rtol=1e-10, atol=1e-10 * np.abs(np.asarray(g)).max())
-    np.testing.assert_allclose(vg[1] * 1e-15, g[0], rtol=1e-12)
-    f32 = jax.jit(lambda L: _axial_fx(L, jnp.float32)[0])(jnp.float32(L0))
+    np.testing.assert_allclose(got[:200, 0], fA * unit, atol=1e-11 * scale)
+    np.testing.assert_allclose(got[:200, 1], fB * unit, atol=1e-11 * scale)
+    fd = (got[200:206:2, 0] - got[201:206:2, 0]) / (2 * _AX_H) / 1e-15
+    np.testing.assert_allclose(vg, fd, rtol=1e-6)
+    f32 = jax.jit(lambda L: _axial_fx(L, jnp.float32)[0])(jnp.float32(_AX_LG[1]))
     assert f32.dtype == jnp.float32
-    f64 = got[-1]
+    f64 = got[-1]  # the sweep's last point, _AX_LG[1]
     np.testing.assert_allclose(f32, f64, rtol=1e-5, atol=1e-5 * np.abs(f64).max())
+
+
+# slow: a second derivative reference (~4 CPU-s: the forward-mode programs of both kernels); by
+# default d/dL of the axial kernel is checked against central differences in
+# test_axial_sweep_jit_vmap_grad_float32 and d/dL of pair_forces in test_grad_vmap_grad_and_jit
+@pytest.mark.slow
+def test_axial_derivative_equals_general_frame():
+    """d/dL of pair_forces_axial (jacfwd) = that of pair_forces (general frame), and = the
+    vmapped reverse-mode gradient of the sweep program."""
+    g, g_general = jax.jit(lambda L: (jax.jacfwd(lambda x: _axial_fx(x)[0])(L),
+                                      jax.jacfwd(_axial_general)(L)))(_AX_LG[1])
+    np.testing.assert_allclose(g, g_general, rtol=1e-10, atol=1e-10 * np.abs(np.asarray(g)).max())
+    vg = _axial_run(jnp.asarray(_AX_LS), jnp.asarray(_AX_LG))[2]
+    np.testing.assert_allclose(vg[1] * 1e-15, g[0], rtol=1e-12)
 
 
 def test_axial_bad_input_and_status():
@@ -418,9 +434,8 @@ def test_axial_bad_input_and_status():
     with pytest.raises(eqx.EquinoxRuntimeError, match="overlap"):
         pair_forces_axial(ps, PW003, 60e-9)
     # a sweep through overlapping points: the sweep test's program (same shapes), padded
-    Ls = np.append(np.concatenate([[0.0, 60e-9, -0.5 * LAM, 0.5 * LAM],
-                                   np.full(len(_AX_RHOS) - 4, 0.5 * LAM)]), L0)
-    f, status = _axial_run(jnp.asarray(Ls), jnp.array([0.5, 0.77, 2.3]) * LAM, L0)[:2]
+    Ls = np.concatenate([[0.0, 60e-9, -0.5 * LAM, 0.5 * LAM], np.full(len(_AX_LS) - 4, 0.5 * LAM)])
+    f, status = _axial_run(jnp.asarray(Ls), jnp.asarray(_AX_LG))[:2]
     np.testing.assert_array_equal(status[:4], [OV, OV, OV, 0])
     f = np.asarray(f)
     assert np.all(np.isnan(f[:3])) and np.all(np.isfinite(f[3]))
