@@ -60,7 +60,7 @@ import optimistix as optx
 
 from .._precision import highest_precision
 from .. import constants as C
-from .._entry import compiled_entry
+from .._entry import compiled_entry, raise_on_result
 from ..results import RESULTS, code, message
 from ..results import index as result_index
 from .._checks import as_float_array, check_finite, check_positive, check_shape, is_concrete
@@ -339,7 +339,14 @@ def _pair_scaled(s: _Setup):
 # --------------------------------------------------------------------------------------
 
 
-@eqx.filter_jit  # an eager call is one compiled program (not op by op)
+@eqx.filter_jit
+def _trap_core(particles, illumination):
+    """The compiled program of an eager :func:`trap_potential`: values and the overlap flag
+    (raised on the host; no ``eqx.error_if`` host callback in the program)."""
+    s = _prepare(particles, illumination)
+    return s.unit * _trap_scaled(s), s.overlap
+
+
 @highest_precision
 def trap_potential(particles: Particles | Particle | Sequence[Particle], illumination: AbstractBeam | FlatTweezers,
                    *, throw: bool = True) -> Float[Array, " n"]:
@@ -354,6 +361,11 @@ def trap_potential(particles: Particles | Particle | Sequence[Particle], illumin
     Returns:
         (N,) energies in J.
     """
+    if is_concrete((particles, illumination)):  # eager: one compiled program, checked on the host
+        u, overlap = _trap_core(particles, illumination)
+        if throw and bool(overlap):
+            raise eqx.EquinoxRuntimeError(_OVERLAP_MSG)
+        return u
     s = _prepare(particles, illumination)
     return _guard(s.unit * _trap_scaled(s), s, throw)
 
@@ -422,7 +434,25 @@ def binding_potentials(particles: Particles | Particle | Sequence[Particle], ill
     return BindingPotentials(*_guard(out, s, throw), result)
 
 
-@eqx.filter_jit  # an eager call is one compiled program (not op by op)
+_NONCONSERVATIVE_MSG = ("joint_binding_potential: the configuration is not conservative (the "
+                        "particles see different binding potentials, e.g. relative phase not 0 "
+                        "or π); use binding_potentials().per_particle")
+
+
+def _joint_parts(particles, illumination, rtol, throw):
+    b = binding_potentials(particles, illumination, throw=throw)
+    scale = jnp.max(jnp.abs(b.pairwise))
+    return b, jnp.any(jnp.abs(b.nonconservative) > rtol * scale)
+
+
+@eqx.filter_jit
+def _joint_core(particles, illumination, rtol):
+    """The compiled program of an eager :func:`joint_binding_potential` (checks raised on the
+    host; no ``eqx.error_if`` host callback in the program)."""
+    b, bad = _joint_parts(particles, illumination, rtol, False)
+    return b.lamb_shift, b.result, bad
+
+
 @highest_precision
 def joint_binding_potential(particles: Particles | Particle | Sequence[Particle], illumination: AbstractBeam | FlatTweezers,
                             *, rtol: float = 1e-6) -> Float[Array, ""]:
@@ -440,12 +470,14 @@ def joint_binding_potential(particles: Particles | Particle | Sequence[Particle]
     Returns:
         scalar V in J.
     """
-    b = binding_potentials(particles, illumination, throw=True)
-    scale = jnp.max(jnp.abs(b.pairwise))
-    bad = jnp.any(jnp.abs(b.nonconservative) > rtol * scale)
-    return eqx.error_if(b.lamb_shift, bad, "joint_binding_potential: the configuration is "
-                        "not conservative (the particles see different binding potentials, "
-                        "e.g. relative phase not 0 or π); use binding_potentials().per_particle")
+    if is_concrete((particles, illumination)):  # eager: one compiled program, checked on the host
+        v, result, bad = _joint_core(particles, illumination, rtol)
+        raise_on_result(result, _MESSAGES)
+        if bool(bad):
+            raise eqx.EquinoxRuntimeError(_NONCONSERVATIVE_MSG)
+        return v
+    b, bad = _joint_parts(particles, illumination, rtol, True)
+    return eqx.error_if(b.lamb_shift, bad, _NONCONSERVATIVE_MSG)
 
 
 class TotalPotentials(eqx.Module):
