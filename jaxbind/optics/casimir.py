@@ -57,6 +57,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import constants as C
+from .._entry import compiled_entry
 from ..results import RESULTS, code, message, index as result_index
 from .._checks import as_float_array, check_shape, is_concrete
 from .._types import Array, ArrayLike, Float, Real, RealLike
@@ -306,6 +307,9 @@ class CasimirPolderLimits(NamedTuple):
     far: Float[Array, "*batch"]
 
 
+
+# an eager call is one compiled program (Python floats traced: no re-trace per value)
+@compiled_entry(scalars=("separation", "temperature", "radius_a", "radius_b"))
 def casimir_polder_limits(
     separation: RealLike,
     temperature: Real,

@@ -60,7 +60,9 @@ import optimistix as optx
 
 from .._precision import highest_precision
 from .. import constants as C
-from ..results import RESULTS, code
+from .._entry import compiled_entry, raise_on_result
+from ..results import RESULTS, code, message
+from ..results import index as result_index
 from .._checks import as_float_array, check_finite, check_positive, check_shape, is_concrete
 from typing import Any, Callable, Sequence
 
@@ -294,6 +296,15 @@ _OVERLAP_MSG = ("potentials: two particles overlap (centre distance below the su
                 "radii; the point-dipole model is invalid)")
 
 
+_TEMPERATURE_MSG = "total_potentials: temperature must be finite and positive"
+# host-side messages of an eager throw=True (compiled_entry): the texts of the traced checks
+_MESSAGES = [
+    _OVERLAP_MSG if i == result_index(RESULTS.overlap) else
+    _TEMPERATURE_MSG if i == result_index(RESULTS.bad_temperature) else message(i)
+    for i in range(len(RESULTS._index_to_message))
+]
+
+
 def _nan_unless(values, result):
     """NaN outputs unless ``result`` is successful (a bad point is never a finite number)."""
     ok = result == RESULTS.successful
@@ -328,6 +339,14 @@ def _pair_scaled(s: _Setup):
 # --------------------------------------------------------------------------------------
 
 
+@eqx.filter_jit
+def _trap_core(particles, illumination):
+    """The compiled program of an eager :func:`trap_potential`: values and the overlap flag
+    (raised on the host; no ``eqx.error_if`` host callback in the program)."""
+    s = _prepare(particles, illumination)
+    return s.unit * _trap_scaled(s), s.overlap
+
+
 @highest_precision
 def trap_potential(particles: Particles | Particle | Sequence[Particle], illumination: AbstractBeam | FlatTweezers,
                    *, throw: bool = True) -> Float[Array, " n"]:
@@ -342,6 +361,11 @@ def trap_potential(particles: Particles | Particle | Sequence[Particle], illumin
     Returns:
         (N,) energies in J.
     """
+    if is_concrete((particles, illumination)):  # eager: one compiled program, checked on the host
+        u, overlap = _trap_core(particles, illumination)
+        if throw and bool(overlap):
+            raise eqx.EquinoxRuntimeError(_OVERLAP_MSG)
+        return u
     s = _prepare(particles, illumination)
     return _guard(s.unit * _trap_scaled(s), s, throw)
 
@@ -381,6 +405,7 @@ class BindingPotentials(eqx.Module):
         return jnp.all(jnp.abs(self.nonconservative) <= 1e-6 * scale)
 
 
+@compiled_entry(messages=_MESSAGES)  # an eager call is one compiled program
 @highest_precision
 def binding_potentials(particles: Particles | Particle | Sequence[Particle], illumination: AbstractBeam | FlatTweezers,
                        *, throw: bool = True) -> BindingPotentials:
@@ -409,6 +434,25 @@ def binding_potentials(particles: Particles | Particle | Sequence[Particle], ill
     return BindingPotentials(*_guard(out, s, throw), result)
 
 
+_NONCONSERVATIVE_MSG = ("joint_binding_potential: the configuration is not conservative (the "
+                        "particles see different binding potentials, e.g. relative phase not 0 "
+                        "or π); use binding_potentials().per_particle")
+
+
+def _joint_parts(particles, illumination, rtol, throw):
+    b = binding_potentials(particles, illumination, throw=throw)
+    scale = jnp.max(jnp.abs(b.pairwise))
+    return b, jnp.any(jnp.abs(b.nonconservative) > rtol * scale)
+
+
+@eqx.filter_jit
+def _joint_core(particles, illumination, rtol):
+    """The compiled program of an eager :func:`joint_binding_potential` (checks raised on the
+    host; no ``eqx.error_if`` host callback in the program)."""
+    b, bad = _joint_parts(particles, illumination, rtol, False)
+    return b.lamb_shift, b.result, bad
+
+
 @highest_precision
 def joint_binding_potential(particles: Particles | Particle | Sequence[Particle], illumination: AbstractBeam | FlatTweezers,
                             *, rtol: float = 1e-6) -> Float[Array, ""]:
@@ -426,12 +470,14 @@ def joint_binding_potential(particles: Particles | Particle | Sequence[Particle]
     Returns:
         scalar V in J.
     """
-    b = binding_potentials(particles, illumination, throw=True)
-    scale = jnp.max(jnp.abs(b.pairwise))
-    bad = jnp.any(jnp.abs(b.nonconservative) > rtol * scale)
-    return eqx.error_if(b.lamb_shift, bad, "joint_binding_potential: the configuration is "
-                        "not conservative (the particles see different binding potentials, "
-                        "e.g. relative phase not 0 or π); use binding_potentials().per_particle")
+    if is_concrete((particles, illumination)):  # eager: one compiled program, checked on the host
+        v, result, bad = _joint_core(particles, illumination, rtol)
+        raise_on_result(result, _MESSAGES)
+        if bool(bad):
+            raise eqx.EquinoxRuntimeError(_NONCONSERVATIVE_MSG)
+        return v
+    b, bad = _joint_parts(particles, illumination, rtol, True)
+    return eqx.error_if(b.lamb_shift, bad, _NONCONSERVATIVE_MSG)
 
 
 class TotalPotentials(eqx.Module):
@@ -486,8 +532,14 @@ def total_potentials(
     ps = as_particles(particles)
     t = as_float_array(temperature, "temperature")
     check_shape("temperature", t, ())
-    if throw:
+    if throw:  # a concrete bad temperature: ValueError before any compilation
         check_positive("temperature", t)
+    return _total_potentials(ps, illumination, t, material, casimir=casimir, n_terms=n_terms,
+                             throw=throw)
+
+
+@compiled_entry(messages=_MESSAGES)  # an eager call is one compiled program
+def _total_potentials(ps, illumination, t, material, *, casimir, n_terms, throw):
     s = _prepare(ps, illumination)
     trap = s.unit * _trap_scaled(s)
     binding = jnp.sum(s.unit * _pair_scaled(s), axis=1)
@@ -511,7 +563,7 @@ def total_potentials(
     out = _nan_unless((trap, binding, cp, trap + binding + cp), result)
     if throw:  # checks after the NaN mask (a check on a discarded value can be folded away)
         out = _guard(out, s, True)
-        out = eqx.error_if(out, bad_t, "total_potentials: temperature must be finite and positive")
+        out = eqx.error_if(out, bad_t, _TEMPERATURE_MSG)
     return TotalPotentials(*out, result)
 
 
@@ -568,6 +620,8 @@ def tweezer_pair(
     Returns:
         (particles, illumination).
     """
+    if profile not in ("flat", "gaussian"):  # before any array work
+        raise ValueError(f"profile must be 'flat' or 'gaussian', got {profile!r}")
     mat = DrudeLorentz.silica() if material is None else material
     check_positive("intensity", intensity)
     check_positive("radius", radius)
@@ -605,6 +659,7 @@ def tweezer_pair(
     return ps, ill
 
 
+@eqx.filter_jit  # one compiled program per call (f is static), not op by op
 def potential_minima(f: Callable[[Float[Array, ""]], Float[Array, ""]],
                      grid: RealDtype[ArrayLike, " G"] | Sequence[float], *, max_count: int = 16,
                      rtol: float = 1e-10

@@ -6,7 +6,6 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from helpers import check_jvp
 from jaxbind import constants as C
 from jaxbind.optics.beams import CoherentBeams, PlaneWave
 from jaxbind.optics.dipoles import solve_dipoles
@@ -29,6 +28,9 @@ def _beam(**kw):
     kw.setdefault("direction", (0.0, 0.0, 1.0))
     kw.setdefault("polarization", (1.0, 0.0, 0.0))
     return PlaneWave(LAM, I0, **kw)
+
+
+OBLIQUE = dict(direction=(0.3, 0.2, 1.0), polarization=(1.0, 0.0, -0.3))
 
 
 def _random_particles(rng, n, magnetic=False, tensor=False):
@@ -95,7 +97,7 @@ def _numpy_dense_solution(ps, beam):
                                              (True, True)])
 def test_direct_matches_numpy_si_assembly(rng, magnetic, tensor):
     ps = _random_particles(rng, 5, magnetic, tensor)
-    beam = _beam(direction=(0.3, 0.2, 1.0), polarization=(1.0, 0.0, -0.3))
+    beam = _beam(**OBLIQUE)
     sol = solve_dipoles(ps, beam, Direct())
     p_ref, m_ref = _numpy_dense_solution(ps, beam)
     assert int(sol.status) == SUCCESS
@@ -106,6 +108,10 @@ def test_direct_matches_numpy_si_assembly(rng, magnetic, tensor):
                                    atol=1e-12 * np.abs(m_ref).max())
 
 
+# slow: a second reference for the same solve; the exact solve stays covered by default against an
+# independent NumPy assembly (test_direct_matches_numpy_si_assembly) and, through the forces, against
+# paper 003 eqs. 3–5 (tests/optics/test_forces.py::test_kerker_pair_matches_paper003_scalar_equations)
+@pytest.mark.slow
 def test_pair_matches_paper003_eq4():
     """Paper 003 eq. 4–5 (scalar, SI) for two Kerker particles on the x axis."""
     lam, L = 420e-9, 0.37 * 420e-9
@@ -140,8 +146,10 @@ def test_pair_matches_paper003_eq4():
 
 
 def test_gmres_matches_direct(rng):
-    ps = _random_particles(rng, 12, magnetic=True)
-    beam = _beam()
+    # 5 magnetic particles with tensor α (30 unknowns): the Direct solve is the program of
+    # test_direct_matches_numpy_si_assembly (same shapes; one program per shape in this file)
+    ps = _random_particles(rng, 5, magnetic=True, tensor=True)
+    beam = _beam(**OBLIQUE)
     d = solve_dipoles(ps, beam, Direct())
     g = solve_dipoles(ps, beam, GMRES(rtol=1e-11, atol=1e-14))
     assert int(g.status) == SUCCESS
@@ -205,13 +213,14 @@ def test_overlap_error_names_pair_and_sweep_status():
         s = solve_dipoles(q, _beam(), throw=False)
         return s.status, s.p
 
-    status, p = jax.jit(jax.vmap(run))(jnp.array([1.0e-6, 1.05e-6, 2e-6]))
+    # one program: the sweep and its gradients (which stay finite at the good points)
+    sweep = jax.jit(lambda xs: (jax.vmap(run)(xs),
+                                jax.vmap(jax.grad(lambda x: jnp.sum(jnp.abs(run(x)[1]) ** 2)))(xs)))
+    (status, p), g = sweep(jnp.array([1.0e-6, 1.05e-6, 2e-6]))
     np.testing.assert_array_equal(status, [OVERLAP, OVERLAP, SUCCESS])
     p = np.asarray(p)
     assert np.all(np.isnan(p[:2])) and np.all(np.isfinite(p[2]))
-    # gradients of a sweep through an overlapping point stay finite at the good points
-    g = jax.jit(jax.vmap(jax.grad(lambda x: jnp.sum(jnp.abs(run(x)[1]) ** 2))))(jnp.array([1.05e-6, 2e-6]))
-    assert np.isfinite(np.asarray(g)[1])
+    assert np.isfinite(np.asarray(g)[2])
 
 
 @pytest.mark.unchecked  # wrong types and shapes on purpose: the library's own messages
@@ -290,6 +299,9 @@ def test_particle_stacking_and_mass():
     np.testing.assert_allclose(s1.p, s2.p)
 
 
+# slow: ClausiusMossotti's α̃ stays covered by default against the same closed form in
+# tests/optics/test_scatterers.py::test_clausius_mossotti_closed_form
+@pytest.mark.slow
 def test_clausius_mossotti_particles():
     eps = 2.1
     ps = Particles([[0.0, 0, 0]], 50e-9, index=np.sqrt(eps), model=ClausiusMossotti())
@@ -300,20 +312,31 @@ def test_clausius_mossotti_particles():
 
 
 def test_implicit_gradients_and_transforms(rng):
-    """jit, vmap, jacfwd and grad (checked against finite differences) through the LU solve."""
+    """jit, vmap, jvp (d/dx of a position) and grad (d/dλ) through the LU solve, checked against
+    central differences of the same program's values: one program (jit ∘ vmap of both)."""
     ps = _random_particles(rng, 3, magnetic=True)
-    beam = _beam()
+    x0 = float(ps.positions[1, 0])
 
     def p_of(x):
-        return solve_dipoles(ps.with_positions(ps.positions.at[1, 0].set(x)), beam).p
+        return solve_dipoles(ps.with_positions(ps.positions.at[1, 0].set(x)), _beam()).p
 
-    x0 = float(ps.positions[1, 0])
-    check_jvp(lambda s: p_of(x0 + s * 1e-7), jnp.array(0.0), eps=1e-4, rtol=1e-6, atol=1e-10)
+    def loss(lam):
+        b = PlaneWave(lam, I0, direction=(0.0, 0.0, 1.0))
+        return jnp.sum(jnp.abs(solve_dipoles(ps, b, Direct()).p) ** 2)
 
-    _check_wavelength_gradient(ps, Direct())
-    xs = jnp.linspace(x0, x0 + 0.1 * LAM, 3)
-    batched = jax.jit(jax.vmap(p_of))(xs)
-    np.testing.assert_allclose(batched[2], p_of(xs[2]), rtol=1e-10)
+    @jax.jit
+    def run(xs, lams):
+        p, dp = jax.vmap(lambda x: jax.jvp(p_of, (x,), (jnp.ones_like(x),)))(xs)
+        return p, dp, *jax.vmap(jax.value_and_grad(loss))(lams)
+
+    hx, hl = 1e-11, 1e-6 * LAM
+    xs = np.array([x0, x0 + hx, x0 - hx, x0 + 0.05 * LAM, x0 + 0.1 * LAM])
+    p, dp, l, g = (np.asarray(a) for a in run(jnp.asarray(xs),
+                                              jnp.array([LAM, LAM + hl, LAM - hl])))
+    fd = (p[1] - p[2]) / (2 * hx)
+    np.testing.assert_allclose(dp[0], fd, rtol=1e-6, atol=1e-6 * np.abs(fd).max())
+    np.testing.assert_allclose(g[0], (l[1] - l[2]) / (2 * hl), rtol=1e-5)
+    assert np.abs(p[4] - p[0]).max() > 1e-3 * np.abs(p[0]).max()  # the batch is not one point
 
 
 def _check_wavelength_gradient(ps, method):
@@ -334,14 +357,14 @@ def test_gmres_implicit_gradient(rng):
 
 
 def test_float32_matches_float64(rng):
-    ps = _random_particles(rng, 4, magnetic=True)
-    beam = _beam()
-    ref = solve_dipoles(ps, beam).p
+    # the float64 reference is the program of test_direct_matches_numpy_si_assembly (same shapes)
+    ps = _random_particles(rng, 5, magnetic=True, tensor=True)
+    ref = solve_dipoles(ps, _beam(**OBLIQUE), Direct()).p
     ps32 = Particles(ps.positions.astype(jnp.float32), ps.radii.astype(jnp.float32),
                      alpha_e=ps.alpha_e.astype(jnp.complex64),
                      alpha_m=ps.alpha_m.astype(jnp.complex64))
-    beam32 = PlaneWave(jnp.float32(LAM), jnp.float32(I0), direction=(0.0, 0.0, 1.0))
-    out = solve_dipoles(ps32, beam32)
+    beam32 = PlaneWave(jnp.float32(LAM), jnp.float32(I0), **OBLIQUE)
+    out = solve_dipoles(ps32, beam32, Direct())
     assert out.p.dtype == jnp.complex64
     np.testing.assert_allclose(out.p, ref, rtol=2e-5, atol=2e-5 * np.abs(ref).max())
 

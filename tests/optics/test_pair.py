@@ -141,7 +141,9 @@ def _sweep(ate, atm, order, rhos, beam="003"):
                                  jnp.asarray(atm, complex))
 
 
-@pytest.mark.parametrize("order", [1, None])
+# slow: order 1 (the Born-1 path is checked by default against the same paper 003 eqs. 3–5 through
+# the same _kernel in test_axial_sweep_jit_vmap_grad_float32); the exact solve stays default
+@pytest.mark.parametrize("order", [pytest.param(1, marks=pytest.mark.slow), None])
 def test_paper003_scalar_equations(order):
     """Ideal 1st/2nd-Kerker and electric pairs on the beam axis = paper 003 eqs. 3–5."""
     rhos = np.linspace(0.3, 5.0, 64) * 2 * np.pi
@@ -204,7 +206,8 @@ def test_nonreciprocity_factors_match_general(rng):
         np.testing.assert_allclose(got.first, want.first, atol=1e-8)
 
 
-# slow: pair_forces with Mie particles (index=) runs by default in test_float32_matches_float64;
+# slow: the Mie input path of the pair kernel (_pair_inputs with index=) runs by default in
+# test_axial_bad_input_and_status, the Mie α̃ against SciPy in tests/optics/test_mie.py;
 # pair_forces = the general engine in test_matches_general_coupled_dipole_engine
 @pytest.mark.slow
 def test_mie_particles():
@@ -222,49 +225,77 @@ def test_mie_particles():
 
 
 def test_sincos_accuracy_and_derivative():
+    # jitted: one program per dtype / transform (eager, sincos runs op by op: ~50 compiles)
     x = np.concatenate([np.linspace(-50, 50, 2001), [0.0, np.pi / 4, 1e5 + 0.3, -7e5]])
-    s, c = sincos(jnp.asarray(x))
+    s, c = jax.jit(sincos)(jnp.asarray(x))
     tol = 4e-16 * np.maximum(1, np.abs(x) / 1e3)  # ulps of the reduced argument
     assert np.all(np.abs(np.asarray(s) - np.sin(x)) <= tol)
     assert np.all(np.abs(np.asarray(c) - np.cos(x)) <= tol)
-    g = jax.vmap(jax.grad(lambda t: sincos(t)[0] * sincos(t)[1]))(jnp.asarray(x[:50]))
+    g = jax.jit(jax.vmap(jax.grad(lambda t: sincos(t)[0] * sincos(t)[1])))(jnp.asarray(x[:50]))
     np.testing.assert_allclose(g, np.cos(2 * x[:50]), atol=1e-14)
-    s32, c32 = sincos(jnp.asarray(x[:2001], jnp.float32))
+    s32, c32 = jax.jit(sincos)(jnp.asarray(x[:2001], jnp.float32))
     assert s32.dtype == jnp.float32
     np.testing.assert_allclose(s32, np.sin(x[:2001]), atol=2e-6)
     np.testing.assert_allclose(c32, np.cos(x[:2001]), atol=2e-6)
 
 
-def test_grad_vmap_grad_and_jit():
-    """grad w.r.t. distance and polarizability vs central differences; vmap∘grad; jit."""
-    def fA(L, ar):
-        pos = jnp.zeros((2, 3)).at[1, 0].set(L)
-        ps = Particles(pos, A_SI, alpha_e=C.unscale_polarizability(ar + 0.1j, K),
-                       alpha_m=C.unscale_magnetic_polarizability(-(ar + 0.1j), K))
-        return pair_forces(ps, PW003).f[0, 0] / 1e-15  # fN
+L0, A0 = 0.77 * LAM, 0.3
+A0_DEFAULT = A0
 
-    L0, a0 = 0.77 * LAM, 0.3
-    jit = functools.partial(jax.jit, compiler_options=CPU_COMPILER_OPTIONS)
-    f = jit(fA)
-    gL, ga = jit(jax.grad(fA, argnums=(0, 1)))(L0, a0)
-    hL, ha = 1e-13, 1e-6
-    np.testing.assert_allclose(gL, (f(L0 + hL, a0) - f(L0 - hL, a0)) / (2 * hL), rtol=1e-6)
-    np.testing.assert_allclose(ga, (f(L0, a0 + ha) - f(L0, a0 - ha)) / (2 * ha), rtol=1e-6)
-    Ls = jnp.array([0.5, 0.77, 2.3]) * LAM
-    vg = jit(jax.vmap(jax.grad(fA), in_axes=(0, None)))(Ls, a0)
-    np.testing.assert_allclose(vg[1], gL, rtol=1e-12)
+
+def _fA(L, ar):
+    """f_A,x (fN) and the PairForces of a pair A = 0, B = (L, 0.1λ, 0), α̃e = ar + 0.1i,
+    α̃m = −α̃e."""
+    pos = jnp.zeros((2, 3)).at[1, 0].set(L).at[1, 1].set(0.1 * LAM)
+    ps = Particles(pos, A_SI, alpha_e=C.unscale_polarizability(ar + 0.1j, K),
+                   alpha_m=C.unscale_magnetic_polarizability(-(ar + 0.1j), K))
+    r = pair_forces(ps, PW003, throw=False)
+    return r.f[0, 0] / 1e-15, r
+
+
+def _particles32(pos, ar=A0_DEFAULT):
+    """_fA's particles in float32 (positions (2, 3) in m)."""
+    at = ar + 0.1j
+    return Particles(jnp.asarray(pos, jnp.float32), jnp.float32(A_SI),
+                     alpha_e=np.complex64(C.unscale_polarizability(at, K)),
+                     alpha_m=np.complex64(C.unscale_magnetic_polarizability(-at, K)))
+
+
+PW32 = PlaneWave(jnp.float32(LAM), jnp.float32(I003), direction=(1.0, 0.0, 0.0),
+                 polarization=(0.0, 1.0, 0.0))
+
+
+# One program for the file's transform checks: jit ∘ vmap ∘ value_and_grad (d/dL, d/dα̃), with
+# the PairForces as aux (the sweep-status test reuses it: same shapes, same program).
+_pair_vg = jax.jit(jax.vmap(jax.value_and_grad(_fA, argnums=(0, 1), has_aux=True)),
+                   compiler_options=CPU_COMPILER_OPTIONS)
+HL, HA = 1e-13, 1e-6
+_LS = np.array([0.5, 0.77, 2.3]) * LAM
+# points: L ∈ _LS each at L, L + h, L − h (α̃ = A0); then (L0, A0 ± h_α)
+_VG_L = np.concatenate([np.repeat(_LS, 3) + np.tile([0.0, HL, -HL], 3), [L0, L0]])
+_VG_A = np.concatenate([np.full(9, A0), [A0 + HA, A0 - HA]])
+
+
+def test_grad_vmap_grad_and_jit():
+    """jit ∘ vmap ∘ grad w.r.t. distance and polarizability vs central differences (of the
+    same program's values) at three distances."""
+    (v, _), (gL, ga) = _pair_vg(jnp.asarray(_VG_L), jnp.asarray(_VG_A))
+    v, gL, ga = (np.asarray(a) for a in (v, gL, ga))
+    assert np.all(np.isfinite(v)) and np.all(np.abs(gL) > 0)
+    for i in range(3):  # d/dL at 0.5λ, 0.77λ, 2.3λ
+        np.testing.assert_allclose(gL[3 * i], (v[3 * i + 1] - v[3 * i + 2]) / (2 * HL), rtol=1e-6)
+    np.testing.assert_allclose(ga[3], (v[9] - v[10]) / (2 * HA), rtol=1e-6)  # d/dα̃ at L0
 
 
 def test_float32_matches_float64():
-    pos = np.array([[0.0, 0, 0], [0.77 * LAM, 0.1 * LAM, 0.0]])
-    ref = pair_forces(Particles(pos, A_SI, index=N_SI), PW003)
-    pw32 = PlaneWave(jnp.float32(LAM), jnp.float32(I003), direction=(1.0, 0.0, 0.0),
-                     polarization=(0.0, 1.0, 0.0))
-    out = pair_forces(Particles(jnp.asarray(pos, jnp.float32), jnp.float32(A_SI), index=N_SI),
-                      pw32)
+    """float32 = float64 (the transform test's program, point 3 = (L0, A0)) to ~1e-5."""
+    (_, ref), _ = _pair_vg(jnp.asarray(_VG_L), jnp.asarray(_VG_A))
+    out = pair_forces(_particles32([[0.0, 0, 0], [L0, 0.1 * LAM, 0.0]]), PW32)
     assert out.f.dtype == jnp.float32
-    for a, b in ((out.f, ref.f), (out.F, ref.F)):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(np.asarray(b)).max())
+    for a, b in ((out.f, ref.f[3]), (out.F, ref.F[3])):
+        b = np.asarray(b)
+        assert np.all(np.abs(b[:, :2]) > 0)  # x, y non-zero (z vanishes by symmetry)
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(b).max())
 
 
 @pytest.mark.unchecked  # wrong shapes on purpose: the library's own messages
@@ -284,15 +315,13 @@ def test_bad_input_and_sweep_status():
     with pytest.raises(TypeError, match="beam"):
         pair_forces_scaled(jnp.zeros(3), jnp.ones(3), jnp.ones(2), jnp.ones(2), "plane wave")
     overlapping = np.array([[0.0, 0, 0], [60e-9, 0, 0]])
-    with pytest.raises(eqx.EquinoxRuntimeError, match="overlap"):
-        pair_forces(Particles(overlapping, A_SI, index=N_SI), PW003)
+    with pytest.raises(eqx.EquinoxRuntimeError, match="overlap"):  # float32: the f32 test's program
+        pair_forces(_particles32(overlapping), PW32)
 
-    def swept(L):
-        p = jnp.zeros((2, 3)).at[1, 0].set(L)
-        return pair_forces(Particles(p, A_SI, index=N_SI), PW003, throw=False)
-
-    r = jax.jit(jax.vmap(swept))(jnp.array([0.0, 60e-9, 0.5 * LAM]))
-    np.testing.assert_array_equal(r.status, [OV, OV, 0])
+    # a sweep through overlapping points (the transform test's program; padded to its shape)
+    Ls = np.concatenate([[0.0, 60e-9, 0.5 * LAM], np.full(len(_VG_L) - 3, L0)])
+    _, r = _pair_vg(jnp.asarray(Ls), jnp.asarray(np.full(len(Ls), A0)))[0]
+    np.testing.assert_array_equal(r.status[:3], [OV, OV, 0])
     f = np.asarray(r.f)
     assert np.all(np.isnan(f[:2])) and np.all(np.isfinite(f[2]))  # NaN + code, never finite
 
@@ -329,40 +358,69 @@ def test_axial_path_matches_general_engine(rng):
         np.testing.assert_allclose(got.nrf0, ref.nrf0, atol=1e-9)
 
 
+AE_K2, AM_K2 = C.unscale_polarizability(AT_RAD, K), C.unscale_magnetic_polarizability(-AT_RAD, K)
+
+
+def _axial_fx(L, dtype=jnp.float64):
+    """Ideal 2nd-Kerker pair on the x axis (radius A_SI), Born-1: (f_A,x, f_B,x), status."""
+    ps = Particles(jnp.zeros((2, 3), dtype), jnp.asarray(A_SI, dtype), alpha_e=AE_K2,
+                   alpha_m=AM_K2)
+    r = pair_forces_axial(ps, PW003, L, order=1, throw=False)
+    return r.f[:, 0], r.status
+
+
+def _axial_general(L):
+    ps = Particles(jnp.zeros((2, 3)).at[1, 0].set(L), A_SI, alpha_e=AE_K2, alpha_m=AM_K2)
+    return pair_forces(ps, PW003, order=1).f[:, 0]
+
+
+@functools.partial(jax.jit, compiler_options=CPU_COMPILER_OPTIONS)
+def _axial_run(Ls, Lg):
+    """One float64 program: the vmapped sweep (values, status) and vmap ∘ grad of f_A,x."""
+    vals, status = jax.vmap(_axial_fx)(Ls)
+    vg = jax.vmap(jax.grad(lambda L: _axial_fx(L)[0][0] / 1e-15))(Lg)
+    return vals, status, vg
+
+
+_AX_RHOS = np.linspace(0.3, 5.0, 200) * 2 * np.pi  # kL
+_AX_H = 1e-13  # m, central differences
+_AX_LG = np.array([0.5, 0.77, 2.3]) * LAM  # vmap ∘ grad points
+# the sweep: the paper's 200 distances, each _AX_LG ± h (central differences), then _AX_LG[1]
+_AX_LS = np.concatenate([_AX_RHOS / K, (_AX_LG[:, None] + np.array([_AX_H, -_AX_H])).ravel(),
+                         _AX_LG[1:2]])
+
+
 def test_axial_sweep_jit_vmap_grad_float32():
-    """Jitted vmapped sweep (CPU_COMPILER_OPTIONS) = paper 003 eqs. 3–5 in NumPy; d/dL and
-    vmap∘grad = those of pair_forces (general frame); float32 = float64 to ~1e-5."""
-    ae, am = C.unscale_polarizability(AT_RAD, K), C.unscale_magnetic_polarizability(-AT_RAD, K)
-
-    def fx(L, order=1, dtype=jnp.float64):
-        ps = Particles(jnp.zeros((2, 3), dtype), jnp.asarray(1e-9, dtype), alpha_e=ae,
-                       alpha_m=am)
-        return pair_forces_axial(ps, PW003, L, order=order, throw=False).f[:, 0]
-
-    jit = functools.partial(jax.jit, compiler_options=CPU_COMPILER_OPTIONS)
-    rhos = np.linspace(0.3, 5.0, 200) * 2 * np.pi
+    """Jitted vmapped sweep (CPU_COMPILER_OPTIONS) = paper 003 eqs. 3–5 in NumPy; vmap ∘ grad
+    (d/dL) = central differences of the same program's values; float32 = float64 to ~1e-5."""
     unit = 4 * np.pi * C.epsilon0 * (np.sqrt(2 * I003 / (C.c * C.epsilon0))) ** 2 / K**2
-    got = np.asarray(jit(jax.vmap(fx))(jnp.asarray(rhos / K)))  # Born-1, as the paper
-    fA, fB = paper003_numpy(rhos, AT_RAD, -AT_RAD, 1)
+    got, status, vg = _axial_run(jnp.asarray(_AX_LS), jnp.asarray(_AX_LG))
+    got, vg = np.asarray(got), np.asarray(vg)
+    np.testing.assert_array_equal(status, 0)
+    fA, fB = paper003_numpy(_AX_RHOS, AT_RAD, -AT_RAD, 1)
     scale = np.abs(fA).max() * unit
-    np.testing.assert_allclose(got[:, 0], fA * unit, atol=1e-11 * scale)
-    np.testing.assert_allclose(got[:, 1], fB * unit, atol=1e-11 * scale)
-
-    def fx_general(L):
-        ps = Particles(jnp.zeros((2, 3)).at[1, 0].set(L), 1e-9, alpha_e=ae, alpha_m=am)
-        return pair_forces(ps, PW003, order=1).f[:, 0]
-
-    L0 = 0.77 * LAM
-    g = jax.jacfwd(fx)(L0)
-    np.testing.assert_allclose(g, jax.jacfwd(fx_general)(L0), rtol=1e-10,
-                               atol=1e-10 * np.abs(np.asarray(g)).max())
-    Ls = jnp.array([0.5, 0.77, 2.3]) * LAM
-    vg = jit(jax.vmap(jax.grad(lambda L: fx(L)[0] / 1e-15)))(Ls)
-    np.testing.assert_allclose(vg[1] * 1e-15, g[0], rtol=1e-12)
-    f32 = fx(jnp.float32(L0), dtype=jnp.float32)
+    np.testing.assert_allclose(got[:200, 0], fA * unit, atol=1e-11 * scale)
+    np.testing.assert_allclose(got[:200, 1], fB * unit, atol=1e-11 * scale)
+    fd = (got[200:206:2, 0] - got[201:206:2, 0]) / (2 * _AX_H) / 1e-15
+    np.testing.assert_allclose(vg, fd, rtol=1e-6)
+    f32 = jax.jit(lambda L: _axial_fx(L, jnp.float32)[0])(jnp.float32(_AX_LG[1]))
     assert f32.dtype == jnp.float32
-    f64 = np.asarray(fx(L0))
+    f64 = got[-1]  # the sweep's last point, _AX_LG[1]
     np.testing.assert_allclose(f32, f64, rtol=1e-5, atol=1e-5 * np.abs(f64).max())
+
+
+# slow: a second derivative reference (~4 CPU-s: the forward-mode programs of both kernels); by
+# default d/dL of the axial kernel is checked against central differences in
+# test_axial_sweep_jit_vmap_grad_float32 and d/dL of pair_forces in test_grad_vmap_grad_and_jit
+@pytest.mark.slow
+def test_axial_derivative_equals_general_frame():
+    """d/dL of pair_forces_axial (jacfwd) = that of pair_forces (general frame), and = the
+    vmapped reverse-mode gradient of the sweep program."""
+    g, g_general = jax.jit(lambda L: (jax.jacfwd(lambda x: _axial_fx(x)[0])(L),
+                                      jax.jacfwd(_axial_general)(L)))(_AX_LG[1])
+    np.testing.assert_allclose(g, g_general, rtol=1e-10, atol=1e-10 * np.abs(np.asarray(g)).max())
+    vg = _axial_run(jnp.asarray(_AX_LS), jnp.asarray(_AX_LG))[2]
+    np.testing.assert_allclose(vg[1] * 1e-15, g[0], rtol=1e-12)
 
 
 def test_axial_bad_input_and_status():
@@ -375,8 +433,9 @@ def test_axial_bad_input_and_status():
         pair_forces_axial(ps, PW003, 0.5 * LAM, order=-2)
     with pytest.raises(eqx.EquinoxRuntimeError, match="overlap"):
         pair_forces_axial(ps, PW003, 60e-9)
-    r = jax.jit(jax.vmap(lambda L: pair_forces_axial(ps, PW003, L, throw=False)))(
-        jnp.array([0.0, 60e-9, -0.5 * LAM, 0.5 * LAM]))
-    np.testing.assert_array_equal(r.status, [OV, OV, OV, 0])
-    f = np.asarray(r.f)
+    # a sweep through overlapping points: the sweep test's program (same shapes), padded
+    Ls = np.concatenate([[0.0, 60e-9, -0.5 * LAM, 0.5 * LAM], np.full(len(_AX_LS) - 4, 0.5 * LAM)])
+    f, status = _axial_run(jnp.asarray(Ls), jnp.asarray(_AX_LG))[:2]
+    np.testing.assert_array_equal(status[:4], [OV, OV, OV, 0])
+    f = np.asarray(f)
     assert np.all(np.isnan(f[:3])) and np.all(np.isfinite(f[3]))

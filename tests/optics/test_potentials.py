@@ -252,13 +252,17 @@ def test_well_near_lambda_matches_independent_root_find():
 def test_vmap_grad_float32():
     xs = jnp.array([0.3e-6, 1.0e-6, 2.0e-6])
     phis = jnp.array([0.0, 1.0, 2.5])
-    out = jax.jit(jax.vmap(_per))(xs, phis)  # jit: one compile (eager vmap runs op by op)
+    # one program: both potentials and d U_A / dΔφ (jit ∘ vmap ∘ value_and_grad with aux)
+    def ua(x, d):
+        u = _per(x, d)
+        return u[0], u
+
+    (_, out), dphi = jax.jit(jax.vmap(jax.value_and_grad(ua, argnums=1, has_aux=True)))(xs, phis)
     for i in range(3):
         np.testing.assert_allclose(np.asarray(out[i]), [_c7(float(xs[i]), float(phis[i])),
                                                         _c7(float(xs[i]), -float(phis[i]))],
                                    rtol=1e-11)
     # d U_A / dΔφ against the closed form derivative; vmap∘grad
-    dphi = jax.jit(jax.vmap(jax.grad(lambda x, d: _per(x, d)[0], argnums=1)))(xs, phis)
     for i in range(3):
         x, p = float(xs[i]), float(phis[i])
         kr = K * x
@@ -282,7 +286,7 @@ def test_bad_input():
         binding_potentials(ps, ill)
     with pytest.raises(eqx.EquinoxRuntimeError, match="overlap"):
         _trap(ps, ill).block_until_ready()
-    st = jax.vmap(lambda x: binding_potentials(*_flat_pair(x), throw=False).status)(
+    st = jax.jit(jax.vmap(lambda x: binding_potentials(*_flat_pair(x), throw=False).status))(
         jnp.array([150e-9, 1e-6]))
     np.testing.assert_array_equal(np.asarray(st), [POT_OVERLAP, POT_SUCCESS])
     with pytest.raises(ValueError, match="intensities"):
