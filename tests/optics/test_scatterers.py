@@ -99,7 +99,7 @@ class _Wrapped(ScattererModel):
 # slow: every entry point with a wrapped model (~14 CPU-s: ten force programs); the hand-over to a
 # non-dipole model stays covered by default through Multipole particles in jb.optical_forces
 # (tests/optics/test_medium.py::test_two_spheres_in_water_equal_miepy) and jb.optical_torques
-# (tests/optics/test_multipole_torques.py::test_lmax1_equals_dipole_torques)
+# (tests/optics/test_multipole_torques.py::test_single_sphere_circular_light_equals_mie_absorption)
 @pytest.mark.slow
 def test_non_dipole_models_are_handed_over():
     pos = jnp.array([[0.0, 0.0, 0.0], [0.9e-6, 0.2e-6, 0.1e-6]])
