@@ -78,8 +78,7 @@ def test_sampled_equals_callable_within_interpolation_error():
 
 
 # slow: three more pupil grids (one program each); sampled pupils stay covered by default against
-# the callable-mask path in test_sampled_equals_callable_within_interpolation_error, and the
-# linear-ramp = displaced-focus identity for masks in tests/optics/test_focused.py::test_pupil_masks
+# the callable-mask path in test_sampled_equals_callable_within_interpolation_error
 @pytest.mark.slow
 def test_constant_phase_is_a_global_phase_and_ramp_moves_the_focus():
     plain = _eval(beam(), RHO)
