@@ -173,6 +173,9 @@ def test_small_x_clausius_mossotti_radiative_correction():
             assert_rel(am, x**5 * (eps - 1) / 30, 10 * rtol)
 
 
+# slow: the vacuum case; the SI polarizabilities stay covered by default (exactly, against the
+# series, and against the host-medium Clausius–Mossotti law) in test_dipole_polarizabilities_in_a_medium
+@pytest.mark.slow
 def test_si_dipole_polarizabilities_clausius_mossotti():
     """SI α_e → 4πε0 a³(ε−1)/(ε+2) with α = α0/(1 − i k³α0/(6πε0)); α_m = 2π k² a⁵ (ε−1)/15."""
     m, radius, lam = 1.45 + 0.001j, 5e-9, 1064e-9
@@ -364,6 +367,9 @@ def test_kerker_conditions_zero_far_field():
         kerker_polarizabilities(alpha_e, 1, units="cgs")
 
 
+# slow: a vmapped polarizability program; kerker_deviation stays covered by default in
+# test_kerker_conditions_zero_far_field (0 at the condition, 1 at the opposite one)
+@pytest.mark.slow
 def test_kerker_deviation_passive_bound(rng):
     """Optical theorem (paper 003 sec. V): a passive sphere cannot reach the 2nd Kerker
     condition; deviation ≥ (2/3)(|α̃e|² + |α̃m|²)/(|α̃e| + |α̃m|) > 0."""
