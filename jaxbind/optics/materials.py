@@ -387,20 +387,14 @@ class TabulatedIndex(Permittivity):
 
     def index_at_wavelength(self, wavelength: Float[ArrayLike, "..."]) -> Inexact[Array, "..."]:
         """Complex n + iκ at vacuum ``wavelength`` (m, > 0), linear interpolation."""
-        lam = _real_frequency(wavelength, "wavelength", positive=True)
-        rdt = jnp.result_type(lam.dtype, jnp.float32)
-        # interpolate in µm: float32-safe (metres squared would lose digits)
-        x = lam.astype(rdt) * 1e6
-        t = jnp.asarray(np.asarray(self.wavelengths) * 1e6, rdt)
-        n = jnp.interp(x, t, jnp.asarray(self.n, rdt))
-        k = jnp.interp(x, t, jnp.asarray(self.kappa, rdt))
-        return lax_complex(n, k)
+        lam = _host_frequency(wavelength, "wavelength", positive=True)
+        # host checks above; the interpolation as one compiled program (not op by op)
+        return _tabulated_index(lam, np.asarray(self.wavelengths) * 1e6, self.n, self.kappa, False)
 
     def permittivity(self, omega):
         """ε = (n + iκ)² at angular frequency ``omega`` (rad/s, > 0)."""
-        omega = _real_frequency(omega, "omega", positive=True)
-        m = self.index_at_wavelength(_TWO_PI_C / omega)
-        return m * m
+        omega = _host_frequency(omega, "omega", positive=True)
+        return _tabulated_index(omega, np.asarray(self.wavelengths) * 1e6, self.n, self.kappa, True)
 
     def permittivity_imag(self, xi):
         """Undefined for tabulated data (no causal continuation): always an error."""
@@ -430,6 +424,23 @@ SILICON_GREEN_2008 = np.array([
     [0.76, 3.708, 0.007], [0.77, 3.699, 0.007], [0.78, 3.691, 0.006], [0.79, 3.683, 0.006],
     [0.80, 3.675, 0.005],
 ])
+
+
+@functools.partial(jax.jit, static_argnums=(4,))
+def _tabulated_index(x, t_um, n, kappa, permittivity: bool):
+    """n + iκ interpolated at the vacuum wavelength x (or ε = (n + iκ)² at the angular
+    frequency x, with ``permittivity``); ``t_um`` the table's wavelengths in µm."""
+    if permittivity:
+        lam = _TWO_PI_C / _real_frequency(x, "omega", positive=True)
+    else:
+        lam = x
+    lam = _real_frequency(lam, "wavelength", positive=True)
+    rdt = jnp.result_type(lam.dtype, jnp.float32)
+    # interpolate in µm: float32-safe (metres squared would lose digits)
+    xx = lam.astype(rdt) * 1e6
+    t = t_um.astype(rdt)
+    m = lax_complex(jnp.interp(xx, t, jnp.asarray(n, rdt)), jnp.interp(xx, t, jnp.asarray(kappa, rdt)))
+    return m * m if permittivity else m
 
 
 def _scalar_eps(eps, name: str = "eps"):
