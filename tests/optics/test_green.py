@@ -470,6 +470,14 @@ def test_float32_matches_float64(rng):
     assert M32.dtype == jnp.complex64
     M64 = np.asarray(gms(jnp.asarray(rho32, dtype=jnp.float64)))
     np.testing.assert_allclose(np.asarray(M32), M64, rtol=0, atol=2e-5 * np.abs(M64).max())
+
+
+# slow: four more programs (the coupled matrix and the SI entry points in both precisions); float32
+# of the scaled tensors and the interaction matrix stays covered by default in
+# test_float32_matches_float64
+@pytest.mark.slow
+def test_float32_coupled_matrix_and_si_tensors(rng):
+    rho32 = rng.uniform(-4, 4, size=(6, 3)).astype(np.float32)
     Mc32 = cgms(jnp.asarray(rho32))
     Mc64 = np.asarray(cgms(jnp.asarray(rho32, dtype=jnp.float64)))
     np.testing.assert_allclose(np.asarray(Mc32), Mc64, rtol=0, atol=2e-5 * np.abs(Mc64).max())
