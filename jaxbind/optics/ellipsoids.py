@@ -147,6 +147,12 @@ def spheroid_depolarization_factors(
     for name, v in (("equatorial", a), ("polar", c)):
         check_shape(name, v, ())
         check_positive(name, v)
+    # concrete checks on the host, the arithmetic as one jitted program (first-call latency)
+    return _spheroid_depolarization_factors(a, c)
+
+
+@eqx.filter_jit
+def _spheroid_depolarization_factors(a, c):
     a, c = jnp.broadcast_arrays(a, c)
     a = eqx.error_if(a, ~(jnp.isfinite(a) & (a > 0) & jnp.isfinite(c) & (c > 0)),
                      "equatorial and polar must be finite and positive")
@@ -278,6 +284,11 @@ class Ellipsoid(eqx.Module):
         """Principal depolarization factors (N_1, N_2, N_3), paper 001 eq. 25."""
         return depolarization_factors(self.semi_axes)
 
+    @staticmethod
+    def _check_frame(frame: str) -> None:
+        if frame not in ("lab", "body"):
+            raise ValueError(f"frame must be 'lab' or 'body', got {frame!r}")
+
     def _to_frame(self, diag, frame: str):
         if frame == "body":
             return jnp.diag(diag)
@@ -292,8 +303,8 @@ class Ellipsoid(eqx.Module):
         Args:
             frame: ``"body"`` (diagonal, principal axes) or ``"lab"`` (R χ Rᵀ).
         """
-        eps = _scalar_eps(self.eps)
-        return self._to_frame(_principal_chi(eps, self.depolarization_factors()), frame)
+        self._check_frame(frame)
+        return _ellipsoid_susceptibility(self, frame)
 
     def polarizability_scaled(self, k: Real, *, radiative: bool = True,
                               frame: str = "lab") -> Tensor3:
@@ -312,6 +323,11 @@ class Ellipsoid(eqx.Module):
         k = as_float_array(k, "k")
         check_shape("k", k, ())
         check_positive("k", k)
+        self._check_frame(frame)
+        # concrete checks above; the arithmetic as one jitted program (first-call latency)
+        return _ellipsoid_polarizability_scaled(self, k, radiative, frame)
+
+    def _polarizability_scaled(self, k, radiative: bool, frame: str):
         k = eqx.error_if(k, ~(jnp.isfinite(k) & (k > 0)), "k must be finite and positive")
         ka = k * _semi_axes(self.semi_axes)
         chi = _principal_chi(_scalar_eps(self.eps), depolarization_factors(ka))
@@ -336,11 +352,34 @@ class Ellipsoid(eqx.Module):
         if radiative and k is None:
             raise ValueError("Ellipsoid.polarizability: the radiative correction needs the "
                              "wavenumber k (pass k=..., or radiative=False)")
+        self._check_frame(frame)
         if k is not None:
-            at = self.polarizability_scaled(k, radiative=radiative, frame=frame)
-            return constants.unscale_polarizability(at, as_float_array(k, "k"))
-        chi = _principal_chi(_scalar_eps(self.eps), self.depolarization_factors())
-        return self._to_frame((constants.epsilon0 * self.volume()) * chi, frame)
+            k = as_float_array(k, "k")
+            check_shape("k", k, ())
+            check_positive("k", k)
+        return _ellipsoid_polarizability(self, k, radiative, frame)
+
+
+# Eager calls of the Ellipsoid methods run as one compiled program each (under a user's
+# transform they are traced inline); frame and radiative are static.
+@eqx.filter_jit
+def _ellipsoid_susceptibility(e: Ellipsoid, frame: str):
+    eps = _scalar_eps(e.eps)
+    return e._to_frame(_principal_chi(eps, e.depolarization_factors()), frame)
+
+
+@eqx.filter_jit
+def _ellipsoid_polarizability_scaled(e: Ellipsoid, k, radiative: bool, frame: str):
+    return e._polarizability_scaled(k, radiative, frame)
+
+
+@eqx.filter_jit
+def _ellipsoid_polarizability(e: Ellipsoid, k, radiative: bool, frame: str):
+    if k is not None:
+        at = e._polarizability_scaled(k, radiative, frame)
+        return constants.unscale_polarizability(at, k)
+    chi = _principal_chi(_scalar_eps(e.eps), e.depolarization_factors())
+    return e._to_frame((constants.epsilon0 * e.volume()) * chi, frame)
 
 
 __all__ = [

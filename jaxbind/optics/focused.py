@@ -526,6 +526,13 @@ def flux_through_plane(beam: AbstractBeam, z, radius, n_radial=256, n_angle=64) 
     """Power (W) through the disk of ``radius`` (m) centred on the z axis in the plane ``z``
     (m): ∫ ½ Re(E × H*)·ẑ dA by Gauss–Legendre in r × trapezoid in φ.  A check of the
     normalisation (module docstring), not a kernel."""
+    # one compiled program (the quadrature sizes static), not op by op
+    return _flux_through_plane(beam, jnp.asarray(z), jnp.asarray(radius), int(n_radial),
+                               int(n_angle))
+
+
+@eqx.filter_jit
+def _flux_through_plane(beam, z, radius, n_radial: int, n_angle: int):
     x, w = _gauss_legendre(n_radial)
     r = jnp.asarray(x) * radius
     wr = jnp.asarray(w) * radius * r

@@ -554,6 +554,33 @@ def _green_blocks(rho, coef):
     return c[..., 0] * eye + c[..., 2] * dd, c[..., 1] * eye + c[..., 3] * dd
 
 
+def _host_positions(x, name: str, fn: str, *, coincide_fn: str | None = None,
+                    coincide_name: str | None = None):
+    """The value checks of :func:`_checked_positions` and of the coincidence check in
+    :func:`_pair_coefficients` on concrete positions, on the host (the same
+    ``EquinoxRuntimeError`` messages; structural errors are left to the trace)."""
+    v = np.asarray(x)
+    if v.ndim != 2 or v.shape[-1] != 3 or np.iscomplexobj(v):
+        return
+    if not np.issubdtype(v.dtype, np.floating):
+        v = v.astype(np.result_type(float))
+    if not np.all(np.isfinite(v)):
+        raise eqx.EquinoxRuntimeError(f"{fn}: {name} contains non-finite values")
+    d2 = np.sum((v[:, None, :] - v[None, :, :]) ** 2, axis=-1)
+    np.fill_diagonal(d2, 1.0)
+    if np.any(d2 == 0):
+        raise eqx.EquinoxRuntimeError(f"{coincide_fn or fn}: two positions in "
+                                      f"{coincide_name or name} coincide (singular)")
+
+
+def _matrix_entry(fn: str):
+    """:func:`~jaxbind._entry.compiled_entry` for an interaction matrix of scaled positions
+    ``rho``: an eager call checks them on the host and runs one compiled program (not op by
+    op); under a user's transform the kernel is traced inline."""
+    return compiled_entry(host_check=lambda bound: _host_positions(bound.arguments["rho"], "rho", fn))
+
+
+@_matrix_entry("green_matrix_scaled")
 def green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, "3*n 3*n"]:
     """Dimensionless dipole–dipole interaction matrix, block (i, j) = g(ρ_i − ρ_j), diagonal 0.
 
@@ -574,6 +601,7 @@ def green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, "3*n 3*n
     return lax.complex(re, im).reshape(3 * num, 3 * num)
 
 
+@_matrix_entry("coupled_green_matrix_scaled")
 def coupled_green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, "6*n 6*n"]:
     """Interaction matrix of N electric + magnetic dipoles, (Ẽ_scat, H̃_scat) = M (p̃, m̃).
 
@@ -603,6 +631,19 @@ def coupled_green_matrix_scaled(rho: Float[ArrayLike, "n 3"]) -> Inexact[Array, 
     return lax.complex(re, im).reshape(6 * num, 6 * num)
 
 
+def _green_matrix_host_check(bound) -> None:
+    positions, k = bound.arguments["positions"], bound.arguments["k"]
+    v = np.asarray(positions)
+    if v.ndim == 2 and v.shape[-1] == 3 and not np.iscomplexobj(v) and not np.all(np.isfinite(v)):
+        raise eqx.EquinoxRuntimeError("green_matrix: positions contains non-finite values")
+    kv = np.asarray(k)
+    if kv.ndim == 0 and not np.iscomplexobj(kv) and not (np.isfinite(kv) and kv > 0):
+        raise eqx.EquinoxRuntimeError("green_matrix: k must be finite and positive")
+    _host_positions(positions, "positions", "green_matrix", coincide_fn="green_matrix_scaled",
+                    coincide_name="rho")
+
+
+@compiled_entry(scalars=("k",), host_check=_green_matrix_host_check)
 def green_matrix(positions: Float[ArrayLike, "n 3"], k: Number) -> Inexact[Array, "3*n 3*n"]:
     """SI dipole interaction matrix, block (i, j) = Ḡ(r_i − r_j) (1/m³), zero diagonal blocks.
 

@@ -21,6 +21,7 @@ is :func:`clausius_mossotti`; :func:`clausius_mossotti_scaled` gives the dimensi
 from __future__ import annotations
 
 import abc
+import functools
 import math
 
 import equinox as eqx
@@ -53,9 +54,8 @@ def _complex_dtype(real_dtype):
     return jnp.promote_types(real_dtype, jnp.complex64)
 
 
-def _real_frequency(x, name: str, *, nonnegative: bool = False, positive: bool = False):
-    """Validated real frequency-like input: ValueError now if concrete; traced, NaN at the bad
-    entries (:func:`~jaxbind._checks.nan_if`, no host callback)."""
+def _host_frequency(x, name: str, *, nonnegative: bool = False, positive: bool = False):
+    """Conversion + concrete checks of a real frequency-like input (ValueError naming it)."""
     x = as_float_array(x, name)
     if positive:
         check_positive(name, x)
@@ -63,6 +63,13 @@ def _real_frequency(x, name: str, *, nonnegative: bool = False, positive: bool =
         check_positive(name, x, allow_zero=True)
     else:
         check_finite(name, x)
+    return x
+
+
+def _real_frequency(x, name: str, *, nonnegative: bool = False, positive: bool = False):
+    """Validated real frequency-like input: ValueError now if concrete; traced, NaN at the bad
+    entries (:func:`~jaxbind._checks.nan_if`, no host callback)."""
+    x = _host_frequency(x, name, nonnegative=nonnegative, positive=positive)
     bad = ~jnp.isfinite(x)
     what = "finite"
     if positive:
@@ -72,11 +79,38 @@ def _real_frequency(x, name: str, *, nonnegative: bool = False, positive: bool =
     return nan_if(x, bad, f"{name} must be {what}")
 
 
+def _nonfinite_message(who: str) -> str:
+    return f"{who}: non-finite permittivity (frequency at an undamped resonance?)"
+
+
 def _guard_result(eps, who: str):
     """No silent inf: a pole hit exactly (lossless resonance) is an error (eager) or NaN there
     (traced, :func:`~jaxbind._checks.nan_if`)."""
-    return nan_if(eps, ~jnp.isfinite(eps), f"{who}: non-finite permittivity "
-                        "(frequency at an undamped resonance?)")
+    return nan_if(eps, ~jnp.isfinite(eps), _nonfinite_message(who))
+
+
+def _compiled_model_method(name: str, *, who: str | None = None, nonnegative: bool = False,
+                           positive: bool = False):
+    """An eager call of a model's ``method(self, x)`` checks ``x`` on the host (ValueError
+    naming ``name``), runs the method as ONE compiled program (not op by op: first-call
+    latency) and, with ``who``, raises ``eqx.EquinoxRuntimeError`` on a non-finite result
+    (:func:`_guard_result`'s eager error); under a user's transform the body is traced inline
+    and its guards are NaN masks."""
+
+    def deco(body):
+        jitted = eqx.filter_jit(body)
+
+        @functools.wraps(body)
+        def method(self, x):
+            x = _host_frequency(x, name, nonnegative=nonnegative, positive=positive)
+            out = jitted(self, x)
+            if who is not None and is_concrete(out) and not np.all(np.isfinite(np.asarray(out))):
+                raise eqx.EquinoxRuntimeError(_nonfinite_message(who))
+            return out
+
+        return method
+
+    return deco
 
 
 def _check_1d_params(named: dict, *, nonneg: tuple = (), positive: tuple = ()):
@@ -203,6 +237,7 @@ class Sellmeier(Permittivity):
         lam_i = self.resonance_wavelengths.astype(w.dtype)
         return w[..., None] * (lam_i / _TWO_PI_C)
 
+    @_compiled_model_method("omega", who="Sellmeier")
     def permittivity(self, omega):
         """Complex ε(ω) (zero imaginary part: the model is lossless); ``omega`` in rad/s."""
         omega = _real_frequency(omega, "omega")
@@ -211,6 +246,12 @@ class Sellmeier(Permittivity):
         eps = 1.0 + jnp.sum(b / (1.0 - x * x), axis=-1)
         return _guard_result(eps, "Sellmeier").astype(_complex_dtype(omega.dtype))
 
+    @_compiled_model_method("wavelength", who="Sellmeier", positive=True)
+    def permittivity_at_wavelength(self, wavelength):
+        """Complex ε at vacuum wavelength ``wavelength`` (m, > 0): ε(2πc/λ)."""
+        return Permittivity.permittivity_at_wavelength(self, wavelength)
+
+    @_compiled_model_method("xi", nonnegative=True)
     def permittivity_imag(self, xi):
         """Real ε(iξ) = 1 + Σ B_i/(1 + (ξ/ω_i)²), the continuation of the fitted model.
 
@@ -277,6 +318,7 @@ class DrudeLorentz(Permittivity):
         cast = lambda a: (a / ref).astype(dtype)  # noqa: E731
         return ref, cast(self.omega_p), cast(self.omega_t), cast(self.gamma)
 
+    @_compiled_model_method("omega", who="DrudeLorentz")
     def permittivity(self, omega):
         """Complex ε(ω) (Im ε ≥ 0 for ω ≥ 0); ``omega`` in rad/s, any shape."""
         omega = _real_frequency(omega, "omega")
@@ -286,6 +328,7 @@ class DrudeLorentz(Permittivity):
         eps = self.eps_inf.astype(omega.dtype) + jnp.sum(wp * wp / den, axis=-1)
         return _guard_result(eps.astype(_complex_dtype(omega.dtype)), "DrudeLorentz")
 
+    @_compiled_model_method("xi", who="DrudeLorentz", nonnegative=True)
     def permittivity_imag(self, xi):
         """Real ε(iξ) for ``xi`` ≥ 0 (rad/s), any shape."""
         xi = _real_frequency(xi, "xi", nonnegative=True)
@@ -293,6 +336,11 @@ class DrudeLorentz(Permittivity):
         s = (xi / ref.astype(xi.dtype))[..., None]
         eps = self.eps_inf.astype(xi.dtype) + jnp.sum(wp * wp / (wt * wt + s * s + g * s), axis=-1)
         return _guard_result(eps, "DrudeLorentz")
+
+    @_compiled_model_method("wavelength", who="DrudeLorentz", positive=True)
+    def permittivity_at_wavelength(self, wavelength):
+        """Complex ε at vacuum wavelength ``wavelength`` (m, > 0): ε(2πc/λ)."""
+        return Permittivity.permittivity_at_wavelength(self, wavelength)
 
 
 # --- Clausius–Mossotti -------------------------------------------------------------------
@@ -339,20 +387,14 @@ class TabulatedIndex(Permittivity):
 
     def index_at_wavelength(self, wavelength: Float[ArrayLike, "..."]) -> Inexact[Array, "..."]:
         """Complex n + iκ at vacuum ``wavelength`` (m, > 0), linear interpolation."""
-        lam = _real_frequency(wavelength, "wavelength", positive=True)
-        rdt = jnp.result_type(lam.dtype, jnp.float32)
-        # interpolate in µm: float32-safe (metres squared would lose digits)
-        x = lam.astype(rdt) * 1e6
-        t = jnp.asarray(np.asarray(self.wavelengths) * 1e6, rdt)
-        n = jnp.interp(x, t, jnp.asarray(self.n, rdt))
-        k = jnp.interp(x, t, jnp.asarray(self.kappa, rdt))
-        return lax_complex(n, k)
+        lam = _host_frequency(wavelength, "wavelength", positive=True)
+        # host checks above; the interpolation as one compiled program (not op by op)
+        return _tabulated_index(lam, np.asarray(self.wavelengths) * 1e6, self.n, self.kappa, False)
 
     def permittivity(self, omega):
         """ε = (n + iκ)² at angular frequency ``omega`` (rad/s, > 0)."""
-        omega = _real_frequency(omega, "omega", positive=True)
-        m = self.index_at_wavelength(_TWO_PI_C / omega)
-        return m * m
+        omega = _host_frequency(omega, "omega", positive=True)
+        return _tabulated_index(omega, np.asarray(self.wavelengths) * 1e6, self.n, self.kappa, True)
 
     def permittivity_imag(self, xi):
         """Undefined for tabulated data (no causal continuation): always an error."""
@@ -382,6 +424,23 @@ SILICON_GREEN_2008 = np.array([
     [0.76, 3.708, 0.007], [0.77, 3.699, 0.007], [0.78, 3.691, 0.006], [0.79, 3.683, 0.006],
     [0.80, 3.675, 0.005],
 ])
+
+
+@functools.partial(jax.jit, static_argnums=(4,))
+def _tabulated_index(x, t_um, n, kappa, permittivity: bool):
+    """n + iκ interpolated at the vacuum wavelength x (or ε = (n + iκ)² at the angular
+    frequency x, with ``permittivity``); ``t_um`` the table's wavelengths in µm."""
+    if permittivity:
+        lam = _TWO_PI_C / _real_frequency(x, "omega", positive=True)
+    else:
+        lam = x
+    lam = _real_frequency(lam, "wavelength", positive=True)
+    rdt = jnp.result_type(lam.dtype, jnp.float32)
+    # interpolate in µm: float32-safe (metres squared would lose digits)
+    xx = lam.astype(rdt) * 1e6
+    t = t_um.astype(rdt)
+    m = lax_complex(jnp.interp(xx, t, jnp.asarray(n, rdt)), jnp.interp(xx, t, jnp.asarray(kappa, rdt)))
+    return m * m if permittivity else m
 
 
 def _scalar_eps(eps, name: str = "eps"):
@@ -416,10 +475,24 @@ def clausius_mossotti_scaled(
     Returns:
         scalar α̃ (complex if ``eps`` is complex or ``radiative``; real otherwise).
     """
-    eps = _scalar_eps(eps)
+    eps = _scalar_eps_checked(eps)
     ka = as_float_array(ka, "ka")
     check_shape("ka", ka, ())
     check_positive("ka", ka)
+    # concrete checks above; the arithmetic as one jitted program (first-call latency); an
+    # eager call checks the output on the host (the Fröhlich pole is an error, not a NaN)
+    out = _clausius_mossotti_scaled(eps, ka, radiative)
+    if is_concrete(out) and not np.all(np.isfinite(np.asarray(out))):
+        raise eqx.EquinoxRuntimeError(_FROHLICH)
+    return out
+
+
+_FROHLICH = "clausius_mossotti: non-finite polarizability (eps = -2, the Fröhlich pole?)"
+
+
+@eqx.filter_jit
+def _clausius_mossotti_scaled(eps, ka, radiative: bool):
+    eps = _scalar_eps(eps)
     ka = nan_if(ka, ~(jnp.isfinite(ka) & (ka > 0)), "ka must be finite and positive")
     a0 = ka**3 * (eps - 1.0) / (eps + 2.0)
     out = radiative_correction_scaled(a0) if radiative else a0

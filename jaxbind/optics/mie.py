@@ -489,13 +489,18 @@ def kerker_polarizabilities(
         scaled, or m³ for SI).
     """
     s = _kerker_sign(kind)
-    alpha_e = jnp.asarray(alpha_e)
+    if units not in ("scaled", "si"):
+        raise ValueError(f"units must be 'scaled' or 'si', got {units!r}")
+    return _kerker_polarizabilities(jnp.asarray(alpha_e), jnp.asarray(medium_index), s, units)
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _kerker_polarizabilities(alpha_e, medium_index, s: float, units: str):
+    # one compiled program for an eager call (traced inline under a user's transform)
     if units == "scaled":
         return DipolePolarizabilities(alpha_e=alpha_e, alpha_m=s * alpha_e)
-    if units == "si":
-        eps = constants.epsilon0 * jnp.asarray(medium_index) ** 2
-        return DipolePolarizabilities(alpha_e=alpha_e, alpha_m=s * alpha_e / eps)
-    raise ValueError(f"units must be 'scaled' or 'si', got {units!r}")
+    eps = constants.epsilon0 * medium_index**2
+    return DipolePolarizabilities(alpha_e=alpha_e, alpha_m=s * alpha_e / eps)
 
 
 def kerker_deviation(alpha_e: NumLike, alpha_m: NumLike, kind: int = 2) -> Float[Array, "..."]:
@@ -515,8 +520,12 @@ def kerker_deviation(alpha_e: NumLike, alpha_m: NumLike, kind: int = 2) -> Float
         Real array (dimensionless); 0 when both polarizabilities vanish.
     """
     s = _kerker_sign(kind)
-    alpha_e = jnp.asarray(alpha_e)
-    alpha_m = jnp.asarray(alpha_m)
+    return _kerker_deviation(jnp.asarray(alpha_e), jnp.asarray(alpha_m), s)
+
+
+@functools.partial(jax.jit, static_argnums=(2,))
+def _kerker_deviation(alpha_e, alpha_m, s: float):
+    # one compiled program for an eager call (traced inline under a user's transform)
     den = jnp.abs(alpha_e) + jnp.abs(alpha_m)
     pos = den > 0
     return jnp.where(pos, jnp.abs(alpha_m - s * alpha_e) / jnp.where(pos, den, 1.0), 0.0)

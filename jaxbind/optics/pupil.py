@@ -113,7 +113,10 @@ class SampledPupil(eqx.Module):
 
     def __call__(self, u: Float[ArrayLike, "*p"], v: Float[ArrayLike, "*p"]) -> Complex[Array, "*p"]:
         """Complex mask at normalised pupil coordinates (u, v) (same shape)."""
-        u, v = jnp.asarray(u), jnp.asarray(v)
+        # one compiled program for an eager call (traced inline under a user's transform)
+        return _evaluate(self, jnp.asarray(u), jnp.asarray(v))
+
+    def _evaluate(self, u, v):
         out = jnp.ones(jnp.broadcast_shapes(u.shape, v.shape),
                        jnp.result_type(u.dtype, jnp.complex64))
         if self.phase is not None:
@@ -121,6 +124,11 @@ class SampledPupil(eqx.Module):
         if self.amplitude is not None:
             out = out * _interpolate(self.amplitude.astype(u.dtype), u, v)
         return out
+
+
+@eqx.filter_jit
+def _evaluate(pupil: SampledPupil, u, v):
+    return pupil._evaluate(u, v)
 
 
 def pupil_grid(m: int) -> Float[Array, " m"]:

@@ -32,6 +32,10 @@ def n_scipy(a):
 # --- depolarization -----------------------------------------------------------------------
 
 
+# slow: its own programs; the sphere stays covered by default in
+# test_polarizability_sphere_equals_clausius_mossotti (χ, α of a sphere = Clausius–Mossotti) and
+# the general factors against SciPy in test_general_vs_scipy_and_trace
+@pytest.mark.slow
 def test_sphere_limit():
     np.testing.assert_allclose(depolarization_factors(jnp.full(3, 2.5e-7)), np.full(3, 1 / 3), rtol=1e-15)
     np.testing.assert_allclose(spheroid_depolarization_factors(1.0, 1.0), np.full(3, 1 / 3), rtol=1e-15)
@@ -75,6 +79,9 @@ def test_spheroid_closed_form_vs_general(q):
     np.testing.assert_allclose(closed, n_scipy([1.0, 1.0, q]), rtol=1e-13)
 
 
+# slow: a second reference for the spheroid closed form, which stays covered by default against
+# the general Carlson evaluation and SciPy in test_spheroid_closed_form_vs_general
+@pytest.mark.slow
 def test_spheroid_textbook_limits():
     e = 0.8  # prolate eccentricity: N_c = (1 − e²)/e² (atanh(e)/e − 1)
     q = 1 / np.sqrt(1 - e**2)
@@ -113,22 +120,26 @@ def test_depolarization_gradients():
 
 def test_rotation_matrix_properties(rng):
     angs = rng.uniform(-np.pi, np.pi, size=(8, 3))
-    rs = np.asarray(jax.jit(jax.vmap(rotation_matrix))(*jnp.asarray(angs).T))
+    rs = np.asarray(jax.jit(jax.vmap(rotation_matrix))(*angs.T))
+
+    def rotation_matrix_np(a, b, g):  # one compiled program for every call; products in NumPy
+        return np.asarray(rotation_matrix(a, b, g))
+
     for r, (a, b, g) in zip(rs, angs):
         np.testing.assert_allclose(r @ r.T, np.eye(3), atol=1e-14)
         np.testing.assert_allclose(np.linalg.det(r), 1.0, rtol=1e-14)
         # Intrinsic z-y'-z'' convention, independent implementation.
         np.testing.assert_allclose(r, Rotation.from_euler("ZYZ", [a, b, g]).as_matrix(), atol=1e-14)
         # Composition: R(α,β,γ) = R(α,0,0) R(0,β,0) R(0,0,γ) and its inverse R(−γ,−β,−α).
-        comp = rotation_matrix(a, 0.0, 0.0) @ rotation_matrix(0.0, b, 0.0) @ rotation_matrix(0.0, 0.0, g)
+        comp = rotation_matrix_np(a, 0.0, 0.0) @ rotation_matrix_np(0.0, b, 0.0) @ rotation_matrix_np(0.0, 0.0, g)
         np.testing.assert_allclose(r, comp, atol=1e-14)
-        np.testing.assert_allclose(rotation_matrix(-g, -b, -a), r.T, atol=1e-14)
+        np.testing.assert_allclose(rotation_matrix_np(-g, -b, -a), r.T, atol=1e-14)
     a1, a2 = angs[0, 0], angs[1, 0]
-    np.testing.assert_allclose(rotation_matrix(a1, 0.0, 0.0) @ rotation_matrix(a2, 0.0, 0.0),
-                               rotation_matrix(a1 + a2, 0.0, 0.0), atol=1e-14)
+    np.testing.assert_allclose(rotation_matrix_np(a1, 0.0, 0.0) @ rotation_matrix_np(a2, 0.0, 0.0),
+                               rotation_matrix_np(a1 + a2, 0.0, 0.0), atol=1e-14)
     # Body z axis maps to the lab direction (sinβ cosα, sinβ sinα, cosβ).
     a, b, g = angs[2]
-    np.testing.assert_allclose(rotation_matrix(a, b, g)[:, 2],
+    np.testing.assert_allclose(rotation_matrix_np(a, b, g)[:, 2],
                                [np.sin(b) * np.cos(a), np.sin(b) * np.sin(a), np.cos(b)], atol=1e-14)
 
 
@@ -167,10 +178,18 @@ def test_rotation_semantics_long_axis():
 def test_polarizability_sphere_equals_clausius_mossotti():
     a, eps, k = 80e-9, 2.1 + 0.05j, 2 * np.pi / 1064e-9
     s = Ellipsoid.sphere(a, eps)
-    np.testing.assert_allclose(s.polarizability(), clausius_mossotti(eps, a) * np.eye(3), rtol=1e-13, atol=1e-50)
-    np.testing.assert_allclose(s.polarizability(k), clausius_mossotti(eps, a, k) * np.eye(3), rtol=1e-13, atol=1e-50)
-    np.testing.assert_allclose(s.polarizability_scaled(k), clausius_mossotti_scaled(eps, k * a) * np.eye(3),
+    eye = np.eye(3)  # products on the host: no programs for them
+    np.testing.assert_allclose(s.polarizability(), complex(clausius_mossotti(eps, a)) * eye, rtol=1e-13, atol=1e-50)
+    np.testing.assert_allclose(s.polarizability(k), complex(clausius_mossotti(eps, a, k)) * eye, rtol=1e-13, atol=1e-50)
+    np.testing.assert_allclose(s.polarizability_scaled(k), complex(clausius_mossotti_scaled(eps, k * a)) * eye,
                                rtol=1e-13, atol=1e-16)
+
+
+# slow: the volume and susceptibility programs; the polarizability tensor stays covered by default
+# against Clausius–Mossotti in test_polarizability_sphere_equals_clausius_mossotti
+@pytest.mark.slow
+def test_polarizability_is_eps0_volume_susceptibility():
+    eps, k = 2.1 + 0.05j, 2 * np.pi / 1064e-9
     # α = ε0 V χ.
     e = Ellipsoid(jnp.array([60e-9, 90e-9, 150e-9]), eps, jnp.array([0.2, 0.4, 0.6]))
     np.testing.assert_allclose(e.polarizability(), constants.epsilon0 * e.volume() * e.susceptibility(),
@@ -186,6 +205,31 @@ def test_tensor_radiative_correction_optical_theorem():
     np.testing.assert_allclose((at - at.conj().T) / 2j, 2 / 3 * at @ at.conj().T, rtol=1e-12, atol=1e-18)
 
 
+def test_polarizability_grad_vmap_jit_vs_central_differences():
+    """jit ∘ vmap ∘ grad of Re α̃_xx(semi-axes) over three orientations against central
+    differences of the same objective (both sides one vmapped program each)."""
+    k = 2 * np.pi / 1064e-9
+
+    def obj(ka, angles):
+        return jnp.real(Ellipsoid(ka / k, 2.1 + 0.05j, angles).polarizability_scaled(k)[0, 0])
+
+    ka0 = np.array([0.4, 0.6, 0.9])
+    angs = np.array([[0.0, 0.0, 0.0], [0.0, np.pi / 2, 0.0], [1.0, 0.3, -0.2]])
+    gv = np.asarray(jax.jit(jax.vmap(jax.grad(obj), in_axes=(None, 0)))(ka0, angs))
+    h = 1e-6
+    steps = np.array([h, -h])[:, None, None] * np.eye(3)[None]  # (±, direction, axis)
+    pts = (ka0 + steps).reshape(-1, 3)
+    ka_b = np.repeat(pts, len(angs), axis=0)
+    ang_b = np.tile(angs, (len(pts), 1))
+    vals = np.asarray(jax.jit(jax.vmap(obj))(ka_b, ang_b)).reshape(2, 3, len(angs))
+    fd = ((vals[0] - vals[1]) / (2 * h)).T  # (orientation, axis)
+    np.testing.assert_allclose(gv, fd, rtol=1e-6, atol=1e-9 * np.abs(fd).max())
+
+
+# slow: jit, vmap and grad of the polarizability stay covered by default in
+# test_polarizability_grad_vmap_jit_vs_central_differences (this adds the check_jvp programs,
+# the body-frame identity and the SI radius scaling)
+@pytest.mark.slow
 def test_polarizability_jit_vmap_grad():
     k = 2 * np.pi / 1064e-9
 
@@ -214,24 +258,35 @@ def test_polarizability_jit_vmap_grad():
 
 
 def test_float32_matches_float64():
-    axes = jnp.array([0.4, 0.6, 1.7])
-    n32 = depolarization_factors(axes.astype(jnp.float32))
+    axes = np.array([0.4, 0.6, 1.7])  # set-up and casts in NumPy (no conversion programs)
+    n32 = depolarization_factors(axes.astype(np.float32))
     assert n32.dtype == jnp.float32
     np.testing.assert_allclose(n32, depolarization_factors(axes), rtol=2e-6)
-    sp32 = spheroid_depolarization_factors(jnp.float32(1.0), jnp.float32(1.03))
+    sp32 = spheroid_depolarization_factors(np.float32(1.0), np.float32(1.03))
     np.testing.assert_allclose(sp32, spheroid_depolarization_factors(1.0, 1.03), rtol=1e-6)
+    k = 2 * np.pi / 1064e-9
+    ang = np.array([0.3, 0.5, 0.7])
+    e64 = Ellipsoid(axes * 1e-7, 2.1 + 0.05j, ang)
+    e32 = Ellipsoid((axes * 1e-7).astype(np.float32), np.complex64(2.1 + 0.05j), ang.astype(np.float32))
+    a32 = e32.polarizability_scaled(np.float32(k))
+    assert a32.dtype == jnp.complex64
+    ref = np.asarray(e64.polarizability_scaled(k))
+    np.testing.assert_allclose(a32, ref, rtol=1e-5, atol=1e-5 * float(np.max(np.abs(ref))))
+
+
+# slow: the SI program in float32 and float64; float32 of the tensor (the scaled path the SI one
+# goes through) stays covered by default in test_float32_matches_float64
+@pytest.mark.slow
+def test_float32_si_polarizability():
+    axes = jnp.array([0.4, 0.6, 1.7])
     k = 2 * np.pi / 1064e-9
     ang = jnp.array([0.3, 0.5, 0.7])
     e64 = Ellipsoid(axes * 1e-7, 2.1 + 0.05j, ang)
     e32 = Ellipsoid((axes * 1e-7).astype(jnp.float32), jnp.complex64(2.1 + 0.05j), ang.astype(jnp.float32))
-    a32 = e32.polarizability_scaled(jnp.float32(k))
-    assert a32.dtype == jnp.complex64
-    ref = e64.polarizability_scaled(k)
-    np.testing.assert_allclose(a32, ref, rtol=1e-5, atol=1e-5 * float(jnp.max(jnp.abs(ref))))
     # SI, ≈1e-32 C·m²/V, no float32 underflow.
     si32 = e32.polarizability(jnp.float32(k))
     ref = e64.polarizability(k)
-    np.testing.assert_allclose(si32, ref, rtol=1e-5, atol=1e-5 * float(jnp.max(jnp.abs(ref))))
+    np.testing.assert_allclose(si32, ref, rtol=1e-5, atol=1e-5 * float(np.max(np.abs(np.asarray(ref)))))
 
 
 @pytest.mark.unchecked  # wrong shapes on purpose: the library's own messages

@@ -138,11 +138,18 @@ def test_power_convention():
 
 
 # slow: the 100-nm sphere (Multipole: its own force programs); the default dipole case checks the
-# focused beam's forces and stiffness against miepy at NA 0.8, and multipole forces stay covered
-# by default against miepy in tests/optics/test_multipoles_miepy.py
+# focused beam's forces against miepy at NA 0.8, and multipole forces stay covered by default
+# against miepy in tests/optics/test_multipoles_miepy.py
 @pytest.mark.parametrize("particle", ["dipole", pytest.param("sphere100", marks=pytest.mark.slow)])
 def test_dipole_and_sphere_at_na08_equal_miepy(particle):
-    check_case(cases(0.8, particle)[0], with_kappa=particle == "dipole")
+    check_case(cases(0.8, particle)[0], with_kappa=False)
+
+
+# slow: the stiffness program (a Jacobian of the force); the focused beam's forces at the same
+# points stay covered by default against miepy in test_dipole_and_sphere_at_na08_equal_miepy[dipole]
+@pytest.mark.slow
+def test_dipole_stiffness_at_na08_equals_miepy():
+    check_case(cases(0.8, "dipole")[0], with_kappa=True)
 
 
 @pytest.mark.slow

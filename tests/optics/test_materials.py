@@ -188,13 +188,23 @@ def test_clausius_mossotti_grad_jit_vmap():
     eps = 2.1
     f = lambda a: clausius_mossotti(eps, a)  # noqa: E731
     a = 80e-9
-    # dα/da = 3α/a for the static real polarizability.
-    g = jax.grad(f)(a)
-    np.testing.assert_allclose(g, 3 * f(a) / a, rtol=1e-13)
-    radii = jnp.linspace(20e-9, 150e-9, 5)
-    np.testing.assert_allclose(jax.jit(jax.vmap(jax.grad(f)))(radii), 3 * jax.vmap(f)(radii) / radii, rtol=1e-13)
+    # dα/da = 3α/a for the static real polarizability (closed form written with NumPy)
+    radii = np.linspace(20e-9, 150e-9, 5)
+    alpha = 4 * np.pi * constants.epsilon0 * radii**3 * (eps - 1) / (eps + 2)
+    np.testing.assert_allclose(jax.jit(jax.vmap(jax.grad(f)))(radii), 3 * alpha / radii, rtol=1e-13)
     fj = jax.jit(lambda e, a, k: clausius_mossotti(e, a, k))
     np.testing.assert_allclose(fj(2.1 + 0.1j, a, 6e6), clausius_mossotti(2.1 + 0.1j, a, 6e6), rtol=1e-14)
+
+
+# slow: more derivative programs (check_jvp, jacfwd); jit ∘ vmap ∘ grad of the polarizability stays
+# covered by default in test_clausius_mossotti_grad_jit_vmap against the closed form 3α/a
+@pytest.mark.slow
+def test_clausius_mossotti_derivatives_vs_finite_differences():
+    eps = 2.1
+    f = lambda a: clausius_mossotti(eps, a)  # noqa: E731
+    a = 80e-9
+    g = jax.grad(f)(a)
+    np.testing.assert_allclose(g, 3 * f(a) / a, rtol=1e-13)
     # Complex-valued radiative α̃ against finite differences, in ka and in ε (real part).
     check_jvp(lambda x: clausius_mossotti_scaled(2.1 + 0.05j, x), jnp.asarray(0.7), rtol=1e-6)
     check_jvp(lambda e: clausius_mossotti_scaled(e, 0.7), jnp.asarray(3.0), rtol=1e-6)
@@ -217,10 +227,18 @@ def test_permittivity_grad_vmap_jit():
     # Gradient with respect to the model parameters (a material fit), e.g. ∂ε(0)/∂ω_p.
     gm = eqx.filter_grad(lambda mm: mm.permittivity_imag(0.0))(m)
     np.testing.assert_allclose(gm.omega_p, 2 * WP / WT**2, rtol=1e-12)
-    check_jvp(lambda s: m.permittivity(s * 1e15), jnp.asarray(3.0), rtol=1e-6)
     f = eqx.filter_jit(lambda mm, lam: mm.permittivity_at_wavelength(lam))
     np.testing.assert_allclose(f(Sellmeier.fused_silica(), 1064e-9),
                                Sellmeier.fused_silica().permittivity_at_wavelength(1064e-9), rtol=1e-15)
+
+
+# slow: jvp of the complex ε(ω) against central differences; real-axis ε and its gradients stay
+# covered by default (eq. 35 in test_drude_lorentz_matches_paper_002_eq35_real_and_imaginary_axis,
+# grad in test_permittivity_grad_vmap_jit)
+@pytest.mark.slow
+def test_permittivity_jvp_vs_finite_differences():
+    m = DrudeLorentz.silica()
+    check_jvp(lambda s: m.permittivity(s * 1e15), jnp.asarray(3.0), rtol=1e-6)
 
 
 def test_float32_matches_float64():

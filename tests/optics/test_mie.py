@@ -137,6 +137,9 @@ def test_coefficients_vs_scipy_reference(m, x, n_max):
     assert a.shape == b.shape == (n_max,)
 
 
+# slow: the water droplet's coefficients stay covered by default against SciPy in
+# test_coefficients_vs_scipy_reference[1.33-3.0-11] (this adds the n_max = 2 program)
+@pytest.mark.slow
 def test_bh_water_first_coefficients():
     """m = 1.33, x = 3: the four leading coefficients, element by element."""
     a, b = mie_coefficients(1.33, 3.0, 2)
@@ -170,6 +173,9 @@ def test_small_x_clausius_mossotti_radiative_correction():
             assert_rel(am, x**5 * (eps - 1) / 30, 10 * rtol)
 
 
+# slow: the vacuum case; the SI polarizabilities stay covered by default (exactly, against the
+# series, and against the host-medium Clausius–Mossotti law) in test_dipole_polarizabilities_in_a_medium
+@pytest.mark.slow
 def test_si_dipole_polarizabilities_clausius_mossotti():
     """SI α_e → 4πε0 a³(ε−1)/(ε+2) with α = α0/(1 − i k³α0/(6πε0)); α_m = 2π k² a⁵ (ε−1)/15."""
     m, radius, lam = 1.45 + 0.001j, 5e-9, 1064e-9
@@ -208,7 +214,8 @@ def test_dipole_polarizabilities_in_a_medium():
 def test_bhmie_published_sample():
     """B&H appendix A, BHMIE sample: m = 1.55, a = 0.525 µm, λ = 0.6328 µm."""
     x = 2 * np.pi * 0.525 / 0.6328
-    e = mie_efficiencies(1.55, x, N_PUB, n_start=N_PUB_START)
+    # m passed complex: the same program as the (complex) Wiscombe cases
+    e = mie_efficiencies(1.55 + 0j, x, N_PUB, n_start=N_PUB_START)
     np.testing.assert_allclose(float(e.qext), 3.10543, atol=6e-6)
     np.testing.assert_allclose(float(e.qsca), 3.10543, atol=6e-6)
     np.testing.assert_allclose(float(e.qback), 2.92534, atol=6e-6)
@@ -251,6 +258,10 @@ def test_wiscombe_miev0(m, x, qext, qsca, g, s1pi, s10, atol):
         np.testing.assert_allclose(float(e.qfwd), abs(2 * s10 / x) ** 2, rtol=2e-5)
 
 
+# slow: its own n_max/n_start programs; Q_ext = Q_sca for real m stays covered by default by the
+# published lossless cases of test_wiscombe_miev0 and Q_ext, Q_sca of absorbing spheres against
+# miepython in test_efficiencies_vs_miepython_random_sample
+@pytest.mark.slow
 def test_optical_theorem_and_absorption():
     """Real m: Q_ext = Q_sca exactly (Q_abs ≡ 0); absorbing m: Q_abs agrees with the
     textbook Q_ext − Q_sca from the coefficients (B&H 4.61, 4.62) where that has no
@@ -291,7 +302,7 @@ def test_efficiencies_vs_miepython_random_sample(rng):
             )
         )
     )
-    e, (a, b) = f(jnp.asarray(m), jnp.asarray(x))
+    e, (a, b) = jax.tree_util.tree_map(np.asarray, f(jnp.asarray(m), jnp.asarray(x)))
     for i in range(k):
         nt = miepython.core.wiscombe_terms(x[i])
         am, bm = miepython.coefficients(np.conj(m[i]), x[i], n_pole=nt)
@@ -305,6 +316,9 @@ def test_efficiencies_vs_miepython_random_sample(rng):
         np.testing.assert_allclose(float(e.g[i]), gg, rtol=1e-7, atol=1e-9)
 
 
+# slow: a paper reproduction (its own n_max programs); the Mie series it uses stays covered by
+# default against SciPy, the published tables and miepython above
+@pytest.mark.slow
 def test_paper003_silicon_dipole_dominance():
     """Paper 003 sec. V: a 90-nm Si sphere at 420 nm (m = 5.1 + 0.2i) is an electric +
     magnetic dipole (a1, b1 ≫ higher orders) that scatters much more backward than
@@ -353,6 +367,9 @@ def test_kerker_conditions_zero_far_field():
         kerker_polarizabilities(alpha_e, 1, units="cgs")
 
 
+# slow: a vmapped polarizability program; kerker_deviation stays covered by default in
+# test_kerker_conditions_zero_far_field (0 at the condition, 1 at the opposite one)
+@pytest.mark.slow
 def test_kerker_deviation_passive_bound(rng):
     """Optical theorem (paper 003 sec. V): a passive sphere cannot reach the 2nd Kerker
     condition; deviation ≥ (2/3)(|α̃e|² + |α̃m|²)/(|α̃e| + |α̃m|) > 0."""
@@ -379,9 +396,10 @@ def _coeffs_real(v, n_max=4):
     return jnp.concatenate([a.real, a.imag, b.real, b.imag])
 
 
-# slow: two of the three points (the same JVP check); the first stays in the default suite
-@pytest.mark.parametrize("v", [[1.5, 0.1, 2.0], pytest.param([3.41, 1.94, 1.3], marks=pytest.mark.slow),
-                               pytest.param([1.33, 1e-3, 0.05], marks=pytest.mark.slow)])
+# slow: derivatives of the Mie series stay covered by default against central differences in
+# test_grad_vmap_jit_of_efficiencies (jit ∘ vmap ∘ grad of Q_sca in (Re m, Im m, x))
+@pytest.mark.slow
+@pytest.mark.parametrize("v", [[1.5, 0.1, 2.0], [3.41, 1.94, 1.3], [1.33, 1e-3, 0.05]])
 def test_jvp_vs_finite_differences(v):
     check_jvp(jax.jit(_coeffs_real), jnp.asarray(v), rtol=1e-6, atol=1e-10)
 
@@ -405,20 +423,23 @@ def test_grad_vmap_jit_of_efficiencies():
     def qsca(v):
         return mie_efficiencies(v[0] + 1j * v[1], v[2], 10, n_start=48).qsca
 
-    v = jnp.asarray([[1.5, 0.05, 1.2], [2.5, 0.3, 3.0]])
-    g = jax.jit(jax.vmap(jax.grad(qsca)))(v)
-    for i in range(2):
-        fd = [
-            (qsca(v[i] + 1e-6 * e) - qsca(v[i] - 1e-6 * e)) / 2e-6 for e in jnp.eye(3)
-        ]
-        np.testing.assert_allclose(np.asarray(g[i]), np.asarray(fd), rtol=1e-6)
+    v = np.array([[1.5, 0.05, 1.2], [2.5, 0.3, 3.0]])
+    g = np.asarray(jax.jit(jax.vmap(jax.grad(qsca)))(jnp.asarray(v)))
+    # the central differences of both points in ONE vmapped program, which also checks that
     # every field is a plain array pytree under vmap
-    e = jax.vmap(lambda mm, xx: mie_efficiencies(mm, xx, 10, n_start=48))(
-        jnp.asarray([1.5 + 0.05j, 2.5 + 0.3j]), jnp.asarray([1.2, 3.0])
-    )
-    assert isinstance(e, MieEfficiencies) and e.qext.shape == (2,)
+    shifted = v[:, None, None, :] + np.array([1e-6, -1e-6])[None, :, None, None] * np.eye(3)[None, None]
+    e = jax.jit(jax.vmap(lambda w: mie_efficiencies(w[0] + 1j * w[1], w[2], 10, n_start=48)))(
+        jnp.asarray(shifted.reshape(-1, 3)))
+    assert isinstance(e, MieEfficiencies) and e.qext.shape == (12,)
+    q = np.asarray(e.qsca).reshape(2, 2, 3)
+    for i in range(2):
+        fd = (q[i, 0] - q[i, 1]) / 2e-6
+        np.testing.assert_allclose(g[i], fd, rtol=1e-6)
 
 
+# slow: transforms of the Mie series stay covered by default in test_grad_vmap_jit_of_efficiencies,
+# the dipole polarizabilities' values in test_small_x_clausius_mossotti_radiative_correction
+@pytest.mark.slow
 def test_grad_dipole_polarizabilities_jit():
     """d Re α̃e / d x under jit and its small-x law 3x²(ε−1)/(ε+2); SI path differentiable."""
     f = jax.jit(jax.grad(lambda x: jnp.real(scaled_dipole_polarizabilities(1.5, x).alpha_e)))
@@ -453,6 +474,12 @@ def test_float32_matches_float64():
     np.testing.assert_allclose(e32.qext, e64r.qext, rtol=1e-5)
     scale = np.max(np.abs(np.asarray(a64)), axis=1, keepdims=True)
     assert np.max(np.abs(np.asarray(a32) - np.asarray(a64)) / scale) < 1e-5
+
+
+# slow: four more programs; float32 of the Mie series (which these evaluate) stays covered by
+# default in test_float32_matches_float64
+@pytest.mark.slow
+def test_float32_dipole_polarizabilities():
     # small x in float32: no underflow/overflow (products of ratios), scaled α̃ accurate
     p32 = scaled_dipole_polarizabilities(np.complex64(1.5), np.float32(1e-3))
     p64 = scaled_dipole_polarizabilities(1.5, 1e-3)
