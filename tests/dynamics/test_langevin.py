@@ -197,6 +197,9 @@ def _to_float32(tree):
     return jax.tree_util.tree_map(cast, tree)
 
 
+# slow (~5.5 CPU-s: a third compile of the stochastic integrator); the integrator stays
+# checked by default in float64 (test_equipartition, test_cold_damping_matches_linear_loop_and_flags_bad_trajectory)
+@pytest.mark.slow
 def test_float32_model_runs_in_float32_and_agrees_with_float64(model):
     """A float32 model under jax_enable_x64 integrates in float32 (the Brownian increments
     take the model's dtype instead of promoting the state to float64) and, with no noise

@@ -311,6 +311,9 @@ def test_clausius_mossotti_particles():
     assert am is None
 
 
+# slow (~3 CPU-s: jvp and reverse-mode programs through the solve); gradients through the dipole
+# solve (implicit differentiation) stay default in tests/optics/test_forces.py::test_vmap_grad_and_sweep_status
+@pytest.mark.slow
 def test_implicit_gradients_and_transforms(rng):
     """jit, vmap, jvp (d/dx of a position) and grad (d/dλ) through the LU solve, checked against
     central differences of the same program's values: one program (jit ∘ vmap of both)."""

@@ -171,6 +171,9 @@ def _fz(n_med, dtype=jnp.float64):
     return optical_forces(ps, pw)[1, 2] / 1e-15  # O(1) in float32
 
 
+# slow (~2.8 CPU-s); forces in a host medium stay default (test_dipole_radiation_force_in_water_equals_mie,
+# test_two_spheres_in_water_equal_miepy), force transforms in tests/optics/test_forces.py
+@pytest.mark.slow
 def test_jit_vmap_grad_float32_in_n_medium():
     h = 1e-5
     ns = jnp.asarray([1.0, 1.2, N_W - h, N_W, N_W + h])

@@ -72,6 +72,9 @@ def silicon_in_silica():
     return CoreShell(core_index=3.6 + 0.01j, core_radius=80e-9)
 
 
+# slow (~5 CPU-s: l_max = 6 programs); core-shell spheres in the engine stay default against
+# miepy (test_coreshell_pairs_equal_miepy) and the coefficients (test_coefficients_equal_miepy)
+@pytest.mark.slow
 def test_engine_single_sphere_equals_coreshell_mie(silicon_in_silica):
     """One core–shell sphere through the engine: σ_ext, σ_sca and the radiation-pressure
     force equal the closed-form Mie sums of its coefficients (l_max = 6, converged)."""

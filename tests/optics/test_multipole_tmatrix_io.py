@@ -165,6 +165,9 @@ def test_water_file_in_vacuum_beam_or_wrong_wavelength_is_an_error():
     assert np.all(np.isfinite(np.asarray(F)))
 
 
+# slow (~2.9 CPU-s: the check compiled into a multipole force program); the same mismatch is
+# an error by default on eager input (test_water_file_in_vacuum_beam_or_wrong_wavelength_is_an_error)
+@pytest.mark.slow
 def test_water_file_under_jit_checks_with_error_if():
     """With a traced beam the file is checked inside the program (eqx.error_if, same
     message); the matching frequency gives the eager result."""

@@ -276,6 +276,9 @@ _VG_L = np.concatenate([np.repeat(_LS, 3) + np.tile([0.0, HL, -HL], 3), [L0, L0]
 _VG_A = np.concatenate([np.full(9, A0), [A0 + HA, A0 - HA]])
 
 
+# slow (~5 CPU-s: a reverse-mode program through the pair solve); d/dL of the pair stays default in
+# test_axial_sweep_jit_vmap_grad_float32, gradients of the force solve in tests/optics/test_forces.py::test_vmap_grad_and_sweep_status
+@pytest.mark.slow
 def test_grad_vmap_grad_and_jit():
     """jit ∘ vmap ∘ grad w.r.t. distance and polarizability vs central differences (of the
     same program's values) at three distances."""
@@ -287,6 +290,8 @@ def test_grad_vmap_grad_and_jit():
     np.testing.assert_allclose(ga[3], (v[9] - v[10]) / (2 * HA), rtol=1e-6)  # d/dα̃ at L0
 
 
+# slow (~2 CPU-s); float32 of the pair kernel stays default in test_axial_sweep_jit_vmap_grad_float32
+@pytest.mark.slow
 def test_float32_matches_float64():
     """float32 = float64 (the transform test's program, point 3 = (L0, A0)) to ~1e-5."""
     (_, ref), _ = _pair_vg(jnp.asarray(_VG_L), jnp.asarray(_VG_A))

@@ -249,6 +249,9 @@ def test_well_near_lambda_matches_independent_root_find():
 # --------------------------------------------------------------------------------------
 
 
+# slow (~2.2 CPU-s); jax.grad of the binding potential stays default in
+# test_gradient_equals_born1_interparticle_force (−∇U equals the force)
+@pytest.mark.slow
 def test_vmap_grad_float32():
     xs = jnp.array([0.3e-6, 1.0e-6, 2.0e-6])
     phis = jnp.array([0.0, 1.0, 2.5])

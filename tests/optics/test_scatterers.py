@@ -123,10 +123,12 @@ def test_non_dipole_models_are_handed_over():
 
 # slow: ClausiusMossotti (~3 CPU-s: a second reverse-mode force program); the default MieDipole
 # case checks that a model Module (no arrays) goes through jit/vmap/grad, and ClausiusMossotti
-# runs by default in test_clausius_mossotti_closed_form
-@pytest.mark.parametrize("model", [MieDipole(), pytest.param(ClausiusMossotti(),
-                                                             marks=pytest.mark.slow)],
-                         ids=["mie", "cm"])
+# runs by default in test_clausius_mossotti_closed_form.
+# slow, MieDipole too (~3.4 CPU-s: a reverse-mode force program): particles with the default model
+# (MieDipole, index given) go through jit, vmap, grad and float32 by default in
+# tests/test_transforms.py::test_transforms_in_one_program[linearize_far_field]
+@pytest.mark.slow
+@pytest.mark.parametrize("model", [MieDipole(), ClausiusMossotti()], ids=["mie", "cm"])
 def test_models_under_jit_vmap_grad(model):
     """Models carry no arrays: Particles with either model go through jit/vmap/grad (one
     program, jit ∘ vmap ∘ value_and_grad; d/dd against central differences of the same

@@ -193,6 +193,9 @@ def test_bad_input():
         three_mode_model(0.1, 0.1, 0.1, **{**FIG3, "kappa_a": -1.0})
 
 
+# slow (~9 CPU-s: vmap, grad and float32 programs of the Fock solvers); by default the Fock model
+# stays checked against QuTiP (test_hermitian_part_vs_qutip) and its result codes (test_evolution_result)
+@pytest.mark.slow
 def test_jit_vmap_grad_float32():
     dims = (2, 2, 2)
 

@@ -98,6 +98,9 @@ def test_single_particle_recoil_and_gas_closed_form():
     np.testing.assert_allclose(occupations(ss.cov)[0], expect, rtol=1e-9)
 
 
+# slow (~3.5 CPU-s: the optics→quantum chain compiled in float32); float32 of each stage stays
+# default (tests/optics/test_forces.py, tests/mechanics/test_exact.py, tests/quantum/test_gaussian.py)
+@pytest.mark.slow
 @pytest.mark.parametrize("phi", [0.3, np.pi / 4])
 def test_float32_agrees_with_float64(phi):
     o64, st64 = _occ(np.float64(phi))

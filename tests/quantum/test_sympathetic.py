@@ -162,6 +162,10 @@ PTS = np.stack([X0 + s * EPS * v for v in DIRS for s in (1, -1)]
                + [XS[1] + s * EPS * np.eye(5)[0] for s in (1, -1)] + [X_UNSTABLE])
 
 
+# slow (~5 CPU-s: the vmapped gradient through the Lyapunov solve); the steady-state physics stays
+# default (test_zero_coupling_gives_thermal_plus_recoil, rate-equation tests), the gradient of
+# steady_state by default in tests/quantum/test_gaussian.py::test_steady_state_grad_vs_fd
+@pytest.mark.slow
 def test_objective_jit_vmap_grad():
     (val, st), grads = _value_grad_batch(np.concatenate([XS, PTS]))
     gv, val, st = np.asarray(grads[:2]), np.asarray(val[2:]), np.asarray(st[2:])
@@ -179,6 +183,9 @@ def test_objective_jit_vmap_grad():
     assert int(st[6]) == STATUS_UNSTABLE and float(val[6]) == 1e6
 
 
+# slow (~3 CPU-s: the float32 program); float32 of steady_state stays default in
+# tests/quantum/test_gaussian.py::test_float32_matches_float64
+@pytest.mark.slow
 def test_float32_matches_float64():
     (v64, s64), _ = _value_grad_batch(np.concatenate([XS, PTS]))
     v64, s64 = v64[2:], s64[2:]
