@@ -4,6 +4,7 @@ installs only what the demo needs (the base package, no test/bench/distributed e
 
 from __future__ import annotations
 
+import os
 import pathlib
 import re
 import subprocess
@@ -46,3 +47,14 @@ def test_make_demo_installs_the_base_package_only():
     assert base is not None, "Makefile: no $(BASE_STAMP) rule"
     installs = [ln for ln in base.group(1).splitlines() if "pip install" in ln]
     assert installs and all("[" not in ln for ln in installs), installs  # no extras
+
+
+def test_xla_flags_of_the_suite_are_probed_before_use():
+    """The suite's XLA_FLAGS (tests/conftest.py) add the legacy-fusion-emitter flag only where
+    XLA accepts it: an unknown flag aborts XLA, so the probe must see that as 'no'."""
+    import conftest
+
+    flags = os.environ.get("XLA_FLAGS", "")
+    if conftest._LEGACY_FUSION in flags:
+        assert conftest._XLA_TEST_FLAGS in flags
+    assert conftest._xla_accepts(conftest._XLA_TEST_FLAGS + " --xla_jaxbind_no_such_flag=1") is False

@@ -64,7 +64,10 @@ def test_grid_kernel_equals_point_kernel():
         c_map, g_map = rmap(phis, kds, dw, batch_size=8)  # 97 rows: shifted last block
         c_pt, g_pt = pt_grid(jnp.asarray(phis), jnp.asarray(kds), dw)
         np.testing.assert_array_equal(np.asarray(c_map), np.asarray(c_pt))
-        np.testing.assert_allclose(g_map, g_pt, rtol=1e-13, atol=1e-15)
+        # growth rates: differences of O(0.1–1) rates, so two programs (the grid's hoisted 1-D
+        # trigonometry vs per point) agree to a few ulp of those terms (XLA's fusion emitter
+        # decides the operation order: 1.2e-15 apart at one point with the legacy emitter)
+        np.testing.assert_allclose(g_map, g_pt, rtol=1e-13, atol=1e-14)
         assert c_map.dtype == jnp.int8 and c_map.shape == (97, 124)
         if dw:
             assert np.any(np.asarray(g_map) > 0)
