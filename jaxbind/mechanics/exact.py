@@ -451,7 +451,9 @@ def linearization_to_si(arr, axes, Ft, JFt, JFint, Sit, Tm, result, k, F0, throw
     trapped = jnp.all(S_iso > 0)
     result = RESULTS.where((result == RESULTS.successful) & ~trapped, RESULTS.not_trapped, result)
     omega = jnp.sqrt(jnp.where(S_iso > 0, S_iso, 1.0) / m)
-    C = JF - jnp.diag(jnp.diagonal(JF))
+    # C is JF off its diagonal: exact zeros there (JF − diag(JF) is not, when XLA recomputes the
+    # fused diagonal with another rounding)
+    C = jnp.where(jnp.eye(JF.shape[0], dtype=bool), jnp.zeros((), JF.dtype), JF)
     # Gouy-reduced wavenumber: phase gradient of each tweezer's field at its own focus.
     kap = 1.0 - 1.0 / (k * arr.rayleigh_ranges)
     return omega, C, K, F, D, m, jnp.repeat(kap, len(axes)) * k, result
