@@ -301,6 +301,8 @@ def test_float32_matches_float64():
         b = np.asarray(b)
         assert np.all(np.abs(b[:, :2]) > 0)  # x, y non-zero (z vanishes by symmetry)
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(b).max())
+    with pytest.raises(eqx.EquinoxRuntimeError, match="overlap"):  # the same float32 program
+        pair_forces(_particles32(np.array([[0.0, 0, 0], [60e-9, 0, 0]])), PW32)
 
 
 @pytest.mark.unchecked  # wrong shapes on purpose: the library's own messages
@@ -320,15 +322,16 @@ def test_bad_input_and_sweep_status():
     with pytest.raises(TypeError, match="beam"):
         pair_forces_scaled(jnp.zeros(3), jnp.ones(3), jnp.ones(2), jnp.ones(2), "plane wave")
     overlapping = np.array([[0.0, 0, 0], [60e-9, 0, 0]])
-    with pytest.raises(eqx.EquinoxRuntimeError, match="overlap"):  # float32: the f32 test's program
-        pair_forces(_particles32(overlapping), PW32)
+    with pytest.raises(eqx.EquinoxRuntimeError, match="overlap"):
+        pair_forces(_particles(overlapping, [0.1, 0.1], [0, 0], radius=50e-9), PW003)
 
-    # a sweep through overlapping points (the transform test's program; padded to its shape)
-    Ls = np.concatenate([[0.0, 60e-9, 0.5 * LAM], np.full(len(_VG_L) - 3, L0)])
-    _, r = _pair_vg(jnp.asarray(Ls), jnp.asarray(np.full(len(Ls), A0)))[0]
-    np.testing.assert_array_equal(r.status[:3], [OV, OV, 0])
+    # a sweep through a coincident pair (test_paper003_scalar_equations' program: same shape)
+    rhos = np.linspace(0.3, 5.0, 64) * 2 * np.pi
+    rhos[0] = 0.0
+    r = _sweep(AT_RAD, 0.0, None, rhos)
+    np.testing.assert_array_equal(r.status[:2], [OV, 0])
     f = np.asarray(r.f)
-    assert np.all(np.isnan(f[:2])) and np.all(np.isfinite(f[2]))  # NaN + code, never finite
+    assert np.all(np.isnan(f[0])) and np.all(np.isfinite(f[1:]))  # NaN + code, never finite
 
 
 # --------------------------------------------------------------------------------------
