@@ -647,15 +647,13 @@ def tweezer_pair(
     if profile == "flat":
         ill = FlatTweezers(jnp.full((2,), intensity, sep.dtype), phases, angles,
                            jnp.asarray(wavelength, sep.dtype))
-    elif profile == "gaussian":
+    else:  # "gaussian" (profile checked on entry)
         if waist is None:
             raise ValueError("tweezer_pair: profile='gaussian' needs a waist")
         check_positive("waist", waist)
         power = jnp.asarray(intensity) * math.pi * jnp.asarray(waist) ** 2 / 2.0
         ill = CoherentBeams.from_tweezers(jnp.full((2,), power, sep.dtype), wavelength, pos,
                                           waist=waist, phases=phases, polarization_angles=angles)
-    else:
-        raise ValueError(f"profile must be 'flat' or 'gaussian', got {profile!r}")
     return ps, ill
 
 
