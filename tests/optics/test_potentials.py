@@ -296,6 +296,10 @@ def test_bad_input():
         FlatTweezers([-1.0, 1.0], [0.0, 0.0], [0.0, 0.0], LAM)
     with pytest.raises(ValueError, match="intensity"):
         tweezer_pair(1e-6, intensity=-1.0)
+    with pytest.raises(ValueError, match="profile must be 'flat' or 'gaussian', got 'top-hat'"):
+        tweezer_pair(1e-6, profile="top-hat")
+    with pytest.raises(ValueError, match="needs a waist"):
+        tweezer_pair(1e-6, profile="gaussian")
     with pytest.raises(ValueError, match="one tweezer per particle"):
         binding_potentials(Particles(jnp.zeros((3, 3)).at[:, 0].set(jnp.arange(3.0) * 1e-6), R,
                                      alpha_e=ALPHA), _flat_pair(1e-6)[1])
