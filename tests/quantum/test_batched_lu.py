@@ -111,6 +111,15 @@ def test_float32_agrees_with_float64():
     np.testing.assert_allclose(x32, x64, rtol=2e-4, atol=2e-5)
 
 
+def _kron_case(n=4):
+    """Three stable (n, n) drifts A, three diffusions D (asymmetric on purpose) and the
+    generator that made them (the slow Kron JVP checks below share them)."""
+    rng = np.random.default_rng(6)
+    A = rng.standard_normal((3, n, n)) - 2.5 * np.eye(n)
+    D = rng.standard_normal((3, n, n))
+    return A, D, rng
+
+
 # slow: the kron solve's custom JVP stays checked by default against central differences through
 # steady_state (tests/quantum/test_gaussian.py::test_steady_state_grad_vs_fd[kron], A and D both
 # depend on the parameters there) and SmallLU's gradients in test_small_lu_lineax_gradients_match_dense_autodiff
@@ -121,10 +130,8 @@ def test_kron_lyapunov_gradients_wrt_A_and_D_vs_central_differences():
     from jaxbind.quantum.lyapunov import solve_lyapunov
     from jaxbind.solvers import Kron
 
-    rng = np.random.default_rng(6)
-    n = 4
-    A = rng.standard_normal((3, n, n)) - 2.5 * np.eye(n)
-    D = rng.standard_normal((3, n, n))
+    A, D, rng = _kron_case()
+    n = A.shape[-1]
     W = rng.standard_normal((n, n))
 
     def f(A, D):
@@ -150,10 +157,7 @@ def test_kron_lyapunov_jacfwd_equals_jacrev():
     from jaxbind.quantum.lyapunov import solve_lyapunov
     from jaxbind.solvers import Kron
 
-    rng = np.random.default_rng(6)
-    n = 4
-    A = rng.standard_normal((3, n, n)) - 2.5 * np.eye(n)
-    D = rng.standard_normal((3, n, n))
+    A, D, _ = _kron_case()
     jf = jax.jit(jax.jacfwd(lambda a: solve_lyapunov(a, D[0], Kron())[0]))(A[0])
     jr = jax.jit(jax.jacrev(lambda a: solve_lyapunov(a, D[0], Kron())[0]))(A[0])
     np.testing.assert_allclose(jf, jr, rtol=1e-9, atol=1e-12)
